@@ -1,0 +1,2 @@
+//! heisen: concurrency-correctness facade (see the crate guide, filled in by the facade work).
+pub use heisen_macros::*;
