@@ -1,1 +1,256 @@
-//! Procedural macros behind `heisen`.
+//! Procedural macros behind `heisen`: `#[heisen::model]`.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{quote, quote_spanned};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, ItemFn, Lit, Meta, Token};
+
+#[derive(Default)]
+struct Args {
+    loom: Option<Span>,
+    shuttle: Option<Span>,
+    preemption_bound: Option<(u64, Span)>,
+    max_branches: Option<(u64, Span)>,
+    iterations: Option<(u64, Span)>,
+    pct_depth: Option<(u64, Span)>,
+    seed: Option<(u64, Span)>,
+    timeout_ms: Option<(u64, Span)>,
+}
+
+fn err(span: Span, msg: impl std::fmt::Display) -> syn::Error {
+    syn::Error::new(span, msg)
+}
+
+fn int_arg(name: &str, e: &Expr, min: u64) -> syn::Result<u64> {
+    match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => {
+            let v: u64 = i.base10_parse()?;
+            if v < min {
+                return Err(err(i.span(), format!("`{name}` must be at least {min}")));
+            }
+            Ok(v)
+        }
+        _ => Err(err(
+            e.span(),
+            format!("`{name}` expects an integer literal, e.g. `{name} = 3`"),
+        )),
+    }
+}
+
+/// Parses "30s", "500ms", "2m" into milliseconds.
+fn duration_ms(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1_000)
+    } else if let Some(n) = s.strip_suffix('m') {
+        (n, 60_000)
+    } else {
+        return None;
+    };
+    let v: u64 = num.trim().parse().ok()?;
+    (v > 0).then_some(v * mult)
+}
+
+fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
+    let mut a = Args::default();
+    for m in metas {
+        let span = m.span();
+        let name = m
+            .path()
+            .get_ident()
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        let dup = |set: bool| -> syn::Result<()> {
+            if set {
+                Err(err(span, format!("duplicate argument `{name}`")))
+            } else {
+                Ok(())
+            }
+        };
+        match (&m, name.as_str()) {
+            (Meta::Path(_), "loom") => {
+                dup(a.loom.is_some())?;
+                a.loom = Some(span)
+            }
+            (Meta::Path(_), "shuttle") => {
+                dup(a.shuttle.is_some())?;
+                a.shuttle = Some(span)
+            }
+            (Meta::NameValue(nv), "timeout") => {
+                dup(a.timeout_ms.is_some())?;
+                let ms = match &nv.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => duration_ms(&s.value()).ok_or_else(|| {
+                        err(
+                            s.span(),
+                            "invalid `timeout`: expected a positive duration like \"30s\", \"500ms\" or \"2m\"",
+                        )
+                    })?,
+                    other => {
+                        return Err(err(
+                            other.span(),
+                            "`timeout` expects a string literal, e.g. `timeout = \"30s\"`",
+                        ))
+                    }
+                };
+                a.timeout_ms = Some((ms, span));
+            }
+            (Meta::NameValue(nv), n @ ("preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed")) => {
+                let min = if n == "preemption_bound" || n == "seed" { 0 } else { 1 };
+                let v = (int_arg(n, &nv.value, min)?, span);
+                let slot = match n {
+                    "preemption_bound" => &mut a.preemption_bound,
+                    "max_branches" => &mut a.max_branches,
+                    "iterations" => &mut a.iterations,
+                    "pct_depth" => &mut a.pct_depth,
+                    _ => &mut a.seed,
+                };
+                dup(slot.is_some())?;
+                *slot = Some(v);
+            }
+            (_, "loom" | "shuttle") => {
+                return Err(err(span, format!("`{name}` takes no value: write `#[heisen::model({name})]`")))
+            }
+            (_, "preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed" | "timeout") => {
+                return Err(err(span, format!("`{name}` needs a value, e.g. `{name} = ...`")))
+            }
+            _ => {
+                return Err(err(
+                    span,
+                    format!(
+                        "unknown heisen::model argument `{}`; expected one of: loom, shuttle, preemption_bound, max_branches, iterations, pct_depth, seed, timeout",
+                        quote!(#m)
+                    ),
+                ))
+            }
+        }
+    }
+    // Backend-specific arguments must not contradict the chosen backend.
+    let only_loom = a.loom.is_some() && a.shuttle.is_none();
+    let only_shuttle = a.shuttle.is_some() && a.loom.is_none();
+    if only_shuttle {
+        for (n, v) in [
+            ("preemption_bound", a.preemption_bound),
+            ("max_branches", a.max_branches),
+        ] {
+            if let Some((_, s)) = v {
+                return Err(err(
+                    s,
+                    format!("`{n}` is a loom setting, but this test runs only under shuttle"),
+                ));
+            }
+        }
+    }
+    if only_loom {
+        for (n, v) in [
+            ("iterations", a.iterations),
+            ("pct_depth", a.pct_depth),
+            ("seed", a.seed),
+        ] {
+            if let Some((_, s)) = v {
+                return Err(err(
+                    s,
+                    format!("`{n}` is a shuttle setting, but this test runs only under loom"),
+                ));
+            }
+        }
+    }
+    Ok(a)
+}
+
+/// Marks a concurrency model test (replaces `#[test]`).
+///
+/// Model build (`--features heisen/model`): runs the body under loom and under shuttle
+/// (random + PCT) and panics with a counterexample report on failure. Normal build: runs the
+/// body once on real threads. See the `heisen` crate guide for the arguments and defaults.
+#[proc_macro_attribute]
+pub fn model(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(attr.into(), item.into()) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
+    let args = parse_args(attr)?;
+    let f: ItemFn = syn::parse2(item)?;
+    let sig = &f.sig;
+    if let Some(i) = sig.inputs.first() {
+        return Err(err(i.span(), "a #[heisen::model] test takes no arguments"));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(err(
+            sig.generics.span(),
+            "a #[heisen::model] test cannot be generic",
+        ));
+    }
+    if let syn::ReturnType::Type(_, t) = &sig.output {
+        return Err(err(
+            t.span(),
+            "a #[heisen::model] test must return `()` (use assertions / unwrap)",
+        ));
+    }
+    if let Some(c) = &sig.constness {
+        return Err(err(c.span(), "a #[heisen::model] test cannot be `const`"));
+    }
+    if let Some(u) = &sig.unsafety {
+        return Err(err(u.span(), "a #[heisen::model] test cannot be `unsafe`"));
+    }
+    if let Some(a) = f.attrs.iter().find(|a| a.path().is_ident("test")) {
+        return Err(err(
+            a.span(),
+            "remove `#[test]`: #[heisen::model] already declares the test",
+        ));
+    }
+    let name = &sig.ident;
+    let attrs = &f.attrs;
+    let vis = &f.vis;
+    let block = &f.block;
+    let body = if sig.asyncness.is_some() {
+        quote! { { ::heisen::future::block_on(async move #block) } }
+    } else {
+        quote! { #block }
+    };
+    let mut cfg = quote! {
+        ::heisen::runner::Config::new(::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)))
+    };
+    if args.loom.is_some() && args.shuttle.is_none() {
+        cfg = quote! { #cfg.loom_only() };
+    }
+    if args.shuttle.is_some() && args.loom.is_none() {
+        cfg = quote! { #cfg.shuttle_only() };
+    }
+    let set = |cfg: &mut TokenStream2, v: Option<(u64, Span)>, m: TokenStream2| {
+        if let Some((v, s)) = v {
+            *cfg = quote_spanned! {s=> #cfg.#m(#v as _) };
+        }
+    };
+    if let Some((v, s)) = args.preemption_bound {
+        let v = v as usize;
+        cfg = quote_spanned! {s=> #cfg.preemption_bound(::core::option::Option::Some(#v)) };
+    }
+    set(&mut cfg, args.max_branches, quote!(max_branches));
+    set(&mut cfg, args.iterations, quote!(iterations));
+    set(&mut cfg, args.pct_depth, quote!(pct_depth));
+    set(&mut cfg, args.seed, quote!(seed));
+    if let Some((ms, s)) = args.timeout_ms {
+        cfg = quote_spanned! {s=> #cfg.timeout(::std::time::Duration::from_millis(#ms)) };
+    }
+    Ok(quote! {
+        #[test]
+        #(#attrs)*
+        #vis fn #name() {
+            fn __heisen_model_body() #body
+            ::heisen::runner::run_test(#cfg, __heisen_model_body);
+        }
+    })
+}

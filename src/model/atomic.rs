@@ -1,0 +1,300 @@
+//! Model-build atomics: dispatch to std / loom / shuttle by the backend active at construction,
+//! and record every access in the trace.
+
+use super::rt::{self, Backend, Op};
+use std::panic::Location;
+pub use std::sync::atomic::Ordering;
+
+macro_rules! dispatch {
+    ($self:ident, $a:ident => $e:expr) => {
+        match &$self.0 {
+            Inner::Std($a) => $e,
+            Inner::Loom($a) => $e,
+            Inner::Shuttle($a) => $e,
+        }
+    };
+}
+
+macro_rules! atomic_common {
+    ($name:ident, $t:ty, $fmt:expr) => {
+        enum Inner {
+            Std(std::sync::atomic::$name),
+            Loom(loom::sync::atomic::$name),
+            Shuttle(shuttle::sync::atomic::$name),
+        }
+
+        impl $name {
+            /// Creates a new atomic (modelled when created inside a model run).
+            #[track_caller]
+            pub fn new(v: $t) -> Self {
+                $name(match rt::backend() {
+                    Backend::Std => Inner::Std(std::sync::atomic::$name::new(v)),
+                    Backend::Loom => Inner::Loom(loom::sync::atomic::$name::new(v)),
+                    Backend::Shuttle => Inner::Shuttle(shuttle::sync::atomic::$name::new(v)),
+                })
+            }
+            fn id(&self) -> Option<usize> {
+                Some(self as *const Self as usize)
+            }
+            /// Loads the value.
+            #[track_caller]
+            pub fn load(&self, order: Ordering) -> $t {
+                let v = dispatch!(self, a => a.load(order));
+                rt::record(Op::Load($fmt(&v)), self.id(), Some(order), Some(Location::caller()));
+                v
+            }
+            /// Stores a value.
+            #[track_caller]
+            pub fn store(&self, val: $t, order: Ordering) {
+                dispatch!(self, a => a.store(val, order));
+                rt::record(Op::Store($fmt(&val)), self.id(), Some(order), Some(Location::caller()));
+            }
+            /// Swaps the value, returning the previous one.
+            #[track_caller]
+            pub fn swap(&self, val: $t, order: Ordering) -> $t {
+                let old = dispatch!(self, a => a.swap(val, order));
+                rt::record(Op::Rmw("swap", $fmt(&old), $fmt(&val)), self.id(), Some(order), Some(Location::caller()));
+                old
+            }
+            /// Compare-and-exchange.
+            #[track_caller]
+            pub fn compare_exchange(&self, current: $t, new: $t, success: Ordering, failure: Ordering) -> Result<$t, $t> {
+                let r = dispatch!(self, a => a.compare_exchange(current, new, success, failure));
+                self.record_cas(current, new, &r, success, failure);
+                r
+            }
+            /// Weak compare-and-exchange.
+            #[track_caller]
+            pub fn compare_exchange_weak(&self, current: $t, new: $t, success: Ordering, failure: Ordering) -> Result<$t, $t> {
+                let r = dispatch!(self, a => a.compare_exchange_weak(current, new, success, failure));
+                self.record_cas(current, new, &r, success, failure);
+                r
+            }
+            #[track_caller]
+            fn record_cas(&self, current: $t, new: $t, r: &Result<$t, $t>, success: Ordering, failure: Ordering) {
+                let result = match r { Ok(v) => Ok($fmt(v)), Err(v) => Err($fmt(v)) };
+                let ord = if r.is_ok() { success } else { failure };
+                rt::record(Op::Cas { expected: $fmt(&current), new: $fmt(&new), result }, self.id(), Some(ord), Some(Location::caller()));
+            }
+            /// Consumes the atomic, returning the value.
+            pub fn into_inner(self) -> $t {
+                match self.0 {
+                    Inner::Std(a) => a.into_inner(),
+                    Inner::Loom(a) => a.into_inner(),
+                    Inner::Shuttle(a) => a.into_inner(),
+                }
+            }
+        }
+
+        impl Default for $name {
+            #[track_caller]
+            fn default() -> Self {
+                Self::new(Default::default())
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "(..)"))
+            }
+        }
+    };
+}
+
+macro_rules! rmw {
+    ($t:ty, $fmt:expr, $($op:ident),*) => {
+        $(
+            /// Read-modify-write, returning the previous value.
+            #[track_caller]
+            pub fn $op(&self, val: $t, order: Ordering) -> $t {
+                let old = dispatch!(self, a => a.$op(val, order));
+                // The new value is recomputed from the old one for the report.
+                let new = Self::apply(stringify!($op), old, val);
+                rt::record(Op::Rmw(stringify!($op), $fmt(&old), $fmt(&new)), self.id(), Some(order), Some(Location::caller()));
+                old
+            }
+        )*
+    };
+}
+
+fn fmt_display<T: std::fmt::Display>(v: &T) -> String {
+    v.to_string()
+}
+
+macro_rules! int_type {
+    ($modname:ident, $name:ident, $t:ty) => {
+        mod $modname {
+            use super::*;
+            /// Facade atomic integer (std outside model runs, loom/shuttle inside; recorded).
+            pub struct $name(Inner);
+            atomic_common!($name, $t, fmt_display);
+            impl $name {
+                rmw!(
+                    $t,
+                    fmt_display,
+                    fetch_add,
+                    fetch_sub,
+                    fetch_and,
+                    fetch_or,
+                    fetch_xor,
+                    fetch_max,
+                    fetch_min
+                );
+                fn apply(op: &str, old: $t, v: $t) -> $t {
+                    match op {
+                        "fetch_add" => old.wrapping_add(v),
+                        "fetch_sub" => old.wrapping_sub(v),
+                        "fetch_and" => old & v,
+                        "fetch_or" => old | v,
+                        "fetch_xor" => old ^ v,
+                        "fetch_max" => old.max(v),
+                        _ => old.min(v),
+                    }
+                }
+            }
+        }
+        pub use $modname::$name;
+    };
+}
+
+int_type!(i8_, AtomicI8, i8);
+int_type!(i16_, AtomicI16, i16);
+int_type!(i32_, AtomicI32, i32);
+int_type!(i64_, AtomicI64, i64);
+int_type!(isize_, AtomicIsize, isize);
+int_type!(u8_, AtomicU8, u8);
+int_type!(u16_, AtomicU16, u16);
+int_type!(u32_, AtomicU32, u32);
+int_type!(u64_, AtomicU64, u64);
+int_type!(usize_, AtomicUsize, usize);
+
+mod bool_ {
+    use super::*;
+    /// Facade atomic bool (std outside model runs, loom/shuttle inside; recorded).
+    pub struct AtomicBool(Inner);
+    atomic_common!(AtomicBool, bool, fmt_display);
+    impl AtomicBool {
+        rmw!(bool, fmt_display, fetch_and, fetch_or, fetch_xor);
+        fn apply(op: &str, old: bool, v: bool) -> bool {
+            match op {
+                "fetch_and" => old & v,
+                "fetch_or" => old | v,
+                _ => old ^ v,
+            }
+        }
+    }
+}
+pub use bool_::AtomicBool;
+
+mod ptr_ {
+    use super::*;
+    fn fmt_ptr<T>(p: &*mut T) -> String {
+        format!("{:p}", *p)
+    }
+    macro_rules! ptr_inner {
+        () => {
+            enum Inner<T> {
+                Std(std::sync::atomic::AtomicPtr<T>),
+                Loom(loom::sync::atomic::AtomicPtr<T>),
+                Shuttle(shuttle::sync::atomic::AtomicPtr<T>),
+            }
+        };
+    }
+    ptr_inner!();
+    /// Facade atomic pointer (std outside model runs, loom/shuttle inside; recorded).
+    pub struct AtomicPtr<T>(Inner<T>);
+    impl<T> AtomicPtr<T> {
+        /// Creates a new atomic pointer.
+        pub fn new(p: *mut T) -> Self {
+            AtomicPtr(match rt::backend() {
+                Backend::Std => Inner::Std(std::sync::atomic::AtomicPtr::new(p)),
+                Backend::Loom => Inner::Loom(loom::sync::atomic::AtomicPtr::new(p)),
+                Backend::Shuttle => Inner::Shuttle(shuttle::sync::atomic::AtomicPtr::new(p)),
+            })
+        }
+        fn id(&self) -> Option<usize> {
+            Some(self as *const Self as usize)
+        }
+        /// Loads the pointer.
+        #[track_caller]
+        pub fn load(&self, order: Ordering) -> *mut T {
+            let v = dispatch!(self, a => a.load(order));
+            rt::record(
+                Op::Load(fmt_ptr(&v)),
+                self.id(),
+                Some(order),
+                Some(Location::caller()),
+            );
+            v
+        }
+        /// Stores a pointer.
+        #[track_caller]
+        pub fn store(&self, p: *mut T, order: Ordering) {
+            dispatch!(self, a => a.store(p, order));
+            rt::record(
+                Op::Store(fmt_ptr(&p)),
+                self.id(),
+                Some(order),
+                Some(Location::caller()),
+            );
+        }
+        /// Swaps the pointer.
+        #[track_caller]
+        pub fn swap(&self, p: *mut T, order: Ordering) -> *mut T {
+            let old = dispatch!(self, a => a.swap(p, order));
+            rt::record(
+                Op::Rmw("swap", fmt_ptr(&old), fmt_ptr(&p)),
+                self.id(),
+                Some(order),
+                Some(Location::caller()),
+            );
+            old
+        }
+        /// Compare-and-exchange.
+        #[track_caller]
+        pub fn compare_exchange(
+            &self,
+            current: *mut T,
+            new: *mut T,
+            success: Ordering,
+            failure: Ordering,
+        ) -> Result<*mut T, *mut T> {
+            let r = dispatch!(self, a => a.compare_exchange(current, new, success, failure));
+            let result = match &r {
+                Ok(v) => Ok(fmt_ptr(v)),
+                Err(v) => Err(fmt_ptr(v)),
+            };
+            let ord = if r.is_ok() { success } else { failure };
+            rt::record(
+                Op::Cas {
+                    expected: fmt_ptr(&current),
+                    new: fmt_ptr(&new),
+                    result,
+                },
+                self.id(),
+                Some(ord),
+                Some(Location::caller()),
+            );
+            r
+        }
+    }
+    impl<T> std::fmt::Debug for AtomicPtr<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("AtomicPtr(..)")
+        }
+    }
+}
+pub use ptr_::AtomicPtr;
+
+/// Memory fence (recorded in model runs).
+#[track_caller]
+pub fn fence(order: Ordering) {
+    match rt::backend() {
+        Backend::Std => std::sync::atomic::fence(order),
+        Backend::Loom => loom::sync::atomic::fence(order),
+        Backend::Shuttle => shuttle::sync::atomic::fence(order),
+    }
+    rt::record(Op::Fence, None, Some(order), Some(Location::caller()));
+}
+
+pub use std::sync::atomic::compiler_fence;

@@ -1,0 +1,8 @@
+//! Model-build implementation of the facade (feature `model`).
+pub mod atomic;
+pub mod cell;
+pub mod misc;
+pub(crate) mod report;
+pub mod rt;
+pub mod sync;
+pub mod thread;
