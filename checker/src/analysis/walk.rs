@@ -1,0 +1,1152 @@
+//! The single syntax walk that produces [`FileFacts`]. Nothing else in the checker walks
+//! function bodies.
+
+use super::*;
+use crate::finding::Region;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use std::collections::HashMap;
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{Block, Expr, Pat, Stmt};
+
+/// Expressions nested deeper than this are not descended into (their facts are dropped).
+/// Together with the checker's big-stack worker threads this keeps pathological input from
+/// overflowing the stack.
+const MAX_DEPTH: usize = 192;
+
+/// Computes the facts of every function and the item-level declarations of one file.
+pub fn analyze_file(file: &syn::File) -> FileFacts {
+    let mut facts = FileFacts::default();
+    let mut items = ItemVisitor {
+        facts: &mut facts,
+        self_ty: Vec::new(),
+        depth: 0,
+    };
+    items.visit_file(file);
+    facts
+}
+
+fn region(span: Span) -> Region {
+    Region::from_span(span)
+}
+
+/// Renders tokens compactly: `self . balance` → `self.balance`, `Arc < T >` → `Arc<T>`.
+pub(crate) fn tokens_text(tokens: TokenStream) -> String {
+    let raw = tokens.to_string();
+    let mut out = String::with_capacity(raw.len());
+    let chars: Vec<char> = raw.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let prev = if i > 0 { chars[i - 1] } else { ' ' };
+            let next = chars.get(i + 1).copied().unwrap_or(' ');
+            let tight = |ch: char| {
+                matches!(
+                    ch,
+                    '.' | ':' | '(' | ')' | '<' | '>' | '[' | ']' | '&' | '!'
+                )
+            };
+            if tight(prev) || tight(next) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn type_text(ty: &syn::Type) -> String {
+    tokens_text(ty.to_token_stream())
+}
+
+fn path_text(path: &syn::Path) -> String {
+    path.segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+struct ItemVisitor<'a> {
+    facts: &'a mut FileFacts,
+    self_ty: Vec<String>,
+    depth: usize,
+}
+
+impl ItemVisitor<'_> {
+    fn function(&mut self, name: String, sig: &syn::Signature, block: &Block, item_span: Span) {
+        let mut w = FnWalker::default();
+        let mut params = Vec::new();
+        for input in &sig.inputs {
+            match input {
+                syn::FnArg::Receiver(_) => params.push(("self".to_string(), "Self".to_string())),
+                syn::FnArg::Typed(pt) => {
+                    let ty = type_text(&pt.ty);
+                    let mut names = Vec::new();
+                    pat_idents(&pt.pat, &mut names);
+                    for n in names {
+                        w.params.insert(n.clone());
+                        params.push((n, ty.clone()));
+                    }
+                }
+            }
+        }
+        let tail = w.block(block);
+        w.returns.extend(tail);
+        let nested = std::mem::take(&mut w.nested_items);
+        self.facts.functions.push(FnFacts {
+            name,
+            region: region(sig.ident.span()),
+            item_region: region(item_span),
+            is_async: sig.asyncness.is_some(),
+            params,
+            ret: match &sig.output {
+                syn::ReturnType::Default => None,
+                syn::ReturnType::Type(_, ty) => Some(type_text(ty)),
+            },
+            events: w.events,
+            loops: w.loops,
+            field_inits: w.field_inits,
+            bindings: w.bindings,
+            returns: w.returns,
+        });
+        if self.depth < 16 {
+            self.depth += 1;
+            for item in nested {
+                self.visit_item(&item);
+            }
+            self.depth -= 1;
+        }
+    }
+
+    fn qualified(&self, name: &syn::Ident) -> String {
+        match self.self_ty.last() {
+            Some(t) => format!("{t}::{name}"),
+            None => name.to_string(),
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for ItemVisitor<'_> {
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        let name = f.sig.ident.to_string();
+        self.function(name, &f.sig, &f.block, f.span());
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        let name = self.qualified(&f.sig.ident);
+        self.function(name, &f.sig, &f.block, f.span());
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        if let Some(block) = &f.default {
+            let name = self.qualified(&f.sig.ident);
+            self.function(name, &f.sig, block, f.span());
+        }
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        let name = match &*i.self_ty {
+            syn::Type::Path(p) => p
+                .path
+                .segments
+                .last()
+                .map(|s| s.ident.to_string())
+                .unwrap_or_default(),
+            other => type_text(other),
+        };
+        self.self_ty.push(name);
+        syn::visit::visit_item_impl(self, i);
+        self.self_ty.pop();
+    }
+
+    fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
+        self.self_ty.push(t.ident.to_string());
+        syn::visit::visit_item_trait(self, t);
+        self.self_ty.pop();
+    }
+
+    fn visit_item_struct(&mut self, s: &'ast syn::ItemStruct) {
+        let strukt = s.ident.to_string();
+        let mut names = Vec::new();
+        for (i, f) in s.fields.iter().enumerate() {
+            let field = f
+                .ident
+                .as_ref()
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| i.to_string());
+            self.facts.fields.push(FieldDecl {
+                strukt: strukt.clone(),
+                field: field.clone(),
+                ty: type_text(&f.ty),
+                region: region(f.span()),
+            });
+            names.push(field);
+        }
+        let mut derives = Vec::new();
+        for attr in &s.attrs {
+            if attr.path().is_ident("derive") {
+                let _ = attr.parse_nested_meta(|m| {
+                    if let Some(last) = m.path.segments.last() {
+                        derives.push(last.ident.to_string());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        self.facts.structs.push(StructDecl {
+            name: strukt,
+            derives,
+            fields: names,
+            region: region(s.ident.span()),
+        });
+    }
+
+    fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
+        self.facts.statics.push(StaticDecl {
+            name: s.ident.to_string(),
+            ty: type_text(&s.ty),
+            region: region(s.ident.span()),
+        });
+    }
+
+    fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
+        self.facts.statics.push(StaticDecl {
+            name: c.ident.to_string(),
+            ty: type_text(&c.ty),
+            region: region(c.ident.span()),
+        });
+    }
+}
+
+fn pat_idents(p: &Pat, out: &mut Vec<String>) {
+    match p {
+        Pat::Ident(i) => {
+            out.push(i.ident.to_string());
+            if let Some((_, sub)) = &i.subpat {
+                pat_idents(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| pat_idents(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| pat_idents(p, out)),
+        Pat::Struct(s) => s.fields.iter().for_each(|f| pat_idents(&f.pat, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| pat_idents(p, out)),
+        Pat::Reference(r) => pat_idents(&r.pat, out),
+        Pat::Or(o) => o.cases.iter().for_each(|p| pat_idents(p, out)),
+        Pat::Type(t) => pat_idents(&t.pat, out),
+        Pat::Paren(p) => pat_idents(&p.pat, out),
+        _ => {}
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Local {
+    deps: Deps,
+    alias: Option<Place>,
+    init: Option<String>,
+    ty: Option<String>,
+}
+
+#[derive(Default)]
+struct FnWalker {
+    events: Vec<Event>,
+    loops: Vec<LoopInfo>,
+    loop_stack: Vec<usize>,
+    field_inits: Vec<FieldInit>,
+    bindings: Vec<Binding>,
+    scopes: Vec<HashMap<String, Local>>,
+    guards: Vec<Deps>,
+    closure_depth: usize,
+    depth: usize,
+    returns: Deps,
+    params: std::collections::HashSet<String>,
+    nested_items: Vec<syn::Item>,
+}
+
+fn union(mut a: Deps, b: Deps) -> Deps {
+    a.extend(b);
+    a
+}
+
+fn is_diverging_macro(m: &syn::Macro) -> bool {
+    m.path.segments.last().is_some_and(|s| {
+        matches!(
+            s.ident.to_string().as_str(),
+            "panic" | "unreachable" | "todo" | "unimplemented" | "bail"
+        )
+    })
+}
+
+/// Whether executing `e` always leaves the enclosing block (return, break, continue, panic).
+fn expr_diverges(e: &Expr) -> bool {
+    match e {
+        Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => true,
+        Expr::Macro(m) => is_diverging_macro(&m.mac),
+        Expr::Block(b) => block_diverges(&b.block),
+        Expr::Unsafe(b) => block_diverges(&b.block),
+        Expr::If(i) => {
+            block_diverges(&i.then_branch)
+                && i.else_branch
+                    .as_ref()
+                    .is_some_and(|(_, e)| expr_diverges(e))
+        }
+        Expr::Paren(p) => expr_diverges(&p.expr),
+        _ => false,
+    }
+}
+
+fn block_diverges(b: &Block) -> bool {
+    b.stmts.iter().any(|s| match s {
+        Stmt::Expr(e, _) => expr_diverges(e),
+        Stmt::Macro(m) => is_diverging_macro(&m.mac),
+        _ => false,
+    })
+}
+
+fn strip_place_wrappers(mut e: &Expr) -> &Expr {
+    loop {
+        match e {
+            Expr::Paren(p) => e = &p.expr,
+            Expr::Group(g) => e = &g.expr,
+            Expr::Reference(r) => e = &r.expr,
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => e = &u.expr,
+            _ => return e,
+        }
+    }
+}
+
+fn is_upper_ident(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_uppercase()) && !s.chars().any(|c| c.is_ascii_lowercase())
+}
+
+impl FnWalker {
+    fn lookup(&self, name: &str) -> Option<&Local> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    fn lookup_mut(&mut self, name: &str) -> Option<&mut Local> {
+        self.scopes.iter_mut().rev().find_map(|s| s.get_mut(name))
+    }
+
+    fn guard_deps(&self) -> Deps {
+        self.guards.iter().flatten().copied().collect()
+    }
+
+    /// Normalizes a receiver/target expression to a place, without recording events.
+    fn place_of(&self, e: &Expr) -> Option<Place> {
+        let e = strip_place_wrappers(e);
+        match e {
+            Expr::Field(f) => {
+                let base = self.place_of(&f.base)?;
+                let member = match &f.member {
+                    syn::Member::Named(i) => i.to_string(),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                };
+                Some(Place {
+                    text: format!("{}.{}", base.text, member),
+                    root: base.root,
+                })
+            }
+            Expr::Index(i) => {
+                let base = self.place_of(&i.expr)?;
+                Some(Place {
+                    text: format!("{}[]", base.text),
+                    root: base.root,
+                })
+            }
+            Expr::Path(p) if p.qself.is_none() => {
+                let segs = &p.path.segments;
+                if segs.len() == 1 {
+                    let name = segs[0].ident.to_string();
+                    if name == "self" {
+                        return Some(Place {
+                            text: name,
+                            root: Root::SelfValue,
+                        });
+                    }
+                    if let Some(local) = self.lookup(&name) {
+                        if let Some(alias) = &local.alias {
+                            return Some(alias.clone());
+                        }
+                        return Some(Place {
+                            text: name,
+                            root: Root::Local {
+                                init: local.init.clone(),
+                                ty: local.ty.clone(),
+                            },
+                        });
+                    }
+                    if self.params.contains(&name) {
+                        return Some(Place {
+                            text: name,
+                            root: Root::Param,
+                        });
+                    }
+                    let root = if is_upper_ident(&name) {
+                        Root::Static
+                    } else {
+                        // Captured from an enclosing scope we do not see: unknown origin.
+                        Root::Local {
+                            init: None,
+                            ty: None,
+                        }
+                    };
+                    Some(Place { text: name, root })
+                } else {
+                    Some(Place {
+                        text: path_text(&p.path),
+                        root: Root::Static,
+                    })
+                }
+            }
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && matches!(
+                        m.method.to_string().as_str(),
+                        "clone" | "as_ref" | "borrow" | "deref" | "as_deref" | "get_ref"
+                    ) =>
+            {
+                self.place_of(&m.receiver)
+            }
+            Expr::Call(c) if c.args.len() == 1 => match &*c.func {
+                Expr::Path(p) => {
+                    let t = path_text(&p.path);
+                    if t.ends_with("Arc::clone") || t.ends_with("Rc::clone") {
+                        self.place_of(&c.args[0])
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether `let x = e` makes `x` another name for the place `e` (a reference or a clone of
+    /// a shared handle), rather than a copy of its value.
+    fn alias_of(&self, e: &Expr) -> Option<Place> {
+        let is_aliasing = match e {
+            Expr::Reference(_) => true,
+            Expr::MethodCall(m) => {
+                m.args.is_empty()
+                    && matches!(
+                        m.method.to_string().as_str(),
+                        "clone" | "as_ref" | "borrow" | "deref" | "as_deref" | "get_ref"
+                    )
+            }
+            Expr::Call(_) => true,
+            _ => false,
+        };
+        if !is_aliasing {
+            return None;
+        }
+        let p = self.place_of(e)?;
+        // `let x = &y` where y is a plain local: keep y's own identity.
+        Some(p)
+    }
+
+    fn bind(
+        &mut self,
+        pat: &Pat,
+        deps: &Deps,
+        ty: Option<String>,
+        init: Option<String>,
+        alias: Option<Place>,
+    ) {
+        match pat {
+            Pat::Ident(i) => {
+                let name = i.ident.to_string();
+                self.bindings.push(Binding {
+                    name: name.clone(),
+                    region: region(i.ident.span()),
+                    deps: deps.clone(),
+                    ty: ty.clone(),
+                });
+                if let Some(scope) = self.scopes.last_mut() {
+                    scope.insert(
+                        name,
+                        Local {
+                            deps: deps.clone(),
+                            alias,
+                            init,
+                            ty,
+                        },
+                    );
+                }
+                if let Some((_, sub)) = &i.subpat {
+                    self.bind(sub, deps, None, None, None);
+                }
+            }
+            Pat::Type(t) => {
+                let ty = Some(type_text(&t.ty));
+                self.bind(&t.pat, deps, ty, init, alias);
+            }
+            Pat::Reference(r) => self.bind(&r.pat, deps, ty, init, alias),
+            Pat::Paren(p) => self.bind(&p.pat, deps, ty, init, alias),
+            other => {
+                let mut collect = Vec::new();
+                collect_pat_idents(other, &mut collect);
+                for (name, span) in collect {
+                    self.bindings.push(Binding {
+                        name: name.clone(),
+                        region: region(span),
+                        deps: deps.clone(),
+                        ty: None,
+                    });
+                    if let Some(scope) = self.scopes.last_mut() {
+                        scope.insert(
+                            name,
+                            Local {
+                                deps: deps.clone(),
+                                ..Local::default()
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn block(&mut self, b: &Block) -> Deps {
+        self.scopes.push(HashMap::new());
+        let guard_len = self.guards.len();
+        let mut last = Deps::new();
+        let n = b.stmts.len();
+        for (i, stmt) in b.stmts.iter().enumerate() {
+            last = self.stmt(stmt, i + 1 == n);
+        }
+        self.guards.truncate(guard_len);
+        self.scopes.pop();
+        last
+    }
+
+    /// Returns the deps of the statement's value (only meaningful for a tail expression).
+    fn stmt(&mut self, s: &Stmt, is_last: bool) -> Deps {
+        match s {
+            Stmt::Local(l) => {
+                let (deps, init_path, alias) = match &l.init {
+                    Some(init) => {
+                        let deps = self.expr(&init.expr);
+                        let init_path = match &*init.expr {
+                            Expr::Call(c) => match &*c.func {
+                                Expr::Path(p) => Some(path_text(&p.path)),
+                                _ => None,
+                            },
+                            _ => None,
+                        };
+                        let alias = self.alias_of(&init.expr);
+                        if let Some((_, diverge)) = &init.diverge {
+                            // let-else: the rest of the block runs only if the pattern matched.
+                            self.expr(diverge);
+                            self.guards.push(deps.clone());
+                        }
+                        (deps, init_path, alias)
+                    }
+                    None => (Deps::new(), None, None),
+                };
+                self.bind(&l.pat, &deps, None, init_path, alias);
+                Deps::new()
+            }
+            Stmt::Item(item) => {
+                self.nested_items.push(item.clone());
+                Deps::new()
+            }
+            Stmt::Expr(e, semi) => {
+                let deps = self.expr(e);
+                if semi.is_some() || !is_last {
+                    self.mark_discarded(e);
+                }
+                // `if cond { return … }` guards the rest of the block.
+                self.early_exit_guard(e);
+                if semi.is_some() {
+                    Deps::new()
+                } else {
+                    deps
+                }
+            }
+            Stmt::Macro(m) => {
+                let deps = self.macro_call(&m.mac, m.span());
+                if let Some(last) = self.events.last_mut() {
+                    if last.kind == EventKind::Macro && last.region == region(m.span()) {
+                        last.value_used = false;
+                    }
+                }
+                deps
+            }
+        }
+    }
+
+    fn early_exit_guard(&mut self, e: &Expr) {
+        if let Expr::If(i) = e {
+            let then_div = block_diverges(&i.then_branch);
+            let else_div = i
+                .else_branch
+                .as_ref()
+                .is_some_and(|(_, e)| expr_diverges(e));
+            if then_div != else_div || (then_div && i.else_branch.is_none()) {
+                let deps = self.cond_deps_no_events(&i.cond);
+                self.guards.push(deps);
+            }
+        }
+    }
+
+    /// Deps of a condition already evaluated: find the events recorded inside its span.
+    fn cond_deps_no_events(&self, cond: &Expr) -> Deps {
+        let r = region(cond.span());
+        let mut deps = Deps::new();
+        for ev in &self.events {
+            if region_within(&ev.region, &r) {
+                deps.insert(ev.id);
+                deps.extend(ev.data_deps.iter().copied());
+                deps.extend(ev.receiver_deps.iter().copied());
+            }
+        }
+        // Locals read by the condition.
+        let mut names = Vec::new();
+        expr_idents(cond, &mut names);
+        for n in names {
+            if let Some(l) = self.lookup(&n) {
+                deps.extend(l.deps.iter().copied());
+            }
+        }
+        deps
+    }
+
+    fn mark_discarded(&mut self, e: &Expr) {
+        let mut inner = e;
+        while let Expr::Await(a) = inner {
+            inner = &a.base;
+        }
+        if matches!(inner, Expr::MethodCall(_) | Expr::Call(_) | Expr::Macro(_)) {
+            let r = region(inner.span());
+            if let Some(ev) = self.events.iter_mut().rev().find(|ev| ev.region == r) {
+                ev.value_used = false;
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_event(
+        &mut self,
+        kind: EventKind,
+        name: String,
+        span: Span,
+        name_span: Span,
+        receiver: Option<Place>,
+        receiver_span: Option<Span>,
+        receiver_deps: Deps,
+        args: Vec<Arg>,
+    ) -> EventId {
+        let id = self.events.len();
+        let data_deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
+        self.events.push(Event {
+            id,
+            kind,
+            name,
+            region: region(span),
+            name_region: region(name_span),
+            receiver,
+            receiver_region: receiver_span.map(region),
+            receiver_deps,
+            args,
+            data_deps,
+            control_deps: self.guard_deps(),
+            loops: self.loop_stack.clone(),
+            closure_depth: self.closure_depth,
+            value_used: true,
+            awaited: false,
+        });
+        id
+    }
+
+    fn arg(&mut self, e: &Expr) -> Arg {
+        let deps = self.expr(e);
+        let stripped = strip_place_wrappers(e);
+        let ordering = match stripped {
+            Expr::Path(p) => p
+                .path
+                .segments
+                .last()
+                .and_then(|s| MemOrdering::from_ident(&s.ident.to_string())),
+            _ => None,
+        };
+        let (str_lit, int_lit) = match stripped {
+            Expr::Lit(l) => match &l.lit {
+                syn::Lit::Str(s) => (Some(s.value()), None),
+                syn::Lit::Int(i) => (None, i.base10_parse::<u128>().ok()),
+                _ => (None, None),
+            },
+            _ => (None, None),
+        };
+        Arg {
+            region: region(e.span()),
+            deps,
+            ordering,
+            str_lit,
+            int_lit,
+            place: self.place_of(e),
+            text: tokens_text(e.to_token_stream()),
+        }
+    }
+
+    fn macro_call(&mut self, mac: &syn::Macro, span: Span) -> Deps {
+        let name = path_text(&mac.path);
+        let parsed: Option<Vec<Expr>> = mac
+            .parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+            .ok()
+            .map(|p| p.into_iter().collect())
+            .or_else(|| {
+                // `matches!(x, Pat)`, `write!(f, ..)` with odd tails: take the leading expr.
+                mac.parse_body_with(|input: syn::parse::ParseStream| {
+                    let e: Expr = input.parse()?;
+                    let _: TokenStream = input.parse()?;
+                    Ok(vec![e])
+                })
+                .ok()
+            });
+        let args: Vec<Arg> = parsed
+            .unwrap_or_default()
+            .iter()
+            .map(|e| self.arg(e))
+            .collect();
+        let deps: Deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
+        let name_span = mac.path.span();
+        let id = self.push_event(
+            EventKind::Macro,
+            name,
+            span,
+            name_span,
+            None,
+            None,
+            Deps::new(),
+            args,
+        );
+        let mut out = deps;
+        out.insert(id);
+        out
+    }
+
+    fn with_loop<F: FnOnce(&mut Self)>(
+        &mut self,
+        kind: LoopKind,
+        span: Span,
+        header: Option<&Expr>,
+        header_deps: Deps,
+        f: F,
+    ) {
+        let idx = self.loops.len();
+        self.loops.push(LoopInfo {
+            kind,
+            region: region(span),
+            header_deps,
+            header_region: header.map(|h| region(h.span())),
+            header_text: header
+                .map(|h| tokens_text(h.to_token_stream()))
+                .unwrap_or_default(),
+            exits: 0,
+        });
+        self.loop_stack.push(idx);
+        f(self);
+        self.loop_stack.pop();
+    }
+
+    fn expr(&mut self, e: &Expr) -> Deps {
+        if self.depth >= MAX_DEPTH {
+            return Deps::new();
+        }
+        self.depth += 1;
+        let out = self.expr_inner(e);
+        self.depth -= 1;
+        out
+    }
+
+    fn expr_inner(&mut self, e: &Expr) -> Deps {
+        match e {
+            Expr::MethodCall(m) => {
+                let recv_deps = self.expr(&m.receiver);
+                let args: Vec<Arg> = m.args.iter().map(|a| self.arg(a)).collect();
+                let arg_deps: Deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
+                let receiver = self.place_of(&m.receiver);
+                let id = self.push_event(
+                    EventKind::MethodCall,
+                    m.method.to_string(),
+                    e.span(),
+                    m.method.span(),
+                    receiver,
+                    Some(m.receiver.span()),
+                    recv_deps.clone(),
+                    args,
+                );
+                let mut out = union(recv_deps, arg_deps);
+                out.insert(id);
+                out
+            }
+            Expr::Call(c) => {
+                let (name, func_deps, name_span) = match &*c.func {
+                    Expr::Path(p) => (
+                        path_text(&p.path),
+                        // Calling a local closure: its result carries what it captured.
+                        self.expr(&c.func),
+                        p.path
+                            .segments
+                            .last()
+                            .map(|s| s.ident.span())
+                            .unwrap_or(p.span()),
+                    ),
+                    other => (
+                        tokens_text(other.to_token_stream()),
+                        self.expr(other),
+                        other.span(),
+                    ),
+                };
+                let args: Vec<Arg> = c.args.iter().map(|a| self.arg(a)).collect();
+                let arg_deps: Deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
+                let id = self.push_event(
+                    EventKind::Call,
+                    name,
+                    e.span(),
+                    name_span,
+                    None,
+                    None,
+                    func_deps.clone(),
+                    args,
+                );
+                let mut out = union(func_deps, arg_deps);
+                out.insert(id);
+                out
+            }
+            Expr::Macro(m) => self.macro_call(&m.mac, e.span()),
+            Expr::Assign(a) => {
+                let value = self.arg(&a.right);
+                let target_deps = self.expr(&a.left);
+                self.assign(&a.left, value, target_deps, None, e.span());
+                Deps::new()
+            }
+            Expr::Binary(b) if is_compound_assign(&b.op) => {
+                let value = self.arg(&b.right);
+                let target_deps = self.expr(&b.left);
+                let op = tokens_text(b.op.to_token_stream());
+                self.assign(&b.left, value, target_deps, Some(op), e.span());
+                Deps::new()
+            }
+            Expr::Binary(b) => {
+                let l = self.expr(&b.left);
+                let r = self.expr(&b.right);
+                union(l, r)
+            }
+            Expr::If(i) => {
+                self.scopes.push(HashMap::new());
+                let c = self.cond(&i.cond);
+                self.guards.push(c.clone());
+                let t = self.block(&i.then_branch);
+                self.guards.pop();
+                self.scopes.pop();
+                let mut out = union(c.clone(), t);
+                if let Some((_, els)) = &i.else_branch {
+                    self.guards.push(c);
+                    let e2 = self.expr(els);
+                    self.guards.pop();
+                    out.extend(e2);
+                }
+                out
+            }
+            Expr::Match(m) => {
+                let s = self.expr(&m.expr);
+                let mut out = s.clone();
+                let mut any_diverges = false;
+                for arm in &m.arms {
+                    self.scopes.push(HashMap::new());
+                    self.bind(&arm.pat, &s, None, None, None);
+                    let mut g = s.clone();
+                    if let Some((_, guard)) = &arm.guard {
+                        g.extend(self.expr(guard));
+                    }
+                    self.guards.push(g);
+                    out.extend(self.expr(&arm.body));
+                    self.guards.pop();
+                    self.scopes.pop();
+                    any_diverges |= expr_diverges(&arm.body);
+                }
+                if any_diverges {
+                    // The code after the match runs only for the non-diverging arms.
+                    self.guards.push(s);
+                }
+                out
+            }
+            Expr::While(w) => {
+                self.scopes.push(HashMap::new());
+                let h = self.cond(&w.cond);
+                let body = &w.body;
+                self.with_loop(
+                    LoopKind::While,
+                    e.span(),
+                    Some(&w.cond),
+                    h.clone(),
+                    |this| {
+                        this.guards.push(h);
+                        this.block(body);
+                        this.guards.pop();
+                    },
+                );
+                self.scopes.pop();
+                Deps::new()
+            }
+            Expr::Loop(l) => {
+                let body = &l.body;
+                let mut out = Deps::new();
+                self.with_loop(LoopKind::Loop, e.span(), None, Deps::new(), |this| {
+                    out = this.block(body);
+                });
+                out
+            }
+            Expr::ForLoop(f) => {
+                let it = self.expr(&f.expr);
+                self.scopes.push(HashMap::new());
+                self.bind(&f.pat, &it, None, None, None);
+                let body = &f.body;
+                self.with_loop(LoopKind::For, e.span(), Some(&f.expr), it, |this| {
+                    this.block(body);
+                });
+                self.scopes.pop();
+                Deps::new()
+            }
+            Expr::Block(b) => self.block(&b.block),
+            Expr::Unsafe(b) => self.block(&b.block),
+            Expr::Const(b) => self.block(&b.block),
+            Expr::TryBlock(b) => self.block(&b.block),
+            Expr::Async(a) => {
+                self.closure_depth += 1;
+                let d = self.block(&a.block);
+                self.closure_depth -= 1;
+                d
+            }
+            Expr::Closure(c) => {
+                self.closure_depth += 1;
+                self.scopes.push(HashMap::new());
+                // Closures run later, possibly many times, possibly on another thread: their
+                // parameters carry nothing, and their loops are not the enclosing function's.
+                let saved_loops = std::mem::take(&mut self.loop_stack);
+                for input in &c.inputs {
+                    self.bind(input, &Deps::new(), None, None, None);
+                }
+                let d = self.expr(&c.body);
+                self.loop_stack = saved_loops;
+                self.scopes.pop();
+                self.closure_depth -= 1;
+                d
+            }
+            Expr::Field(f) => self.expr(&f.base),
+            Expr::Index(i) => {
+                let a = self.expr(&i.expr);
+                let b = self.expr(&i.index);
+                union(a, b)
+            }
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::Reference(r) => self.expr(&r.expr),
+            Expr::Unary(u) => self.expr(&u.expr),
+            Expr::Cast(c) => self.expr(&c.expr),
+            Expr::Try(t) => self.expr(&t.expr),
+            Expr::Await(a) => {
+                let d = self.expr(&a.base);
+                let r = region(a.base.span());
+                if let Some(ev) = self.events.iter_mut().rev().find(|ev| ev.region == r) {
+                    ev.awaited = true;
+                }
+                d
+            }
+            Expr::Path(p) => {
+                if p.qself.is_none() && p.path.segments.len() == 1 {
+                    let name = p.path.segments[0].ident.to_string();
+                    if let Some(l) = self.lookup(&name) {
+                        return l.deps.clone();
+                    }
+                }
+                Deps::new()
+            }
+            Expr::Struct(s) => {
+                let strukt = s
+                    .path
+                    .segments
+                    .last()
+                    .map(|s| s.ident.to_string())
+                    .unwrap_or_default();
+                let mut out = Deps::new();
+                for f in &s.fields {
+                    let d = self.expr(&f.expr);
+                    let field = match &f.member {
+                        syn::Member::Named(i) => i.to_string(),
+                        syn::Member::Unnamed(i) => i.index.to_string(),
+                    };
+                    self.field_inits.push(FieldInit {
+                        strukt: strukt.clone(),
+                        field,
+                        region: region(f.span()),
+                        deps: d.clone(),
+                    });
+                    out.extend(d);
+                }
+                if let Some(rest) = &s.rest {
+                    out.extend(self.expr(rest));
+                }
+                out
+            }
+            Expr::Tuple(t) => self.exprs(t.elems.iter()),
+            Expr::Array(a) => self.exprs(a.elems.iter()),
+            Expr::Repeat(r) => self.expr(&r.expr),
+            Expr::Range(r) => {
+                let mut out = Deps::new();
+                if let Some(s) = &r.start {
+                    out.extend(self.expr(s));
+                }
+                if let Some(s) = &r.end {
+                    out.extend(self.expr(s));
+                }
+                out
+            }
+            Expr::Return(r) => {
+                if let Some(v) = &r.expr {
+                    let d = self.expr(v);
+                    self.returns.extend(d);
+                }
+                self.count_exit();
+                Deps::new()
+            }
+            Expr::Break(b) => {
+                let d = match &b.expr {
+                    Some(v) => self.expr(v),
+                    None => Deps::new(),
+                };
+                self.count_exit();
+                d
+            }
+            Expr::Let(l) => {
+                let d = self.expr(&l.expr);
+                self.bind(&l.pat, &d, None, None, None);
+                d
+            }
+            Expr::Yield(y) => match &y.expr {
+                Some(v) => self.expr(v),
+                None => Deps::new(),
+            },
+            _ => Deps::new(),
+        }
+    }
+
+    fn count_exit(&mut self) {
+        if let Some(&l) = self.loop_stack.last() {
+            self.loops[l].exits += 1;
+        }
+    }
+
+    /// Evaluates an `if`/`while` condition; `let` patterns bind into the current scope.
+    fn cond(&mut self, c: &Expr) -> Deps {
+        self.expr(c)
+    }
+
+    fn exprs<'a>(&mut self, it: impl Iterator<Item = &'a Expr>) -> Deps {
+        let mut out = Deps::new();
+        for e in it {
+            out.extend(self.expr(e));
+        }
+        out
+    }
+
+    fn assign(
+        &mut self,
+        target: &Expr,
+        value: Arg,
+        target_deps: Deps,
+        op: Option<String>,
+        span: Span,
+    ) {
+        let place = self.place_of(target);
+        // Plain local: update its deps (union: the assignment may be conditional).
+        if let Expr::Path(p) = strip_place_wrappers(target) {
+            if p.path.segments.len() == 1 {
+                let name = p.path.segments[0].ident.to_string();
+                let vdeps = value.deps.clone();
+                if let Some(l) = self.lookup_mut(&name) {
+                    if l.alias.is_none() {
+                        l.deps.extend(vdeps);
+                    }
+                }
+            }
+        }
+        let name = op.clone().unwrap_or_else(|| "=".to_string());
+        self.push_event(
+            EventKind::Assign { op },
+            name,
+            span,
+            target.span(),
+            place,
+            Some(target.span()),
+            target_deps,
+            vec![value],
+        );
+    }
+}
+
+fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
+}
+
+fn region_within(inner: &Region, outer: &Region) -> bool {
+    (inner.line, inner.column) >= (outer.line, outer.column)
+        && (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
+}
+
+fn collect_pat_idents(p: &Pat, out: &mut Vec<(String, Span)>) {
+    match p {
+        Pat::Ident(i) => {
+            out.push((i.ident.to_string(), i.ident.span()));
+            if let Some((_, sub)) = &i.subpat {
+                collect_pat_idents(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| collect_pat_idents(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| collect_pat_idents(p, out)),
+        Pat::Struct(s) => s
+            .fields
+            .iter()
+            .for_each(|f| collect_pat_idents(&f.pat, out)),
+        Pat::Slice(s) => s.elems.iter().for_each(|p| collect_pat_idents(p, out)),
+        Pat::Reference(r) => collect_pat_idents(&r.pat, out),
+        Pat::Or(o) => {
+            if let Some(first) = o.cases.first() {
+                collect_pat_idents(first, out)
+            }
+        }
+        Pat::Type(t) => collect_pat_idents(&t.pat, out),
+        Pat::Paren(p) => collect_pat_idents(&p.pat, out),
+        _ => {}
+    }
+}
+
+/// Single-segment identifiers used in an expression (for condition deps).
+fn expr_idents(e: &Expr, out: &mut Vec<String>) {
+    struct V<'a>(&'a mut Vec<String>);
+    impl<'ast> Visit<'ast> for V<'_> {
+        fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+            if p.path.segments.len() == 1 {
+                self.0.push(p.path.segments[0].ident.to_string());
+            }
+        }
+    }
+    V(out).visit_expr(e);
+}

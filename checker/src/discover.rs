@@ -1,0 +1,216 @@
+//! Stage 1: which files to scan, grouped into crates (units).
+//!
+//! * Workspace mode: `cargo metadata --no-deps --offline` (never builds, never runs build
+//!   scripts, never touches the network); one unit per package, holding every `.rs` file under
+//!   the package directory that is not in a nested package, `target/`, or ignored by git.
+//! * Paths mode: plain files and directories, walked with the `ignore` crate (honours
+//!   `.gitignore`), no manifest needed; all of them form one unit.
+
+use crate::finding::ParseFailure;
+use std::path::{Path, PathBuf};
+
+/// A set of files analyzed together (one crate's cross-file index).
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub name: String,
+    pub files: Vec<(PathBuf, String)>,
+}
+
+/// What discovery found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The directory display paths are relative to, and where `heisen.toml` is looked for.
+    pub root: PathBuf,
+    pub units: Vec<Unit>,
+    /// Entries that could not be walked (symlink loops, unreadable directories).
+    pub errors: Vec<ParseFailure>,
+}
+
+/// A discovery failure that stops the run (exit 2).
+#[derive(Debug)]
+pub struct DiscoverError(pub String);
+
+impl std::fmt::Display for DiscoverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn display_rel(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.to_string_lossy().replace('\\', "/")
+}
+
+fn is_rust(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "rs")
+}
+
+/// Workspace mode.
+pub fn workspace(
+    manifest_path: Option<&Path>,
+    packages: &[String],
+) -> Result<Discovered, DiscoverError> {
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    cmd.no_deps();
+    cmd.other_options(vec!["--offline".to_string()]);
+    if let Some(m) = manifest_path {
+        if !m.exists() {
+            return Err(DiscoverError(format!(
+                "manifest `{}` does not exist",
+                m.display()
+            )));
+        }
+        cmd.manifest_path(m);
+    }
+    let meta = cmd.exec().map_err(|e| {
+        let msg = match &e {
+            cargo_metadata::Error::CargoMetadata { stderr } => stderr
+                .lines()
+                .find(|l| l.trim_start().starts_with("error"))
+                .unwrap_or(stderr.trim())
+                .trim()
+                .to_string(),
+            other => other.to_string(),
+        };
+        DiscoverError(format!("could not read the cargo workspace: {msg}"))
+    })?;
+    let root: PathBuf = meta.workspace_root.clone().into();
+    for p in packages {
+        if !meta.packages.iter().any(|pkg| pkg.name.as_str() == p) {
+            return Err(DiscoverError(format!(
+                "package `{p}` is not a member of this workspace"
+            )));
+        }
+    }
+    let package_dirs: Vec<PathBuf> = meta
+        .packages
+        .iter()
+        .filter_map(|p| {
+            p.manifest_path
+                .parent()
+                .map(|d| d.as_std_path().to_path_buf())
+        })
+        .collect();
+    let mut out = Discovered {
+        root: root.clone(),
+        ..Default::default()
+    };
+    for pkg in meta.workspace_packages() {
+        if !packages.is_empty() && !packages.iter().any(|p| p == pkg.name.as_str()) {
+            continue;
+        }
+        let Some(dir) = pkg
+            .manifest_path
+            .parent()
+            .map(|d| d.as_std_path().to_path_buf())
+        else {
+            continue;
+        };
+        // Nested packages are their own units.
+        let nested: Vec<PathBuf> = package_dirs
+            .iter()
+            .filter(|d| **d != dir && d.starts_with(&dir))
+            .cloned()
+            .collect();
+        let mut files = Vec::new();
+        // Target sources outside the package directory (`path = "../x.rs"`) are scanned too,
+        // but only when they stay inside the workspace root.
+        for t in &pkg.targets {
+            let src = t.src_path.as_std_path();
+            if !src.starts_with(&dir) && src.starts_with(&root) && src.is_file() {
+                files.push((src.to_path_buf(), display_rel(&root, src)));
+            }
+        }
+        walk_dir(&dir, &root, &nested, &mut files, &mut out.errors);
+        files.sort();
+        files.dedup();
+        out.units.push(Unit {
+            name: pkg.name.to_string(),
+            files,
+        });
+    }
+    Ok(out)
+}
+
+/// Paths mode.
+pub fn paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
+    let root =
+        std::env::current_dir().map_err(|e| DiscoverError(format!("current directory: {e}")))?;
+    let mut out = Discovered {
+        root: root.clone(),
+        ..Default::default()
+    };
+    let mut files = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p)
+            .map_err(|e| DiscoverError(format!("cannot read `{}`: {e}", p.display())))?;
+        if meta.is_dir() {
+            walk_dir(p, &root, &[], &mut files, &mut out.errors);
+        } else {
+            let rel = display_rel(&root, p);
+            files.push((p.clone(), rel));
+        }
+    }
+    files.sort();
+    files.dedup();
+    out.units.push(Unit {
+        name: "paths".to_string(),
+        files,
+    });
+    Ok(out)
+}
+
+fn walk_dir(
+    dir: &Path,
+    root: &Path,
+    skip: &[PathBuf],
+    files: &mut Vec<(PathBuf, String)>,
+    errors: &mut Vec<ParseFailure>,
+) {
+    let skip: Vec<PathBuf> = skip.to_vec();
+    let walker = ignore::WalkBuilder::new(dir)
+        .follow_links(true)
+        .hidden(true)
+        .git_ignore(true)
+        .require_git(false)
+        .filter_entry(move |e| {
+            let p = e.path();
+            if e.depth() > 0 && e.file_type().is_some_and(|t| t.is_dir()) {
+                if p.file_name().is_some_and(|n| n == "target") {
+                    return false;
+                }
+                if skip.iter().any(|s| s == p) {
+                    return false;
+                }
+            }
+            true
+        })
+        .build();
+    for entry in walker {
+        match entry {
+            Ok(e) => {
+                if e.file_type().is_some_and(|t| t.is_file()) && is_rust(e.path()) {
+                    let rel = display_rel(root, e.path());
+                    files.push((e.path().to_path_buf(), rel));
+                }
+            }
+            Err(err) => {
+                let path = match &err {
+                    ignore::Error::WithPath { path, .. } => display_rel(root, path),
+                    ignore::Error::Loop { child, .. } => display_rel(root, child),
+                    _ => display_rel(root, dir),
+                };
+                let msg = err.to_string();
+                errors.push(ParseFailure {
+                    file: path,
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "skipped while walking: {}",
+                        msg.lines().next().unwrap_or("")
+                    ),
+                });
+            }
+        }
+    }
+}

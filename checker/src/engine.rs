@@ -1,0 +1,271 @@
+//! The pipeline: parse (parallel) → facts → per-crate index → rules → filter → [`Report`].
+//!
+//! Every file is read once and parsed once. A file that cannot be read, is not UTF-8 or does
+//! not parse becomes a [`ParseFailure`] and leaves the pipeline; the scan goes on. A panic in a
+//! rule (a bug of ours) is caught and reported as a failure of that crate, never a crash.
+
+use crate::analysis::{analyze_file, FileFacts};
+use crate::config::Config;
+use crate::discover::Discovered;
+use crate::finding::{Finding, Level, ParseFailure, Report, Summary};
+use crate::index::CrateIndex;
+use crate::rules::{self, CrateContext, FileCx, Rule};
+use crate::source::SourceFile;
+use crate::suppress::{self, Directive};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Worker threads get a big stack: syn and our walk recurse on deeply nested input.
+const WORKER_STACK: usize = 64 * 1024 * 1024;
+
+/// Options of one check run.
+#[derive(Default)]
+pub struct Options {
+    /// Worker threads; `None` = one per core.
+    pub jobs: Option<usize>,
+    /// Called once per file processed (for a progress bar).
+    pub progress: Option<Box<dyn Fn() + Sync + Send>>,
+}
+
+/// One file after stage 2.
+pub struct Parsed {
+    pub source: SourceFile,
+    pub facts: FileFacts,
+    pub directives: Vec<Directive>,
+}
+
+/// Reads, decodes, parses and analyzes one file.
+pub fn parse_one(abs: &Path, rel: &str, krate: usize) -> Result<Parsed, ParseFailure> {
+    let fail = |line, column, message: String| ParseFailure {
+        file: rel.to_string(),
+        line,
+        column,
+        message,
+    };
+    let bytes = std::fs::read(abs).map_err(|e| fail(0, 0, format!("could not read file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let off = e.utf8_error().valid_up_to();
+        fail(
+            0,
+            0,
+            format!("file is not valid UTF-8 (invalid byte at offset {off})"),
+        )
+    })?;
+    parse_text(text, abs, rel, krate)
+}
+
+/// Parses and analyzes text already in memory.
+pub fn parse_text(
+    text: String,
+    abs: &Path,
+    rel: &str,
+    krate: usize,
+) -> Result<Parsed, ParseFailure> {
+    let ast = syn::parse_file(&text).map_err(|e| {
+        let start = e.span().start();
+        ParseFailure {
+            file: rel.to_string(),
+            line: start.line,
+            column: start.column + 1,
+            message: e.to_string(),
+        }
+    })?;
+    let facts = analyze_file(&ast);
+    let directives = suppress::collect(&text, &ast);
+    Ok(Parsed {
+        source: SourceFile {
+            rel: rel.to_string(),
+            abs: abs.to_path_buf(),
+            krate,
+            text: Arc::from(text),
+        },
+        facts,
+        directives,
+    })
+}
+
+/// Runs every rule over one crate's files. Rule panics are caught per rule.
+pub fn run_rules(files: &[&Parsed], failures: &mut Vec<ParseFailure>) -> Vec<Finding> {
+    let facts: Vec<&FileFacts> = files.iter().map(|p| &p.facts).collect();
+    let index = CrateIndex::build(&facts);
+    let cxs: Vec<FileCx<'_>> = files
+        .iter()
+        .map(|p| FileCx {
+            source: &p.source,
+            facts: &p.facts,
+        })
+        .collect();
+    let cx = CrateContext {
+        files: &cxs,
+        index: &index,
+    };
+    let mut out = Vec::new();
+    for rule in rules::RULES {
+        let mut found = Vec::new();
+        let r: &dyn Rule = *rule;
+        let res =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.check(&cx, &mut found)));
+        match res {
+            Ok(()) => out.extend(found),
+            Err(_) => failures.push(ParseFailure {
+                file: files
+                    .first()
+                    .map(|p| p.source.rel.clone())
+                    .unwrap_or_default(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "internal error: rule `{}` panicked on this crate; its findings are missing \
+                     (please report this)",
+                    r.meta().name
+                ),
+            }),
+        }
+    }
+    out
+}
+
+/// Runs the whole pipeline over discovered units.
+pub fn check(discovered: &Discovered, config: &Config, opts: &Options) -> Report {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .stack_size(WORKER_STACK)
+        .build();
+    let work = || check_in_pool(discovered, config, opts);
+    match pool {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
+}
+
+fn check_in_pool(discovered: &Discovered, config: &Config, opts: &Options) -> Report {
+    let jobs: Vec<(usize, &Path, &str)> = discovered
+        .units
+        .iter()
+        .enumerate()
+        .flat_map(|(u, unit)| {
+            unit.files
+                .iter()
+                .map(move |(abs, rel)| (u, abs.as_path(), rel.as_str()))
+        })
+        .filter(|(_, _, rel)| !config.is_excluded(rel))
+        .collect();
+    let files_scanned = jobs.len();
+    let results: Vec<Result<Parsed, ParseFailure>> = jobs
+        .par_iter()
+        .map(|(u, abs, rel)| {
+            let r = std::panic::catch_unwind(|| parse_one(abs, rel, *u)).unwrap_or_else(|_| {
+                Err(ParseFailure {
+                    file: rel.to_string(),
+                    line: 0,
+                    column: 0,
+                    message: "internal error while parsing this file (please report this)".into(),
+                })
+            });
+            if let Some(p) = &opts.progress {
+                p();
+            }
+            r
+        })
+        .collect();
+    let mut parse_failures = discovered.errors.clone();
+    let mut parsed = Vec::new();
+    for r in results {
+        match r {
+            Ok(p) => parsed.push(p),
+            Err(f) => parse_failures.push(f),
+        }
+    }
+    // Rules, per crate, in parallel.
+    let mut by_unit: BTreeMap<usize, Vec<&Parsed>> = BTreeMap::new();
+    for p in &parsed {
+        by_unit.entry(p.source.krate).or_default().push(p);
+    }
+    let per_unit: Vec<(Vec<Finding>, Vec<ParseFailure>)> = by_unit
+        .into_par_iter()
+        .map(|(_, files)| {
+            let mut fails = Vec::new();
+            let found = run_rules(&files, &mut fails);
+            (found, fails)
+        })
+        .collect();
+    let mut raw = Vec::new();
+    for (found, fails) in per_unit {
+        raw.extend(found);
+        parse_failures.extend(fails);
+    }
+    filter(raw, &parsed, parse_failures, files_scanned, config)
+}
+
+/// Suppressions, then configured levels; builds the report.
+pub fn filter(
+    raw: Vec<Finding>,
+    parsed: &[Parsed],
+    mut parse_failures: Vec<ParseFailure>,
+    files_scanned: usize,
+    config: &Config,
+) -> Report {
+    let mut by_file: BTreeMap<&str, Vec<Finding>> = BTreeMap::new();
+    for f in raw {
+        let file = parsed
+            .iter()
+            .find(|p| p.source.rel == f.file)
+            .map(|p| p.source.rel.as_str());
+        if let Some(file) = file {
+            by_file.entry(file).or_default().push(f);
+        }
+    }
+    let group_of = |name: &str| {
+        rules::find(name)
+            .map(|m| m.group)
+            .or_else(|| crate::finding::Group::from_name(name))
+    };
+    let mut findings = Vec::new();
+    let mut suppressed = 0;
+    for p in parsed {
+        let mine = by_file.remove(p.source.rel.as_str()).unwrap_or_default();
+        if mine.is_empty() && p.directives.is_empty() {
+            continue;
+        }
+        let applied = suppress::apply(&p.source.rel, mine, &p.directives, group_of);
+        suppressed += applied.suppressed;
+        findings.extend(applied.kept);
+        findings.extend(applied.meta);
+    }
+    let mut kept = Vec::new();
+    for mut f in findings {
+        let Some(meta) = rules::find(f.rule) else {
+            continue;
+        };
+        let level = config.level_for(meta, &f.file);
+        if level == Level::Allow {
+            continue;
+        }
+        f.level = level;
+        kept.push(f);
+    }
+    kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    parse_failures.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    let files_with: BTreeSet<&str> = kept.iter().map(|f| f.file.as_str()).collect();
+    let mut sources = BTreeMap::new();
+    for p in parsed {
+        if files_with.contains(p.source.rel.as_str()) {
+            sources.insert(p.source.rel.clone(), p.source.text.clone());
+        }
+    }
+    let summary = Summary {
+        findings: kept.len(),
+        files_with_findings: files_with.len(),
+        files_scanned,
+        suppressed,
+        parse_failed: parse_failures.len(),
+    };
+    Report {
+        findings: kept,
+        parse_failures,
+        summary,
+        sources,
+    }
+}

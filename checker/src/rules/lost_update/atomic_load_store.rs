@@ -1,0 +1,174 @@
+use crate::analysis::{Event, EventId, FnFacts};
+use crate::declare_rule;
+use crate::finding::Finding;
+use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
+
+declare_rule! {
+    /// ### What it does
+    /// Finds an atomic that is read with `load` and later written with `store`, where the stored
+    /// value is computed from the loaded one (`x.store(x.load(..) - amount, ..)`) or the store
+    /// only happens because of a check on the loaded value (`if x.load(..) >= amount { .. }`).
+    ///
+    /// ### Why is this bad
+    /// A `load` followed by a `store` is two atomic steps, not one. Two threads withdrawing 50
+    /// from a balance of 100 can both load 100, both pass the `>= 50` check and both store 50:
+    /// one withdrawal vanishes and nothing reports an error. Each access is atomic, so there is
+    /// no data race for sanitizers or Miri to see, and tests on an idle machine almost never
+    /// interleave at exactly that point: the bug shows up as money that does not add up in
+    /// production.
+    ///
+    /// ### Example
+    /// ```rust,ignore
+    /// fn withdraw(&self, amount: i64) -> Result<(), Insufficient> {
+    ///     let balance = self.balance.load(Ordering::SeqCst);
+    ///     if balance < amount {
+    ///         return Err(Insufficient);
+    ///     }
+    ///     self.balance.store(balance - amount, Ordering::SeqCst);
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ### Use instead
+    /// Make the read and the write one atomic step: `fetch_add`/`fetch_sub`/`fetch_max` when the
+    /// update is unconditional, and `fetch_update` (or a `compare_exchange` loop) when it depends
+    /// on a check:
+    /// ```rust,ignore
+    /// fn withdraw(&self, amount: i64) -> Result<(), Insufficient> {
+    ///     self.balance
+    ///         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| (b >= amount).then(|| b - amount))
+    ///         .map(|_| ())
+    ///         .map_err(|_| Insufficient)
+    /// }
+    /// ```
+    ///
+    /// ### Known limitations
+    /// Data flow is followed within one function (through `let` bindings, arithmetic, branches,
+    /// closures), not across calls. Atomics that are local variables built in the function
+    /// (`let c = AtomicUsize::new(0)`) are assumed unshared; wrap them in `Arc` and they count.
+    /// A store that is only conditioned on an unrelated read of the same atomic is still
+    /// reported when the condition reads the loaded value.
+    pub static ATOMIC_LOAD_STORE = {
+        name: "atomic-load-store",
+        group: LostUpdate,
+        level: Warn,
+        summary: "an atomic is loaded and then stored with a value derived from (or guarded by) the load",
+    };
+}
+
+pub struct AtomicLoadStore;
+
+/// Read-modify-write methods that make a load/store pair on the same atomic safe when they sit
+/// between the two (the update went through a CAS).
+const RMW: &[&str] = &[
+    "compare_exchange",
+    "compare_exchange_weak",
+    "compare_and_swap",
+    "fetch_update",
+    "swap",
+    "fetch_add",
+    "fetch_sub",
+    "fetch_max",
+    "fetch_min",
+    "fetch_and",
+    "fetch_or",
+    "fetch_xor",
+    "fetch_nand",
+];
+
+fn is_atomic_load(ev: &Event) -> bool {
+    ev.is_method("load", 1) && ev.args[0].ordering.is_some()
+}
+
+fn is_atomic_store(ev: &Event) -> bool {
+    ev.is_method("store", 2) && ev.args[1].ordering.is_some()
+}
+
+/// The last load of the same shared atomic that `store` depends on, by data or control.
+fn matching_load<'f>(func: &'f FnFacts, store: &Event) -> Option<(&'f Event, bool)> {
+    let recv = store.receiver.as_ref()?;
+    if !recv.maybe_shared() {
+        return None;
+    }
+    func.events[..store.id]
+        .iter()
+        .rev()
+        .filter(|l| is_atomic_load(l) && l.receiver.as_ref().is_some_and(|r| r.text == recv.text))
+        .find_map(|l| {
+            let data = store.data_deps.contains(&l.id);
+            (data || store.control_deps.contains(&l.id)).then_some((l, data))
+        })
+        .filter(|(l, _)| !rmw_between(func, l.id, store.id, &recv.text))
+}
+
+fn rmw_between(func: &FnFacts, a: EventId, b: EventId, recv: &str) -> bool {
+    func.between(a, b).iter().any(|ev| {
+        RMW.contains(&ev.name.as_str()) && ev.receiver.as_ref().is_some_and(|r| r.text == recv)
+    })
+}
+
+/// The concrete fix for this store.
+fn help(recv: &str, store: &Event, data: bool, guarded: bool) -> String {
+    let value = &store.args[0].text;
+    if data && !guarded {
+        let op = if value.contains("max") {
+            "fetch_max"
+        } else if value.contains("min") {
+            "fetch_min"
+        } else if value.contains('-') {
+            "fetch_sub"
+        } else {
+            "fetch_add"
+        };
+        format!(
+            "make it one atomic step: `{recv}.{op}(..)` when the change is a plain delta, \
+             otherwise `{recv}.fetch_update(..)` or a `compare_exchange` loop that retries when \
+             the value changed"
+        )
+    } else {
+        format!(
+            "do the check and the write as one atomic step: `{recv}.fetch_update(.., |v| \
+             (/* check on v */).then(|| /* new value */))` or a `compare_exchange(expected, new, ..)` \
+             loop, so the store fails when another thread changed `{recv}` after the read"
+        )
+    }
+}
+
+impl Rule for AtomicLoadStore {
+    fn meta(&self) -> &'static RuleMeta {
+        &ATOMIC_LOAD_STORE
+    }
+
+    fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
+        for (file, func) in cx.functions() {
+            for store in func.events.iter().filter(|e| is_atomic_store(e)) {
+                let Some((load, data)) = matching_load(func, store) else {
+                    continue;
+                };
+                let recv = &store
+                    .receiver
+                    .as_ref()
+                    .expect("checked in matching_load")
+                    .text;
+                let guarded = store.control_deps.contains(&load.id);
+                let how = match (data, guarded) {
+                    (true, true) => "with a value computed from, and under a check on,",
+                    (true, false) => "with a value computed from",
+                    _ => "under a check on",
+                };
+                let mut f = finding(
+                    &ATOMIC_LOAD_STORE,
+                    file,
+                    event_region(store),
+                    format!(
+                        "`{recv}` is stored {how} an earlier load; an update made by another \
+                         thread in between is lost"
+                    ),
+                    help(recv, store, data, guarded),
+                );
+                label(&mut f, event_region(load), format!("`{recv}` is read here"));
+                out.push(f);
+            }
+        }
+    }
+}
