@@ -10,7 +10,8 @@
 //! ```
 //!
 //! The text after the closing parenthesis, with an optional leading `--` removed and
-//! trimmed, is the reason. A comment that starts with `heisen:` but is not followed by a
+//! trimmed, is the reason (up to a `//~` fixture marker, which is not part of it). A
+//! comment that starts with `heisen:` but is not followed by a
 //! well-formed `allow(..)` is reported as a malformed directive (see
 //! [`Directive::error`]). Other comments are ignored. Comments are found by a small lexer
 //! over the raw text ([`scan_comments`]) that skips string, byte-string, C-string, raw-string
@@ -299,6 +300,8 @@ fn parse_comment_directive(body: &str) -> Option<Result<(Vec<String>, Option<Str
         ));
     }
     let after = inner[close + 1..].trim();
+    // A trailing fixture marker (`//~ rule`) is not part of the reason.
+    let after = after.find("//~").map_or(after, |i| after[..i].trim());
     let after = after.strip_prefix("--").unwrap_or(after).trim();
     let reason = (!after.is_empty()).then(|| after.to_string());
     Some(Ok((rules, reason)))
@@ -636,9 +639,9 @@ enum Target {
 
 /// Applies `directives` (from [`collect`]) to the `findings` of `file`.
 ///
-/// Findings of other files are passed through to `kept` untouched. `rule_group_of` maps a
-/// rule name to its group (`None` for an unknown name); names that are not rules are tried
-/// as group names ([`Group::from_name`]). Meta findings are at the meta rules' default
+/// Findings of other files are passed through to `kept` untouched. A name in a directive is
+/// a group when [`Group::from_name`] knows it, else a rule when `rule_group_of` maps it to a
+/// group (`None` = unknown name, reported as `unused-suppression`). Meta findings are at the meta rules' default
 /// levels; the caller applies configured levels afterwards.
 pub fn apply(
     file: &str,
@@ -652,10 +655,10 @@ pub fn apply(
             d.rules
                 .iter()
                 .map(|name| {
-                    if rule_group_of(name).is_some() {
-                        Target::Rule(name.clone())
-                    } else if let Some(g) = Group::from_name(name) {
+                    if let Some(g) = Group::from_name(name) {
                         Target::Group(g)
+                    } else if rule_group_of(name).is_some() {
+                        Target::Rule(name.clone())
                     } else {
                         Target::Unknown
                     }
@@ -930,6 +933,28 @@ mod tests {
         assert_eq!(a.suppressed, 1);
         assert_eq!(a.kept[0].rule, "relaxed-any");
         assert!(a.meta.is_empty());
+    }
+
+    #[test]
+    fn group_name_when_lookup_also_knows_groups() {
+        let text = "fn f() {\n    // heisen: allow(lost-update) -- single writer\n    x.store(b + 1, SeqCst);\n}\n";
+        let lookup = |n: &str| group_of(n).or_else(|| Group::from_name(n));
+        let a = apply(
+            "src/lib.rs",
+            vec![finding("atomic-load-store", 3)],
+            &directives(text),
+            lookup,
+        );
+        assert_eq!(a.suppressed, 1);
+        assert!(a.meta.is_empty(), "{:?}", a.meta);
+    }
+
+    #[test]
+    fn fixture_marker_is_not_a_reason() {
+        let text = "fn f() {\n    // heisen: allow(atomic-load-store) //~ suppression-without-reason\n    x.store(b + 1, SeqCst);\n}\n";
+        assert_eq!(directives(text)[0].reason, None);
+        let text = "fn f() {\n    // heisen: allow(atomic-load-store) -- ok //~ x\n    x.store(b + 1, SeqCst);\n}\n";
+        assert_eq!(directives(text)[0].reason.as_deref(), Some("ok"));
     }
 
     #[test]
