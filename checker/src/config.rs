@@ -171,6 +171,9 @@ impl fmt::Debug for ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.kind == ConfigErrorKind::Io {
+            return f.write_str(&self.message);
+        }
         match self.line_col() {
             Some((l, c)) => write!(
                 f,
@@ -861,6 +864,8 @@ rules = ["wall-clock"]
         // A missing explicit file is an error.
         let e = Config::discover(root, Some(&root.join("missing.toml")), &rules()).unwrap_err();
         assert_eq!(e.kind, ConfigErrorKind::Io);
+        assert!(e.to_string().starts_with("could not read "), "{e}");
+        assert!(e.line_col().is_none());
     }
 
     #[test]

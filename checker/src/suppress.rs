@@ -1045,6 +1045,23 @@ mod tests {
     }
 
     #[test]
+    fn scanner_never_panics_on_truncated_input() {
+        let text = "fn f<'a>() { let s = r##\"x\"# \"##; let c = '\\u{1F980}'; let b = b'\\''; /* a /* b */ */ \"é\\\"€\" } // heisen: allow(x) -- é\n";
+        let mut ends: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+        ends.push(text.len());
+        for end in ends {
+            let scan = scan_comments(&text[..end]);
+            assert!(scan.comments.len() <= 1);
+            for c in &scan.comments {
+                let _ = parse_comment_directive(&c.body);
+            }
+        }
+        let full = scan_comments(text);
+        assert_eq!(full.comments.len(), 1, "{:?}", full.comments);
+        assert_eq!(full.comments[0].body, " heisen: allow(x) -- é");
+    }
+
+    #[test]
     fn attribute_on_fn_covers_body() {
         let text = r#"#[cfg_attr(any(), heisen::allow(atomic-load-store, reason = "single writer"))]
 fn credit(x: &AtomicI64) {
