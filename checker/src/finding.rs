@@ -175,3 +175,15 @@ pub struct Summary {
     pub suppressed: usize,
     pub parse_failed: usize,
 }
+
+/// Everything a renderer needs: the filtered findings, the files that failed, totals, and the
+/// text of every file that has a finding (for snippets).
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Sorted by [`Finding::sort_key`].
+    pub findings: Vec<Finding>,
+    pub parse_failures: Vec<ParseFailure>,
+    pub summary: Summary,
+    /// Source text by `Finding::file` (and label files), for snippets and fingerprints.
+    pub sources: std::collections::BTreeMap<String, std::sync::Arc<str>>,
+}
