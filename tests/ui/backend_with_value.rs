@@ -1,0 +1,3 @@
+#[heisen::model(loom = true)]
+fn t() {}
+fn main() {}

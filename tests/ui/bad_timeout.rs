@@ -1,0 +1,3 @@
+#[heisen::model(timeout = "30 parsecs")]
+fn t() {}
+fn main() {}

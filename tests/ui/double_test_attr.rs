@@ -1,0 +1,4 @@
+#[heisen::model]
+#[test]
+fn t() {}
+fn main() {}

@@ -1,0 +1,3 @@
+#[heisen::model(iterations = "many")]
+fn t() {}
+fn main() {}

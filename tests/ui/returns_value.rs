@@ -1,0 +1,3 @@
+#[heisen::model]
+fn t() -> u32 { 1 }
+fn main() {}

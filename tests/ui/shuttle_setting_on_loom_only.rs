@@ -1,0 +1,3 @@
+#[heisen::model(loom, pct_depth = 2)]
+fn t() {}
+fn main() {}

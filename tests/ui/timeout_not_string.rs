@@ -1,0 +1,3 @@
+#[heisen::model(timeout = 30)]
+fn t() {}
+fn main() {}

@@ -1,0 +1,3 @@
+#[heisen::model(iteration = 10)]
+fn t() {}
+fn main() {}

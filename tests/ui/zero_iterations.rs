@@ -1,0 +1,3 @@
+#[heisen::model(iterations = 0)]
+fn t() {}
+fn main() {}

@@ -1,0 +1,7 @@
+//! `#[heisen::model]` rejects bad arguments with a spanned `compile_error!`.
+#[test]
+fn bad_model_arguments_are_compile_errors() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*.rs");
+    t.pass("tests/ui-pass/*.rs");
+}
