@@ -40,6 +40,8 @@ pub struct Config {
     /// Replay one recorded schedule instead of exploring (`"shuttle:<schedule>"` as printed in
     /// a report); `None` = the `HEISEN_REPLAY` environment variable, if set.
     pub replay: Option<String>,
+    /// The test is `#[should_panic]`: a failure is the expected outcome (summary says `xfail`).
+    pub expect_failure: bool,
 }
 
 impl Config {
@@ -56,6 +58,7 @@ impl Config {
             seed: None,
             timeout: DEFAULT_TIMEOUT,
             replay: None,
+            expect_failure: false,
         }
     }
     /// loom only.
@@ -103,6 +106,11 @@ impl Config {
     /// Replays a schedule printed in a report (`"shuttle:<schedule>"`).
     pub fn replay(mut self, schedule: impl Into<String>) -> Self {
         self.replay = Some(schedule.into());
+        self
+    }
+    /// Marks the test as expected to fail (`#[should_panic]`).
+    pub fn expect_failure(mut self) -> Self {
+        self.expect_failure = true;
         self
     }
     /// The libtest name (module path without the crate name).
@@ -243,6 +251,7 @@ where
 }
 
 /// Entry point of `#[heisen::model]`: [`check`], print the summary, panic with the report.
+#[track_caller]
 pub fn run_test<F>(cfg: Config, f: F)
 where
     F: Fn() + Send + Sync + 'static,
@@ -253,7 +262,8 @@ where
             write_summary_file(&s.test, &s.runs, "pass");
         }
         Err(fail) => {
-            write_summary_file(&fail.test, &fail.runs, "FAIL");
+            let status = if cfg.expect_failure { "xfail" } else { "FAIL" };
+            write_summary_file(&fail.test, &fail.runs, status);
             // resume_unwind: the report already went through the model's panic hook once.
             std::panic::panic_any(fail.report.clone());
         }
@@ -449,6 +459,8 @@ mod imp {
     struct Ctx<'a> {
         cfg: &'a Config,
         runs: Vec<BackendRun>,
+        /// When the current backend started (for the failing run's time).
+        started: Instant,
     }
 
     impl Ctx<'_> {
@@ -593,6 +605,7 @@ mod imp {
             b.max_branches = cfg.max_branches;
             b.max_duration = Some(cfg.timeout);
             let start = Instant::now();
+            self.started = start;
             rt::start_run();
             let g = BackendGuard::enter(Backend::Loom);
             let body = f.clone();
@@ -624,8 +637,9 @@ mod imp {
                 cfg.preemption_bound.map(|_| bound.clone())
             };
             let description = format!(
-                "loom: {} executions, {bound}{} — {}",
+                "loom: {} execution{}, {bound}{} — {}",
                 group(trace.executions),
+                if trace.executions == 1 { "" } else { "s" },
                 if timed_out {
                     format!(", time limit {:?} reached", cfg.timeout)
                 } else {
@@ -700,6 +714,7 @@ mod imp {
                 })
                 .unwrap_or_else(|| stable_hash(&cfg.name));
             let start = Instant::now();
+            self.started = start;
             let n = cfg.iterations;
             let random =
                 match self.run_shuttle_one(f, RandomScheduler::new_from_seed(seed, n), cfg.timeout)
@@ -757,6 +772,7 @@ mod imp {
                 panic!("heisen: HEISEN_REPLAY: cannot decode shuttle schedule {encoded:?}");
             };
             let start = Instant::now();
+            self.started = start;
             let mut s = ReplayScheduler::new_from_schedule(sched);
             s.set_allow_incomplete();
             if let Err(p) = self.run_shuttle_one(f, s, self.cfg.timeout) {
@@ -779,6 +795,7 @@ mod imp {
         let mut ctx = Ctx {
             cfg,
             runs: Vec::new(),
+            started: Instant::now(),
         };
         let only = std::env::var("HEISEN_BACKEND").ok();
         if let Some(replay) = cfg
@@ -795,11 +812,14 @@ mod imp {
             }
         }
         let want = |b: &str| only.as_deref().map_or(true, |o| o == b);
-        if cfg.loom && want("loom") {
-            ctx.run_loom(&f)?;
-        }
+        // shuttle first: its schedules are sequentially consistent, so when both backends can
+        // find a bug its counterexample reads as a plain interleaving; loom then explores
+        // exhaustively (within the bound) and adds weak-memory behaviours.
         if cfg.shuttle && want("shuttle") {
             ctx.run_shuttle(&f)?;
+        }
+        if cfg.loom && want("loom") {
+            ctx.run_loom(&f)?;
         }
         Ok(Summary {
             test: cfg.name.clone(),

@@ -8,17 +8,47 @@ use std::sync::atomic::Ordering::SeqCst;
 #[test]
 fn facade_types_are_the_std_types() {
     use heisen::sync::atomic as a;
-    assert_eq!(TypeId::of::<a::AtomicUsize>(), TypeId::of::<std::sync::atomic::AtomicUsize>());
-    assert_eq!(TypeId::of::<a::AtomicU64>(), TypeId::of::<std::sync::atomic::AtomicU64>());
-    assert_eq!(TypeId::of::<a::AtomicBool>(), TypeId::of::<std::sync::atomic::AtomicBool>());
-    assert_eq!(TypeId::of::<a::AtomicPtr<u8>>(), TypeId::of::<std::sync::atomic::AtomicPtr<u8>>());
-    assert_eq!(TypeId::of::<heisen::sync::Mutex<u8>>(), TypeId::of::<std::sync::Mutex<u8>>());
-    assert_eq!(TypeId::of::<heisen::sync::RwLock<u8>>(), TypeId::of::<std::sync::RwLock<u8>>());
-    assert_eq!(TypeId::of::<heisen::sync::Condvar>(), TypeId::of::<std::sync::Condvar>());
-    assert_eq!(TypeId::of::<heisen::sync::Arc<u8>>(), TypeId::of::<std::sync::Arc<u8>>());
-    assert_eq!(TypeId::of::<heisen::thread::JoinHandle<()>>(), TypeId::of::<std::thread::JoinHandle<()>>());
+    assert_eq!(
+        TypeId::of::<a::AtomicUsize>(),
+        TypeId::of::<std::sync::atomic::AtomicUsize>()
+    );
+    assert_eq!(
+        TypeId::of::<a::AtomicU64>(),
+        TypeId::of::<std::sync::atomic::AtomicU64>()
+    );
+    assert_eq!(
+        TypeId::of::<a::AtomicBool>(),
+        TypeId::of::<std::sync::atomic::AtomicBool>()
+    );
+    assert_eq!(
+        TypeId::of::<a::AtomicPtr<u8>>(),
+        TypeId::of::<std::sync::atomic::AtomicPtr<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<heisen::sync::Mutex<u8>>(),
+        TypeId::of::<std::sync::Mutex<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<heisen::sync::RwLock<u8>>(),
+        TypeId::of::<std::sync::RwLock<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<heisen::sync::Condvar>(),
+        TypeId::of::<std::sync::Condvar>()
+    );
+    assert_eq!(
+        TypeId::of::<heisen::sync::Arc<u8>>(),
+        TypeId::of::<std::sync::Arc<u8>>()
+    );
+    assert_eq!(
+        TypeId::of::<heisen::thread::JoinHandle<()>>(),
+        TypeId::of::<std::thread::JoinHandle<()>>()
+    );
     // The one newtype is layout-identical (repr(transparent), #[inline] accessors).
-    assert_eq!(std::mem::size_of::<heisen::cell::UnsafeCell<[u64; 3]>>(), std::mem::size_of::<[u64; 3]>());
+    assert_eq!(
+        std::mem::size_of::<heisen::cell::UnsafeCell<[u64; 3]>>(),
+        std::mem::size_of::<[u64; 3]>()
+    );
     // Statics work as with std (const constructors).
     static COUNTER: heisen::sync::atomic::AtomicUsize = heisen::sync::atomic::AtomicUsize::new(0);
     static CELL: heisen::sync::Mutex<u8> = heisen::sync::Mutex::new(0);
@@ -47,14 +77,19 @@ fn normal_build_runs_the_body_once_and_says_so() {
     assert_eq!(SMOKE_RUNS.load(SeqCst), 1);
     assert_eq!(s.runs.len(), 1);
     assert_eq!(s.runs[0].backend, "std");
-    assert!(s.runs[0].bounded.is_some(), "a smoke run is not exhaustive and must say so");
+    assert!(
+        s.runs[0].bounded.is_some(),
+        "a smoke run is not exhaustive and must say so"
+    );
     assert!(s.runs[0].description.contains("smoke run"));
 }
 
 #[test]
 fn normal_build_failure_is_reported() {
-    let f = heisen::runner::check(&heisen::runner::Config::new("t::smoke_fail"), || panic!("boom"))
-        .unwrap_err();
+    let f = heisen::runner::check(&heisen::runner::Config::new("t::smoke_fail"), || {
+        panic!("boom")
+    })
+    .unwrap_err();
     assert_eq!(f.message, "boom");
     assert!(f.report.contains("--features heisen/model"), "{}", f.report);
 }
@@ -63,7 +98,9 @@ fn normal_build_failure_is_reported() {
 fn attribute_in_normal_build_runs_on_real_threads() {
     let n = heisen::sync::Arc::new(heisen::sync::atomic::AtomicUsize::new(0));
     let n2 = n.clone();
-    heisen::thread::spawn(move || n2.fetch_add(1, SeqCst)).join().unwrap();
+    heisen::thread::spawn(move || n2.fetch_add(1, SeqCst))
+        .join()
+        .unwrap();
     assert_eq!(n.load(SeqCst), 1);
 }
 

@@ -160,21 +160,15 @@ fn withdrawal_cas_fix_passes_both_backends() {
         withdraw_cas,
     )
     .unwrap_or_else(|f| panic!("{f}"));
-    assert_eq!(s.runs.len(), 2);
-    assert_eq!(s.runs[0].backend, "loom");
-    assert!(s.runs[0].executions > 1, "{s}");
+    let (shuttle, loom) = (&s.runs[0], &s.runs[1]);
+    assert_eq!(shuttle.backend, "shuttle");
+    assert_eq!(shuttle.executions, 600, "{s}");
+    let want = "300 random + 300 PCT(depth 3) schedules";
+    assert!(shuttle.description.contains(want), "{s}");
+    assert_eq!(loom.backend, "loom");
+    assert!(loom.executions > 1, "{s}");
     assert!(
-        s.runs[0]
-            .description
-            .contains("preemption bound 2 — bounded"),
-        "{s}"
-    );
-    assert_eq!(s.runs[1].backend, "shuttle");
-    assert_eq!(s.runs[1].executions, 600, "{s}");
-    assert!(
-        s.runs[1]
-            .description
-            .contains("300 random + 300 PCT(depth 3) schedules"),
+        loom.description.contains("preemption bound 2 — bounded"),
         "{s}"
     );
 }

@@ -74,7 +74,11 @@ fn bench_overhead_vs_hand_wired() {
         });
         let mut loom_execs = 0;
         let heisen_loom = time(|| {
-            let s = check(&Config::new("bench").loom_only().preemption_bound(None), facade_body).unwrap();
+            let s = check(
+                &Config::new("bench").loom_only().preemption_bound(None),
+                facade_body,
+            )
+            .unwrap();
             loom_execs = s.runs[0].executions;
         });
         let native_shuttle = time(|| {
@@ -82,7 +86,11 @@ fn bench_overhead_vs_hand_wired() {
             shuttle::check_pct(|| native_body!(shuttle), ITERS, 3);
         });
         let heisen_shuttle = time(|| {
-            check(&Config::new("bench").shuttle_only().iterations(ITERS), facade_body).unwrap();
+            check(
+                &Config::new("bench").shuttle_only().iterations(ITERS),
+                facade_body,
+            )
+            .unwrap();
         });
         if round == 2 {
             println!(

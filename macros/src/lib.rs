@@ -242,6 +242,9 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     set(&mut cfg, args.iterations, quote!(iterations));
     set(&mut cfg, args.pct_depth, quote!(pct_depth));
     set(&mut cfg, args.seed, quote!(seed));
+    if f.attrs.iter().any(|a| a.path().is_ident("should_panic")) {
+        cfg = quote! { #cfg.expect_failure() };
+    }
     if let Some((ms, s)) = args.timeout_ms {
         cfg = quote_spanned! {s=> #cfg.timeout(::std::time::Duration::from_millis(#ms)) };
     }

@@ -1,0 +1,387 @@
+//! `cargo heisen model`: run every `#[heisen::model]` test in the model configuration
+//! (`--features heisen/model`: loom + shuttle), then print a per-test summary.
+//!
+//! Each model test appends what it explored to the file named by `HEISEN_SUMMARY_FILE`
+//! (one tab-separated line per backend: test, backend, executions, bounded|complete,
+//! pass|FAIL, milliseconds, description); this command sets that variable, runs `cargo test`
+//! (or `cargo nextest run` when partitioning and nextest is installed) with the output passed
+//! through (so counterexample reports appear as the test harness prints them), and then
+//! renders the summary table. Exit code: 0 all passed, 1 a test failed, 2 usage / cargo error.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+/// Arguments of `cargo heisen model`.
+#[derive(clap::Args, Debug)]
+pub struct ModelArgs {
+    /// Only this package (repeatable). Default: every workspace member that depends on heisen.
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    pub package: Vec<String>,
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// Run only part `k` of `n` of the tests (e.g. `--partition 2/4`), for splitting across CI
+    /// machines. Uses cargo-nextest's `hash:k/n` partitioning when nextest is installed, a
+    /// stable hash of the test names otherwise.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<String>,
+    /// Only this backend (`loom` or `shuttle`); sets `HEISEN_BACKEND`.
+    #[arg(long, value_name = "BACKEND", value_parser = ["loom", "shuttle"])]
+    pub backend: Option<String>,
+    /// Build the tests with optimizations (faster exploration of big models).
+    #[arg(long)]
+    pub release: bool,
+    /// Do not use cargo-nextest even if it is installed.
+    #[arg(long)]
+    pub no_nextest: bool,
+    /// Only tests whose name contains this string (as `cargo test FILTER`).
+    #[arg(value_name = "FILTER")]
+    pub filter: Option<String>,
+}
+
+/// A `k/n` partition, 1-based `k`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Partition {
+    k: u64,
+    n: u64,
+}
+
+fn parse_partition(s: &str) -> Result<Partition, String> {
+    let s = s
+        .strip_prefix("hash:")
+        .or_else(|| s.strip_prefix("count:"))
+        .unwrap_or(s);
+    let (k, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("--partition expects K/N (e.g. 1/3), got `{s}`"))?;
+    let k: u64 = k.trim().parse().map_err(|_| format!("bad K in --partition `{s}`"))?;
+    let n: u64 = n.trim().parse().map_err(|_| format!("bad N in --partition `{s}`"))?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("--partition {k}/{n}: need 1 <= K <= N"));
+    }
+    Ok(Partition { k, n })
+}
+
+/// FNV-1a: stable across runs, platforms and Rust versions (unlike `DefaultHasher`).
+fn stable_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn in_partition(test: &str, p: Partition) -> bool {
+    stable_hash(test) % p.n == p.k - 1
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+/// Workspace members that depend on `heisen` (or are heisen).
+fn heisen_packages(manifest: Option<&PathBuf>) -> Result<Vec<String>, String> {
+    let mut cmd = Command::new(cargo());
+    cmd.args(["metadata", "--format-version", "1", "--no-deps"]);
+    if let Some(m) = manifest {
+        cmd.arg("--manifest-path").arg(m);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("cannot parse cargo metadata: {e}"))?;
+    let members: Vec<&str> = v["workspace_members"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|m| m.as_str()).collect())
+        .unwrap_or_default();
+    let mut names = Vec::new();
+    for p in v["packages"].as_array().into_iter().flatten() {
+        let id = p["id"].as_str().unwrap_or_default();
+        if !members.contains(&id) {
+            continue;
+        }
+        let name = p["name"].as_str().unwrap_or_default();
+        let uses_heisen = name == "heisen"
+            || p["dependencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|d| d["name"].as_str() == Some("heisen"));
+        if uses_heisen {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn nextest_available() -> bool {
+    Command::new(cargo())
+        .args(["nextest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// `cargo <sub> [--manifest-path] -p .. --features heisen/model [--release]`.
+fn base_command(args: &ModelArgs, sub: &[&str], packages: &[String]) -> Command {
+    let mut cmd = Command::new(cargo());
+    cmd.args(sub);
+    if let Some(m) = &args.manifest_path {
+        cmd.arg("--manifest-path").arg(m);
+    }
+    for p in packages {
+        cmd.arg("-p").arg(p);
+    }
+    cmd.args(["--features", "heisen/model"]);
+    if args.release {
+        cmd.arg("--release");
+    }
+    cmd
+}
+
+/// Test names (`path::to::test`) of the selected packages, from libtest's `--list`.
+fn list_tests(args: &ModelArgs, packages: &[String]) -> Result<Vec<String>, String> {
+    let mut cmd = base_command(args, &["test"], packages);
+    cmd.args(["--", "--list", "--format", "terse"]);
+    if let Some(f) = &args.filter {
+        cmd.arg(f);
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run cargo test --list: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo test --list failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// One summary line written by a model test.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    test: String,
+    backend: String,
+    executions: u64,
+    bounded: String,
+    status: String,
+    millis: u64,
+    description: String,
+}
+
+fn parse_rows(text: &str) -> Vec<Row> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.splitn(7, '\t').collect();
+            if f.len() != 7 {
+                return None;
+            }
+            Some(Row {
+                test: f[0].to_string(),
+                backend: f[1].to_string(),
+                executions: f[2].parse().unwrap_or(0),
+                bounded: f[3].to_string(),
+                status: f[4].to_string(),
+                millis: f[5].parse().unwrap_or(0),
+                description: f[6].to_string(),
+            })
+        })
+        .collect()
+}
+
+fn render_summary(rows: &[Row]) -> String {
+    let mut by_test: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        by_test.entry(r.test.as_str()).or_default().push(r);
+    }
+    let mut out = String::from("\nheisen model summary\n");
+    let w = by_test.keys().map(|k| k.len()).max().unwrap_or(4).max(4);
+    out.push_str(&format!(
+        "  {:<w$}  {:<7}  {:>10}  {:<8}  {:<4}  {:>9}\n",
+        "test", "backend", "executions", "explored", "", "time"
+    ));
+    for (test, rs) in &by_test {
+        for r in rs {
+            out.push_str(&format!(
+                "  {:<w$}  {:<7}  {:>10}  {:<8}  {:<4}  {:>7}ms   {}\n",
+                test, r.backend, r.executions, r.bounded, r.status, r.millis, r.description
+            ));
+        }
+    }
+    let failed = by_test
+        .values()
+        .filter(|rs| rs.iter().any(|r| r.status == "FAIL"))
+        .count();
+    out.push_str(&format!(
+        "  {} model test(s), {} passed, {} failed\n",
+        by_test.len(),
+        by_test.len() - failed,
+        failed
+    ));
+    out
+}
+
+/// Runs `cargo heisen model`; returns the process exit code.
+pub fn run(args: &ModelArgs) -> i32 {
+    match run_inner(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+fn run_inner(args: &ModelArgs) -> Result<i32, String> {
+    let partition = args.partition.as_deref().map(parse_partition).transpose()?;
+    let packages = if args.package.is_empty() {
+        heisen_packages(args.manifest_path.as_ref())?
+    } else {
+        args.package.clone()
+    };
+    if packages.is_empty() {
+        eprintln!("cargo heisen model: no workspace member depends on heisen; nothing to run");
+        return Ok(0);
+    }
+    let summary_file = std::env::temp_dir().join(format!(
+        "heisen-model-{}-{}.tsv",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let _ = std::fs::remove_file(&summary_file);
+
+    let use_nextest = partition.is_some() && !args.no_nextest && nextest_available();
+    let mut cmd = if use_nextest {
+        let p = partition.expect("checked");
+        let mut c = base_command(args, &["nextest", "run"], &packages);
+        c.arg("--partition").arg(format!("hash:{}/{}", p.k, p.n));
+        c.arg("--no-fail-fast");
+        if let Some(f) = &args.filter {
+            c.arg(f);
+        }
+        c
+    } else {
+        let mut c = base_command(args, &["test"], &packages);
+        c.arg("--no-fail-fast").arg("--");
+        match partition {
+            Some(p) => {
+                let names: Vec<String> = list_tests(args, &packages)?
+                    .into_iter()
+                    .filter(|t| in_partition(t, p))
+                    .collect();
+                if names.is_empty() {
+                    eprintln!(
+                        "cargo heisen model: partition {}/{} holds no tests",
+                        p.k, p.n
+                    );
+                    return Ok(0);
+                }
+                c.arg("--exact").args(names);
+            }
+            None => {
+                if let Some(f) = &args.filter {
+                    c.arg(f);
+                }
+            }
+        }
+        c
+    };
+    cmd.env("HEISEN_SUMMARY_FILE", &summary_file);
+    if let Some(b) = &args.backend {
+        cmd.env("HEISEN_BACKEND", b);
+    }
+    eprintln!(
+        "cargo heisen model: {} (packages: {})",
+        if use_nextest {
+            "cargo nextest run --features heisen/model"
+        } else {
+            "cargo test --features heisen/model"
+        },
+        packages.join(", ")
+    );
+    let start = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let rows = parse_rows(&std::fs::read_to_string(&summary_file).unwrap_or_default());
+    let _ = std::fs::remove_file(&summary_file);
+    print!("{}", render_summary(&rows));
+    println!("  total time {:.1?}", start.elapsed());
+    // `xfail` = a `#[should_panic]` model test that failed as expected.
+    let any_failed = rows.iter().any(|r| r.status == "FAIL");
+    if any_failed || !status.success() {
+        if !any_failed {
+            eprintln!("cargo heisen model: cargo exited with {status} (a build error or a non-model test failed)");
+        }
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_parsing() {
+        assert_eq!(parse_partition("2/3"), Ok(Partition { k: 2, n: 3 }));
+        assert_eq!(parse_partition("hash:1/4"), Ok(Partition { k: 1, n: 4 }));
+        assert!(parse_partition("0/3").is_err());
+        assert!(parse_partition("4/3").is_err());
+        assert!(parse_partition("3").is_err());
+    }
+
+    #[test]
+    fn partitions_cover_every_test_exactly_once() {
+        let tests: Vec<String> = (0..200).map(|i| format!("mod_{i}::test_{i}")).collect();
+        let n = 3;
+        let mut seen = 0;
+        for k in 1..=n {
+            let part: Vec<_> = tests
+                .iter()
+                .filter(|t| in_partition(t, Partition { k, n }))
+                .collect();
+            assert!(!part.is_empty(), "partition {k}/{n} empty");
+            seen += part.len();
+        }
+        assert_eq!(seen, tests.len());
+        // Stable: the same name always lands in the same partition.
+        // Pinned: CI machines must agree on the split across versions and platforms.
+        assert_eq!(stable_hash("accounts::two_withdrawals"), 0x120b_43f6_cdc7_7d1a);
+    }
+
+    #[test]
+    fn summary_rows_parse_and_render() {
+        let text = "t::a\tloom\t1194\tbounded\tpass\t12\tloom: 1,194 executions, preemption bound 2 — bounded\n\
+                    t::a\tshuttle\t2000\tbounded\tpass\t30\tshuttle: 1,000 random + 1,000 PCT(depth 3) schedules\n\
+                    t::b\tloom\t3\tbounded\tFAIL\t1\tloom\n";
+        let rows = parse_rows(text);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].executions, 1194);
+        let s = render_summary(&rows);
+        assert!(s.contains("2 model test(s), 1 passed, 1 failed"), "{s}");
+        assert!(s.contains("loom: 1,194 executions, preemption bound 2 — bounded"), "{s}");
+    }
+}
