@@ -40,11 +40,23 @@
 //! }
 //! ```
 //!
-//! `#[heisen::model]` replaces `#[test]`. In a **model build** it runs the body under
-//! **loom** (exhaustive within a preemption bound, including weak-memory behaviours: a
-//! `Relaxed` publication is caught) and then under **shuttle** (random and PCT scheduling, which
-//! scales to bigger tests). In a normal build it runs the body once on real threads (a smoke
-//! test). Objects must be created *inside* the test body (a `static` atomic is not modelled).
+//! `#[heisen::model]` replaces `#[test]` (keep other attributes such as `#[should_panic]` or
+//! `#[ignore]`; `async fn` bodies run under [`future::block_on`]). In a **model build** it runs
+//! the body under **shuttle** (random, then PCT scheduling; scales to bigger tests, and its
+//! counterexamples are plain interleavings) and then under **loom** (exhaustive within a
+//! preemption bound, including weak-memory behaviours: a `Relaxed` publication is caught, and
+//! unsynchronized [`cell::UnsafeCell`] accesses are reported as data races). In a normal build
+//! it runs the body once on real threads (a smoke test).
+//!
+//! Limits to know:
+//! * Objects must be created *inside* the test body: the backend of an object is chosen when
+//!   it is constructed, so a `static` (or anything built before the run) stays plain `std` and
+//!   is not modelled. In model builds the constructors are not `const` (as in loom).
+//! * [`sync::Arc`] is `std::sync::Arc` in every build (its reference count is correct by
+//!   construction; loom's leak checking of `Arc` is not used).
+//! * [`thread::scope`] is `std`'s in normal builds; loom has no scoped threads, so inside a
+//!   model run it panics with an explanation (use `spawn` + `Arc`).
+//! * `UnsafeCell` data races are detected by loom only; shuttle records the accesses.
 //!
 //! Arguments (all optional; invalid ones are compile errors):
 //!
@@ -59,9 +71,12 @@
 //! | `timeout = "30s"` | time budget per backend (`ms`, `s`, `m`) | `"60s"` | |
 //!
 //! Exploration is never a silent pass: every run prints what it explored, e.g.
-//! `loom: 1,194 executions, preemption bound 2 — bounded` and
-//! `shuttle: 1,000 random + 1,000 PCT(depth 3) schedules, seed … — bounded`
-//! (captured by the test harness; see it with `--nocapture` or `cargo heisen model`).
+//! `shuttle: 1,000 random + 1,000 PCT(depth 3) schedules, seed … — bounded` and
+//! `loom: 1,194 executions, preemption bound 2 — bounded` (`— complete` with no bound), and a
+//! time limit that cut a run short says `time limit 60s reached` (loom's own `max_duration`
+//! would end in a silent pass). The lines are captured by the test harness; see them with
+//! `--nocapture`, or as a table with `cargo heisen model`. Exceeding `max_branches` fails the
+//! test (loom panics).
 //!
 //! ## Selecting a model build
 //!
@@ -88,11 +103,31 @@
 //! recipe. A lost update reads like:
 //!
 //! ```text
-//!      5  T1 │     load balance = 100 (SeqCst)          tests/accounts.rs:18  │ let b = balance.load(SeqCst);
-//!      6  T2 │         load balance = 100 (SeqCst)      tests/accounts.rs:18  │ let b = balance.load(SeqCst);
-//!      7  T1 │     store balance ← 50 (SeqCst)          tests/accounts.rs:19  │ balance.store(b - 50, SeqCst);
-//!      8  T2 │         store balance ← 50 (SeqCst)      tests/accounts.rs:19  │ balance.store(b - 50, SeqCst);
+//! heisen: accounts::two_withdrawals FAILED under shuttle (random scheduler, seed …) in execution #1
+//!
+//! timeline of the failing execution (one row per step; lanes indented per thread):
+//!   threads: T0 (main) T1
+//!      1  T0 │ spawn T1                         tests/accounts.rs:27  │ let t = thread::spawn(move || a2.withdraw(50));
+//!      2  T1 │     load balance = 100 (SeqCst)  tests/accounts.rs:18  │ let b = balance.load(SeqCst);
+//!      3  T0 │ load balance = 100 (SeqCst)      tests/accounts.rs:18  │ let b = balance.load(SeqCst);
+//!      4  T1 │     store balance ← 50 (SeqCst)  tests/accounts.rs:19  │ balance.store(b - amount, SeqCst);
+//!      5  T0 │ store balance ← 50 (SeqCst)      tests/accounts.rs:19  │ balance.store(b - amount, SeqCst);
+//!      6  T0 │ join T1                          tests/accounts.rs:29  │ t.join().unwrap();
+//!      7  T0 │ load balance = 50 (SeqCst)       tests/accounts.rs:14  │ self.balance.load(SeqCst)
+//!      8  T0 │ PANIC: balance == 0
+//!
+//! failure: panic
+//!   thread:   T0 (main)
+//!   at:       tests/accounts.rs:30:5  │ assert!(acct.balance() == 0, "balance == 0");
+//!   message:  balance == 0
+//!
+//! replay (shuttle, deterministic):
+//!   HEISEN_REPLAY='shuttle:120b43f6cdc77d1a:0*2.1*2.0.1.0*3' cargo test --features heisen/model -- --exact two_withdrawals
 //! ```
+//!
+//! Loom reports add what only weak memory allows: a load that returns an older value than the
+//! latest store in the timeline is flagged `⚠ stale: latest store was … (weak memory)`, and a
+//! deadlock lists the `BLOCKED` lock requests of every thread.
 //!
 //! ## Replaying
 //!
@@ -102,6 +137,18 @@
 //!   heisen/model -- --exact <test>` fails on the same execution again.
 //! * `HEISEN_BACKEND=loom|shuttle` restricts a run to one backend; `HEISEN_SEED=N` changes the
 //!   shuttle seed of tests that don't set one.
+//! * `HEISEN_SUMMARY_FILE=path`: every model test appends one tab-separated line per backend
+//!   (test, backend, executions, bounded|complete, pass|FAIL|xfail, ms, description); this is
+//!   how `cargo heisen model` builds its summary.
+//!
+//! ## How it works
+//!
+//! Every facade operation in a model run appends an event (thread lane, operation, object
+//! address, value, ordering, `#[track_caller]` location) to one per-execution trace, cleared
+//! when an execution starts; the report is rendered from the trace of the failing execution,
+//! reading the source line at each location to name the object (`balance` in
+//! `balance.load(..)`). The same trace is meant to feed later checks (atomicity of critical
+//! sections) so that every report tells one story.
 //!
 //! ## Harness tests
 //!

@@ -413,3 +413,76 @@ fn choose_explores_every_value_under_loom() {
     .unwrap_or_else(|f| panic!("{f}"));
     assert_eq!(*seen.lock().unwrap(), [0, 1, 2].into_iter().collect());
 }
+
+// ---------------------------------------------------------------- never a silent pass
+
+#[test]
+fn time_limit_is_reported_as_bounded_not_as_a_silent_pass() {
+    let slow_cas = || {
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        withdraw_cas()
+    };
+    let cfg = Config::new("t::slow")
+        .preemption_bound(None)
+        .iterations(1_000)
+        .timeout(std::time::Duration::from_millis(1));
+    let s = check(&cfg, slow_cas).unwrap_or_else(|f| panic!("{f}"));
+    for r in &s.runs {
+        assert!(r.description.contains("time limit"), "{s}");
+        assert!(
+            r.bounded.as_deref().unwrap_or("").contains("time limit"),
+            "{s}"
+        );
+    }
+    assert!(s.runs[0].executions < 2_000, "{s}");
+}
+
+// ---------------------------------------------------------------- thread attribution
+
+fn panics_in_spawned_thread() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let h = thread::spawn(move || {
+        let seen = n2.load(Ordering::SeqCst);
+        assert_eq!(seen, 1, "child saw the update"); // CHILD-ASSERT
+    });
+    n.store(1, Ordering::SeqCst);
+    h.join().unwrap();
+}
+
+#[test]
+fn failure_in_a_spawned_thread_names_that_thread() {
+    for cfg in [
+        Config::new("t::child").loom_only(),
+        Config::new("t::child").shuttle_only(),
+    ] {
+        let f = expect_failure(check(&cfg, panics_in_spawned_thread));
+        assert_eq!(f.thread, 1, "{}", f.report);
+        assert!(f.report.contains("thread:   T1\n"), "{}", f.report);
+        let at = format!("{}:{}", this_file(), line_of("// CHILD-ASSERT"));
+        assert!(
+            f.report.contains(&format!("at:       {at}")),
+            "{}",
+            f.report
+        );
+        assert!(
+            f.report
+                .lines()
+                .any(|l| l.contains("T1 │") && l.contains("load n2 = 0")),
+            "{}",
+            f.report
+        );
+    }
+}
+
+#[test]
+fn facade_outside_a_model_run_is_plain_std_in_a_model_build() {
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    thread::spawn(move || n2.fetch_add(1, Ordering::SeqCst))
+        .join()
+        .unwrap();
+    let m = Mutex::new(5);
+    *m.lock().unwrap() += 1;
+    assert_eq!(n.load(Ordering::SeqCst) + *m.lock().unwrap(), 7);
+}
