@@ -132,6 +132,8 @@ pub struct BackendRun {
     pub elapsed: Duration,
     /// One-line description, e.g. "loom: 1,194 executions, preemption bound 2 — bounded".
     pub description: String,
+    /// This backend found the failure (exploration stopped there).
+    pub failed: bool,
 }
 
 /// A passing run.
@@ -219,7 +221,9 @@ fn write_summary_file(test: &str, runs: &[BackendRun], status: &str) {
             "{test}\t{}\t{}\t{}\t{status}\t{}\t{}\n",
             r.backend,
             r.executions,
-            if r.bounded.is_some() {
+            if r.failed {
+                "failed"
+            } else if r.bounded.is_some() {
                 "bounded"
             } else {
                 "complete"
@@ -284,6 +288,7 @@ mod imp {
             executions: 1,
             bounded: Some("smoke run: not a model build".into()),
             elapsed: start.elapsed(),
+            failed: false,
             description: "std: 1 execution on real threads (smoke run; model build: \
                           `cargo heisen model` or `cargo test --features heisen/model`)"
                 .into(),
@@ -578,6 +583,17 @@ mod imp {
             r.push_str(&format!(
                 "\nreplay ({backend}, deterministic):\n  {replay}\n"
             ));
+            self.runs.push(BackendRun {
+                backend,
+                executions: trace.executions,
+                bounded: None,
+                elapsed: self.started.elapsed(),
+                failed: true,
+                description: format!(
+                    "{backend}: FAILED ({kind}) in execution #{} ({strategy})",
+                    group(trace.executions)
+                ),
+            });
             Box::new(Failure {
                 test: self.cfg.name.clone(),
                 backend,
@@ -656,6 +672,7 @@ mod imp {
                 executions: trace.executions,
                 bounded,
                 elapsed,
+                failed: false,
                 description,
             });
             Ok(())
@@ -762,6 +779,7 @@ mod imp {
                     format!("{} schedules sampled", random + pct)
                 }),
                 elapsed,
+                failed: false,
                 description,
             });
             Ok(())
@@ -784,6 +802,7 @@ mod imp {
                 executions: 1,
                 bounded: Some("replay of one schedule".into()),
                 elapsed: start.elapsed(),
+                failed: false,
                 description: "shuttle: replayed 1 schedule (HEISEN_REPLAY) — passed".into(),
             });
             Ok(())
