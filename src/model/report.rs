@@ -221,3 +221,27 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::receiver;
+
+    #[test]
+    fn receiver_names_the_object_before_the_method() {
+        let l = "        let b = balance.load(SeqCst);";
+        // Location at the receiver or at the method name: both work.
+        assert_eq!(receiver(l, 17, "load").as_deref(), Some("balance"));
+        assert_eq!(receiver(l, 25, "load").as_deref(), Some("balance"));
+        let l = "self.accounts[i].balance.fetch_sub(amt, Ordering::AcqRel);";
+        assert_eq!(
+            receiver(l, 1, "fetch_sub").as_deref(),
+            Some("accounts[i].balance")
+        );
+        let l = "while let Err(a) = x.y().compare_exchange_weak(c, n, AcqRel, Acquire) {";
+        assert_eq!(
+            receiver(l, 20, "compare_exchange").as_deref(),
+            Some("x.y()")
+        );
+        assert_eq!(receiver("foo(1);", 1, "load"), None);
+    }
+}

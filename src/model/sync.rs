@@ -362,8 +362,35 @@ impl<T> Drop for RwLockWriteGuard<'_, T> {
 pub struct Barrier(BInner);
 enum BInner {
     Std(std::sync::Barrier),
-    Loom(loom::sync::Barrier),
+    /// loom 0.7's `Barrier` is `unimplemented!()`: built from loom's Mutex + Condvar.
+    Loom(LoomBarrier),
     Shuttle(shuttle::sync::Barrier),
+}
+
+struct LoomBarrier {
+    n: usize,
+    /// (threads arrived in this generation, generation)
+    state: loom::sync::Mutex<(usize, u64)>,
+    cv: loom::sync::Condvar,
+}
+
+impl LoomBarrier {
+    fn wait(&self) -> bool {
+        let mut g = self.state.lock().unwrap();
+        let gen = g.1;
+        g.0 += 1;
+        if g.0 >= self.n {
+            g.0 = 0;
+            g.1 = g.1.wrapping_add(1);
+            self.cv.notify_all();
+            true
+        } else {
+            while g.1 == gen {
+                g = self.cv.wait(g).unwrap();
+            }
+            false
+        }
+    }
 }
 /// Result of [`Barrier::wait`].
 #[derive(Debug)]
@@ -379,7 +406,11 @@ impl Barrier {
     pub fn new(n: usize) -> Self {
         Barrier(match rt::backend() {
             Backend::Std => BInner::Std(std::sync::Barrier::new(n)),
-            Backend::Loom => BInner::Loom(loom::sync::Barrier::new(n)),
+            Backend::Loom => BInner::Loom(LoomBarrier {
+                n,
+                state: loom::sync::Mutex::new((0, 0)),
+                cv: loom::sync::Condvar::new(),
+            }),
             Backend::Shuttle => BInner::Shuttle(shuttle::sync::Barrier::new(n)),
         })
     }
@@ -394,7 +425,7 @@ impl Barrier {
         );
         BarrierWaitResult(match &self.0 {
             BInner::Std(b) => b.wait().is_leader(),
-            BInner::Loom(b) => b.wait().is_leader(),
+            BInner::Loom(b) => b.wait(),
             BInner::Shuttle(b) => b.wait().is_leader(),
         })
     }
