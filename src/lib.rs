@@ -275,7 +275,11 @@ pub mod future {
 }
 
 /// Nondeterministic choice in `0..n`: loom explores every value, shuttle picks one per
-/// schedule (replayable), real threads get `0`.
+/// schedule (replayable), real threads get `0`. Recorded in the trace as `choose(n) = v`.
+///
+/// Under loom the choice is emulated with a helper thread racing `n - 1` relaxed stores
+/// against one load (loom has no public choice primitive), so each call uses one of loom's
+/// (at most 4) threads while it runs.
 #[cfg(feature = "model")]
 pub use crate::model::misc::choose;
 

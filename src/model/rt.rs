@@ -201,7 +201,9 @@ pub(crate) fn current_lane() -> usize {
         // Unwinding (maybe out of loom/shuttle internals): don't call into the backend.
         return LAST_LANE.with(|l| l.get());
     }
-    let Some(key) = current_key() else { return 0 };
+    let Some(key) = current_key() else {
+        return LAST_LANE.with(|l| l.get());
+    };
     let lane = current_lane_of(key);
     LAST_LANE.with(|l| l.set(lane));
     lane
