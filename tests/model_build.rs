@@ -1,0 +1,50 @@
+//! Runs the model-build test suites (planted bugs must be found, fixes must pass) from the
+//! default `cargo test`, so that a plain `cargo test --workspace` proves detection too.
+//!
+//! It builds `heisen --features model` in a separate target directory (like trybuild does)
+//! so it never waits on the outer cargo's lock. In a model build
+//! (`--features model` / `--all-features`) the suites run directly and this test is off.
+#![cfg(not(feature = "model"))]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+#[test]
+fn model_suites_pass_in_the_model_build() {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("heisen-model-build");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["test", "-p", "heisen", "--features", "model"])
+        .args(["--test", "model_detection", "--test", "model_primitives"])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .expect("run cargo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "model build tests failed:\n{stdout}\n{stderr}"
+    );
+    // Both suites ran and found what they must (each test asserts the failure AND the report).
+    for name in [
+        "withdrawal_race_found_by_loom_with_report",
+        "withdrawal_race_found_by_shuttle_with_report_and_replay",
+        "relaxed_publication_through_unsafecell_is_a_data_race_under_loom",
+        "relaxed_publication_through_relaxed_atomic_fails_under_loom",
+        "lock_order_deadlock_is_reported_as_deadlock_by_loom",
+        "lock_order_deadlock_is_reported_as_deadlock_by_shuttle",
+        "lost_wakeup_is_found_as_a_deadlock",
+    ] {
+        assert!(
+            stdout.contains(&format!("test {name} ... ok")),
+            "{name} did not pass:\n{stdout}"
+        );
+    }
+}
