@@ -54,8 +54,8 @@
 //!   is not modelled. In model builds the constructors are not `const` (as in loom).
 //! * [`sync::Arc`] is `std::sync::Arc` in every build (its reference count is correct by
 //!   construction; loom's leak checking of `Arc` is not used).
-//! * [`thread::scope`] is `std`'s in normal builds; loom has no scoped threads, so inside a
-//!   model run it panics with an explanation (use `spawn` + `Arc`).
+//! * [`thread::scope`] is modelled by shuttle; loom has no scoped threads, so inside a loom
+//!   run it panics with an explanation: mark such tests `#[heisen::model(shuttle)]`.
 //! * `UnsafeCell` data races are detected by loom only; shuttle records the accesses.
 //!
 //! Arguments (all optional; invalid ones are compile errors):
@@ -201,10 +201,10 @@ pub mod sync {
 /// Threads (std in normal builds, modelled in model runs).
 pub mod thread {
     #[cfg(not(feature = "model"))]
-    pub use std::thread::{scope, spawn, yield_now, JoinHandle};
+    pub use std::thread::{scope, spawn, yield_now, JoinHandle, Scope, ScopedJoinHandle};
 
     #[cfg(feature = "model")]
-    pub use crate::model::thread::{scope, spawn, yield_now, JoinHandle};
+    pub use crate::model::thread::{scope, spawn, yield_now, JoinHandle, Scope, ScopedJoinHandle};
 }
 
 /// `UnsafeCell` with loom's closure API.

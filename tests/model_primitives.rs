@@ -154,3 +154,57 @@ fn cas_failure_is_shown_with_the_actual_value() {
         f.report
     );
 }
+
+fn scoped_counter(n: &AtomicUsize) {
+    thread::scope(|s| {
+        let h = s.spawn(|| n.fetch_add(1, SeqCst));
+        n.fetch_add(1, SeqCst);
+        h.join().unwrap();
+    });
+}
+
+#[test]
+fn scoped_threads_run_under_shuttle() {
+    let s = check(&cfg("t::scope").shuttle_only(), || {
+        let n = AtomicUsize::new(0);
+        scoped_counter(&n);
+        assert_eq!(n.load(SeqCst), 2);
+    })
+    .unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(s.runs[0].executions, 200);
+    // A scoped race is found and attributed to the scoped thread.
+    let f = check(&cfg("t::scope_race").shuttle_only(), || {
+        let n = AtomicUsize::new(0);
+        thread::scope(|s| {
+            s.spawn(|| {
+                let v = n.load(SeqCst);
+                n.store(v + 1, SeqCst);
+            });
+            let v = n.load(SeqCst);
+            n.store(v + 1, SeqCst);
+        });
+        assert_eq!(n.load(SeqCst), 2);
+    })
+    .expect_err("lost update in a scope must be found");
+    assert!(
+        f.report
+            .lines()
+            .any(|l| l.contains("T1 │") && l.contains("store n ← 1")),
+        "{}",
+        f.report
+    );
+}
+
+#[test]
+fn scoped_threads_under_loom_explain_themselves() {
+    let f = check(&cfg("t::scope_loom").loom_only(), || {
+        let n = AtomicUsize::new(0);
+        scoped_counter(&n);
+    })
+    .expect_err("loom has no scoped threads");
+    assert!(
+        f.message.contains("#[heisen::model(shuttle)]"),
+        "{}",
+        f.report
+    );
+}
