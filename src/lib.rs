@@ -28,7 +28,7 @@
 //!         .map(|_| {
 //!             let balance = balance.clone();
 //!             thread::spawn(move || {
-//!                 // fixed with a CAS loop: fetch_update / compare_exchange
+//!                 // one atomic read-modify-write: no lost update (a load + store would be one)
 //!                 balance.fetch_sub(50, SeqCst);
 //!             })
 //!         })
