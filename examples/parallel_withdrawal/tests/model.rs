@@ -1,0 +1,60 @@
+//! Two customers withdraw 60 from a balance of 100 at the same moment. Exactly one may
+//! succeed; the buggy versions let both through (an overdraft), which the model finds.
+
+use heisen::sync::Arc;
+use heisen::thread;
+use parallel_withdrawal::sqlx::PgPool;
+use parallel_withdrawal::{buggy, fixed};
+
+/// Money is conserved: what is left plus what was paid out is what there was.
+fn assert_no_overdraft(left: i64, results: [Result<(), parallel_withdrawal::Insufficient>; 2]) {
+    let paid_out = 60 * results.iter().filter(|r| r.is_ok()).count() as i64;
+    assert!(
+        left + paid_out == 100,
+        "overdraft: paid out {paid_out} from a balance of 100 and {left} is left"
+    );
+}
+
+#[heisen::model]
+#[cfg_attr(not(feature = "model"), ignore = "needs the model build")]
+#[should_panic(expected = "overdraft: paid out 120 from a balance of 100")]
+fn in_memory_buggy() {
+    let acct = Arc::new(buggy::Account::new(100));
+    let other = acct.clone();
+    let t = thread::spawn(move || other.withdraw(60));
+    let mine = acct.withdraw(60);
+    let theirs = t.join().unwrap();
+    assert_no_overdraft(acct.balance(), [mine, theirs]);
+}
+
+#[heisen::model]
+fn in_memory_fixed() {
+    let acct = Arc::new(fixed::Account::new(100));
+    let other = acct.clone();
+    let t = thread::spawn(move || other.withdraw(60));
+    let mine = acct.withdraw(60);
+    let theirs = t.join().unwrap();
+    assert_no_overdraft(acct.balance(), [mine, theirs]);
+}
+
+#[heisen::model]
+#[cfg_attr(not(feature = "model"), ignore = "needs the model build")]
+#[should_panic(expected = "overdraft: paid out 120 from a balance of 100")]
+async fn in_sql_buggy() {
+    let pool = Arc::new(PgPool::with_accounts(&[(1, 100)]));
+    let other = pool.clone();
+    let t = heisen::future::spawn(async move { buggy::withdraw(&other, 1, 60).await });
+    let mine = buggy::withdraw(&pool, 1, 60).await;
+    let theirs = t.join().unwrap();
+    assert_no_overdraft(buggy::balance(&pool, 1).await, [mine, theirs]);
+}
+
+#[heisen::model]
+async fn in_sql_fixed() {
+    let pool = Arc::new(PgPool::with_accounts(&[(1, 100)]));
+    let other = pool.clone();
+    let t = heisen::future::spawn(async move { fixed::withdraw(&other, 1, 60).await });
+    let mine = fixed::withdraw(&pool, 1, 60).await;
+    let theirs = t.join().unwrap();
+    assert_no_overdraft(fixed::balance(&pool, 1).await, [mine, theirs]);
+}
