@@ -44,7 +44,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    // MODEL_CMD_HOOK
+    /// Run every `#[heisen::model]` test under loom and shuttle, with a per-test summary.
+    Model(crate::model_cmd::ModelArgs),
 }
 
 #[derive(Args, Debug)]
@@ -94,6 +95,7 @@ pub fn main_with_args(mut args: Vec<std::ffi::OsString>) -> i32 {
             0
         }
         Command::Explain { rule } => explain(&rule),
+        Command::Model(a) => crate::model_cmd::run(&a),
         Command::Init {
             manifest_path,
             force,

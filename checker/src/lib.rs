@@ -11,6 +11,7 @@ pub mod discover;
 pub mod engine;
 pub mod finding;
 pub mod index;
+pub mod model_cmd;
 pub mod output;
 pub mod rules;
 pub mod source;

@@ -118,6 +118,44 @@ pub struct Arg {
     pub place: Option<Place>,
     /// Rendered tokens of the argument (whitespace-normalized), for messages and key matching.
     pub text: String,
+    /// Field reads in the argument (outermost field-access chains, normalized like receivers:
+    /// `e.ts`, `self.entry.written_at`; a base that is no place gives a [`Root::Temporary`]
+    /// place whose text ends in `.field`). The body of a closure argument counts (`|e| e.ts`),
+    /// closures nested deeper do not.
+    pub fields: Vec<Place>,
+    /// When the argument is a tuple `(a, b, ..)` (behind `&`/parentheses): each element.
+    pub tuple_elems: Vec<Operand>,
+}
+
+/// One side of a [`Comparison`] or an element of a tuple argument.
+#[derive(Clone, Debug)]
+pub struct Operand {
+    pub region: Region,
+    /// Rendered tokens (whitespace-normalized).
+    pub text: String,
+    /// Events whose values flow into the operand.
+    pub deps: Deps,
+    /// The operand as a normalized place, when it is one.
+    pub place: Option<Place>,
+    /// Field reads in the operand, as in [`Arg::fields`] (closures inside not counted).
+    pub fields: Vec<Place>,
+}
+
+/// An ordering comparison `a < b`, `a > b`, `a <= b`, `a >= b`. Binary operators are not
+/// events; comparisons are recorded here, in evaluation order. (`a.cmp(&b)`, `max(a, b)` are
+/// ordinary call events.)
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// `"<"`, `">"`, `"<="` or `">="`.
+    pub op: String,
+    /// The whole comparison expression.
+    pub region: Region,
+    pub lhs: Operand,
+    pub rhs: Operand,
+    /// Number of events recorded before the comparison is evaluated (those of both operands
+    /// included).
+    pub after: EventId,
+    pub closure_depth: usize,
 }
 
 /// What kind of syntax an event came from.
@@ -204,6 +242,29 @@ pub struct LoopInfo {
     pub header_text: String,
     /// Number of `break`/`return` exits inside the loop (not counting nested loops' breaks).
     pub exits: usize,
+    /// Events whose values decide whether one of those exits is taken (the conditions around
+    /// each `break`/`return`: `loop { if flag.load(..) { break; } }` → the `load`).
+    pub exit_deps: Deps,
+}
+
+/// A dereference `*e` in a function body. The walk does not know types, so `e` may be a raw
+/// pointer, a reference or a smart pointer; `deps` tells where the pointer came from.
+#[derive(Clone, Debug)]
+pub struct Deref {
+    /// The whole `*e` expression.
+    pub region: Region,
+    /// Events whose values flow into `e` (e.g. the `load` of an `AtomicPtr`).
+    pub deps: Deps,
+    /// Number of events recorded before the dereference happens: it evaluates after
+    /// `events[..after]` (including those of `e` itself) and before `events[after..]`.
+    pub after: EventId,
+    /// Events whose values decide whether the dereference runs.
+    pub control_deps: Deps,
+    /// Enclosing loops (indices into [`FnFacts::loops`]), outermost first.
+    pub loops: Vec<usize>,
+    pub closure_depth: usize,
+    /// Whether it is (inside) an assignment target: `*p = v`, `(*p).len += 1`.
+    pub is_write: bool,
 }
 
 /// A field initialized in a struct literal: `Entry { written_at: now(), .. }`.
@@ -214,6 +275,41 @@ pub struct FieldInit {
     pub field: String,
     pub region: Region,
     pub deps: Deps,
+    /// Rendered tokens of the field's value (`0.0` in `randomization_factor: 0.0`).
+    pub text: String,
+}
+
+/// A region of code that runs only when a value matched (or did not match) a pattern: a
+/// `match` arm body, the branches of `if let`, the body of `while let`, and the rest of a
+/// block after an `if let`/`match` whose other arms leave the block
+/// (`match r { Ok(v) => return v, Err(e) => e }; sleep(..)` → the rest runs under `Err`).
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// The code that runs under the case.
+    pub region: Region,
+    /// Events whose values the matched expression depends on.
+    pub scrutinee: Deps,
+    /// Head of the pattern: the last path segment of a tuple-struct, struct or path pattern
+    /// (`Ok`, `Err`, `Some`, `None`), `_` for wildcards and bindings, alternatives joined by `|`;
+    /// a single constructor argument is kept (`Ok(Err(e))` → `Ok(Err)`).
+    pub pattern: String,
+    /// Set when the region runs when the pattern did *not* match (`else` of `if let`, code
+    /// after `if let P = x { return }`).
+    pub negated: bool,
+}
+
+/// A `break` or `return` in a function body.
+#[derive(Clone, Debug)]
+pub struct Exit {
+    pub region: Region,
+    /// `return` leaves every enclosing loop; `break` only the innermost (or labelled) one.
+    pub is_return: bool,
+    /// The label of a labelled `break 'outer`, without the quote.
+    pub label: Option<String>,
+    /// Enclosing loops (indices into [`FnFacts::loops`]), outermost first.
+    pub loops: Vec<usize>,
+    pub control_deps: Deps,
+    pub closure_depth: usize,
 }
 
 /// A local binding introduced by `let`, a pattern, a closure or a parameter.
@@ -225,6 +321,16 @@ pub struct Binding {
     pub deps: Deps,
     /// The annotated type, as written, if any.
     pub ty: Option<String>,
+    /// The call/method-call/macro event whose value the pattern binds directly: the `let`
+    /// initializer, `if let`/`while let`/`match` scrutinee, with parentheses, `?` and `.await`
+    /// stripped (`let g = m.lock().unwrap();` → the `unwrap` event). `None` when the value is
+    /// anything else (`*m.lock().unwrap()`, a field, a literal, a parameter).
+    pub init: Option<EventId>,
+    /// Where the binding is alive: its enclosing block (for `let`), the `if`/`while`
+    /// expression (`if let`/`while let`), the match arm, the `for` loop or the closure. A value
+    /// bound here (e.g. a lock guard) is dropped at the end of this region unless moved or
+    /// passed to `drop` earlier.
+    pub scope: Region,
 }
 
 /// The facts of one function.
@@ -237,7 +343,9 @@ pub struct FnFacts {
     /// The whole fn item.
     pub item_region: Region,
     pub is_async: bool,
-    /// Parameters: name and type as written (`self` has type `Self`).
+    /// `unsafe fn`: the caller upholds invariants the body relies on (often exclusivity).
+    pub is_unsafe: bool,
+    /// Parameters: name and type as written (`self` has type `Self`, `&Self` or `&mut Self`).
     pub params: Vec<(String, String)>,
     /// The return type as written, if any.
     pub ret: Option<String>,
@@ -247,9 +355,40 @@ pub struct FnFacts {
     pub bindings: Vec<Binding>,
     /// Events whose values flow into the function's return value (tail expr or `return`).
     pub returns: Deps,
+    /// Every ordering comparison (`<`, `>`, `<=`, `>=`), in evaluation order.
+    pub comparisons: Vec<Comparison>,
+    /// Every `*e` dereference, in evaluation order.
+    pub derefs: Vec<Deref>,
+    /// Pattern-matched regions (see [`Case`]), in source order.
+    pub cases: Vec<Case>,
+    /// Every `break`/`return`, in evaluation order.
+    pub exits: Vec<Exit>,
 }
 
 impl FnFacts {
+    /// Whether the function has exclusive access to `self` (`&mut self` or `self` by value),
+    /// so no other thread can touch `self`'s fields while it runs.
+    pub fn exclusive_self(&self) -> bool {
+        self.params
+            .first()
+            .is_some_and(|(n, t)| n == "self" && (t == "&mut Self" || t == "Self"))
+    }
+
+    /// Whether a lock guard is taken before event `before` in this function (a `lock()`,
+    /// `write()`, `try_lock()`, … call whose guard is kept), i.e. the code after it is
+    /// serialized by some lock.
+    pub fn holds_lock_before(&self, before: EventId) -> bool {
+        self.events[..before.min(self.events.len())].iter().any(|e| {
+            e.kind == EventKind::MethodCall
+                && e.args.is_empty()
+                && e.value_used
+                && matches!(
+                    e.name.as_str(),
+                    "lock" | "write" | "try_lock" | "try_write" | "lock_exclusive" | "upgradable_read" | "blocking_lock" | "blocking_write"
+                )
+        })
+    }
+
     /// Events strictly between `a` and `b` (by evaluation order).
     pub fn between(&self, a: EventId, b: EventId) -> &[Event] {
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
@@ -272,6 +411,8 @@ pub struct StaticDecl {
     pub name: String,
     pub ty: String,
     pub region: Region,
+    /// The value when it is a string literal (`const UPDATE: &str = "UPDATE …";`).
+    pub str_value: Option<String>,
 }
 
 /// A derived `Ord`/`PartialOrd` struct and its fields in order.

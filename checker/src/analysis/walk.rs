@@ -80,7 +80,14 @@ impl ItemVisitor<'_> {
         let mut params = Vec::new();
         for input in &sig.inputs {
             match input {
-                syn::FnArg::Receiver(_) => params.push(("self".to_string(), "Self".to_string())),
+                syn::FnArg::Receiver(r) => {
+                    let ty = match (&r.reference, &r.mutability) {
+                        (Some(_), Some(_)) => "&mut Self",
+                        (Some(_), None) => "&Self",
+                        (None, _) => "Self",
+                    };
+                    params.push(("self".to_string(), ty.to_string()));
+                }
                 syn::FnArg::Typed(pt) => {
                     let ty = type_text(&pt.ty);
                     let mut names = Vec::new();
@@ -100,6 +107,7 @@ impl ItemVisitor<'_> {
             region: region(sig.ident.span()),
             item_region: region(item_span),
             is_async: sig.asyncness.is_some(),
+            is_unsafe: sig.unsafety.is_some(),
             params,
             ret: match &sig.output {
                 syn::ReturnType::Default => None,
@@ -110,6 +118,10 @@ impl ItemVisitor<'_> {
             field_inits: w.field_inits,
             bindings: w.bindings,
             returns: w.returns,
+            derefs: w.derefs,
+            cases: w.cases,
+            exits: w.exits,
+            comparisons: w.comparisons,
         });
         if self.depth < 16 {
             self.depth += 1;
@@ -208,6 +220,7 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
             name: s.ident.to_string(),
             ty: type_text(&s.ty),
             region: region(s.ident.span()),
+            str_value: str_lit_value(&s.expr),
         });
     }
 
@@ -216,7 +229,64 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
             name: c.ident.to_string(),
             ty: type_text(&c.ty),
             region: region(c.ident.span()),
+            str_value: str_lit_value(&c.expr),
         });
+    }
+}
+
+/// The value of a string-literal expression.
+fn str_lit_value(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
+        _ => None,
+    }
+}
+
+/// The head of a pattern for [`Case::pattern`]: `Err(e)` → `Err`, `None` → `None`, `x`/`_` → `_`,
+/// `Ok(Err(e))` → `Ok(Err)`.
+fn pat_head(p: &Pat) -> String {
+    let last = |path: &syn::Path| {
+        path.segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default()
+    };
+    match p {
+        // `Ok(Err(e))` → `Ok(Err)`: nested results keep their inner constructor.
+        Pat::TupleStruct(t) => match t.elems.first().map(pat_head) {
+            Some(inner)
+                if t.elems.len() == 1
+                    && inner.starts_with(|c: char| c.is_ascii_uppercase())
+                    && !inner.contains('|') =>
+            {
+                format!("{}({inner})", last(&t.path))
+            }
+            _ => last(&t.path),
+        },
+        Pat::Struct(s) => last(&s.path),
+        Pat::Path(p) => last(&p.path),
+        Pat::Ident(i) => match &i.subpat {
+            Some((_, sub)) => pat_head(sub),
+            None if i.ident.to_string().starts_with(char::is_uppercase) => i.ident.to_string(),
+            None => "_".to_string(),
+        },
+        Pat::Wild(_) => "_".to_string(),
+        Pat::Or(o) => {
+            let mut heads: Vec<String> = Vec::new();
+            for h in o.cases.iter().map(pat_head) {
+                if !heads.contains(&h) {
+                    heads.push(h);
+                }
+            }
+            heads.join("|")
+        }
+        Pat::Reference(r) => pat_head(&r.pat),
+        Pat::Paren(p) => pat_head(&p.pat),
+        Pat::Type(t) => pat_head(&t.pat),
+        other => tokens_text(other.to_token_stream()),
     }
 }
 
@@ -262,6 +332,14 @@ struct FnWalker {
     returns: Deps,
     params: std::collections::HashSet<String>,
     nested_items: Vec<syn::Item>,
+    derefs: Vec<Deref>,
+    comparisons: Vec<Comparison>,
+    /// Regions of the open scopes, innermost last (for [`Binding::scope`]).
+    scope_regions: Vec<Region>,
+    /// The event a pattern being bound destructures directly (for [`Binding::init`]).
+    bind_init: Option<EventId>,
+    cases: Vec<Case>,
+    exits: Vec<Exit>,
 }
 
 fn union(mut a: Deps, b: Deps) -> Deps {
@@ -463,6 +541,8 @@ impl FnWalker {
                     region: region(i.ident.span()),
                     deps: deps.clone(),
                     ty: ty.clone(),
+                    init: self.bind_init,
+                    scope: self.scope_regions.last().copied().unwrap_or_default(),
                 });
                 if let Some(scope) = self.scopes.last_mut() {
                     scope.insert(
@@ -494,6 +574,8 @@ impl FnWalker {
                         region: region(span),
                         deps: deps.clone(),
                         ty: None,
+                        init: self.bind_init,
+                        scope: self.scope_regions.last().copied().unwrap_or_default(),
                     });
                     if let Some(scope) = self.scopes.last_mut() {
                         scope.insert(
@@ -511,14 +593,17 @@ impl FnWalker {
 
     fn block(&mut self, b: &Block) -> Deps {
         self.scopes.push(HashMap::new());
+        self.scope_regions.push(region(b.span()));
         let guard_len = self.guards.len();
         let mut last = Deps::new();
         let n = b.stmts.len();
         for (i, stmt) in b.stmts.iter().enumerate() {
             last = self.stmt(stmt, i + 1 == n);
+            self.rest_case(stmt, b);
         }
         self.guards.truncate(guard_len);
         self.scopes.pop();
+        self.scope_regions.pop();
         last
     }
 
@@ -546,7 +631,9 @@ impl FnWalker {
                     }
                     None => (Deps::new(), None, None),
                 };
+                self.bind_init = l.init.as_ref().and_then(|i| self.event_of(&i.expr));
                 self.bind(&l.pat, &deps, None, init_path, alias);
+                self.bind_init = None;
                 Deps::new()
             }
             Stmt::Item(item) => {
@@ -593,6 +680,52 @@ impl FnWalker {
     }
 
     /// Deps of a condition already evaluated: find the events recorded inside its span.
+    /// An already evaluated expression as an [`Operand`] with the given deps.
+    fn operand(&self, e: &Expr, deps: Deps) -> Operand {
+        Operand {
+            region: region(e.span()),
+            text: tokens_text(e.to_token_stream()),
+            deps,
+            place: self.place_of(e),
+            fields: self.field_reads(e),
+        }
+    }
+
+    /// The outermost field-access chains read in `e`, not looking into closures or async
+    /// blocks (see [`Arg::fields`]).
+    fn field_reads(&self, e: &Expr) -> Vec<Place> {
+        struct V<'w> {
+            w: &'w FnWalker,
+            out: Vec<Place>,
+        }
+        impl<'ast> Visit<'ast> for V<'_> {
+            fn visit_expr(&mut self, e: &'ast Expr) {
+                match e {
+                    Expr::Field(f) => {
+                        let place = self.w.place_of(e).unwrap_or_else(|| Place {
+                            text: tokens_text(e.to_token_stream()),
+                            root: Root::Temporary,
+                        });
+                        self.out.push(place);
+                        let mut base = &*f.base;
+                        while let Expr::Field(inner) = base {
+                            base = &inner.base;
+                        }
+                        self.visit_expr(base);
+                    }
+                    Expr::Closure(_) | Expr::Async(_) => {}
+                    _ => syn::visit::visit_expr(self, e),
+                }
+            }
+        }
+        let mut v = V {
+            w: self,
+            out: Vec::new(),
+        };
+        v.visit_expr(e);
+        v.out
+    }
+
     fn cond_deps_no_events(&self, cond: &Expr) -> Deps {
         let r = region(cond.span());
         let mut deps = Deps::new();
@@ -688,6 +821,21 @@ impl FnWalker {
             int_lit,
             place: self.place_of(e),
             text: tokens_text(e.to_token_stream()),
+            fields: match stripped {
+                Expr::Closure(c) => self.field_reads(&c.body),
+                other => self.field_reads(other),
+            },
+            tuple_elems: match stripped {
+                Expr::Tuple(t) => t
+                    .elems
+                    .iter()
+                    .map(|el| {
+                        let d = self.cond_deps_no_events(el);
+                        self.operand(el, d)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
         }
     }
 
@@ -746,6 +894,7 @@ impl FnWalker {
                 .map(|h| tokens_text(h.to_token_stream()))
                 .unwrap_or_default(),
             exits: 0,
+            exit_deps: Deps::new(),
         });
         self.loop_stack.push(idx);
         f(self);
@@ -820,13 +969,17 @@ impl FnWalker {
             Expr::Macro(m) => self.macro_call(&m.mac, e.span()),
             Expr::Assign(a) => {
                 let value = self.arg(&a.right);
+                let n_derefs = self.derefs.len();
                 let target_deps = self.expr(&a.left);
+                self.derefs[n_derefs..].iter_mut().for_each(|d| d.is_write = true);
                 self.assign(&a.left, value, target_deps, None, e.span());
                 Deps::new()
             }
             Expr::Binary(b) if is_compound_assign(&b.op) => {
                 let value = self.arg(&b.right);
+                let n_derefs = self.derefs.len();
                 let target_deps = self.expr(&b.left);
+                self.derefs[n_derefs..].iter_mut().for_each(|d| d.is_write = true);
                 let op = tokens_text(b.op.to_token_stream());
                 self.assign(&b.left, value, target_deps, Some(op), e.span());
                 Deps::new()
@@ -834,21 +987,47 @@ impl FnWalker {
             Expr::Binary(b) => {
                 let l = self.expr(&b.left);
                 let r = self.expr(&b.right);
+                if let Some(op) = ordering_op(&b.op) {
+                    let lhs = self.operand(&b.left, l.clone());
+                    let rhs = self.operand(&b.right, r.clone());
+                    self.comparisons.push(Comparison {
+                        op: op.to_string(),
+                        region: region(e.span()),
+                        lhs,
+                        rhs,
+                        after: self.events.len(),
+                        closure_depth: self.closure_depth,
+                    });
+                }
                 union(l, r)
             }
             Expr::If(i) => {
+                let before = self.snapshot();
                 self.scopes.push(HashMap::new());
+                self.scope_regions.push(region(e.span()));
                 let c = self.cond(&i.cond);
+                if let Expr::Let(l) = &*i.cond {
+                    self.push_case(&l.pat, &c, i.then_branch.span(), false);
+                    if let Some((_, els)) = &i.else_branch {
+                        self.push_case(&l.pat, &c, els.span(), true);
+                    }
+                }
                 self.guards.push(c.clone());
                 let t = self.block(&i.then_branch);
                 self.guards.pop();
                 self.scopes.pop();
+                self.scope_regions.pop();
                 let mut out = union(c.clone(), t);
                 if let Some((_, els)) = &i.else_branch {
+                    let after_then = self.snapshot();
+                    self.restore(&before, false);
                     self.guards.push(c);
                     let e2 = self.expr(els);
                     self.guards.pop();
                     out.extend(e2);
+                    self.restore(&after_then, true);
+                } else {
+                    self.restore(&before, true);
                 }
                 out
             }
@@ -856,18 +1035,32 @@ impl FnWalker {
                 let s = self.expr(&m.expr);
                 let mut out = s.clone();
                 let mut any_diverges = false;
+                let scrutinee = self.event_of(&m.expr);
+                let before = self.snapshot();
+                let mut arm_states = Vec::new();
                 for arm in &m.arms {
+                    self.restore(&before, false);
                     self.scopes.push(HashMap::new());
+                    self.scope_regions.push(region(arm.span()));
+                    self.bind_init = scrutinee;
                     self.bind(&arm.pat, &s, None, None, None);
+                    self.bind_init = None;
                     let mut g = s.clone();
                     if let Some((_, guard)) = &arm.guard {
                         g.extend(self.expr(guard));
                     }
+                    self.push_case(&arm.pat, &s, arm.body.span(), false);
                     self.guards.push(g);
                     out.extend(self.expr(&arm.body));
                     self.guards.pop();
                     self.scopes.pop();
+                    self.scope_regions.pop();
                     any_diverges |= expr_diverges(&arm.body);
+                    arm_states.push(self.snapshot());
+                }
+                // Join: a local after the match carries what any arm assigned to it.
+                for (i, st) in arm_states.iter().enumerate() {
+                    self.restore(st, i > 0);
                 }
                 if any_diverges {
                     // The code after the match runs only for the non-diverging arms.
@@ -877,8 +1070,13 @@ impl FnWalker {
             }
             Expr::While(w) => {
                 self.scopes.push(HashMap::new());
+                self.scope_regions.push(region(e.span()));
                 let h = self.cond(&w.cond);
+                if let Expr::Let(l) = &*w.cond {
+                    self.push_case(&l.pat, &h, w.body.span(), false);
+                }
                 let body = &w.body;
+                let before = self.snapshot();
                 self.with_loop(
                     LoopKind::While,
                     e.span(),
@@ -890,26 +1088,34 @@ impl FnWalker {
                         this.guards.pop();
                     },
                 );
+                self.restore(&before, true);
                 self.scopes.pop();
+                self.scope_regions.pop();
                 Deps::new()
             }
             Expr::Loop(l) => {
                 let body = &l.body;
                 let mut out = Deps::new();
+                let before = self.snapshot();
                 self.with_loop(LoopKind::Loop, e.span(), None, Deps::new(), |this| {
                     out = this.block(body);
                 });
+                self.restore(&before, true);
                 out
             }
             Expr::ForLoop(f) => {
                 let it = self.expr(&f.expr);
                 self.scopes.push(HashMap::new());
+                self.scope_regions.push(region(e.span()));
                 self.bind(&f.pat, &it, None, None, None);
                 let body = &f.body;
+                let before = self.snapshot();
                 self.with_loop(LoopKind::For, e.span(), Some(&f.expr), it, |this| {
                     this.block(body);
                 });
+                self.restore(&before, true);
                 self.scopes.pop();
+                self.scope_regions.pop();
                 Deps::new()
             }
             Expr::Block(b) => self.block(&b.block),
@@ -925,6 +1131,7 @@ impl FnWalker {
             Expr::Closure(c) => {
                 self.closure_depth += 1;
                 self.scopes.push(HashMap::new());
+                self.scope_regions.push(region(e.span()));
                 // Closures run later, possibly many times, possibly on another thread: their
                 // parameters carry nothing, and their loops are not the enclosing function's.
                 let saved_loops = std::mem::take(&mut self.loop_stack);
@@ -934,6 +1141,7 @@ impl FnWalker {
                 let d = self.expr(&c.body);
                 self.loop_stack = saved_loops;
                 self.scopes.pop();
+                self.scope_regions.pop();
                 self.closure_depth -= 1;
                 d
             }
@@ -946,7 +1154,21 @@ impl FnWalker {
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Reference(r) => self.expr(&r.expr),
-            Expr::Unary(u) => self.expr(&u.expr),
+            Expr::Unary(u) => {
+                let d = self.expr(&u.expr);
+                if matches!(u.op, syn::UnOp::Deref(_)) {
+                    self.derefs.push(Deref {
+                        region: region(e.span()),
+                        deps: d.clone(),
+                        after: self.events.len(),
+                        control_deps: self.guard_deps(),
+                        loops: self.loop_stack.clone(),
+                        closure_depth: self.closure_depth,
+                        is_write: false,
+                    });
+                }
+                d
+            }
             Expr::Cast(c) => self.expr(&c.expr),
             Expr::Try(t) => self.expr(&t.expr),
             Expr::Await(a) => {
@@ -985,6 +1207,7 @@ impl FnWalker {
                         field,
                         region: region(f.span()),
                         deps: d.clone(),
+                        text: tokens_text(f.expr.to_token_stream()),
                     });
                     out.extend(d);
                 }
@@ -1011,6 +1234,7 @@ impl FnWalker {
                     let d = self.expr(v);
                     self.returns.extend(d);
                 }
+                self.push_exit(e.span(), true, None);
                 self.count_exit();
                 Deps::new()
             }
@@ -1019,12 +1243,16 @@ impl FnWalker {
                     Some(v) => self.expr(v),
                     None => Deps::new(),
                 };
+                let label = b.label.as_ref().map(|l| l.ident.to_string());
+                self.push_exit(e.span(), false, label);
                 self.count_exit();
                 d
             }
             Expr::Let(l) => {
                 let d = self.expr(&l.expr);
+                self.bind_init = self.event_of(&l.expr);
                 self.bind(&l.pat, &d, None, None, None);
+                self.bind_init = None;
                 d
             }
             Expr::Yield(y) => match &y.expr {
@@ -1035,9 +1263,107 @@ impl FnWalker {
         }
     }
 
+    /// The event recorded for `e` itself (a call, method call or macro), looking through
+    /// parentheses, `?` and `.await`.
+    fn event_of(&self, mut e: &Expr) -> Option<EventId> {
+        loop {
+            match e {
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Group(g) => e = &g.expr,
+                Expr::Try(t) => e = &t.expr,
+                Expr::Await(a) => e = &a.base,
+                Expr::MethodCall(_) | Expr::Call(_) | Expr::Macro(_) => break,
+                _ => return None,
+            }
+        }
+        let r = region(e.span());
+        self.events.iter().rev().find(|ev| ev.region == r).map(|ev| ev.id)
+    }
+
+    /// Records a [`Case`] for `body`, run when `pat` matched (or, `negated`, did not).
+    fn push_case(&mut self, pat: &Pat, scrutinee: &Deps, body: Span, negated: bool) {
+        self.cases.push(Case {
+            region: region(body),
+            scrutinee: scrutinee.clone(),
+            pattern: pat_head(pat),
+            negated,
+        });
+    }
+
+    fn push_exit(&mut self, span: Span, is_return: bool, label: Option<String>) {
+        self.exits.push(Exit {
+            region: region(span),
+            is_return,
+            label,
+            loops: self.loop_stack.clone(),
+            control_deps: self.guard_deps(),
+            closure_depth: self.closure_depth,
+        });
+    }
+
+    /// After `if let P = x { return }` or a `match` some of whose arms leave the block, the
+    /// rest of block `b` runs only under the other patterns: record that as a [`Case`].
+    fn rest_case(&mut self, stmt: &Stmt, b: &Block) {
+        let e = match stmt {
+            Stmt::Expr(e, _) => e,
+            Stmt::Local(l) => match &l.init {
+                Some(init) if init.diverge.is_none() => &*init.expr,
+                _ => return,
+            },
+            _ => return,
+        };
+        let (pattern, scrutinee, negated) = match e {
+            Expr::If(i) => {
+                let Expr::Let(l) = &*i.cond else { return };
+                let then_div = block_diverges(&i.then_branch);
+                let else_div = i
+                    .else_branch
+                    .as_ref()
+                    .is_some_and(|(_, e)| expr_diverges(e));
+                if then_div == else_div {
+                    return;
+                }
+                (pat_head(&l.pat), self.cond_deps_no_events(&l.expr), then_div)
+            }
+            Expr::Match(m) => {
+                let staying: Vec<String> = m
+                    .arms
+                    .iter()
+                    .filter(|a| !expr_diverges(&a.body))
+                    .map(|a| pat_head(&a.pat))
+                    .collect();
+                if staying.is_empty() || staying.len() == m.arms.len() {
+                    return;
+                }
+                let mut heads: Vec<String> = Vec::new();
+                for h in staying.iter().flat_map(|h| h.split('|')) {
+                    if !heads.iter().any(|x| x == h) {
+                        heads.push(h.to_string());
+                    }
+                }
+                (heads.join("|"), self.cond_deps_no_events(&m.expr), false)
+            }
+            _ => return,
+        };
+        let (start, end) = (region(stmt.span()), region(b.span()));
+        self.cases.push(Case {
+            region: Region {
+                line: start.end_line,
+                column: start.end_column,
+                end_line: end.end_line,
+                end_column: end.end_column,
+            },
+            scrutinee,
+            pattern,
+            negated,
+        });
+    }
+
     fn count_exit(&mut self) {
         if let Some(&l) = self.loop_stack.last() {
             self.loops[l].exits += 1;
+            let g = self.guard_deps();
+            self.loops[l].exit_deps.extend(g);
         }
     }
 
@@ -1054,6 +1380,30 @@ impl FnWalker {
         out
     }
 
+    /// The deps of every visible local, scope by scope (for joins after branches and loops).
+    fn snapshot(&self) -> Vec<HashMap<String, Deps>> {
+        self.scopes
+            .iter()
+            .map(|s| s.iter().map(|(k, l)| (k.clone(), l.deps.clone())).collect())
+            .collect()
+    }
+
+    /// Sets (or, with `join`, adds) the locals' deps from a snapshot. Scopes opened after the
+    /// snapshot are left alone.
+    fn restore(&mut self, snap: &[HashMap<String, Deps>], join: bool) {
+        for (scope, saved) in self.scopes.iter_mut().zip(snap) {
+            for (name, deps) in saved {
+                if let Some(l) = scope.get_mut(name) {
+                    if join {
+                        l.deps.extend(deps.iter().copied());
+                    } else {
+                        l.deps = deps.clone();
+                    }
+                }
+            }
+        }
+    }
+
     fn assign(
         &mut self,
         target: &Expr,
@@ -1063,14 +1413,21 @@ impl FnWalker {
         span: Span,
     ) {
         let place = self.place_of(target);
-        // Plain local: update its deps (union: the assignment may be conditional).
+        // Plain local: a strong update (`x = v` replaces what `x` carried, `x op= v` adds to
+        // it). Branches and loops join their states afterwards (see `snapshot`/`restore`), so
+        // a conditional assignment still keeps the old value's deps after the branch.
         if let Expr::Path(p) = strip_place_wrappers(target) {
             if p.path.segments.len() == 1 {
                 let name = p.path.segments[0].ident.to_string();
                 let vdeps = value.deps.clone();
+                let compound = op.is_some();
                 if let Some(l) = self.lookup_mut(&name) {
                     if l.alias.is_none() {
-                        l.deps.extend(vdeps);
+                        if compound {
+                            l.deps.extend(vdeps);
+                        } else {
+                            l.deps = vdeps;
+                        }
                     }
                 }
             }
@@ -1087,6 +1444,18 @@ impl FnWalker {
             vec![value],
         );
     }
+}
+
+/// `<`, `>`, `<=`, `>=` as written.
+fn ordering_op(op: &syn::BinOp) -> Option<&'static str> {
+    use syn::BinOp::*;
+    Some(match op {
+        Lt(_) => "<",
+        Gt(_) => ">",
+        Le(_) => "<=",
+        Ge(_) => ">=",
+        _ => return None,
+    })
 }
 
 fn is_compound_assign(op: &syn::BinOp) -> bool {

@@ -1,4 +1,4 @@
-use crate::analysis::{Event, EventId, FnFacts};
+use crate::analysis::{Event, EventId, EventKind, FnFacts, MemOrdering};
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
@@ -46,8 +46,15 @@ declare_rule! {
     /// Data flow is followed within one function (through `let` bindings, arithmetic, branches,
     /// closures), not across calls. Atomics that are local variables built in the function
     /// (`let c = AtomicUsize::new(0)`) are assumed unshared; wrap them in `Arc` and they count.
-    /// A store that is only conditioned on an unrelated read of the same atomic is still
-    /// reported when the condition reads the loaded value.
+    /// Not reported, because only one thread can be writing: functions taking `&mut self` or
+    /// `self`, and `unsafe fn`s (whose callers guarantee exclusivity); pairs after a lock guard
+    /// was taken in the same function; a `Release` store or an explicit `fence` in the function
+    /// (the single-writer publication idiom of SPSC queues, seqlocks and deques); a
+    /// `bool` literal or a freshly computed value stored under a check (every racer writes the
+    /// same value: lazy initialization); a store that only runs after a successful
+    /// compare-and-swap (the CAS already chose one writer). A single-writer
+    /// design enforced elsewhere (an owner thread, a lock taken by the caller) is not visible
+    /// to the rule: suppress with a reason.
     pub static ATOMIC_LOAD_STORE = {
         name: "atomic-load-store",
         group: LostUpdate,
@@ -107,6 +114,47 @@ fn rmw_between(func: &FnFacts, a: EventId, b: EventId, recv: &str) -> bool {
     })
 }
 
+/// Patterns where the load/store pair cannot lose an update because only one thread writes:
+/// * `&mut self` / `self`: exclusive access;
+/// * a lock guard taken earlier in the function serializes the writers;
+/// * `unsafe fn`: the caller guarantees the invariants (typically "the lock is held");
+/// * a `Release` store, or an explicit `fence` in the function: a hand-written memory protocol
+///   (SPSC queue indices, seqlock writers, work-stealing deques) whose writer owns the value
+///   and publishes it;
+/// * a store of a `bool` literal guarded by the load (`if !done.load(..) { done.store(true) }`)
+///   writes the same value whichever thread wins.
+fn serialized(func: &FnFacts, load: &Event, store: &Event, data: bool) -> bool {
+    if func.exclusive_self() || func.is_unsafe || func.holds_lock_before(load.id) {
+        return true;
+    }
+    // Hand-written memory protocols (explicit fences, Release publication of an index the
+    // writer owns) are single-writer by design; lost updates live in code that counts.
+    if store.args[1].ordering == Some(MemOrdering::Release)
+        || func.events.iter().any(|e| e.kind == EventKind::Call && e.name.ends_with("fence"))
+    {
+        return true;
+    }
+    // A successful compare-and-swap (on any atomic) between the two that the store depends on
+    // has claimed the right to write: the losers of the CAS never reach the store.
+    let claimed = func.between(load.id, store.id).iter().any(|e| {
+        RMW[..4].contains(&e.name.as_str()) && store.control_deps.contains(&e.id)
+    });
+    if claimed {
+        return true;
+    }
+    if data {
+        return false;
+    }
+    // Guarded only: a bool, or a value freshly computed by a call (lazy initialization of a
+    // cache: every racer stores the same result).
+    let value = &store.args[0];
+    matches!(value.text.as_str(), "true" | "false")
+        || value.deps.iter().any(|&d| {
+            matches!(func.events[d].kind, EventKind::Call | EventKind::MethodCall)
+                && !func.events[d].data_deps.contains(&load.id)
+        })
+}
+
 /// The concrete fix for this store.
 fn help(recv: &str, store: &Event, data: bool, guarded: bool) -> String {
     let value = &store.args[0].text;
@@ -145,6 +193,9 @@ impl Rule for AtomicLoadStore {
                 let Some((load, data)) = matching_load(func, store) else {
                     continue;
                 };
+                if serialized(func, load, store, data) {
+                    continue;
+                }
                 let recv = &store
                     .receiver
                     .as_ref()
