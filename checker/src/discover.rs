@@ -2,7 +2,8 @@
 //!
 //! * Workspace mode: `cargo metadata --no-deps --offline` (never builds, never runs build
 //!   scripts, never touches the network); one unit per package, holding every `.rs` file under
-//!   the package directory that is not in a nested package, `target/`, or ignored by git.
+//!   the package directory that is not in a nested package (any subdirectory with its own
+//!   `Cargo.toml`, member or not), `target/`, or ignored by git.
 //! * Paths mode: plain files and directories, walked with the `ignore` crate (honours
 //!   `.gitignore`), no manifest needed; all of them form one unit.
 
@@ -121,7 +122,7 @@ pub fn workspace(
                 files.push((src.to_path_buf(), display_rel(&root, src)));
             }
         }
-        walk_dir(&dir, &root, &nested, &mut files, &mut out.errors);
+        walk_dir(&dir, &root, &nested, true, &mut files, &mut out.errors);
         files.sort();
         files.dedup();
         out.units.push(Unit {
@@ -145,7 +146,7 @@ pub fn paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
         let meta = std::fs::metadata(p)
             .map_err(|e| DiscoverError(format!("cannot read `{}`: {e}", p.display())))?;
         if meta.is_dir() {
-            walk_dir(p, &root, &[], &mut files, &mut out.errors);
+            walk_dir(p, &root, &[], false, &mut files, &mut out.errors);
         } else {
             let rel = display_rel(&root, p);
             files.push((p.clone(), rel));
@@ -160,10 +161,14 @@ pub fn paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
     Ok(out)
 }
 
+/// Walks `dir` for `.rs` files, honouring `.gitignore`, skipping `target/` and `skip`. With
+/// `skip_packages`, a subdirectory holding its own `Cargo.toml` is another package (a nested
+/// member, or a separate workspace such as test data) and is skipped too.
 fn walk_dir(
     dir: &Path,
     root: &Path,
     skip: &[PathBuf],
+    skip_packages: bool,
     files: &mut Vec<(PathBuf, String)>,
     errors: &mut Vec<ParseFailure>,
 ) {
@@ -180,6 +185,9 @@ fn walk_dir(
                     return false;
                 }
                 if skip.iter().any(|s| s == p) {
+                    return false;
+                }
+                if skip_packages && p.join("Cargo.toml").is_file() {
                     return false;
                 }
             }
