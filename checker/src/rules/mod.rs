@@ -11,6 +11,7 @@ use crate::source::SourceFile;
 
 pub mod lost_update;
 pub mod meta;
+pub mod retry;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -74,7 +75,12 @@ macro_rules! declare_rule {
 }
 
 /// Every analysis rule, in `cargo heisen rules` order. One line per rule.
-pub static RULES: &[&dyn Rule] = &[&lost_update::atomic_load_store::AtomicLoadStore];
+pub static RULES: &[&dyn Rule] = &[
+    &lost_update::atomic_load_store::AtomicLoadStore,
+    &retry::retry_without_backoff::RetryWithoutBackoff,
+    &retry::retry_without_jitter::RetryWithoutJitter,
+    &retry::non_idempotent_retry::NonIdempotentRetry,
+];
 
 /// Rules reported by the filter stage rather than by a query over facts.
 pub static META_RULES: &[&RuleMeta] = &[

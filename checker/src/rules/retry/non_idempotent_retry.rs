@@ -1,0 +1,232 @@
+use crate::analysis::{Event, EventKind, FnFacts};
+use crate::declare_rule;
+use crate::finding::{Finding, Region};
+use crate::rules::retry::{retry_loops, within};
+use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
+
+declare_rule! {
+    /// ### What it does
+    /// Finds mutating HTTP requests (`post`, `put`, `patch`, `delete`, or
+    /// `request(Method::POST, ..)` with `reqwest`, `ureq`, `surf`, `hyper`/`http` or `awc`)
+    /// sent inside a retry: a hand-written retry loop (a sleep on the request's error path, then
+    /// another attempt) or a closure handed to a retry crate (`backoff::retry`,
+    /// `backoff::future::retry`, `tokio_retry::Retry::spawn`, backon's `.retry(..)`), when no
+    /// idempotency key header (`Idempotency-Key`, `X-Idempotency-Key`, any header name
+    /// containing `idempotency`) is set on the request.
+    ///
+    /// ### Why is this bad
+    /// A timeout does not mean the request failed. The server may have charged the card,
+    /// created the order or sent the email, and only the response was lost. The client sees an
+    /// error, waits, and sends the same `POST` again: the customer is charged twice. Nothing
+    /// fails in tests, where requests either succeed or are refused outright; the duplicate
+    /// shows up as a support ticket.
+    ///
+    /// ### Example
+    /// ```rust,ignore
+    /// for attempt in 0..3 {
+    ///     match client.post(url).json(&charge).send().await {
+    ///         Ok(resp) => return Ok(resp),
+    ///         Err(_) => tokio::time::sleep(backoff(attempt)).await,
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// ### Use instead
+    /// Generate one idempotency key per logical operation, outside the loop, and send it on
+    /// every attempt, so the server can recognize the retry and return the first result:
+    /// ```rust,ignore
+    /// let key = uuid::Uuid::new_v4().to_string();
+    /// for attempt in 0..3 {
+    ///     match client.post(url).header("Idempotency-Key", &key).json(&charge).send().await {
+    ///         Ok(resp) => return Ok(resp),
+    ///         Err(_) => tokio::time::sleep(backoff(attempt)).await,
+    ///     }
+    /// }
+    /// ```
+    /// (and back off with jitter: `sleep = random_between(0, min(cap, base * 2^attempt))`).
+    ///
+    /// ### Known limitations
+    /// Any mention of `idempotency` in the function (a header name, a constant, a helper)
+    /// counts as a key. Retries without a sleep, retry middleware (`reqwest-retry`) and
+    /// requests built in another function are not seen. Endpoints that are idempotent by
+    /// design (a `PUT` of a full resource, a `DELETE` by id) are reported too: suppress them
+    /// with a reason.
+    pub static NON_IDEMPOTENT_RETRY = {
+        name: "non-idempotent-retry",
+        group: Retry,
+        level: Warn,
+        summary: "a mutating HTTP request is retried without an idempotency key",
+    };
+}
+
+pub struct NonIdempotentRetry;
+
+const MUTATING: &[&str] = &["post", "put", "patch", "delete"];
+
+/// Methods that send a built request (`reqwest`, `ureq`, `awc`, `hyper`).
+const SENDS: &[&str] = &[
+    "send",
+    "send_json",
+    "send_form",
+    "send_body",
+    "send_string",
+    "send_bytes",
+    "call",
+    "request",
+    "execute",
+];
+
+/// The HTTP method a request-building event uses, when it is a mutating one.
+fn mutating_method(ev: &Event) -> Option<String> {
+    let last = ev.name.rsplit("::").next().unwrap_or(&ev.name);
+    match ev.kind {
+        EventKind::MethodCall if MUTATING.contains(&last) && ev.args.len() == 1 => {
+            Some(last.to_ascii_uppercase())
+        }
+        EventKind::Call if MUTATING.contains(&last) && !ev.args.is_empty() => {
+            let first = ev.name.split("::").next().unwrap_or("");
+            matches!(
+                first,
+                "reqwest" | "ureq" | "surf" | "awc" | "hyper" | "http" | "Request"
+            )
+            .then(|| last.to_ascii_uppercase())
+        }
+        EventKind::MethodCall if (last == "request" && ev.args.len() == 2) || last == "method" => {
+            let t = &ev.args.first()?.text;
+            MUTATING
+                .iter()
+                .map(|m| m.to_ascii_uppercase())
+                .find(|m| t.ends_with(&format!("::{m}")) || t == &format!("\"{m}\""))
+        }
+        _ => None,
+    }
+}
+
+/// Whether the request built by `m` is sent in the function (a `send`-like call depends on
+/// it; `surf::post(..)` is sent by awaiting it).
+fn is_sent(func: &FnFacts, m: &Event) -> bool {
+    m.name.starts_with("surf::")
+        || func.events.iter().any(|e| {
+            e.id > m.id
+                && e.kind == EventKind::MethodCall
+                && SENDS.contains(&e.name.as_str())
+                && (e.receiver_deps.contains(&m.id) || e.data_deps.contains(&m.id))
+        })
+}
+
+/// Whether the function sets an idempotency key somewhere (a header name, a constant or a
+/// helper mentioning `idempotency`).
+fn sets_idempotency_key(func: &FnFacts) -> bool {
+    let has = |s: &str| s.to_ascii_lowercase().contains("idempoten");
+    has(&func.name)
+        || func.events.iter().any(|e| {
+            has(&e.name)
+                || e.args.iter().any(|a| has(&a.text))
+                || e.receiver.as_ref().is_some_and(|r| has(&r.text))
+        })
+        || func
+            .field_inits
+            .iter()
+            .any(|f| has(&f.field) || has(&f.text))
+}
+
+/// Retry-crate entry points taking the operation as a closure.
+fn is_retry_call(ev: &Event) -> bool {
+    let name = ev.name.as_str();
+    match ev.kind {
+        EventKind::Call => {
+            name == "retry"
+                || name == "retry_notify"
+                || name.ends_with("backoff::retry")
+                || name.ends_with("backoff::retry_notify")
+                || name.ends_with("future::retry")
+                || name.ends_with("future::retry_notify")
+                || name.ends_with("Retry::spawn")
+                || name.ends_with("RetryIf::spawn")
+        }
+        EventKind::MethodCall => name == "retry" && ev.args.len() == 1,
+        _ => false,
+    }
+}
+
+/// Where `m` is retried: the retrying sleep of a hand-written loop, or the retry-crate call
+/// whose closure contains it.
+fn retried_at(func: &FnFacts, m: &Event) -> Option<(Region, String)> {
+    for r in retry_loops(func) {
+        if m.loops.contains(&r.lp)
+            && r.attempts.iter().any(|&a| {
+                a == m.id
+                    || func.events[a].receiver_deps.contains(&m.id)
+                    || func.events[a].data_deps.contains(&m.id)
+            })
+        {
+            return Some((
+                event_region(r.sleep),
+                "the loop retries it after this sleep".into(),
+            ));
+        }
+    }
+    if m.closure_depth == 0 {
+        return None;
+    }
+    func.events.iter().find_map(|e| {
+        if !is_retry_call(e) {
+            return None;
+        }
+        let in_args = e.args.iter().any(|a| within(&m.region, &a.region));
+        let in_recv = e.kind == EventKind::MethodCall
+            && e.receiver_region
+                .is_some_and(|r| within(&m.region, &r) && r != m.region);
+        (in_args || in_recv).then(|| {
+            (
+                event_region(e),
+                format!("`{}` runs the closure again when it fails", e.name),
+            )
+        })
+    })
+}
+
+impl Rule for NonIdempotentRetry {
+    fn meta(&self) -> &'static RuleMeta {
+        &NON_IDEMPOTENT_RETRY
+    }
+
+    fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
+        for (file, func) in cx.functions() {
+            let mut requests = func
+                .events
+                .iter()
+                .filter_map(|e| mutating_method(e).map(|m| (e, m)))
+                .peekable();
+            if requests.peek().is_none() || sets_idempotency_key(func) {
+                continue;
+            }
+            for (m, method) in requests {
+                if !is_sent(func, m) {
+                    continue;
+                }
+                let Some((at, why)) = retried_at(func, m) else {
+                    continue;
+                };
+                let mut f = finding(
+                    &NON_IDEMPOTENT_RETRY,
+                    file,
+                    event_region(m),
+                    format!(
+                        "`{method}` request is retried without an idempotency key; if an attempt \
+                         reached the server and only the response was lost, the retry performs \
+                         the operation twice"
+                    ),
+                    format!(
+                        "generate a key once, outside the retry (e.g. \
+                         `let key = Uuid::new_v4().to_string();`), and send it on every attempt: \
+                         `.{}(..).header(\"Idempotency-Key\", &key)`",
+                        m.name.rsplit("::").next().unwrap_or(&m.name)
+                    ),
+                );
+                label(&mut f, at, why);
+                out.push(f);
+            }
+        }
+    }
+}
