@@ -31,13 +31,11 @@ fn markers(rel: &str, text: &str) -> BTreeSet<(String, usize, String)> {
     out
 }
 
+/// (file, line, rule) triples.
+type Markers = BTreeSet<(String, usize, String)>;
+
 /// Runs one fixture crate; returns (expected, actual).
-fn run_fixture(
-    files: &[PathBuf],
-) -> (
-    BTreeSet<(String, usize, String)>,
-    BTreeSet<(String, usize, String)>,
-) {
+fn run_fixture(files: &[PathBuf]) -> (Markers, Markers) {
     let mut expected = BTreeSet::new();
     let mut parsed: Vec<Parsed> = Vec::new();
     for f in files {
@@ -58,13 +56,28 @@ fn run_fixture(
     let raw = engine::run_rules(&refs, &mut failures);
     assert!(failures.is_empty(), "rule failures: {failures:?}");
     let n = parsed.len();
-    let report = engine::filter(raw, &parsed, Vec::new(), n, &Config::default());
+    let report = engine::filter(raw, &parsed, Vec::new(), n, &fixture_config(files));
     let actual = report
         .findings
         .iter()
         .map(|f| (f.file.clone(), f.region.line, f.rule.to_string()))
         .collect();
     (expected, actual)
+}
+
+/// The configuration of a fixture: a fixture directory may hold a `heisen.toml` (e.g. to turn
+/// on a rule that is off by default); otherwise the built-in default.
+fn fixture_config(files: &[PathBuf]) -> Config {
+    let Some(dir) = files.first().and_then(|f| f.parent()) else {
+        return Config::default();
+    };
+    let toml = dir.join("heisen.toml");
+    if dir == fixtures_dir() || !toml.exists() {
+        return Config::default();
+    }
+    let text = std::fs::read_to_string(&toml).unwrap();
+    Config::from_toml_str(&text, &toml, &rules::all_meta())
+        .unwrap_or_else(|e| panic!("{}: {e:?}", toml.display()))
 }
 
 /// Every fixture: `name.rs` is a one-file crate, `name/` a crate of its `.rs` files.

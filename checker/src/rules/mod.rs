@@ -10,6 +10,7 @@ use crate::index::CrateIndex;
 use crate::source::SourceFile;
 
 pub mod lost_update;
+pub mod memory_ordering;
 pub mod meta;
 pub mod retry;
 
@@ -77,6 +78,11 @@ macro_rules! declare_rule {
 /// Every analysis rule, in `cargo heisen rules` order. One line per rule.
 pub static RULES: &[&dyn Rule] = &[
     &lost_update::atomic_load_store::AtomicLoadStore,
+    &memory_ordering::relaxed_publication::RelaxedPublication,
+    &memory_ordering::relaxed_consume::RelaxedConsume,
+    &memory_ordering::relaxed_refcount_drop::RelaxedRefcountDrop,
+    &memory_ordering::relaxed_lock::RelaxedLock,
+    &memory_ordering::relaxed_any::RelaxedAny,
     &retry::retry_without_backoff::RetryWithoutBackoff,
     &retry::retry_without_jitter::RetryWithoutJitter,
     &retry::non_idempotent_retry::NonIdempotentRetry,

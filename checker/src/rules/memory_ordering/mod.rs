@@ -1,0 +1,255 @@
+//! Group `memory-ordering`: `Ordering::Relaxed` where another thread's memory is handed over.
+//!
+//! Shared helpers for the group's rules: recognizing atomic operations, fences, the exact
+//! `Relaxed` token of an ordering argument (for quick fixes), and the memory accesses that a
+//! flag, index or pointer publishes (writes through an `UnsafeCell`, raw-pointer writes,
+//! `Box::into_raw`) or gates (reads through an `UnsafeCell`, pointer dereferences).
+
+pub mod relaxed_any;
+pub mod relaxed_consume;
+pub mod relaxed_lock;
+pub mod relaxed_publication;
+pub mod relaxed_refcount_drop;
+
+use crate::analysis::{Arg, Event, EventKind, FnFacts, MemOrdering, Place};
+use crate::finding::{Fix, Region};
+use crate::index::CrateIndex;
+
+/// Methods of the std atomic types that take orderings.
+const ATOMIC_METHODS: &[&str] = &[
+    "load",
+    "store",
+    "swap",
+    "compare_exchange",
+    "compare_exchange_weak",
+    "compare_and_swap",
+    "fetch_update",
+    "fetch_add",
+    "fetch_sub",
+    "fetch_and",
+    "fetch_nand",
+    "fetch_or",
+    "fetch_xor",
+    "fetch_max",
+    "fetch_min",
+    "fetch_ptr_add",
+    "fetch_ptr_sub",
+    "fetch_byte_add",
+    "fetch_byte_sub",
+    "fetch_not",
+    "fetch_neg",
+];
+
+/// Whether the event is a method call on an atomic (an ordering argument is present).
+pub(crate) fn is_atomic_op(ev: &Event) -> bool {
+    ev.kind == EventKind::MethodCall
+        && ATOMIC_METHODS.contains(&ev.name.as_str())
+        && ev.args.iter().any(|a| a.ordering.is_some())
+}
+
+/// The ordering arguments of an atomic op, in order (success first for CAS).
+pub(crate) fn ordering_args(ev: &Event) -> Vec<&Arg> {
+    ev.args.iter().filter(|a| a.ordering.is_some()).collect()
+}
+
+/// The ordering that decides what the op synchronizes with when it succeeds.
+pub(crate) fn success_ordering(ev: &Event) -> Option<&Arg> {
+    ordering_args(ev).into_iter().next()
+}
+
+/// Whether the ordering acquires (`Acquire`, `AcqRel`, `SeqCst`).
+pub(crate) fn acquires(o: MemOrdering) -> bool {
+    matches!(
+        o,
+        MemOrdering::Acquire | MemOrdering::AcqRel | MemOrdering::SeqCst
+    )
+}
+
+/// Whether the ordering releases (`Release`, `AcqRel`, `SeqCst`).
+pub(crate) fn releases(o: MemOrdering) -> bool {
+    matches!(
+        o,
+        MemOrdering::Release | MemOrdering::AcqRel | MemOrdering::SeqCst
+    )
+}
+
+/// The last segment of a call's path (`std::sync::atomic::fence` → `fence`).
+pub(crate) fn last_segment(path: &str) -> &str {
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+/// The last field of a place (`self.inner.ready` → `ready`, `READY` → `READY`).
+pub(crate) fn place_name(p: &Place) -> &str {
+    p.text
+        .trim_end_matches("[]")
+        .rsplit(['.', ':'])
+        .next()
+        .unwrap_or(&p.text)
+}
+
+/// `fence(o)` / `compiler_fence` excluded: only a real fence orders memory between threads.
+fn fence_ordering(ev: &Event) -> Option<MemOrdering> {
+    if ev.kind == EventKind::Call && last_segment(&ev.name) == "fence" {
+        return ev.args.first().and_then(|a| a.ordering);
+    }
+    None
+}
+
+/// An acquire fence: `fence(Acquire | AcqRel | SeqCst)`, or std's `acquire!(..)` macro (the
+/// one `Arc` uses, copied by many crates).
+pub(crate) fn is_acquire_fence(ev: &Event) -> bool {
+    if ev.kind == EventKind::Macro && last_segment(&ev.name) == "acquire" {
+        return true;
+    }
+    fence_ordering(ev).is_some_and(acquires)
+}
+
+/// A release fence: `fence(Release | AcqRel | SeqCst)`.
+pub(crate) fn is_release_fence(ev: &Event) -> bool {
+    fence_ordering(ev).is_some_and(releases)
+}
+
+/// Whether any event in `evs` acquires: an acquire fence, or an atomic op whose success
+/// ordering acquires.
+pub(crate) fn any_acquire(evs: &[Event]) -> bool {
+    evs.iter().any(|e| {
+        is_acquire_fence(e)
+            || (is_atomic_op(e)
+                && success_ordering(e)
+                    .and_then(|a| a.ordering)
+                    .is_some_and(acquires))
+    })
+}
+
+/// Whether any event in `evs` releases: a release fence, or an atomic op with a releasing
+/// success ordering.
+pub(crate) fn any_release(evs: &[Event]) -> bool {
+    evs.iter().any(|e| {
+        is_release_fence(e)
+            || (is_atomic_op(e)
+                && success_ordering(e)
+                    .and_then(|a| a.ordering)
+                    .is_some_and(releases))
+    })
+}
+
+/// The region of the ordering's own name in an ordering argument: for `Ordering::Relaxed` just
+/// `Relaxed`. `None` when the argument is not a plain path on one line.
+pub(crate) fn ordering_token(arg: &Arg) -> Option<Region> {
+    let o = arg.ordering?;
+    let name = format!("{o:?}");
+    let r = arg.region;
+    if r.line != r.end_line || !arg.text.ends_with(&name) {
+        return None;
+    }
+    let len = name.chars().count();
+    (r.end_column > len).then_some(Region {
+        line: r.line,
+        column: r.end_column - len,
+        end_line: r.end_line,
+        end_column: r.end_column,
+    })
+}
+
+/// A quick fix that replaces the ordering named by `arg` with `to`.
+pub(crate) fn ordering_fix(arg: &Arg, to: &str) -> Option<Fix> {
+    ordering_token(arg).map(|region| Fix {
+        region,
+        replacement: to.to_string(),
+    })
+}
+
+/// Whether `place` is declared as an `UnsafeCell` by some struct or static of the crate (a
+/// field name shared with a non-cell field of another struct still counts: `get()` with no
+/// arguments on such a field is almost always the cell's).
+fn is_cell_place(index: &CrateIndex, place: &Place) -> bool {
+    let last = place_name(place);
+    let cell = |t: &str| t.contains("UnsafeCell");
+    index.statics.get(last).is_some_and(|s| cell(&s.ty)) || index.field_types(last).any(cell)
+}
+
+/// `cell.get()` / `cell.get_mut()`-free raw access: a zero-argument `get` on a field declared
+/// as an `UnsafeCell`, which yields a raw pointer to the cell's contents.
+pub(crate) fn is_unsafe_cell_get(index: &CrateIndex, ev: &Event) -> bool {
+    ev.kind == EventKind::MethodCall
+        && ev.name == "get"
+        && ev.args.is_empty()
+        && ev
+            .receiver
+            .as_ref()
+            .is_some_and(|p| is_cell_place(index, p))
+}
+
+/// The closure-style access of loom's (and heisen's) `UnsafeCell`: `cell.with(|p| ..)` reads,
+/// `cell.with_mut(|p| ..)` writes. Returns whether it writes.
+pub(crate) fn unsafe_cell_with(index: &CrateIndex, ev: &Event) -> Option<bool> {
+    let write = match ev.name.as_str() {
+        "with" => false,
+        "with_mut" => true,
+        _ => return None,
+    };
+    (ev.kind == EventKind::MethodCall
+        && ev.args.len() == 1
+        && ev
+            .receiver
+            .as_ref()
+            .is_some_and(|p| is_cell_place(index, p)))
+    .then_some(write)
+}
+
+/// Calls that build a raw pointer to freshly allocated data that the caller now owns.
+pub(crate) fn is_into_raw(ev: &Event) -> bool {
+    match ev.kind {
+        EventKind::Call => {
+            let n = &ev.name;
+            n.ends_with("Box::into_raw")
+                || n.ends_with("Arc::into_raw")
+                || n.ends_with("Box::leak")
+                || n.ends_with("Rc::into_raw")
+        }
+        _ => false,
+    }
+}
+
+/// The events of `func` at the same closure depth as `ev` and not in a different closure
+/// body: a closure's events run at another time than the function's.
+pub(crate) fn same_body(a: &Event, b: &Event) -> bool {
+    a.closure_depth == b.closure_depth
+}
+
+/// Whether the function runs with exclusive access to `self` (`&mut self`, `self`, `Drop`),
+/// where `Relaxed` is enough because no other thread can touch the object.
+pub(crate) fn exclusive(func: &FnFacts) -> bool {
+    func.exclusive_self() || func.name.ends_with("::drop")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::analyze_file;
+
+    fn region_text(src: &str, r: Region) -> String {
+        let line = src.lines().nth(r.line - 1).unwrap();
+        line.chars()
+            .skip(r.column - 1)
+            .take(r.end_column - r.column)
+            .collect()
+    }
+
+    #[test]
+    fn ordering_token_covers_exactly_the_ordering_name() {
+        let src = "fn f(a: &AtomicBool) {\n    a.store(true, std::sync::atomic::Ordering::Relaxed);\n    a.load(Relaxed);\n    a.fetch_sub(1, Ordering::Release);\n}\n";
+        let file = syn::parse_file(src).unwrap();
+        let facts = analyze_file(&file);
+        let evs = &facts.functions[0].events;
+        let texts: Vec<String> = evs
+            .iter()
+            .filter_map(|e| e.args.iter().find(|a| a.ordering.is_some()))
+            .map(|a| region_text(src, ordering_token(a).unwrap()))
+            .collect();
+        assert_eq!(texts, ["Relaxed", "Relaxed", "Release"]);
+        let fix = ordering_fix(evs[0].args.last().unwrap(), "Release").unwrap();
+        assert_eq!(region_text(src, fix.region), "Relaxed");
+        assert_eq!(fix.replacement, "Release");
+    }
+}

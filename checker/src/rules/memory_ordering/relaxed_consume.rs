@@ -1,0 +1,277 @@
+use super::{
+    any_acquire, exclusive, is_unsafe_cell_get, ordering_fix, place_name, unsafe_cell_with,
+};
+use crate::analysis::{Deps, Event, EventId, EventKind, FnFacts, MemOrdering, Place, Root};
+use crate::declare_rule;
+use crate::finding::{Finding, Region};
+use crate::index::CrateIndex;
+use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
+
+declare_rule! {
+    /// ### What it does
+    /// Finds a `Relaxed` atomic `load` whose result decides or locates an access to other
+    /// memory: a wait loop on a flag followed by reading data through an `UnsafeCell`; an
+    /// `if flag.load(Relaxed)` around such a read; a pointer loaded from an `AtomicPtr` and
+    /// then dereferenced; an index loaded and then used to read a slot through an
+    /// `UnsafeCell`. Not reported when an `Acquire` (or stronger) fence or atomic operation
+    /// sits between the load and the access.
+    ///
+    /// ### Why is this bad
+    /// This is the consumer half of the release/acquire bug. Even when the producer stores
+    /// the flag with `Release`, a `Relaxed` load does not synchronize with it: the data reads
+    /// after the load may be satisfied with values from before the producer's writes (the CPU
+    /// or the compiler may even perform them before the load). The consumer sees
+    /// `ready == true` and reads stale data, or follows a pointer into memory that is not
+    /// initialized yet. x86 hides this (its loads are not reordered with other loads), so it
+    /// passes every test there and fails on ARM or after an optimizer change.
+    ///
+    /// ### Example
+    /// ```rust,ignore
+    /// fn consume(&self) -> T {
+    ///     while !self.ready.load(Ordering::Relaxed) {
+    ///         std::hint::spin_loop();
+    ///     }
+    ///     unsafe { (*self.data.get()).clone() }
+    /// }
+    /// ```
+    ///
+    /// ### Use instead
+    /// ```rust,ignore
+    /// fn consume(&self) -> T {
+    ///     while !self.ready.load(Ordering::Acquire) {
+    ///         std::hint::spin_loop();
+    ///     }
+    ///     unsafe { (*self.data.get()).clone() }
+    /// }
+    /// ```
+    /// (or keep the `Relaxed` loop and put `std::sync::atomic::fence(Ordering::Acquire)` after
+    /// it).
+    ///
+    /// ### Known limitations
+    /// The load and the access must be in the same function. Accesses are recognized through
+    /// `UnsafeCell` fields declared in the crate and dereferences of pointers loaded from the
+    /// atomic; data behind references of unknown origin is not. Any acquiring atomic operation
+    /// between the load and the access silences the finding, even one on another atomic.
+    /// Functions that own `self` exclusively (`&mut self`, `Drop`) or hold a lock guard are
+    /// skipped.
+    pub static RELAXED_CONSUME = {
+        name: "relaxed-consume",
+        group: MemoryOrdering,
+        level: Warn,
+        summary: "a `Relaxed` load gates or locates a read of other memory without acquire ordering",
+    };
+}
+
+pub struct RelaxedConsume;
+
+/// Pointer methods that read (or hand out a reference to) the pointee.
+const PTR_READS: &[&str] = &[
+    "as_ref",
+    "as_mut",
+    "read",
+    "read_volatile",
+    "read_unaligned",
+    "assume_init_read",
+    "assume_init_ref",
+];
+
+/// How the access depends on the load.
+#[derive(Clone, Copy, PartialEq)]
+enum Gate {
+    /// The access runs only when the loaded value says so (`if`, early return, wait loop).
+    Control,
+    /// The loaded value is the pointer or index used by the access.
+    Data,
+}
+
+/// One access to other memory: where, at which event position, and its deps.
+struct Access {
+    region: Region,
+    /// The access happens after `events[..pos]`.
+    pos: EventId,
+    data: Deps,
+    control: Deps,
+    loops: Vec<usize>,
+    closure_depth: usize,
+    through_cell: bool,
+    is_write: bool,
+    /// The cell accessed (for `UnsafeCell` accesses).
+    place: Option<Place>,
+}
+
+fn accesses(index: &CrateIndex, func: &FnFacts) -> Vec<Access> {
+    let mut out = Vec::new();
+    let is_assign_target = |id: EventId| {
+        func.events[id + 1..]
+            .iter()
+            .any(|e| matches!(e.kind, EventKind::Assign { .. }) && e.receiver_deps.contains(&id))
+    };
+    for ev in &func.events {
+        let with = unsafe_cell_with(index, ev);
+        let cell = is_unsafe_cell_get(index, ev) || with.is_some();
+        let ptr_read = ev.kind == EventKind::MethodCall
+            && PTR_READS.contains(&ev.name.as_str())
+            && ev.args.is_empty();
+        let ptr_call = ev.kind == EventKind::Call
+            && ev.name.contains("ptr::")
+            && (ev.name.ends_with("::read") || ev.name.ends_with("::read_volatile"));
+        if !(cell || ptr_read || ptr_call) {
+            continue;
+        }
+        let mut data = ev.receiver_deps.clone();
+        data.extend(ev.data_deps.iter().copied());
+        out.push(Access {
+            region: event_region(ev),
+            pos: ev.id,
+            data,
+            control: ev.control_deps.clone(),
+            loops: ev.loops.clone(),
+            closure_depth: ev.closure_depth,
+            through_cell: cell,
+            is_write: with == Some(true) || (cell && is_assign_target(ev.id)),
+            place: ev.receiver.clone().filter(|_| cell),
+        });
+    }
+    for d in &func.derefs {
+        out.push(Access {
+            region: d.region,
+            pos: d.after,
+            data: d.deps.clone(),
+            control: d.control_deps.clone(),
+            loops: d.loops.clone(),
+            closure_depth: d.closure_depth,
+            through_cell: false,
+            is_write: d.is_write,
+            place: None,
+        });
+    }
+    out.sort_by_key(|a| a.pos);
+    out
+}
+
+/// Whether (and how) the access `a` is gated by the load `l`.
+fn gate(func: &FnFacts, l: &Event, a: &Access) -> Option<Gate> {
+    if a.pos <= l.id || a.closure_depth != l.closure_depth {
+        return None;
+    }
+    if a.data.contains(&l.id) {
+        return Some(Gate::Data);
+    }
+    if a.control.contains(&l.id) {
+        return Some(Gate::Control);
+    }
+    // A wait loop: the load decides when the loop ends (a `while` condition, or the
+    // condition of a `break`), and the access comes after the loop.
+    func.loops
+        .iter()
+        .enumerate()
+        .filter(|(i, lp)| !a.loops.contains(i) && after(&a.region, &lp.region))
+        .any(|(i, lp)| {
+            lp.header_deps.contains(&l.id) || (l.loops.contains(&i) && lp.exit_deps.contains(&l.id))
+        })
+        .then_some(Gate::Control)
+}
+
+/// Whether `a` starts after `b` ends.
+fn after(a: &Region, b: &Region) -> bool {
+    (a.line, a.column) >= (b.end_line, b.end_column)
+}
+
+/// Whether the cell `data` belongs with the flag `flag`: a field of the object that holds the
+/// flag (`self.ready` / `self.data`, `self.tail` / `self.slots[].value`), or both statics. A
+/// flag of one object that gates a cell of another (a queue entry's key checked while the
+/// bucket's own lock protects the bucket's cell) is a different protocol.
+fn same_object(flag: &Place, data: &Place) -> bool {
+    match flag.text.rsplit_once('.') {
+        Some((parent, _)) => {
+            data.text == parent
+                || data
+                    .text
+                    .strip_prefix(parent)
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+        }
+        None => flag.root == Root::Static && data.root == Root::Static,
+    }
+}
+
+impl Rule for RelaxedConsume {
+    fn meta(&self) -> &'static RuleMeta {
+        &RELAXED_CONSUME
+    }
+
+    fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
+        for (file, func) in cx.functions() {
+            if exclusive(func) {
+                continue;
+            }
+            let mut acc: Option<Vec<Access>> = None;
+            for l in func.events.iter().filter(|e| e.is_method("load", 1)) {
+                let arg = &l.args[0];
+                if arg.ordering != Some(MemOrdering::Relaxed) {
+                    continue;
+                }
+                let Some(recv) = l.receiver.as_ref().filter(|r| r.maybe_shared()) else {
+                    continue;
+                };
+                if func.holds_lock_before(l.id) {
+                    continue;
+                }
+                let is_ptr = cx
+                    .index
+                    .place_type_is(&recv.text, |t| t.contains("AtomicPtr"));
+                let accesses = acc.get_or_insert_with(|| accesses(cx.index, func));
+                let hit = accesses.iter().find(|a| {
+                    let Some(g) = gate(func, l, a) else {
+                        return false;
+                    };
+                    if let Some(p) = &a.place {
+                        if !same_object(recv, p) {
+                            return false;
+                        }
+                    }
+                    let kind_ok = match g {
+                        // A pointer loaded from an `AtomicPtr` and followed; or an index
+                        // that locates a slot read through a cell.
+                        Gate::Data => {
+                            (is_ptr && !a.through_cell) || (a.through_cell && !a.is_write)
+                        }
+                        // A flag that says the cell's data is ready.
+                        Gate::Control => a.through_cell,
+                    };
+                    kind_ok && !any_acquire(&func.events[l.id + 1..a.pos.min(func.events.len())])
+                });
+                let Some(a) = hit else {
+                    continue;
+                };
+                let name = place_name(recv);
+                let message = if is_ptr && !a.through_cell {
+                    format!(
+                        "the pointer loaded from `{}` with `Relaxed` is dereferenced; the \
+                         pointee's initialization may not be visible to this thread",
+                        recv.text
+                    )
+                } else {
+                    format!(
+                        "`{}` is loaded with `Relaxed` and decides a read of shared data; the \
+                         data written before `{name}` was set may not be visible yet",
+                        recv.text
+                    )
+                };
+                let mut f = finding(
+                    &RELAXED_CONSUME,
+                    file,
+                    event_region(l),
+                    message,
+                    format!(
+                        "load `{}` with `Ordering::Acquire` (paired with `Release` on the store), \
+                         or put `std::sync::atomic::fence(Ordering::Acquire)` before the access",
+                        recv.text
+                    ),
+                );
+                f.fix = ordering_fix(arg, "Acquire");
+                label(&mut f, a.region, "the data is read here");
+                out.push(f);
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+use super::{is_atomic_op, last_segment, ordering_fix, place_name, success_ordering};
+use crate::analysis::{Arg, Event, FnFacts, MemOrdering};
+use crate::declare_rule;
+use crate::finding::Finding;
+use crate::rules::{event_region, finding, CrateContext, Rule, RuleMeta};
+use std::collections::HashSet;
+
+declare_rule! {
+    /// ### What it does
+    /// Finds a lock built from atomics whose acquiring operation (`compare_exchange(false,
+    /// true, ..)`, `swap(true, ..)`, `fetch_or(LOCKED, ..)`) has `Relaxed` success ordering,
+    /// or whose releasing store (`store(false, ..)`, `fetch_and(!LOCKED, ..)`) is `Relaxed`.
+    /// A lock is recognized by the atomic's name (`lock`, `locked`, `mutex`, `spin…`), a
+    /// `LOCKED`-style constant, or a `lock`/`try_lock`/`unlock` function.
+    ///
+    /// ### Why is this bad
+    /// A lock does two jobs: mutual exclusion, and handing the protected data from one owner
+    /// to the next. The second job is the ordering: the unlock must `Release` what the
+    /// critical section wrote, and the next lock must `Acquire` it. With `Relaxed`, the next
+    /// owner can take the lock and still read the previous owner's stale data, or the
+    /// critical section's accesses can move outside the lock. x86's strong ordering hides
+    /// this in every test; it fails on ARM or when the compiler reorders.
+    ///
+    /// ### Example
+    /// ```rust,ignore
+    /// fn lock(&self) {
+    ///     while self.locked.swap(true, Ordering::Relaxed) {
+    ///         std::hint::spin_loop();
+    ///     }
+    /// }
+    /// fn unlock(&self) {
+    ///     self.locked.store(false, Ordering::Relaxed);
+    /// }
+    /// ```
+    ///
+    /// ### Use instead
+    /// ```rust,ignore
+    /// fn lock(&self) {
+    ///     while self.locked.swap(true, Ordering::Acquire) {
+    ///         std::hint::spin_loop();
+    ///     }
+    /// }
+    /// fn unlock(&self) {
+    ///     self.locked.store(false, Ordering::Release);
+    /// }
+    /// ```
+    ///
+    /// ### Known limitations
+    /// Locks are recognized by names and lock/unlock values (`true`/`false`, `1`/`0`,
+    /// `LOCKED`/`UNLOCKED` constants); a lock word with other encodings (ticket locks, state
+    /// machines with several bits) is only seen when its constants say `LOCK`. A lock whose
+    /// `Relaxed` acquire is followed by an explicit `fence(Acquire)` is still reported.
+    pub static RELAXED_LOCK = {
+        name: "relaxed-lock",
+        group: MemoryOrdering,
+        level: Warn,
+        summary: "a lock built from atomics is taken or released with `Relaxed` ordering",
+    };
+}
+
+pub struct RelaxedLock;
+
+fn lockish_name(s: &str) -> bool {
+    let s = s.to_ascii_lowercase();
+    s.contains("lock") || s.contains("mutex") || s.starts_with("spin")
+}
+
+/// A `LOCKED`-style constant (not `UNLOCKED`).
+fn lock_const(text: &str) -> bool {
+    let last = last_segment(text);
+    last.chars().any(|c| c.is_ascii_uppercase())
+        && !last.chars().any(|c| c.is_ascii_lowercase())
+        && last.contains("LOCK")
+        && !last.contains("UNLOCK")
+}
+
+fn locked_value(a: &Arg) -> bool {
+    a.text == "true" || a.int_lit == Some(1) || lock_const(&a.text)
+}
+
+fn unlocked_value(a: &Arg) -> bool {
+    a.text == "false" || a.int_lit == Some(0) || last_segment(&a.text).contains("UNLOCK")
+}
+
+fn lock_fn(func: &FnFacts) -> bool {
+    let n = last_segment(&func.name);
+    matches!(
+        n,
+        "lock" | "try_lock" | "acquire" | "spin_lock" | "raw_lock"
+    ) || n.starts_with("lock_")
+        || n.starts_with("try_lock")
+}
+
+fn unlock_fn(func: &FnFacts) -> bool {
+    let n = last_segment(&func.name);
+    n.contains("unlock") || matches!(n, "release" | "drop")
+}
+
+/// Whether `ev` takes a lock (any ordering): CAS unlocked→locked, swap(locked) whose old value
+/// is tested, fetch_or(LOCKED) whose old value is tested.
+fn is_acquiring(func: &FnFacts, ev: &Event) -> bool {
+    if !is_atomic_op(ev) {
+        return false;
+    }
+    let Some(recv) = &ev.receiver else {
+        return false;
+    };
+    let named = lockish_name(place_name(recv));
+    let (value_is_lock, shape) = match ev.name.as_str() {
+        "compare_exchange" | "compare_exchange_weak" | "compare_and_swap" if ev.args.len() >= 3 => {
+            (
+                lock_const(&ev.args[1].text),
+                unlocked_value(&ev.args[0]) && locked_value(&ev.args[1]),
+            )
+        }
+        "swap" if ev.args.len() == 2 => (
+            lock_const(&ev.args[0].text),
+            ev.value_used && locked_value(&ev.args[0]),
+        ),
+        "fetch_or" if ev.args.len() == 2 => (
+            lock_const(&ev.args[0].text),
+            ev.value_used && lock_const(&ev.args[0].text),
+        ),
+        _ => (false, false),
+    };
+    shape && (named || value_is_lock || lock_fn(func))
+}
+
+/// Whether `ev` releases a lock (any ordering): store/swap of the unlocked value, or
+/// fetch_and(!LOCKED).
+fn is_releasing(func: &FnFacts, ev: &Event) -> bool {
+    if !is_atomic_op(ev) {
+        return false;
+    }
+    let Some(recv) = &ev.receiver else {
+        return false;
+    };
+    let (value_is_lock, shape) = match ev.name.as_str() {
+        "store" | "swap" if ev.args.len() == 2 => (
+            last_segment(&ev.args[0].text).contains("UNLOCK"),
+            unlocked_value(&ev.args[0]),
+        ),
+        "fetch_and" if ev.args.len() == 2 => {
+            let t = ev.args[0].text.trim_start_matches('!');
+            let neg = ev.args[0].text.starts_with('!');
+            (neg && lock_const(t), neg && lock_const(t))
+        }
+        _ => (false, false),
+    };
+    shape && (lockish_name(place_name(recv)) || value_is_lock || unlock_fn(func))
+}
+
+impl Rule for RelaxedLock {
+    fn meta(&self) -> &'static RuleMeta {
+        &RELAXED_LOCK
+    }
+
+    fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
+        // Atomics the crate uses as locks: some function acquires them.
+        let mut locks: HashSet<String> = HashSet::new();
+        for (_, func) in cx.functions() {
+            for ev in func.events.iter().filter(|e| is_acquiring(func, e)) {
+                if let Some(r) = &ev.receiver {
+                    locks.insert(place_name(r).to_string());
+                }
+            }
+        }
+        for (file, func) in cx.functions() {
+            for ev in &func.events {
+                let Some(arg) = success_ordering(ev) else {
+                    continue;
+                };
+                if arg.ordering != Some(MemOrdering::Relaxed) {
+                    continue;
+                }
+                let Some(recv) = ev.receiver.as_ref() else {
+                    continue;
+                };
+                let (message, help, to) = if is_acquiring(func, ev) {
+                    (
+                        format!(
+                            "the lock `{}` is taken with `Relaxed`; the previous owner's writes \
+                             to the protected data may not be visible to this one",
+                            recv.text
+                        ),
+                        format!(
+                            "take the lock with `Ordering::Acquire` in `{}.{}` (and release it \
+                             with `Ordering::Release`)",
+                            recv.text, ev.name
+                        ),
+                        "Acquire",
+                    )
+                } else if locks.contains(place_name(recv)) && is_releasing(func, ev) {
+                    (
+                        format!(
+                            "the lock `{}` is released with `Relaxed`; the critical section's \
+                             writes may become visible after the next owner takes the lock",
+                            recv.text
+                        ),
+                        format!(
+                            "release the lock with `Ordering::Release` in `{}.{}` (and take it \
+                             with `Ordering::Acquire`)",
+                            recv.text, ev.name
+                        ),
+                        "Release",
+                    )
+                } else {
+                    continue;
+                };
+                let mut f = finding(&RELAXED_LOCK, file, event_region(ev), message, help);
+                f.fix = ordering_fix(arg, to);
+                out.push(f);
+            }
+        }
+    }
+}
