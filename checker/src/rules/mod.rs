@@ -78,6 +78,9 @@ macro_rules! declare_rule {
 /// Every analysis rule, in `cargo heisen rules` order. One line per rule.
 pub static RULES: &[&dyn Rule] = &[
     &lost_update::atomic_load_store::AtomicLoadStore,
+    &lost_update::split_lock_update::SplitLockUpdate,
+    &lost_update::sql_read_then_write::SqlReadThenWrite,
+    &lost_update::map_check_then_act::MapCheckThenAct,
     &memory_ordering::relaxed_publication::RelaxedPublication,
     &memory_ordering::relaxed_consume::RelaxedConsume,
     &memory_ordering::relaxed_refcount_drop::RelaxedRefcountDrop,

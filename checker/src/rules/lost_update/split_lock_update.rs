@@ -1,0 +1,192 @@
+use crate::analysis::{Event, EventKind, FnFacts};
+use crate::declare_rule;
+use crate::finding::Finding;
+use crate::rules::lost_update::locks::{acquisitions, acts_through, held_at, reads_of, Acq};
+use crate::rules::lost_update::map_check_then_act::same_key;
+use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
+
+declare_rule! {
+    /// ### What it does
+    /// Finds a `Mutex`/`RwLock` (std, parking_lot, tokio, async-std, spin) that is locked to
+    /// read a value, unlocked (the guard was a temporary, went out of scope or was passed to
+    /// `drop`), and locked again to write a value computed from what was read, or to write only
+    /// because of a check on it. `read()` followed by `write()` on an `RwLock` counts too.
+    ///
+    /// ### Why is this bad
+    /// Each critical section is atomic, the pair is not. Two threads withdrawing 50 from a
+    /// balance of 100 both lock, read 100 and unlock; both pass the `>= 50` check; both lock
+    /// again and write 50. One withdrawal is lost and nothing reports an error: there is no data
+    /// race, no panic and no deadlock, and tests on an idle machine rarely interleave between
+    /// the two sections.
+    ///
+    /// ### Example
+    /// ```rust,ignore
+    /// fn withdraw(&self, amount: i64) -> Result<(), Insufficient> {
+    ///     let balance = *self.balance.lock().unwrap();
+    ///     if balance < amount {
+    ///         return Err(Insufficient);
+    ///     }
+    ///     *self.balance.lock().unwrap() = balance - amount;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ### Use instead
+    /// Hold one guard across the read, the check and the write (for an `RwLock`, take
+    /// `write()` once, or an upgradable read that is upgraded for the write):
+    /// ```rust,ignore
+    /// fn withdraw(&self, amount: i64) -> Result<(), Insufficient> {
+    ///     let mut balance = self.balance.lock().unwrap();
+    ///     if *balance < amount {
+    ///         return Err(Insufficient);
+    ///     }
+    ///     *balance -= amount;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// ### Known limitations
+    /// Locks are recognized by their declared type (struct fields, statics, parameters, typed
+    /// locals); locks behind type aliases or returned by functions are not followed. Data flow
+    /// is followed within one function. A second section that re-checks under its own guard
+    /// before writing is trusted, even when the re-check is unrelated. When the first section
+    /// also writes (an id allocation, a pop), the pair is taken as two separate steps and not
+    /// reported. Guards held through `if let`/`match` on the lock result count as re-checks.
+    pub static SPLIT_LOCK_UPDATE = {
+        name: "split-lock-update",
+        group: LostUpdate,
+        level: Warn,
+        summary: "a lock is released after a read and re-taken to write a value derived from (or guarded by) that read",
+    };
+}
+
+pub struct SplitLockUpdate;
+
+/// Methods that modify the guarded value.
+const MUTATORS: &[&str] = &[
+    "insert",
+    "push",
+    "push_back",
+    "push_front",
+    "remove",
+    "extend",
+    "set",
+    "clear",
+    "truncate",
+    "append",
+    "retain",
+    "swap_remove",
+    "replace",
+];
+
+fn is_write(ev: &Event) -> bool {
+    match ev.kind {
+        EventKind::Assign { .. } => true,
+        EventKind::MethodCall => MUTATORS.contains(&ev.name.as_str()) && !ev.args.is_empty(),
+        _ => false,
+    }
+}
+
+/// Whether anything writes through the guard of `acq` (the section is a read-modify-write of
+/// its own, e.g. allocating an id).
+fn section_writes(func: &FnFacts, acq: &Acq<'_>) -> bool {
+    func.events[acq.id + 1..]
+        .iter()
+        .any(|e| is_write(e) && acts_through(func, acq, e))
+}
+
+/// Map reads followed by an insert/remove are `map-check-then-act`'s to report.
+const MAP_READS: &[&str] = &["contains_key", "get", "get_mut", "contains"];
+
+impl Rule for SplitLockUpdate {
+    fn meta(&self) -> &'static RuleMeta {
+        &SPLIT_LOCK_UPDATE
+    }
+
+    fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
+        for (file, func) in cx.functions() {
+            let acqs = acquisitions(cx, func);
+            for a2 in acqs.iter().filter(|a| a.writable) {
+                let revalidation = reads_of(func, a2);
+                for w in func.events[a2.id + 1..]
+                    .iter()
+                    .filter(|e| is_write(e) && acts_through(func, a2, e))
+                {
+                    if w.control_deps.iter().any(|d| revalidation.contains(d)) {
+                        continue;
+                    }
+                    let a2ev = a2.event(func);
+                    let found = acqs.iter().rev().find_map(|a1| {
+                        if a1.id >= a2.id || a1.lock != a2.lock || held_at(func, a1, a2ev) {
+                            return None;
+                        }
+                        let reads = reads_of(func, a1);
+                        let data = w.data_deps.iter().find(|d| reads.contains(d));
+                        let ctrl = w.control_deps.iter().find(|d| reads.contains(d));
+                        let read = *data.or(ctrl)?;
+                        if section_writes(func, a1) {
+                            return None;
+                        }
+                        let map_pair = matches!(w.name.as_str(), "insert" | "remove")
+                            && reads.iter().any(|r| {
+                                MAP_READS.contains(&func.events[*r].name.as_str())
+                                    && w.depends_on(*r)
+                                    && same_key(&func.events[*r], w)
+                            });
+                        if map_pair {
+                            return None;
+                        }
+                        Some((a1, read, data.is_some(), ctrl.is_some()))
+                    });
+                    let Some((a1, _read, data, ctrl)) = found else {
+                        continue;
+                    };
+                    let lock = &a2.lock;
+                    let how = match (data, ctrl) {
+                        (true, true) => "with a value computed from, and under a check on,",
+                        (true, false) => "with a value computed from",
+                        _ => "under a check on",
+                    };
+                    let a1ev = a1.event(func);
+                    let help = if a1.writable {
+                        format!(
+                            "hold one guard of `{lock}` across the read and the write: take \
+                             `{lock}.{}()` once, bind the guard, and do the check and the update \
+                             through it",
+                            a2ev.name
+                        )
+                    } else {
+                        format!(
+                            "take `{lock}.{}()` once for both the read and the write (or an \
+                             upgradable read that is upgraded for the write), so no other \
+                             writer can run between them",
+                            a2ev.name
+                        )
+                    };
+                    let mut f = finding(
+                        &SPLIT_LOCK_UPDATE,
+                        file,
+                        event_region(w),
+                        format!(
+                            "`{lock}` is written {how} a value read under an earlier guard that \
+                             was already released; an update made by another thread in between \
+                             is lost"
+                        ),
+                        help,
+                    );
+                    label(
+                        &mut f,
+                        event_region(a1ev),
+                        format!("`{lock}` is read here, under a guard released before the write"),
+                    );
+                    label(
+                        &mut f,
+                        event_region(a2ev),
+                        format!("`{lock}` is locked again here"),
+                    );
+                    out.push(f);
+                }
+            }
+        }
+    }
+}
