@@ -13,6 +13,7 @@ pub mod lost_update;
 pub mod memory_ordering;
 pub mod meta;
 pub mod retry;
+pub mod wall_clock;
 
 /// Static description of a rule.
 #[derive(Debug)]
@@ -78,6 +79,7 @@ macro_rules! declare_rule {
 /// Every analysis rule, in `cargo heisen rules` order. One line per rule.
 pub static RULES: &[&dyn Rule] = &[
     &lost_update::atomic_load_store::AtomicLoadStore,
+    &wall_clock::wall_clock_ordering::WallClockOrdering,
     &lost_update::split_lock_update::SplitLockUpdate,
     &lost_update::sql_read_then_write::SqlReadThenWrite,
     &lost_update::map_check_then_act::MapCheckThenAct,
