@@ -79,7 +79,6 @@ macro_rules! declare_rule {
 /// Every analysis rule, in `cargo heisen rules` order. One line per rule.
 pub static RULES: &[&dyn Rule] = &[
     &lost_update::atomic_load_store::AtomicLoadStore,
-    &wall_clock::wall_clock_ordering::WallClockOrdering,
     &lost_update::split_lock_update::SplitLockUpdate,
     &lost_update::sql_read_then_write::SqlReadThenWrite,
     &lost_update::map_check_then_act::MapCheckThenAct,
@@ -88,6 +87,7 @@ pub static RULES: &[&dyn Rule] = &[
     &memory_ordering::relaxed_refcount_drop::RelaxedRefcountDrop,
     &memory_ordering::relaxed_lock::RelaxedLock,
     &memory_ordering::relaxed_any::RelaxedAny,
+    &wall_clock::wall_clock_ordering::WallClockOrdering,
     &retry::retry_without_backoff::RetryWithoutBackoff,
     &retry::retry_without_jitter::RetryWithoutJitter,
     &retry::non_idempotent_retry::NonIdempotentRetry,
