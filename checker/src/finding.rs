@@ -3,7 +3,7 @@
 //! Machine formats (json, sarif, github, gitlab) and the human renderer all read these
 //! structs; no renderer looks at syntax trees.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Rule families. Each rule belongs to exactly one.
@@ -84,7 +84,7 @@ impl fmt::Display for Level {
 
 /// A source region. Lines are 1-based; columns are 1-based and count Unicode scalar
 /// values (chars), as proc-macro2 reports them (+1). `end_column` is exclusive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 pub struct Region {
     pub line: usize,
     pub column: usize,

@@ -20,9 +20,14 @@
 mod walk;
 
 use crate::finding::Region;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 pub use walk::analyze_file;
+
+// Every fact type derives `Serialize, Deserialize`: the result cache (`src/cache.rs`) stores
+// each file's `FileFacts` and rebuilds the index from them. New types and fields need the
+// derives too (a field that cannot be serialized would break the cache build).
 
 /// Index of an [`Event`] in [`FnFacts::events`].
 pub type EventId = usize;
@@ -30,7 +35,7 @@ pub type EventId = usize;
 pub type Deps = BTreeSet<EventId>;
 
 /// Memory orderings named in an argument (`Ordering::Relaxed`, or a bare `Relaxed` import).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MemOrdering {
     Relaxed,
     Acquire,
@@ -53,7 +58,7 @@ impl MemOrdering {
 }
 
 /// What a place is rooted at; decides whether it can be shared between threads.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Root {
     /// `self.…`
     SelfValue,
@@ -72,7 +77,7 @@ pub enum Root {
 }
 
 /// A normalized receiver or assignment target.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Place {
     /// `self.balance`, `ACCOUNT`, `acct.balance`, `self.slots[]` (indices erased).
     pub text: String,
@@ -103,7 +108,7 @@ impl Place {
 }
 
 /// One argument of a call.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Arg {
     pub region: Region,
     /// Events whose values flow into this argument.
@@ -121,14 +126,15 @@ pub struct Arg {
     /// Field reads in the argument (outermost field-access chains, normalized like receivers:
     /// `e.ts`, `self.entry.written_at`; a base that is no place gives a [`Root::Temporary`]
     /// place whose text ends in `.field`). The body of a closure argument counts (`|e| e.ts`),
-    /// closures nested deeper do not.
+    /// closures nested deeper do not. A local bound by `let x = <expr>` carries the field
+    /// reads of `<expr>` (`let exp = claims.exp; f(exp)` → `claims.exp`).
     pub fields: Vec<Place>,
     /// When the argument is a tuple `(a, b, ..)` (behind `&`/parentheses): each element.
     pub tuple_elems: Vec<Operand>,
 }
 
 /// One side of a [`Comparison`] or an element of a tuple argument.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Operand {
     pub region: Region,
     /// Rendered tokens (whitespace-normalized).
@@ -144,7 +150,7 @@ pub struct Operand {
 /// An ordering comparison `a < b`, `a > b`, `a <= b`, `a >= b`. Binary operators are not
 /// events; comparisons are recorded here, in evaluation order. (`a.cmp(&b)`, `max(a, b)` are
 /// ordinary call events.)
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Comparison {
     /// `"<"`, `">"`, `"<="` or `">="`.
     pub op: String,
@@ -159,7 +165,7 @@ pub struct Comparison {
 }
 
 /// What kind of syntax an event came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {
     /// `recv.method(args)`; `Event::name` is the method.
     MethodCall,
@@ -173,7 +179,7 @@ pub enum EventKind {
 }
 
 /// One evaluation step in a function body.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Event {
     pub id: EventId,
     pub kind: EventKind,
@@ -222,7 +228,7 @@ impl Event {
 }
 
 /// Kind of loop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoopKind {
     Loop,
     While,
@@ -230,7 +236,7 @@ pub enum LoopKind {
 }
 
 /// A loop in a function body.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct LoopInfo {
     pub kind: LoopKind,
     pub region: Region,
@@ -249,7 +255,7 @@ pub struct LoopInfo {
 
 /// A dereference `*e` in a function body. The walk does not know types, so `e` may be a raw
 /// pointer, a reference or a smart pointer; `deps` tells where the pointer came from.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Deref {
     /// The whole `*e` expression.
     pub region: Region,
@@ -268,7 +274,7 @@ pub struct Deref {
 }
 
 /// A field initialized in a struct literal: `Entry { written_at: now(), .. }`.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct FieldInit {
     /// Last segment of the struct path (`Entry`).
     pub strukt: String,
@@ -283,7 +289,7 @@ pub struct FieldInit {
 /// `match` arm body, the branches of `if let`, the body of `while let`, and the rest of a
 /// block after an `if let`/`match` whose other arms leave the block
 /// (`match r { Ok(v) => return v, Err(e) => e }; sleep(..)` → the rest runs under `Err`).
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Case {
     /// The code that runs under the case.
     pub region: Region,
@@ -299,7 +305,7 @@ pub struct Case {
 }
 
 /// A `break` or `return` in a function body.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Exit {
     pub region: Region,
     /// `return` leaves every enclosing loop; `break` only the innermost (or labelled) one.
@@ -313,7 +319,7 @@ pub struct Exit {
 }
 
 /// A local binding introduced by `let`, a pattern, a closure or a parameter.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Binding {
     pub name: String,
     pub region: Region,
@@ -334,7 +340,7 @@ pub struct Binding {
 }
 
 /// The facts of one function.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct FnFacts {
     /// `Type::method` for methods, `name` for free functions.
     pub name: String,
@@ -397,7 +403,7 @@ impl FnFacts {
 }
 
 /// A struct field's declared type: `Bank { balance: AtomicI64 }`.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct FieldDecl {
     pub strukt: String,
     pub field: String,
@@ -406,7 +412,7 @@ pub struct FieldDecl {
 }
 
 /// A `static` or `const` item and its type.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct StaticDecl {
     pub name: String,
     pub ty: String,
@@ -416,7 +422,7 @@ pub struct StaticDecl {
 }
 
 /// A derived `Ord`/`PartialOrd` struct and its fields in order.
-#[derive(Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct StructDecl {
     pub name: String,
     pub derives: Vec<String>,
@@ -426,7 +432,7 @@ pub struct StructDecl {
 }
 
 /// Everything one file contributes: per-function facts and item-level declarations.
-#[derive(Clone, Debug, Default)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct FileFacts {
     pub functions: Vec<FnFacts>,
     pub fields: Vec<FieldDecl>,
