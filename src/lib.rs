@@ -9,6 +9,7 @@
 //! | `std::thread::{spawn, scope, yield_now, JoinHandle}` | [`heisen::thread`](thread) |
 //! | `std::cell::UnsafeCell` | [`heisen::cell::UnsafeCell`](cell::UnsafeCell) (loom's `with` / `with_mut` API) |
 //! | `std::hint::spin_loop` | [`heisen::hint::spin_loop`](hint::spin_loop) |
+//! | (nothing: a statement of intent) | [`#[heisen::critical]`](macro@critical), [`heisen::critical_section!`](critical_section) — see [Critical sections](#critical-sections-heisencritical) |
 //! | an executor's `block_on` / `spawn` | [`heisen::future::block_on`](future::block_on), [`heisen::future::spawn`](future::spawn) |
 //!
 //! In a normal build these **are** `std` (re-exports; `UnsafeCell` is an `#[inline]` newtype),
@@ -57,6 +58,10 @@
 //! * [`thread::scope`] is modelled by shuttle; loom has no scoped threads, so inside a loom
 //!   run it panics with an explanation: mark such tests `#[heisen::model(shuttle)]`.
 //! * `UnsafeCell` data races are detected by loom only; shuttle records the accesses.
+//! * Atomics: `fetch_update` is recorded step by step (`fetch_update: load ..`, then each CAS
+//!   attempt with its success or failure and values). `get_mut` works on std and shuttle
+//!   objects; loom's atomics have none, so inside a loom run it panics (use `load`/`store`:
+//!   with `&mut` no other thread can race them).
 //!
 //! Arguments (all optional; invalid ones are compile errors):
 //!
@@ -136,19 +141,124 @@
 //! * loom: exploration order is deterministic, so `HEISEN_BACKEND=loom cargo test --features
 //!   heisen/model -- --exact <test>` fails on the same execution again.
 //! * `HEISEN_BACKEND=loom|shuttle` restricts a run to one backend; `HEISEN_SEED=N` changes the
-//!   shuttle seed of tests that don't set one.
+//!   shuttle seed of tests that don't set one. A test whose attribute excludes the requested
+//!   backend (`#[heisen::model(loom)]` with `HEISEN_BACKEND=shuttle`) runs nothing and says so:
+//!   it prints `skipped: test is loom-only, HEISEN_BACKEND=shuttle` and is recorded as
+//!   `skipped` in the summary file, never as a pass (the libtest result is `ok`: nothing
+//!   failed). Any other value of `HEISEN_BACKEND` is an error.
 //! * `HEISEN_SUMMARY_FILE=path`: every model test appends one tab-separated line per backend
-//!   (test, backend, executions, bounded|complete, pass|FAIL|xfail, ms, description); this is
-//!   how `cargo heisen model` builds its summary.
+//!   (test, backend, executions, bounded|complete, pass|FAIL|xfail|skipped, ms, description);
+//!   this is how `cargo heisen model` builds its summary. A skipped test writes one line with
+//!   backend `-`, 0 executions and the reason as its description.
 //!
 //! ## How it works
 //!
 //! Every facade operation in a model run appends an event (thread lane, operation, object
-//! address, value, ordering, `#[track_caller]` location) to one per-execution trace, cleared
-//! when an execution starts; the report is rendered from the trace of the failing execution,
-//! reading the source line at each location to name the object (`balance` in
-//! `balance.load(..)`). The same trace is meant to feed later checks (atomicity of critical
-//! sections) so that every report tells one story.
+//! address, value, ordering, `#[track_caller]` location, critical-section instance) to one
+//! per-execution trace, cleared when an execution starts; the report is rendered from the trace
+//! of the failing execution, reading the source line at each location to name the object
+//! (`balance` in `balance.load(..)`). The same trace feeds the atomicity check of critical
+//! sections (below), so every report tells one story.
+//!
+//! Lock rows: a `lock` row enters the timeline when the lock is *granted* (a request that is
+//! never granted shows as `BLOCKED` when the execution fails, e.g. in a deadlock), and the
+//! `unlock` row is recorded before the lock is released, so between a thread's `lock m` and
+//! `unlock m` no other thread's `lock m` ever appears. The first read and the first write of a
+//! lock's data through a guard during one hold are rows too (`read m (guarded data)`,
+//! `write m (guarded data)`).
+//!
+//! ## Critical sections: `#[heisen::critical]`
+//!
+//! Many lost-update tests only fail if someone wrote the right assertion. Instead, state the
+//! intent: "this function must behave as if it ran alone".
+//!
+//! ```
+//! use heisen::sync::atomic::{AtomicU64, Ordering::SeqCst};
+//!
+//! struct Account { balance: AtomicU64 }
+//!
+//! impl Account {
+//!     #[heisen::critical]
+//!     fn withdraw(&self, amount: u64) -> bool {
+//!         let b = self.balance.load(SeqCst);
+//!         if b < amount { return false; }
+//!         self.balance.store(b - amount, SeqCst); // lost update: an atomicity violation
+//!         true
+//!     }
+//! }
+//!
+//! fn audit(a: &Account, b: &Account) -> u64 {
+//!     // the block form (an attribute and a `macro!` cannot share the name `critical`)
+//!     heisen::critical_section!(audit, { a.balance.load(SeqCst) + b.balance.load(SeqCst) })
+//! }
+//! # let a = Account { balance: AtomicU64::new(100) };
+//! # assert!(a.withdraw(50));
+//! # assert_eq!(audit(&a, &a), 100);
+//! ```
+//!
+//! A model test that just runs two `withdraw`s concurrently — **no assertion** — fails:
+//!
+//! ```text
+//! failure: atomicity violation
+//!   critical sections interleaved so that no serial order of them explains this execution
+//!     `withdraw` on T1 read balance = 100 at src/accounts.rs:18, then `withdraw` on T2 wrote balance ← 50 at src/accounts.rs:20 before T1 wrote balance ← 50 at src/accounts.rs:20
+//!     cycle (A → B: a step of A came first, so A must precede B in any serial order):
+//!       `withdraw` on T1 → `withdraw` on T2: read balance = 100 (row 4 at src/accounts.rs:18) before wrote balance ← 50 (row 7 at src/accounts.rs:20)
+//!       `withdraw` on T2 → `withdraw` on T1: wrote balance ← 50 (row 7 at src/accounts.rs:20) before wrote balance ← 50 (row 9 at src/accounts.rs:20)
+//!     section `withdraw` on T1: entered at src/accounts.rs:17, rows 3–10
+//! ```
+//!
+//! (after the usual timeline, which shows `⟦ enter critical `withdraw`` / `⟧ exit critical`
+//! rows), with the usual replay recipe.
+//!
+//! * **Forms**: `#[heisen::critical]` on a function or method (also trait default methods,
+//!   `async fn`, generic fns), `#[heisen::critical(name = "..")]` to name it (default: the
+//!   function's name), and `heisen::critical_section!(name, { .. })` for a block (`name`: an
+//!   identifier or a string literal). Bad arguments or targets (a struct, a `const fn`, a trait
+//!   method without a body) are compile errors.
+//! * **Normal builds: exactly the original code.** The attribute expands to
+//!   `heisen::__critical_select! { { original item } { instrumented item } }`, a `macro_rules!`
+//!   that heisen defines per its own `model` feature: the normal-build arm returns the original
+//!   tokens and discards the other unparsed (a `cfg(feature = "model")` in the expansion would
+//!   be evaluated in *your* crate, which has no such feature). `critical_section!` expands to
+//!   the block itself. `tests/critical_std.rs` proves both at compile level.
+//! * **Model builds**: the instrumented item holds a guard for the whole body (the return
+//!   value is computed, and its temporaries such as a `MutexGuard` dropped, inside the section).
+//!   Every facade access made while a thread is in a section carries the section instance.
+//!   At the end of every explored execution heisen checks that the section instances are
+//!   **conflict-serializable**; a cycle in the conflict graph fails the execution as an
+//!   `atomicity violation`. Executions without sections pay nothing extra. Summaries count the
+//!   instances checked: `loom: 316 executions, preemption bound 2, critical sections: 632
+//!   instances checked — bounded` (also in `cargo heisen model`'s description column).
+//! * **Units and edges**: each section instance is a unit; each access outside any section is
+//!   a unit of its own. A → B when a step of A precedes a conflicting step of B on the same
+//!   object (at least one a write), plus program order between a thread's units and spawn /
+//!   join edges. Accesses: atomic `load` = read; `store`, `swap`, `fetch_*` = write; a
+//!   successful CAS = write; a failed CAS = read; `UnsafeCell::with` / `with_mut` = read /
+//!   write; a lock's data = read on the first `Deref` of a hold, write on the first `DerefMut`.
+//!   Lock acquire / release are not accesses themselves: holds of one lock are totally ordered
+//!   in the trace, so the data accessed under them conflicts in that order. Two sections that
+//!   each hold `M` for their whole duration are therefore serialized by `M` (no cycle); a
+//!   split-lock update (lock, read, unlock, lock, write) is a cycle; read-only holds never
+//!   conflict.
+//! * **Optimistic concurrency passes**: a section's earlier reads of an object are dropped from
+//!   the conflict relation when the same section later (a) performs a successful CAS /
+//!   `fetch_update` step on it (the CAS validated them), (b) re-reads it with a failed CAS (a
+//!   CAS loop recomputes from that value), or (c) re-reads it while holding a lock acquired
+//!   after those reads (double-checked patterns, and versioned updates that re-check the
+//!   version under the lock before writing). A write of the section to the object in between
+//!   keeps them. Limitation of (c): a section that re-reads under a lock but then computes
+//!   from the *old* value is not flagged.
+//! * **Nesting**: the outermost instance is the unit of atomicity. A section entered while the
+//!   thread is already in one is merged into it (its rows say `nested: merged into the
+//!   enclosing section`, and it is not counted as an instance); threads spawned inside a
+//!   section run as part of it (fork/join inside a section is one unit). So `transfer`
+//!   calling the critical `debit` and `credit` is checked as one `transfer`.
+//! * **Limits**: the check runs when the test body returns, over what happened until then:
+//!   join your threads. The conflict order is the model's execution order; under loom a
+//!   weak-memory load that returns an older value is still ordered by its position (the
+//!   timeline flags it `stale`). Channels, condvar notifications and barriers are
+//!   synchronization, not accesses.
 //!
 //! ## Harness tests
 //!
@@ -158,7 +268,78 @@
 
 #![warn(missing_docs)]
 
-pub use heisen_macros::model;
+pub use heisen_macros::{critical, model};
+
+/// Support for macro expansions; not public API.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(feature = "model")]
+    pub use crate::model::rt::CriticalGuard;
+}
+
+/// Selects `#[heisen::critical]`'s expansion by heisen's own `model` feature: the original
+/// item in normal builds (the instrumented arm is discarded unparsed), the instrumented one in
+/// model builds. (A `cfg` in the attribute's output would be evaluated in the user's crate.)
+#[doc(hidden)]
+#[cfg(not(feature = "model"))]
+#[macro_export]
+macro_rules! __critical_select {
+    ({ $($original:tt)* } { $($instrumented:tt)* }) => { $($original)* };
+}
+
+#[doc(hidden)]
+#[cfg(feature = "model")]
+#[macro_export]
+macro_rules! __critical_select {
+    ({ $($original:tt)* } { $($instrumented:tt)* }) => { $($instrumented)* };
+}
+
+/// A critical block: `heisen::critical_section!(name, { .. })` must behave as if it ran alone
+/// (the block form of [`#[heisen::critical]`](macro@critical); see the crate guide).
+///
+/// `name` is an identifier or a string literal. Normal build: expands to the block itself.
+#[cfg(not(feature = "model"))]
+#[macro_export]
+macro_rules! critical_section {
+    ($name:ident, $body:block) => {
+        $body
+    };
+    ($name:literal, $body:block) => {
+        $body
+    };
+    ($($other:tt)*) => {
+        ::core::compile_error!(
+            "usage: heisen::critical_section!(name, { .. }): a name (identifier or string literal), a comma, a block"
+        )
+    };
+}
+
+/// A critical block: `heisen::critical_section!(name, { .. })` must behave as if it ran alone
+/// (the block form of [`#[heisen::critical]`](macro@critical); see the crate guide).
+///
+/// `name` is an identifier or a string literal. Model build: the block is one
+/// critical-section instance, checked for atomicity in every explored execution.
+#[cfg(feature = "model")]
+#[macro_export]
+macro_rules! critical_section {
+    (@enter $name:expr, $body:block) => {{
+        let __heisen_critical = $crate::__private::CriticalGuard::enter($name);
+        #[allow(unused_braces, unreachable_code, clippy::let_and_return)]
+        let __heisen_value = $body;
+        __heisen_value
+    }};
+    ($name:ident, $body:block) => {
+        $crate::critical_section!(@enter ::core::stringify!($name), $body)
+    };
+    ($name:literal, $body:block) => {
+        $crate::critical_section!(@enter $name, $body)
+    };
+    ($($other:tt)*) => {
+        ::core::compile_error!(
+            "usage: heisen::critical_section!(name, { .. }): a name (identifier or string literal), a comma, a block"
+        )
+    };
+}
 
 mod future_std;
 #[cfg(feature = "model")]

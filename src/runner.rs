@@ -134,6 +134,9 @@ pub struct BackendRun {
     pub description: String,
     /// This backend found the failure (exploration stopped there).
     pub failed: bool,
+    /// Critical-section instances (`#[heisen::critical]`) whose atomicity was checked, summed
+    /// over all executions.
+    pub critical_sections: u64,
 }
 
 /// A passing run.
@@ -143,10 +146,16 @@ pub struct Summary {
     pub test: String,
     /// Per-backend results.
     pub runs: Vec<BackendRun>,
+    /// `Some(why)` when nothing ran because `HEISEN_BACKEND` names a backend the test's
+    /// attribute excludes (e.g. `skipped: test is loom-only, HEISEN_BACKEND=shuttle`).
+    pub skipped: Option<String>,
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(why) = &self.skipped {
+            writeln!(f, "heisen: {}: {why}", self.test)?;
+        }
         for r in &self.runs {
             writeln!(
                 f,
@@ -210,7 +219,7 @@ fn payload_msg(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-fn write_summary_file(test: &str, runs: &[BackendRun], status: &str) {
+fn write_summary_file(test: &str, runs: &[BackendRun], status: &str, skipped: Option<&str>) {
     use std::io::Write;
     let Ok(path) = std::env::var("HEISEN_SUMMARY_FILE") else {
         return;
@@ -233,7 +242,10 @@ fn write_summary_file(test: &str, runs: &[BackendRun], status: &str) {
         ));
     }
     if runs.is_empty() {
-        buf.push_str(&format!("{test}\t-\t0\t-\t{status}\t0\t-\n"));
+        buf.push_str(&format!(
+            "{test}\t-\t0\t-\t{status}\t0\t{}\n",
+            skipped.unwrap_or("-")
+        ));
     }
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
@@ -263,14 +275,33 @@ where
     match check(&cfg, f) {
         Ok(s) => {
             print!("{s}");
-            write_summary_file(&s.test, &s.runs, "pass");
+            match &s.skipped {
+                // Never a silent pass: the summary says `skipped`, and so does the output.
+                Some(why) => write_summary_file(&s.test, &[], "skipped", Some(why)),
+                None => write_summary_file(&s.test, &s.runs, "pass", None),
+            }
         }
         Err(fail) => {
             let status = if cfg.expect_failure { "xfail" } else { "FAIL" };
-            write_summary_file(&fail.test, &fail.runs, status);
+            write_summary_file(&fail.test, &fail.runs, status, None);
             // resume_unwind: the report already went through the model's panic hook once.
             std::panic::panic_any(fail.report.clone());
         }
+    }
+}
+
+/// The timeline of the current execution so far, as a failure report would render it (for
+/// harness tests that check a property of *every* explored timeline). Empty outside a model
+/// run and in normal builds.
+#[doc(hidden)]
+pub fn __current_timeline() -> String {
+    #[cfg(feature = "model")]
+    {
+        crate::model::rt::current_timeline()
+    }
+    #[cfg(not(feature = "model"))]
+    {
+        String::new()
     }
 }
 
@@ -289,6 +320,7 @@ mod imp {
             bounded: Some("smoke run: not a model build".into()),
             elapsed: start.elapsed(),
             failed: false,
+            critical_sections: 0,
             description: "std: 1 execution on real threads (smoke run; model build: \
                           `cargo heisen model` or `cargo test --features heisen/model`)"
                 .into(),
@@ -297,6 +329,7 @@ mod imp {
             Ok(()) => Ok(Summary {
                 test: cfg.name.clone(),
                 runs: vec![run],
+                skipped: None,
             }),
             Err(p) => {
                 let message = payload_msg(&*p);
@@ -448,7 +481,9 @@ mod imp {
 
     fn classify(msg: &str) -> &'static str {
         let m = msg.to_ascii_lowercase();
-        if m.contains("deadlock") {
+        if m.starts_with("atomicity violation") {
+            "atomicity violation"
+        } else if m.contains("deadlock") {
             "deadlock"
         } else if m.contains("causality violation") || m.contains("data race") {
             "data race (loom causality violation)"
@@ -484,6 +519,13 @@ mod imp {
                 message = hook_msg;
             }
             let kind = classify(&message);
+            // An atomicity violation is raised by heisen at the end of the execution: the
+            // report names the sections and accesses instead of a panic location.
+            let (thread, location) = if trace.violation.is_some() {
+                (trace.sections.first().map_or(thread, |s| s.lane), None)
+            } else {
+                (thread, location)
+            };
             let lane_name = |l: usize| {
                 format!(
                     "T{l}{}",
@@ -504,10 +546,14 @@ mod imp {
             ));
             r.push_str("timeline of the failing execution (one row per step; lanes indented per thread):\n");
             r.push_str(&report::timeline(&trace.events, &trace.lane_names));
-            r.push_str(&format!(
-                "\nfailure: {kind}\n  thread:   {}\n",
-                lane_name(thread)
-            ));
+            if trace.violation.is_some() {
+                r.push_str(&format!("\nfailure: {kind}\n"));
+            } else {
+                r.push_str(&format!(
+                    "\nfailure: {kind}\n  thread:   {}\n",
+                    lane_name(thread)
+                ));
+            }
             let internal = |l: &str| {
                 l.contains("/.cargo/registry/") || l.contains("/loom-") || l.contains("/shuttle-")
             };
@@ -571,14 +617,22 @@ mod imp {
                 }
                 r.push('\n');
             }
-            for (i, line) in message.lines().enumerate() {
-                r.push_str(if i == 0 {
-                    "  message:  "
-                } else {
-                    "            "
-                });
-                r.push_str(line);
-                r.push('\n');
+            if trace.violation.is_some() {
+                for line in message.lines() {
+                    r.push_str("  ");
+                    r.push_str(line.trim_start_matches("atomicity violation: "));
+                    r.push('\n');
+                }
+            } else {
+                for (i, line) in message.lines().enumerate() {
+                    r.push_str(if i == 0 {
+                        "  message:  "
+                    } else {
+                        "            "
+                    });
+                    r.push_str(line);
+                    r.push('\n');
+                }
             }
             r.push_str(&format!(
                 "\nreplay ({backend}, deterministic):\n  {replay}\n"
@@ -589,6 +643,7 @@ mod imp {
                 bounded: None,
                 elapsed: self.started.elapsed(),
                 failed: true,
+                critical_sections: trace.critical_checked,
                 description: format!(
                     "{backend}: FAILED ({kind}) in execution #{} ({strategy})",
                     group(trace.executions)
@@ -628,7 +683,8 @@ mod imp {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 b.check(move || {
                     rt::begin_execution();
-                    body()
+                    body();
+                    rt::end_execution();
                 })
             }));
             drop(g);
@@ -653,9 +709,10 @@ mod imp {
                 cfg.preemption_bound.map(|_| bound.clone())
             };
             let description = format!(
-                "loom: {} execution{}, {bound}{} — {}",
+                "loom: {} execution{}, {bound}{}{} — {}",
                 group(trace.executions),
                 if trace.executions == 1 { "" } else { "s" },
+                critical_note(trace.critical_checked),
                 if timed_out {
                     format!(", time limit {:?} reached", cfg.timeout)
                 } else {
@@ -673,6 +730,7 @@ mod imp {
                 bounded,
                 elapsed,
                 failed: false,
+                critical_sections: trace.critical_checked,
                 description,
             });
             Ok(())
@@ -690,7 +748,7 @@ mod imp {
             f: &Body,
             sched: S,
             remaining: Duration,
-        ) -> Result<u64, Box<dyn std::any::Any + Send>> {
+        ) -> Result<(u64, u64), Box<dyn std::any::Any + Send>> {
             let runner = shuttle::Runner::new(
                 Recording(std::mem::ManuallyDrop::new(sched)),
                 self.shuttle_config(remaining),
@@ -701,11 +759,13 @@ mod imp {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 runner.run(move || {
                     rt::begin_execution();
-                    body()
+                    body();
+                    rt::end_execution();
                 })
             }));
             drop(g);
-            r.map(|n| n as u64)
+            let checked = rt::peek_critical_checked();
+            r.map(|n| (n as u64, checked))
         }
 
         fn shuttle_fail(
@@ -733,7 +793,7 @@ mod imp {
             let start = Instant::now();
             self.started = start;
             let n = cfg.iterations;
-            let random =
+            let (random, crit_random) =
                 match self.run_shuttle_one(f, RandomScheduler::new_from_seed(seed, n), cfg.timeout)
                 {
                     Ok(k) => k,
@@ -743,7 +803,7 @@ mod imp {
                 };
             let _ = rt::finish_run();
             let remaining = cfg.timeout.saturating_sub(start.elapsed());
-            let pct = match self.run_shuttle_one(
+            let (pct, crit_pct) = match self.run_shuttle_one(
                 f,
                 PctScheduler::new_from_seed(seed.wrapping_add(1), cfg.pct_depth, n),
                 remaining.max(Duration::from_millis(1)),
@@ -760,10 +820,11 @@ mod imp {
             let elapsed = start.elapsed();
             let timed_out = (random + pct) < 2 * n as u64;
             let description = format!(
-                "shuttle: {} random + {} PCT(depth {}) schedules, seed {seed}{} — bounded",
+                "shuttle: {} random + {} PCT(depth {}) schedules, seed {seed}{}{} — bounded",
                 group(random),
                 group(pct),
                 cfg.pct_depth,
+                critical_note(crit_random + crit_pct),
                 if timed_out {
                     format!(", time limit {:?} reached", cfg.timeout)
                 } else {
@@ -780,6 +841,7 @@ mod imp {
                 }),
                 elapsed,
                 failed: false,
+                critical_sections: crit_random + crit_pct,
                 description,
             });
             Ok(())
@@ -804,6 +866,7 @@ mod imp {
                 elapsed: start.elapsed(),
                 failed: false,
                 description: "shuttle: replayed 1 schedule (HEISEN_REPLAY) — passed".into(),
+                critical_sections: 0,
             });
             Ok(())
         }
@@ -827,6 +890,25 @@ mod imp {
                 return Ok(Summary {
                     test: cfg.name.clone(),
                     runs: ctx.runs,
+                    skipped: None,
+                });
+            }
+        }
+        if let Some(o) = only.as_deref() {
+            if o != "loom" && o != "shuttle" {
+                panic!("heisen: HEISEN_BACKEND={o:?}: expected `loom` or `shuttle`");
+            }
+            // Never a silent pass: the backend asked for is excluded by the test's attribute.
+            let (runs_loom, runs_shuttle) =
+                (cfg.loom && o == "loom", cfg.shuttle && o == "shuttle");
+            if !runs_loom && !runs_shuttle {
+                let only_one = if cfg.loom { "loom" } else { "shuttle" };
+                return Ok(Summary {
+                    test: cfg.name.clone(),
+                    runs: Vec::new(),
+                    skipped: Some(format!(
+                        "skipped: test is {only_one}-only, HEISEN_BACKEND={o}"
+                    )),
                 });
             }
         }
@@ -843,7 +925,16 @@ mod imp {
         Ok(Summary {
             test: cfg.name.clone(),
             runs: ctx.runs,
+            skipped: None,
         })
+    }
+
+    fn critical_note(n: u64) -> String {
+        if n == 0 {
+            String::new()
+        } else {
+            format!(", critical sections: {} instances checked", group(n))
+        }
     }
 }
 

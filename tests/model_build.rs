@@ -20,6 +20,7 @@ fn model_suites_pass_in_the_model_build() {
     let out = Command::new(cargo)
         .args(["test", "-p", "heisen", "--features", "model"])
         .args(["--test", "model_detection", "--test", "model_primitives"])
+        .args(["--test", "critical", "--test", "facade_fixes"])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -41,6 +42,12 @@ fn model_suites_pass_in_the_model_build() {
         "lock_order_deadlock_is_reported_as_deadlock_by_loom",
         "lock_order_deadlock_is_reported_as_deadlock_by_shuttle",
         "lost_wakeup_is_found_as_a_deadlock",
+        "lost_update_without_assertion_is_an_atomicity_violation_under_shuttle",
+        "lost_update_without_assertion_is_an_atomicity_violation_under_loom",
+        "split_lock_update_is_reported_under_both_backends",
+        "cas_loop_withdrawal_passes_both_backends",
+        "unlock_row_precedes_the_next_lock_in_every_timeline",
+        "excluded_backend_is_reported_as_skipped_not_as_a_silent_pass",
     ] {
         assert!(
             stdout.contains(&format!("test {name} ... ok")),

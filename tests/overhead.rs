@@ -1,6 +1,8 @@
 //! Overhead of `heisen::runner` (facade dispatch + trace recording + reporting) against the same
 //! test hand-wired to `loom::model` and `shuttle::check_random` / `check_pct`.
 //!
+//! Also the cost of `#[heisen::critical]` recording and checking (`bench_critical_vs_plain`).
+//!
 //! A benchmark, not a check: run it with
 //! `cargo test --release --features heisen/model --test overhead -- --ignored --nocapture`.
 #![cfg(feature = "model")]
@@ -97,5 +99,71 @@ fn bench_overhead_vs_hand_wired() {
     println!(
         "shuttle ({ITERS} random + {ITERS} PCT): hand-wired {ns:?}, heisen {hs:?}, ratio {:.2}",
         hs.as_secs_f64() / ns.as_secs_f64()
+    );
+}
+
+fn critical_body(critical: bool) {
+    use heisen::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    let balance = heisen::sync::Arc::new(AtomicU64::new(200));
+    let hs: Vec<_> = (0..2)
+        .map(|_| {
+            let balance = balance.clone();
+            heisen::thread::spawn(move || {
+                for _ in 0..2 {
+                    let withdraw = || {
+                        let mut cur = balance.load(SeqCst);
+                        while let Err(a) = balance.compare_exchange(cur, cur - 50, SeqCst, SeqCst) {
+                            cur = a;
+                        }
+                    };
+                    if critical {
+                        heisen::critical_section!(withdraw, { withdraw() });
+                    } else {
+                        withdraw();
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert_eq!(balance.load(SeqCst), 0);
+}
+
+/// Cost of `critical` (section entry/exit rows + the conflict-serializability check at the
+/// end of every execution) against the same model without it.
+#[test]
+#[ignore = "benchmark; run with --ignored --nocapture (ideally --release)"]
+fn bench_critical_vs_plain() {
+    use heisen::runner::{check, Config};
+    let (mut pl, mut cl, mut ps, mut cs) =
+        (Duration::MAX, Duration::MAX, Duration::MAX, Duration::MAX);
+    let (mut execs, mut instances) = (0, 0);
+    for _ in 0..7 {
+        let loom = Config::new("bench").loom_only().preemption_bound(None);
+        pl = pl.min(time(|| {
+            check(&loom, || critical_body(false)).unwrap();
+        }));
+        cl = cl.min(time(|| {
+            let s = check(&loom, || critical_body(true)).unwrap();
+            execs = s.runs[0].executions;
+            instances = s.runs[0].critical_sections;
+        }));
+        let shuttle = Config::new("bench").shuttle_only().iterations(ITERS);
+        ps = ps.min(time(|| {
+            check(&shuttle, || critical_body(false)).unwrap();
+        }));
+        cs = cs.min(time(|| {
+            check(&shuttle, || critical_body(true)).unwrap();
+        }));
+    }
+    println!(
+        "loom    ({execs} executions, {instances} section instances): plain {pl:?}, critical {cl:?}, ratio {:.2}",
+        cl.as_secs_f64() / pl.as_secs_f64()
+    );
+    println!(
+        "shuttle ({ITERS} random + {ITERS} PCT): plain {ps:?}, critical {cs:?}, ratio {:.2}",
+        cs.as_secs_f64() / ps.as_secs_f64()
     );
 }

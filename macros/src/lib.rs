@@ -1,4 +1,4 @@
-//! Procedural macros behind `heisen`: `#[heisen::model]`.
+//! Procedural macros behind `heisen`: `#[heisen::model]` and `#[heisen::critical]`.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
@@ -256,4 +256,179 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             ::heisen::runner::run_test(#cfg, __heisen_model_body);
         }
     })
+}
+
+/// Marks a function or method as a **critical section**: it must behave as if it ran alone.
+///
+/// Normal build: the item is emitted exactly as written (the expansion goes through a
+/// `macro_rules!` selector defined by `heisen` itself, whose normal-build arm returns the
+/// original tokens). Model build: entering the function records a section entry and its
+/// accesses are checked for conflict-serializability at the end of every explored execution.
+/// See the `heisen` crate guide, section "Critical sections".
+///
+/// Arguments: none, or `name = "..."` (default: the function's name). For a block, use
+/// `heisen::critical_section!(name, { .. })` (an attribute and a `macro!` cannot share the
+/// name `critical`).
+#[proc_macro_attribute]
+pub fn critical(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand_critical(attr.into(), item.into()) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn parse_critical_args(attr: TokenStream2) -> syn::Result<Option<String>> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr)?;
+    let mut name: Option<String> = None;
+    for m in metas {
+        let span = m.span();
+        match &m {
+            Meta::NameValue(nv) if nv.path.is_ident("name") => {
+                if name.is_some() {
+                    return Err(err(span, "duplicate argument `name`"));
+                }
+                match &nv.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => {
+                        let v = s.value();
+                        if v.trim().is_empty() {
+                            return Err(err(s.span(), "`name` must not be empty"));
+                        }
+                        name = Some(v);
+                    }
+                    other => {
+                        return Err(err(
+                            other.span(),
+                            "`name` expects a string literal, e.g. `#[heisen::critical(name = \"withdraw\")]`",
+                        ))
+                    }
+                }
+            }
+            _ if m.path().is_ident("name") => {
+                return Err(err(
+                    span,
+                    "`name` needs a value, e.g. `#[heisen::critical(name = \"withdraw\")]`",
+                ))
+            }
+            _ => {
+                return Err(err(
+                    span,
+                    format!(
+                    "unknown heisen::critical argument `{}`; expected nothing or `name = \"...\"`",
+                    quote!(#m)
+                ),
+                ))
+            }
+        }
+    }
+    Ok(name)
+}
+
+/// Whether a return type can annotate a `let` (no `impl Trait`, not `!`).
+fn annotatable(ty: &syn::Type) -> bool {
+    fn has_impl(ts: TokenStream2) -> bool {
+        ts.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "impl",
+            proc_macro2::TokenTree::Group(g) => has_impl(g.stream()),
+            _ => false,
+        })
+    }
+    !matches!(ty, syn::Type::Never(_)) && !has_impl(quote!(#ty))
+}
+
+fn expand_critical(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
+    let name_arg = parse_critical_args(attr)?;
+    if let Ok(t) = syn::parse2::<syn::TraitItemFn>(item.clone()) {
+        if t.default.is_none() {
+            return Err(err(
+                t.sig.span(),
+                "#[heisen::critical] needs a function body (put it on the implementations, or give the trait method a default body)",
+            ));
+        }
+    }
+    let f: ItemFn = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Fn(f)) => f,
+        Ok(other) => {
+            return Err(err(
+                other.span(),
+                "#[heisen::critical] applies to a function or method; for a block use `heisen::critical_section!(name, { .. })`",
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    let sig = &f.sig;
+    if let Some(c) = &sig.constness {
+        return Err(err(
+            c.span(),
+            "#[heisen::critical] cannot apply to a `const fn` (model builds record the section at run time)",
+        ));
+    }
+    let name = name_arg.unwrap_or_else(|| {
+        let n = sig.ident.to_string();
+        n.strip_prefix("r#").map(str::to_string).unwrap_or(n)
+    });
+    let attrs = &f.attrs;
+    let vis = &f.vis;
+    let block = &f.block;
+    let annot = match &sig.output {
+        syn::ReturnType::Type(_, ty) if annotatable(ty) => quote!(: #ty),
+        _ => quote!(),
+    };
+    let enter = quote_spanned! {sig.ident.span()=>
+        ::heisen::__private::CriticalGuard::enter(#name)
+    };
+    let instrumented = quote! {
+        #(#attrs)*
+        #[allow(unused_braces, unreachable_code, clippy::let_and_return)]
+        #vis #sig {
+            let __heisen_critical = #enter;
+            let __heisen_value #annot = #block;
+            __heisen_value
+        }
+    };
+    // `heisen` picks the arm by its own `model` feature: a cfg here would be evaluated in the
+    // user's crate, which has no such feature.
+    Ok(quote! {
+        ::heisen::__critical_select! { { #item } { #instrumented } }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn critical_expansion_carries_the_original_item_verbatim_as_the_first_arm() {
+        let item: TokenStream2 = quote! {
+            pub fn withdraw(&self, amount: u64) -> bool {
+                let b = self.balance.load(SeqCst);
+                b >= amount
+            }
+        };
+        let out = expand_critical(quote!(), item.clone()).unwrap();
+        let mut it = out.into_iter();
+        let path: String = it.by_ref().take(7).map(|t| t.to_string()).collect();
+        assert_eq!(path, "::heisen::__critical_select!");
+        let Some(proc_macro2::TokenTree::Group(g)) = it.next() else {
+            panic!("selector body")
+        };
+        let mut arms = g.stream().into_iter();
+        let Some(proc_macro2::TokenTree::Group(orig)) = arms.next() else {
+            panic!("first arm")
+        };
+        assert_eq!(orig.stream().to_string(), item.to_string());
+        assert!(it.next().is_none());
+    }
+
+    #[test]
+    fn critical_arguments() {
+        assert_eq!(parse_critical_args(quote!()).unwrap(), None);
+        assert_eq!(
+            parse_critical_args(quote!(name = "w")).unwrap().as_deref(),
+            Some("w")
+        );
+        assert!(parse_critical_args(quote!(name = 3)).is_err());
+        assert!(parse_critical_args(quote!(loom)).is_err());
+    }
 }

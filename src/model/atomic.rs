@@ -76,6 +76,38 @@ macro_rules! atomic_common {
                 let ord = if r.is_ok() { success } else { failure };
                 rt::record(Op::Cas { expected: $fmt(&current), new: $fmt(&new), result }, self.id(), Some(ord), Some(Location::caller()));
             }
+            /// Fetches the value and applies `f` to it until it returns `None` or its result is
+            /// installed by a compare-and-exchange (std's algorithm: one load, then weak CAS
+            /// attempts). Recorded step by step as `fetch_update`: the load, then every CAS
+            /// attempt with its success or failure and values.
+            #[track_caller]
+            pub fn fetch_update<F: FnMut($t) -> Option<$t>>(&self, set_order: Ordering, fetch_order: Ordering, mut f: F) -> Result<$t, $t> {
+                let loc = Location::caller();
+                let mut prev = dispatch!(self, a => a.load(fetch_order));
+                rt::record_via(Op::Load($fmt(&prev)), self.id(), Some(fetch_order), Some(loc), Some("fetch_update"));
+                while let Some(next) = f(prev) {
+                    let r = dispatch!(self, a => a.compare_exchange_weak(prev, next, set_order, fetch_order));
+                    let result = match &r { Ok(v) => Ok($fmt(v)), Err(v) => Err($fmt(v)) };
+                    let ord = if r.is_ok() { set_order } else { fetch_order };
+                    rt::record_via(Op::Cas { expected: $fmt(&prev), new: $fmt(&next), result }, self.id(), Some(ord), Some(loc), Some("fetch_update"));
+                    match r {
+                        Ok(v) => return Ok(v),
+                        Err(v) => prev = v,
+                    }
+                }
+                Err(prev)
+            }
+            /// Mutable access to the value (exclusive: not an access other threads can race).
+            ///
+            /// loom's atomics have no `get_mut` (only a closure API): inside a loom run this
+            /// panics (use `load`/`store` there: with `&mut self` no other thread can race them).
+            pub fn get_mut(&mut self) -> &mut $t {
+                match &mut self.0 {
+                    Inner::Std(a) => a.get_mut(),
+                    Inner::Shuttle(a) => a.get_mut(),
+                    Inner::Loom(_) => panic!(concat!("heisen: ", stringify!($name), "::get_mut is not available under loom (loom has no get_mut); use load/store")),
+                }
+            }
             /// Consumes the atomic, returning the value.
             pub fn into_inner(self) -> $t {
                 match self.0 {
@@ -276,6 +308,68 @@ mod ptr_ {
                 Some(Location::caller()),
             );
             r
+        }
+    }
+    impl<T> AtomicPtr<T> {
+        /// `fetch_update` (see the integer atomics): recorded step by step.
+        #[track_caller]
+        pub fn fetch_update<F: FnMut(*mut T) -> Option<*mut T>>(
+            &self,
+            set_order: Ordering,
+            fetch_order: Ordering,
+            mut f: F,
+        ) -> Result<*mut T, *mut T> {
+            let loc = Location::caller();
+            let mut prev = dispatch!(self, a => a.load(fetch_order));
+            rt::record_via(
+                Op::Load(fmt_ptr(&prev)),
+                self.id(),
+                Some(fetch_order),
+                Some(loc),
+                Some("fetch_update"),
+            );
+            while let Some(next) = f(prev) {
+                let r = dispatch!(self, a => a.compare_exchange_weak(prev, next, set_order, fetch_order));
+                let result = match &r {
+                    Ok(v) => Ok(fmt_ptr(v)),
+                    Err(v) => Err(fmt_ptr(v)),
+                };
+                let ord = if r.is_ok() { set_order } else { fetch_order };
+                rt::record_via(
+                    Op::Cas {
+                        expected: fmt_ptr(&prev),
+                        new: fmt_ptr(&next),
+                        result,
+                    },
+                    self.id(),
+                    Some(ord),
+                    Some(loc),
+                    Some("fetch_update"),
+                );
+                match r {
+                    Ok(v) => return Ok(v),
+                    Err(v) => prev = v,
+                }
+            }
+            Err(prev)
+        }
+        /// Mutable access (not under loom: see the integer atomics' `get_mut`).
+        pub fn get_mut(&mut self) -> &mut *mut T {
+            match &mut self.0 {
+                Inner::Std(a) => a.get_mut(),
+                Inner::Shuttle(a) => a.get_mut(),
+                Inner::Loom(_) => {
+                    panic!("heisen: AtomicPtr::get_mut is not available under loom; use load/store")
+                }
+            }
+        }
+        /// Consumes the atomic, returning the pointer.
+        pub fn into_inner(self) -> *mut T {
+            match self.0 {
+                Inner::Std(a) => a.into_inner(),
+                Inner::Loom(a) => a.into_inner(),
+                Inner::Shuttle(a) => a.into_inner(),
+            }
         }
     }
     impl<T> std::fmt::Debug for AtomicPtr<T> {

@@ -1,5 +1,6 @@
 //! Model-build implementation of the facade (feature `model`).
 pub mod atomic;
+pub(crate) mod atomicity;
 pub mod cell;
 pub mod misc;
 pub(crate) mod report;

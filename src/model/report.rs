@@ -29,8 +29,11 @@ pub(crate) fn source_line(file: &str, line: u32) -> Option<String> {
     None
 }
 
-fn method_of(op: &Op) -> Option<&'static str> {
-    Some(match op {
+fn method_of(e: &Event) -> Option<&'static str> {
+    if let Some(v) = e.via {
+        return Some(v);
+    }
+    Some(match &e.op {
         Op::Load(_) => "load",
         Op::Store(_) => "store",
         Op::Rmw(m, _, _) => m,
@@ -44,7 +47,7 @@ fn method_of(op: &Op) -> Option<&'static str> {
             k if k.starts_with("try_lock") => "try_lock",
             _ => "lock",
         },
-        Op::Wait => "wait",
+        Op::Wait(_) => "wait",
         Op::Notify(m) => m,
         Op::BarrierWait => "wait",
         _ => return None,
@@ -89,32 +92,72 @@ fn short_ord(o: Option<std::sync::atomic::Ordering>) -> String {
     o.map(|o| format!(" ({o:?})")).unwrap_or_default()
 }
 
+/// The source line of every event (`None` without a location or a readable file).
+fn sources(events: &[Event]) -> Vec<Option<String>> {
+    let mut src_cache: HashMap<(&str, u32), Option<String>> = HashMap::new();
+    events
+        .iter()
+        .map(|e| {
+            e.location.and_then(|l| {
+                src_cache
+                    .entry((l.file(), l.line()))
+                    .or_insert_with(|| source_line(l.file(), l.line()))
+                    .clone()
+            })
+        })
+        .collect()
+}
+
+/// The name of the object each event touches, read from the source text (`balance` in
+/// `balance.load(..)`); an object keeps the first name it was seen under.
+fn names_with(events: &[Event], srcs: &[Option<String>]) -> Vec<Option<String>> {
+    let mut names: HashMap<usize, String> = HashMap::new();
+    events
+        .iter()
+        .zip(srcs)
+        .map(|(e, src)| {
+            let mut name = None;
+            if let (Some(l), Some(m), Some(s)) = (e.location, method_of(e), src) {
+                name = receiver(s, l.column(), m);
+                // A call chained on its own line (`self.balance\n    .fetch_update(..)`):
+                // the receiver ends the line before.
+                if name.is_none() && s.trim_start().starts_with('.') {
+                    if let Some(prev) = l
+                        .line()
+                        .checked_sub(1)
+                        .and_then(|n| source_line(l.file(), n))
+                    {
+                        let head = prev.trim_end();
+                        let joined = format!("{head}{}", s.trim_start());
+                        name = receiver(&joined, head.len() as u32 + 1, m);
+                    }
+                }
+            }
+            if let (Some(obj), Some(n)) = (e.object, &name) {
+                names.entry(obj).or_insert_with(|| n.clone());
+            }
+            name.or_else(|| e.object.and_then(|o| names.get(&o).cloned()))
+                .or_else(|| e.object.map(|o| format!("obj@{o:#x}")))
+        })
+        .collect()
+}
+
+/// Object names per event (see `names_with`).
+pub(crate) fn object_names(events: &[Event]) -> Vec<Option<String>> {
+    names_with(events, &sources(events))
+}
+
 /// One human-readable row per event.
 pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> String {
-    let mut names: HashMap<usize, String> = HashMap::new();
-    let mut src_cache: HashMap<(&str, u32), Option<String>> = HashMap::new();
+    let srcs = sources(events);
+    let names = names_with(events, &srcs);
     let mut rows = Vec::new();
     // Latest value written to each object in trace order, to flag weak-memory (stale) reads.
     let mut latest: HashMap<usize, String> = HashMap::new();
-    for e in events {
-        let src = e.location.and_then(|l| {
-            src_cache
-                .entry((l.file(), l.line()))
-                .or_insert_with(|| source_line(l.file(), l.line()))
-                .clone()
-        });
-        let mut name = None;
-        if let (Some(l), Some(m), Some(s)) = (e.location, method_of(&e.op), &src) {
-            name = receiver(s, l.column(), m);
-        }
-        if let (Some(obj), Some(n)) = (e.object, &name) {
-            names.entry(obj).or_insert_with(|| n.clone());
-        }
-        let obj_name = name
-            .or_else(|| e.object.and_then(|o| names.get(&o).cloned()))
-            .or_else(|| e.object.map(|o| format!("obj@{o:#x}")))
-            .unwrap_or_default();
+    for ((e, src), name) in events.iter().zip(srcs).zip(names) {
+        let obj_name = name.unwrap_or_default();
         let ord = short_ord(e.ordering);
+        let via = e.via.map(|v| format!("{v}: ")).unwrap_or_default();
         let text = match &e.op {
             Op::Spawn(t) => format!("spawn T{t}"),
             Op::Join(t) => format!("join T{t}"),
@@ -147,7 +190,18 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
                 }
             }
             Op::Unlock(k) => format!("{k} {obj_name}"),
-            Op::Wait => format!("wait on {obj_name} (releases the mutex)"),
+            Op::Wait(_) => format!("wait on {obj_name} (releases the mutex)"),
+            Op::GuardRead => format!("read {obj_name} (guarded data)"),
+            Op::GuardWrite => format!("write {obj_name} (guarded data)"),
+            Op::SectionEnter { name, nested } => format!(
+                "⟦ enter critical `{name}`{}",
+                if *nested {
+                    " (nested: merged into the enclosing section)"
+                } else {
+                    ""
+                }
+            ),
+            Op::SectionExit { name, .. } => format!("⟧ exit critical `{name}`"),
             Op::Notify(k) => format!("{k} {obj_name}"),
             Op::BarrierWait => format!("barrier wait {obj_name}"),
             Op::Send => "channel send".to_string(),
@@ -156,6 +210,7 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
             Op::Choose(v, n) => format!("choose({n}) = {v}"),
             Op::Panic(m) => format!("PANIC: {}", m.lines().next().unwrap_or("")),
         };
+        let text = format!("{via}{text}");
         if let Some(o) = e.object {
             match &e.op {
                 Op::Store(v) | Op::Rmw(_, _, v) => {

@@ -81,6 +81,11 @@ pub struct Event {
     pub ordering: Option<Ordering>,
     /// The user's source location (`#[track_caller]` through the facade).
     pub location: Option<&'static Location<'static>>,
+    /// Critical-section instance the event belongs to (`#[heisen::critical]`): the thread's
+    /// outermost open section, else the one it inherited from its spawner; `None` = outside.
+    pub section: Option<u32>,
+    /// The facade method the user called when it is not the op's own (`fetch_update`).
+    pub via: Option<&'static str>,
 }
 
 /// Operation kinds recorded by the facade.
@@ -120,8 +125,8 @@ pub enum Op {
     },
     /// Lock released (guard dropped).
     Unlock(&'static str),
-    /// Condvar wait (releases the mutex until woken).
-    Wait,
+    /// Condvar wait (releases the mutex, whose id this is, until woken).
+    Wait(usize),
     /// Condvar notify.
     Notify(&'static str),
     /// Barrier wait.
@@ -134,8 +139,46 @@ pub enum Op {
     Yield,
     /// Nondeterministic choice (`heisen::choose`): the chosen value out of n.
     Choose(usize, usize),
+    /// First read of a lock's data through a guard during one hold (`Deref`).
+    GuardRead,
+    /// First write of a lock's data through a guard during one hold (`DerefMut`).
+    GuardWrite,
+    /// Entered a critical section (`#[heisen::critical]`); `nested` = merged into the
+    /// thread's enclosing instance.
+    SectionEnter {
+        /// Section name.
+        name: &'static str,
+        /// Whether it is nested in (and merged into) an enclosing instance.
+        nested: bool,
+    },
+    /// Left a critical section.
+    SectionExit {
+        /// Section name.
+        name: &'static str,
+        /// Whether it was nested.
+        nested: bool,
+    },
     /// The thread panicked (the failure).
     Panic(String),
+}
+
+/// One critical-section instance (outermost entry of a thread into a critical section).
+#[derive(Clone, Debug)]
+pub struct Section {
+    /// Name (function name, or the name given to `critical_section!`).
+    pub name: &'static str,
+    /// Thread lane that ran it.
+    pub lane: usize,
+    /// Where it was entered.
+    pub location: Option<&'static Location<'static>>,
+}
+
+/// Per-lane critical-section state.
+#[derive(Clone, Copy, Default)]
+struct LaneSection {
+    open: Option<u32>,
+    depth: u32,
+    inherited: Option<u32>,
 }
 
 /// The trace of the current execution plus bookkeeping.
@@ -150,6 +193,18 @@ pub(crate) struct Trace {
     pub(crate) failure: Option<(usize, String, Option<String>)>,
     /// Shuttle replay record of the current execution (seed + choices).
     pub(crate) shuttle_schedule: Option<(u64, Vec<Option<usize>>)>,
+    /// Lock requests not granted yet: (token, event). A request enters the timeline when it
+    /// is granted (so a lock row never appears while another thread holds the lock), or, still
+    /// BLOCKED, when the execution fails (deadlock).
+    pending: Vec<(u64, Event)>,
+    next_token: u64,
+    /// Critical-section instances of the current execution.
+    pub(crate) sections: Vec<Section>,
+    lane_sections: Vec<LaneSection>,
+    /// Critical-section instances checked over the whole run (all executions).
+    pub(crate) critical_checked: u64,
+    /// Rendered atomicity violation of the failing execution.
+    pub(crate) violation: Option<String>,
 }
 
 /// Starts recording a run on this OS thread.
@@ -167,6 +222,9 @@ pub(crate) fn finish_run() -> Trace {
     TRACE.with(|t| {
         let mut tr = std::mem::take(&mut *t.borrow_mut());
         tr.active = false;
+        if tr.failure.is_some() {
+            tr.flush_pending();
+        }
         tr
     })
 }
@@ -180,6 +238,10 @@ pub(crate) fn begin_execution() {
         t.lanes.clear();
         t.lane_names.clear();
         t.failure = None;
+        t.pending.clear();
+        t.sections.clear();
+        t.lane_sections.clear();
+        t.violation = None;
         t.executions += 1;
         LAST_LANE.with(|l| l.set(0));
         if let Some(k) = key {
@@ -223,8 +285,20 @@ fn current_lane_of(key: LaneKey) -> usize {
 
 /// Reserves the lane of a thread about to be spawned.
 pub(crate) fn reserve_lane(name: Option<String>) -> usize {
+    let parent = current_lane();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
+        // A thread spawned inside a critical section runs as part of it (fork/join inside a
+        // section is one unit of atomicity).
+        let inherited = t.unit_of(parent);
+        let child = t.lanes.len();
+        t.set_lane_section(
+            child,
+            LaneSection {
+                inherited,
+                ..LaneSection::default()
+            },
+        );
         // Placeholder key, replaced by `adopt_lane` when the child starts.
         let placeholder = LaneKey::Shuttle(usize::MAX - t.lanes.len());
         t.lanes.push(placeholder);
@@ -253,6 +327,17 @@ pub(crate) fn record(
     ordering: Option<Ordering>,
     location: Option<&'static Location<'static>>,
 ) -> Option<usize> {
+    record_via(op, object, ordering, location, None)
+}
+
+/// [`record`] for an op performed on behalf of another facade method (`fetch_update`).
+pub(crate) fn record_via(
+    op: Op,
+    object: Option<usize>,
+    ordering: Option<Ordering>,
+    location: Option<&'static Location<'static>>,
+    via: Option<&'static str>,
+) -> Option<usize> {
     if !recording() {
         return None;
     }
@@ -263,30 +348,187 @@ pub(crate) fn record(
         if !t.active || t.failure.is_some() {
             return None;
         }
+        let section = t.unit_of(thread);
         t.events.push(Event {
             thread,
             op,
             object,
             ordering,
             location,
+            section,
+            via,
         });
         Some(t.events.len() - 1)
     })
 }
 
-/// Marks a recorded lock request as granted.
-pub(crate) fn mark_acquired(idx: Option<usize>) {
-    if let Some(i) = idx {
-        current_lane();
-        TRACE.with(|t| {
-            if let Some(Event {
-                op: Op::Lock { acquired, .. },
-                ..
-            }) = t.borrow_mut().events.get_mut(i)
-            {
-                *acquired = true;
-            }
+/// Notes a lock request of the calling thread (not in the timeline until granted); returns
+/// the token to pass to [`mark_acquired`].
+pub(crate) fn lock_requested(
+    kind: &'static str,
+    object: usize,
+    location: &'static Location<'static>,
+) -> Option<u64> {
+    if !recording() {
+        return None;
+    }
+    let thread = current_lane();
+    TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        if !t.active || t.failure.is_some() {
+            return None;
+        }
+        t.next_token += 1;
+        let token = t.next_token;
+        t.pending.push((
+            token,
+            Event {
+                thread,
+                op: Op::Lock {
+                    kind,
+                    acquired: false,
+                },
+                object: Some(object),
+                ordering: None,
+                location: Some(location),
+                section: None,
+                via: None,
+            },
+        ));
+        Some(token)
+    })
+}
+
+/// The lock request `token` was granted: its row enters the timeline now.
+pub(crate) fn mark_acquired(token: Option<u64>) {
+    let Some(token) = token else { return };
+    let lane = current_lane();
+    TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        let Some(i) = t.pending.iter().position(|(k, _)| *k == token) else {
+            return;
+        };
+        let (_, mut e) = t.pending.remove(i);
+        if !t.active || t.failure.is_some() {
+            return;
+        }
+        if let Op::Lock { acquired, .. } = &mut e.op {
+            *acquired = true;
+        }
+        e.thread = lane;
+        e.section = t.unit_of(lane);
+        t.events.push(e);
+    });
+}
+
+/// Marks a critical section entered by the calling model thread (see `heisen::critical`).
+#[track_caller]
+pub(crate) fn section_enter(name: &'static str) -> bool {
+    if !recording() {
+        return false;
+    }
+    let location = Location::caller();
+    let lane = current_lane();
+    TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        if !t.active || t.failure.is_some() {
+            return false;
+        }
+        let mut ls = t.lane_sections.get(lane).copied().unwrap_or_default();
+        let nested = ls.depth > 0 || ls.inherited.is_some();
+        if !nested {
+            ls.open = Some(t.sections.len() as u32);
+            t.sections.push(Section {
+                name,
+                lane,
+                location: Some(location),
+            });
+        }
+        ls.depth += 1;
+        t.set_lane_section(lane, ls);
+        let section = t.unit_of(lane);
+        t.events.push(Event {
+            thread: lane,
+            op: Op::SectionEnter { name, nested },
+            object: None,
+            ordering: None,
+            location: Some(location),
+            section,
+            via: None,
         });
+        true
+    })
+}
+
+/// Marks the end of the critical section entered last by the calling model thread.
+pub(crate) fn section_exit(name: &'static str) {
+    let lane = current_lane();
+    TRACE.with(|t| {
+        let Ok(mut t) = t.try_borrow_mut() else {
+            return;
+        };
+        let mut ls = t.lane_sections.get(lane).copied().unwrap_or_default();
+        if ls.depth == 0 {
+            return;
+        }
+        let section = t.unit_of(lane);
+        let nested = ls.depth > 1 || ls.inherited.is_some();
+        ls.depth -= 1;
+        if ls.depth == 0 {
+            ls.open = None;
+        }
+        t.set_lane_section(lane, ls);
+        if !t.active || t.failure.is_some() {
+            return;
+        }
+        t.events.push(Event {
+            thread: lane,
+            op: Op::SectionExit { name, nested },
+            object: None,
+            ordering: None,
+            location: None,
+            section,
+            via: None,
+        });
+    });
+}
+
+/// End of one execution's body: check the atomicity of its critical sections (if any) and
+/// fail the execution (panic) on a violation.
+pub(crate) fn end_execution() {
+    let verdict = TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        if !t.active || t.failure.is_some() || t.sections.is_empty() {
+            return None;
+        }
+        t.critical_checked += t.sections.len() as u64;
+        let v = super::atomicity::check(&t.events, &t.sections)?;
+        let text = super::atomicity::render(&v, &t.events, &t.sections);
+        t.violation = Some(text.clone());
+        Some(text)
+    });
+    if let Some(text) = verdict {
+        std::panic::panic_any(text);
+    }
+}
+
+impl Trace {
+    /// The critical-section instance (unit of atomicity) lane `lane` is in now.
+    fn unit_of(&self, lane: usize) -> Option<u32> {
+        self.lane_sections
+            .get(lane)
+            .and_then(|ls| ls.inherited.or(ls.open))
+    }
+    fn set_lane_section(&mut self, lane: usize, ls: LaneSection) {
+        if self.lane_sections.len() <= lane {
+            self.lane_sections.resize(lane + 1, LaneSection::default());
+        }
+        self.lane_sections[lane] = ls;
+    }
+    /// Moves still-pending (never granted) lock requests into the timeline.
+    fn flush_pending(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        self.events.extend(pending.into_iter().map(|(_, e)| e));
     }
 }
 
@@ -307,13 +549,17 @@ pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
             return false;
         }
         if t.failure.is_none() {
+            t.flush_pending();
             t.failure = Some((lane, msg.clone(), loc));
+            let section = t.unit_of(lane);
             t.events.push(Event {
                 thread: lane,
                 op: Op::Panic(msg),
                 object: None,
                 ordering: None,
                 location: None,
+                section,
+                via: None,
             });
         }
         true
@@ -335,4 +581,47 @@ pub(crate) fn shuttle_schedule_push(step: Option<usize>) {
 /// The shuttle schedule recorded for the current (failing) execution.
 pub(crate) fn peek_schedule() -> Option<(u64, Vec<Option<usize>>)> {
     TRACE.with(|t| t.borrow().shuttle_schedule.clone())
+}
+
+/// Critical-section instances checked so far in the current run.
+pub(crate) fn peek_critical_checked() -> u64 {
+    TRACE.with(|t| t.borrow().critical_checked)
+}
+
+/// A critical-section guard: created on entry (`#[heisen::critical]`,
+/// `heisen::critical_section!`), the exit is recorded when it drops.
+#[must_use]
+pub struct CriticalGuard {
+    name: &'static str,
+    active: bool,
+}
+
+impl CriticalGuard {
+    /// Enters the critical section `name` (recorded only inside a model run).
+    #[track_caller]
+    #[inline]
+    pub fn enter(name: &'static str) -> Self {
+        let active = recording() && section_enter(name);
+        CriticalGuard { name, active }
+    }
+}
+
+impl Drop for CriticalGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if self.active {
+            section_exit(self.name);
+        }
+    }
+}
+
+/// Timeline of the current execution so far (see `runner::__current_timeline`).
+pub(crate) fn current_timeline() -> String {
+    if !recording() {
+        return String::new();
+    }
+    TRACE.with(|t| {
+        let t = t.borrow();
+        super::report::timeline(&t.events, &t.lane_names)
+    })
 }

@@ -15,10 +15,46 @@ enum MInner<T> {
     Shuttle(shuttle::sync::Mutex<T>),
 }
 
-/// Guard of a facade [`Mutex`]; the unlock is recorded when it drops.
+/// Guard of a facade [`Mutex`]; the unlock is recorded when it drops (before the mutex is
+/// released), and the first read (`Deref`) and first write (`DerefMut`) of the data during
+/// the hold are recorded as guarded-data accesses (for the atomicity check).
 pub struct MutexGuard<'a, T> {
     inner: Option<GInner<'a, T>>,
     obj: usize,
+    access: Access,
+}
+
+/// Which guarded-data accesses of one lock hold were recorded already.
+#[derive(Default)]
+struct Access {
+    read: std::cell::Cell<bool>,
+    written: bool,
+}
+impl Access {
+    #[track_caller]
+    fn read(&self, obj: usize) {
+        if !self.read.get() && !self.written {
+            self.read.set(true);
+            rt::record(Op::GuardRead, Some(obj), None, Some(Location::caller()));
+        }
+    }
+    #[track_caller]
+    fn write(&mut self, obj: usize) {
+        if !self.written {
+            self.written = true;
+            rt::record(Op::GuardWrite, Some(obj), None, Some(Location::caller()));
+        }
+    }
+}
+
+impl<'a, T> MutexGuard<'a, T> {
+    fn new(g: GInner<'a, T>, obj: usize) -> Self {
+        MutexGuard {
+            inner: Some(g),
+            obj,
+            access: Access::default(),
+        }
+    }
 }
 enum GInner<'a, T> {
     Std(std::sync::MutexGuard<'a, T>),
@@ -51,25 +87,14 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let obj = self.id();
-        let ev = rt::record(
-            Op::Lock {
-                kind: "lock",
-                acquired: false,
-            },
-            Some(obj),
-            None,
-            Some(Location::caller()),
-        );
+        let ev = rt::lock_requested("lock", obj, Location::caller());
         let r = match &self.inner {
             MInner::Std(m) => map_lock(m.lock(), GInner::Std),
             MInner::Loom(m) => map_lock(m.lock(), GInner::Loom),
             MInner::Shuttle(m) => map_lock(m.lock(), GInner::Shuttle),
         };
         rt::mark_acquired(ev);
-        map_lock(r, |g| MutexGuard {
-            inner: Some(g),
-            obj,
-        })
+        map_lock(r, |g| MutexGuard::new(g, obj))
     }
     /// Tries to lock without blocking.
     #[track_caller]
@@ -93,10 +118,7 @@ impl<T> Mutex<T> {
             None,
             Some(Location::caller()),
         );
-        g.map(|g| MutexGuard {
-            inner: Some(g),
-            obj,
-        })
+        g.map(|g| MutexGuard::new(g, obj))
     }
     /// Consumes the mutex.
     pub fn into_inner(self) -> LockResult<T> {
@@ -121,7 +143,9 @@ impl<T> std::fmt::Debug for Mutex<T> {
 
 impl<T> Deref for MutexGuard<'_, T> {
     type Target = T;
+    #[track_caller]
     fn deref(&self) -> &T {
+        self.access.read(self.obj);
         match self.inner.as_ref().expect("guard present") {
             GInner::Std(g) => g,
             GInner::Loom(g) => g,
@@ -130,7 +154,10 @@ impl<T> Deref for MutexGuard<'_, T> {
     }
 }
 impl<T> DerefMut for MutexGuard<'_, T> {
+    #[track_caller]
     fn deref_mut(&mut self) -> &mut T {
+        let obj = self.obj;
+        self.access.write(obj);
         match self.inner.as_mut().expect("guard present") {
             GInner::Std(g) => &mut *g,
             GInner::Loom(g) => &mut *g,
@@ -140,8 +167,11 @@ impl<T> DerefMut for MutexGuard<'_, T> {
 }
 impl<T> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
-        if self.inner.take().is_some() {
+        if let Some(g) = self.inner.take() {
+            // Record first, then release: once released another thread may lock and record,
+            // and its `lock` row must come after this `unlock` row.
             rt::record(Op::Unlock("unlock"), Some(self.obj), None, None);
+            drop(g);
         }
     }
 }
@@ -172,7 +202,7 @@ impl Condvar {
     pub fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
         let obj = guard.obj;
         rt::record(
-            Op::Wait,
+            Op::Wait(obj),
             Some(self as *const Self as usize),
             None,
             Some(Location::caller()),
@@ -193,10 +223,7 @@ impl Condvar {
             None,
             Some(Location::caller()),
         );
-        map_lock(r, |g| MutexGuard {
-            inner: Some(g),
-            obj,
-        })
+        map_lock(r, |g| MutexGuard::new(g, obj))
     }
     /// Waits while `condition` holds.
     #[track_caller]
@@ -263,11 +290,13 @@ enum RInner<T> {
 pub struct RwLockReadGuard<'a, T> {
     inner: Box<dyn Deref<Target = T> + 'a>,
     obj: usize,
+    access: Access,
 }
 /// Write guard of a facade [`RwLock`].
 pub struct RwLockWriteGuard<'a, T> {
     inner: Box<dyn DerefMut<Target = T> + 'a>,
     obj: usize,
+    access: Access,
 }
 impl<T> RwLock<T> {
     /// Creates a lock.
@@ -282,36 +311,24 @@ impl<T> RwLock<T> {
     #[track_caller]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         let obj = self as *const Self as usize;
-        let ev = rt::record(
-            Op::Lock {
-                kind: "read",
-                acquired: false,
-            },
-            Some(obj),
-            None,
-            Some(Location::caller()),
-        );
+        let ev = rt::lock_requested("read", obj, Location::caller());
         let r: LockResult<Box<dyn Deref<Target = T> + '_>> = match &self.0 {
             RInner::Std(l) => map_lock(l.read(), |g| Box::new(g) as Box<dyn Deref<Target = T>>),
             RInner::Loom(l) => map_lock(l.read(), |g| Box::new(g) as Box<dyn Deref<Target = T>>),
             RInner::Shuttle(l) => map_lock(l.read(), |g| Box::new(g) as Box<dyn Deref<Target = T>>),
         };
         rt::mark_acquired(ev);
-        map_lock(r, |inner| RwLockReadGuard { inner, obj })
+        map_lock(r, |inner| RwLockReadGuard {
+            inner,
+            obj,
+            access: Access::default(),
+        })
     }
     /// Acquires exclusive access.
     #[track_caller]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         let obj = self as *const Self as usize;
-        let ev = rt::record(
-            Op::Lock {
-                kind: "write",
-                acquired: false,
-            },
-            Some(obj),
-            None,
-            Some(Location::caller()),
-        );
+        let ev = rt::lock_requested("write", obj, Location::caller());
         let r: LockResult<Box<dyn DerefMut<Target = T> + '_>> = match &self.0 {
             RInner::Std(l) => map_lock(l.write(), |g| Box::new(g) as Box<dyn DerefMut<Target = T>>),
             RInner::Loom(l) => {
@@ -322,7 +339,11 @@ impl<T> RwLock<T> {
             }
         };
         rt::mark_acquired(ev);
-        map_lock(r, |inner| RwLockWriteGuard { inner, obj })
+        map_lock(r, |inner| RwLockWriteGuard {
+            inner,
+            obj,
+            access: Access::default(),
+        })
     }
 }
 impl<T> std::fmt::Debug for RwLock<T> {
@@ -332,7 +353,9 @@ impl<T> std::fmt::Debug for RwLock<T> {
 }
 impl<T> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
+    #[track_caller]
     fn deref(&self) -> &T {
+        self.access.read(self.obj);
         &self.inner
     }
 }
@@ -343,12 +366,17 @@ impl<T> Drop for RwLockReadGuard<'_, T> {
 }
 impl<T> Deref for RwLockWriteGuard<'_, T> {
     type Target = T;
+    #[track_caller]
     fn deref(&self) -> &T {
+        self.access.read(self.obj);
         &self.inner
     }
 }
 impl<T> DerefMut for RwLockWriteGuard<'_, T> {
+    #[track_caller]
     fn deref_mut(&mut self) -> &mut T {
+        let obj = self.obj;
+        self.access.write(obj);
         &mut self.inner
     }
 }

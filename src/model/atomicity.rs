@@ -1,0 +1,402 @@
+//! Atomicity of critical sections (`#[heisen::critical]`): conflict-serializability of one
+//! execution's trace.
+//!
+//! Units of atomicity are the critical-section instances (a thread's outermost section; nested
+//! sections and threads spawned inside it are merged into it); every access outside a section
+//! is a unit of its own. The conflict graph has an edge A → B when an access of A precedes a
+//! conflicting access of B (same object, at least one a write), plus program order between the
+//! consecutive units of a thread and spawn / join edges. A cycle means that no serial order of
+//! the units explains the execution: an **atomicity violation**.
+//!
+//! What counts as an access, and what does not:
+//! * atomic `load` = read; `store` = write; `swap` / `fetch_*` = write (a read and a write at
+//!   one instant); successful CAS = write that *validates*; failed CAS = read.
+//! * `UnsafeCell::with` = read, `with_mut` = write.
+//! * lock data: the first `Deref` of a guard during a hold = read of the lock's data, the first
+//!   `DerefMut` = write. Acquire / release themselves are not accesses: holds of one lock are
+//!   already totally ordered in the trace (a lock row never appears while another thread holds
+//!   the lock), so the data accesses made under them conflict in that order, and two
+//!   read-only holds do not conflict.
+//! * optimistic concurrency: a section's earlier reads of an object are dropped from the
+//!   conflict relation when the same section later performs a successful CAS on it (the CAS
+//!   validated them), or reads it again while holding a lock acquired after those reads (the
+//!   double check under the lock supersedes the unlocked check), or when a failed CAS of the
+//!   section re-read it (a CAS loop recomputes from the value the failed CAS returned). A write
+//!   of the section to the object in between keeps them.
+
+use super::rt::{Event, Op, Section};
+use std::collections::{HashMap, VecDeque};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Acc {
+    Read,
+    Write,
+    /// Successful compare-and-exchange: a write that validates the section's earlier reads.
+    Validate,
+    /// Failed compare-and-exchange: a read of the current value that supersedes the section's
+    /// earlier reads (a CAS loop recomputes from it).
+    Reread,
+}
+
+fn access(e: &Event) -> Option<(usize, Acc)> {
+    let obj = e.object?;
+    let a = match &e.op {
+        Op::Load(_) | Op::CellRead | Op::GuardRead => Acc::Read,
+        Op::Store(_) | Op::Rmw(..) | Op::CellWrite | Op::GuardWrite => Acc::Write,
+        Op::Cas { result: Ok(_), .. } => Acc::Validate,
+        Op::Cas { result: Err(_), .. } => Acc::Reread,
+        _ => return None,
+    };
+    Some((obj, a))
+}
+
+/// Why an edge of the conflict graph exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Why {
+    /// Conflicting accesses to one object.
+    Conflict,
+    /// Same thread, earlier unit first.
+    ProgramOrder,
+    /// The spawn precedes the child's first step.
+    Spawn,
+    /// The child's last step precedes the join.
+    Join,
+}
+
+/// One edge of the cycle: unit `from` must precede unit `to`, witnessed by two events.
+#[derive(Clone, Debug)]
+pub(crate) struct Edge {
+    pub(crate) from: usize,
+    pub(crate) to: usize,
+    pub(crate) from_event: usize,
+    pub(crate) to_event: usize,
+    pub(crate) why: Why,
+}
+
+/// A cycle in the conflict graph.
+#[derive(Clone, Debug)]
+pub(crate) struct Violation {
+    pub(crate) edges: Vec<Edge>,
+}
+
+/// Checks one execution; `None` = conflict-serializable.
+pub(crate) fn check(events: &[Event], sections: &[Section]) -> Option<Violation> {
+    let nsec = sections.len();
+    let unit = |i: usize, e: &Event| e.section.map_or(nsec + i, |s| s as usize);
+
+    // Pass 1: reads validated by a later successful CAS, or superseded by a re-read under a
+    // lock acquired after them.
+    let mut dropped = vec![false; events.len()];
+    let mut held: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+    let mut live: HashMap<(u32, usize), Vec<usize>> = HashMap::new();
+    for (i, e) in events.iter().enumerate() {
+        match &e.op {
+            Op::Lock {
+                kind,
+                acquired: true,
+            } if *kind != "try_lock (busy)" => {
+                if let Some(o) = e.object {
+                    held.entry(e.thread).or_default().push((o, i));
+                }
+            }
+            Op::Unlock(_) | Op::Wait(_) => {
+                let o = match &e.op {
+                    Op::Wait(m) => Some(*m),
+                    _ => e.object,
+                };
+                if let (Some(o), Some(h)) = (o, held.get_mut(&e.thread)) {
+                    if let Some(p) = h.iter().rposition(|(x, _)| *x == o) {
+                        h.remove(p);
+                    }
+                }
+            }
+            _ => {}
+        }
+        let (Some(s), Some((obj, a))) = (e.section, access(e)) else {
+            continue;
+        };
+        let reads = live.entry((s, obj)).or_default();
+        match a {
+            Acc::Read => {
+                let latest_acquire = held
+                    .get(&e.thread)
+                    .and_then(|h| h.iter().map(|(_, at)| *at).max());
+                if let Some(la) = latest_acquire {
+                    reads.retain(|&r| {
+                        let superseded = r < la;
+                        if superseded {
+                            dropped[r] = true;
+                        }
+                        !superseded
+                    });
+                }
+                reads.push(i);
+            }
+            Acc::Validate => {
+                for r in reads.drain(..) {
+                    dropped[r] = true;
+                }
+            }
+            Acc::Reread => {
+                for r in reads.drain(..) {
+                    dropped[r] = true;
+                }
+                reads.push(i);
+            }
+            Acc::Write => reads.clear(),
+        }
+    }
+
+    // Pass 2: edges (first witness per pair of units).
+    let mut edges: HashMap<(usize, usize), Edge> = HashMap::new();
+    let mut add = |from: usize, to: usize, fe: usize, te: usize, why: Why| {
+        if from != to {
+            edges.entry((from, to)).or_insert(Edge {
+                from,
+                to,
+                from_event: fe,
+                to_event: te,
+                why,
+            });
+        }
+    };
+    struct Obj {
+        last_write: Option<(usize, usize)>,
+        readers: Vec<(usize, usize)>,
+    }
+    let mut objs: HashMap<usize, Obj> = HashMap::new();
+    let mut last_of_lane: HashMap<usize, (usize, usize)> = HashMap::new();
+    let mut spawned_by: HashMap<usize, (usize, usize)> = HashMap::new();
+    for (i, e) in events.iter().enumerate() {
+        let acc = access(e).filter(|_| !dropped[i]);
+        let relevant = acc.is_some()
+            || matches!(
+                e.op,
+                Op::Spawn(_) | Op::Join(_) | Op::SectionEnter { .. } | Op::Lock { .. }
+            );
+        if !relevant {
+            continue;
+        }
+        let u = unit(i, e);
+        match last_of_lane.get(&e.thread) {
+            Some(&(pu, pe)) => add(pu, u, pe, i, Why::ProgramOrder),
+            None => {
+                if let Some(&(su, se)) = spawned_by.get(&e.thread) {
+                    add(su, u, se, i, Why::Spawn);
+                }
+            }
+        }
+        last_of_lane.insert(e.thread, (u, i));
+        match e.op {
+            Op::Spawn(child) => {
+                spawned_by.insert(child, (u, i));
+            }
+            Op::Join(child) => {
+                if let Some(&(cu, ce)) = last_of_lane.get(&child) {
+                    add(cu, u, ce, i, Why::Join);
+                }
+            }
+            _ => {}
+        }
+        let Some((obj, a)) = acc else { continue };
+        let o = objs.entry(obj).or_insert(Obj {
+            last_write: None,
+            readers: Vec::new(),
+        });
+        match a {
+            Acc::Read | Acc::Reread => {
+                if let Some((w, we)) = o.last_write {
+                    add(w, u, we, i, Why::Conflict);
+                }
+                o.readers.push((u, i));
+            }
+            Acc::Write | Acc::Validate => {
+                for &(r, re) in &o.readers {
+                    add(r, u, re, i, Why::Conflict);
+                }
+                if let Some((w, we)) = o.last_write {
+                    add(w, u, we, i, Why::Conflict);
+                }
+                o.readers.clear();
+                o.last_write = Some((u, i));
+            }
+        }
+    }
+    if edges.is_empty() {
+        return None;
+    }
+
+    // Shortest cycle through a section instance (every cycle contains one: all edges between
+    // single-step units point forward in time).
+    let mut adj: HashMap<usize, Vec<usize>> = HashMap::new();
+    for &(f, t) in edges.keys() {
+        adj.entry(f).or_default().push(t);
+    }
+    for v in adj.values_mut() {
+        v.sort_unstable();
+    }
+    let mut best: Option<Vec<usize>> = None;
+    for s in 0..nsec {
+        if !adj.contains_key(&s) {
+            continue;
+        }
+        // BFS from s back to s.
+        let mut prev: HashMap<usize, usize> = HashMap::new();
+        let mut q = VecDeque::from([s]);
+        let mut found = None;
+        'bfs: while let Some(x) = q.pop_front() {
+            for &y in adj.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
+                if y == s {
+                    found = Some(x);
+                    break 'bfs;
+                }
+                if let std::collections::hash_map::Entry::Vacant(v) = prev.entry(y) {
+                    v.insert(x);
+                    q.push_back(y);
+                }
+            }
+        }
+        if let Some(mut x) = found {
+            let mut path = vec![x];
+            while x != s {
+                x = prev[&x];
+                path.push(x);
+            }
+            path.reverse(); // s .. last, and last → s closes the cycle
+            if best.as_ref().map_or(true, |b| path.len() < b.len()) {
+                best = Some(path);
+            }
+        }
+    }
+    let path = best?;
+    let n = path.len();
+    let edges = (0..n)
+        .map(|k| edges[&(path[k], path[(k + 1) % n])].clone())
+        .collect();
+    Some(Violation { edges })
+}
+
+/// The violation as the failure message: summary line, the story in one sentence (for two
+/// sections), the cycle's edges with values and source lines, and the sections' extents.
+pub(crate) fn render(v: &Violation, events: &[Event], sections: &[Section]) -> String {
+    let names = super::report::object_names(events);
+    let nsec = sections.len();
+    let unit_name = |u: usize| -> String {
+        if u < nsec {
+            format!("`{}` on T{}", sections[u].name, sections[u].lane)
+        } else {
+            format!("T{} (outside critical sections)", events[u - nsec].thread)
+        }
+    };
+    let at = |i: usize| {
+        events[i]
+            .location
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default()
+    };
+    let what = |i: usize| describe(&events[i], names[i].as_deref());
+    let mut out = String::from(
+        "atomicity violation: critical sections interleaved so that no serial order of them \
+         explains this execution\n",
+    );
+    // The story, for the common two-unit cycle: X did x1, then Y did y.., before X did x2.
+    if let [a, b] = v.edges.as_slice() {
+        for (xy, yx) in [(a, b), (b, a)] {
+            let (x1, y1, y2, x2) = (xy.from_event, xy.to_event, yx.from_event, yx.to_event);
+            if xy.why == Why::Conflict && yx.why == Why::Conflict && x1 < y1 && y2 < x2 {
+                let x = unit_name(xy.from);
+                let y = unit_name(xy.to);
+                let tx = format!("T{}", events[x2].thread);
+                let mut s = format!(
+                    "  {x} {}{}, then {y} {}{}",
+                    what(x1),
+                    at(x1),
+                    what(y1),
+                    at(y1)
+                );
+                if y2 != y1 {
+                    s.push_str(&format!(" and {}{}", what(y2), at(y2)));
+                }
+                s.push_str(&format!(" before {tx} {}{}\n", what(x2), at(x2)));
+                out.push_str(&s);
+                break;
+            }
+        }
+    }
+    out.push_str(
+        "  cycle (A → B: a step of A came first, so A must precede B in any serial order):\n",
+    );
+    for e in &v.edges {
+        let why = match e.why {
+            Why::Conflict => "",
+            Why::ProgramOrder => " [same thread]",
+            Why::Spawn => " [spawn]",
+            Why::Join => " [join]",
+        };
+        out.push_str(&format!(
+            "    {} → {}{why}: {} (row {}{}) before {} (row {}{})\n",
+            unit_name(e.from),
+            unit_name(e.to),
+            what(e.from_event),
+            e.from_event + 1,
+            at(e.from_event),
+            what(e.to_event),
+            e.to_event + 1,
+            at(e.to_event),
+        ));
+    }
+    let mut seen = Vec::new();
+    for e in &v.edges {
+        if e.from < nsec && !seen.contains(&e.from) {
+            seen.push(e.from);
+        }
+    }
+    for s in seen {
+        let rows: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.section == Some(s as u32))
+            .map(|(i, _)| i + 1)
+            .collect();
+        out.push_str(&format!(
+            "  section {}: entered{}, rows {}–{}\n",
+            unit_name(s),
+            sections[s]
+                .location
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default(),
+            rows.first().copied().unwrap_or(0),
+            rows.last().copied().unwrap_or(0),
+        ));
+    }
+    out
+}
+
+/// An access in words: "read balance = 100", "wrote balance ← 50".
+fn describe(e: &Event, name: Option<&str>) -> String {
+    let n = name.unwrap_or("?");
+    let via = e.via.map(|v| format!(" ({v})")).unwrap_or_default();
+    match &e.op {
+        Op::Load(v) => format!("read {n} = {v}{via}"),
+        Op::Store(v) => format!("wrote {n} ← {v}"),
+        Op::Rmw(m, old, new) => format!("{m} {n}: {old} → {new}"),
+        Op::Cas {
+            expected,
+            new,
+            result: Ok(_),
+        } => format!("CAS {n} {expected} → {new}{via}"),
+        Op::Cas {
+            result: Err(actual),
+            ..
+        } => format!("read {n} = {actual} (failed CAS){via}"),
+        Op::CellRead => format!("read {n} (UnsafeCell)"),
+        Op::CellWrite => format!("wrote {n} (UnsafeCell)"),
+        Op::GuardRead => format!("read {n} (through its guard)"),
+        Op::GuardWrite => format!("wrote {n} (through its guard)"),
+        Op::Spawn(t) => format!("spawned T{t}"),
+        Op::Join(t) => format!("joined T{t}"),
+        Op::Lock { kind, .. } => format!("{kind} {n}"),
+        Op::SectionEnter { name, .. } => format!("entered `{name}`"),
+        other => format!("{other:?}"),
+    }
+}

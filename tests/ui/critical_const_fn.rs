@@ -1,0 +1,5 @@
+#[heisen::critical]
+const fn f() -> u8 {
+    1
+}
+fn main() {}

@@ -1,0 +1,3 @@
+#[heisen::critical(name = "a", name = "b")]
+fn f() {}
+fn main() {}

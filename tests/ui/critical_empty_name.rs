@@ -1,0 +1,3 @@
+#[heisen::critical(name = " ")]
+fn f() {}
+fn main() {}

@@ -1,0 +1,3 @@
+#[heisen::critical(name = withdraw)]
+fn f() {}
+fn main() {}

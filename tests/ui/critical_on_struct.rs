@@ -1,0 +1,5 @@
+#[heisen::critical]
+struct Account {
+    balance: u64,
+}
+fn main() {}

@@ -1,0 +1,5 @@
+trait Account {
+    #[heisen::critical]
+    fn withdraw(&self, amount: u64) -> bool;
+}
+fn main() {}

@@ -1,0 +1,3 @@
+#[heisen::critical(loom)]
+fn f() {}
+fn main() {}
