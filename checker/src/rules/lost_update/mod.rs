@@ -1,6 +1,7 @@
 //! Group `lost-update`: read-modify-write without a version guard.
 
 pub mod atomic_load_store;
+pub mod kv_read_then_write;
 pub mod locks;
 pub mod map_check_then_act;
 pub mod split_lock_update;

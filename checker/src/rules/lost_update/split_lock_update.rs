@@ -168,7 +168,7 @@ impl Rule for SplitLockUpdate {
                         file,
                         event_region(w),
                         format!(
-                            "`{lock}` is written {how} a value read under an earlier guard that \
+                            "`{lock}` is written {how} a read made under an earlier guard that \
                              was already released; an update made by another thread in between \
                              is lost"
                         ),
