@@ -358,8 +358,8 @@ mod imp {
 #[cfg(feature = "model")]
 mod imp {
     use super::*;
-    use crate::model::report;
     use crate::model::rt::{self, Backend, BackendGuard};
+    use crate::model::{atomicity, report};
     use shuttle::scheduler::{
         PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
     };
@@ -632,6 +632,18 @@ mod imp {
                     });
                     r.push_str(line);
                     r.push('\n');
+                }
+                // The execution failed for another reason (an assertion, a deadlock): say if
+                // its critical sections also interleaved non-serializably up to that point.
+                if !trace.sections.is_empty() {
+                    if let Some(v) = atomicity::check(&trace.events, &trace.sections) {
+                        let text = atomicity::render(&v, &trace.events, &trace.sections);
+                        r.push_str("\nalso an atomicity violation in this execution:\n");
+                        for line in text.lines().skip(1) {
+                            r.push_str(line);
+                            r.push('\n');
+                        }
+                    }
                 }
             }
             r.push_str(&format!(

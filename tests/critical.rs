@@ -554,3 +554,69 @@ fn every_target_kind_is_instrumented_and_counted() {
         "{s}"
     );
 }
+
+// ------------------------------------------------------------ with an assertion as well
+
+#[test]
+fn a_failed_assertion_also_names_the_atomicity_violation() {
+    let f = check(
+        &Config::new("t::crit_assert").shuttle_only().iterations(200),
+        || {
+            let acct = Arc::new(Account::new());
+            let a2 = acct.clone();
+            let h = thread::spawn(move || a2.withdraw(50));
+            acct.withdraw(50);
+            h.join().unwrap();
+            assert_eq!(acct.balance.load(SeqCst), 0, "balance == 0");
+        },
+    )
+    .expect_err("lost update");
+    let r = &f.report;
+    assert_eq!(f.kind, "assertion failed", "{r}");
+    assert!(
+        r.contains("also an atomicity violation in this execution:"),
+        "{r}"
+    );
+    assert!(
+        r.contains("`withdraw` on T0") && r.contains("`withdraw` on T1"),
+        "{r}"
+    );
+}
+
+// ------------------------------------------------------------ the summary counts sections
+
+#[heisen::model(iterations = 20)]
+fn model_attribute_counts_sections() {
+    two_threads(Account::new(), |a| {
+        a.withdraw_cas(50);
+    })
+}
+
+#[test]
+fn summary_file_counts_critical_sections_per_backend() {
+    if std::env::var("HEISEN_BACKEND").is_ok() {
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("heisen-crit-{}.tsv", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "model_attribute_counts_sections"])
+        .env("HEISEN_SUMMARY_FILE", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let tsv = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    let lines: Vec<&str> = tsv.lines().collect();
+    assert_eq!(lines.len(), 2, "{tsv}");
+    for (line, backend) in lines.iter().zip(["shuttle", "loom"]) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), 7, "{line}");
+        assert_eq!((cols[1], cols[4]), (backend, "pass"), "{line}");
+        // two instances per execution
+        let execs: u64 = cols[2].parse().unwrap();
+        let want = format!("critical sections: {} instances checked", 2 * execs);
+        let got = cols[6].replace(',', "");
+        assert!(got.contains(&want), "{line}");
+    }
+}

@@ -25,7 +25,6 @@
 //!   of the section to the object in between keeps them.
 
 use super::rt::{Event, Op, Section};
-use std::collections::{HashMap, VecDeque};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Acc {
@@ -79,16 +78,36 @@ pub(crate) struct Violation {
     pub(crate) edges: Vec<Edge>,
 }
 
+/// Dense index of `key` in `keys` (few distinct objects per execution: a linear scan beats
+/// hashing; this runs at the end of every explored execution).
+fn dense<K: PartialEq + Copy>(keys: &mut Vec<K>, key: K) -> usize {
+    match keys.iter().position(|k| *k == key) {
+        Some(i) => i,
+        None => {
+            keys.push(key);
+            keys.len() - 1
+        }
+    }
+}
+
+fn at_lane<T: Default>(v: &mut Vec<T>, lane: usize) -> &mut T {
+    if v.len() <= lane {
+        v.resize_with(lane + 1, T::default);
+    }
+    &mut v[lane]
+}
+
 /// Checks one execution; `None` = conflict-serializable.
 pub(crate) fn check(events: &[Event], sections: &[Section]) -> Option<Violation> {
     let nsec = sections.len();
     let unit = |i: usize, e: &Event| e.section.map_or(nsec + i, |s| s as usize);
 
-    // Pass 1: reads validated by a later successful CAS, or superseded by a re-read under a
-    // lock acquired after them.
+    // Pass 1: reads validated by a later successful CAS, re-read by a failed CAS, or
+    // superseded by a re-read under a lock acquired after them.
     let mut dropped = vec![false; events.len()];
-    let mut held: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
-    let mut live: HashMap<(u32, usize), Vec<usize>> = HashMap::new();
+    let mut held: Vec<Vec<(usize, usize)>> = Vec::new();
+    let mut live_keys: Vec<(u32, usize)> = Vec::new();
+    let mut live: Vec<Vec<usize>> = Vec::new();
     for (i, e) in events.iter().enumerate() {
         match &e.op {
             Op::Lock {
@@ -96,7 +115,7 @@ pub(crate) fn check(events: &[Event], sections: &[Section]) -> Option<Violation>
                 acquired: true,
             } if *kind != "try_lock (busy)" => {
                 if let Some(o) = e.object {
-                    held.entry(e.thread).or_default().push((o, i));
+                    at_lane(&mut held, e.thread).push((o, i));
                 }
             }
             Op::Unlock(_) | Op::Wait(_) => {
@@ -104,7 +123,8 @@ pub(crate) fn check(events: &[Event], sections: &[Section]) -> Option<Violation>
                     Op::Wait(m) => Some(*m),
                     _ => e.object,
                 };
-                if let (Some(o), Some(h)) = (o, held.get_mut(&e.thread)) {
+                if let Some(o) = o {
+                    let h = at_lane(&mut held, e.thread);
                     if let Some(p) = h.iter().rposition(|(x, _)| *x == o) {
                         h.remove(p);
                     }
@@ -115,11 +135,15 @@ pub(crate) fn check(events: &[Event], sections: &[Section]) -> Option<Violation>
         let (Some(s), Some((obj, a))) = (e.section, access(e)) else {
             continue;
         };
-        let reads = live.entry((s, obj)).or_default();
+        let k = dense(&mut live_keys, (s, obj));
+        if live.len() <= k {
+            live.push(Vec::new());
+        }
+        let reads = &mut live[k];
         match a {
             Acc::Read => {
                 let latest_acquire = held
-                    .get(&e.thread)
+                    .get(e.thread)
                     .and_then(|h| h.iter().map(|(_, at)| *at).max());
                 if let Some(la) = latest_acquire {
                     reads.retain(|&r| {
@@ -132,26 +156,23 @@ pub(crate) fn check(events: &[Event], sections: &[Section]) -> Option<Violation>
                 }
                 reads.push(i);
             }
-            Acc::Validate => {
+            Acc::Validate | Acc::Reread => {
                 for r in reads.drain(..) {
                     dropped[r] = true;
                 }
-            }
-            Acc::Reread => {
-                for r in reads.drain(..) {
-                    dropped[r] = true;
+                if a == Acc::Reread {
+                    reads.push(i);
                 }
-                reads.push(i);
             }
             Acc::Write => reads.clear(),
         }
     }
 
-    // Pass 2: edges (first witness per pair of units).
-    let mut edges: HashMap<(usize, usize), Edge> = HashMap::new();
+    // Pass 2: edges, in the order their witnesses complete (`to_event` ascending).
+    let mut edges: Vec<Edge> = Vec::new();
     let mut add = |from: usize, to: usize, fe: usize, te: usize, why: Why| {
         if from != to {
-            edges.entry((from, to)).or_insert(Edge {
+            edges.push(Edge {
                 from,
                 to,
                 from_event: fe,
@@ -160,13 +181,15 @@ pub(crate) fn check(events: &[Event], sections: &[Section]) -> Option<Violation>
             });
         }
     };
+    #[derive(Default)]
     struct Obj {
         last_write: Option<(usize, usize)>,
         readers: Vec<(usize, usize)>,
     }
-    let mut objs: HashMap<usize, Obj> = HashMap::new();
-    let mut last_of_lane: HashMap<usize, (usize, usize)> = HashMap::new();
-    let mut spawned_by: HashMap<usize, (usize, usize)> = HashMap::new();
+    let mut obj_keys: Vec<usize> = Vec::new();
+    let mut objs: Vec<Obj> = Vec::new();
+    let mut last_of_lane: Vec<Option<(usize, usize)>> = Vec::new();
+    let mut spawned_by: Vec<Option<(usize, usize)>> = Vec::new();
     for (i, e) in events.iter().enumerate() {
         let acc = access(e).filter(|_| !dropped[i]);
         let relevant = acc.is_some()
@@ -178,31 +201,30 @@ pub(crate) fn check(events: &[Event], sections: &[Section]) -> Option<Violation>
             continue;
         }
         let u = unit(i, e);
-        match last_of_lane.get(&e.thread) {
-            Some(&(pu, pe)) => add(pu, u, pe, i, Why::ProgramOrder),
+        match *at_lane(&mut last_of_lane, e.thread) {
+            Some((pu, pe)) => add(pu, u, pe, i, Why::ProgramOrder),
             None => {
-                if let Some(&(su, se)) = spawned_by.get(&e.thread) {
+                if let Some((su, se)) = *at_lane(&mut spawned_by, e.thread) {
                     add(su, u, se, i, Why::Spawn);
                 }
             }
         }
-        last_of_lane.insert(e.thread, (u, i));
+        *at_lane(&mut last_of_lane, e.thread) = Some((u, i));
         match e.op {
-            Op::Spawn(child) => {
-                spawned_by.insert(child, (u, i));
-            }
+            Op::Spawn(child) => *at_lane(&mut spawned_by, child) = Some((u, i)),
             Op::Join(child) => {
-                if let Some(&(cu, ce)) = last_of_lane.get(&child) {
+                if let Some((cu, ce)) = *at_lane(&mut last_of_lane, child) {
                     add(cu, u, ce, i, Why::Join);
                 }
             }
             _ => {}
         }
         let Some((obj, a)) = acc else { continue };
-        let o = objs.entry(obj).or_insert(Obj {
-            last_write: None,
-            readers: Vec::new(),
-        });
+        let k = dense(&mut obj_keys, obj);
+        if objs.len() <= k {
+            objs.push(Obj::default());
+        }
+        let o = &mut objs[k];
         match a {
             Acc::Read | Acc::Reread => {
                 if let Some((w, we)) = o.last_write {
@@ -222,56 +244,84 @@ pub(crate) fn check(events: &[Event], sections: &[Section]) -> Option<Violation>
             }
         }
     }
-    if edges.is_empty() {
+
+    // Every edge points forward in time, so a cycle must enter some section S from a step
+    // taken after S began: without such an edge the execution is serializable (the common
+    // case, decided without a graph search).
+    let mut first_of = vec![usize::MAX; nsec];
+    for (i, e) in events.iter().enumerate() {
+        if let Some(s) = e.section {
+            let f = &mut first_of[s as usize];
+            *f = (*f).min(i);
+        }
+    }
+    if !edges
+        .iter()
+        .any(|e| e.to < nsec && e.from_event > first_of[e.to])
+    {
         return None;
     }
 
-    // Shortest cycle through a section instance (every cycle contains one: all edges between
-    // single-step units point forward in time).
-    let mut adj: HashMap<usize, Vec<usize>> = HashMap::new();
-    for &(f, t) in edges.keys() {
-        adj.entry(f).or_default().push(t);
+    // Shortest cycle through a section instance (BFS from each section back to itself).
+    let n = nsec + events.len();
+    let mut order: Vec<usize> = (0..edges.len()).collect();
+    // by source, keeping insertion order (earliest witness first) within a source
+    order.sort_by_key(|&k| (edges[k].from, k));
+    let mut start = vec![0usize; n + 1];
+    for e in &edges {
+        start[e.from + 1] += 1;
     }
-    for v in adj.values_mut() {
-        v.sort_unstable();
+    for v in 0..n {
+        start[v + 1] += start[v];
     }
     let mut best: Option<Vec<usize>> = None;
+    let mut prev = vec![usize::MAX; n];
+    let mut queue = std::collections::VecDeque::new();
     for s in 0..nsec {
-        if !adj.contains_key(&s) {
+        if start[s] == start[s + 1] {
             continue;
         }
-        // BFS from s back to s.
-        let mut prev: HashMap<usize, usize> = HashMap::new();
-        let mut q = VecDeque::from([s]);
-        let mut found = None;
-        'bfs: while let Some(x) = q.pop_front() {
-            for &y in adj.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
+        prev.iter_mut().for_each(|p| *p = usize::MAX);
+        queue.clear();
+        queue.push_back(s);
+        let mut closing = None;
+        'bfs: while let Some(x) = queue.pop_front() {
+            for &k in &order[start[x]..start[x + 1]] {
+                let y = edges[k].to;
                 if y == s {
-                    found = Some(x);
+                    closing = Some(x);
                     break 'bfs;
                 }
-                if let std::collections::hash_map::Entry::Vacant(v) = prev.entry(y) {
-                    v.insert(x);
-                    q.push_back(y);
+                if prev[y] == usize::MAX {
+                    prev[y] = x;
+                    queue.push_back(y);
                 }
             }
         }
-        if let Some(mut x) = found {
+        if let Some(mut x) = closing {
             let mut path = vec![x];
             while x != s {
-                x = prev[&x];
+                x = prev[x];
                 path.push(x);
             }
-            path.reverse(); // s .. last, and last → s closes the cycle
+            path.reverse(); // s .. last; last → s closes the cycle
             if best.as_ref().map_or(true, |b| path.len() < b.len()) {
                 best = Some(path);
             }
         }
     }
     let path = best?;
-    let n = path.len();
-    let edges = (0..n)
-        .map(|k| edges[&(path[k], path[(k + 1) % n])].clone())
+    let len = path.len();
+    let edges = (0..len)
+        .map(|k| {
+            let (f, t) = (path[k], path[(k + 1) % len]);
+            order[start[f]..start[f + 1]]
+                .iter()
+                .map(|&j| &edges[j])
+                .find(|e| e.to == t)
+                .expect("edge on the path")
+                .clone()
+        })
         .collect();
     Some(Violation { edges })
 }
