@@ -72,6 +72,8 @@ const ADAPTERS: &[&str] = &[
     "unwrap_or_else",
     "and_then",
     "error_for_status",
+    // `timeout(d, op())` wraps the attempt: name the operation, not the wrapper.
+    "timeout",
 ];
 
 /// A hand-written retry: `sleep` is on the error path of `attempt`, both inside loop `lp`,
@@ -172,7 +174,19 @@ pub(crate) fn retry_loops(func: &FnFacts) -> Vec<RetryLoop<'_>> {
                 attempts.extend(in_loop_calls(func, &t.receiver_deps, lp, depth));
             }
         }
+        // `Err(_) => { sleep(..); break; }`: waits, then gives up; not a retry.
+        let gives_up = func.exits.iter().any(|x| {
+            x.closure_depth == depth
+                && x.loops.contains(&lp)
+                && (x.is_return || x.loops.last() == Some(&lp))
+                && (x.region.line, x.region.column) > (s.region.end_line, s.region.end_column)
+                && x.control_deps == s.control_deps
+                && func.cases.iter().any(|c| {
+                    is_err_case(c) && within(&s.region, &c.region) && within(&x.region, &c.region)
+                })
+        });
         if attempts.is_empty()
+            || gives_up
             || !exits_on_success(func, lp, depth, &attempts)
             || success_stays(func, lp, &attempts)
         {
@@ -183,7 +197,7 @@ pub(crate) fn retry_loops(func: &FnFacts) -> Vec<RetryLoop<'_>> {
                 .iter()
                 .rev()
                 .map(|&a| &func.events[a])
-                .find(|e| !skip_adapters || !ADAPTERS.contains(&e.name.as_str()))
+                .find(|e| !skip_adapters || !ADAPTERS.contains(&last_segment(&e.name)))
         };
         let Some(attempt) = pick(true).or_else(|| pick(false)) else {
             continue;
@@ -366,6 +380,7 @@ pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay 
     let (mut varying, mut unknown, mut random) = (false, false, false);
     let mut growth: Option<Region> = None;
     let mut text_growth = false;
+    let mut loop_var = false;
     let mut next_text = 0;
     loop {
         let mut progressed = false;
@@ -414,11 +429,12 @@ pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay 
                     .iter()
                     .filter(|b| b.name == n && within(&b.region, &lr))
                 {
-                    let loop_var = l.kind == LoopKind::For
+                    let is_loop_var = l.kind == LoopKind::For
                         && l.header_region
                             .is_some_and(|h| (b.region.line, b.region.column) < (h.line, h.column));
-                    if loop_var {
+                    if is_loop_var {
                         varying = true;
+                        loop_var = true;
                         continue;
                     }
                     let inner: Vec<EventId> = b
@@ -455,8 +471,12 @@ pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay 
             progressed = true;
             varying = true;
             if let EventKind::Assign { op: Some(op) } = &ev.kind {
-                if matches!(op.as_str(), "*=" | "<<=" | "+=") {
-                    growth.get_or_insert(ev.region);
+                match op.as_str() {
+                    "*=" | "<<=" | "+=" => {
+                        growth.get_or_insert(ev.region);
+                    }
+                    // A shrinking or otherwise updated delay: not a backoff we can judge.
+                    _ => unknown = true,
                 }
             }
             if let Some(v) = ev.args.first() {
@@ -479,7 +499,7 @@ pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay 
         Delay::Constant
     } else if let Some(g) = growth {
         Delay::Growing(g)
-    } else if text_growth {
+    } else if text_growth && loop_var {
         Delay::Growing(arg.region)
     } else {
         Delay::Unknown

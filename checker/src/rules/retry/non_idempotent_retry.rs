@@ -12,7 +12,9 @@ declare_rule! {
     /// another attempt) or a closure handed to a retry crate (`backoff::retry`,
     /// `backoff::future::retry`, `tokio_retry::Retry::spawn`, backon's `.retry(..)`), when no
     /// idempotency key header (`Idempotency-Key`, `X-Idempotency-Key`, any header name
-    /// containing `idempotency`) is set on the request.
+    /// containing `idempotency`) is set on the request, or when the key is generated inside
+    /// the retried code (`Uuid::new_v4()` in the loop body), so that every attempt sends a new
+    /// one.
     ///
     /// ### Why is this bad
     /// A timeout does not mean the request failed. The server may have charged the card,
@@ -47,7 +49,8 @@ declare_rule! {
     ///
     /// ### Known limitations
     /// Any mention of `idempotency` in the function (a header name, a constant, a helper)
-    /// counts as a key. Retries without a sleep, retry middleware (`reqwest-retry`) and
+    /// counts as a key; a regenerated key is only seen when the header and the generator
+    /// (`uuid`, `ulid`, `rand`, `nanoid`) are both inside the retried code. Retries without a sleep, retry middleware (`reqwest-retry`) and
     /// requests built in another function are not seen. Endpoints that are idempotent by
     /// design (a `PUT` of a full resource, a `DELETE` by id) are reported too: suppress them
     /// with a reason.
@@ -149,9 +152,33 @@ fn is_retry_call(ev: &Event) -> bool {
     }
 }
 
+/// Whether the event generates a fresh key: `Uuid::new_v4()`, `Ulid::new()`, `rand::random()`.
+fn generates_key(ev: &Event) -> bool {
+    let n = ev.name.to_ascii_lowercase();
+    ["uuid", "new_v4", "new_v7", "ulid", "rand", "nanoid"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// An idempotency header set inside the retried code (`scope`) whose value is generated there
+/// too: every attempt sends a new key, so the server cannot recognize the retry.
+fn key_regenerated(func: &FnFacts, scope: &Region) -> Option<Region> {
+    let has = |s: &str| s.to_ascii_lowercase().contains("idempoten");
+    func.events.iter().find_map(|k| {
+        if !within(&k.region, scope) || !k.args.iter().any(|a| has(&a.text)) {
+            return None;
+        }
+        let fresh = k.data_deps.iter().any(|&d| {
+            let g = &func.events[d];
+            within(&g.region, scope) && generates_key(g)
+        });
+        fresh.then(|| event_region(k))
+    })
+}
+
 /// Where `m` is retried: the retrying sleep of a hand-written loop, or the retry-crate call
-/// whose closure contains it.
-fn retried_at(func: &FnFacts, m: &Event) -> Option<(Region, String)> {
+/// whose closure contains it; with the region of the retried code.
+fn retried_at(func: &FnFacts, m: &Event) -> Option<(Region, String, Region)> {
     for r in retry_loops(func) {
         if m.loops.contains(&r.lp)
             && r.attempts.iter().any(|&a| {
@@ -163,6 +190,7 @@ fn retried_at(func: &FnFacts, m: &Event) -> Option<(Region, String)> {
             return Some((
                 event_region(r.sleep),
                 "the loop retries it after this sleep".into(),
+                func.loops[r.lp].region,
             ));
         }
     }
@@ -173,16 +201,21 @@ fn retried_at(func: &FnFacts, m: &Event) -> Option<(Region, String)> {
         if !is_retry_call(e) {
             return None;
         }
-        let in_args = e.args.iter().any(|a| within(&m.region, &a.region));
-        let in_recv = e.kind == EventKind::MethodCall
-            && e.receiver_region
-                .is_some_and(|r| within(&m.region, &r) && r != m.region);
-        (in_args || in_recv).then(|| {
-            (
-                event_region(e),
-                format!("`{}` runs the closure again when it fails", e.name),
-            )
-        })
+        let scope = e
+            .args
+            .iter()
+            .map(|a| a.region)
+            .find(|r| within(&m.region, r))
+            .or_else(|| {
+                e.receiver_region
+                    .filter(|r| e.kind == EventKind::MethodCall && within(&m.region, r))
+                    .filter(|r| *r != m.region)
+            })?;
+        Some((
+            event_region(e),
+            format!("`{}` runs the closure again when it fails", e.name),
+            scope,
+        ))
     })
 }
 
@@ -193,37 +226,57 @@ impl Rule for NonIdempotentRetry {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
-            let mut requests = func
+            let requests: Vec<(&Event, String)> = func
                 .events
                 .iter()
                 .filter_map(|e| mutating_method(e).map(|m| (e, m)))
-                .peekable();
-            if requests.peek().is_none() || sets_idempotency_key(func) {
+                .collect();
+            if requests.is_empty() {
                 continue;
             }
+            let keyed = sets_idempotency_key(func);
             for (m, method) in requests {
                 if !is_sent(func, m) {
                     continue;
                 }
-                let Some((at, why)) = retried_at(func, m) else {
+                let Some((at, why, scope)) = retried_at(func, m) else {
                     continue;
                 };
-                let mut f = finding(
-                    &NON_IDEMPOTENT_RETRY,
-                    file,
-                    event_region(m),
-                    format!(
-                        "`{method}` request is retried without an idempotency key; if an attempt \
-                         reached the server and only the response was lost, the retry performs \
-                         the operation twice"
-                    ),
-                    format!(
-                        "generate a key once, outside the retry (e.g. \
-                         `let key = Uuid::new_v4().to_string();`), and send it on every attempt: \
-                         `.{}(..).header(\"Idempotency-Key\", &key)`",
-                        m.name.rsplit("::").next().unwrap_or(&m.name)
-                    ),
-                );
+                let verb = m.name.rsplit("::").next().unwrap_or(&m.name);
+                let mut f = if !keyed {
+                    finding(
+                        &NON_IDEMPOTENT_RETRY,
+                        file,
+                        event_region(m),
+                        format!(
+                            "`{method}` request is retried without an idempotency key; if an \
+                             attempt reached the server and only the response was lost, the \
+                             retry performs the operation twice"
+                        ),
+                        format!(
+                            "generate a key once, outside the retry (e.g. \
+                             `let key = Uuid::new_v4().to_string();`), and send it on every \
+                             attempt: `.{verb}(..).header(\"Idempotency-Key\", &key)`"
+                        ),
+                    )
+                } else if let Some(k) = key_regenerated(func, &scope) {
+                    let mut f = finding(
+                        &NON_IDEMPOTENT_RETRY,
+                        file,
+                        event_region(m),
+                        format!(
+                            "`{method}` request is retried with an idempotency key generated \
+                             inside the retry; every attempt sends a new key, so the server \
+                             cannot tell a retry from a new operation"
+                        ),
+                        "generate the key once, before the retry starts, and send that same \
+                         key on every attempt",
+                    );
+                    label(&mut f, k, "a fresh key is generated for each attempt");
+                    f
+                } else {
+                    continue;
+                };
                 label(&mut f, at, why);
                 out.push(f);
             }
