@@ -3,9 +3,11 @@
 //! Exit codes: 0 = no finding at warn/deny level and every file parsed; 1 = findings or files
 //! that failed to parse (`--exit-zero` turns both into 0); 2 = usage, configuration or I/O error.
 
+use crate::cache::Cache;
 use crate::config::Config;
 use crate::discover;
 use crate::engine;
+use crate::gate;
 use crate::output::{self, Format};
 use crate::rules;
 use clap::{Args, Parser, Subcommand};
@@ -73,6 +75,32 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
+    /// Report only findings that are not in this baseline file (see --write-baseline).
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Record every current finding in FILE, print how many, and exit 0.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Report only findings on lines changed since `git merge-base REV HEAD` (committed or
+    /// not), and in untracked files.
+    #[arg(long, value_name = "REV", conflicts_with = "new_from_patch")]
+    pub new_from_rev: Option<String>,
+    /// Report only findings on lines a unified diff adds or changes.
+    #[arg(long, value_name = "FILE")]
+    pub new_from_patch: Option<PathBuf>,
+    /// Result cache directory (default: target/heisen of the workspace root; paths mode
+    /// caches only when this is given).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Parse every file; neither read nor write the result cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print finding counts per rule (most frequent first) instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Apply every reported finding's mechanical fix in place; report what is left.
+    #[arg(long)]
+    pub fix: bool,
 }
 
 /// Entry point of the binary; returns the process exit code.
@@ -198,20 +226,140 @@ fn check(a: &CheckArgs) -> i32 {
         );
         pb
     });
+    // Gate inputs are read before the scan, so that a bad baseline, patch or revision fails
+    // fast (exit 2).
+    let baseline = match &a.baseline {
+        Some(p) => match gate::baseline::Baseline::read(p) {
+            Ok(b) => Some(b),
+            Err(e) => return error(e),
+        },
+        None => None,
+    };
+    let changes = if let Some(rev) = &a.new_from_rev {
+        match gate::diff::from_rev(&discovered.root, rev) {
+            Ok(c) => Some(c),
+            Err(e) => return error(e),
+        }
+    } else if let Some(patch) = &a.new_from_patch {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| discovered.root.clone());
+        match gate::diff::from_patch(&cwd, patch) {
+            Ok(c) => Some(c),
+            Err(e) => return error(e),
+        }
+    } else {
+        None
+    };
+    let cache = match (&a.cache_dir, a.no_cache, a.paths.is_empty()) {
+        (_, true, _) => None,
+        (Some(dir), false, _) => Some(Cache::new(dir)),
+        (None, false, true) => Some(Cache::new(Cache::default_dir(&discovered.root))),
+        (None, false, false) => None,
+    };
     let opts = engine::Options {
         jobs: a.jobs,
         progress: bar
             .clone()
             .map(|pb| Box::new(move || pb.inc(1)) as Box<dyn Fn() + Send + Sync>),
+        cache,
     };
-    let report = engine::check(&discovered, &config, &opts);
+    let mut report = engine::check(&discovered, &config, &opts);
     if let Some(pb) = bar {
         pb.finish_and_clear();
+    }
+    if let Some(path) = &a.write_baseline {
+        let b = gate::baseline::Baseline::from_report(&report);
+        if let Err(e) = b.write(path) {
+            return error(e);
+        }
+        eprintln!(
+            "wrote {} baseline {} to {}{}",
+            b.entries.len(),
+            if b.entries.len() == 1 {
+                "entry"
+            } else {
+                "entries"
+            },
+            path.display(),
+            if report.parse_failures.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} files failed to parse and are not in it)",
+                    report.parse_failures.len()
+                )
+            }
+        );
+        return 0;
+    }
+    if let Some(b) = &baseline {
+        let applied = gate::baseline::apply(&mut report, b);
+        eprintln!(
+            "baseline: {} known {} hidden",
+            applied.hidden,
+            if applied.hidden == 1 {
+                "finding"
+            } else {
+                "findings"
+            }
+        );
+        if applied.fixed > 0 {
+            eprintln!(
+                "baseline: {} {} fixed — rewrite the baseline with --write-baseline",
+                applied.fixed,
+                if applied.fixed == 1 {
+                    "entry"
+                } else {
+                    "entries"
+                }
+            );
+        }
+    }
+    if let Some((base, changes)) = &changes {
+        let removed = gate::diff::keep_new(&mut report, &discovered.root, base, changes);
+        eprintln!(
+            "only new: {removed} {} on unchanged lines hidden",
+            if removed == 1 { "finding" } else { "findings" }
+        );
+    }
+    if a.fix {
+        let outcome = gate::fix::apply(&mut report, &discovered.root);
+        for e in &outcome.errors {
+            eprintln!("warning: --fix: {e}");
+        }
+        eprintln!(
+            "fixed {} {} in {} {}{}",
+            outcome.applied,
+            if outcome.applied == 1 {
+                "finding"
+            } else {
+                "findings"
+            },
+            outcome.files,
+            if outcome.files == 1 { "file" } else { "files" },
+            if outcome.overlapping > 0 {
+                format!(
+                    "; {} overlapping {} refused (run --fix again)",
+                    outcome.overlapping,
+                    if outcome.overlapping == 1 {
+                        "fix"
+                    } else {
+                        "fixes"
+                    }
+                )
+            } else {
+                String::new()
+            }
+        );
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if let Err(e) = output::render(a.format, &report, &metas, &mut out, color) {
+    let rendered = if a.statistics {
+        gate::render_statistics(&report, &mut out)
+    } else {
+        output::render(a.format, &report, &metas, &mut out, color)
+    };
+    if let Err(e) = rendered {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return error(format!("writing output: {e}"));
         }

@@ -5,6 +5,7 @@
 //! rule (a bug of ours) is caught and reported as a failure of that crate, never a crash.
 
 use crate::analysis::{analyze_file, FileFacts};
+use crate::cache::{Cache, Cached};
 use crate::config::Config;
 use crate::discover::Discovered;
 use crate::finding::{Finding, Level, ParseFailure, Report, Summary};
@@ -15,6 +16,7 @@ use crate::suppress::{self, Directive};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Worker threads get a big stack: syn and our walk recurse on deeply nested input.
@@ -27,6 +29,8 @@ pub struct Options {
     pub jobs: Option<usize>,
     /// Called once per file processed (for a progress bar).
     pub progress: Option<Box<dyn Fn() + Sync + Send>>,
+    /// Result cache of per-file facts; `None` parses every file.
+    pub cache: Option<Cache>,
 }
 
 /// One file after stage 2.
@@ -54,6 +58,70 @@ pub fn parse_one(abs: &Path, rel: &str, krate: usize) -> Result<Parsed, ParseFai
         )
     })?;
     parse_text(text, abs, rel, krate)
+}
+
+/// [`parse_one`] through the result cache: a file whose content, path and tool build match a
+/// cache entry is not parsed; its facts and directives (or its parse failure) are loaded.
+/// `parsed` / `loaded` count the two cases.
+pub fn parse_cached(
+    abs: &Path,
+    rel: &str,
+    krate: usize,
+    cache: Option<&Cache>,
+    parsed: &AtomicUsize,
+    loaded: &AtomicUsize,
+) -> Result<Parsed, ParseFailure> {
+    let Some(cache) = cache else {
+        parsed.fetch_add(1, Ordering::Relaxed);
+        return parse_one(abs, rel, krate);
+    };
+    let fail = |line, column, message: String| ParseFailure {
+        file: rel.to_string(),
+        line,
+        column,
+        message,
+    };
+    let bytes = std::fs::read(abs).map_err(|e| fail(0, 0, format!("could not read file: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let off = e.utf8_error().valid_up_to();
+        fail(
+            0,
+            0,
+            format!("file is not valid UTF-8 (invalid byte at offset {off})"),
+        )
+    })?;
+    match cache.load(rel, &text) {
+        Some(Cached::Parsed { facts, directives }) => {
+            loaded.fetch_add(1, Ordering::Relaxed);
+            Ok(Parsed {
+                source: SourceFile {
+                    rel: rel.to_string(),
+                    abs: abs.to_path_buf(),
+                    krate,
+                    text: Arc::from(text),
+                },
+                facts,
+                directives,
+            })
+        }
+        Some(Cached::Failed {
+            line,
+            column,
+            message,
+        }) => {
+            loaded.fetch_add(1, Ordering::Relaxed);
+            Err(fail(line, column, message))
+        }
+        None => {
+            parsed.fetch_add(1, Ordering::Relaxed);
+            let result = parse_text(text.clone(), abs, rel, krate);
+            match &result {
+                Ok(p) => cache.store_parsed(rel, &text, &p.facts, &p.directives),
+                Err(f) => cache.store_failed(rel, &text, f.line, f.column, &f.message),
+            }
+            result
+        }
+    }
 }
 
 /// Parses and analyzes text already in memory.
@@ -153,10 +221,15 @@ fn check_in_pool(discovered: &Discovered, config: &Config, opts: &Options) -> Re
         .filter(|(_, _, rel)| !config.is_excluded(rel))
         .collect();
     let files_scanned = jobs.len();
+    let (n_parsed, n_loaded) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let cache = opts.cache.as_ref();
     let results: Vec<Result<Parsed, ParseFailure>> = jobs
         .par_iter()
         .map(|(u, abs, rel)| {
-            let r = std::panic::catch_unwind(|| parse_one(abs, rel, *u)).unwrap_or_else(|_| {
+            let r = std::panic::catch_unwind(|| {
+                parse_cached(abs, rel, *u, cache, &n_parsed, &n_loaded)
+            })
+            .unwrap_or_else(|_| {
                 Err(ParseFailure {
                     file: rel.to_string(),
                     line: 0,
@@ -196,7 +269,40 @@ fn check_in_pool(discovered: &Discovered, config: &Config, opts: &Options) -> Re
         raw.extend(found);
         parse_failures.extend(fails);
     }
-    filter(raw, &parsed, parse_failures, files_scanned, config)
+    let mut report = filter(raw, &parsed, parse_failures, files_scanned, config);
+    report.summary.files_parsed = n_parsed.into_inner();
+    report.summary.files_from_cache = n_loaded.into_inner();
+    report
+}
+
+/// Sets [`Finding::function`]: the innermost function of the finding's file whose item
+/// contains the finding's start.
+fn attach_functions(findings: &mut [Finding], parsed: &[Parsed]) {
+    let by_file: BTreeMap<&str, &FileFacts> = parsed
+        .iter()
+        .map(|p| (p.source.rel.as_str(), &p.facts))
+        .collect();
+    for f in findings {
+        let Some(facts) = by_file.get(f.file.as_str()) else {
+            continue;
+        };
+        let start = (f.region.line, f.region.column);
+        f.function = facts
+            .functions
+            .iter()
+            .filter(|func| {
+                let r = func.item_region;
+                (r.line, r.column) <= start && start < (r.end_line, r.end_column)
+            })
+            .min_by_key(|func| {
+                let r = func.item_region;
+                (
+                    r.end_line.saturating_sub(r.line),
+                    r.end_column.wrapping_sub(r.column),
+                )
+            })
+            .map(|func| func.name.clone());
+    }
 }
 
 /// Suppressions, then configured levels; builds the report.
@@ -246,6 +352,7 @@ pub fn filter(
         f.level = level;
         kept.push(f);
     }
+    attach_functions(&mut kept, parsed);
     kept.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     parse_failures.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let files_with: BTreeSet<&str> = kept.iter().map(|f| f.file.as_str()).collect();
@@ -261,6 +368,7 @@ pub fn filter(
         files_scanned,
         suppressed,
         parse_failed: parse_failures.len(),
+        ..Default::default()
     };
     Report {
         findings: kept,

@@ -84,7 +84,9 @@ impl fmt::Display for Level {
 
 /// A source region. Lines are 1-based; columns are 1-based and count Unicode scalar
 /// values (chars), as proc-macro2 reports them (+1). `end_column` is exclusive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 pub struct Region {
     pub line: usize,
     pub column: usize,
@@ -147,6 +149,11 @@ pub struct Finding {
     pub labels: Vec<Label>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
+    /// Name of the innermost function whose item contains the finding (`Type::method` or
+    /// `name`), filled in by the engine after the rules ran; rules leave it `None`. Part of
+    /// the baseline identity of a finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
 }
 
 impl Finding {
@@ -157,7 +164,7 @@ impl Finding {
 }
 
 /// A file that could not be read or parsed. It leaves the pipeline; the scan goes on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParseFailure {
     pub file: String,
     /// 1-based; 0 when the failure has no location (I/O, encoding).
@@ -174,6 +181,13 @@ pub struct Summary {
     pub files_scanned: usize,
     pub suppressed: usize,
     pub parse_failed: usize,
+    /// Files read, parsed and analyzed in this run (result-cache misses, or every file
+    /// without a cache). Not part of any output format: the cache state varies between runs.
+    #[serde(skip)]
+    pub files_parsed: usize,
+    /// Files whose facts were loaded from the result cache instead of being parsed.
+    #[serde(skip)]
+    pub files_from_cache: usize,
 }
 
 /// Everything a renderer needs: the filtered findings, the files that failed, totals, and the

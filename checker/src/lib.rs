@@ -5,11 +5,13 @@
 //! filtering) → [`output`].
 
 pub mod analysis;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod discover;
 pub mod engine;
 pub mod finding;
+pub mod gate;
 pub mod index;
 pub mod model_cmd;
 pub mod output;

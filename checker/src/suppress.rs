@@ -50,7 +50,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 /// How a directive was written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Form {
     /// `// heisen: allow(..) -- reason`
     Comment,
@@ -58,8 +58,8 @@ pub enum Form {
     Attribute,
 }
 
-/// One suppression directive.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One suppression directive. Serializable: the result cache stores a file's directives.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Directive {
     /// Rule or group names, as written (kebab-case).
     pub rules: Vec<String>,
@@ -795,6 +795,7 @@ fn meta_finding(
         help,
         labels: Vec::new(),
         fix: None,
+        function: None,
     }
 }
 
@@ -833,6 +834,7 @@ mod tests {
             help: "h".into(),
             labels: vec![],
             fix: None,
+            function: None,
         }
     }
 

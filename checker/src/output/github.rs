@@ -132,6 +132,7 @@ mod tests {
             help: "h".into(),
             labels: vec![],
             fix: None,
+            function: None,
         }
     }
 

@@ -15,6 +15,7 @@
 //!  "labels":[{"line":5,"column":13,"end_line":5,"end_column":43,"message":"loaded here",
 //!             "file":"src/other.rs"}], // "file" only when the label is in another file
 //!  "fix":{"line":6,"column":5,"end_line":6,"end_column":49,"replacement":"…"}, // optional
+//!  "function":"Bank::deposit",        // optional: the enclosing fn (`Type::method` or `name`)
 //!  "fingerprint":"0123456789abcdef"}  // 16 hex digits, stable across unrelated edits
 //!
 //! {"kind":"parse-error","file":"src/broken.rs","line":3,"column":7,"message":"…"}
@@ -46,6 +47,8 @@ struct FindingLine<'a> {
     labels: Vec<LabelLine<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fix: Option<FixLine<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function: Option<&'a str>,
     fingerprint: &'a str,
 }
 
@@ -128,6 +131,7 @@ pub fn render(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<
                 end_column: x.region.end_column,
                 replacement: &x.replacement,
             }),
+            function: f.function.as_deref(),
             fingerprint: fp,
         };
         write_line(out, &line)?;

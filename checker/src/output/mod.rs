@@ -1,4 +1,4 @@
-//! Renderers: one [`Report`] in, one of four formats out.
+//! Renderers: one [`Report`] in, one of six formats out.
 //!
 //! Every renderer reads only [`Report`] (findings, parse failures, summary, source texts)
 //! and the rule registry; none looks at syntax trees. Shared helpers live here:
@@ -10,8 +10,10 @@ use crate::finding::{Finding, Report};
 use crate::rules::RuleMeta;
 
 pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod markdown;
 pub mod sarif;
 
 /// Output format of `cargo heisen check --format`.
@@ -25,6 +27,10 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (`::warning file=..::..`).
     Github,
+    /// GitLab Code Quality report (CodeClimate JSON subset).
+    Gitlab,
+    /// Markdown summary: counts per rule and the top findings (CI job summaries).
+    Markdown,
 }
 
 /// Renders `report` in `format` to `out`.
@@ -43,6 +49,8 @@ pub fn render(
         Format::Json => json::render(report, out),
         Format::Sarif => sarif::render(report, rules, out),
         Format::Github => github::render(report, out),
+        Format::Gitlab => gitlab::render(report, out),
+        Format::Markdown => markdown::render(report, out),
     }
 }
 
@@ -305,6 +313,7 @@ mod tests {
             help: "h".into(),
             labels: vec![],
             fix: None,
+            function: None,
         }
     }
 

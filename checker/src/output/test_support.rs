@@ -89,6 +89,7 @@ pub fn report() -> Report {
                 },
                 replacement: "balance.fetch_add(amount, Ordering::SeqCst)".into(),
             }),
+            function: Some("deposit".into()),
         },
         Finding {
             rule: "wall-clock-ordering",
@@ -114,6 +115,7 @@ pub fn report() -> Report {
                 file: Some("src/model.rs".into()),
             }],
             fix: None,
+            function: None,
         },
     ];
     let mut sources = std::collections::BTreeMap::new();
@@ -134,6 +136,7 @@ pub fn report() -> Report {
             files_scanned: 5,
             suppressed: 1,
             parse_failed: 1,
+            ..Default::default()
         },
         sources,
     }

@@ -159,6 +159,7 @@ pub fn finding(
         help: help.into(),
         labels: Vec::new(),
         fix: None,
+        function: None,
     }
 }
 
