@@ -1,3 +1,4 @@
+use super::relaxed_lock::is_acquiring;
 use super::{
     any_acquire, exclusive, is_unsafe_cell_get, ordering_fix, place_name, unsafe_cell_with,
 };
@@ -9,8 +10,8 @@ use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
     /// ### What it does
-    /// Finds a `Relaxed` atomic `load` whose result decides or locates an access to other
-    /// memory: a wait loop on a flag followed by reading data through an `UnsafeCell`; an
+    /// Finds a `Relaxed` atomic `load` (or a `compare_exchange` with `Relaxed` success) whose
+    /// result decides or locates an access to other memory: a wait loop on a flag followed by reading data through an `UnsafeCell`; an
     /// `if flag.load(Relaxed)` around such a read; a pointer loaded from an `AtomicPtr` and
     /// then dereferenced; an index loaded and then used to read a slot through an
     /// `UnsafeCell`. Not reported when an `Acquire` (or stronger) fence or atomic operation
@@ -52,6 +53,7 @@ declare_rule! {
     /// `UnsafeCell` fields declared in the crate and dereferences of pointers loaded from the
     /// atomic; data behind references of unknown origin is not. Any acquiring atomic operation
     /// between the load and the access silences the finding, even one on another atomic.
+    /// Only reads are reported, not writes made under a flag check (usually the owner's).
     /// Functions that own `self` exclusively (`&mut self`, `Drop`) or hold a lock guard are
     /// skipped.
     pub static RELAXED_CONSUME = {
@@ -205,8 +207,23 @@ impl Rule for RelaxedConsume {
                 continue;
             }
             let mut acc: Option<Vec<Access>> = None;
-            for l in func.events.iter().filter(|e| e.is_method("load", 1)) {
-                let arg = &l.args[0];
+            for l in &func.events {
+                // A `load`, or a `compare_exchange` whose success decides the access (a lock
+                // taken that way is `relaxed-lock`'s).
+                let arg = if l.is_method("load", 1) {
+                    &l.args[0]
+                } else if l.kind == EventKind::MethodCall
+                    && matches!(
+                        l.name.as_str(),
+                        "compare_exchange" | "compare_exchange_weak"
+                    )
+                    && l.args.len() == 4
+                    && !is_acquiring(func, l)
+                {
+                    &l.args[2]
+                } else {
+                    continue;
+                };
                 if arg.ordering != Some(MemOrdering::Relaxed) {
                     continue;
                 }
@@ -235,8 +252,9 @@ impl Rule for RelaxedConsume {
                         Gate::Data => {
                             (is_ptr && !a.through_cell) || (a.through_cell && !a.is_write)
                         }
-                        // A flag that says the cell's data is ready.
-                        Gate::Control => a.through_cell,
+                        // A flag that says the cell's data is ready to read. Writes under a
+                        // flag check are usually the owner's (a driver holding its lock).
+                        Gate::Control => a.through_cell && !a.is_write,
                     };
                     kind_ok && !any_acquire(&func.events[l.id + 1..a.pos.min(func.events.len())])
                 });

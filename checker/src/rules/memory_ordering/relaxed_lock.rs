@@ -1,4 +1,7 @@
-use super::{is_atomic_op, last_segment, ordering_fix, place_name, success_ordering};
+use super::{
+    is_acquire_fence, is_atomic_op, is_release_fence, last_segment, ordering_fix, place_name,
+    success_ordering,
+};
 use crate::analysis::{Arg, Event, FnFacts, MemOrdering};
 use crate::declare_rule;
 use crate::finding::Finding;
@@ -48,8 +51,9 @@ declare_rule! {
     /// ### Known limitations
     /// Locks are recognized by names and lock/unlock values (`true`/`false`, `1`/`0`,
     /// `LOCKED`/`UNLOCKED` constants); a lock word with other encodings (ticket locks, state
-    /// machines with several bits) is only seen when its constants say `LOCK`. A lock whose
-    /// `Relaxed` acquire is followed by an explicit `fence(Acquire)` is still reported.
+    /// machines with several bits) is only seen when its constants say `LOCK`. The fence forms
+    /// (`Relaxed` lock then `fence(Acquire)`, `fence(Release)` then `Relaxed` unlock) are
+    /// accepted when the fence is in the same function.
     pub static RELAXED_LOCK = {
         name: "relaxed-lock",
         group: MemoryOrdering,
@@ -98,7 +102,7 @@ fn unlock_fn(func: &FnFacts) -> bool {
 
 /// Whether `ev` takes a lock (any ordering): CAS unlocked→locked, swap(locked) whose old value
 /// is tested, fetch_or(LOCKED) whose old value is tested.
-fn is_acquiring(func: &FnFacts, ev: &Event) -> bool {
+pub(crate) fn is_acquiring(func: &FnFacts, ev: &Event) -> bool {
     if !is_atomic_op(ev) {
         return false;
     }
@@ -176,7 +180,11 @@ impl Rule for RelaxedLock {
                 let Some(recv) = ev.receiver.as_ref() else {
                     continue;
                 };
-                let (message, help, to) = if is_acquiring(func, ev) {
+                // The fence forms are correct: a Relaxed lock followed by `fence(Acquire)`, a
+                // `fence(Release)` followed by a Relaxed unlock.
+                let fenced_after = func.events[ev.id + 1..].iter().any(is_acquire_fence);
+                let fenced_before = func.events[..ev.id].iter().any(is_release_fence);
+                let (message, help, to) = if is_acquiring(func, ev) && !fenced_after {
                     (
                         format!(
                             "the lock `{}` is taken with `Relaxed`; the previous owner's writes \
@@ -190,7 +198,10 @@ impl Rule for RelaxedLock {
                         ),
                         "Acquire",
                     )
-                } else if locks.contains(place_name(recv)) && is_releasing(func, ev) {
+                } else if locks.contains(place_name(recv))
+                    && is_releasing(func, ev)
+                    && !fenced_before
+                {
                     (
                         format!(
                             "the lock `{}` is released with `Relaxed`; the critical section's \
