@@ -316,6 +316,9 @@ struct Local {
     alias: Option<Place>,
     init: Option<String>,
     ty: Option<String>,
+    /// Field reads of the initializer (`let exp = claims.exp` → `claims.exp`), for
+    /// [`Arg::fields`] / [`Operand::fields`] of expressions that read the local.
+    fields: Vec<Place>,
 }
 
 #[derive(Default)]
@@ -552,6 +555,7 @@ impl FnWalker {
                             alias,
                             init,
                             ty,
+                            fields: Vec::new(),
                         },
                     );
                 }
@@ -634,6 +638,9 @@ impl FnWalker {
                 self.bind_init = l.init.as_ref().and_then(|i| self.event_of(&i.expr));
                 self.bind(&l.pat, &deps, None, init_path, alias);
                 self.bind_init = None;
+                if let Some(init) = &l.init {
+                    self.record_local_fields(&l.pat, &init.expr);
+                }
                 Deps::new()
             }
             Stmt::Item(item) => {
@@ -713,6 +720,12 @@ impl FnWalker {
                         }
                         self.visit_expr(base);
                     }
+                    Expr::Path(p) if p.qself.is_none() && p.path.segments.len() == 1 => {
+                        let name = p.path.segments[0].ident.to_string();
+                        if let Some(l) = self.w.lookup(&name) {
+                            self.out.extend(l.fields.iter().cloned());
+                        }
+                    }
                     Expr::Closure(_) | Expr::Async(_) => {}
                     _ => syn::visit::visit_expr(self, e),
                 }
@@ -724,6 +737,23 @@ impl FnWalker {
         };
         v.visit_expr(e);
         v.out
+    }
+
+    /// `let name = init;` (a plain name, possibly typed): remembers the field reads of `init`.
+    fn record_local_fields(&mut self, pat: &Pat, init: &Expr) {
+        let ident = match pat {
+            Pat::Ident(i) if i.subpat.is_none() => &i.ident,
+            Pat::Type(t) => match &*t.pat {
+                Pat::Ident(i) if i.subpat.is_none() => &i.ident,
+                _ => return,
+            },
+            _ => return,
+        };
+        let mut fields = self.field_reads(init);
+        fields.truncate(16);
+        if let Some(l) = self.lookup_mut(&ident.to_string()) {
+            l.fields = fields;
+        }
     }
 
     fn cond_deps_no_events(&self, cond: &Expr) -> Deps {

@@ -280,16 +280,9 @@ fn returns_stamp_type(ix: &CrateIndex, func: &FnFacts) -> bool {
     match &func.ret {
         None => false,
         Some(t) => {
-            ![
-                "bool",
-                "String",
-                "str",
-                "Instant",
-                "()",
-                "fmt::Result",
-            ]
-            .iter()
-            .any(|x| t.contains(x))
+            !["bool", "String", "str", "Instant", "()", "fmt::Result"]
+                .iter()
+                .any(|x| t.contains(x))
                 && !logical_clock_type(ix, t)
         }
     }
@@ -664,10 +657,30 @@ fn id_ish(name: &str) -> bool {
     })
 }
 
-/// Whether a value also draws on randomness or a counter (so it does not collide).
-fn randomized(func: &FnFacts, deps: &Deps) -> bool {
+/// Whether an id-like value is fine: it also draws on randomness or a counter (so it does
+/// not collide), or it is a calendar date or a formatted time (`now.format("%Y-%m-%d")`,
+/// `now.date_naive()`): a date-partitioned name is meant to be shared.
+fn exempt_id(func: &FnFacts, deps: &Deps) -> bool {
     deps.iter().any(|&id| {
         let n = last_segment(&func.events[id].name).to_ascii_lowercase();
+        if func.events[id].kind == EventKind::MethodCall
+            && matches!(
+                n.as_str(),
+                "format"
+                    | "to_rfc3339"
+                    | "to_rfc2822"
+                    | "date"
+                    | "date_naive"
+                    | "year"
+                    | "month"
+                    | "day"
+                    | "ordinal"
+                    | "iso_week"
+                    | "weekday"
+            )
+        {
+            return true;
+        }
         [
             "rand",
             "uuid",
@@ -943,7 +956,7 @@ impl Ctx<'_, '_> {
                         let Some(src) = c.local_source(func, &key.deps) else {
                             continue;
                         };
-                        if randomized(func, &key.deps) {
+                        if exempt_id(func, &key.deps) {
                             continue;
                         }
                         let labels = vec![c.taint_label(func, self.fi, &Taint::Local(src))];
@@ -1009,7 +1022,7 @@ impl Ctx<'_, '_> {
             let Some(src) = c.local_source(func, deps) else {
                 continue;
             };
-            if randomized(func, deps) || !reported.insert(src) {
+            if exempt_id(func, deps) || !reported.insert(src) {
                 continue;
             }
             let labels = vec![c.taint_label(func, self.fi, &Taint::Local(src))];
