@@ -145,7 +145,48 @@ enum Sql {
         set: Vec<(String, BTreeSet<String>)>,
         where_cols: BTreeSet<String>,
         returning: bool,
+        /// 1-based indices of the bound parameters used in the SET clause (`$2`, or the n-th
+        /// `?`).
+        set_params: BTreeSet<usize>,
     },
+}
+
+/// The bound-parameter indices that appear between `SET` and the end of the SET clause.
+fn set_params(sql: &str) -> BTreeSet<usize> {
+    let dialect = GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
+        return BTreeSet::new();
+    };
+    let mut out = BTreeSet::new();
+    let mut positional = 0;
+    let mut in_set = false;
+    for t in tokens {
+        match t {
+            Token::Word(w) => {
+                let u = w.value.to_uppercase();
+                if w.quote_style.is_none() {
+                    if u == "SET" {
+                        in_set = true;
+                    } else if matches!(u.as_str(), "WHERE" | "RETURNING" | "FROM") {
+                        in_set = false;
+                    }
+                }
+            }
+            Token::Placeholder(p) => {
+                let idx = if p == "?" {
+                    positional += 1;
+                    Some(positional)
+                } else {
+                    p.trim_start_matches(['$', '?']).parse().ok()
+                };
+                if let (true, Some(i)) = (in_set, idx) {
+                    out.insert(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn words(text: &str) -> BTreeSet<String> {
@@ -237,6 +278,7 @@ fn parse(sql: &str) -> Option<Sql> {
                 set,
                 where_cols: u.selection.as_ref().map(expr_cols).unwrap_or_default(),
                 returning: u.returning.is_some(),
+                set_params: set_params(sql),
             })
         }
         _ => None,
@@ -245,7 +287,7 @@ fn parse(sql: &str) -> Option<Sql> {
 
 /// The SQL text an event passes, when it is one of the SQL APIs and the text is a literal or a
 /// string `const`/`static` of the crate.
-fn sql_text(cx: &CrateContext<'_>, ev: &Event) -> Option<String> {
+fn sql_text(cx: &CrateContext<'_>, ev: &Event) -> Option<(usize, String)> {
     let short = ev.name.rsplit("::").next().unwrap_or(&ev.name);
     if !SQL_APIS.contains(&short) {
         return None;
@@ -253,12 +295,15 @@ fn sql_text(cx: &CrateContext<'_>, ev: &Event) -> Option<String> {
     if matches!(ev.kind, EventKind::Assign { .. }) {
         return None;
     }
-    ev.args.iter().take(2).find_map(|a| {
-        a.str_lit.clone().or_else(|| {
-            let p = a.place.as_ref().filter(|p| p.root == Root::Static)?;
-            let last = p.text.rsplit("::").next().unwrap_or(&p.text);
-            cx.index.statics.get(last)?.str_value.clone()
-        })
+    ev.args.iter().take(2).enumerate().find_map(|(i, a)| {
+        a.str_lit
+            .clone()
+            .or_else(|| {
+                let p = a.place.as_ref().filter(|p| p.root == Root::Static)?;
+                let last = p.text.rsplit("::").next().unwrap_or(&p.text);
+                cx.index.statics.get(last)?.str_value.clone()
+            })
+            .map(|s| (i, s))
     })
 }
 
@@ -269,6 +314,39 @@ fn is_key_col(c: &str) -> bool {
 
 /// Everything the update's values and execution depend on: its own arguments, the binds
 /// chained onto it, and the conditions it runs under.
+/// The values bound to the statement's parameters, in order, when they can be told apart:
+/// macro arguments after the SQL, `.bind(..)` calls chained on it, or a `params![..]` list.
+fn bound_values(func: &FnFacts, u: &Event, sql_arg: usize) -> Option<Vec<BTreeSet<EventId>>> {
+    if u.kind == EventKind::Macro {
+        return Some(
+            u.args[sql_arg + 1..]
+                .iter()
+                .map(|a| a.deps.clone())
+                .collect(),
+        );
+    }
+    let binds: Vec<BTreeSet<EventId>> = func.events[u.id + 1..]
+        .iter()
+        .filter(|e| e.receiver_deps.contains(&u.id) && BINDS.contains(&e.name.as_str()))
+        .map(|e| e.data_deps.clone())
+        .collect();
+    if !binds.is_empty() {
+        return Some(binds);
+    }
+    let rest = &u.args[sql_arg + 1..];
+    if let [one] = rest {
+        // `params![a, b]`
+        let m = func.events[..u.id].iter().rev().find(|e| {
+            e.kind == EventKind::Macro && e.name.ends_with("params") && one.deps.contains(&e.id)
+        })?;
+        return Some(m.args.iter().map(|a| a.deps.clone()).collect());
+    }
+    if rest.is_empty() {
+        return Some(Vec::new());
+    }
+    None
+}
+
 fn update_deps(func: &FnFacts, u: &Event) -> (BTreeSet<EventId>, BTreeSet<EventId>) {
     let mut data: BTreeSet<EventId> = u.data_deps.clone();
     for e in &func.events[u.id + 1..] {
@@ -286,7 +364,7 @@ impl Rule for SqlReadThenWrite {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
-            let mut stmts: Vec<(EventId, String, Sql)> = Vec::new();
+            let mut stmts: Vec<(EventId, usize, Sql)> = Vec::new();
             let mut serializable = false;
             for ev in &func.events {
                 if ev.args.iter().any(|a| {
@@ -297,21 +375,22 @@ impl Rule for SqlReadThenWrite {
                 }) {
                     serializable = true;
                 }
-                if let Some(text) = sql_text(cx, ev) {
+                if let Some((i, text)) = sql_text(cx, ev) {
                     if let Some(sql) = parse(&text) {
-                        stmts.push((ev.id, text, sql));
+                        stmts.push((ev.id, i, sql));
                     }
                 }
             }
             if serializable {
                 continue;
             }
-            for (uid, _, usql) in &stmts {
+            for (uid, sql_arg, usql) in &stmts {
                 let Sql::Update {
                     table,
                     set,
                     where_cols,
                     returning,
+                    set_params,
                 } = usql
                 else {
                     continue;
@@ -321,6 +400,7 @@ impl Rule for SqlReadThenWrite {
                 }
                 let u = &func.events[*uid];
                 let (data, ctrl) = update_deps(func, u);
+                let bound = bound_values(func, u, *sql_arg);
                 let found = stmts.iter().rev().find_map(|(sid, _, ssql)| {
                     let Sql::Select {
                         tables,
@@ -334,19 +414,36 @@ impl Rule for SqlReadThenWrite {
                     if sid >= uid || *locked || !tables.contains(table) {
                         return None;
                     }
-                    let from_data = data.contains(sid);
+                    // The select's value must reach a parameter of the SET clause (not only the
+                    // row key in the WHERE) when the parameters can be told apart.
+                    let from_data = match &bound {
+                        Some(vals) => set_params.iter().any(|p| {
+                            p.checked_sub(1)
+                                .and_then(|i| vals.get(i))
+                                .is_some_and(|d| d.contains(sid))
+                        }),
+                        None => data.contains(sid),
+                    };
                     let from_ctrl = ctrl.contains(sid);
                     if !from_data && !from_ctrl {
                         return None;
                     }
                     // Overwritten columns that were read (or selected on), and set to a value
                     // that does not refer to the column itself.
+                    // Under a check only: the overwritten column must be named by the select.
+                    let explicit = |c: &String| {
+                        columns.as_ref().is_some_and(|cols| cols.contains(c)) || swhere.contains(c)
+                    };
                     let read = |c: &String| {
                         columns.as_ref().map_or(true, |cols| cols.contains(c)) || swhere.contains(c)
                     };
                     let overwritten: Vec<&String> = set
                         .iter()
-                        .filter(|(c, value)| read(c) && !value.contains(c) && !is_key_col(c))
+                        .filter(|(c, value)| {
+                            (if from_data { read(c) } else { explicit(c) })
+                                && !value.contains(c)
+                                && !is_key_col(c)
+                        })
                         .map(|(c, _)| c)
                         .collect();
                     if overwritten.is_empty() {
@@ -393,5 +490,22 @@ impl Rule for SqlReadThenWrite {
                 out.push(f);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_params_positional_and_numbered() {
+        assert_eq!(
+            set_params("UPDATE items SET quantity = ? WHERE sku = ?"),
+            BTreeSet::from([1])
+        );
+        assert_eq!(
+            set_params("UPDATE t SET a = $2, b = b + $1 WHERE id = $3"),
+            BTreeSet::from([1, 2])
+        );
     }
 }
