@@ -249,9 +249,7 @@ impl Rule for RelaxedConsume {
                     let kind_ok = match g {
                         // A pointer loaded from an `AtomicPtr` and followed; or an index
                         // that locates a slot read through a cell.
-                        Gate::Data => {
-                            (is_ptr && !a.through_cell) || (a.through_cell && !a.is_write)
-                        }
+                        Gate::Data => !a.is_write && (is_ptr || a.through_cell),
                         // A flag that says the cell's data is ready to read. Writes under a
                         // flag check are usually the owner's (a driver holding its lock).
                         Gate::Control => a.through_cell && !a.is_write,

@@ -14,9 +14,9 @@ declare_rule! {
     /// Finds a `Relaxed` atomic write (`store`, `swap`, `fetch_*`, or a `compare_exchange`
     /// with `Relaxed` success) of a flag, index or pointer that comes after this function
     /// wrote other shared memory: through an `UnsafeCell` (`*self.data.get() = v`,
-    /// `self.slot.get().write(v)`), with `ptr::write`, through a pointer made by
-    /// `Box::into_raw`, or when the stored value *is* a pointer to freshly built data
-    /// (`Box::into_raw(Box::new(node))`).
+    /// `self.slot.get().write(v)`, `(*self.items.get()).push(v)`), with `ptr::write`,
+    /// through a pointer made by `Box::into_raw`, or when the stored value *is* a pointer to
+    /// freshly built data (`Box::into_raw(Box::new(node))`).
     ///
     /// ### Why is this bad
     /// This is the release/acquire bug. The producer writes the data, then sets `ready`; the
@@ -68,6 +68,21 @@ const PTR_WRITES: &[&str] = &[
     "copy_from_nonoverlapping",
 ];
 
+/// Methods that change a collection or cell in place: called on data reached through an
+/// `UnsafeCell` pointer, they write shared data.
+const MUTATORS: &[&str] = &[
+    "push",
+    "push_back",
+    "push_front",
+    "insert",
+    "extend",
+    "extend_from_slice",
+    "append",
+    "set",
+    "replace",
+    "write",
+];
+
 /// Events that produce a raw pointer into memory other threads may read.
 fn is_ptr_source(index: &CrateIndex, ev: &Event) -> bool {
     is_unsafe_cell_get(index, ev) || is_into_raw(ev)
@@ -93,6 +108,8 @@ fn data_write(cx: &CrateContext<'_>, func: &FnFacts, store: &Event) -> Option<(R
                 (PTR_WRITES.contains(&ev.name.as_str())
                     && ev.args.len() == 1
                     && src(&ev.receiver_deps))
+                    // `(*self.items.get()).push(v)`
+                    || (MUTATORS.contains(&ev.name.as_str()) && src(&ev.receiver_deps))
                     || unsafe_cell_with(index, ev) == Some(true)
             }
             // `ptr::write(self.slot.get(), v)`
