@@ -73,11 +73,14 @@ declare_rule! {
     /// local durations and timeouts use `Instant`.
     ///
     /// ### Known limitations
-    /// Field taint is by field name: a field is a wall-clock field when any struct of the crate
-    /// assigns it a wall-clock value, unless a field of that name is declared as an `Instant`
-    /// or `Duration`. A field read copied into a local first (`let t = e.written_at; t > …`) is
-    /// not followed. Wall-clock functions are found through calls inside the crate only, and a
-    /// method counts only when every method of that name in the crate returns a reading.
+    /// Field taint is by field name: a field is a wall-clock field when the crate assigns it a
+    /// wall-clock value, unless a field of that name is declared as an `Instant`, a `Duration`
+    /// or a logical-clock struct; when several structs declare the name, each must be stamped
+    /// (an assignment to a field of something other than `self` counts for all). A field read
+    /// is followed through plain `let` bindings, not through destructuring, reassignment or
+    /// calls. Wall-clock functions are found through calls inside the crate only, and a method
+    /// counts only when every method of that name in the crate returns a reading;
+    /// `x.elapsed()` counts when `x` is a field declared as a `SystemTime`.
     /// Comparisons of a local reading with a field of `self` (a same-node TTL or rate limit)
     /// are not reported; an expiry check counts as "from elsewhere" by its names (`exp`,
     /// `expires_at`, `not_before`, or a `_at`/`ts` field of a token, message, row, request…),
@@ -147,6 +150,7 @@ const CONVERSIONS: &[&str] = &[
     "saturating_sub",
     "wrapping_add",
     "wrapping_sub",
+    "elapsed",
 ];
 
 /// Macros whose comparisons are checks or output, not decisions.
@@ -369,10 +373,14 @@ impl<'a> Crate<'a> {
                         .first()
                         .is_some_and(|a| c.local_source(func, &a.deps).is_some())
                     {
+                        // `self.field = ..` in an impl names the struct; other targets do not.
+                        let on_self = ev.receiver.as_ref().is_some_and(|r| {
+                            r.text.matches('.').count() == 1 && r.text.starts_with("self.")
+                        });
                         fields.entry(m.to_string()).or_default().push(Stamp {
                             file: fi,
                             region: ev.region,
-                            strukt: None,
+                            strukt: fn_type(func).filter(|_| on_self).map(str::to_string),
                         });
                     }
                 }
@@ -446,6 +454,18 @@ impl<'a> Crate<'a> {
     fn is_source(&self, func: &FnFacts, ev: &Event) -> bool {
         if is_direct_source(ev) {
             return true;
+        }
+        // `stamp.elapsed()` on a `SystemTime` field reads the clock too.
+        if ev.kind == EventKind::MethodCall && ev.name == "elapsed" && ev.args.is_empty() {
+            if let Some(r) = ev.receiver.as_ref().filter(|r| member(r).is_some()) {
+                if self
+                    .cx
+                    .index
+                    .place_type_is(&r.text, |t| t.contains("SystemTime"))
+                {
+                    return true;
+                }
+            }
         }
         if !matches!(ev.kind, EventKind::Call | EventKind::MethodCall) {
             return false;
