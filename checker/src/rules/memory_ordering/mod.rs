@@ -151,11 +151,19 @@ pub(crate) fn ordering_token(arg: &Arg) -> Option<Region> {
     })
 }
 
-/// A quick fix that replaces the ordering named by `arg` with `to`.
+/// A quick fix that replaces the ordering named by `arg` with `to`. For `Ordering::Relaxed`
+/// only the `Relaxed` token changes. A bare `Relaxed` (imported by name) becomes the full path
+/// `core::sync::atomic::Ordering::Release`, because the file may not import `Release`: the
+/// fix must compile whatever the imports are.
 pub(crate) fn ordering_fix(arg: &Arg, to: &str) -> Option<Fix> {
+    let bare = !arg.text.contains("::");
     ordering_token(arg).map(|region| Fix {
         region,
-        replacement: to.to_string(),
+        replacement: if bare {
+            format!("core::sync::atomic::Ordering::{to}")
+        } else {
+            to.to_string()
+        },
     })
 }
 
@@ -251,5 +259,9 @@ mod tests {
         let fix = ordering_fix(evs[0].args.last().unwrap(), "Release").unwrap();
         assert_eq!(region_text(src, fix.region), "Relaxed");
         assert_eq!(fix.replacement, "Release");
+        // A bare imported `Relaxed`: the replacement does not rely on `Acquire` being imported.
+        let fix = ordering_fix(&evs[1].args[0], "Acquire").unwrap();
+        assert_eq!(region_text(src, fix.region), "Relaxed");
+        assert_eq!(fix.replacement, "core::sync::atomic::Ordering::Acquire");
     }
 }
