@@ -337,6 +337,9 @@ pub struct Binding {
     /// bound here (e.g. a lock guard) is dropped at the end of this region unless moved or
     /// passed to `drop` earlier.
     pub scope: Region,
+    /// The initializer's value when it is a string literal (`let sql = "UPDATE …";`).
+    #[serde(default)]
+    pub str_value: Option<String>,
 }
 
 /// The facts of one function.

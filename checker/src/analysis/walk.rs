@@ -341,6 +341,8 @@ struct FnWalker {
     scope_regions: Vec<Region>,
     /// The event a pattern being bound destructures directly (for [`Binding::init`]).
     bind_init: Option<EventId>,
+    /// The string literal a `let` binds (for [`Binding::str_value`]).
+    bind_str: Option<String>,
     cases: Vec<Case>,
     exits: Vec<Exit>,
 }
@@ -546,6 +548,7 @@ impl FnWalker {
                     ty: ty.clone(),
                     init: self.bind_init,
                     scope: self.scope_regions.last().copied().unwrap_or_default(),
+                    str_value: self.bind_str.clone(),
                 });
                 if let Some(scope) = self.scopes.last_mut() {
                     scope.insert(
@@ -580,6 +583,7 @@ impl FnWalker {
                         ty: None,
                         init: self.bind_init,
                         scope: self.scope_regions.last().copied().unwrap_or_default(),
+                        str_value: None,
                     });
                     if let Some(scope) = self.scopes.last_mut() {
                         scope.insert(
@@ -636,8 +640,10 @@ impl FnWalker {
                     None => (Deps::new(), None, None),
                 };
                 self.bind_init = l.init.as_ref().and_then(|i| self.event_of(&i.expr));
+                self.bind_str = l.init.as_ref().and_then(|i| str_lit_value(&i.expr));
                 self.bind(&l.pat, &deps, None, init_path, alias);
                 self.bind_init = None;
+                self.bind_str = None;
                 if let Some(init) = &l.init {
                     self.record_local_fields(&l.pat, &init.expr);
                 }

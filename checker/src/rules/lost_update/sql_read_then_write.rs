@@ -49,8 +49,8 @@ declare_rule! {
     /// ```
     ///
     /// ### Known limitations
-    /// Only SQL written as a string literal at the call (or in a `const`/`static` string) is
-    /// read; SQL built with `format!` or kept in a local variable is not. Data flow is followed
+    /// Only SQL written as a string literal at the call, in a `const`/`static` string or in a
+    /// `let` bound to a literal is read; SQL built with `format!` is not. Data flow is followed
     /// within one function. `INSERT … ON CONFLICT DO UPDATE` and `DELETE` are not checked.
     /// A `SERIALIZABLE` isolation level named anywhere in the function (SQL text or an
     /// `IsolationLevel::Serializable` argument) silences the rule for the whole function.
@@ -287,7 +287,7 @@ fn parse(sql: &str) -> Option<Sql> {
 
 /// The SQL text an event passes, when it is one of the SQL APIs and the text is a literal or a
 /// string `const`/`static` of the crate.
-fn sql_text(cx: &CrateContext<'_>, ev: &Event) -> Option<(usize, String)> {
+fn sql_text(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> Option<(usize, String)> {
     let short = ev.name.rsplit("::").next().unwrap_or(&ev.name);
     if !SQL_APIS.contains(&short) {
         return None;
@@ -299,9 +299,26 @@ fn sql_text(cx: &CrateContext<'_>, ev: &Event) -> Option<(usize, String)> {
         a.str_lit
             .clone()
             .or_else(|| {
-                let p = a.place.as_ref().filter(|p| p.root == Root::Static)?;
-                let last = p.text.rsplit("::").next().unwrap_or(&p.text);
-                cx.index.statics.get(last)?.str_value.clone()
+                let p = a.place.as_ref()?;
+                match p.root {
+                    Root::Static => {
+                        let last = p.text.rsplit("::").next().unwrap_or(&p.text);
+                        cx.index.statics.get(last)?.str_value.clone()
+                    }
+                    // `let sql = "UPDATE …"; query(sql)`: the last such binding before the call.
+                    Root::Local { .. } => func
+                        .bindings
+                        .iter()
+                        .filter(|b| {
+                            b.name == p.text
+                                && (b.region.line, b.region.column)
+                                    < (ev.region.line, ev.region.column)
+                        })
+                        .max_by_key(|b| (b.region.line, b.region.column))?
+                        .str_value
+                        .clone(),
+                    _ => None,
+                }
             })
             .map(|s| (i, s))
     })
@@ -375,7 +392,7 @@ impl Rule for SqlReadThenWrite {
                 }) {
                     serializable = true;
                 }
-                if let Some((i, text)) = sql_text(cx, ev) {
+                if let Some((i, text)) = sql_text(cx, func, ev) {
                     if let Some(sql) = parse(&text) {
                         stmts.push((ev.id, i, sql));
                     }
