@@ -45,7 +45,9 @@ declare_rule! {
     /// (or a `fence(Ordering::Release)` between the data write and the `Relaxed` store).
     ///
     /// ### Known limitations
-    /// The data write and the flag store must be in the same function. Data published through
+    /// The data write and the flag store must be in the same function. A `fetch_*` whose
+    /// result is unused or only returned is taken for a statistics counter and not reported,
+    /// even when it is really an index that publishes a slot. Data published through
     /// another atomic (`data.store(v, Relaxed); ready.store(true, Relaxed)`) is not reported,
     /// nor writes through `&mut` references or raw pointers whose origin the function does
     /// not show. Functions that own `self` exclusively (`&mut self`, `Drop`) or hold a lock
@@ -157,6 +159,13 @@ impl Rule for RelaxedPublication {
             }
             for store in func.events.iter().filter(|e| is_atomic_op(e)) {
                 if store.name == "load" || store.name == "fetch_update" {
+                    continue;
+                }
+                // A statistics or ID counter: `fetch_add(1, Relaxed)` whose result is unused or
+                // only returned hands nothing over, even right after a data write.
+                if store.name.starts_with("fetch_")
+                    && (!store.value_used || func.returns.contains(&store.id))
+                {
                     continue;
                 }
                 let Some(ord_arg) = success_ordering(store) else {
