@@ -90,10 +90,40 @@ fn is_write(ev: &Event) -> bool {
 /// Whether anything writes through the guard of `acq` (the section is a read-modify-write of
 /// its own, e.g. allocating an id).
 fn section_writes(func: &FnFacts, acq: &Acq<'_>) -> bool {
-    func.events[acq.id + 1..]
-        .iter()
-        .any(|e| is_write(e) && acts_through(func, acq, e))
+    func.events[acq.id + 1..].iter().any(|e| {
+        let mutates =
+            is_write(e) || (e.kind == EventKind::MethodCall && TAKES.contains(&e.name.as_str()));
+        if mutates && acts_through(func, acq, e) {
+            return true;
+        }
+        // `std::mem::take(&mut g.waker)`, `mem::replace`, `mem::swap`
+        e.kind == EventKind::Call
+            && ["take", "replace", "swap"]
+                .iter()
+                .any(|n| e.name == format!("mem::{n}") || e.name.ends_with(&format!("::mem::{n}")))
+            && e.args
+                .first()
+                .is_some_and(|a| acq.chain.iter().any(|c| a.deps.contains(c)))
+    })
 }
+
+/// Methods that move a value out of (or otherwise change) the guarded data.
+const TAKES: &[&str] = &[
+    "take",
+    "pop",
+    "pop_front",
+    "pop_back",
+    "drain",
+    "split_off",
+    "get_mut",
+    "entry",
+    "iter_mut",
+    "values_mut",
+    "sort",
+    "sort_by",
+    "sort_unstable",
+    "dedup",
+];
 
 /// Map reads followed by an insert/remove are `map-check-then-act`'s to report.
 const MAP_READS: &[&str] = &["contains_key", "get", "get_mut", "contains"];
