@@ -103,8 +103,30 @@ fn norm(text: &str, place: Option<&str>) -> String {
     t
 }
 
+/// Whether the event is chained on a `redis::pipe()` / `Pipeline::new()`.
+fn in_pipe(func: &FnFacts, ev: &Event) -> bool {
+    let is_pipe = |e: &Event| {
+        e.kind == EventKind::Call
+            && (e.name.ends_with("redis::pipe") || e.name.ends_with("Pipeline::new"))
+    };
+    if ev.receiver_deps.iter().any(|d| is_pipe(&func.events[*d])) {
+        return true;
+    }
+    // `let mut p = redis::pipe(); p.set(..)`
+    ev.receiver.as_ref().is_some_and(|place| {
+        func.bindings.iter().any(|b| {
+            b.name == place.text
+                && b.region.line <= ev.region.line
+                && b.init.is_some_and(|i| is_pipe(&func.events[i]))
+        })
+    })
+}
+
 /// Whether a method receiver is a Redis connection, from its declared type or constructor.
 fn is_redis_conn(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> bool {
+    if in_pipe(func, ev) {
+        return true;
+    }
     let Some(place) = &ev.receiver else {
         return false;
     };
@@ -134,7 +156,13 @@ fn commands(cx: &CrateContext<'_>, func: &FnFacts) -> Vec<Cmd> {
     let mut out = Vec::new();
     for ev in &func.events {
         // `redis::cmd("GET").arg(&key)…`
-        if ev.kind == EventKind::Call && (ev.name == "cmd" || ev.name.ends_with("::cmd")) {
+        // (also `redis::pipe().cmd("SET").arg(..)`)
+        let is_cmd = match ev.kind {
+            EventKind::Call => ev.name == "cmd" || ev.name.ends_with("::cmd"),
+            EventKind::MethodCall => ev.name == "cmd" && in_pipe(func, ev),
+            _ => false,
+        };
+        if is_cmd {
             let Some(name) = ev.args.first().and_then(|a| a.str_lit.as_ref()) else {
                 continue;
             };
