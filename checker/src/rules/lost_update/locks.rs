@@ -133,12 +133,15 @@ pub fn acquisitions<'f>(cx: &CrateContext<'_>, func: &'f FnFacts) -> Vec<Acq<'f>
         let mut chain = vec![ev.id];
         for next in &func.events[ev.id + 1..] {
             let last = &func.events[*chain.last().expect("non-empty")];
-            if next.kind == EventKind::MethodCall
-                && PASS.contains(&next.name.as_str())
-                && next
-                    .receiver_region
-                    .is_some_and(|r| starts_at(&r, &last.region))
-            {
+            // The receiver is the chain's last call itself, possibly behind `.await`/`?`: no
+            // other call (`.get(k)`) sits between the two.
+            let direct = next.receiver_region.is_some_and(|r| {
+                starts_at(&r, &last.region)
+                    && !func.events[last.id + 1..next.id]
+                        .iter()
+                        .any(|e| within(&e.region, &r) && within(&last.region, &e.region))
+            });
+            if next.kind == EventKind::MethodCall && PASS.contains(&next.name.as_str()) && direct {
                 chain.push(next.id);
             }
         }
