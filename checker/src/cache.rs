@@ -9,9 +9,10 @@
 //! Layout: one JSON file per source file under `<dir>/facts/`, named by the FNV-1a hash of
 //! the file's display path (so a changed file overwrites its own entry and the cache stays
 //! as big as the tree). An entry is used only when its tool id (heisen version, cache schema,
-//! and the size and modification time of the running executable, so that a rebuilt heisen
-//! never reads facts of an older analysis), the content length and two independent content
-//! hashes all match. Anything else — a missing, unreadable, truncated or corrupt entry — is a
+//! and `HEISEN_SOURCE_HASH`, a hash of the checker's own sources computed by `build.rs`, so
+//! that a rebuilt heisen never reads facts of an older analysis while a reinstall of the same
+//! build — a CI job's fresh `cargo install` — still hits), the content length and two
+//! independent content hashes all match. Anything else — a missing, unreadable, truncated or corrupt entry — is a
 //! miss; a cache can never fail a run. Writes go to a temporary file that is renamed into
 //! place, so concurrent runs never see half an entry.
 
@@ -20,10 +21,6 @@ use crate::output::Fnv1a64;
 use crate::suppress::Directive;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-
-/// Bumped whenever the entry layout changes.
-const SCHEMA: &str = "heisen-cache/1";
 
 /// The cached result of parsing one file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -172,24 +169,15 @@ fn content_hash(text: &str) -> String {
     format!("{:016x}{:016x}", a.finish(), b.finish())
 }
 
-/// Identity of the running tool: version, cache schema, and size + mtime of the executable.
+/// Identity of the tool build: cache schema (bump `/1` when the entry layout changes),
+/// version, and the hash of the checker's sources.
 fn tool_id() -> &'static str {
-    static ID: OnceLock<String> = OnceLock::new();
-    ID.get_or_init(|| {
-        let exe = std::env::current_exe()
-            .and_then(std::fs::metadata)
-            .map(|m| {
-                let mtime = m
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_nanos())
-                    .unwrap_or(0);
-                format!("{}:{mtime}", m.len())
-            })
-            .unwrap_or_default();
-        format!("{SCHEMA} {} {exe}", env!("CARGO_PKG_VERSION"))
-    })
+    concat!(
+        "heisen-cache/1 ",
+        env!("CARGO_PKG_VERSION"),
+        " ",
+        env!("HEISEN_SOURCE_HASH")
+    )
 }
 
 #[cfg(test)]
