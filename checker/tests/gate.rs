@@ -516,3 +516,61 @@ fn workspace_mode_caches_under_target_and_no_cache_bypasses() {
     assert_eq!(o.status.code(), Some(1));
     assert!(custom.join("facts").is_dir());
 }
+
+/// Cross-file facts stay current with a warm cache: `merge.rs` is loaded from the cache,
+/// but its finding depends on how `store.rs` (re-scanned) stamps the field.
+#[test]
+fn cache_keeps_cross_file_taint_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let store = d.join("store.rs");
+    let merge = d.join("merge.rs");
+    let stamped = "use std::time::{SystemTime, UNIX_EPOCH};
+
+pub struct Ev {
+    pub ts: u64,
+    pub body: String,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+pub fn ev(body: String) -> Ev {
+    Ev { ts: now_ms(), body }
+}
+";
+    std::fs::write(&store, stamped).unwrap();
+    std::fs::write(
+        &merge,
+        "use crate::store::Ev;\n\npub fn newer(a: &Ev, b: &Ev) -> bool {\n    a.ts > b.ts\n}\n",
+    )
+    .unwrap();
+    let files = vec![store.clone(), merge.clone()];
+    let wall_clock = |r: &cargo_heisen::finding::Report| {
+        r.findings
+            .iter()
+            .filter(|f| f.rule == "wall-clock-ordering")
+            .count()
+    };
+    let cache = d.join("cache");
+    let first = check_paths(&files, Some(Cache::new(&cache)));
+    assert_eq!(wall_clock(&first), 1, "{:?}", first.findings);
+    // The stamp becomes a sequence number: only store.rs is re-scanned, and the finding in
+    // the cached merge.rs goes away.
+    std::fs::write(&store, stamped.replace("ts: now_ms()", "ts: next_seq()")).unwrap();
+    let second = check_paths(&files, Some(Cache::new(&cache)));
+    assert_eq!(
+        (second.summary.files_parsed, second.summary.files_from_cache),
+        (1, 1)
+    );
+    assert_eq!(wall_clock(&second), 0, "{:?}", second.findings);
+    // And back.
+    std::fs::write(&store, stamped).unwrap();
+    let third = check_paths(&files, Some(Cache::new(&cache)));
+    assert_eq!(
+        (third.summary.files_parsed, third.summary.files_from_cache),
+        (1, 1)
+    );
+    assert_eq!(wall_clock(&third), 1);
+}
