@@ -1,7 +1,7 @@
 //! "Only new" findings: `--new-from-rev REV` and `--new-from-patch FILE`.
 //!
-//! A finding is *new* when a line of its primary region, or of one of its labels in the same
-//! file, was added or changed by the diff. A pure deletion (`@@ -a,b +c,0 @@`) touches the
+//! A finding is *new* when a line of its primary region, or of one of its labels (in any
+//! file), was added or changed by the diff. A pure deletion (`@@ -a,b +c,0 @@`) touches the
 //! lines on both sides of the gap (`c` and `c + 1`), so removing a guard statement flags the
 //! code next to it. Files the diff adds (and, for `--new-from-rev`, untracked files that git
 //! does not ignore) are new in full.
@@ -334,25 +334,29 @@ fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Keeps only findings on changed lines. `root` is what finding paths are relative to;
-/// `base` what the diff's paths are relative to. Returns how many findings were removed.
+/// Keeps only findings on changed lines: a changed line in the finding's primary region or in
+/// one of its labels (a label in another file counts too: changing how `store.rs` stamps a
+/// field makes the comparison in `merge.rs` new). `root` is what finding paths are relative
+/// to; `base` what the diff's paths are relative to. Returns how many findings were removed.
 pub fn keep_new(report: &mut Report, root: &Path, base: &Path, changes: &Changes) -> usize {
     let by_abs: BTreeMap<PathBuf, &Lines> = changes
         .iter()
         .map(|(p, l)| (canonical(&base.join(p)), l))
         .collect();
     let mut resolved: BTreeMap<String, Option<&Lines>> = BTreeMap::new();
+    let mut lines_of = |file: &str| -> Option<&Lines> {
+        *resolved
+            .entry(file.to_string())
+            .or_insert_with(|| by_abs.get(&canonical(&root.join(file))).copied())
+    };
+    let touched = |lines: Option<&Lines>, r: &crate::finding::Region| {
+        lines.is_some_and(|l| l.touches(r.line, r.end_line.max(r.line)))
+    };
     retain_findings(report, |_, f| {
-        let lines = *resolved
-            .entry(f.file.clone())
-            .or_insert_with(|| by_abs.get(&canonical(&root.join(&f.file))).copied());
-        let Some(lines) = lines else {
-            return false;
-        };
-        lines.touches(f.region.line, f.region.end_line.max(f.region.line))
+        touched(lines_of(&f.file), &f.region)
             || f.labels.iter().any(|l| {
-                (l.file.is_none() || l.file.as_deref() == Some(f.file.as_str()))
-                    && lines.touches(l.region.line, l.region.end_line.max(l.region.line))
+                let file = l.file.as_deref().unwrap_or(&f.file);
+                touched(lines_of(file), &l.region)
             })
     })
 }
@@ -467,6 +471,48 @@ index 7777777..8888888 100644
         assert!(!l.touches(6, 9));
         assert!(l.touches(10, 10));
         assert!(Lines::All.touches(1000, 1000));
+    }
+
+    #[test]
+    fn keep_new_looks_at_regions_and_labels_in_any_file() {
+        use crate::finding::{Label, Region};
+        let at = |line| Region {
+            line,
+            column: 1,
+            end_line: line,
+            end_column: 2,
+        };
+        let mut report = crate::output::test_support::report();
+        // test_support: bank.rs:6 (label bank.rs:5), clock.rs:2 (label model.rs:2).
+        report.findings[1].labels = vec![Label {
+            region: at(2),
+            message: "stamped here".into(),
+            file: Some("src/model.rs".into()),
+        }];
+        let root = Path::new("/nonexistent-heisen-root");
+        let only = |changes: Changes| {
+            let mut r = report.clone();
+            keep_new(&mut r, root, root, &changes);
+            r.findings
+                .iter()
+                .map(|f| f.file.clone())
+                .collect::<Vec<_>>()
+        };
+        let ranges =
+            |file: &str, a, b| Changes::from([(file.to_string(), Lines::Ranges(vec![(a, b)]))]);
+        assert_eq!(only(ranges("src/bank.rs", 6, 6)), ["src/bank.rs"]);
+        assert_eq!(
+            only(ranges("src/bank.rs", 5, 5)),
+            ["src/bank.rs"],
+            "label line"
+        );
+        assert!(only(ranges("src/bank.rs", 1, 4)).is_empty());
+        assert_eq!(
+            only(ranges("src/model.rs", 2, 2)),
+            ["src/clock.rs"],
+            "label in another file"
+        );
+        assert!(only(Changes::new()).is_empty());
     }
 
     #[test]
