@@ -57,8 +57,20 @@ pub struct Entry {
     pub message: String,
 }
 
-/// The baseline identity of a finding, as 16 hex digits (see the module docs).
+/// The baseline identity of a finding, as 16 hex digits (see the module docs). A leading
+/// `./` of the path is ignored (`check .` and `check src/` name the same file differently).
 pub fn key(finding: &Finding, source: Option<&str>) -> String {
+    let stripped;
+    let finding = match finding.file.strip_prefix("./") {
+        Some(rest) => {
+            stripped = Finding {
+                file: rest.to_string(),
+                ..finding.clone()
+            };
+            &stripped
+        }
+        None => finding,
+    };
     let mut h = Fnv1a64::new();
     h.write(&base_fingerprint(finding, source).to_le_bytes());
     h.write_str(finding.function.as_deref().unwrap_or(""));
@@ -78,7 +90,11 @@ impl Baseline {
             .map(|f| Entry {
                 key: key_in(report, f),
                 rule: f.rule.to_string(),
-                file: f.file.replace('\\', "/"),
+                file: f
+                    .file
+                    .strip_prefix("./")
+                    .unwrap_or(&f.file)
+                    .replace('\\', "/"),
                 function: f.function.clone(),
                 line: f.region.line,
                 message: f.message.clone(),
@@ -202,6 +218,18 @@ mod tests {
         );
         assert_eq!(changed.findings.len(), 1);
         assert_eq!(changed.findings[0].function.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn leading_dot_slash_is_ignored() {
+        let report = test_support::report();
+        let f = &report.findings[0];
+        let dotted = Finding {
+            file: format!("./{}", f.file),
+            ..f.clone()
+        };
+        let src = report.sources.get(&f.file).map(|s| &**s);
+        assert_eq!(key(f, src), key(&dotted, src));
     }
 
     #[test]
