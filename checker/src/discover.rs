@@ -5,7 +5,8 @@
 //!   the package directory that is not in a nested package (any subdirectory with its own
 //!   `Cargo.toml`, member or not), `target/`, or ignored by git.
 //! * Paths mode: plain files and directories, walked with the `ignore` crate (honours
-//!   `.gitignore`), no manifest needed; all of them form one unit.
+//!   `.gitignore`), no manifest needed; files are grouped into one unit per enclosing package
+//!   (nearest `Cargo.toml` above them), files outside any package into one more.
 
 use crate::finding::ParseFailure;
 use std::path::{Path, PathBuf};
@@ -154,11 +155,40 @@ pub fn paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
     }
     files.sort();
     files.dedup();
-    out.units.push(Unit {
-        name: "paths".to_string(),
-        files,
-    });
+    // One unit per package: the nearest ancestor directory with a Cargo.toml, so cross-file
+    // facts stay within a crate (and per-crate work stays per crate) even for a whole tree.
+    let mut by_pkg: std::collections::BTreeMap<Option<PathBuf>, Vec<(PathBuf, String)>> =
+        std::collections::BTreeMap::new();
+    let mut cache: std::collections::HashMap<PathBuf, Option<PathBuf>> = Default::default();
+    for (abs, rel) in files {
+        let pkg = abs.parent().and_then(|dir| package_dir(dir, &mut cache));
+        by_pkg.entry(pkg).or_default().push((abs, rel));
+    }
+    for (pkg, files) in by_pkg {
+        let name = match pkg {
+            Some(dir) => display_rel(&root, &dir),
+            None => "paths".to_string(),
+        };
+        out.units.push(Unit { name, files });
+    }
     Ok(out)
+}
+
+/// The nearest ancestor of `dir` (itself included) that holds a `Cargo.toml`.
+fn package_dir(
+    dir: &Path,
+    cache: &mut std::collections::HashMap<PathBuf, Option<PathBuf>>,
+) -> Option<PathBuf> {
+    if let Some(hit) = cache.get(dir) {
+        return hit.clone();
+    }
+    let found = if dir.join("Cargo.toml").is_file() {
+        Some(dir.to_path_buf())
+    } else {
+        dir.parent().and_then(|p| package_dir(p, cache))
+    };
+    cache.insert(dir.to_path_buf(), found.clone());
+    found
 }
 
 /// Walks `dir` for `.rs` files, honouring `.gitignore`, skipping `target/` and `skip`. With

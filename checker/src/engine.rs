@@ -19,8 +19,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Worker threads get a big stack: syn and our walk recurse on deeply nested input.
-const WORKER_STACK: usize = 64 * 1024 * 1024;
+/// Worker threads get a big stack: syn, its visitors and the drop of a syntax tree recurse on
+/// deeply nested input. Only touched pages are committed, so 1 GiB of address space per worker
+/// costs nothing for ordinary files; deliberately pathological nesting is cut off first by
+/// [`MAX_NESTING`].
+const WORKER_STACK: usize = 1024 * 1024 * 1024;
 
 /// Options of one check run.
 #[derive(Default)]
@@ -98,6 +101,7 @@ pub fn parse_cached(
                     rel: rel.to_string(),
                     abs: abs.to_path_buf(),
                     krate,
+                    lines: crate::source::LineIndex::new(&text),
                     text: Arc::from(text),
                 },
                 facts,
@@ -124,6 +128,34 @@ pub fn parse_cached(
     }
 }
 
+/// Deeper nesting than this (delimiters, or a run of prefix operators) is refused before
+/// parsing: no real code comes close, and the recursive parsers and visitors would take
+/// quadratic time (and, without the big worker stacks, overflow) on it.
+pub const MAX_NESTING: usize = 1000;
+
+/// The 1-based line where `text` first nests deeper than [`MAX_NESTING`], if it does. A rough
+/// scan (string and comment contents count too), which only errs on the side of accepting.
+fn too_deep(text: &str) -> Option<usize> {
+    let (mut depth, mut run, mut line) = (0usize, 0usize, 1usize);
+    for b in text.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => line += 1,
+            _ => {}
+        }
+        match b {
+            b'-' | b'!' | b'*' | b'&' => run += 1,
+            b' ' | b'\t' | b'\r' | b'\n' => {}
+            _ => run = 0,
+        }
+        if depth > MAX_NESTING || run > MAX_NESTING {
+            return Some(line);
+        }
+    }
+    None
+}
+
 /// Parses and analyzes text already in memory.
 pub fn parse_text(
     text: String,
@@ -131,22 +163,38 @@ pub fn parse_text(
     rel: &str,
     krate: usize,
 ) -> Result<Parsed, ParseFailure> {
+    if let Some(line) = too_deep(&text) {
+        return Err(ParseFailure {
+            file: rel.to_string(),
+            line,
+            column: 1,
+            message: format!("nesting deeper than {MAX_NESTING} levels; file skipped"),
+        });
+    }
     let ast = syn::parse_file(&text).map_err(|e| {
         let start = e.span().start();
-        ParseFailure {
+        let failure = ParseFailure {
             file: rel.to_string(),
             line: start.line,
             column: start.column + 1,
             message: e.to_string(),
-        }
+        };
+        proc_macro2::extra::invalidate_current_thread_spans();
+        failure
     })?;
     let facts = analyze_file(&ast);
     let directives = suppress::collect(&text, &ast);
+    // proc-macro2 keeps every parsed file's text in a thread-local source map and looks spans
+    // up by scanning it: without this, memory grows with every file and span lookups slow down
+    // linearly over a long scan. No span of this file outlives this point.
+    drop(ast);
+    proc_macro2::extra::invalidate_current_thread_spans();
     Ok(Parsed {
         source: SourceFile {
             rel: rel.to_string(),
             abs: abs.to_path_buf(),
             krate,
+            lines: crate::source::LineIndex::new(&text),
             text: Arc::from(text),
         },
         facts,

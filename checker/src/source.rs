@@ -15,6 +15,76 @@ pub struct SourceFile {
     /// Index of the crate (unit) this file belongs to, for the per-crate index.
     pub krate: usize,
     pub text: Arc<str>,
+    /// Line starts of `text`, for O(1) line/column → offset mapping.
+    pub lines: LineIndex,
+}
+
+impl SourceFile {
+    /// The source text covered by `region` (clamped; empty when out of range), in
+    /// O(log lines) for ASCII lines.
+    pub fn region_text(&self, region: &Region) -> &str {
+        let start = self.lines.offset(&self.text, region.line, region.column);
+        let end = self
+            .lines
+            .offset(&self.text, region.end_line, region.end_column)
+            .max(start);
+        &self.text[start..end]
+    }
+}
+
+/// Where each line starts, and whether it is pure ASCII (then a char column is a byte column).
+#[derive(Clone, Debug, Default)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+    ascii: Vec<bool>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        let mut ascii = Vec::new();
+        let mut all_ascii = true;
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                ascii.push(all_ascii);
+                all_ascii = true;
+                starts.push(i + 1);
+            } else if !b.is_ascii() {
+                all_ascii = false;
+            }
+        }
+        ascii.push(all_ascii);
+        LineIndex { starts, ascii }
+    }
+
+    /// Byte offset of a 1-based line and 1-based char column, clamped to the text.
+    pub fn offset(&self, text: &str, line: usize, column: usize) -> usize {
+        let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
+            return text.len();
+        };
+        let end = self
+            .starts
+            .get(line)
+            .map(|&n| n.saturating_sub(1))
+            .unwrap_or(text.len())
+            .min(text.len());
+        let col = column.saturating_sub(1);
+        if self
+            .ascii
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(false)
+        {
+            return (start + col).min(end);
+        }
+        let line_text = &text[start..end];
+        start
+            + line_text
+                .char_indices()
+                .nth(col)
+                .map(|(i, _)| i)
+                .unwrap_or(line_text.len())
+    }
 }
 
 /// Byte offset of a 1-based line and 1-based char column in `text`, clamped to the text.
@@ -64,6 +134,21 @@ pub fn line_text(text: &str, line: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_index_agrees_with_byte_offset() {
+        let t = "héllo\nwörld x\nascii line\n\nlast";
+        let ix = LineIndex::new(t);
+        for line in 1..=7 {
+            for col in 1..=14 {
+                assert_eq!(
+                    ix.offset(t, line, col),
+                    byte_offset(t, line, col),
+                    "{line}:{col}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn offsets_count_chars_not_bytes() {

@@ -3,7 +3,6 @@ use crate::declare_rule;
 use crate::finding::{Finding, Label, Region};
 use crate::index::CrateIndex;
 use crate::rules::{event_region, finding, CrateContext, FileCx, Rule, RuleMeta};
-use crate::source::region_text;
 use std::collections::{HashMap, HashSet};
 
 declare_rule! {
@@ -835,7 +834,10 @@ impl Ctx<'_, '_> {
                 {
                     let recv_text = match (&ev.receiver, ev.receiver_region) {
                         (Some(p), _) => p.text.clone(),
-                        (None, Some(r)) => region_text(&self.file.source.text, &r)
+                        (None, Some(r)) => self
+                            .file
+                            .source
+                            .region_text(&r)
                             .split_whitespace()
                             .collect::<Vec<_>>()
                             .join(" "),
@@ -1090,7 +1092,10 @@ impl Rule for WallClockOrdering {
         let mut seen = HashSet::new();
         for (fi, file) in cx.files.iter().enumerate() {
             for func in &file.facts.functions {
-                let text = region_text(&file.source.text, &func.item_region).to_ascii_lowercase();
+                let text = file
+                    .source
+                    .region_text(&func.item_region)
+                    .to_ascii_lowercase();
                 let lname = func.name.to_ascii_lowercase();
                 let mut ctx = Ctx {
                     c: &c,
