@@ -256,42 +256,84 @@ pub fn check(discovered: &Discovered, config: &Config, opts: &Options) -> Report
     }
 }
 
+/// Files per batch: whole crates are parsed, checked and filtered a batch at a time, so peak
+/// memory is bounded by the largest batch, not by the whole tree, while each batch still has
+/// enough files to keep every core busy.
+const BATCH_FILES: usize = 512;
+
 fn check_in_pool(discovered: &Discovered, config: &Config, opts: &Options) -> Report {
-    let jobs: Vec<(usize, &Path, &str)> = discovered
-        .units
-        .iter()
-        .enumerate()
-        .flat_map(|(u, unit)| {
+    let mut batches: Vec<Vec<(usize, &Path, &str)>> = vec![Vec::new()];
+    for (u, unit) in discovered.units.iter().enumerate() {
+        if batches.last().is_some_and(|b| b.len() >= BATCH_FILES) {
+            batches.push(Vec::new());
+        }
+        let batch = batches.last_mut().expect("one batch");
+        batch.extend(
             unit.files
                 .iter()
-                .map(move |(abs, rel)| (u, abs.as_path(), rel.as_str()))
-        })
-        .filter(|(_, _, rel)| !config.is_excluded(rel))
-        .collect();
-    let files_scanned = jobs.len();
+                .map(|(abs, rel)| (u, abs.as_path(), rel.as_str()))
+                .filter(|(_, _, rel)| !config.is_excluded(rel)),
+        );
+    }
+    let mut report = Report::default();
     let (n_parsed, n_loaded) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    for jobs in &batches {
+        let part = check_batch(jobs, config, opts, &n_parsed, &n_loaded);
+        report.findings.extend(part.findings);
+        report.parse_failures.extend(part.parse_failures);
+        report.sources.extend(part.sources);
+        let (s, p) = (&mut report.summary, &part.summary);
+        s.findings += p.findings;
+        s.files_with_findings += p.files_with_findings;
+        s.files_scanned += p.files_scanned;
+        s.suppressed += p.suppressed;
+    }
+    report
+        .parse_failures
+        .extend(discovered.errors.iter().cloned());
+    report
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    report
+        .parse_failures
+        .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    report.summary.parse_failed = report.parse_failures.len();
+    report.summary.files_parsed = n_parsed.into_inner();
+    report.summary.files_from_cache = n_loaded.into_inner();
+    report
+}
+
+/// Parses, checks and filters one batch of whole crates.
+fn check_batch(
+    jobs: &[(usize, &Path, &str)],
+    config: &Config,
+    opts: &Options,
+    n_parsed: &AtomicUsize,
+    n_loaded: &AtomicUsize,
+) -> Report {
+    let files_scanned = jobs.len();
     let cache = opts.cache.as_ref();
     let results: Vec<Result<Parsed, ParseFailure>> = jobs
         .par_iter()
         .map(|(u, abs, rel)| {
-            let r = std::panic::catch_unwind(|| {
-                parse_cached(abs, rel, *u, cache, &n_parsed, &n_loaded)
-            })
-            .unwrap_or_else(|_| {
-                Err(ParseFailure {
-                    file: rel.to_string(),
-                    line: 0,
-                    column: 0,
-                    message: "internal error while parsing this file (please report this)".into(),
-                })
-            });
+            let r =
+                std::panic::catch_unwind(|| parse_cached(abs, rel, *u, cache, n_parsed, n_loaded))
+                    .unwrap_or_else(|_| {
+                        Err(ParseFailure {
+                            file: rel.to_string(),
+                            line: 0,
+                            column: 0,
+                            message: "internal error while parsing this file (please report this)"
+                                .into(),
+                        })
+                    });
             if let Some(p) = &opts.progress {
                 p();
             }
             r
         })
         .collect();
-    let mut parse_failures = discovered.errors.clone();
+    let mut parse_failures = Vec::new();
     let mut parsed = Vec::new();
     for r in results {
         match r {
@@ -317,10 +359,7 @@ fn check_in_pool(discovered: &Discovered, config: &Config, opts: &Options) -> Re
         raw.extend(found);
         parse_failures.extend(fails);
     }
-    let mut report = filter(raw, &parsed, parse_failures, files_scanned, config);
-    report.summary.files_parsed = n_parsed.into_inner();
-    report.summary.files_from_cache = n_loaded.into_inner();
-    report
+    filter(raw, &parsed, parse_failures, files_scanned, config)
 }
 
 /// Sets [`Finding::function`]: the innermost function of the finding's file whose item
