@@ -56,8 +56,14 @@ fn parse_partition(s: &str) -> Result<Partition, String> {
     let (k, n) = s
         .split_once('/')
         .ok_or_else(|| format!("--partition expects K/N (e.g. 1/3), got `{s}`"))?;
-    let k: u64 = k.trim().parse().map_err(|_| format!("bad K in --partition `{s}`"))?;
-    let n: u64 = n.trim().parse().map_err(|_| format!("bad N in --partition `{s}`"))?;
+    let k: u64 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad K in --partition `{s}`"))?;
+    let n: u64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad N in --partition `{s}`"))?;
     if n == 0 || k == 0 || k > n {
         return Err(format!("--partition {k}/{n}: need 1 <= K <= N"));
     }
@@ -323,9 +329,7 @@ fn run_inner(args: &ModelArgs) -> Result<i32, String> {
         packages.join(", ")
     );
     let start = Instant::now();
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     let rows = parse_rows(&std::fs::read_to_string(&summary_file).unwrap_or_default());
     let _ = std::fs::remove_file(&summary_file);
     print!("{}", render_summary(&rows));
@@ -370,7 +374,10 @@ mod tests {
         assert_eq!(seen, tests.len());
         // Stable: the same name always lands in the same partition.
         // Pinned: CI machines must agree on the split across versions and platforms.
-        assert_eq!(stable_hash("accounts::two_withdrawals"), 0x120b_43f6_cdc7_7d1a);
+        assert_eq!(
+            stable_hash("accounts::two_withdrawals"),
+            0x120b_43f6_cdc7_7d1a
+        );
     }
 
     #[test]
@@ -383,6 +390,9 @@ mod tests {
         assert_eq!(rows[0].executions, 1194);
         let s = render_summary(&rows);
         assert!(s.contains("2 model test(s), 1 passed, 1 failed"), "{s}");
-        assert!(s.contains("loom: 1,194 executions, preemption bound 2 — bounded"), "{s}");
+        assert!(
+            s.contains("loom: 1,194 executions, preemption bound 2 — bounded"),
+            "{s}"
+        );
     }
 }

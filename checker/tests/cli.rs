@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn heisen(args: &[&str]) -> Output {
@@ -33,8 +35,19 @@ fn stdout(o: &Output) -> String {
 fn findings_exit_1_and_never_build_or_fetch() {
     let marker = data("demo").join("BUILD_SCRIPT_RAN");
     let _ = std::fs::remove_file(&marker);
-    let o = heisen(&["check", "--manifest-path", &manifest("demo"), "--format", "json"]);
-    assert_eq!(o.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let o = heisen(&[
+        "check",
+        "--manifest-path",
+        &manifest("demo"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let out = stdout(&o);
     let findings: Vec<serde_json::Value> = out
         .lines()
@@ -73,7 +86,10 @@ fn usage_config_and_io_errors_exit_2() {
     let o = heisen(&["check", "--manifest-path", &missing.to_string_lossy()]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.starts_with("error:") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.starts_with("error:") && err.lines().count() == 1,
+        "{err}"
+    );
 
     let o = heisen(&["check", "--no-such-flag"]);
     assert_eq!(o.status.code(), Some(2));
@@ -81,7 +97,13 @@ fn usage_config_and_io_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("heisen.toml");
     std::fs::write(&cfg, "[rules]\natomic-load-stor = \"deny\"\n").unwrap();
-    let o = heisen(&["check", "--manifest-path", &manifest("demo"), "--config", &cfg.to_string_lossy()]);
+    let o = heisen(&[
+        "check",
+        "--manifest-path",
+        &manifest("demo"),
+        "--config",
+        &cfg.to_string_lossy(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("atomic-load-stor"));
 
@@ -100,9 +122,18 @@ fn paths_mode_reports_parse_errors_and_goes_on() {
     let out = stdout(&o);
     let kinds: Vec<String> = out
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    assert_eq!(kinds.iter().filter(|k| *k == "parse-error").count(), 2, "{out}");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "parse-error").count(),
+        2,
+        "{out}"
+    );
     assert_eq!(kinds.iter().filter(|k| *k == "finding").count(), 1, "{out}");
     assert!(out.contains("not valid UTF-8"), "{out}");
 }
@@ -112,18 +143,33 @@ fn explain_prints_the_rule_doc() {
     let o = heisen(&["explain", "atomic-load-store"]);
     assert_eq!(o.status.code(), Some(0));
     let out = stdout(&o);
-    assert!(out.contains("### Why is this bad") && out.contains("fetch_update"), "{out}");
+    assert!(
+        out.contains("### Why is this bad") && out.contains("fetch_update"),
+        "{out}"
+    );
 }
 
 #[test]
 fn human_and_sarif_output_snapshots() {
     let o = heisen(&["check", "--manifest-path", &manifest("demo")]);
     insta::assert_snapshot!("demo_human", stdout(&o));
-    let o = heisen(&["check", "--manifest-path", &manifest("demo"), "--format", "sarif"]);
+    let o = heisen(&[
+        "check",
+        "--manifest-path",
+        &manifest("demo"),
+        "--format",
+        "sarif",
+    ]);
     let mut v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     // The tool version changes with releases; everything else is stable.
     v["runs"][0]["tool"]["driver"]["version"] = "<version>".into();
     insta::assert_json_snapshot!("demo_sarif", v);
-    let o = heisen(&["check", "--manifest-path", &manifest("demo"), "--format", "json"]);
+    let o = heisen(&[
+        "check",
+        "--manifest-path",
+        &manifest("demo"),
+        "--format",
+        "json",
+    ]);
     insta::assert_snapshot!("demo_json", stdout(&o));
 }

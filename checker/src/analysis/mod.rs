@@ -387,15 +387,24 @@ impl FnFacts {
     /// `write()`, `try_lock()`, … call whose guard is kept), i.e. the code after it is
     /// serialized by some lock.
     pub fn holds_lock_before(&self, before: EventId) -> bool {
-        self.events[..before.min(self.events.len())].iter().any(|e| {
-            e.kind == EventKind::MethodCall
-                && e.args.is_empty()
-                && e.value_used
-                && matches!(
-                    e.name.as_str(),
-                    "lock" | "write" | "try_lock" | "try_write" | "lock_exclusive" | "upgradable_read" | "blocking_lock" | "blocking_write"
-                )
-        })
+        self.events[..before.min(self.events.len())]
+            .iter()
+            .any(|e| {
+                e.kind == EventKind::MethodCall
+                    && e.args.is_empty()
+                    && e.value_used
+                    && matches!(
+                        e.name.as_str(),
+                        "lock"
+                            | "write"
+                            | "try_lock"
+                            | "try_write"
+                            | "lock_exclusive"
+                            | "upgradable_read"
+                            | "blocking_lock"
+                            | "blocking_write"
+                    )
+            })
     }
 
     /// Events strictly between `a` and `b` (by evaluation order).

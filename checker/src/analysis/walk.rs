@@ -1007,7 +1007,9 @@ impl FnWalker {
                 let value = self.arg(&a.right);
                 let n_derefs = self.derefs.len();
                 let target_deps = self.expr(&a.left);
-                self.derefs[n_derefs..].iter_mut().for_each(|d| d.is_write = true);
+                self.derefs[n_derefs..]
+                    .iter_mut()
+                    .for_each(|d| d.is_write = true);
                 self.assign(&a.left, value, target_deps, None, e.span());
                 Deps::new()
             }
@@ -1015,7 +1017,9 @@ impl FnWalker {
                 let value = self.arg(&b.right);
                 let n_derefs = self.derefs.len();
                 let target_deps = self.expr(&b.left);
-                self.derefs[n_derefs..].iter_mut().for_each(|d| d.is_write = true);
+                self.derefs[n_derefs..]
+                    .iter_mut()
+                    .for_each(|d| d.is_write = true);
                 let op = tokens_text(b.op.to_token_stream());
                 self.assign(&b.left, value, target_deps, Some(op), e.span());
                 Deps::new()
@@ -1313,7 +1317,11 @@ impl FnWalker {
             }
         }
         let r = region(e.span());
-        self.events.iter().rev().find(|ev| ev.region == r).map(|ev| ev.id)
+        self.events
+            .iter()
+            .rev()
+            .find(|ev| ev.region == r)
+            .map(|ev| ev.id)
     }
 
     /// Records a [`Case`] for `body`, run when `pat` matched (or, `negated`, did not).
@@ -1359,7 +1367,11 @@ impl FnWalker {
                 if then_div == else_div {
                     return;
                 }
-                (pat_head(&l.pat), self.cond_deps_no_events(&l.expr), then_div)
+                (
+                    pat_head(&l.pat),
+                    self.cond_deps_no_events(&l.expr),
+                    then_div,
+                )
             }
             Expr::Match(m) => {
                 let staying: Vec<String> = m

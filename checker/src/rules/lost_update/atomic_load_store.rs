@@ -130,15 +130,19 @@ fn serialized(func: &FnFacts, load: &Event, store: &Event, data: bool) -> bool {
     // Hand-written memory protocols (explicit fences, Release publication of an index the
     // writer owns) are single-writer by design; lost updates live in code that counts.
     if store.args[1].ordering == Some(MemOrdering::Release)
-        || func.events.iter().any(|e| e.kind == EventKind::Call && e.name.ends_with("fence"))
+        || func
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::Call && e.name.ends_with("fence"))
     {
         return true;
     }
     // A successful compare-and-swap (on any atomic) between the two that the store depends on
     // has claimed the right to write: the losers of the CAS never reach the store.
-    let claimed = func.between(load.id, store.id).iter().any(|e| {
-        RMW[..4].contains(&e.name.as_str()) && store.control_deps.contains(&e.id)
-    });
+    let claimed = func
+        .between(load.id, store.id)
+        .iter()
+        .any(|e| RMW[..4].contains(&e.name.as_str()) && store.control_deps.contains(&e.id));
     if claimed {
         return true;
     }
