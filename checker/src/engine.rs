@@ -43,24 +43,26 @@ pub struct Parsed {
     pub directives: Vec<Directive>,
 }
 
-/// Reads, decodes, parses and analyzes one file.
-pub fn parse_one(abs: &Path, rel: &str, krate: usize) -> Result<Parsed, ParseFailure> {
-    let fail = |line, column, message: String| ParseFailure {
+/// Reads and decodes one file.
+fn read_source(abs: &Path, rel: &str) -> Result<String, ParseFailure> {
+    let fail = |message: String| ParseFailure {
         file: rel.to_string(),
-        line,
-        column,
+        line: 0,
+        column: 0,
         message,
     };
-    let bytes = std::fs::read(abs).map_err(|e| fail(0, 0, format!("could not read file: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    let bytes = std::fs::read(abs).map_err(|e| fail(format!("could not read file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
         let off = e.utf8_error().valid_up_to();
-        fail(
-            0,
-            0,
-            format!("file is not valid UTF-8 (invalid byte at offset {off})"),
-        )
-    })?;
-    parse_text(text, abs, rel, krate)
+        fail(format!(
+            "file is not valid UTF-8 (invalid byte at offset {off})"
+        ))
+    })
+}
+
+/// Reads, decodes, parses and analyzes one file.
+pub fn parse_one(abs: &Path, rel: &str, krate: usize) -> Result<Parsed, ParseFailure> {
+    parse_text(read_source(abs, rel)?, abs, rel, krate)
 }
 
 /// [`parse_one`] through the result cache: a file whose content, path and tool build match a
@@ -84,15 +86,7 @@ pub fn parse_cached(
         column,
         message,
     };
-    let bytes = std::fs::read(abs).map_err(|e| fail(0, 0, format!("could not read file: {e}")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let off = e.utf8_error().valid_up_to();
-        fail(
-            0,
-            0,
-            format!("file is not valid UTF-8 (invalid byte at offset {off})"),
-        )
-    })?;
+    let text = read_source(abs, rel)?;
     match cache.load(rel, &text) {
         Some(Cached::Parsed { facts, directives }) => {
             loaded.fetch_add(1, Ordering::Relaxed);
