@@ -1,6 +1,6 @@
 use crate::analysis::{Event, EventId, EventKind, FnFacts, MemOrdering};
 use crate::declare_rule;
-use crate::finding::Finding;
+use crate::finding::{Finding, Region};
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -52,7 +52,8 @@ declare_rule! {
     /// (the single-writer publication idiom of SPSC queues, seqlocks and deques); a
     /// `bool` literal or a freshly computed value stored under a check (every racer writes the
     /// same value: lazy initialization); a store that only runs after a successful
-    /// compare-and-swap (the CAS already chose one writer). A single-writer
+    /// compare-and-swap (the CAS already chose one writer); a pair inside a closure that is not
+    /// passed straight to `spawn` (a callback may run under its caller's lock). A single-writer
     /// design enforced elsewhere (an owner thread, a lock taken by the caller) is not visible
     /// to the rule: suppress with a reason.
     pub static ATOMIC_LOAD_STORE = {
@@ -127,6 +128,9 @@ fn serialized(func: &FnFacts, load: &Event, store: &Event, data: bool) -> bool {
     if func.exclusive_self() || func.is_unsafe || func.holds_lock_before(load.id) {
         return true;
     }
+    if store.closure_depth > 0 && !spawned(func, store) {
+        return true;
+    }
     // Hand-written memory protocols (explicit fences, Release publication of an index the
     // writer owns) are single-writer by design; lost updates live in code that counts.
     if store.args[1].ordering == Some(MemOrdering::Release)
@@ -157,6 +161,24 @@ fn serialized(func: &FnFacts, load: &Event, store: &Event, data: bool) -> bool {
             matches!(func.events[d].kind, EventKind::Call | EventKind::MethodCall)
                 && !func.events[d].data_deps.contains(&load.id)
         })
+}
+
+/// Whether `ev` sits in a closure or async block passed directly to a thread/task spawn. Code
+/// in any other closure runs in a calling context we cannot see (a callback invoked under the
+/// caller's lock, an iterator adapter), so the rule stays silent there.
+fn spawned(func: &FnFacts, ev: &Event) -> bool {
+    func.events.iter().any(|call| {
+        matches!(call.kind, EventKind::Call | EventKind::MethodCall)
+            && (call.name.ends_with("spawn")
+                || call.name.ends_with("spawn_blocking")
+                || call.name.ends_with("spawn_local"))
+            && call.args.iter().any(|a| contains(&a.region, &ev.region))
+    })
+}
+
+fn contains(outer: &Region, inner: &Region) -> bool {
+    (outer.line, outer.column) <= (inner.line, inner.column)
+        && (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
 }
 
 /// The concrete fix for this store.
