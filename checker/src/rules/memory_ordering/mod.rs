@@ -143,7 +143,8 @@ pub(crate) fn ordering_token(arg: &Arg) -> Option<Region> {
         return None;
     }
     let len = name.chars().count();
-    (r.end_column > len).then_some(Region {
+    // `then`, not `then_some`: the subtraction must only run when it cannot underflow.
+    (r.end_column > len).then(|| Region {
         line: r.line,
         column: r.end_column - len,
         end_line: r.end_line,
@@ -263,5 +264,23 @@ mod tests {
         let fix = ordering_fix(&evs[1].args[0], "Acquire").unwrap();
         assert_eq!(region_text(src, fix.region), "Relaxed");
         assert_eq!(fix.replacement, "core::sync::atomic::Ordering::Acquire");
+    }
+
+    /// Fuzz regression (checker/fuzz, target `code`, input `[213, 16]`): a degenerate span
+    /// (line 0, column 1 — what proc-macro2 reports without span locations) made the token
+    /// region underflow.
+    #[test]
+    fn ordering_token_on_a_degenerate_region_is_none() {
+        let src = "fn f(a: &AtomicBool) { a.load(Relaxed); }";
+        let facts = analyze_file(&syn::parse_file(src).unwrap());
+        let mut arg = facts.functions[0].events[0].args[0].clone();
+        arg.region = Region {
+            line: 0,
+            column: 1,
+            end_line: 0,
+            end_column: 1,
+        };
+        assert_eq!(ordering_token(&arg), None);
+        assert!(ordering_fix(&arg, "Acquire").is_none());
     }
 }
