@@ -310,6 +310,11 @@ fn parse_comment_directive(body: &str) -> Option<Result<(Vec<String>, Option<Str
 /// Collects every directive of a file: comment directives from `text` and attribute
 /// directives from `file` (the parse of `text`).
 pub fn collect(text: &str, file: &syn::File) -> Vec<Directive> {
+    // Both forms spell `heisen` in the source text; most files never do, and skip both the
+    // comment scan and the attribute walk.
+    if !text.contains("heisen") {
+        return Vec::new();
+    }
     let scan = scan_comments(text);
     let mut out = Vec::new();
     for c in &scan.comments {
@@ -344,7 +349,7 @@ pub fn collect(text: &str, file: &syn::File) -> Vec<Directive> {
     }
     let mut visitor = AttrVisitor { out: &mut out };
     let file_lines = text.lines().count().max(1);
-    visitor.attrs(&file.attrs, 1..=file_lines);
+    visitor.attrs(&file.attrs, || 1..=file_lines);
     visitor.visit_file(file);
     out.sort_by_key(|d| d.region);
     out
@@ -368,8 +373,13 @@ fn is_heisen_allow(path: &syn::Path) -> bool {
 }
 
 impl AttrVisitor<'_> {
-    fn attrs(&mut self, attrs: &[syn::Attribute], lines: RangeInclusive<usize>) {
+    /// Directives among `attrs`; `lines` (the lines of the node carrying them) is computed
+    /// only when there is one, since a node's span costs a walk over the whole node.
+    fn attrs(&mut self, attrs: &[syn::Attribute], lines: impl Fn() -> RangeInclusive<usize>) {
         for attr in attrs {
+            if !attr.path().is_ident("cfg_attr") && !is_heisen_allow(attr.path()) {
+                continue;
+            }
             let region = Region::from_span(attr.span());
             let mut metas = Vec::new();
             if attr.path().is_ident("cfg_attr") {
@@ -401,7 +411,7 @@ impl AttrVisitor<'_> {
                 self.out.push(Directive {
                     rules,
                     reason,
-                    lines: lines.clone(),
+                    lines: lines(),
                     region,
                     form: Form::Attribute,
                     error,
@@ -471,7 +481,7 @@ macro_rules! visit_with_attrs {
     ($($method:ident($ty:ty) => $walk:path;)*) => {
         $(
             fn $method(&mut self, node: &'ast $ty) {
-                self.attrs(attrs_of(node), node_lines(node));
+                self.attrs(attrs_of(node), || node_lines(node));
                 $walk(self, node);
             }
         )*

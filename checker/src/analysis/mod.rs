@@ -17,6 +17,7 @@
 //!
 //! Rules never walk syntax trees themselves: they query these facts.
 
+mod span;
 mod walk;
 
 use crate::finding::Region;

@@ -1,6 +1,7 @@
 //! The single syntax walk that produces [`FileFacts`]. Nothing else in the checker walks
 //! function bodies.
 
+use super::span;
 use super::*;
 use crate::finding::Region;
 use proc_macro2::{Span, TokenStream};
@@ -75,7 +76,7 @@ struct ItemVisitor<'a> {
 }
 
 impl ItemVisitor<'_> {
-    fn function(&mut self, name: String, sig: &syn::Signature, block: &Block, item_span: Span) {
+    fn function(&mut self, name: String, sig: &syn::Signature, block: &Block, item_region: Region) {
         let mut w = FnWalker::default();
         let mut params = Vec::new();
         for input in &sig.inputs {
@@ -105,7 +106,7 @@ impl ItemVisitor<'_> {
         self.facts.functions.push(FnFacts {
             name,
             region: region(sig.ident.span()),
-            item_region: region(item_span),
+            item_region,
             is_async: sig.asyncness.is_some(),
             is_unsafe: sig.unsafety.is_some(),
             params,
@@ -143,18 +144,18 @@ impl ItemVisitor<'_> {
 impl<'ast> Visit<'ast> for ItemVisitor<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let name = f.sig.ident.to_string();
-        self.function(name, &f.sig, &f.block, f.span());
+        self.function(name, &f.sig, &f.block, span::item_fn(f));
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let name = self.qualified(&f.sig.ident);
-        self.function(name, &f.sig, &f.block, f.span());
+        self.function(name, &f.sig, &f.block, span::impl_item_fn(f));
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         if let Some(block) = &f.default {
             let name = self.qualified(&f.sig.ident);
-            self.function(name, &f.sig, block, f.span());
+            self.function(name, &f.sig, block, span::trait_item_fn(f));
         }
     }
 
@@ -601,7 +602,7 @@ impl FnWalker {
 
     fn block(&mut self, b: &Block) -> Deps {
         self.scopes.push(HashMap::new());
-        self.scope_regions.push(region(b.span()));
+        self.scope_regions.push(span::block(b));
         let guard_len = self.guards.len();
         let mut last = Deps::new();
         let n = b.stmts.len();
@@ -667,9 +668,9 @@ impl FnWalker {
                 }
             }
             Stmt::Macro(m) => {
-                let deps = self.macro_call(&m.mac, m.span());
+                let deps = self.macro_call(&m.mac, span::stmt_macro(m));
                 if let Some(last) = self.events.last_mut() {
-                    if last.kind == EventKind::Macro && last.region == region(m.span()) {
+                    if last.kind == EventKind::Macro && last.region == span::stmt_macro(m) {
                         last.value_used = false;
                     }
                 }
@@ -696,7 +697,7 @@ impl FnWalker {
     /// An already evaluated expression as an [`Operand`] with the given deps.
     fn operand(&self, e: &Expr, deps: Deps) -> Operand {
         Operand {
-            region: region(e.span()),
+            region: span::expr(e),
             text: tokens_text(e.to_token_stream()),
             deps,
             place: self.place_of(e),
@@ -763,7 +764,7 @@ impl FnWalker {
     }
 
     fn cond_deps_no_events(&self, cond: &Expr) -> Deps {
-        let r = region(cond.span());
+        let r = span::expr(cond);
         let mut deps = Deps::new();
         for ev in &self.events {
             if region_within(&ev.region, &r) {
@@ -789,7 +790,7 @@ impl FnWalker {
             inner = &a.base;
         }
         if matches!(inner, Expr::MethodCall(_) | Expr::Call(_) | Expr::Macro(_)) {
-            let r = region(inner.span());
+            let r = span::expr(inner);
             if let Some(ev) = self.events.iter_mut().rev().find(|ev| ev.region == r) {
                 ev.value_used = false;
             }
@@ -801,10 +802,10 @@ impl FnWalker {
         &mut self,
         kind: EventKind,
         name: String,
-        span: Span,
-        name_span: Span,
+        span: Region,
+        name_span: Region,
         receiver: Option<Place>,
-        receiver_span: Option<Span>,
+        receiver_span: Option<Region>,
         receiver_deps: Deps,
         args: Vec<Arg>,
     ) -> EventId {
@@ -814,10 +815,10 @@ impl FnWalker {
             id,
             kind,
             name,
-            region: region(span),
-            name_region: region(name_span),
+            region: span,
+            name_region: name_span,
             receiver,
-            receiver_region: receiver_span.map(region),
+            receiver_region: receiver_span,
             receiver_deps,
             args,
             data_deps,
@@ -850,7 +851,7 @@ impl FnWalker {
             _ => (None, None),
         };
         Arg {
-            region: region(e.span()),
+            region: span::expr(e),
             deps,
             ordering,
             str_lit,
@@ -875,7 +876,7 @@ impl FnWalker {
         }
     }
 
-    fn macro_call(&mut self, mac: &syn::Macro, span: Span) -> Deps {
+    fn macro_call(&mut self, mac: &syn::Macro, span: Region) -> Deps {
         let name = path_text(&mac.path);
         let parsed: Option<Vec<Expr>> = mac
             .parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
@@ -896,7 +897,7 @@ impl FnWalker {
             .map(|e| self.arg(e))
             .collect();
         let deps: Deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
-        let name_span = mac.path.span();
+        let name_span = region(mac.path.span());
         let id = self.push_event(
             EventKind::Macro,
             name,
@@ -915,7 +916,7 @@ impl FnWalker {
     fn with_loop<F: FnOnce(&mut Self)>(
         &mut self,
         kind: LoopKind,
-        span: Span,
+        span: Region,
         header: Option<&Expr>,
         header_deps: Deps,
         f: F,
@@ -923,9 +924,9 @@ impl FnWalker {
         let idx = self.loops.len();
         self.loops.push(LoopInfo {
             kind,
-            region: region(span),
+            region: span,
             header_deps,
-            header_region: header.map(|h| region(h.span())),
+            header_region: header.map(span::expr),
             header_text: header
                 .map(|h| tokens_text(h.to_token_stream()))
                 .unwrap_or_default(),
@@ -957,10 +958,10 @@ impl FnWalker {
                 let id = self.push_event(
                     EventKind::MethodCall,
                     m.method.to_string(),
-                    e.span(),
-                    m.method.span(),
+                    span::expr(e),
+                    region(m.method.span()),
                     receiver,
-                    Some(m.receiver.span()),
+                    Some(span::expr(&m.receiver)),
                     recv_deps.clone(),
                     args,
                 );
@@ -977,13 +978,13 @@ impl FnWalker {
                         p.path
                             .segments
                             .last()
-                            .map(|s| s.ident.span())
-                            .unwrap_or(p.span()),
+                            .map(|s| region(s.ident.span()))
+                            .unwrap_or_else(|| span::expr(&c.func)),
                     ),
                     other => (
                         tokens_text(other.to_token_stream()),
                         self.expr(other),
-                        other.span(),
+                        span::expr(other),
                     ),
                 };
                 let args: Vec<Arg> = c.args.iter().map(|a| self.arg(a)).collect();
@@ -991,7 +992,7 @@ impl FnWalker {
                 let id = self.push_event(
                     EventKind::Call,
                     name,
-                    e.span(),
+                    span::expr(e),
                     name_span,
                     None,
                     None,
@@ -1002,7 +1003,7 @@ impl FnWalker {
                 out.insert(id);
                 out
             }
-            Expr::Macro(m) => self.macro_call(&m.mac, e.span()),
+            Expr::Macro(m) => self.macro_call(&m.mac, span::expr(e)),
             Expr::Assign(a) => {
                 let value = self.arg(&a.right);
                 let n_derefs = self.derefs.len();
@@ -1010,7 +1011,7 @@ impl FnWalker {
                 self.derefs[n_derefs..]
                     .iter_mut()
                     .for_each(|d| d.is_write = true);
-                self.assign(&a.left, value, target_deps, None, e.span());
+                self.assign(&a.left, value, target_deps, None, span::expr(e));
                 Deps::new()
             }
             Expr::Binary(b) if is_compound_assign(&b.op) => {
@@ -1021,7 +1022,7 @@ impl FnWalker {
                     .iter_mut()
                     .for_each(|d| d.is_write = true);
                 let op = tokens_text(b.op.to_token_stream());
-                self.assign(&b.left, value, target_deps, Some(op), e.span());
+                self.assign(&b.left, value, target_deps, Some(op), span::expr(e));
                 Deps::new()
             }
             Expr::Binary(b) => {
@@ -1032,7 +1033,7 @@ impl FnWalker {
                     let rhs = self.operand(&b.right, r.clone());
                     self.comparisons.push(Comparison {
                         op: op.to_string(),
-                        region: region(e.span()),
+                        region: span::expr(e),
                         lhs,
                         rhs,
                         after: self.events.len(),
@@ -1044,12 +1045,12 @@ impl FnWalker {
             Expr::If(i) => {
                 let before = self.snapshot();
                 self.scopes.push(HashMap::new());
-                self.scope_regions.push(region(e.span()));
+                self.scope_regions.push(span::expr(e));
                 let c = self.cond(&i.cond);
                 if let Expr::Let(l) = &*i.cond {
-                    self.push_case(&l.pat, &c, i.then_branch.span(), false);
+                    self.push_case(&l.pat, &c, span::block(&i.then_branch), false);
                     if let Some((_, els)) = &i.else_branch {
-                        self.push_case(&l.pat, &c, els.span(), true);
+                        self.push_case(&l.pat, &c, span::expr(els), true);
                     }
                 }
                 self.guards.push(c.clone());
@@ -1081,7 +1082,7 @@ impl FnWalker {
                 for arm in &m.arms {
                     self.restore(&before, false);
                     self.scopes.push(HashMap::new());
-                    self.scope_regions.push(region(arm.span()));
+                    self.scope_regions.push(span::arm(arm));
                     self.bind_init = scrutinee;
                     self.bind(&arm.pat, &s, None, None, None);
                     self.bind_init = None;
@@ -1089,7 +1090,7 @@ impl FnWalker {
                     if let Some((_, guard)) = &arm.guard {
                         g.extend(self.expr(guard));
                     }
-                    self.push_case(&arm.pat, &s, arm.body.span(), false);
+                    self.push_case(&arm.pat, &s, span::expr(&arm.body), false);
                     self.guards.push(g);
                     out.extend(self.expr(&arm.body));
                     self.guards.pop();
@@ -1110,16 +1111,16 @@ impl FnWalker {
             }
             Expr::While(w) => {
                 self.scopes.push(HashMap::new());
-                self.scope_regions.push(region(e.span()));
+                self.scope_regions.push(span::expr(e));
                 let h = self.cond(&w.cond);
                 if let Expr::Let(l) = &*w.cond {
-                    self.push_case(&l.pat, &h, w.body.span(), false);
+                    self.push_case(&l.pat, &h, span::block(&w.body), false);
                 }
                 let body = &w.body;
                 let before = self.snapshot();
                 self.with_loop(
                     LoopKind::While,
-                    e.span(),
+                    span::expr(e),
                     Some(&w.cond),
                     h.clone(),
                     |this| {
@@ -1137,7 +1138,7 @@ impl FnWalker {
                 let body = &l.body;
                 let mut out = Deps::new();
                 let before = self.snapshot();
-                self.with_loop(LoopKind::Loop, e.span(), None, Deps::new(), |this| {
+                self.with_loop(LoopKind::Loop, span::expr(e), None, Deps::new(), |this| {
                     out = this.block(body);
                 });
                 self.restore(&before, true);
@@ -1146,11 +1147,11 @@ impl FnWalker {
             Expr::ForLoop(f) => {
                 let it = self.expr(&f.expr);
                 self.scopes.push(HashMap::new());
-                self.scope_regions.push(region(e.span()));
+                self.scope_regions.push(span::expr(e));
                 self.bind(&f.pat, &it, None, None, None);
                 let body = &f.body;
                 let before = self.snapshot();
-                self.with_loop(LoopKind::For, e.span(), Some(&f.expr), it, |this| {
+                self.with_loop(LoopKind::For, span::expr(e), Some(&f.expr), it, |this| {
                     this.block(body);
                 });
                 self.restore(&before, true);
@@ -1171,7 +1172,7 @@ impl FnWalker {
             Expr::Closure(c) => {
                 self.closure_depth += 1;
                 self.scopes.push(HashMap::new());
-                self.scope_regions.push(region(e.span()));
+                self.scope_regions.push(span::expr(e));
                 // Closures run later, possibly many times, possibly on another thread: their
                 // parameters carry nothing, and their loops are not the enclosing function's.
                 let saved_loops = std::mem::take(&mut self.loop_stack);
@@ -1198,7 +1199,7 @@ impl FnWalker {
                 let d = self.expr(&u.expr);
                 if matches!(u.op, syn::UnOp::Deref(_)) {
                     self.derefs.push(Deref {
-                        region: region(e.span()),
+                        region: span::expr(e),
                         deps: d.clone(),
                         after: self.events.len(),
                         control_deps: self.guard_deps(),
@@ -1213,7 +1214,7 @@ impl FnWalker {
             Expr::Try(t) => self.expr(&t.expr),
             Expr::Await(a) => {
                 let d = self.expr(&a.base);
-                let r = region(a.base.span());
+                let r = span::expr(&a.base);
                 if let Some(ev) = self.events.iter_mut().rev().find(|ev| ev.region == r) {
                     ev.awaited = true;
                 }
@@ -1245,7 +1246,7 @@ impl FnWalker {
                     self.field_inits.push(FieldInit {
                         strukt: strukt.clone(),
                         field,
-                        region: region(f.span()),
+                        region: span::field_value(f),
                         deps: d.clone(),
                         text: tokens_text(f.expr.to_token_stream()),
                     });
@@ -1274,7 +1275,7 @@ impl FnWalker {
                     let d = self.expr(v);
                     self.returns.extend(d);
                 }
-                self.push_exit(e.span(), true, None);
+                self.push_exit(span::expr(e), true, None);
                 self.count_exit();
                 Deps::new()
             }
@@ -1284,7 +1285,7 @@ impl FnWalker {
                     None => Deps::new(),
                 };
                 let label = b.label.as_ref().map(|l| l.ident.to_string());
-                self.push_exit(e.span(), false, label);
+                self.push_exit(span::expr(e), false, label);
                 self.count_exit();
                 d
             }
@@ -1316,7 +1317,7 @@ impl FnWalker {
                 _ => return None,
             }
         }
-        let r = region(e.span());
+        let r = span::expr(e);
         self.events
             .iter()
             .rev()
@@ -1325,18 +1326,18 @@ impl FnWalker {
     }
 
     /// Records a [`Case`] for `body`, run when `pat` matched (or, `negated`, did not).
-    fn push_case(&mut self, pat: &Pat, scrutinee: &Deps, body: Span, negated: bool) {
+    fn push_case(&mut self, pat: &Pat, scrutinee: &Deps, body: Region, negated: bool) {
         self.cases.push(Case {
-            region: region(body),
+            region: body,
             scrutinee: scrutinee.clone(),
             pattern: pat_head(pat),
             negated,
         });
     }
 
-    fn push_exit(&mut self, span: Span, is_return: bool, label: Option<String>) {
+    fn push_exit(&mut self, span: Region, is_return: bool, label: Option<String>) {
         self.exits.push(Exit {
-            region: region(span),
+            region: span,
             is_return,
             label,
             loops: self.loop_stack.clone(),
@@ -1393,7 +1394,7 @@ impl FnWalker {
             }
             _ => return,
         };
-        let (start, end) = (region(stmt.span()), region(b.span()));
+        let (start, end) = (span::stmt(stmt), span::block(b));
         self.cases.push(Case {
             region: Region {
                 line: start.end_line,
@@ -1458,7 +1459,7 @@ impl FnWalker {
         value: Arg,
         target_deps: Deps,
         op: Option<String>,
-        span: Span,
+        span: Region,
     ) {
         let place = self.place_of(target);
         // Plain local: a strong update (`x = v` replaces what `x` carried, `x op= v` adds to
@@ -1485,9 +1486,9 @@ impl FnWalker {
             EventKind::Assign { op },
             name,
             span,
-            target.span(),
+            span::expr(target),
             place,
-            Some(target.span()),
+            Some(span::expr(target)),
             target_deps,
             vec![value],
         );
