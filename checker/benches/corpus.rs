@@ -5,7 +5,9 @@
 //! `bash benches/fetch-corpus.sh`). Reports, as medians of `HEISEN_BENCH_RUNS` (default 5) runs:
 //! bare parse time (read + `syn::parse_file`, all cores), `check` time (read + parse + facts +
 //! every rule + filter, all cores), their ratio, the warm re-run with a populated result cache
-//! and its ratio to the cold check, files/s and MB/s of `check`, and peak RSS.
+//! (nothing changed) and its ratio to the cold check, an incremental re-run (the cached result
+//! of the largest crate dropped: its files load their facts and its rules re-run, as after an
+//! edit there), files/s and MB/s of `check`, and peak RSS.
 //! Absolute times depend on the machine; quote the ratios.
 
 use cargo_heisen::config::Config;
@@ -105,6 +107,24 @@ fn main() {
         warm.push(t.elapsed());
         assert_eq!(r.summary.findings, findings, "cache changed the result");
     }
+    // Incremental: the largest crate's result entry removed before each run.
+    let largest = discovered
+        .units
+        .iter()
+        .max_by_key(|u| u.files.len())
+        .expect("a crate");
+    let largest_id = cargo_heisen::cache::crate_id(
+        &largest.name,
+        largest.files.first().map_or("", |(_, rel)| rel.as_str()),
+    );
+    let mut incremental = Vec::new();
+    for _ in 0..runs {
+        assert!(cached().cache.unwrap().remove_crate(&largest_id));
+        let t = Instant::now();
+        let r = engine::check(&discovered, &config, &cached());
+        incremental.push(t.elapsed());
+        assert_eq!(r.summary.findings, findings, "cache changed the result");
+    }
     let _ = std::fs::remove_dir_all(&cache_dir);
     let (p, c) = (median(parse), median(check));
     let secs = c.as_secs_f64();
@@ -126,7 +146,15 @@ fn main() {
         populate.as_secs_f64() * 1e3
     );
     println!("warm re-run (cache):  {:>6.1} ms", w.as_secs_f64() * 1e3);
-    println!("ratio warm / cold check: {:.2}x", w.as_secs_f64() / secs);
+    println!("ratio warm / cold check: {:.3}x", w.as_secs_f64() / secs);
+    let i = median(incremental);
+    println!(
+        "incremental re-run ({}: {} files, result dropped): {:.1} ms, {:.3}x cold",
+        largest.name,
+        largest.files.len(),
+        i.as_secs_f64() * 1e3,
+        i.as_secs_f64() / secs
+    );
     println!(
         "throughput: {:.0} files/s, {:.1} MB/s",
         files.len() as f64 / secs,

@@ -5,7 +5,7 @@
 //! rule (a bug of ours) is caught and reported as a failure of that crate, never a crash.
 
 use crate::analysis::{analyze_file, FileFacts};
-use crate::cache::{Cache, Cached};
+use crate::cache::{Cache, Cached, Content, CrateResult};
 use crate::config::Config;
 use crate::discover::Discovered;
 use crate::finding::{Finding, Level, ParseFailure, Report, Summary};
@@ -65,29 +65,29 @@ pub fn parse_one(abs: &Path, rel: &str, krate: usize) -> Result<Parsed, ParseFai
     parse_text(read_source(abs, rel)?, abs, rel, krate)
 }
 
-/// [`parse_one`] through the result cache: a file whose content, path and tool build match a
-/// cache entry is not parsed; its facts and directives (or its parse failure) are loaded.
-/// `parsed` / `loaded` count the two cases.
-pub fn parse_cached(
-    abs: &Path,
-    rel: &str,
-    krate: usize,
+/// [`parse_one`] for text already read, through the file-facts cache: a file whose content,
+/// path and tool build match a cache entry is not parsed; its facts and directives (or its
+/// parse failure) are loaded. `parsed` / `loaded` count the two cases.
+fn parse_cached(
+    input: Input<'_>,
     cache: Option<&Cache>,
     parsed: &AtomicUsize,
     loaded: &AtomicUsize,
 ) -> Result<Parsed, ParseFailure> {
+    let Input {
+        krate,
+        abs,
+        rel,
+        text,
+        hash,
+    } = input;
+    let text = text?;
     let Some(cache) = cache else {
         parsed.fetch_add(1, Ordering::Relaxed);
-        return parse_one(abs, rel, krate);
+        return parse_text(text, abs, rel, krate);
     };
-    let fail = |line, column, message: String| ParseFailure {
-        file: rel.to_string(),
-        line,
-        column,
-        message,
-    };
-    let text = read_source(abs, rel)?;
-    match cache.load(rel, &text) {
+    let content = Content { text: &text, hash };
+    match cache.load(rel, content) {
         Some(Cached::Parsed { facts, directives }) => {
             loaded.fetch_add(1, Ordering::Relaxed);
             Ok(Parsed {
@@ -108,14 +108,19 @@ pub fn parse_cached(
             message,
         }) => {
             loaded.fetch_add(1, Ordering::Relaxed);
-            Err(fail(line, column, message))
+            Err(ParseFailure {
+                file: rel.to_string(),
+                line,
+                column,
+                message,
+            })
         }
         None => {
             parsed.fetch_add(1, Ordering::Relaxed);
             let result = parse_text(text.clone(), abs, rel, krate);
             match &result {
-                Ok(p) => cache.store_parsed(rel, &text, &p.facts, &p.directives),
-                Err(f) => cache.store_failed(rel, &text, f.line, f.column, &f.message),
+                Ok(p) => cache.store_parsed(rel, content, &p.facts, &p.directives),
+                Err(f) => cache.store_failed(rel, content, f.line, f.column, &f.message),
             }
             result
         }
@@ -250,10 +255,30 @@ pub fn check(discovered: &Discovered, config: &Config, opts: &Options) -> Report
     }
 }
 
-/// Files per batch: whole crates are parsed, checked and filtered a batch at a time, so peak
-/// memory is bounded by the largest batch, not by the whole tree, while each batch still has
-/// enough files to keep every core busy.
+/// Files per batch: whole crates are read, parsed, checked and filtered a batch at a time, so
+/// peak memory is bounded by the largest batch, not by the whole tree, while each batch still
+/// has enough files to keep every core busy.
 const BATCH_FILES: usize = 512;
+
+/// One file of a batch, read.
+struct Input<'a> {
+    krate: usize,
+    abs: &'a Path,
+    rel: &'a str,
+    text: Result<String, ParseFailure>,
+    /// Content hash (when caching).
+    hash: u128,
+}
+
+/// Run-wide state of [`check_in_pool`].
+struct Run<'a> {
+    discovered: &'a Discovered,
+    config: &'a Config,
+    config_key: String,
+    opts: &'a Options,
+    n_parsed: AtomicUsize,
+    n_loaded: AtomicUsize,
+}
 
 fn check_in_pool(discovered: &Discovered, config: &Config, opts: &Options) -> Report {
     let mut batches: Vec<Vec<(usize, &Path, &str)>> = vec![Vec::new()];
@@ -269,18 +294,19 @@ fn check_in_pool(discovered: &Discovered, config: &Config, opts: &Options) -> Re
                 .filter(|(_, _, rel)| !config.is_excluded(rel)),
         );
     }
+    let run = Run {
+        discovered,
+        config,
+        config_key: format!("{:016x}", config.fingerprint()),
+        opts,
+        n_parsed: AtomicUsize::new(0),
+        n_loaded: AtomicUsize::new(0),
+    };
     let mut report = Report::default();
-    let (n_parsed, n_loaded) = (AtomicUsize::new(0), AtomicUsize::new(0));
     for jobs in &batches {
-        let part = check_batch(jobs, config, opts, &n_parsed, &n_loaded);
-        report.findings.extend(part.findings);
-        report.parse_failures.extend(part.parse_failures);
-        report.sources.extend(part.sources);
-        let (s, p) = (&mut report.summary, &part.summary);
-        s.findings += p.findings;
-        s.files_with_findings += p.files_with_findings;
-        s.files_scanned += p.files_scanned;
-        s.suppressed += p.suppressed;
+        for part in check_batch(jobs, &run) {
+            merge(&mut report, part);
+        }
     }
     report
         .parse_failures
@@ -292,38 +318,101 @@ fn check_in_pool(discovered: &Discovered, config: &Config, opts: &Options) -> Re
         .parse_failures
         .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     report.summary.parse_failed = report.parse_failures.len();
-    report.summary.files_parsed = n_parsed.into_inner();
-    report.summary.files_from_cache = n_loaded.into_inner();
+    report.summary.files_parsed = run.n_parsed.into_inner();
+    report.summary.files_from_cache = run.n_loaded.into_inner();
     report
 }
 
-/// Parses, checks and filters one batch of whole crates.
-fn check_batch(
-    jobs: &[(usize, &Path, &str)],
-    config: &Config,
-    opts: &Options,
-    n_parsed: &AtomicUsize,
-    n_loaded: &AtomicUsize,
-) -> Report {
-    let files_scanned = jobs.len();
-    let cache = opts.cache.as_ref();
-    let results: Vec<Result<Parsed, ParseFailure>> = jobs
+fn merge(report: &mut Report, part: Report) {
+    report.findings.extend(part.findings);
+    report.parse_failures.extend(part.parse_failures);
+    report.sources.extend(part.sources);
+    let (s, p) = (&mut report.summary, &part.summary);
+    s.findings += p.findings;
+    s.files_with_findings += p.files_with_findings;
+    s.files_scanned += p.files_scanned;
+    s.suppressed += p.suppressed;
+}
+
+/// Reads one batch of whole crates, then checks each crate (in parallel).
+fn check_batch(jobs: &[(usize, &Path, &str)], run: &Run<'_>) -> Vec<Report> {
+    let caching = run.opts.cache.is_some();
+    let inputs: Vec<Input<'_>> = jobs
         .par_iter()
-        .map(|(u, abs, rel)| {
-            let r =
-                std::panic::catch_unwind(|| parse_cached(abs, rel, *u, cache, n_parsed, n_loaded))
-                    .unwrap_or_else(|_| {
-                        Err(ParseFailure {
-                            file: rel.to_string(),
-                            line: 0,
-                            column: 0,
-                            message: "internal error while parsing this file (please report this)"
-                                .into(),
-                        })
-                    });
-            if let Some(p) = &opts.progress {
-                p();
+        .map(|&(krate, abs, rel)| {
+            let text = read_source(abs, rel);
+            let hash = match &text {
+                Ok(t) if caching => Content::new(t).hash,
+                _ => 0,
+            };
+            Input {
+                krate,
+                abs,
+                rel,
+                text,
+                hash,
             }
+        })
+        .collect();
+    let mut by_unit: BTreeMap<usize, Vec<Input<'_>>> = BTreeMap::new();
+    for input in inputs {
+        by_unit.entry(input.krate).or_default().push(input);
+    }
+    by_unit
+        .into_par_iter()
+        .map(|(u, inputs)| check_unit(u, inputs, run))
+        .collect()
+}
+
+/// Checks one crate: its cached result when no file and no setting changed, else parse (through
+/// the file-facts cache), rules and filter, and store the result.
+fn check_unit(u: usize, inputs: Vec<Input<'_>>, run: &Run<'_>) -> Report {
+    let cache = run.opts.cache.as_ref();
+    let files_scanned = inputs.len();
+    let progress = |n: usize| {
+        if let Some(p) = &run.opts.progress {
+            (0..n).for_each(|_| p());
+        }
+    };
+    let id = crate::cache::crate_id(
+        &run.discovered.units[u].name,
+        inputs.first().map_or("", |i| i.rel),
+    );
+    let key = cache.map(|_| {
+        crate::cache::crate_key(
+            &run.config_key,
+            inputs.iter().map(|i| {
+                let content = match &i.text {
+                    Ok(_) => Ok(i.hash),
+                    Err(f) => Err(f.message.as_str()),
+                };
+                (i.rel, content)
+            }),
+        )
+    });
+    if let (Some(cache), Some(key)) = (cache, key) {
+        if let Some(hit) = cache.load_crate(&id, key) {
+            run.n_loaded.fetch_add(files_scanned, Ordering::Relaxed);
+            progress(files_scanned);
+            return cached_report(hit, inputs, files_scanned);
+        }
+    }
+    let results: Vec<Result<Parsed, ParseFailure>> = inputs
+        .into_par_iter()
+        .map(|input| {
+            let rel = input.rel;
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                parse_cached(input, cache, &run.n_parsed, &run.n_loaded)
+            }))
+            .unwrap_or_else(|_| {
+                Err(ParseFailure {
+                    file: rel.to_string(),
+                    line: 0,
+                    column: 0,
+                    message: "internal error while parsing this file (please report this)".into(),
+                })
+            });
+            progress(1);
             r
         })
         .collect();
@@ -335,25 +424,47 @@ fn check_batch(
             Err(f) => parse_failures.push(f),
         }
     }
-    // Rules, per crate, in parallel.
-    let mut by_unit: BTreeMap<usize, Vec<&Parsed>> = BTreeMap::new();
-    for p in &parsed {
-        by_unit.entry(p.source.krate).or_default().push(p);
+    let refs: Vec<&Parsed> = parsed.iter().collect();
+    let raw = run_rules(&refs, &mut parse_failures);
+    let report = filter(raw, &parsed, parse_failures, files_scanned, run.config);
+    if let (Some(cache), Some(key)) = (cache, key) {
+        cache.store_crate(
+            &id,
+            key,
+            &report.findings,
+            &report.parse_failures,
+            report.summary.suppressed,
+        );
     }
-    let per_unit: Vec<(Vec<Finding>, Vec<ParseFailure>)> = by_unit
-        .into_par_iter()
-        .map(|(_, files)| {
-            let mut fails = Vec::new();
-            let found = run_rules(&files, &mut fails);
-            (found, fails)
-        })
-        .collect();
-    let mut raw = Vec::new();
-    for (found, fails) in per_unit {
-        raw.extend(found);
-        parse_failures.extend(fails);
+    report
+}
+
+/// The report of a crate whose result came from the cache; the texts of files with findings
+/// (for rendering) come from this run's reads.
+fn cached_report(hit: CrateResult, inputs: Vec<Input<'_>>, files_scanned: usize) -> Report {
+    let files_with: BTreeSet<&str> = hit.findings.iter().map(|f| f.file.as_str()).collect();
+    let mut sources = BTreeMap::new();
+    for input in inputs {
+        if let Ok(text) = input.text {
+            if files_with.contains(input.rel) {
+                sources.insert(input.rel.to_string(), Arc::from(text));
+            }
+        }
     }
-    filter(raw, &parsed, parse_failures, files_scanned, config)
+    let summary = Summary {
+        findings: hit.findings.len(),
+        files_with_findings: files_with.len(),
+        files_scanned,
+        suppressed: hit.suppressed,
+        parse_failed: hit.parse_failures.len(),
+        ..Default::default()
+    };
+    Report {
+        findings: hit.findings,
+        parse_failures: hit.parse_failures,
+        summary,
+        sources,
+    }
 }
 
 /// Sets [`Finding::function`]: the innermost function of the finding's file whose item

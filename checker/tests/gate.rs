@@ -489,16 +489,41 @@ fn cache_loads_unchanged_files_and_rescans_changed_ones() {
     );
     assert_eq!(third.findings.len(), 3);
 
-    // A corrupt cache is a miss, never a failure.
+    // Nothing changed since: the crate's result is loaded whole, even with every file-facts
+    // entry destroyed (no file is parsed, no rule runs).
     for e in std::fs::read_dir(cache_dir.join("facts")).unwrap() {
         std::fs::write(e.unwrap().path(), b"\x00garbage").unwrap();
     }
     let fourth = check_paths(&files, Some(Cache::new(&cache_dir)));
     assert_eq!(
         (fourth.summary.files_parsed, fourth.summary.files_from_cache),
-        (3, 0)
+        (0, 3)
     );
     assert_eq!(fourth.findings, third.findings);
+    assert_eq!(fourth.parse_failures, third.parse_failures);
+    let counts = |r: &cargo_heisen::finding::Report| {
+        let s = &r.summary;
+        (
+            s.findings,
+            s.files_with_findings,
+            s.files_scanned,
+            s.suppressed,
+            s.parse_failed,
+        )
+    };
+    assert_eq!(counts(&fourth), counts(&third));
+    assert_eq!(fourth.sources, third.sources);
+
+    // A corrupt cache is a miss, never a failure.
+    for e in std::fs::read_dir(cache_dir.join("crates")).unwrap() {
+        std::fs::write(e.unwrap().path(), b"\x00garbage").unwrap();
+    }
+    let fifth = check_paths(&files, Some(Cache::new(&cache_dir)));
+    assert_eq!(
+        (fifth.summary.files_parsed, fifth.summary.files_from_cache),
+        (3, 0)
+    );
+    assert_eq!(fifth.findings, third.findings);
 }
 
 #[test]
