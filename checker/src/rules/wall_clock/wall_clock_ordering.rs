@@ -17,8 +17,9 @@ declare_rule! {
     ///   wins or which event comes first, including stamps stored in struct fields anywhere in
     ///   the crate (`written_at` stamped in one file, compared in a `merge` in another);
     /// * a sort or ordered-collection key (`sort_by_key`, `max_by_key`, `BinaryHeap`,
-    ///   `BTreeMap`/`BTreeSet` keys, a derived `Ord` whose first field is a stamp, `.sort()` of
-    ///   tuples that start with one);
+    ///   `BTreeMap`/`BTreeSet` keys, `.sort()` of tuples that start with a stamp, and a derived
+    ///   `Ord` whose first field is a stamp on a struct whose values the crate puts in order:
+    ///   compares, sorts, or uses as an ordered-collection key, in any file);
     /// * an identifier, sequence number, version or map key made from a reading;
     /// * an expiry/lease/token check of a timestamp that came from elsewhere (`token.exp`,
     ///   `msg.sent_at`, `row.expires_at`) against the local clock with no skew allowance.
@@ -88,6 +89,21 @@ declare_rule! {
     /// and values of a crate struct with a logical counter field (`Hlc { wall, logical }`) are
     /// not reported, except that such a struct deriving `Ord` with the physical time first is
     /// (suppress it with a reason).
+    ///
+    /// For the derived-`Ord` sink, values of a struct are recognized by declared types only: a
+    /// parameter's or annotated local's type, the return type of the crate function a local
+    /// is initialized by, `self`, a field whose declarations agree on one type, a key type of
+    /// a `BTreeMap`/`BTreeSet`/`BinaryHeap` anywhere (or a local built by `BTreeMap::new` and
+    /// filled with typed values), and the first field of another ordered derived `Ord`. A value
+    /// bound by a pattern (`Nightly(d) => d.cmp(..)`) or collected into an unannotated local has
+    /// no known type, and the struct's own comparison methods (`fn partial_cmp` in
+    /// `impl PartialOrd`) define the order rather than use it. The sink does not follow which
+    /// values are ordered: a struct whose clock-made values are only printed while other values
+    /// of it (parsed, say) are sorted is still reported. rustversion's `Date` is not reported:
+    /// its `year` is computed from `SystemTime::now()` in `today()` for an error message, and the
+    /// only comparison of `Date`s (`nightly.cmp(date)` in `bound.rs`) compares pattern-bound
+    /// values, which come from rustc's version string and the macro input, never from the
+    /// clock.
     pub static WALL_CLOCK_ORDERING = {
         name: "wall-clock-ordering",
         group: WallClock,
@@ -1121,11 +1137,15 @@ impl Rule for WallClockOrdering {
                 ctx.keys();
                 ctx.ids();
             }
-            // A derived order whose first field is a wall-clock stamp.
+            // A derived order whose first field is a wall-clock stamp, on a struct whose values
+            // are put in order somewhere in the crate.
             for s in &file.facts.structs {
                 if !s.derives.iter().any(|d| d == "Ord" || d == "PartialOrd") {
                     continue;
                 }
+                let Some(used) = cx.index.ordered.get(&s.name) else {
+                    continue;
+                };
                 let Some(first) = s.fields.first() else {
                     continue;
                 };
@@ -1170,6 +1190,11 @@ impl Rule for WallClockOrdering {
                     region: stamp.region,
                     message: format!("`{first}` is stamped from the wall clock here"),
                     file: (stamp.file != fi).then(|| cx.files[stamp.file].source.rel.clone()),
+                });
+                f.labels.push(Label {
+                    region: used.region,
+                    message: format!("`{}` values are ordered here ({})", s.name, used.how),
+                    file: (used.file != fi).then(|| cx.files[used.file].source.rel.clone()),
                 });
                 out.push(f);
             }
