@@ -6,10 +6,11 @@ use std::collections::{HashMap, HashSet};
 
 declare_rule! {
     /// ### What it does
-    /// Follows wall-clock readings (`SystemTime::now()`, `UNIX_EPOCH.elapsed()`,
-    /// `chrono::Utc::now()`/`Local::now()`, `time::OffsetDateTime::now_utc()`,
-    /// `jiff::Timestamp::now()`, `coarsetime::Clock::now_since_epoch()`, and every function of
-    /// the crate that returns one, like `fn now_ms() -> u64`) through arithmetic, conversions,
+    /// Follows wall-clock readings (`SystemTime::now()` of `std::time` or of the `heisen::time`
+    /// facade, `UNIX_EPOCH.elapsed()`, `chrono::Utc::now()`/`Local::now()`,
+    /// `time::OffsetDateTime::now_utc()`, `jiff::Timestamp::now()`,
+    /// `coarsetime::Clock::now_since_epoch()`, and every function of the crate that returns
+    /// one, like `fn now_ms() -> u64`) through arithmetic, conversions,
     /// struct fields and helper functions, and reports the places where such a value decides an
     /// order between events:
     /// * a comparison (`<`, `cmp`, `max`, …) of two wall-clock stamps that decides which write
