@@ -1,24 +1,25 @@
 use crate::analysis::{Arg, Deps, Event, EventId, EventKind, FnFacts, Place, Root};
 use crate::declare_rule;
 use crate::finding::{Finding, Label, Region};
-use crate::index::CrateIndex;
 use crate::rules::{event_region, finding, CrateContext, FileCx, Rule, RuleMeta};
 use std::collections::{HashMap, HashSet};
 
 declare_rule! {
     /// ### What it does
-    /// Follows wall-clock readings (`SystemTime::now()`, `UNIX_EPOCH.elapsed()`,
-    /// `chrono::Utc::now()`/`Local::now()`, `time::OffsetDateTime::now_utc()`,
-    /// `jiff::Timestamp::now()`, `coarsetime::Clock::now_since_epoch()`, and every function of
-    /// the crate that returns one, like `fn now_ms() -> u64`) through arithmetic, conversions,
+    /// Follows wall-clock readings (`SystemTime::now()` of `std::time` or of the `heisen::time`
+    /// facade, `UNIX_EPOCH.elapsed()`, `chrono::Utc::now()`/`Local::now()`,
+    /// `time::OffsetDateTime::now_utc()`, `jiff::Timestamp::now()`,
+    /// `coarsetime::Clock::now_since_epoch()`, and every function of the crate that returns
+    /// one, like `fn now_ms() -> u64`) through arithmetic, conversions,
     /// struct fields and helper functions, and reports the places where such a value decides an
     /// order between events:
     /// * a comparison (`<`, `cmp`, `max`, …) of two wall-clock stamps that decides which write
     ///   wins or which event comes first, including stamps stored in struct fields anywhere in
     ///   the crate (`written_at` stamped in one file, compared in a `merge` in another);
     /// * a sort or ordered-collection key (`sort_by_key`, `max_by_key`, `BinaryHeap`,
-    ///   `BTreeMap`/`BTreeSet` keys, a derived `Ord` whose first field is a stamp, `.sort()` of
-    ///   tuples that start with one);
+    ///   `BTreeMap`/`BTreeSet` keys, `.sort()` of tuples that start with a stamp, and a derived
+    ///   `Ord` whose first field is a stamp on a struct whose values the crate puts in order:
+    ///   compares, sorts, or uses as an ordered-collection key, in any file);
     /// * an identifier, sequence number, version or map key made from a reading;
     /// * an expiry/lease/token check of a timestamp that came from elsewhere (`token.exp`,
     ///   `msg.sent_at`, `row.expires_at`) against the local clock with no skew allowance.
@@ -74,7 +75,7 @@ declare_rule! {
     /// ### Known limitations
     /// Field taint is by field name: a field is a wall-clock field when the crate assigns it a
     /// wall-clock value, unless a field of that name is declared as an `Instant`, a `Duration`
-    /// or a logical-clock struct; when several structs declare the name, each must be stamped
+    /// or a hybrid-logical-clock struct (below); when several structs declare the name, each must be stamped
     /// (an assignment to a field of something other than `self` counts for all). A field read
     /// is followed through plain `let` bindings, not through destructuring, reassignment or
     /// calls. Wall-clock functions are found through calls inside the crate only, and a method
@@ -84,10 +85,35 @@ declare_rule! {
     /// are not reported; an expiry check counts as "from elsewhere" by its names (`exp`,
     /// `expires_at`, `not_before`, or a `_at`/`ts` field of a token, message, row, request…),
     /// and any mention of a leeway/skew/tolerance/grace term in the function counts as a skew
-    /// allowance. Hybrid-logical-clock code (functions named `hlc`, `lamport`, `logical`, …)
-    /// and values of a crate struct with a logical counter field (`Hlc { wall, logical }`) are
-    /// not reported, except that such a struct deriving `Ord` with the physical time first is
-    /// (suppress it with a reason).
+    /// allowance. Functions named like logical-clock code (`hlc`, `lamport`, `logical`, …) are
+    /// not reported.
+    ///
+    /// A struct of the crate is a hybrid logical clock, and neither its values nor its physical
+    /// field count as wall-clock stamps (its derived `Ord` is not reported either), when a field
+    /// stamped from the wall clock is followed by an integer field that a function writing the
+    /// struct advances from a previous value (`last.logical + 1`), and every function that
+    /// stamps a reading into the physical field merges it with an earlier or received stamp:
+    /// a `max` of the reading and a `.wall` read, or a comparison of the reading with a `.wall`
+    /// read plus a write of `wall` from a `.wall` read (`if now > last.wall { now } else
+    /// { last.wall }`). That branch form is recognized by what the function contains, not by
+    /// which branch guards which write, and a clock that merges only its own previous stamp,
+    /// never a received one, counts as well. One function that stamps a raw reading
+    /// (`Hlc { wall: now_ms(), logical: 0 }`) makes the struct an ordinary stamp again.
+    ///
+    /// For the derived-`Ord` sink, values of a struct are recognized by declared types only: a
+    /// parameter's or annotated local's type, the return type of the crate function a local
+    /// is initialized by, `self`, a field whose declarations agree on one type, a key type of
+    /// a `BTreeMap`/`BTreeSet`/`BinaryHeap` anywhere (or a local built by `BTreeMap::new` and
+    /// filled with typed values), and the first field of another ordered derived `Ord`. A value
+    /// bound by a pattern (`Nightly(d) => d.cmp(..)`) or collected into an unannotated local has
+    /// no known type, and the struct's own comparison methods (`fn partial_cmp` in
+    /// `impl PartialOrd`) define the order rather than use it. The sink does not follow which
+    /// values are ordered: a struct whose clock-made values are only printed while other values
+    /// of it (parsed, say) are sorted is still reported. rustversion's `Date` is not reported:
+    /// its `year` is computed from `SystemTime::now()` in `today()` for an error message, and the
+    /// only comparison of `Date`s (`nightly.cmp(date)` in `bound.rs`) compares pattern-bound
+    /// values, which come from rustc's version string and the macro input, never from the
+    /// clock.
     pub static WALL_CLOCK_ORDERING = {
         name: "wall-clock-ordering",
         group: WallClock,
@@ -225,6 +251,8 @@ struct Crate<'a> {
     /// Per function (by address of its facts, which live as long as the crate context):
     /// which of its events are wall-clock readings. Filled once the fixpoint is done.
     sources: HashMap<usize, Vec<bool>>,
+    /// Structs that are hybrid-logical-clock stamps (their values are not wall-clock readings).
+    hlc: HashSet<String>,
 }
 
 fn last_segment(s: &str) -> &str {
@@ -278,48 +306,97 @@ fn is_direct_source(ev: &Event) -> bool {
 }
 
 /// Whether a function's return type can carry a timestamp (not a flag, text, `Instant` or
-/// logical-clock value; a `Duration` may be one since `UNIX_EPOCH`).
-fn returns_stamp_type(ix: &CrateIndex, func: &FnFacts) -> bool {
+/// hybrid-logical-clock value; a `Duration` may be one since `UNIX_EPOCH`).
+fn returns_stamp_type(hlc: &HashSet<String>, func: &FnFacts) -> bool {
     match &func.ret {
         None => false,
         Some(t) => {
             !["bool", "String", "str", "Instant", "()", "fmt::Result"]
                 .iter()
                 .any(|x| t.contains(x))
-                && !logical_clock_type(ix, t)
+                && !logical_clock_type(hlc, t)
         }
     }
 }
 
-/// Whether the type names a struct of the crate that carries a logical counter next to its
-/// physical time (a hybrid logical clock stamp such as `Hlc { wall, logical }`): its values
-/// are ordered causally, not by one machine's clock.
-fn logical_clock_type(ix: &CrateIndex, ty: &str) -> bool {
+/// Whether the type names a hybrid-logical-clock struct of the crate (see
+/// [`Crate::hlc_structs`]): its values are ordered causally, not by one machine's clock.
+fn logical_clock_type(hlc: &HashSet<String>, ty: &str) -> bool {
     ty.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .filter_map(|w| ix.structs.get(w))
-        .any(|s| {
-            s.fields.iter().any(|f| {
-                words(f)
-                    .iter()
-                    .any(|w| matches!(w.as_str(), "logical" | "lamport" | "counter" | "ticks"))
-            })
-        })
+        .any(|w| hlc.contains(w))
+}
+
+/// Integer types a logical counter is declared with.
+const INT_TYPES: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+];
+
+/// What follows each read of the field `field` in `text` (`last.wall`, `self.clock.logical`).
+fn after_field_reads<'t>(text: &'t str, field: &str) -> impl Iterator<Item = &'t str> {
+    let pat = format!(".{field}");
+    let n = pat.len();
+    let starts: Vec<usize> = text.match_indices(&pat).map(|(i, _)| i).collect();
+    starts
+        .into_iter()
+        .map(move |i| &text[i + n..])
+        .filter(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// Whether `text` reads the field `field` of some value.
+fn reads_field(text: &str, field: &str) -> bool {
+    after_field_reads(text, field).next().is_some()
+}
+
+/// Whether `text` advances a field `field` from its previous value: `last.c + 1`,
+/// `self.c += 1`, `prev.c.wrapping_add(1)`.
+fn advances_field(text: &str, field: &str) -> bool {
+    after_field_reads(text, field).any(|rest| {
+        let rest = rest.trim_start();
+        rest.starts_with('+')
+            || ["wrapping_add(", "checked_add(", "saturating_add("]
+                .iter()
+                .any(|m| rest.strip_prefix('.').is_some_and(|r| r.starts_with(m)))
+    })
+}
+
+/// A write of a struct field: a field of a struct literal or an assignment to a field.
+struct FieldWrite<'a> {
+    field: &'a str,
+    deps: &'a Deps,
+    /// The value as written.
+    text: &'a str,
+    /// The operator of a compound assignment (`+=`).
+    op: Option<&'a str>,
 }
 
 impl<'a> Crate<'a> {
-    fn build(cx: &'a CrateContext<'a>) -> Crate<'a> {
+    /// The crate's wall-clock functions and fields. A hybrid logical clock is recognized from
+    /// where its physical part is stamped, which needs the wall-clock functions first: a first
+    /// build treats no struct as one, and when it finds any, a second build leaves them out.
+    fn new(cx: &'a CrateContext<'a>) -> Crate<'a> {
+        let c = Crate::build(cx, HashSet::new());
+        let hlc = c.hlc_structs();
+        if hlc.is_empty() {
+            c
+        } else {
+            Crate::build(cx, hlc)
+        }
+    }
+
+    fn build(cx: &'a CrateContext<'a>, hlc: HashSet<String>) -> Crate<'a> {
         let mut c = Crate {
             cx,
             wall_fns: HashSet::new(),
             wall_fields: HashMap::new(),
             sources: HashMap::new(),
+            hlc,
         };
         // Functions returning a reading: a fixpoint over calls inside the crate.
         for _ in 0..8 {
             let mut changed = false;
             for (fi, file) in cx.files.iter().enumerate() {
                 for (i, func) in file.facts.functions.iter().enumerate() {
-                    if c.wall_fns.contains(&(fi, i)) || !returns_stamp_type(cx.index, func) {
+                    if c.wall_fns.contains(&(fi, i)) || !returns_stamp_type(&c.hlc, func) {
                         continue;
                     }
                     if func
@@ -394,8 +471,13 @@ impl<'a> Crate<'a> {
             {
                 return false;
             }
+            // A field holding a hybrid logical clock, or the physical part of one.
             let mut types = cx.index.field_types(name).peekable();
-            if types.peek().is_some() && types.all(|t| logical_clock_type(cx.index, t)) {
+            if types.peek().is_some() && types.all(|t| logical_clock_type(&c.hlc, t)) {
+                return false;
+            }
+            let mut decls = cx.index.fields.get(name).into_iter().flatten().peekable();
+            if decls.peek().is_some() && decls.all(|d| c.hlc.contains(&d.strukt)) {
                 return false;
             }
             // A name several structs declare counts only when every one of them is stamped
@@ -409,6 +491,154 @@ impl<'a> Crate<'a> {
         });
         c.wall_fields = fields;
         c
+    }
+
+    /// The field writes of `func` to the struct `strukt`: its struct literals (`Self { .. }` in
+    /// its impl), `self.field = ..` in its impl, and assignments to a field name only `strukt`
+    /// declares.
+    fn writes_of<'f>(&self, func: &'f FnFacts, strukt: &str) -> Vec<FieldWrite<'f>> {
+        let only_here = |f: &str| {
+            self.cx
+                .index
+                .fields
+                .get(f)
+                .is_some_and(|d| d.iter().all(|d| d.strukt == strukt))
+        };
+        let in_impl = fn_type(func) == Some(strukt);
+        let mut out = Vec::new();
+        for init in &func.field_inits {
+            if init.strukt == strukt || (init.strukt == "Self" && in_impl) {
+                out.push(FieldWrite {
+                    field: &init.field,
+                    deps: &init.deps,
+                    text: &init.text,
+                    op: None,
+                });
+            }
+        }
+        for ev in &func.events {
+            let EventKind::Assign { op } = &ev.kind else {
+                continue;
+            };
+            let (Some(r), Some(a)) = (ev.receiver.as_ref(), ev.args.first()) else {
+                continue;
+            };
+            let Some(m) = member(r) else { continue };
+            let on_self = r.text == format!("self.{m}") && in_impl;
+            if on_self || only_here(m) {
+                out.push(FieldWrite {
+                    field: m,
+                    deps: &a.deps,
+                    text: &a.text,
+                    op: op.as_deref(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Whether `deps` hold a `max` of a wall-clock reading and a read of a field `field`
+    /// (`now.max(last.wall)`, `cmp::max(self.wall, now)`).
+    fn max_merged(&self, func: &FnFacts, deps: &Deps, field: &str) -> bool {
+        deps.iter().any(|&id| {
+            let e = &func.events[id];
+            let is_max = match e.kind {
+                EventKind::MethodCall => e.name == "max" && e.args.len() == 1,
+                EventKind::Call => last_segment(&e.name) == "max" && e.args.len() == 2,
+                _ => false,
+            };
+            let reads = e.receiver.as_ref().and_then(member) == Some(field)
+                || e.args.iter().any(|a| {
+                    reads_field(&a.text, field) || a.fields.iter().any(|p| member(p) == Some(field))
+                });
+            let reading = self.local_source(func, &e.receiver_deps).is_some()
+                || e.args
+                    .iter()
+                    .any(|a| self.local_source(func, &a.deps).is_some());
+            is_max && reads && reading
+        })
+    }
+
+    /// Whether `func` compares a wall-clock reading with a read of a field `field`
+    /// (`if physical > last.wall`).
+    fn compares_reading_with(&self, func: &FnFacts, field: &str) -> bool {
+        func.comparisons.iter().any(|cmp| {
+            let reads =
+                |o: &crate::analysis::Operand| o.fields.iter().any(|p| member(p) == Some(field));
+            let reading = |o: &crate::analysis::Operand| self.local_source(func, &o.deps).is_some();
+            (reading(&cmp.lhs) && reads(&cmp.rhs)) || (reading(&cmp.rhs) && reads(&cmp.lhs))
+        })
+    }
+
+    /// Structs of the crate that are hybrid-logical-clock stamps. A struct is one when a field
+    /// `w` stamped from the wall clock is followed by an integer field `c` that the crate
+    /// advances from a previous value (`last.c + 1`, `self.c += 1`), and every function that
+    /// stamps a reading into `w` merges it with an earlier or received stamp: `w` is set to
+    /// a `max` of the reading and a `.w` (`now.max(last.w)`), or the function compares the
+    /// reading with a `.w` and also sets `w` from a `.w` (`if now > last.w { now } else
+    /// { last.w }`). Then `w` never goes below a stamp the node has seen, and `c` orders the
+    /// events that share it.
+    fn hlc_structs(&self) -> HashSet<String> {
+        let ix = self.cx.index;
+        let mut out = HashSet::new();
+        for s in ix.structs.values() {
+            let decl_ty = |f: &str| {
+                ix.fields
+                    .get(f)
+                    .into_iter()
+                    .flatten()
+                    .find(|d| d.strukt == s.name)
+                    .map(|d| d.ty.as_str())
+            };
+            let is_hlc = s.fields.windows(2).any(|pair| {
+                let (w, c) = (pair[0].as_str(), pair[1].as_str());
+                // Only a field the first build found stamped from a reading can be the
+                // physical part (this keeps the search off the crate's other structs).
+                let stamped = self.wall_fields.get(w).is_some_and(|v| {
+                    v.iter()
+                        .any(|st| st.strukt.is_none() || st.strukt.as_deref() == Some(&s.name))
+                });
+                stamped
+                    && decl_ty(c).is_some_and(|t| INT_TYPES.contains(&t))
+                    && self.is_hlc_pair(&s.name, w, c)
+            });
+            if is_hlc {
+                out.insert(s.name.clone());
+            }
+        }
+        out
+    }
+
+    fn is_hlc_pair(&self, strukt: &str, w: &str, c: &str) -> bool {
+        let (mut stamped, mut advanced) = (false, false);
+        for (file, func) in self.cx.functions() {
+            let writes = self.writes_of(func, strukt);
+            if writes.is_empty() {
+                continue;
+            }
+            // The counter is advanced by a function that writes the struct (through a `let`
+            // too: `let count = prev.count + 1; Stamp { millis, count }`).
+            advanced |= writes.iter().any(|x| x.field == c && x.op == Some("+="))
+                || advances_field(file.source.region_text(&func.item_region), c);
+            let mut readings = writes
+                .iter()
+                .filter(|x| x.field == w && self.local_source(func, x.deps).is_some())
+                .peekable();
+            if readings.peek().is_none() {
+                continue;
+            }
+            stamped = true;
+            let branch_merged = self.compares_reading_with(func, w)
+                && writes.iter().any(|x| {
+                    x.field == w
+                        && self.local_source(func, x.deps).is_none()
+                        && reads_field(x.text, w)
+                });
+            if !branch_merged && !readings.all(|x| self.max_merged(func, x.deps, w)) {
+                return false;
+            }
+        }
+        stamped && advanced
     }
 
     fn fn_at(&self, (fi, i): FnKey) -> &'a FnFacts {
@@ -1088,7 +1318,7 @@ impl Rule for WallClockOrdering {
     }
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
-        let c = Crate::build(cx);
+        let c = Crate::new(cx);
         let mut seen = HashSet::new();
         for (fi, file) in cx.files.iter().enumerate() {
             for func in &file.facts.functions {
@@ -1121,11 +1351,17 @@ impl Rule for WallClockOrdering {
                 ctx.keys();
                 ctx.ids();
             }
-            // A derived order whose first field is a wall-clock stamp.
+            // A derived order whose first field is a wall-clock stamp, on a struct whose values
+            // are put in order somewhere in the crate.
             for s in &file.facts.structs {
-                if !s.derives.iter().any(|d| d == "Ord" || d == "PartialOrd") {
+                if !s.derives.iter().any(|d| d == "Ord" || d == "PartialOrd")
+                    || c.hlc.contains(&s.name)
+                {
                     continue;
                 }
+                let Some(used) = cx.index.ordered.get(&s.name) else {
+                    continue;
+                };
                 let Some(first) = s.fields.first() else {
                     continue;
                 };
@@ -1170,6 +1406,11 @@ impl Rule for WallClockOrdering {
                     region: stamp.region,
                     message: format!("`{first}` is stamped from the wall clock here"),
                     file: (stamp.file != fi).then(|| cx.files[stamp.file].source.rel.clone()),
+                });
+                f.labels.push(Label {
+                    region: used.region,
+                    message: format!("`{}` values are ordered here ({})", s.name, used.how),
+                    file: (used.file != fi).then(|| cx.files[used.file].source.rel.clone()),
                 });
                 out.push(f);
             }
