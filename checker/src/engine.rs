@@ -91,13 +91,7 @@ fn parse_cached(
         Some(Cached::Parsed { facts, directives }) => {
             loaded.fetch_add(1, Ordering::Relaxed);
             Ok(Parsed {
-                source: SourceFile {
-                    rel: rel.to_string(),
-                    abs: abs.to_path_buf(),
-                    krate,
-                    lines: crate::source::LineIndex::new(&text),
-                    text: Arc::from(text),
-                },
+                source: SourceFile::new(rel.to_string(), abs.to_path_buf(), krate, Arc::from(text)),
                 facts,
                 directives,
             })
@@ -189,13 +183,7 @@ pub fn parse_text(
     drop(ast);
     proc_macro2::extra::invalidate_current_thread_spans();
     Ok(Parsed {
-        source: SourceFile {
-            rel: rel.to_string(),
-            abs: abs.to_path_buf(),
-            krate,
-            lines: crate::source::LineIndex::new(&text),
-            text: Arc::from(text),
-        },
+        source: SourceFile::new(rel.to_string(), abs.to_path_buf(), krate, Arc::from(text)),
         facts,
         directives,
     })

@@ -15,17 +15,33 @@ pub struct SourceFile {
     /// Index of the crate (unit) this file belongs to, for the per-crate index.
     pub krate: usize,
     pub text: Arc<str>,
-    /// Line starts of `text`, for O(1) line/column → offset mapping.
-    pub lines: LineIndex,
+    /// Line starts of `text`, for O(1) line/column → offset mapping; built on first use (most
+    /// files never need it).
+    lines: std::sync::OnceLock<LineIndex>,
 }
 
 impl SourceFile {
+    pub fn new(rel: String, abs: PathBuf, krate: usize, text: Arc<str>) -> SourceFile {
+        SourceFile {
+            rel,
+            abs,
+            krate,
+            text,
+            lines: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The line index of `text`.
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
+    }
+
     /// The source text covered by `region` (clamped; empty when out of range), in
     /// O(log lines) for ASCII lines.
     pub fn region_text(&self, region: &Region) -> &str {
-        let start = self.lines.offset(&self.text, region.line, region.column);
-        let end = self
-            .lines
+        let lines = self.lines();
+        let start = lines.offset(&self.text, region.line, region.column);
+        let end = lines
             .offset(&self.text, region.end_line, region.end_column)
             .max(start);
         &self.text[start..end]

@@ -7,7 +7,8 @@
 //! last token by looking only at the node's edges, and fall back to `Spanned` for the rare
 //! shapes they do not model (attributes on expressions, types, patterns, verbatim tokens). The
 //! result is the same region `Spanned` gives; `tests::same_regions_as_spanned` checks that over
-//! every expression, statement and function of the checker's own sources and fixtures.
+//! every expression, statement and function of the checker's own sources and fixtures (and
+//! `walk::expr_text` against `walk::tokens_text` over every expression).
 
 use crate::finding::Region;
 use proc_macro2::Span;
@@ -399,6 +400,13 @@ mod tests {
     impl<'ast> Visit<'ast> for Compare {
         fn visit_expr(&mut self, e: &'ast Expr) {
             self.same(expr(e), e.span(), "expression");
+            // The text shortcut of the walk, checked here since this visits every expression.
+            assert_eq!(
+                super::super::walk::expr_text(e),
+                super::super::walk::tokens_text(quote::ToTokens::to_token_stream(e)),
+                "expression text differs in {}",
+                self.file
+            );
             syn::visit::visit_expr(self, e);
         }
         fn visit_arm(&mut self, a: &'ast syn::Arm) {
