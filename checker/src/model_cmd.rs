@@ -237,11 +237,17 @@ fn render_summary(rows: &[Row]) -> String {
         .values()
         .filter(|rs| rs.iter().any(|r| r.status == "FAIL"))
         .count();
+    // A test no backend ran (e.g. a loom-only test in a shuttle-only run) did not pass.
+    let skipped = by_test
+        .values()
+        .filter(|rs| rs.iter().all(|r| r.status == "skipped"))
+        .count();
     out.push_str(&format!(
-        "  {} model test(s), {} passed, {} failed\n",
+        "  {} model test(s), {} passed, {} failed, {} skipped\n",
         by_test.len(),
-        by_test.len() - failed,
-        failed
+        by_test.len() - failed - skipped,
+        failed,
+        skipped
     ));
     out
 }
@@ -389,7 +395,16 @@ mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].executions, 1194);
         let s = render_summary(&rows);
-        assert!(s.contains("2 model test(s), 1 passed, 1 failed"), "{s}");
+        assert!(
+            s.contains("2 model test(s), 1 passed, 1 failed, 0 skipped"),
+            "{s}"
+        );
+        let with_skip = format!("{text}t::c\t-\t0\t-\tskipped\t0\tno backend selected\n");
+        let s = render_summary(&parse_rows(&with_skip));
+        assert!(
+            s.contains("3 model test(s), 1 passed, 1 failed, 1 skipped"),
+            "{s}"
+        );
         assert!(
             s.contains("loom: 1,194 executions, preemption bound 2 — bounded"),
             "{s}"
