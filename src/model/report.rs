@@ -208,6 +208,11 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
             Op::Recv => "channel recv".to_string(),
             Op::Yield => "yield".to_string(),
             Op::Choose(v, n) => format!("choose({n}) = {v}"),
+            Op::ClockRead { reading, skew } => format!(
+                "SystemTime::now() = {} (skew {})",
+                super::time::fmt_reading(*reading),
+                super::time::fmt_skew(*skew)
+            ),
             Op::Panic(m) => format!("PANIC: {}", m.lines().next().unwrap_or("")),
         };
         let text = format!("{via}{text}");
