@@ -282,7 +282,11 @@ pub fn run_test<F>(cfg: Config, f: F)
 where
     F: Fn() + Send + Sync + 'static,
 {
-    match check(&cfg, f) {
+    let result = check(&cfg, f);
+    if capturing(&result) {
+        return;
+    }
+    match result {
         Ok(s) => {
             print!("{s}");
             match &s.skipped {
@@ -298,6 +302,56 @@ where
             std::panic::panic_any(fail.report.clone());
         }
     }
+}
+
+thread_local! {
+    /// Set while [`capture_report`] runs a test on this thread: `Some(report of the failure)`.
+    static CAPTURE: std::cell::RefCell<Option<Option<String>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Inside [`capture_report`]: keeps the failure's report and says so (`run_test` returns).
+fn capturing(result: &Result<Summary, Box<Failure>>) -> bool {
+    CAPTURE.with(|c| match &mut *c.borrow_mut() {
+        Some(slot) => {
+            *slot = result.as_ref().err().map(|f| f.report.clone());
+            true
+        }
+        None => false,
+    })
+}
+
+/// Runs a `#[heisen::model]` test function (the `fn` the attribute generates) on this thread
+/// and returns the report of its counterexample, `None` when it passes. Unlike calling the
+/// test, nothing panics, nothing is printed and nothing is appended to `HEISEN_SUMMARY_FILE`.
+///
+/// For tests that keep captured reports current, e.g. timelines shown in documentation:
+///
+/// ```ignore
+/// #[heisen::model]
+/// #[should_panic(expected = "overdraft")]
+/// fn two_withdrawals_buggy() { /* .. */ }
+///
+/// #[test]
+/// fn documented_timeline_is_current() {
+///     let report = heisen::runner::capture_report(two_withdrawals_buggy).expect("a failure");
+///     assert_eq!(report, std::fs::read_to_string("timeline.txt").unwrap());
+/// }
+/// ```
+///
+/// A panic that does not come from the model run (`test` is not a `#[heisen::model]` test)
+/// propagates.
+pub fn capture_report(test: fn()) -> Option<String> {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CAPTURE.with(|c| c.borrow_mut().take());
+        }
+    }
+    CAPTURE.with(|c| *c.borrow_mut() = Some(None));
+    let _reset = Reset;
+    test();
+    CAPTURE.with(|c| c.borrow_mut().clone().flatten())
 }
 
 /// The timeline of the current execution so far, as a failure report would render it (for

@@ -247,3 +247,32 @@ fn outside_a_model_run_the_clock_is_real() {
     );
 }
 
+#[heisen::model(clock_skew = "50ms")]
+#[should_panic(expected = "reply stamped before its request")]
+fn attribute_sets_the_clock_skew() {
+    reply_after_request();
+}
+
+#[heisen::model]
+fn attribute_without_clock_skew_has_none() {
+    reply_after_request();
+}
+
+#[test]
+fn capture_report_returns_the_report_instead_of_panicking() {
+    let r = heisen::runner::capture_report(attribute_sets_the_clock_skew).expect("a failure");
+    assert!(
+        r.starts_with("heisen: model_time::attribute_sets_the_clock_skew FAILED under shuttle"),
+        "{r}"
+    );
+    assert!(r.contains("SystemTime::now() = "), "{r}");
+    // Deterministic: the same report every time (fixed seed).
+    assert_eq!(
+        heisen::runner::capture_report(attribute_sets_the_clock_skew).as_deref(),
+        Some(r.as_str())
+    );
+    assert_eq!(
+        heisen::runner::capture_report(attribute_without_clock_skew_has_none),
+        None
+    );
+}
