@@ -9,6 +9,7 @@
 //! | `std::thread::{spawn, scope, yield_now, JoinHandle}` | [`heisen::thread`](thread) |
 //! | `std::cell::UnsafeCell` | [`heisen::cell::UnsafeCell`](cell::UnsafeCell) (loom's `with` / `with_mut` API) |
 //! | `std::hint::spin_loop` | [`heisen::hint::spin_loop`](hint::spin_loop) |
+//! | `std::time::{SystemTime, UNIX_EPOCH, SystemTimeError, Duration, Instant}` | [`heisen::time`](time) (in model runs each thread's `SystemTime::now()` is skewed, see [Clock skew](#clock-skew-heisentime)) |
 //! | (nothing: a statement of intent) | [`#[heisen::critical]`](macro@critical), [`heisen::critical_section!`](critical_section) — see [Critical sections](#critical-sections-heisencritical) |
 //! | an executor's `block_on` / `spawn` | [`heisen::future::block_on`](future::block_on), [`heisen::future::spawn`](future::spawn) |
 //!
@@ -74,6 +75,7 @@
 //! | `pct_depth = N` | shuttle: PCT bug depth | 3 | shuttle's recommended depth |
 //! | `seed = N` | shuttle: base seed | `HEISEN_SEED`, else a stable hash of the test name | CI runs are reproducible |
 //! | `timeout = "30s"` | time budget per backend (`ms`, `s`, `m`) | `"60s"` | |
+//! | `clock_skew = "50ms"` | bound of each thread's wall-clock skew in [`heisen::time`](time) (`ns`, `us`, `ms`, `s`) | no skew | see [Clock skew](#clock-skew-heisentime) |
 //!
 //! Exploration is never a silent pass: every run prints what it explored, e.g.
 //! `shuttle: 1,000 random + 1,000 PCT(depth 3) schedules, seed … — bounded` and
@@ -166,6 +168,44 @@
 //! `unlock m` no other thread's `lock m` ever appears. The first read and the first write of a
 //! lock's data through a guard during one hold are rows too (`read m (guarded data)`,
 //! `write m (guarded data)`).
+//!
+//! ## Clock skew: `heisen::time`
+//!
+//! Machines disagree about the time. Code that orders events by `SystemTime::now()` (last
+//! write wins, "newest" by timestamp, expiry issued on one node and checked on another) reads
+//! [`heisen::time::SystemTime`](time::SystemTime) instead, and a model test gives the clocks a
+//! skew bound:
+//!
+//! ```
+//! use heisen::time::{SystemTime, UNIX_EPOCH};
+//! use heisen::sync::mpsc;
+//! use heisen::thread;
+//!
+//! fn stamp() -> u128 {
+//!     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()
+//! }
+//!
+//! #[heisen::model(clock_skew = "50ms")]
+//! #[should_panic(expected = "reply stamped before its request")]
+//! fn reply_is_stamped_after_the_request() {
+//!     let (tx, rx) = mpsc::channel();
+//!     let server = thread::spawn(move || {
+//!         let request = rx.recv().unwrap();
+//!         let reply = stamp(); // read after the request arrived, on another machine's clock
+//!         assert!(reply >= request, "reply stamped before its request");
+//!     });
+//!     tx.send(stamp()).unwrap();
+//!     server.join().unwrap();
+//! }
+//! ```
+//!
+//! In a normal build `heisen::time` is `std::time` and the assertion holds on one machine's
+//! clock (the examples mark such tests `#[cfg_attr(not(feature = "model"), ignore)]`); the
+//! model build finds the skews that break it. **Which skews are explored**: loom exhaustively, the
+//! values `-bound`, `0` and `+bound` for every thread; shuttle by sampling, a uniform skew in
+//! `[-bound, +bound]` per thread and schedule. The model's true time advances at every
+//! reading, so readings in causal order are in real-time order; see the [`time`] module for
+//! the details, and the `lww_clock_skew` example for last-write-wins losing the newest write.
 //!
 //! ## Critical sections: `#[heisen::critical]`
 //!
@@ -431,6 +471,50 @@ pub mod cell {
             f(self.0.get())
         }
     }
+}
+
+/// Time: `std::time` in normal builds; in model runs a wall clock per thread, skewed.
+///
+/// | item | normal build | model build |
+/// |---|---|---|
+/// | [`Duration`], [`Instant`] | `std::time` | `std::time` (an `Instant` measures time on one machine, where skew does not matter; model runs read the real monotonic clock) |
+/// | [`SystemTime`], [`UNIX_EPOCH`], [`SystemTimeError`] | `std::time` | a thin mirror of std's API: `now`, `duration_since`, `elapsed`, `checked_add` / `checked_sub`, `+` / `-` a `Duration`, `Ord`, `Hash`, `Debug`, `From` to and from `std::time::SystemTime` |
+///
+/// In a model build, `SystemTime::now()` outside a model run is the real clock. Inside one,
+/// every model thread reads **its own clock**: the model's *true time* plus the thread's
+/// **skew**, which the model chooses within the bound given by
+/// `#[heisen::model(clock_skew = "50ms")]` (units `ns`, `us`/`µs`, `ms`, `s`; without the
+/// argument every skew is zero):
+///
+/// * **True time** starts at a whole number of seconds after the Unix epoch (1 s, more when
+///   the bound is a second or more, so no reading falls before the epoch) and advances by one
+///   *tick* at **every** reading of any thread: a reading taken later in the execution is
+///   later in real time, so "B wrote after it saw A's write" means B's true time is larger,
+///   while B's clock may still say otherwise. The tick is 1 ms (1 µs or 1 ns when the bound is
+///   not a whole number of milliseconds or microseconds); a reading is not a scheduling point
+///   of its own.
+/// * **Skew**: chosen at a thread's first reading, fixed for the rest of the execution.
+///   * **loom explores exhaustively** over the three values `-bound`, `0`, `+bound` per
+///     thread (with [`choose`]'s mechanism: each thread's first reading costs loom one
+///     short-lived helper thread, and loom allows 5 threads per execution, the test body
+///     included), combined with every interleaving within the preemption bound;
+///   * **shuttle samples**: each thread's skew is drawn uniformly from `[-bound, +bound]` in
+///     whole ticks, anew for every schedule (random and PCT), from the schedule's seeded
+///     randomness, so a failing schedule's replay line reproduces the same skews.
+///
+/// Every reading is a row of the failure timeline, with the thread's skew:
+/// `SystemTime::now() = 1.050s (skew +50ms)` (`elapsed: SystemTime::now() = …` for
+/// [`SystemTime::elapsed`]), and run summaries name the exploration
+/// (`clock skew ±50ms (each thread: -50ms, 0 or +50ms)` under loom, `(each thread: sampled)`
+/// under shuttle).
+pub mod time {
+    pub use std::time::{Duration, Instant};
+
+    #[cfg(not(feature = "model"))]
+    pub use std::time::{SystemTime, SystemTimeError, UNIX_EPOCH};
+
+    #[cfg(feature = "model")]
+    pub use crate::model::time::{SystemTime, SystemTimeError, UNIX_EPOCH};
 }
 
 /// Hints.

@@ -42,6 +42,9 @@ pub struct Config {
     pub replay: Option<String>,
     /// The test is `#[should_panic]`: a failure is the expected outcome (summary says `xfail`).
     pub expect_failure: bool,
+    /// Bound of every model thread's wall-clock skew (`heisen::time::SystemTime::now()`);
+    /// zero = all threads read the model's true time.
+    pub clock_skew: Duration,
 }
 
 impl Config {
@@ -59,6 +62,7 @@ impl Config {
             timeout: DEFAULT_TIMEOUT,
             replay: None,
             expect_failure: false,
+            clock_skew: Duration::ZERO,
         }
     }
     /// loom only.
@@ -106,6 +110,12 @@ impl Config {
     /// Replays a schedule printed in a report (`"shuttle:<schedule>"`).
     pub fn replay(mut self, schedule: impl Into<String>) -> Self {
         self.replay = Some(schedule.into());
+        self
+    }
+    /// Sets the clock-skew bound (`#[heisen::model(clock_skew = "50ms")]`): each model thread's
+    /// `SystemTime::now()` is off by a skew in `[-d, +d]` (see `heisen::time`).
+    pub fn clock_skew(mut self, d: Duration) -> Self {
+        self.clock_skew = d;
         self
     }
     /// Marks the test as expected to fail (`#[should_panic]`).
@@ -272,7 +282,11 @@ pub fn run_test<F>(cfg: Config, f: F)
 where
     F: Fn() + Send + Sync + 'static,
 {
-    match check(&cfg, f) {
+    let result = check(&cfg, f);
+    if capturing(&result) {
+        return;
+    }
+    match result {
         Ok(s) => {
             print!("{s}");
             match &s.skipped {
@@ -288,6 +302,56 @@ where
             std::panic::panic_any(fail.report.clone());
         }
     }
+}
+
+thread_local! {
+    /// Set while [`capture_report`] runs a test on this thread: `Some(report of the failure)`.
+    static CAPTURE: std::cell::RefCell<Option<Option<String>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Inside [`capture_report`]: keeps the failure's report and says so (`run_test` returns).
+fn capturing(result: &Result<Summary, Box<Failure>>) -> bool {
+    CAPTURE.with(|c| match &mut *c.borrow_mut() {
+        Some(slot) => {
+            *slot = result.as_ref().err().map(|f| f.report.clone());
+            true
+        }
+        None => false,
+    })
+}
+
+/// Runs a `#[heisen::model]` test function (the `fn` the attribute generates) on this thread
+/// and returns the report of its counterexample, `None` when it passes. Unlike calling the
+/// test, nothing panics, nothing is printed and nothing is appended to `HEISEN_SUMMARY_FILE`.
+///
+/// For tests that keep captured reports current, e.g. timelines shown in documentation:
+///
+/// ```ignore
+/// #[heisen::model]
+/// #[should_panic(expected = "overdraft")]
+/// fn two_withdrawals_buggy() { /* .. */ }
+///
+/// #[test]
+/// fn documented_timeline_is_current() {
+///     let report = heisen::runner::capture_report(two_withdrawals_buggy).expect("a failure");
+///     assert_eq!(report, std::fs::read_to_string("timeline.txt").unwrap());
+/// }
+/// ```
+///
+/// A panic that does not come from the model run (`test` is not a `#[heisen::model]` test)
+/// propagates.
+pub fn capture_report(test: fn()) -> Option<String> {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CAPTURE.with(|c| c.borrow_mut().take());
+        }
+    }
+    CAPTURE.with(|c| *c.borrow_mut() = Some(None));
+    let _reset = Reset;
+    test();
+    CAPTURE.with(|c| c.borrow_mut().clone().flatten())
 }
 
 /// The timeline of the current execution so far, as a failure report would render it (for
@@ -359,7 +423,7 @@ mod imp {
 mod imp {
     use super::*;
     use crate::model::rt::{self, Backend, BackendGuard};
-    use crate::model::{atomicity, report};
+    use crate::model::{atomicity, report, time};
     use shuttle::scheduler::{
         PctScheduler, RandomScheduler, ReplayScheduler, Schedule, Scheduler, Task, TaskId,
     };
@@ -689,7 +753,7 @@ mod imp {
             b.max_duration = Some(cfg.timeout);
             let start = Instant::now();
             self.started = start;
-            rt::start_run();
+            rt::start_run(cfg.clock_skew);
             let g = BackendGuard::enter(Backend::Loom);
             let body = f.clone();
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -721,9 +785,10 @@ mod imp {
                 cfg.preemption_bound.map(|_| bound.clone())
             };
             let description = format!(
-                "loom: {} execution{}, {bound}{}{} — {}",
+                "loom: {} execution{}, {bound}{}{}{} — {}",
                 group(trace.executions),
                 if trace.executions == 1 { "" } else { "s" },
+                time::exploration_note(cfg.clock_skew, true),
                 critical_note(trace.critical_checked),
                 if timed_out {
                     format!(", time limit {:?} reached", cfg.timeout)
@@ -765,7 +830,7 @@ mod imp {
                 Recording(std::mem::ManuallyDrop::new(sched)),
                 self.shuttle_config(remaining),
             );
-            rt::start_run();
+            rt::start_run(self.cfg.clock_skew);
             let g = BackendGuard::enter(Backend::Shuttle);
             let body = f.clone();
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -832,10 +897,11 @@ mod imp {
             let elapsed = start.elapsed();
             let timed_out = (random + pct) < 2 * n as u64;
             let description = format!(
-                "shuttle: {} random + {} PCT(depth {}) schedules, seed {seed}{}{} — bounded",
+                "shuttle: {} random + {} PCT(depth {}) schedules, seed {seed}{}{}{} — bounded",
                 group(random),
                 group(pct),
                 cfg.pct_depth,
+                time::exploration_note(cfg.clock_skew, false),
                 critical_note(crit_random + crit_pct),
                 if timed_out {
                     format!(", time limit {:?} reached", cfg.timeout)

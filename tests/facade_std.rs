@@ -44,6 +44,23 @@ fn facade_types_are_the_std_types() {
         TypeId::of::<heisen::thread::JoinHandle<()>>(),
         TypeId::of::<std::thread::JoinHandle<()>>()
     );
+    assert_eq!(
+        TypeId::of::<heisen::time::SystemTime>(),
+        TypeId::of::<std::time::SystemTime>()
+    );
+    assert_eq!(
+        TypeId::of::<heisen::time::SystemTimeError>(),
+        TypeId::of::<std::time::SystemTimeError>()
+    );
+    assert_eq!(
+        TypeId::of::<heisen::time::Duration>(),
+        TypeId::of::<std::time::Duration>()
+    );
+    assert_eq!(
+        TypeId::of::<heisen::time::Instant>(),
+        TypeId::of::<std::time::Instant>()
+    );
+    assert_eq!(heisen::time::UNIX_EPOCH, std::time::UNIX_EPOCH);
     // The one newtype is layout-identical (repr(transparent), #[inline] accessors).
     assert_eq!(
         std::mem::size_of::<heisen::cell::UnsafeCell<[u64; 3]>>(),

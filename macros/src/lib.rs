@@ -18,6 +18,7 @@ struct Args {
     pct_depth: Option<(u64, Span)>,
     seed: Option<(u64, Span)>,
     timeout_ms: Option<(u64, Span)>,
+    clock_skew_ns: Option<(u64, Span)>,
 }
 
 fn err(span: Span, msg: impl std::fmt::Display) -> syn::Error {
@@ -42,20 +43,48 @@ fn int_arg(name: &str, e: &Expr, min: u64) -> syn::Result<u64> {
     }
 }
 
-/// Parses "30s", "500ms", "2m" into milliseconds.
-fn duration_ms(s: &str) -> Option<u64> {
+/// Parses a positive duration like "30s" or "500ms" into nanoseconds, accepting the `units`
+/// given as (suffix, nanoseconds).
+fn duration_ns(s: &str, units: &[(&str, u64)]) -> Option<u64> {
     let s = s.trim();
-    let (num, mult) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1_000)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60_000)
-    } else {
-        return None;
-    };
-    let v: u64 = num.trim().parse().ok()?;
-    (v > 0).then_some(v * mult)
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = (&s[..split], s[split..].trim());
+    let mult = units.iter().find(|(u, _)| *u == unit)?.1;
+    let v: u64 = num.parse().ok()?;
+    (v > 0).then(|| v.checked_mul(mult)).flatten()
+}
+
+const MS: u64 = 1_000_000;
+/// Units of `timeout`.
+const TIMEOUT_UNITS: &[(&str, u64)] = &[("ms", MS), ("s", 1_000 * MS), ("m", 60_000 * MS)];
+/// Units of `clock_skew`.
+const SKEW_UNITS: &[(&str, u64)] = &[
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000),
+    ("ms", MS),
+    ("s", 1_000 * MS),
+];
+
+/// A `name = "<duration>"` argument in nanoseconds, or a spanned error saying what is valid.
+fn duration_arg(name: &str, e: &Expr, units: &[(&str, u64)], examples: &str) -> syn::Result<u64> {
+    match e {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(s), ..
+        }) => duration_ns(&s.value(), units).ok_or_else(|| {
+            err(
+                s.span(),
+                format!("invalid `{name}`: expected a positive duration like {examples}"),
+            )
+        }),
+        other => Err(err(
+            other.span(),
+            format!(
+                "`{name}` expects a string literal, e.g. `{name} = {}`",
+                examples.split(',').next().unwrap_or_default()
+            ),
+        )),
+    }
 }
 
 fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
@@ -86,23 +115,16 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
             }
             (Meta::NameValue(nv), "timeout") => {
                 dup(a.timeout_ms.is_some())?;
-                let ms = match &nv.value {
-                    Expr::Lit(ExprLit {
-                        lit: Lit::Str(s), ..
-                    }) => duration_ms(&s.value()).ok_or_else(|| {
-                        err(
-                            s.span(),
-                            "invalid `timeout`: expected a positive duration like \"30s\", \"500ms\" or \"2m\"",
-                        )
-                    })?,
-                    other => {
-                        return Err(err(
-                            other.span(),
-                            "`timeout` expects a string literal, e.g. `timeout = \"30s\"`",
-                        ))
-                    }
-                };
-                a.timeout_ms = Some((ms, span));
+                let ns = duration_arg("timeout", &nv.value, TIMEOUT_UNITS, "\"30s\", \"500ms\" or \"2m\"")?;
+                a.timeout_ms = Some((ns / MS, span));
+            }
+            (Meta::NameValue(nv), "clock_skew") => {
+                dup(a.clock_skew_ns.is_some())?;
+                let ns = duration_arg("clock_skew", &nv.value, SKEW_UNITS, "\"50ms\", \"2s\" or \"500us\"")?;
+                if ns > i64::MAX as u64 {
+                    return Err(err(nv.value.span(), "`clock_skew` is too large (at most 292 years)"));
+                }
+                a.clock_skew_ns = Some((ns, span));
             }
             (Meta::NameValue(nv), n @ ("preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed")) => {
                 let min = if n == "preemption_bound" || n == "seed" { 0 } else { 1 };
@@ -120,14 +142,14 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
             (_, "loom" | "shuttle") => {
                 return Err(err(span, format!("`{name}` takes no value: write `#[heisen::model({name})]`")))
             }
-            (_, "preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed" | "timeout") => {
+            (_, "preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed" | "timeout" | "clock_skew") => {
                 return Err(err(span, format!("`{name}` needs a value, e.g. `{name} = ...`")))
             }
             _ => {
                 return Err(err(
                     span,
                     format!(
-                        "unknown heisen::model argument `{}`; expected one of: loom, shuttle, preemption_bound, max_branches, iterations, pct_depth, seed, timeout",
+                        "unknown heisen::model argument `{}`; expected one of: loom, shuttle, preemption_bound, max_branches, iterations, pct_depth, seed, timeout, clock_skew",
                         quote!(#m)
                     ),
                 ))
@@ -247,6 +269,9 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     }
     if let Some((ms, s)) = args.timeout_ms {
         cfg = quote_spanned! {s=> #cfg.timeout(::std::time::Duration::from_millis(#ms)) };
+    }
+    if let Some((ns, s)) = args.clock_skew_ns {
+        cfg = quote_spanned! {s=> #cfg.clock_skew(::std::time::Duration::from_nanos(#ns)) };
     }
     Ok(quote! {
         #[test]
@@ -419,6 +444,27 @@ mod tests {
         };
         assert_eq!(orig.stream().to_string(), item.to_string());
         assert!(it.next().is_none());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_ns("50ms", SKEW_UNITS), Some(50_000_000));
+        assert_eq!(duration_ns("2s", SKEW_UNITS), Some(2_000_000_000));
+        assert_eq!(duration_ns("500us", SKEW_UNITS), Some(500_000));
+        assert_eq!(duration_ns(" 7 ns ", SKEW_UNITS), Some(7));
+        assert_eq!(duration_ns("2m", TIMEOUT_UNITS), Some(120_000_000_000));
+        for bad in [
+            "0ms",
+            "50",
+            "ms",
+            "-5ms",
+            "1.5s",
+            "2m",
+            "50 parsecs",
+            "99999999999999999999s",
+        ] {
+            assert_eq!(duration_ns(bad, SKEW_UNITS), None, "{bad}");
+        }
     }
 
     #[test]

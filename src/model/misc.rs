@@ -54,7 +54,7 @@ pub fn choose(n: usize) -> usize {
 
 /// loom has no public choice primitive; emulate it with a race that loom must explore:
 /// a helper thread stores 1..n into an atomic while this thread reads it once.
-fn loom_choose(n: usize) -> usize {
+pub(crate) fn loom_choose(n: usize) -> usize {
     use loom::sync::atomic::{AtomicUsize, Ordering};
     use loom::sync::Arc;
     if n == 1 {

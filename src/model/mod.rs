@@ -7,3 +7,4 @@ pub(crate) mod report;
 pub mod rt;
 pub mod sync;
 pub mod thread;
+pub mod time;

@@ -208,6 +208,11 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
             Op::Recv => "channel recv".to_string(),
             Op::Yield => "yield".to_string(),
             Op::Choose(v, n) => format!("choose({n}) = {v}"),
+            Op::ClockRead { reading, skew } => format!(
+                "SystemTime::now() = {} (skew {})",
+                super::time::fmt_reading(*reading),
+                super::time::fmt_skew(*skew)
+            ),
             Op::Panic(m) => format!("PANIC: {}", m.lines().next().unwrap_or("")),
         };
         let text = format!("{via}{text}");
@@ -262,8 +267,7 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
         if snippet.chars().count() > 60 {
             snippet = snippet.chars().take(57).collect::<String>() + "...";
         }
-        let _ = writeln!(
-            out,
+        let row = format!(
             "  {:>4}  T{lane:<2}│ {cell}{}  {loc}{}",
             i + 1,
             " ".repeat(pad),
@@ -273,6 +277,8 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
                 format!("  │ {snippet}")
             }
         );
+        // (rows without a location, such as `unlock`, end in padding)
+        let _ = writeln!(out, "{}", row.trim_end());
     }
     out
 }

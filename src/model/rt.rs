@@ -139,6 +139,14 @@ pub enum Op {
     Yield,
     /// Nondeterministic choice (`heisen::choose`): the chosen value out of n.
     Choose(usize, usize),
+    /// `SystemTime::now()` on the model clock (`heisen::time`): the reading (since the Unix
+    /// epoch) and the reading thread's skew in nanoseconds.
+    ClockRead {
+        /// What the thread's clock said.
+        reading: std::time::Duration,
+        /// The thread's skew (reading minus the model's true time), in nanoseconds.
+        skew: i64,
+    },
     /// First read of a lock's data through a guard during one hold (`Deref`).
     GuardRead,
     /// First write of a lock's data through a guard during one hold (`DerefMut`).
@@ -205,13 +213,21 @@ pub(crate) struct Trace {
     pub(crate) critical_checked: u64,
     /// Rendered atomicity violation of the failing execution.
     pub(crate) violation: Option<String>,
+    /// Clock-skew bound of the run (`#[heisen::model(clock_skew = "..")]`, zero by default).
+    pub(crate) clock_bound: std::time::Duration,
+    /// Wall-clock readings taken so far in the current execution (the model's true time).
+    clock_reads: u64,
+    /// Skew of each lane's clock in nanoseconds, chosen at the lane's first reading.
+    lane_skews: Vec<Option<i64>>,
 }
 
-/// Starts recording a run on this OS thread.
-pub(crate) fn start_run() {
+/// Starts recording a run on this OS thread; `clock_bound` bounds the skew of every model
+/// thread's wall clock (`heisen::time`).
+pub(crate) fn start_run(clock_bound: std::time::Duration) {
     TRACE.with(|t| {
         *t.borrow_mut() = Trace {
             active: true,
+            clock_bound,
             ..Trace::default()
         }
     });
@@ -242,6 +258,8 @@ pub(crate) fn begin_execution() {
         t.sections.clear();
         t.lane_sections.clear();
         t.violation = None;
+        t.clock_reads = 0;
+        t.lane_skews.clear();
         t.executions += 1;
         LAST_LANE.with(|l| l.set(0));
         if let Some(k) = key {
@@ -563,6 +581,36 @@ pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
             });
         }
         true
+    })
+}
+
+/// The model wall clock's skew bound for the current run.
+pub(crate) fn clock_bound() -> std::time::Duration {
+    TRACE.with(|t| t.borrow().clock_bound)
+}
+
+/// The clock skew of `lane` in this execution, if it has read its clock yet.
+pub(crate) fn lane_skew(lane: usize) -> Option<i64> {
+    TRACE.with(|t| t.borrow().lane_skews.get(lane).copied().flatten())
+}
+
+/// Fixes the clock skew of `lane` for the rest of this execution.
+pub(crate) fn set_lane_skew(lane: usize, skew: i64) {
+    TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        if t.lane_skews.len() <= lane {
+            t.lane_skews.resize(lane + 1, None);
+        }
+        t.lane_skews[lane] = Some(skew);
+    });
+}
+
+/// Counts a wall-clock reading: returns how many readings preceded it in this execution.
+pub(crate) fn next_clock_read() -> u64 {
+    TRACE.with(|t| {
+        let mut t = t.borrow_mut();
+        t.clock_reads += 1;
+        t.clock_reads - 1
     })
 }
 

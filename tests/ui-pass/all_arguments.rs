@@ -1,7 +1,13 @@
-#[heisen::model(loom, shuttle, preemption_bound = 3, max_branches = 5000, iterations = 10, pct_depth = 2, seed = 7, timeout = "500ms")]
+#[heisen::model(loom, shuttle, preemption_bound = 3, max_branches = 5000, iterations = 10, pct_depth = 2, seed = 7, timeout = "500ms", clock_skew = "50ms")]
 fn every_argument() {}
 
-#[heisen::model(shuttle, iterations = 10, timeout = "2m")]
+#[heisen::model(shuttle, iterations = 10, timeout = "2m", clock_skew = "500us")]
 async fn async_body() {}
 
 fn main() {}
+
+#[heisen::model(loom, clock_skew = "2s")]
+fn loom_with_skew() {}
+
+#[heisen::model(clock_skew = "7ns")]
+fn nanosecond_skew() {}

@@ -35,3 +35,10 @@ fn zombie_leader_fixed() {
         storage.high_water()
     );
 }
+
+/// examples/README.md shows this counterexample; it must be the real, current output.
+#[test]
+#[cfg_attr(not(feature = "model"), ignore = "needs the model build")]
+fn readme_timeline() {
+    readme_timelines::check!(zombie_leader_buggy);
+}

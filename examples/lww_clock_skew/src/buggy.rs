@@ -1,6 +1,6 @@
 //! Last-write-wins by wall-clock timestamp.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use heisen::time::{SystemTime, UNIX_EPOCH};
 
 /// A value with the time it was written.
 #[derive(Clone, Debug)]
@@ -13,7 +13,8 @@ pub struct Versioned {
 
 /// One replica of a last-write-wins register.
 pub struct Replica {
-    /// How far this machine's clock is off (NTP drift, a paused VM), in milliseconds.
+    /// How far this machine's clock is off (NTP drift, a paused VM), in milliseconds, on top
+    /// of what `SystemTime::now()` says (in a model run that is already skewed per thread).
     skew_ms: i64,
     current: Option<Versioned>,
 }

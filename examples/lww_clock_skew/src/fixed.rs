@@ -39,7 +39,7 @@ pub struct Versioned {
 /// One replica of a last-write-wins register.
 pub struct Replica {
     node: u16,
-    /// How far this machine's clock is off, in milliseconds.
+    /// How far this machine's clock is off, in milliseconds (on top of the model's skew).
     skew_ms: i64,
     /// The replica's clock: the largest timestamp it has issued or seen.
     clock: Hlc,

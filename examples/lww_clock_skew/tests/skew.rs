@@ -1,6 +1,7 @@
-//! Lint-only example; these plain tests replay the incident deterministically: replica B's
-//! clock is 5 s behind. A user edits on A, the edit replicates to B, then the user edits again
-//! on B. The second edit must win everywhere.
+//! Plain tests that replay the incident on the real clock, with an explicit offset: replica
+//! B's clock is 5 s behind. A user edits on A, the edit replicates to B, then the user edits
+//! again on B. The second edit must win everywhere. (`tests/model.rs` lets the model choose
+//! the skews instead.)
 
 use lww_clock_skew::{buggy, fixed};
 

@@ -41,3 +41,10 @@ fn release_acquire_fixed() {
     );
     producer.join().unwrap();
 }
+
+/// examples/README.md shows this counterexample; it must be the real, current output.
+#[test]
+#[cfg_attr(not(feature = "model"), ignore = "needs the model build")]
+fn readme_timeline() {
+    readme_timelines::check!(relaxed_flag_buggy);
+}

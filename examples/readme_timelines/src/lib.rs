@@ -1,0 +1,247 @@
+//! Keeps the failure timelines shown in `examples/README.md` equal to real captured output.
+//!
+//! A timeline in the README is a marker line naming `<example>::<test>`, then a fenced block:
+//!
+//! ````text
+//! <!-- timeline: fencing_token::zombie_leader_buggy -->
+//! ```text
+//! heisen: model::zombie_leader_buggy FAILED under shuttle (…) in execution #2
+//! …
+//! ```
+//! ````
+//!
+//! An example with such blocks has a `readme_timeline` test in its `tests/model.rs`:
+//!
+//! ```ignore
+//! #[test]
+//! #[cfg_attr(not(feature = "model"), ignore = "needs the model build")]
+//! fn readme_timeline() {
+//!     readme_timelines::check!(zombie_leader_buggy);
+//! }
+//! ```
+//!
+//! [`check!`] runs the named `#[heisen::model]` tests in-process with
+//! `heisen::runner::capture_report` and hands the reports to [`compare`]. The test fails when a
+//! block differs from the report; with `UPDATE_TIMELINES=1` it rewrites the blocks instead. Reports are compared after [`normalize`]: trailing spaces go,
+//! and paths into the cargo registry (loom's or shuttle's source, which differ per machine)
+//! are shortened to `~/.cargo/registry/src/…/<crate>-<version>/…`.
+
+use std::path::{Path, PathBuf};
+
+/// The marker that precedes a timeline block: `<!-- timeline: <example>::<test> -->`.
+const MARKER: (&str, &str) = ("<!-- timeline: ", " -->");
+
+/// Environment variables that change what a model test explores; the README shows the
+/// default exploration, so the comparison is skipped when one is set.
+const EXPLORATION_VARS: &[&str] = &["HEISEN_SEED", "HEISEN_BACKEND", "HEISEN_REPLAY"];
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("readme_timelines/ lives in examples/")
+        .to_path_buf()
+}
+
+/// One timeline block of the README.
+struct Block {
+    /// `<example>::<test>`.
+    key: String,
+    /// Line range of the block's content (between the fences).
+    lines: std::ops::Range<usize>,
+}
+
+fn blocks(lines: &[&str]) -> Vec<Block> {
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(key) = line
+            .trim()
+            .strip_prefix(MARKER.0)
+            .and_then(|r| r.strip_suffix(MARKER.1))
+        else {
+            continue;
+        };
+        assert!(
+            lines.get(i + 1).is_some_and(|l| l.starts_with("```")),
+            "examples/README.md:{}: a timeline marker must be followed by a fenced block",
+            i + 1
+        );
+        let end = (i + 2..lines.len())
+            .find(|&j| lines[j].trim_end() == "```")
+            .unwrap_or_else(|| panic!("examples/README.md:{}: unclosed timeline block", i + 2));
+        out.push(Block {
+            key: key.trim().to_string(),
+            lines: i + 2..end,
+        });
+    }
+    out
+}
+
+/// A report as the README shows it: no trailing spaces, registry paths shortened.
+pub fn normalize(report: &str) -> String {
+    const REGISTRY: &str = "/registry/src/";
+    let mut out = String::new();
+    for line in report.trim_end().lines() {
+        const SHORT: &str = "~/.cargo/registry/src/…/";
+        let mut line = line.trim_end().to_string();
+        let mut from = 0;
+        while let Some(at) = line[from..].find(REGISTRY).map(|i| from + i) {
+            let start = line[..at].rfind(' ').map_or(0, |s| s + 1);
+            let index_dir = at + REGISTRY.len();
+            let end = line[index_dir..]
+                .find('/')
+                .map_or(line.len(), |e| index_dir + e + 1);
+            line.replace_range(start..end, SHORT);
+            from = start + SHORT.len();
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Captures the reports of the calling example's `#[heisen::model]` tests named here and
+/// [`compare`]s them with the README's timelines.
+#[macro_export]
+macro_rules! check {
+    ($($test:ident),+ $(,)?) => {
+        $crate::compare(
+            ::core::env!("CARGO_PKG_NAME"),
+            &[$((::core::stringify!($test), ::heisen::runner::capture_report($test))),+],
+        )
+    };
+}
+
+/// Compares the README's timeline blocks of `example` with the captured `reports`
+/// (`(test, capture_report(test))`), or rewrites them when `UPDATE_TIMELINES=1`.
+///
+/// Panics when a block differs, when a listed test passed (no counterexample to show), when a
+/// listed test has no block or a block of `example` names an unlisted test, and when a block
+/// of another example names a test that example does not check.
+pub fn compare(example: &str, reports: &[(&str, Option<String>)]) {
+    if let Some(var) = EXPLORATION_VARS
+        .iter()
+        .find(|v| std::env::var_os(v).is_some())
+    {
+        eprintln!("readme_timelines: {var} is set; the README shows the default exploration, not compared");
+        return;
+    }
+    let path = examples_dir().join("README.md");
+    let text = std::fs::read_to_string(&path).expect("read examples/README.md");
+    let lines: Vec<&str> = text.lines().collect();
+    let blocks = blocks(&lines);
+
+    // Every block is checked by the example it names.
+    for b in &blocks {
+        let (ex, test) = b
+            .key
+            .split_once("::")
+            .unwrap_or_else(|| panic!("timeline marker `{}`: expected <example>::<test>", b.key));
+        let checked = std::fs::read_dir(examples_dir().join(ex).join("tests"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .any(|src| {
+                src.contains("readme_timelines::check!") && src.contains(&format!("fn {test}("))
+            });
+        assert!(
+            checked,
+            "timeline `{}` in examples/README.md: examples/{ex}/tests/ has no `fn {test}` checked by readme_timelines::check!",
+            b.key
+        );
+    }
+
+    let mine: Vec<&Block> = blocks
+        .iter()
+        .filter(|b| b.key.split_once("::").is_some_and(|(e, _)| e == example))
+        .collect();
+    for b in &mine {
+        assert!(
+            reports
+                .iter()
+                .any(|(t, _)| b.key == format!("{example}::{t}")),
+            "timeline `{}` in examples/README.md is not among the reports checked by {example}",
+            b.key
+        );
+    }
+    let mut new_lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let mut stale = Vec::new();
+    // Replace from the last block up, so earlier line ranges stay valid.
+    let mut replacements = Vec::new();
+    for (test, report) in reports {
+        let key = format!("{example}::{test}");
+        let block = mine.iter().find(|b| b.key == key).unwrap_or_else(|| {
+            panic!(
+                "no timeline of `{key}` in examples/README.md: add a line `{}{key}{}` followed by an empty ```text block, then run with UPDATE_TIMELINES=1",
+                MARKER.0, MARKER.1
+            )
+        });
+        let report = report
+            .as_deref()
+            .unwrap_or_else(|| panic!("{key} passed: there is no counterexample to show"));
+        let want = normalize(report);
+        let have: String = lines[block.lines.clone()]
+            .iter()
+            .map(|l| format!("{}\n", l.trim_end()))
+            .collect();
+        if want != have {
+            let first = want
+                .lines()
+                .zip(have.lines())
+                .position(|(w, h)| w != h)
+                .unwrap_or_else(|| want.lines().count().min(have.lines().count()));
+            stale.push(format!(
+                "{key}: README line {} differs from the captured report:\n  README:   {}\n  captured: {}",
+                block.lines.start + first + 1,
+                have.lines().nth(first).unwrap_or("(end of block)"),
+                want.lines().nth(first).unwrap_or("(end of report)")
+            ));
+            replacements.push((block.lines.clone(), want));
+        }
+    }
+    if stale.is_empty() {
+        return;
+    }
+    if std::env::var("UPDATE_TIMELINES").is_ok_and(|v| v == "1") {
+        replacements.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+        for (range, want) in replacements {
+            new_lines.splice(range, want.lines().map(str::to_string));
+        }
+        let mut out = new_lines.join("\n");
+        out.push('\n');
+        std::fs::write(&path, out).expect("write examples/README.md");
+        eprintln!(
+            "readme_timelines: rewrote {} timeline(s) of {example}",
+            stale.len()
+        );
+        return;
+    }
+    panic!(
+        "examples/README.md shows outdated timelines:\n{}\n\nrun `UPDATE_TIMELINES=1 cargo test -p {example}` in examples/ to rewrite them (and read the diff)",
+        stale.join("\n")
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_paths_and_trailing_spaces_are_normalized() {
+        let r = "  9  T0 │ unlock log   \n  raised by loom at /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/loom-0.7.2/src/rt/location.rs:115:9\n\n";
+        assert_eq!(
+            normalize(r),
+            "  9  T0 │ unlock log\n  raised by loom at ~/.cargo/registry/src/…/loom-0.7.2/src/rt/location.rs:115:9\n"
+        );
+    }
+
+    #[test]
+    fn blocks_are_found_after_their_markers() {
+        let text = "intro\n<!-- timeline: a::b -->\n```text\nx\ny\n```\nmore\n";
+        let lines: Vec<&str> = text.lines().collect();
+        let b = blocks(&lines);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].key, "a::b");
+        assert_eq!(&lines[b[0].lines.clone()], &["x", "y"]);
+    }
+}

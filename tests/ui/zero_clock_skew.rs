@@ -1,0 +1,3 @@
+#[heisen::model(shuttle, clock_skew = "0ms")]
+fn t() {}
+fn main() {}
