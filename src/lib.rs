@@ -152,6 +152,12 @@
 //!   (test, backend, executions, bounded|complete, pass|FAIL|xfail|skipped, ms, description);
 //!   this is how `cargo heisen model` builds its summary. A skipped test writes one line with
 //!   backend `-`, 0 executions and the reason as its description.
+//! * `HEISEN_SHUTTLE_JOBS=N` spreads each test's shuttle schedules over N OS threads (`0` = one
+//!   per core; default 1, since `cargo test` already runs tests in parallel; also
+//!   `runner::Config::shuttle_jobs`). Each thread runs its share of random and PCT schedules
+//!   from its own seeds (`seed + k·2³²`), so the schedules explored differ from a one-thread run
+//!   but are reproducible for a given N; the lowest failing thread's report is printed and its
+//!   `HEISEN_REPLAY` line replays it exactly on one thread. Use it for a few heavy models.
 //!
 //! ## How it works
 //!

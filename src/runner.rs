@@ -45,6 +45,9 @@ pub struct Config {
     /// Bound of every model thread's wall-clock skew (`heisen::time::SystemTime::now()`);
     /// zero = all threads read the model's true time.
     pub clock_skew: Duration,
+    /// OS threads the shuttle schedules are spread over; `None` = `HEISEN_SHUTTLE_JOBS`
+    /// (a number, or `0` for one per core), else 1.
+    pub shuttle_jobs: Option<usize>,
 }
 
 impl Config {
@@ -63,6 +66,7 @@ impl Config {
             replay: None,
             expect_failure: false,
             clock_skew: Duration::ZERO,
+            shuttle_jobs: None,
         }
     }
     /// loom only.
@@ -112,6 +116,31 @@ impl Config {
         self.replay = Some(schedule.into());
         self
     }
+    /// Spreads the shuttle schedules over `n` OS threads (`0` = one per core). Each thread
+    /// runs its share of random and PCT schedules from its own seeds; a failure's replay
+    /// command is exact regardless.
+    pub fn shuttle_jobs(mut self, n: usize) -> Self {
+        self.shuttle_jobs = Some(n);
+        self
+    }
+
+    /// The shuttle worker threads to use: the configured or `HEISEN_SHUTTLE_JOBS` count (`0` =
+    /// one per core), at least 1 and at most one per schedule.
+    pub fn effective_shuttle_jobs(&self) -> usize {
+        let n = self.shuttle_jobs.unwrap_or_else(|| {
+            std::env::var("HEISEN_SHUTTLE_JOBS")
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(1)
+        });
+        let n = if n == 0 {
+            std::thread::available_parallelism().map_or(1, |p| p.get())
+        } else {
+            n
+        };
+        n.clamp(1, self.iterations.max(1))
+    }
+
     /// Sets the clock-skew bound (`#[heisen::model(clock_skew = "50ms")]`): each model thread's
     /// `SystemTime::now()` is off by a skew in `[-d, +d]` (see `heisen::time`).
     pub fn clock_skew(mut self, d: Duration) -> Self {
@@ -870,39 +899,55 @@ mod imp {
             let start = Instant::now();
             self.started = start;
             let n = cfg.iterations;
-            let (random, crit_random) =
-                match self.run_shuttle_one(f, RandomScheduler::new_from_seed(seed, n), cfg.timeout)
-                {
-                    Ok(k) => k,
-                    Err(p) => {
-                        return Err(self.shuttle_fail(format!("random scheduler, seed {seed}"), p))
-                    }
-                };
-            let _ = rt::finish_run();
-            let remaining = cfg.timeout.saturating_sub(start.elapsed());
-            let (pct, crit_pct) = match self.run_shuttle_one(
-                f,
-                PctScheduler::new_from_seed(seed.wrapping_add(1), cfg.pct_depth, n),
-                remaining.max(Duration::from_millis(1)),
-            ) {
-                Ok(k) => k,
-                Err(p) => {
-                    return Err(self.shuttle_fail(
-                        format!("PCT depth {}, seed {}", cfg.pct_depth, seed.wrapping_add(1)),
-                        p,
-                    ))
+            let jobs = cfg.effective_shuttle_jobs();
+            let (random, pct, critical) = if jobs == 1 {
+                self.shuttle_schedules(f, seed, n, start)?
+            } else {
+                // Worker k explores its share of the schedules from its own seeds, on its own
+                // OS thread (shuttle and the trace recorder keep their state per thread). A
+                // failure is reported by the lowest failing worker, so the report does not
+                // depend on which thread finished first; its replay line is exact either way.
+                let results: Vec<_> = std::thread::scope(|scope| {
+                    let workers: Vec<_> = (0..jobs)
+                        .map(|k| {
+                            let share = n / jobs + usize::from(k < n % jobs);
+                            let worker_seed = seed.wrapping_add((k as u64) << 32);
+                            scope.spawn(move || {
+                                let mut ctx = Ctx {
+                                    cfg,
+                                    runs: Vec::new(),
+                                    started: start,
+                                };
+                                ctx.shuttle_schedules(f, worker_seed, share, start)
+                            })
+                        })
+                        .collect();
+                    workers
+                        .into_iter()
+                        .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                        .collect()
+                });
+                let mut totals = (0, 0, 0);
+                for r in results {
+                    let (a, b, c) = r?;
+                    totals = (totals.0 + a, totals.1 + b, totals.2 + c);
                 }
+                totals
             };
-            let _ = rt::finish_run();
             let elapsed = start.elapsed();
             let timed_out = (random + pct) < 2 * n as u64;
             let description = format!(
-                "shuttle: {} random + {} PCT(depth {}) schedules, seed {seed}{}{}{} — bounded",
+                "shuttle: {} random + {} PCT(depth {}) schedules, seed {seed}{}{}{}{} — bounded",
                 group(random),
                 group(pct),
                 cfg.pct_depth,
+                if jobs > 1 {
+                    format!(" ({jobs} threads)")
+                } else {
+                    String::new()
+                },
                 time::exploration_note(cfg.clock_skew, false),
-                critical_note(crit_random + crit_pct),
+                critical_note(critical),
                 if timed_out {
                     format!(", time limit {:?} reached", cfg.timeout)
                 } else {
@@ -919,10 +964,52 @@ mod imp {
                 }),
                 elapsed,
                 failed: false,
-                critical_sections: crit_random + crit_pct,
+                critical_sections: critical,
                 description,
             });
             Ok(())
+        }
+
+        /// `n` random schedules from `seed`, then `n` PCT schedules from `seed + 1`, within
+        /// what is left of the time limit since `start`: (random, PCT, critical sections
+        /// checked).
+        fn shuttle_schedules(
+            &mut self,
+            f: &Body,
+            seed: u64,
+            n: usize,
+            start: Instant,
+        ) -> Result<(u64, u64, u64), Box<Failure>> {
+            let cfg = self.cfg;
+            let remaining = || {
+                cfg.timeout
+                    .saturating_sub(start.elapsed())
+                    .max(Duration::from_millis(1))
+            };
+            let (random, crit_random) =
+                match self.run_shuttle_one(f, RandomScheduler::new_from_seed(seed, n), remaining())
+                {
+                    Ok(k) => k,
+                    Err(p) => {
+                        return Err(self.shuttle_fail(format!("random scheduler, seed {seed}"), p))
+                    }
+                };
+            let _ = rt::finish_run();
+            let (pct, crit_pct) = match self.run_shuttle_one(
+                f,
+                PctScheduler::new_from_seed(seed.wrapping_add(1), cfg.pct_depth, n),
+                remaining(),
+            ) {
+                Ok(k) => k,
+                Err(p) => {
+                    return Err(self.shuttle_fail(
+                        format!("PCT depth {}, seed {}", cfg.pct_depth, seed.wrapping_add(1)),
+                        p,
+                    ))
+                }
+            };
+            let _ = rt::finish_run();
+            Ok((random, pct, crit_random + crit_pct))
         }
 
         fn replay_shuttle(&mut self, f: &Body, encoded: &str) -> Result<(), Box<Failure>> {

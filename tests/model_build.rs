@@ -21,6 +21,7 @@ fn model_suites_pass_in_the_model_build() {
         .args(["test", "-p", "heisen", "--features", "model"])
         .args(["--test", "model_detection", "--test", "model_primitives"])
         .args(["--test", "critical", "--test", "facade_fixes"])
+        .args(["--test", "model_time"])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -48,6 +49,9 @@ fn model_suites_pass_in_the_model_build() {
         "cas_loop_withdrawal_passes_both_backends",
         "unlock_row_precedes_the_next_lock_in_every_timeline",
         "excluded_backend_is_reported_as_skipped_not_as_a_silent_pass",
+        "shuttle_schedules_spread_over_threads_find_the_race_and_run_every_schedule",
+        "a_skew_that_reorders_causally_ordered_readings_is_found_by_both_backends",
+        "shuttle_replay_reproduces_the_skews",
     ] {
         assert!(
             stdout.contains(&format!("test {name} ... ok")),

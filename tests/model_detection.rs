@@ -154,6 +154,44 @@ fn withdrawal_race_found_by_shuttle_with_report_and_replay() {
 }
 
 #[test]
+fn shuttle_schedules_spread_over_threads_find_the_race_and_run_every_schedule() {
+    // Several OS threads, each with its share of the schedules: the race is still found, with
+    // a full report and an exact replay recipe ...
+    let cfg = Config::new("t::withdraw").shuttle_only().shuttle_jobs(3);
+    let f = expect_failure(check(&cfg, withdraw_racy));
+    assert_eq!(f.backend, "shuttle");
+    assert_lost_update_report(&f);
+    let enc = f
+        .replay
+        .split("HEISEN_REPLAY='shuttle:")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .unwrap();
+    let again = check(
+        &Config::new("t::withdraw")
+            .shuttle_only()
+            .replay(format!("shuttle:{enc}")),
+        withdraw_racy,
+    );
+    assert_lost_update_report(&expect_failure(again));
+    // ... and a correct body runs every schedule once: 100 random + 100 PCT over 3 threads.
+    let s = check(
+        &Config::new("t::withdraw_cas")
+            .shuttle_only()
+            .iterations(100)
+            .shuttle_jobs(3),
+        withdraw_cas,
+    )
+    .unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(s.runs[0].executions, 200);
+    assert!(
+        s.runs[0].description.contains("(3 threads)"),
+        "{}",
+        s.runs[0].description
+    );
+}
+
+#[test]
 fn withdrawal_cas_fix_passes_both_backends() {
     let s = check(
         &Config::new("t::withdraw_cas").iterations(300),
