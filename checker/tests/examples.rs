@@ -102,7 +102,10 @@ fn findings() -> Vec<(String, String, String)> {
     let summary = summary.expect("a summary line");
     assert_eq!(summary["parse_failed"], 0, "examples must parse: {summary}");
     // No example hides a finding behind a suppression: a fixed file is clean on its own.
-    assert_eq!(summary["suppressed"], 0, "examples must not suppress: {summary}");
+    assert_eq!(
+        summary["suppressed"], 0,
+        "examples must not suppress: {summary}"
+    );
     assert!(
         summary["files_scanned"].as_u64().unwrap_or(0) >= 2 * EXPECTED.len() as u64,
         "too few files scanned: {summary}"

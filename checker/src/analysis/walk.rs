@@ -7,7 +7,7 @@ use crate::finding::Region;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use std::collections::HashMap;
-use syn::punctuated::Punctuated;
+use syn::parse::discouraged::Speculative;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Block, Expr, Pat, Stmt};
@@ -937,19 +937,39 @@ impl FnWalker {
 
     fn macro_call(&mut self, mac: &syn::Macro, span: Region) -> Deps {
         let name = path_text(&mac.path);
+        // Comma-separated expressions; when the tail is something else (`matches!(x, Pat)`,
+        // `write!(f, ..)` with odd tails, DSLs) only the leading expression. One pass over the
+        // tokens: the tail is tried on a fork.
         let parsed: Option<Vec<Expr>> = mac
-            .parse_body_with(Punctuated::<Expr, syn::Token![,]>::parse_terminated)
-            .ok()
-            .map(|p| p.into_iter().collect())
-            .or_else(|| {
-                // `matches!(x, Pat)`, `write!(f, ..)` with odd tails: take the leading expr.
-                mac.parse_body_with(|input: syn::parse::ParseStream| {
-                    let e: Expr = input.parse()?;
-                    let _: TokenStream = input.parse()?;
-                    Ok(vec![e])
-                })
-                .ok()
-            });
+            .parse_body_with(|input: syn::parse::ParseStream| {
+                if input.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut out = vec![input.parse::<Expr>()?];
+                let fork = input.fork();
+                let tail = (|| -> syn::Result<Vec<Expr>> {
+                    let mut tail = Vec::new();
+                    while !fork.is_empty() {
+                        fork.parse::<syn::Token![,]>()?;
+                        if fork.is_empty() {
+                            break;
+                        }
+                        tail.push(fork.parse::<Expr>()?);
+                    }
+                    Ok(tail)
+                })();
+                match tail {
+                    Ok(tail) => {
+                        input.advance_to(&fork);
+                        out.extend(tail);
+                    }
+                    Err(_) => {
+                        let _: TokenStream = input.parse()?;
+                    }
+                }
+                Ok(out)
+            })
+            .ok();
         let args: Vec<Arg> = parsed
             .unwrap_or_default()
             .iter()
