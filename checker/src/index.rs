@@ -206,6 +206,14 @@ fn ordered_keys(ty: &str) -> Vec<&str> {
 /// function (its return type), `self`, and fields whose declarations all agree on a type.
 fn ordered_structs(ix: &CrateIndex, files: &[&FileFacts]) -> HashMap<String, OrderUse> {
     let mut out: HashMap<String, OrderUse> = HashMap::new();
+    // Only consulted for structs that derive an order; most crates have none, and skip the scan.
+    if !ix
+        .structs
+        .values()
+        .any(|s| s.derives.iter().any(|d| d == "Ord" || d == "PartialOrd"))
+    {
+        return out;
+    }
     let mut mark = |ty: &str, file: usize, region: Region, how: &str| {
         for w in type_words(ty) {
             if ix.structs.contains_key(w) && !out.contains_key(w) {
