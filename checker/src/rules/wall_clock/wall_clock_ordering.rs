@@ -696,7 +696,8 @@ impl<'a> Crate<'a> {
                 }
             }
         }
-        if !matches!(ev.kind, EventKind::Call | EventKind::MethodCall) {
+        // (Most crates have no wall-clock function: then no call can be one.)
+        if !matches!(ev.kind, EventKind::Call | EventKind::MethodCall) || self.wall_fns.is_empty() {
             return false;
         }
         let callees = self.callees(func, ev);
