@@ -58,3 +58,10 @@ async fn in_sql_fixed() {
     let theirs = t.join().unwrap();
     assert_no_overdraft(fixed::balance(&pool, 1).await, [mine, theirs]);
 }
+
+/// The repository README shows this counterexample; it must be the real, current output.
+#[test]
+#[cfg_attr(not(feature = "model"), ignore = "needs the model build")]
+fn readme_timeline() {
+    readme_timelines::check!(in_memory_buggy);
+}

@@ -1,4 +1,5 @@
-//! Keeps the failure timelines shown in `examples/README.md` equal to real captured output.
+//! Keeps the failure timelines shown in `examples/README.md` (and in the repository's
+//! `README.md`) equal to real captured output.
 //!
 //! A timeline in the README is a marker line naming `<example>::<test>`, then a fenced block:
 //!
@@ -33,7 +34,12 @@ const MARKER: (&str, &str) = ("<!-- timeline: ", " -->");
 
 /// Environment variables that change what a model test explores; the README shows the
 /// default exploration, so the comparison is skipped when one is set.
-const EXPLORATION_VARS: &[&str] = &["HEISEN_SEED", "HEISEN_BACKEND", "HEISEN_REPLAY"];
+const EXPLORATION_VARS: &[&str] = &[
+    "HEISEN_SEED",
+    "HEISEN_BACKEND",
+    "HEISEN_REPLAY",
+    "HEISEN_SHUTTLE_JOBS",
+];
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -125,8 +131,36 @@ pub fn compare(example: &str, reports: &[(&str, Option<String>)]) {
         eprintln!("readme_timelines: {var} is set; the README shows the default exploration, not compared");
         return;
     }
-    let path = examples_dir().join("README.md");
-    let text = std::fs::read_to_string(&path).expect("read examples/README.md");
+    // Every listed test is shown in examples/README.md or in the repository's README.md.
+    let mut shown = compare_file(
+        &examples_dir().join("README.md"),
+        "examples/README.md",
+        example,
+        reports,
+    );
+    let top = examples_dir().join("..").join("README.md");
+    if top.is_file() {
+        shown.extend(compare_file(&top, "README.md", example, reports));
+    }
+    for (test, _) in reports {
+        let key = format!("{example}::{test}");
+        assert!(
+            shown.contains(&key),
+            "no timeline of `{key}` in examples/README.md or README.md: add a line `{}{key}{}` followed by an empty ```text block, then run with UPDATE_TIMELINES=1",
+            MARKER.0,
+            MARKER.1
+        );
+    }
+}
+
+/// Compares (or rewrites) the blocks of `example` in one README; returns their keys.
+fn compare_file(
+    path: &Path,
+    name: &str,
+    example: &str,
+    reports: &[(&str, Option<String>)],
+) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {name}: {e}"));
     let lines: Vec<&str> = text.lines().collect();
     let blocks = blocks(&lines);
 
@@ -146,7 +180,7 @@ pub fn compare(example: &str, reports: &[(&str, Option<String>)]) {
             });
         assert!(
             checked,
-            "timeline `{}` in examples/README.md: examples/{ex}/tests/ has no `fn {test}` checked by readme_timelines::check!",
+            "timeline `{}` in {name}: examples/{ex}/tests/ has no `fn {test}` checked by readme_timelines::check!",
             b.key
         );
     }
@@ -160,7 +194,7 @@ pub fn compare(example: &str, reports: &[(&str, Option<String>)]) {
             reports
                 .iter()
                 .any(|(t, _)| b.key == format!("{example}::{t}")),
-            "timeline `{}` in examples/README.md is not among the reports checked by {example}",
+            "timeline `{}` in {name} is not among the reports checked by {example}",
             b.key
         );
     }
@@ -170,12 +204,9 @@ pub fn compare(example: &str, reports: &[(&str, Option<String>)]) {
     let mut replacements = Vec::new();
     for (test, report) in reports {
         let key = format!("{example}::{test}");
-        let block = mine.iter().find(|b| b.key == key).unwrap_or_else(|| {
-            panic!(
-                "no timeline of `{key}` in examples/README.md: add a line `{}{key}{}` followed by an empty ```text block, then run with UPDATE_TIMELINES=1",
-                MARKER.0, MARKER.1
-            )
-        });
+        let Some(block) = mine.iter().find(|b| b.key == key) else {
+            continue;
+        };
         let report = report
             .as_deref()
             .unwrap_or_else(|| panic!("{key} passed: there is no counterexample to show"));
@@ -191,7 +222,7 @@ pub fn compare(example: &str, reports: &[(&str, Option<String>)]) {
                 .position(|(w, h)| w != h)
                 .unwrap_or_else(|| want.lines().count().min(have.lines().count()));
             stale.push(format!(
-                "{key}: README line {} differs from the captured report:\n  README:   {}\n  captured: {}",
+                "{key}: {name} line {} differs from the captured report:\n  README:   {}\n  captured: {}",
                 block.lines.start + first + 1,
                 have.lines().nth(first).unwrap_or("(end of block)"),
                 want.lines().nth(first).unwrap_or("(end of report)")
@@ -199,8 +230,9 @@ pub fn compare(example: &str, reports: &[(&str, Option<String>)]) {
             replacements.push((block.lines.clone(), want));
         }
     }
+    let keys = mine.iter().map(|b| b.key.clone()).collect();
     if stale.is_empty() {
-        return;
+        return keys;
     }
     if std::env::var("UPDATE_TIMELINES").is_ok_and(|v| v == "1") {
         replacements.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
@@ -209,15 +241,15 @@ pub fn compare(example: &str, reports: &[(&str, Option<String>)]) {
         }
         let mut out = new_lines.join("\n");
         out.push('\n');
-        std::fs::write(&path, out).expect("write examples/README.md");
+        std::fs::write(path, out).unwrap_or_else(|e| panic!("write {name}: {e}"));
         eprintln!(
-            "readme_timelines: rewrote {} timeline(s) of {example}",
+            "readme_timelines: rewrote {} timeline(s) of {example} in {name}",
             stale.len()
         );
-        return;
+        return keys;
     }
     panic!(
-        "examples/README.md shows outdated timelines:\n{}\n\nrun `UPDATE_TIMELINES=1 cargo test -p {example}` in examples/ to rewrite them (and read the diff)",
+        "{name} shows outdated timelines:\n{}\n\nrun `UPDATE_TIMELINES=1 cargo test -p {example}` in examples/ to rewrite them (and read the diff)",
         stale.join("\n")
     );
 }
