@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// deeply nested input. Only touched pages are committed, so 1 GiB of address space per worker
 /// costs nothing for ordinary files; deliberately pathological nesting is cut off first by
 /// [`MAX_NESTING`].
-const WORKER_STACK: usize = 1024 * 1024 * 1024;
+pub const WORKER_STACK: usize = 1024 * 1024 * 1024;
 
 /// Options of one check run.
 #[derive(Default)]

@@ -1,4 +1,5 @@
-// Shared by the fuzz targets (and by the regression test in checker/tests/fuzz_regressions.rs).
+// Shared by the fuzz targets (crash regressions live next to the code they hit, e.g. the unit
+// test `fuzz regression` in checker/src/rules/memory_ordering/mod.rs).
 pub fn run(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -6,7 +7,21 @@ pub fn run(data: &[u8]) {
     run_text(text.to_string());
 }
 
+/// Runs [`check_text`] on a thread with the stack the checker's workers have
+/// (`engine::WORKER_STACK`), as `cargo heisen check` does: libFuzzer's own thread has 8 MB,
+/// and with coverage instrumentation syn's recursive descent can exhaust that on legal nesting
+/// below `engine::MAX_NESTING` (a SIGSEGV seen once in the `bytes` target), which the checker
+/// never runs into.
 pub fn run_text(text: String) {
+    std::thread::Builder::new()
+        .stack_size(cargo_heisen::engine::WORKER_STACK)
+        .spawn(move || check_text(text))
+        .expect("spawn a checker-sized thread")
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p));
+}
+
+fn check_text(text: String) {
     use cargo_heisen::{config::Config, engine};
     let path = std::path::Path::new("fuzz.rs");
     if let Ok(parsed) = engine::parse_text(text, path, "fuzz.rs", 0) {
