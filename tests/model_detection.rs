@@ -113,6 +113,22 @@ fn withdrawal_race_found_by_loom_with_report() {
     assert!(f.replay.contains("HEISEN_BACKEND=loom"), "{}", f.replay);
 }
 
+/// Runs `withdraw_racy` again on the shuttle schedule `f`'s replay recipe names.
+fn replay_withdraw_racy(f: &Failure) -> Box<Failure> {
+    let enc = f
+        .replay
+        .split("HEISEN_REPLAY='shuttle:")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("a shuttle replay recipe");
+    expect_failure(check(
+        &Config::new("t::withdraw")
+            .shuttle_only()
+            .replay(format!("shuttle:{enc}")),
+        withdraw_racy,
+    ))
+}
+
 #[test]
 fn withdrawal_race_found_by_shuttle_with_report_and_replay() {
     let f = expect_failure(check(
@@ -122,19 +138,7 @@ fn withdrawal_race_found_by_shuttle_with_report_and_replay() {
     assert_eq!(f.backend, "shuttle");
     assert_lost_update_report(&f);
     // The replay recipe reproduces the same failure deterministically.
-    let enc = f
-        .replay
-        .split("HEISEN_REPLAY='shuttle:")
-        .nth(1)
-        .and_then(|s| s.split('\'').next())
-        .unwrap();
-    let again = check(
-        &Config::new("t::withdraw")
-            .shuttle_only()
-            .replay(format!("shuttle:{enc}")),
-        withdraw_racy,
-    );
-    let again = expect_failure(again);
+    let again = replay_withdraw_racy(&f);
     assert!(
         again.report.contains("FAILED under shuttle (replay)"),
         "{}",
@@ -161,19 +165,7 @@ fn shuttle_schedules_spread_over_threads_find_the_race_and_run_every_schedule() 
     let f = expect_failure(check(&cfg, withdraw_racy));
     assert_eq!(f.backend, "shuttle");
     assert_lost_update_report(&f);
-    let enc = f
-        .replay
-        .split("HEISEN_REPLAY='shuttle:")
-        .nth(1)
-        .and_then(|s| s.split('\'').next())
-        .unwrap();
-    let again = check(
-        &Config::new("t::withdraw")
-            .shuttle_only()
-            .replay(format!("shuttle:{enc}")),
-        withdraw_racy,
-    );
-    assert_lost_update_report(&expect_failure(again));
+    assert_lost_update_report(&replay_withdraw_racy(&f));
     // ... and a correct body runs every schedule once: 100 random + 100 PCT over 3 threads.
     let s = check(
         &Config::new("t::withdraw_cas")
