@@ -1,7 +1,7 @@
 use crate::analysis::{Event, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
-use crate::rules::retry::{retry_loops, within};
+use crate::rules::retry::retry_loops;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -165,12 +165,12 @@ fn generates_key(ev: &Event) -> bool {
 fn key_regenerated(func: &FnFacts, scope: &Region) -> Option<Region> {
     let has = |s: &str| s.to_ascii_lowercase().contains("idempoten");
     func.events.iter().find_map(|k| {
-        if !within(&k.region, scope) || !k.args.iter().any(|a| has(&a.text)) {
+        if !scope.contains(&k.region) || !k.args.iter().any(|a| has(&a.text)) {
             return None;
         }
         let fresh = k.data_deps.iter().any(|&d| {
             let g = &func.events[d];
-            within(&g.region, scope) && generates_key(g)
+            scope.contains(&g.region) && generates_key(g)
         });
         fresh.then(|| event_region(k))
     })
@@ -205,10 +205,10 @@ fn retried_at(func: &FnFacts, m: &Event) -> Option<(Region, String, Region)> {
             .args
             .iter()
             .map(|a| a.region)
-            .find(|r| within(&m.region, r))
+            .find(|r| r.contains(&m.region))
             .or_else(|| {
                 e.receiver_region
-                    .filter(|r| e.kind == EventKind::MethodCall && within(&m.region, r))
+                    .filter(|r| e.kind == EventKind::MethodCall && r.contains(&m.region))
                     .filter(|r| *r != m.region)
             })?;
         Some((
