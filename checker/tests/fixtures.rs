@@ -56,11 +56,19 @@ fn render(f: &Finding) -> String {
         f.help
     );
     for l in &f.labels {
-        let file = l.file.as_deref().map(|f| format!("{f}:")).unwrap_or_default();
+        let file = l
+            .file
+            .as_deref()
+            .map(|f| format!("{f}:"))
+            .unwrap_or_default();
         s.push_str(&format!("  label {file}{}: {}\n", at(&l.region), l.message));
     }
     if let Some(fix) = &f.fix {
-        s.push_str(&format!("  fix {}: {:?}\n", at(&fix.region), fix.replacement));
+        s.push_str(&format!(
+            "  fix {}: {:?}\n",
+            at(&fix.region),
+            fix.replacement
+        ));
     }
     s
 }
@@ -93,7 +101,12 @@ fn run_fixture(files: &[PathBuf]) -> (Markers, Markers, String) {
         .iter()
         .map(|f| (f.file.clone(), f.region.line, f.rule.to_string()))
         .collect();
-    let rendered = report.findings.iter().map(render).collect::<Vec<_>>().join("\n");
+    let rendered = report
+        .findings
+        .iter()
+        .map(render)
+        .collect::<Vec<_>>()
+        .join("\n");
     (expected, actual, rendered)
 }
 

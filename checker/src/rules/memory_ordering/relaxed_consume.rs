@@ -234,8 +234,8 @@ impl Rule for RelaxedConsume {
                     continue;
                 }
                 // Fields and statics only (see Known limitations).
-                let is_ptr = matches!(recv.root, Root::SelfValue | Root::Static)
-                    || recv.text.contains('.');
+                let is_ptr =
+                    matches!(recv.root, Root::SelfValue | Root::Static) || recv.text.contains('.');
                 let is_ptr = is_ptr && cx.index.type_is(func, recv, |t| t.contains("AtomicPtr"));
                 let accesses = acc.get_or_insert_with(|| accesses(cx.index, func));
                 let hit = accesses.iter().find(|a| {
