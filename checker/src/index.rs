@@ -501,3 +501,141 @@ pub fn functions<'a>(files: &'a [&'a FileFacts]) -> impl Iterator<Item = (usize,
         .enumerate()
         .flat_map(|(i, f)| f.functions.iter().map(move |func| (i, func)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::analyze_file;
+
+    const SRC: &str = "
+        struct Bank { state: Mutex<u64>, head: AtomicPtr<Node> }
+        struct Queue { state: AtomicUsize, head: AtomicPtr<Block> }
+        static READY: AtomicBool = AtomicBool::new(false);
+        impl Bank {
+            fn open() -> Self { todo!() }
+            fn f(&self, q: &Queue, n: u64) {
+                self.state.lock();
+                q.state.load(A);
+                self.head.load(A);
+                q.head.load(A);
+                n.count();
+                self.count();
+                crate::READY.load(A);
+                let b = Bank::open(); b.count();
+                let m = Mutex::new(0); m.lock();
+                let t: Vec<u8> = Vec::new(); t.count();
+                for u in n.items() { u.count(); }
+                Self::open();
+                open();
+                clock::open();
+                q.open();
+            }
+        }
+        fn open() -> u64 { 0 }
+    ";
+
+    fn with_receivers(check: impl Fn(&CrateIndex, &FnFacts, &[&Place])) {
+        let facts = analyze_file(&syn::parse_file(SRC).unwrap());
+        let index = CrateIndex::build(&[&facts]);
+        let func = facts
+            .functions
+            .iter()
+            .find(|f| f.name == "Bank::f")
+            .unwrap();
+        let recvs: Vec<&Place> = func
+            .events
+            .iter()
+            .filter_map(|e| e.receiver.as_ref())
+            .collect();
+        check(&index, func, &recvs);
+    }
+
+    #[test]
+    fn type_of_places() {
+        with_receivers(|ix, func, recvs| {
+            let got: Vec<(&str, Option<String>)> = recvs
+                .iter()
+                .map(|p| (p.text.as_str(), ix.type_of(func, p).map(|t| t.into_owned())))
+                .filter(|(t, _)| !t.is_empty())
+                .collect();
+            let want = |text: &str| {
+                let hit = got.iter().find(|(t, _)| *t == text);
+                hit.unwrap_or_else(|| panic!("no receiver {text} in {got:?}"))
+                    .1
+                    .clone()
+            };
+            // A field of `self`: the impl's own struct wins over another struct's field.
+            assert_eq!(want("self.state").as_deref(), Some("Mutex<u64>"));
+            assert_eq!(want("self.head").as_deref(), Some("AtomicPtr<Node>"));
+            // A field of something else: two structs disagree, so no answer.
+            assert_eq!(want("q.state"), None);
+            assert_eq!(want("q.head"), None);
+            assert_eq!(want("n").as_deref(), Some("u64"));
+            assert_eq!(want("self").as_deref(), Some("Self"));
+            assert_eq!(want("crate::READY").as_deref(), Some("AtomicBool"));
+            // Initialized by a crate function: its return type, `Self` resolved.
+            assert_eq!(want("b").as_deref(), Some("Bank"));
+            // By a library constructor: the constructor path.
+            assert_eq!(want("m").as_deref(), Some("Mutex::new"));
+            assert_eq!(want("t").as_deref(), Some("Vec<u8>"));
+            assert_eq!(want("u"), None);
+        });
+    }
+
+    #[test]
+    fn type_is_accepts_disagreeing_declarations_that_all_satisfy() {
+        with_receivers(|ix, func, recvs| {
+            let q_head = recvs.iter().find(|p| p.text == "q.head").unwrap();
+            assert!(ix.type_is(func, q_head, |t| t.contains("AtomicPtr")));
+            assert!(!ix.type_is(func, q_head, |t| t.contains("Node")));
+            let u = recvs.iter().find(|p| p.text == "u").unwrap();
+            assert!(!ix.type_is(func, u, |_| true));
+        });
+    }
+
+    #[test]
+    fn callees_resolve_owner_self_and_free_functions() {
+        let facts = analyze_file(&syn::parse_file(SRC).unwrap());
+        let index = CrateIndex::build(&[&facts]);
+        let func = facts
+            .functions
+            .iter()
+            .find(|f| f.name == "Bank::f")
+            .unwrap();
+        let name_of = |k: &FnKey| facts.functions[k.func].name.as_str();
+        let calls: Vec<(String, Vec<&str>)> = func
+            .events
+            .iter()
+            .filter(|e| e.name.ends_with("open"))
+            .map(|e| {
+                (
+                    e.name.clone(),
+                    index.callees(func, e).iter().map(name_of).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("Bank::open".to_string(), vec!["Bank::open"]),
+                ("Self::open".to_string(), vec!["Bank::open"]),
+                ("open".to_string(), vec!["open"]),
+                // A lowercase qualifier is a module: a free function.
+                ("clock::open".to_string(), vec!["open"]),
+                // A method call may be any method of that name.
+                ("open".to_string(), vec!["Bank::open"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn self_replaced_keeps_the_text() {
+        assert_eq!(
+            self_replaced(Some("Entry"), "Option<Self>"),
+            "Option<Entry>"
+        );
+        assert_eq!(self_replaced(Some("E"), "&mut Self"), "&mut E");
+        assert_eq!(self_replaced(Some("E"), "SelfRef<Self>"), "SelfRef<E>");
+        assert_eq!(self_replaced(None, "Self"), "Self");
+    }
+}
