@@ -344,124 +344,138 @@ fn ordered_structs(ix: &CrateIndex, files: &[&FileFacts]) -> HashMap<String, Ord
             }
         }
         for func in &facts.functions {
-            if func.owner().is_some() && ORDER_IMPLS.contains(&func.short_name()) {
-                continue;
-            }
-            let declared = func
-                .params
+            order_uses_in(ix, fi, func, &mut mark);
+        }
+    }
+    through_first_fields(ix, &mut out);
+    out
+}
+
+/// Where `func` (in file `fi`) puts values in order: declared ordered-collection keys,
+/// comparisons, `cmp`/`max`/`min`, sorts, sort keys and ordered-collection inserts; `mark`
+/// records the types of the values.
+fn order_uses_in(
+    ix: &CrateIndex,
+    fi: usize,
+    func: &FnFacts,
+    mark: &mut impl FnMut(&str, usize, Region, &str),
+) {
+    if func.owner().is_some() && ORDER_IMPLS.contains(&func.short_name()) {
+        return;
+    }
+    let declared = func
+        .params
+        .iter()
+        .map(|(_, t)| (t, func.region))
+        .chain(func.ret.iter().map(|t| (t, func.region)))
+        .chain(
+            func.bindings
                 .iter()
-                .map(|(_, t)| (t, func.region))
-                .chain(func.ret.iter().map(|t| (t, func.region)))
-                .chain(
-                    func.bindings
-                        .iter()
-                        .filter_map(|b| Some((b.ty.as_ref()?, b.region))),
-                );
-            for (t, region) in declared {
-                for k in ordered_keys(t) {
-                    mark(
-                        &self_replaced(func.owner(), k),
-                        fi,
-                        region,
-                        "as an ordered-collection key",
-                    );
-                }
-            }
-            let ty = |p: &Place| ix.type_of(func, p).map(|t| self_replaced(func.owner(), &t));
-            for c in &func.comparisons {
-                for op in [&c.lhs, &c.rhs] {
-                    if let Some(t) = op.place.as_ref().and_then(ty) {
-                        mark(&t, fi, c.region, &format!("by `{}`", c.op));
-                    }
-                }
-            }
-            for ev in &func.events {
-                let name = ev.name.as_str();
-                let how = format!("by `{}`", last_segment(name));
-                let arg_places = || ev.args.iter().filter_map(|a| a.place.as_ref());
-                match ev.kind {
-                    EventKind::MethodCall => {}
-                    EventKind::Call
-                        if ev.args.len() == 2
-                            && matches!(
-                                last_segment(name),
-                                "max" | "min" | "cmp" | "partial_cmp"
-                            ) =>
-                    {
-                        for t in arg_places().filter_map(ty) {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                        continue;
-                    }
-                    _ => continue,
-                }
-                let recv_ty = ev.receiver.as_ref().and_then(ty);
-                match name {
-                    "cmp" | "partial_cmp" | "max" | "min" | "clamp" if !ev.args.is_empty() => {
-                        for t in recv_ty.into_iter().chain(arg_places().filter_map(ty)) {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                    }
-                    "sort" | "sort_unstable" if ev.args.is_empty() => {
-                        if let Some(t) = recv_ty {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                    }
-                    // `v.iter().max()`: the collection the iterator chain starts from.
-                    "max" | "min" => {
-                        for &d in &ev.receiver_deps {
-                            let e = &func.events[d];
-                            let start = matches!(
-                                e.name.as_str(),
-                                "iter" | "into_iter" | "iter_mut" | "values" | "keys" | "drain"
-                            );
-                            if let Some(t) = e.receiver.as_ref().filter(|_| start).and_then(ty) {
-                                mark(&t, fi, ev.region, &how);
-                            }
-                        }
-                    }
-                    "sort_by_key"
-                    | "sort_unstable_by_key"
-                    | "sort_by_cached_key"
-                    | "max_by_key"
-                    | "min_by_key"
-                    | "binary_search_by_key" => {
-                        let key = ev.args.last().into_iter().flat_map(|a| &a.fields);
-                        for t in key.filter_map(ty) {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                    }
-                    "insert" | "entry" | "push" if !ev.args.is_empty() => {
-                        let ordered = ev.receiver.as_ref().is_some_and(|r| {
-                            let init = match &r.root {
-                                Root::Local { init, .. } => init.as_deref(),
-                                _ => None,
-                            };
-                            [recv_ty.as_deref(), init].iter().flatten().any(|t| {
-                                ["BTreeMap", "BTreeSet", "BinaryHeap"]
-                                    .iter()
-                                    .any(|c| t.contains(c))
-                            })
-                        });
-                        let a = &ev.args[0];
-                        let key = a
-                            .tuple_elems
-                            .first()
-                            .map_or(a.place.as_ref(), |e| e.place.as_ref());
-                        if let Some(t) = key.filter(|_| ordered).and_then(ty) {
-                            mark(&t, fi, ev.region, "as an ordered-collection key");
-                        }
-                    }
-                    _ => {}
-                }
+                .filter_map(|b| Some((b.ty.as_ref()?, b.region))),
+        );
+    for (t, region) in declared {
+        for k in ordered_keys(t) {
+            mark(
+                &self_replaced(func.owner(), k),
+                fi,
+                region,
+                "as an ordered-collection key",
+            );
+        }
+    }
+    let ty = |p: &Place| ix.type_of(func, p).map(|t| self_replaced(func.owner(), &t));
+    for c in &func.comparisons {
+        for op in [&c.lhs, &c.rhs] {
+            if let Some(t) = op.place.as_ref().and_then(ty) {
+                mark(&t, fi, c.region, &format!("by `{}`", c.op));
             }
         }
     }
-    // A derived order compares the first field: ordering `Entry { stamp: Hlc, .. }` orders
-    // `Hlc` values.
+    for ev in &func.events {
+        let name = ev.name.as_str();
+        let how = format!("by `{}`", last_segment(name));
+        let arg_places = || ev.args.iter().filter_map(|a| a.place.as_ref());
+        match ev.kind {
+            EventKind::MethodCall => {}
+            EventKind::Call
+                if ev.args.len() == 2
+                    && matches!(last_segment(name), "max" | "min" | "cmp" | "partial_cmp") =>
+            {
+                for t in arg_places().filter_map(ty) {
+                    mark(&t, fi, ev.region, &how);
+                }
+                continue;
+            }
+            _ => continue,
+        }
+        let recv_ty = ev.receiver.as_ref().and_then(ty);
+        match name {
+            "cmp" | "partial_cmp" | "max" | "min" | "clamp" if !ev.args.is_empty() => {
+                for t in recv_ty.into_iter().chain(arg_places().filter_map(ty)) {
+                    mark(&t, fi, ev.region, &how);
+                }
+            }
+            "sort" | "sort_unstable" if ev.args.is_empty() => {
+                if let Some(t) = recv_ty {
+                    mark(&t, fi, ev.region, &how);
+                }
+            }
+            // `v.iter().max()`: the collection the iterator chain starts from.
+            "max" | "min" => {
+                for &d in &ev.receiver_deps {
+                    let e = &func.events[d];
+                    let start = matches!(
+                        e.name.as_str(),
+                        "iter" | "into_iter" | "iter_mut" | "values" | "keys" | "drain"
+                    );
+                    if let Some(t) = e.receiver.as_ref().filter(|_| start).and_then(ty) {
+                        mark(&t, fi, ev.region, &how);
+                    }
+                }
+            }
+            "sort_by_key"
+            | "sort_unstable_by_key"
+            | "sort_by_cached_key"
+            | "max_by_key"
+            | "min_by_key"
+            | "binary_search_by_key" => {
+                let key = ev.args.last().into_iter().flat_map(|a| &a.fields);
+                for t in key.filter_map(ty) {
+                    mark(&t, fi, ev.region, &how);
+                }
+            }
+            "insert" | "entry" | "push" if !ev.args.is_empty() => {
+                let ordered = ev.receiver.as_ref().is_some_and(|r| {
+                    let init = match &r.root {
+                        Root::Local { init, .. } => init.as_deref(),
+                        _ => None,
+                    };
+                    [recv_ty.as_deref(), init].iter().flatten().any(|t| {
+                        ["BTreeMap", "BTreeSet", "BinaryHeap"]
+                            .iter()
+                            .any(|c| t.contains(c))
+                    })
+                });
+                let a = &ev.args[0];
+                let key = a
+                    .tuple_elems
+                    .first()
+                    .map_or(a.place.as_ref(), |e| e.place.as_ref());
+                if let Some(t) = key.filter(|_| ordered).and_then(ty) {
+                    mark(&t, fi, ev.region, "as an ordered-collection key");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A derived order compares the first field: ordering `Entry { stamp: Hlc, .. }` orders
+/// `Hlc` values. Adds those, transitively, to `out`.
+fn through_first_fields(ix: &CrateIndex, out: &mut HashMap<String, OrderUse>) {
     loop {
         let mut more = Vec::new();
-        for (name, u) in &out {
+        for (name, u) in out.iter() {
             let Some(s) = ix.structs.get(name) else {
                 continue;
             };
@@ -491,7 +505,6 @@ fn ordered_structs(ix: &CrateIndex, files: &[&FileFacts]) -> HashMap<String, Ord
             out.entry(w).or_insert(u);
         }
     }
-    out
 }
 
 /// Helper for rules: the functions of a set of files, with their file index.

@@ -375,6 +375,34 @@ fn update_deps(func: &FnFacts, u: &Event) -> (BTreeSet<EventId>, BTreeSet<EventI
     (data, u.control_deps.clone())
 }
 
+/// The parsed SQL statements of `func` (event, index of the SQL argument, statement); `None`
+/// when the function sets a serializable isolation level, which makes the database abort a
+/// lost update.
+fn statements(cx: &CrateContext<'_>, func: &FnFacts) -> Option<Vec<(EventId, usize, Sql)>> {
+    let mut stmts: Vec<(EventId, usize, Sql)> = Vec::new();
+    let mut serializable = false;
+    for ev in &func.events {
+        // PostgreSQL aborts a lost update under REPEATABLE READ as well; MySQL does
+        // not, but the rule cannot tell the two apart and stays quiet.
+        if ev.args.iter().any(|a| {
+            a.text.contains("Serializable")
+                || a.text.contains("RepeatableRead")
+                || a.str_lit.as_ref().is_some_and(|s| {
+                    let u = s.to_uppercase();
+                    u.contains("SERIALIZABLE") || u.contains("REPEATABLE READ")
+                })
+        }) {
+            serializable = true;
+        }
+        if let Some((i, text)) = sql_text(cx, func, ev) {
+            if let Some(sql) = parse(&text) {
+                stmts.push((ev.id, i, sql));
+            }
+        }
+    }
+    (!serializable).then_some(stmts)
+}
+
 impl Rule for SqlReadThenWrite {
     fn meta(&self) -> &'static RuleMeta {
         &SQL_READ_THEN_WRITE
@@ -382,30 +410,9 @@ impl Rule for SqlReadThenWrite {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
-            let mut stmts: Vec<(EventId, usize, Sql)> = Vec::new();
-            let mut serializable = false;
-            for ev in &func.events {
-                // PostgreSQL aborts a lost update under REPEATABLE READ as well; MySQL does
-                // not, but the rule cannot tell the two apart and stays quiet.
-                if ev.args.iter().any(|a| {
-                    a.text.contains("Serializable")
-                        || a.text.contains("RepeatableRead")
-                        || a.str_lit.as_ref().is_some_and(|s| {
-                            let u = s.to_uppercase();
-                            u.contains("SERIALIZABLE") || u.contains("REPEATABLE READ")
-                        })
-                }) {
-                    serializable = true;
-                }
-                if let Some((i, text)) = sql_text(cx, func, ev) {
-                    if let Some(sql) = parse(&text) {
-                        stmts.push((ev.id, i, sql));
-                    }
-                }
-            }
-            if serializable {
+            let Some(stmts) = statements(cx, func) else {
                 continue;
-            }
+            };
             for (uid, sql_arg, usql) in &stmts {
                 let Sql::Update {
                     table,

@@ -362,6 +362,9 @@ fn mentions_place(text: &str, p: &str) -> bool {
 
 /// Classifies the delay of a retrying `sleep` in loop `lp`: follows the events and locals that
 /// flow into it, and the assignments inside the loop to the places it reads.
+// One piece on purpose (~135 lines): a worklist fixpoint whose three passes (events the delay
+// depends on, names its texts mention, assignments in the loop to what it reads) feed each
+// other through the shared `pending`/`texts`/`seen_*` state until none makes progress.
 pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay {
     let l = &func.loops[lp];
     let lr = l.region;
