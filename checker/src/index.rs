@@ -547,14 +547,24 @@ mod tests {
         fn open() -> u64 { 0 }
     ";
 
-    fn with_receivers(check: impl Fn(&CrateIndex, &FnFacts, &[&Place])) {
+    /// The facts and index of `SRC`.
+    fn parsed() -> (FileFacts, CrateIndex) {
         let facts = analyze_file(&syn::parse_file(SRC).unwrap());
         let index = CrateIndex::build(&[&facts]);
-        let func = facts
+        (facts, index)
+    }
+
+    fn bank_f(facts: &FileFacts) -> &FnFacts {
+        facts
             .functions
             .iter()
             .find(|f| f.name == "Bank::f")
-            .unwrap();
+            .unwrap()
+    }
+
+    fn with_receivers(check: impl Fn(&CrateIndex, &FnFacts, &[&Place])) {
+        let (facts, index) = parsed();
+        let func = bank_f(&facts);
         let recvs: Vec<&Place> = func
             .events
             .iter()
@@ -608,13 +618,8 @@ mod tests {
 
     #[test]
     fn callees_resolve_owner_self_and_free_functions() {
-        let facts = analyze_file(&syn::parse_file(SRC).unwrap());
-        let index = CrateIndex::build(&[&facts]);
-        let func = facts
-            .functions
-            .iter()
-            .find(|f| f.name == "Bank::f")
-            .unwrap();
+        let (facts, index) = parsed();
+        let func = bank_f(&facts);
         let name_of = |k: &FnKey| facts.functions[k.func].name.as_str();
         let calls: Vec<(String, Vec<&str>)> = func
             .events
