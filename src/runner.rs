@@ -42,6 +42,8 @@ pub struct Config {
     pub replay: Option<String>,
     /// The test is `#[should_panic]`: a failure is the expected outcome (summary says `xfail`).
     pub expect_failure: bool,
+    /// `#[should_panic(expected = "..")]`: text the failure's report must contain.
+    pub expected_message: Option<String>,
     /// Bound of every model thread's wall-clock skew (`heisen::time::SystemTime::now()`);
     /// zero = all threads read the model's true time.
     pub clock_skew: Duration,
@@ -65,6 +67,7 @@ impl Config {
             timeout: DEFAULT_TIMEOUT,
             replay: None,
             expect_failure: false,
+            expected_message: None,
             clock_skew: Duration::ZERO,
             shuttle_jobs: None,
         }
@@ -152,6 +155,13 @@ impl Config {
         self.expect_failure = true;
         self
     }
+    /// Marks the test as expected to fail with a report containing `text`
+    /// (`#[should_panic(expected = "text")]`).
+    pub fn expect_failure_containing(mut self, text: impl Into<String>) -> Self {
+        self.expect_failure = true;
+        self.expected_message = Some(text.into());
+        self
+    }
     /// The libtest name (module path without the crate name).
     pub fn test_filter(&self) -> &str {
         self.name.split_once("::").map_or(&self.name, |(_, r)| r)
@@ -176,6 +186,33 @@ pub struct BackendRun {
     /// Critical-section instances (`#[heisen::critical]`) whose atomicity was checked, summed
     /// over all executions.
     pub critical_sections: u64,
+    /// Something about the run that suggests the test explored less than it seems to, e.g.
+    /// `loom: 1 execution for 2 threads — the threads never overlapped; ..`.
+    pub warning: Option<String>,
+}
+
+impl BackendRun {
+    /// How much of its space the run explored, as the summary file says it: `complete` (every
+    /// distinct execution was explored and no bound cut any), `bounded` (a bound or the time
+    /// limit may have left executions out: the description says which) or `failed`.
+    pub fn explored(&self) -> &'static str {
+        if self.failed {
+            "failed"
+        } else if self.bounded.is_some() {
+            "bounded"
+        } else {
+            "complete"
+        }
+    }
+
+    /// The lines a run prints: `heisen: <test>: <description> (<time>)`, then its warning.
+    fn summary_lines(&self, test: &str) -> String {
+        let mut out = format!("heisen: {test}: {} ({:.2?})\n", self.description, self.elapsed);
+        if let Some(w) = &self.warning {
+            out.push_str(&format!("heisen: {test}: warning: {w}\n"));
+        }
+        out
+    }
 }
 
 /// A passing run.
@@ -196,11 +233,7 @@ impl fmt::Display for Summary {
             writeln!(f, "heisen: {}: {why}", self.test)?;
         }
         for r in &self.runs {
-            writeln!(
-                f,
-                "heisen: {}: {} ({:.2?})",
-                self.test, r.description, r.elapsed
-            )?;
+            f.write_str(&r.summary_lines(&self.test))?;
         }
         Ok(())
     }
@@ -258,7 +291,10 @@ fn payload_msg(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-fn write_summary_file(test: &str, runs: &[BackendRun], status: &str, skipped: Option<&str>) {
+/// Appends the runs to `HEISEN_SUMMARY_FILE`, each with its own result: `failed_status`
+/// (`FAIL` or `xfail`) for the run that found the failure, `pass` for the others; one `skipped`
+/// line when nothing ran.
+fn write_summary_file(test: &str, runs: &[BackendRun], failed_status: &str, skipped: Option<&str>) {
     use std::io::Write;
     let Ok(path) = std::env::var("HEISEN_SUMMARY_FILE") else {
         return;
@@ -266,25 +302,18 @@ fn write_summary_file(test: &str, runs: &[BackendRun], status: &str, skipped: Op
     let mut buf = String::new();
     for r in runs {
         buf.push_str(&format!(
-            "{test}\t{}\t{}\t{}\t{status}\t{}\t{}\n",
+            "{test}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             r.backend,
             r.executions,
-            if r.failed {
-                "failed"
-            } else if r.bounded.is_some() {
-                "bounded"
-            } else {
-                "complete"
-            },
+            r.explored(),
+            if r.failed { failed_status } else { "pass" },
             r.elapsed.as_millis(),
-            r.description
+            r.description,
+            r.warning.as_deref().unwrap_or("")
         ));
     }
-    if runs.is_empty() {
-        buf.push_str(&format!(
-            "{test}\t-\t0\t-\t{status}\t0\t{}\n",
-            skipped.unwrap_or("-")
-        ));
+    if let Some(why) = skipped.filter(|_| runs.is_empty()) {
+        buf.push_str(&format!("{test}\t-\t0\t-\tskipped\t0\t{why}\t\n"));
     }
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
@@ -315,18 +344,48 @@ where
     if capturing(&result) {
         return;
     }
+    // `#[heisen::model]` takes `#[should_panic]` over from libtest, so that a skipped test is
+    // `ok` for libtest whether or not a failure was expected.
     match result {
         Ok(s) => {
             print!("{s}");
             match &s.skipped {
                 // Never a silent pass: the summary says `skipped`, and so does the output.
-                Some(why) => write_summary_file(&s.test, &[], "skipped", Some(why)),
-                None => write_summary_file(&s.test, &s.runs, "pass", None),
+                Some(why) => write_summary_file(&s.test, &[], "", Some(why)),
+                None => {
+                    write_summary_file(&s.test, &s.runs, "", None);
+                    if cfg.expect_failure {
+                        panic!(
+                            "heisen: {}: #[should_panic] test did not fail: every backend passed",
+                            s.test
+                        );
+                    }
+                }
             }
         }
         Err(fail) => {
+            // Each backend's result as it was: a backend that passed before another failed.
+            for r in fail.runs.iter().filter(|r| !r.failed) {
+                print!("{}", r.summary_lines(&fail.test));
+            }
             let status = if cfg.expect_failure { "xfail" } else { "FAIL" };
             write_summary_file(&fail.test, &fail.runs, status, None);
+            if cfg.expect_failure {
+                match &cfg.expected_message {
+                    Some(m) if !fail.report.contains(m.as_str()) => panic!(
+                        "heisen: {}: the failure does not contain the #[should_panic] text\n  \
+                         expected: {m:?}\n\n{}",
+                        fail.test, fail.report
+                    ),
+                    _ => {
+                        println!(
+                            "heisen: {}: failed as expected (#[should_panic]) under {}: {}",
+                            fail.test, fail.backend, fail.kind
+                        );
+                        return;
+                    }
+                }
+            }
             // resume_unwind: the report already went through the model's panic hook once.
             std::panic::panic_any(fail.report.clone());
         }
@@ -412,8 +471,9 @@ mod imp {
             executions: 1,
             bounded: Some("smoke run: not a model build".into()),
             elapsed: start.elapsed(),
-            failed: false,
+            failed: r.is_err(),
             critical_sections: 0,
+            warning: None,
             description: "std: 1 execution on real threads (smoke run; model build: \
                           `cargo heisen model` or `cargo test --features heisen/model`)"
                 .into(),
@@ -486,22 +546,87 @@ mod imp {
         });
     }
 
-    /// shuttle scheduler wrapper recording the schedule (seed + choices) for replay.
+    /// When a shuttle phase stops before its iteration count.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Stop {
+        /// Never early (replay).
+        Never,
+        /// After an execution without any choice: no scheduling decision between two
+        /// runnable tasks and no random value. Every execution would be that one.
+        Deterministic,
+        /// After an execution with no scheduling decision between two runnable tasks: PCT has
+        /// no priorities to change (shuttle's PCT panics "test closure did not exercise any
+        /// concurrency" on its next execution).
+        NoConcurrency,
+    }
+
+    /// What the executions of one shuttle phase showed.
+    #[derive(Clone, Copy, Default)]
+    struct Seen {
+        /// Some scheduling decision had two or more runnable tasks.
+        concurrent: bool,
+        /// Some execution asked for a random value.
+        data: bool,
+        /// The phase stopped early (see [`Stop`]).
+        stopped: bool,
+    }
+
+    /// shuttle scheduler wrapper recording the schedule (seed + choices) for replay, and
+    /// whether the executions had any choice to make (see [`Stop`]).
     ///
     /// On a failure the inner scheduler is leaked rather than dropped: shuttle's
     /// `RandomScheduler` prints its own (heisen-irrelevant) "failing seed" advice on drop.
-    struct Recording<S>(std::mem::ManuallyDrop<S>);
+    struct Recording<S> {
+        inner: std::mem::ManuallyDrop<S>,
+        stop: Stop,
+        executions: usize,
+        seen: Seen,
+        /// `seen`, for the runner (updated when `seen` changes: rarely).
+        shared: Arc<std::sync::Mutex<Seen>>,
+    }
+    impl<S> Recording<S> {
+        fn new(inner: S, stop: Stop) -> (Self, Arc<std::sync::Mutex<Seen>>) {
+            let shared = Arc::new(std::sync::Mutex::new(Seen::default()));
+            let r = Recording {
+                inner: std::mem::ManuallyDrop::new(inner),
+                stop,
+                executions: 0,
+                seen: Seen::default(),
+                shared: shared.clone(),
+            };
+            (r, shared)
+        }
+        fn note(&mut self, f: impl FnOnce(&mut Seen)) {
+            f(&mut self.seen);
+            if let Ok(mut s) = self.shared.lock() {
+                *s = self.seen;
+            }
+        }
+    }
     impl<S> Drop for Recording<S> {
         fn drop(&mut self) {
             if !std::thread::panicking() {
                 // SAFETY: dropped exactly once, here; never used afterwards.
-                unsafe { std::mem::ManuallyDrop::drop(&mut self.0) }
+                unsafe { std::mem::ManuallyDrop::drop(&mut self.inner) }
             }
         }
     }
     impl<S: Scheduler> Scheduler for Recording<S> {
         fn new_execution(&mut self) -> Option<Schedule> {
-            let s = self.0.new_execution()?;
+            if self.executions > 0 {
+                let seen = self.seen;
+                let stop = match self.stop {
+                    Stop::Never => false,
+                    Stop::Deterministic => !seen.concurrent && !seen.data,
+                    Stop::NoConcurrency => !seen.concurrent,
+                };
+                if stop {
+                    self.note(|s| s.stopped = true);
+                    return None;
+                }
+            }
+            let s = self.inner.new_execution()?;
+            self.executions += 1;
             rt::shuttle_schedule_start(s.seed);
             Some(s)
         }
@@ -511,15 +636,21 @@ mod imp {
             current: Option<TaskId>,
             is_yielding: bool,
         ) -> Option<TaskId> {
-            let t = self.0.next_task(runnable, current, is_yielding);
+            if runnable.len() > 1 && !self.seen.concurrent && self.stop != Stop::Never {
+                self.note(|s| s.concurrent = true);
+            }
+            let t = self.inner.next_task(runnable, current, is_yielding);
             if let Some(t) = t {
                 rt::shuttle_schedule_push(Some(usize::from(t)));
             }
             t
         }
         fn next_u64(&mut self) -> u64 {
+            if !self.seen.data && self.stop != Stop::Never {
+                self.note(|s| s.data = true);
+            }
             rt::shuttle_schedule_push(None);
-            self.0.next_u64()
+            self.inner.next_u64()
         }
     }
 
@@ -589,6 +720,40 @@ mod imp {
         }
     }
 
+    /// One shuttle phase (random or PCT) that passed.
+    struct Phase {
+        executions: u64,
+        critical: u64,
+        seen: Seen,
+        used: rt::Used,
+    }
+
+    /// The shuttle phases of one or more workers.
+    #[derive(Default)]
+    struct Totals {
+        random: u64,
+        pct: u64,
+        critical: u64,
+        used: rt::Used,
+        /// The first execution had no choice to make: it is the only one (no PCT).
+        deterministic: bool,
+        /// PCT stopped after an execution in which no two threads were runnable together.
+        pct_without_concurrency: bool,
+        timed_out: bool,
+    }
+
+    impl Totals {
+        fn add(&mut self, o: Totals) {
+            self.random += o.random;
+            self.pct += o.pct;
+            self.critical += o.critical;
+            self.used = self.used.or(o.used);
+            self.deterministic &= o.deterministic;
+            self.pct_without_concurrency |= o.pct_without_concurrency;
+            self.timed_out |= o.timed_out;
+        }
+    }
+
     struct Ctx<'a> {
         cfg: &'a Config,
         runs: Vec<BackendRun>,
@@ -604,7 +769,7 @@ mod imp {
             payload: Box<dyn std::any::Any + Send>,
             replay: String,
         ) -> Box<Failure> {
-            let trace = rt::finish_run();
+            let trace = rt::finish_failed_run();
             let (thread, hook_msg, location) =
                 trace.failure.clone().unwrap_or((0, String::new(), None));
             let mut message = payload_msg(&*payload);
@@ -647,9 +812,6 @@ mod imp {
                     lane_name(thread)
                 ));
             }
-            let internal = |l: &str| {
-                l.contains("/.cargo/registry/") || l.contains("/loom-") || l.contains("/shuttle-")
-            };
             if kind == "deadlock" {
                 let blocked: Vec<String> = trace
                     .events
@@ -677,8 +839,9 @@ mod imp {
                     r.push_str(&format!("  blocked:  {}\n", blocked.join("; ")));
                 }
             }
-            if let Some(l) = location.as_deref().filter(|l| internal(l)) {
-                // Raised inside the backend (deadlock, race): point at the user's last step.
+            if let Some(l) = location.as_deref().filter(|l| rt::raised_by_backend(l)) {
+                // Raised inside the backend (deadlock, race): point at the operation it was
+                // raised in (the PANIC row carries it), else at the user's last step.
                 let last = trace
                     .events
                     .iter()
@@ -749,6 +912,7 @@ mod imp {
                 elapsed: self.started.elapsed(),
                 failed: true,
                 critical_sections: trace.critical_checked,
+                warning: None,
                 description: format!(
                     "{backend}: FAILED ({kind}) in execution #{} ({strategy})",
                     group(trace.executions)
@@ -808,17 +972,31 @@ mod imp {
             }
             let trace = rt::finish_run();
             let timed_out = elapsed >= cfg.timeout;
+            // loom's first execution never preempts, and the bound only drops a backtracking
+            // point of an execution that already used all its preemptions: when the first
+            // execution is the only one under a bound of at least 1, no bound dropped anything
+            // (an unbounded run explores that one execution too).
+            let only_schedule = trace.executions == 1 && cfg.preemption_bound != Some(0);
             let bounded = if timed_out {
                 Some(format!("time limit {:?} reached", cfg.timeout))
+            } else if only_schedule {
+                None
             } else {
                 cfg.preemption_bound.map(|_| bound.clone())
             };
+            let threads = trace.lane_names.len();
             let description = format!(
-                "loom: {} execution{}, {bound}{}{}{} — {}",
+                "loom: {} execution{}, {bound}{}{}{}{}{} — {}",
                 group(trace.executions),
                 if trace.executions == 1 { "" } else { "s" },
+                if only_schedule && cfg.preemption_bound.is_some() {
+                    " (no other schedule to explore)"
+                } else {
+                    ""
+                },
                 time::exploration_note(cfg.clock_skew, true),
                 critical_note(trace.critical_checked),
+                limits_note(Backend::Loom, trace.used),
                 if timed_out {
                     format!(", time limit {:?} reached", cfg.timeout)
                 } else {
@@ -830,6 +1008,14 @@ mod imp {
                     "complete"
                 }
             );
+            // Two threads whose operations loom never had to reorder: the reader ran entirely
+            // before the writer (or they share nothing), which a test meant to race rarely is.
+            let warning = (only_schedule && !timed_out && threads >= 2).then(|| {
+                format!(
+                    "loom: 1 execution for {threads} threads — the threads never overlapped; \
+                     is the test shaped to race?"
+                )
+            });
             self.runs.push(BackendRun {
                 backend: "loom",
                 executions: trace.executions,
@@ -838,6 +1024,7 @@ mod imp {
                 failed: false,
                 critical_sections: trace.critical_checked,
                 description,
+                warning,
             });
             Ok(())
         }
@@ -853,12 +1040,11 @@ mod imp {
             &mut self,
             f: &Body,
             sched: S,
+            stop: Stop,
             remaining: Duration,
-        ) -> Result<(u64, u64), Box<dyn std::any::Any + Send>> {
-            let runner = shuttle::Runner::new(
-                Recording(std::mem::ManuallyDrop::new(sched)),
-                self.shuttle_config(remaining),
-            );
+        ) -> Result<Phase, Box<dyn std::any::Any + Send>> {
+            let (sched, seen) = Recording::new(sched, stop);
+            let runner = shuttle::Runner::new(sched, self.shuttle_config(remaining));
             rt::start_run(self.cfg.clock_skew);
             let g = BackendGuard::enter(Backend::Shuttle);
             let body = f.clone();
@@ -870,8 +1056,15 @@ mod imp {
                 })
             }));
             drop(g);
-            let checked = rt::peek_critical_checked();
-            r.map(|n| (n as u64, checked))
+            let n = r? as u64;
+            let trace = rt::finish_run();
+            let seen = seen.lock().map(|s| *s).unwrap_or_default();
+            Ok(Phase {
+                executions: n,
+                critical: trace.critical_checked,
+                seen,
+                used: trace.used,
+            })
         }
 
         fn shuttle_fail(
@@ -900,7 +1093,7 @@ mod imp {
             self.started = start;
             let n = cfg.iterations;
             let jobs = cfg.effective_shuttle_jobs();
-            let (random, pct, critical) = if jobs == 1 {
+            let t = if jobs == 1 {
                 self.shuttle_schedules(f, seed, n, start)?
             } else {
                 // Worker k explores its share of the schedules from its own seeds, on its own
@@ -927,77 +1120,108 @@ mod imp {
                         .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                         .collect()
                 });
-                let mut totals = (0, 0, 0);
+                let mut totals = Totals {
+                    deterministic: true,
+                    ..Totals::default()
+                };
                 for r in results {
-                    let (a, b, c) = r?;
-                    totals = (totals.0 + a, totals.1 + b, totals.2 + c);
+                    totals.add(r?);
                 }
                 totals
             };
             let elapsed = start.elapsed();
-            let timed_out = (random + pct) < 2 * n as u64;
-            let description = format!(
-                "shuttle: {} random + {} PCT(depth {}) schedules, seed {seed}{}{}{}{} — bounded",
-                group(random),
-                group(pct),
-                cfg.pct_depth,
-                if jobs > 1 {
-                    format!(" ({jobs} threads)")
-                } else {
-                    String::new()
-                },
+            let mut notes = format!(
+                "{}{}{}",
                 time::exploration_note(cfg.clock_skew, false),
-                critical_note(critical),
-                if timed_out {
-                    format!(", time limit {:?} reached", cfg.timeout)
-                } else {
-                    String::new()
-                }
+                critical_note(t.critical),
+                limits_note(Backend::Shuttle, t.used)
             );
-            self.runs.push(BackendRun {
-                backend: "shuttle",
-                executions: random + pct,
-                bounded: Some(if timed_out {
+            if t.timed_out {
+                notes.push_str(&format!(", time limit {:?} reached", cfg.timeout));
+            }
+            let (executions, bounded, description) = if t.deterministic {
+                // No choice in the first execution: every schedule is that execution.
+                (1, None, format!("shuttle: 1 execution, no concurrency{notes} — complete"))
+            } else {
+                let bounded = if t.timed_out {
                     format!("time limit {:?} reached", cfg.timeout)
                 } else {
-                    format!("{} schedules sampled", random + pct)
-                }),
+                    format!("{} schedules sampled", t.random + t.pct)
+                };
+                let description = format!(
+                    "shuttle: {} random + {} PCT(depth {}) schedules, seed {seed}{}{}{notes} — bounded",
+                    group(t.random),
+                    group(t.pct),
+                    cfg.pct_depth,
+                    if jobs > 1 {
+                        format!(" ({jobs} threads)")
+                    } else {
+                        String::new()
+                    },
+                    if t.pct_without_concurrency {
+                        " (PCT stopped: no two threads were ever runnable together)"
+                    } else {
+                        ""
+                    },
+                );
+                (t.random + t.pct, Some(bounded), description)
+            };
+            self.runs.push(BackendRun {
+                backend: "shuttle",
+                executions,
+                bounded,
                 elapsed,
                 failed: false,
-                critical_sections: critical,
+                critical_sections: t.critical,
                 description,
+                warning: None,
             });
             Ok(())
         }
 
         /// `n` random schedules from `seed`, then `n` PCT schedules from `seed + 1`, within
-        /// what is left of the time limit since `start`: (random, PCT, critical sections
-        /// checked).
+        /// what is left of the time limit since `start`. A body whose first execution had no
+        /// choice to make runs once (and no PCT); PCT stops after an execution in which no two
+        /// threads were runnable together.
         fn shuttle_schedules(
             &mut self,
             f: &Body,
             seed: u64,
             n: usize,
             start: Instant,
-        ) -> Result<(u64, u64, u64), Box<Failure>> {
+        ) -> Result<Totals, Box<Failure>> {
             let cfg = self.cfg;
             let remaining = || {
                 cfg.timeout
                     .saturating_sub(start.elapsed())
                     .max(Duration::from_millis(1))
             };
-            let (random, crit_random) =
-                match self.run_shuttle_one(f, RandomScheduler::new_from_seed(seed, n), remaining())
-                {
-                    Ok(k) => k,
-                    Err(p) => {
-                        return Err(self.shuttle_fail(format!("random scheduler, seed {seed}"), p))
-                    }
-                };
-            let _ = rt::finish_run();
-            let (pct, crit_pct) = match self.run_shuttle_one(
+            let random = match self.run_shuttle_one(
+                f,
+                RandomScheduler::new_from_seed(seed, n),
+                Stop::Deterministic,
+                remaining(),
+            ) {
+                Ok(k) => k,
+                Err(p) => {
+                    return Err(self.shuttle_fail(format!("random scheduler, seed {seed}"), p))
+                }
+            };
+            let mut t = Totals {
+                random: random.executions,
+                critical: random.critical,
+                used: random.used,
+                deterministic: random.seen.stopped && random.executions == 1,
+                timed_out: !random.seen.stopped && random.executions < n as u64,
+                ..Totals::default()
+            };
+            if t.deterministic {
+                return Ok(t);
+            }
+            let pct = match self.run_shuttle_one(
                 f,
                 PctScheduler::new_from_seed(seed.wrapping_add(1), cfg.pct_depth, n),
+                Stop::NoConcurrency,
                 remaining(),
             ) {
                 Ok(k) => k,
@@ -1008,8 +1232,12 @@ mod imp {
                     ))
                 }
             };
-            let _ = rt::finish_run();
-            Ok((random, pct, crit_random + crit_pct))
+            t.pct = pct.executions;
+            t.critical += pct.critical;
+            t.used = t.used.or(pct.used);
+            t.pct_without_concurrency = pct.seen.stopped;
+            t.timed_out |= !pct.seen.stopped && pct.executions < n as u64;
+            Ok(t)
         }
 
         fn replay_shuttle(&mut self, f: &Body, encoded: &str) -> Result<(), Box<Failure>> {
@@ -1020,10 +1248,9 @@ mod imp {
             self.started = start;
             let mut s = ReplayScheduler::new_from_schedule(sched);
             s.set_allow_incomplete();
-            if let Err(p) = self.run_shuttle_one(f, s, self.cfg.timeout) {
+            if let Err(p) = self.run_shuttle_one(f, s, Stop::Never, self.cfg.timeout) {
                 return Err(self.shuttle_fail("replay".into(), p));
             }
-            let _ = rt::finish_run();
             self.runs.push(BackendRun {
                 backend: "shuttle",
                 executions: 1,
@@ -1032,6 +1259,7 @@ mod imp {
                 failed: false,
                 description: "shuttle: replayed 1 schedule (HEISEN_REPLAY) — passed".into(),
                 critical_sections: 0,
+                warning: None,
             });
             Ok(())
         }
@@ -1092,6 +1320,35 @@ mod imp {
             runs: ctx.runs,
             skipped: None,
         })
+    }
+
+    /// What a backend cannot express of what the test used (see the crate guide, "Limits to
+    /// know"): one clause per limit the run ran into.
+    fn limits_note(backend: Backend, used: rt::Used) -> String {
+        let mut out = String::new();
+        match backend {
+            Backend::Loom => {
+                if used.notify_one {
+                    out.push_str(
+                        ", Condvar::notify_one always wakes the first waiter under loom \
+                         (shuttle explores which waiter wakes)",
+                    );
+                }
+            }
+            Backend::Shuttle => {
+                if used.weak_ordering {
+                    out.push_str(
+                        ", every atomic ran as SeqCst (weak-memory behaviours of the weaker \
+                         orderings used are loom's job)",
+                    );
+                }
+                if used.futures {
+                    out.push_str(", futures are never polled spuriously under shuttle");
+                }
+            }
+            Backend::Std => {}
+        }
+        out
     }
 
     fn critical_note(n: u64) -> String {

@@ -6,13 +6,15 @@ use std::panic::Location;
 pub use std::sync::atomic::Ordering;
 
 macro_rules! dispatch {
-    ($self:ident, $a:ident => $e:expr) => {
+    // Marks the operation in flight first: a failure raised inside the backend call is its.
+    ($self:ident, $a:ident => $e:expr) => {{
+        rt::op_begin(Location::caller());
         match &$self.0 {
             Inner::Std($a) => $e,
             Inner::Loom($a) => $e,
             Inner::Shuttle($a) => $e,
         }
-    };
+    }};
 }
 
 macro_rules! atomic_common {

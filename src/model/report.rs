@@ -214,6 +214,10 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
                 super::time::fmt_skew(*skew)
             ),
             Op::Panic(m) => format!("PANIC: {}", m.lines().next().unwrap_or("")),
+            Op::CaughtPanic(m) => format!(
+                "panic (caught, the execution went on): {}",
+                m.lines().next().unwrap_or("")
+            ),
         };
         let text = format!("{via}{text}");
         if let Some(o) = e.object {
@@ -239,7 +243,7 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
     let lanes = rows.iter().map(|r| r.0).max().unwrap_or(0) + 1;
     let width = rows
         .iter()
-        .filter(|r| !r.1.starts_with("PANIC"))
+        .filter(|r| !r.1.starts_with("PANIC") && !r.1.starts_with("panic (caught"))
         .map(|r| r.0 * 4 + r.1.chars().count())
         .max()
         .unwrap_or(0)
