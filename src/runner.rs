@@ -207,7 +207,10 @@ impl BackendRun {
 
     /// The lines a run prints: `heisen: <test>: <description> (<time>)`, then its warning.
     fn summary_lines(&self, test: &str) -> String {
-        let mut out = format!("heisen: {test}: {} ({:.2?})\n", self.description, self.elapsed);
+        let mut out = format!(
+            "heisen: {test}: {} ({:.2?})\n",
+            self.description, self.elapsed
+        );
         if let Some(w) = &self.warning {
             out.push_str(&format!("heisen: {test}: warning: {w}\n"));
         }
@@ -1141,7 +1144,11 @@ mod imp {
             }
             let (executions, bounded, description) = if t.deterministic {
                 // No choice in the first execution: every schedule is that execution.
-                (1, None, format!("shuttle: 1 execution, no concurrency{notes} — complete"))
+                (
+                    1,
+                    None,
+                    format!("shuttle: 1 execution, no concurrency{notes} — complete"),
+                )
             } else {
                 let bounded = if t.timed_out {
                     format!("time limit {:?} reached", cfg.timeout)

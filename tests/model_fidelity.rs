@@ -89,7 +89,10 @@ fn a_body_without_concurrency_passes_shuttle_as_one_complete_execution() {
     }
     // Two threads that are never runnable together (the spawner joins at once): PCT has
     // nothing to reorder, and the run passes either way.
-    let s = pass(check(&Config::new("t::spawn_join").shuttle_only(), spawn_then_join));
+    let s = pass(check(
+        &Config::new("t::spawn_join").shuttle_only(),
+        spawn_then_join,
+    ));
     assert!(s.runs[0].executions >= 1, "{s}");
 }
 
@@ -117,7 +120,10 @@ fn attribute_passes_a_body_without_concurrency() {
 
 #[test]
 fn one_loom_execution_under_a_bound_is_complete_and_a_cut_one_is_bounded() {
-    let s = pass(check(&Config::new("t::one").loom_only(), single_threaded_atomics));
+    let s = pass(check(
+        &Config::new("t::one").loom_only(),
+        single_threaded_atomics,
+    ));
     let r = &s.runs[0];
     assert_eq!(r.executions, 1, "{s}");
     assert!(r.bounded.is_none(), "{s}");
@@ -204,7 +210,10 @@ fn a_caught_panic_is_not_the_failure() {
         assert!(f.message.contains("the real failure"), "{r}");
         assert_eq!(f.kind, "assertion failed", "{r}");
         assert!(r.contains("thread:   T0 (main)"), "{r}");
-        assert!(r.contains(&format!("at:       {}", at("// REAL-FAIL"))), "{r}");
+        assert!(
+            r.contains(&format!("at:       {}", at("// REAL-FAIL"))),
+            "{r}"
+        );
         // The timeline goes on after the caught panic, which is shown as caught.
         let rows = rows(r);
         let caught = rows
@@ -304,7 +313,10 @@ fn a_failure_raised_inside_an_operation_points_at_that_operation() {
         panic_row.contains("PANIC:") && panic_row.contains(&failing),
         "{failing}:\n{r}"
     );
-    assert!(r.contains(&format!("at:       {failing}")), "{failing}:\n{r}");
+    assert!(
+        r.contains(&format!("at:       {failing}")),
+        "{failing}:\n{r}"
+    );
     assert!(r.contains("raised by loom at"), "{r}");
 }
 
@@ -333,9 +345,15 @@ fn seqcst_counter() {
 #[test]
 fn shuttle_says_weak_orderings_ran_as_seqcst() {
     let note = "every atomic ran as SeqCst (weak-memory behaviours of the weaker orderings used are loom's job)";
-    let s = pass(check(&Config::new("t::relaxed").iterations(20), relaxed_counter));
+    let s = pass(check(
+        &Config::new("t::relaxed").iterations(20),
+        relaxed_counter,
+    ));
     assert!(s.runs[0].description.contains(note), "{s}");
-    assert!(!s.runs[1].description.contains("SeqCst"), "loom explores them: {s}");
+    assert!(
+        !s.runs[1].description.contains("SeqCst"),
+        "loom explores them: {s}"
+    );
     let s = pass(check(
         &Config::new("t::seqcst").shuttle_only().iterations(20),
         seqcst_counter,
@@ -367,8 +385,13 @@ fn handoff(notify_all: bool) {
 #[test]
 fn loom_says_notify_one_wakes_the_first_waiter() {
     let note = "Condvar::notify_one always wakes the first waiter under loom";
-    let s = pass(check(&Config::new("t::one").iterations(20), || handoff(false)));
-    assert!(!s.runs[0].description.contains(note), "shuttle explores it: {s}");
+    let s = pass(check(&Config::new("t::one").iterations(20), || {
+        handoff(false)
+    }));
+    assert!(
+        !s.runs[0].description.contains(note),
+        "shuttle explores it: {s}"
+    );
     assert!(s.runs[1].description.contains(note), "{s}");
     let s = pass(check(&Config::new("t::all").loom_only(), || handoff(true)));
     assert!(!s.runs[0].description.contains(note), "{s}");

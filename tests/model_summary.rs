@@ -82,10 +82,8 @@ fn threads_that_never_overlap() {
 /// Runs this binary's test `name` (`--ignored` ones too) with `env`; returns libtest's output
 /// and the summary file's rows, split into columns.
 fn run_child(name: &str, env: &[(&str, &str)]) -> (Output, Vec<Vec<String>>) {
-    let path = std::env::temp_dir().join(format!(
-        "heisen-summary-{}-{name}.tsv",
-        std::process::id()
-    ));
+    let path =
+        std::env::temp_dir().join(format!("heisen-summary-{}-{name}.tsv", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args(["--include-ignored", "--exact", name])
@@ -127,12 +125,18 @@ fn a_skipped_should_panic_test_is_ok_and_recorded_as_skipped() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0][1], "-", "{rows:?}");
     assert_eq!(rows[0][4], "skipped", "{rows:?}");
-    assert!(rows[0][6].contains("shuttle-only, HEISEN_BACKEND=loom"), "{rows:?}");
+    assert!(
+        rows[0][6].contains("shuttle-only, HEISEN_BACKEND=loom"),
+        "{rows:?}"
+    );
     // Without the restriction it runs and fails as expected.
     let (out, rows) = run_child(name, &[]);
     assert!(out.status.success(), "{}", stdout(&out));
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!((rows[0][1].as_str(), rows[0][4].as_str()), ("shuttle", "xfail"));
+    assert_eq!(
+        (rows[0][1].as_str(), rows[0][4].as_str()),
+        ("shuttle", "xfail")
+    );
 }
 
 #[test]
@@ -200,7 +204,10 @@ fn the_summary_file_carries_the_never_overlapped_warning() {
     assert!(out.status.success(), "{}", stdout(&out));
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
-    assert_eq!((r[1].as_str(), r[3].as_str(), r[4].as_str()), ("loom", "complete", "pass"));
+    assert_eq!(
+        (r[1].as_str(), r[3].as_str(), r[4].as_str()),
+        ("loom", "complete", "pass")
+    );
     assert_eq!(
         r[7],
         "loom: 1 execution for 2 threads — the threads never overlapped; is the test shaped to race?"

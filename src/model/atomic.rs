@@ -6,15 +6,21 @@ use std::panic::Location;
 pub use std::sync::atomic::Ordering;
 
 macro_rules! dispatch {
-    // Marks the operation in flight first: a failure raised inside the backend call is its.
-    ($self:ident, $a:ident => $e:expr) => {{
-        rt::op_begin(Location::caller());
+    // A modelled operation marks itself in flight first: a failure raised inside the backend
+    // call is its (see `rt::op_begin`).
+    ($self:ident, $a:ident => $e:expr) => {
         match &$self.0 {
             Inner::Std($a) => $e,
-            Inner::Loom($a) => $e,
-            Inner::Shuttle($a) => $e,
+            Inner::Loom($a) => {
+                rt::op_begin(Location::caller());
+                $e
+            }
+            Inner::Shuttle($a) => {
+                rt::op_begin(Location::caller());
+                $e
+            }
         }
-    }};
+    };
 }
 
 macro_rules! atomic_common {

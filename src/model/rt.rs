@@ -778,7 +778,6 @@ pub(crate) fn peek_schedule() -> Option<(u64, Vec<Option<usize>>)> {
     TRACE.with(|t| t.borrow().shuttle_schedule.clone())
 }
 
-
 /// A critical-section guard: created on entry (`#[heisen::critical]`,
 /// `heisen::critical_section!`), the exit is recorded when it drops.
 #[must_use]
