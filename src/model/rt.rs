@@ -1,4 +1,6 @@
 //! Model-build runtime: which backend is active on this OS thread, and the trace recorder.
+//! It only records: the atomicity check and the rendering read its trace (`runner`,
+//! `atomicity`, `report`).
 //!
 //! The recorder is the single source of truth for everything reported about an execution:
 //! per-execution events (thread lane, operation, object id, value, ordering, location), cleared
@@ -610,24 +612,23 @@ pub(crate) fn section_exit(name: &'static str) {
     });
 }
 
-/// End of one execution's body: check the atomicity of its critical sections (if any) and
-/// fail the execution (panic) on a violation.
-pub(crate) fn end_execution() {
-    let verdict = TRACE.with(|t| {
+/// End of one execution's body (it returned: every panic so far was caught). When the
+/// execution entered critical sections, counts them and hands its events and sections to
+/// `check`; a verdict is kept as the execution's violation and returned, for the caller to fail
+/// the execution with (the recorder itself judges nothing).
+pub(crate) fn end_execution(
+    check: impl FnOnce(&[Event], &[Section]) -> Option<String>,
+) -> Option<String> {
+    TRACE.with(|t| {
         let mut t = t.borrow_mut();
-        // The body returned: every panic so far was caught.
         if !t.accepting() || t.open_panic() || t.sections.is_empty() {
             return None;
         }
         t.critical_checked += t.sections.len() as u64;
-        let v = super::atomicity::check(&t.events, &t.sections)?;
-        let text = super::atomicity::render(&v, &t.events, &t.sections);
+        let text = check(&t.events, &t.sections)?;
         t.violation = Some(text.clone());
         Some(text)
-    });
-    if let Some(text) = verdict {
-        std::panic::panic_any(text);
-    }
+    })
 }
 
 impl Trace {
@@ -805,13 +806,16 @@ impl Drop for CriticalGuard {
     }
 }
 
-/// Timeline of the current execution so far (see `runner::__current_timeline`).
-pub(crate) fn current_timeline() -> String {
+/// `f` over the current execution's events and lane names so far (see
+/// `runner::__current_timeline`); `None` outside a model run.
+pub(crate) fn with_current_events<R>(
+    f: impl FnOnce(&[Event], &[Option<String>]) -> R,
+) -> Option<R> {
     if !recording() {
-        return String::new();
+        return None;
     }
     TRACE.with(|t| {
         let t = t.borrow();
-        super::report::timeline(&t.events, &t.lane_names)
+        Some(f(&t.events, &t.lane_names))
     })
 }

@@ -2,8 +2,8 @@
 
 use super::imp::Ctx;
 use super::*;
+use crate::model::report;
 use crate::model::rt;
-use crate::model::{atomicity, report};
 
 /// Installs heisen's panic hook once. Inside a model run it records the panic in the trace
 /// and prints nothing (the report shows it); elsewhere it defers to the hook that was
@@ -74,129 +74,19 @@ impl Ctx<'_> {
         } else {
             (thread, location)
         };
-        let lane_name = |l: usize| {
-            format!(
-                "T{l}{}",
-                trace
-                    .lane_names
-                    .get(l)
-                    .cloned()
-                    .flatten()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            )
-        };
-        let mut r = String::new();
-        r.push_str(&format!(
-            "heisen: {} FAILED under {backend} ({strategy}) in execution #{}\n\n",
-            self.cfg.name,
-            group(trace.executions)
-        ));
-        r.push_str(
-            "timeline of the failing execution (one row per step; lanes indented per thread):\n",
+        let r = report::failure_report(
+            &report::FailureText {
+                test: &self.cfg.name,
+                backend,
+                strategy: &strategy,
+                kind,
+                message: &message,
+                thread,
+                location: location.as_deref(),
+                replay: &replay,
+            },
+            &trace,
         );
-        r.push_str(&report::timeline(&trace.events, &trace.lane_names));
-        if trace.violation.is_some() {
-            r.push_str(&format!("\nfailure: {kind}\n"));
-        } else {
-            r.push_str(&format!(
-                "\nfailure: {kind}\n  thread:   {}\n",
-                lane_name(thread)
-            ));
-        }
-        if kind == "deadlock" {
-            let blocked: Vec<String> = trace
-                .events
-                .iter()
-                .filter(|e| {
-                    matches!(
-                        e.op,
-                        rt::Op::Lock {
-                            acquired: false,
-                            ..
-                        }
-                    )
-                })
-                .map(|e| {
-                    format!(
-                        "{} at {}",
-                        lane_name(e.thread),
-                        e.location
-                            .map(|l| format!("{}:{}", l.file(), l.line()))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
-            if !blocked.is_empty() {
-                r.push_str(&format!("  blocked:  {}\n", blocked.join("; ")));
-            }
-        }
-        if let Some(l) = location.as_deref().filter(|l| rt::raised_by_backend(l)) {
-            // Raised inside the backend (deadlock, race): point at the operation it was
-            // raised in (the PANIC row carries it), else at the user's last step.
-            let last = trace
-                .events
-                .iter()
-                .rev()
-                .find(|e| e.thread == thread && e.location.is_some());
-            if let Some(loc) = last.and_then(|e| e.location) {
-                let text = report::source_line(loc.file(), loc.line()).unwrap_or_default();
-                r.push_str(&format!(
-                    "  at:       {}:{}  │ {}\n",
-                    loc.file(),
-                    loc.line(),
-                    text.trim()
-                ));
-            }
-            r.push_str(&format!("  raised by {backend} at {l}\n"));
-        } else if let Some(l) = &location {
-            let src = l.rsplitn(3, ':').collect::<Vec<_>>();
-            let line_text = if src.len() == 3 {
-                src[1]
-                    .parse()
-                    .ok()
-                    .and_then(|n| report::source_line(src[2], n))
-            } else {
-                None
-            };
-            r.push_str(&format!("  at:       {l}"));
-            if let Some(t) = line_text {
-                r.push_str(&format!("  │ {}", t.trim()));
-            }
-            r.push('\n');
-        }
-        if trace.violation.is_some() {
-            for line in message.lines() {
-                r.push_str("  ");
-                r.push_str(line.trim_start_matches("atomicity violation: "));
-                r.push('\n');
-            }
-        } else {
-            for (i, line) in message.lines().enumerate() {
-                r.push_str(if i == 0 {
-                    "  message:  "
-                } else {
-                    "            "
-                });
-                r.push_str(line);
-                r.push('\n');
-            }
-            // The execution failed for another reason (an assertion, a deadlock): say if
-            // its critical sections also interleaved non-serializably up to that point.
-            if !trace.sections.is_empty() {
-                if let Some(v) = atomicity::check(&trace.events, &trace.sections) {
-                    let text = atomicity::render(&v, &trace.events, &trace.sections);
-                    r.push_str("\nalso an atomicity violation in this execution:\n");
-                    for line in text.lines().skip(1) {
-                        r.push_str(line);
-                        r.push('\n');
-                    }
-                }
-            }
-        }
-        r.push_str(&format!(
-            "\nreplay ({backend}, deterministic):\n  {replay}\n"
-        ));
         self.runs.push(BackendRun {
             backend,
             executions: trace.executions,

@@ -1,6 +1,6 @@
 //! The loom backend: bounded DPOR exploration of one model test.
 
-use super::imp::{critical_note, limits_note, Ctx};
+use super::imp::{critical_note, end_execution, limits_note, Ctx};
 use super::*;
 use crate::model::rt::{self, Backend, BackendGuard};
 use crate::model::time;
@@ -21,7 +21,7 @@ impl Ctx<'_> {
             b.check(move || {
                 rt::begin_execution();
                 body();
-                rt::end_execution();
+                end_execution();
             })
         }));
         drop(g);

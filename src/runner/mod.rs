@@ -303,7 +303,7 @@ pub fn capture_report(test: fn()) -> Option<String> {
 pub fn __current_timeline() -> String {
     #[cfg(feature = "model")]
     {
-        crate::model::rt::current_timeline()
+        crate::model::rt::with_current_events(crate::model::report::timeline).unwrap_or_default()
     }
     #[cfg(not(feature = "model"))]
     {
@@ -366,6 +366,7 @@ mod imp {
 mod imp {
     use super::failure::install_hook;
     use super::*;
+    use crate::model::atomicity;
     use crate::model::rt::{self, Backend};
 
     pub(super) struct Ctx<'a> {
@@ -459,6 +460,18 @@ mod imp {
             Backend::Std => {}
         }
         out
+    }
+
+    /// End of one execution's body: the atomicity check of its critical sections (if any);
+    /// a violation fails the execution (panics).
+    pub(super) fn end_execution() {
+        let verdict = rt::end_execution(|events, sections| {
+            let v = atomicity::check(events, sections)?;
+            Some(atomicity::render(&v, events, sections))
+        });
+        if let Some(text) = verdict {
+            std::panic::panic_any(text);
+        }
     }
 
     pub(super) fn critical_note(n: u64) -> String {

@@ -1,6 +1,6 @@
 //! The shuttle backend: random and PCT schedules (over one or more OS threads), and replay.
 
-use super::imp::{critical_note, limits_note, Ctx};
+use super::imp::{critical_note, end_execution, limits_note, Ctx};
 use super::schedule::{decode, encode, stable_hash, Recording, Seen, Stop};
 use super::*;
 use crate::model::rt::{self, Backend, BackendGuard};
@@ -65,7 +65,7 @@ impl Ctx<'_> {
             runner.run(move || {
                 rt::begin_execution();
                 body();
-                rt::end_execution();
+                end_execution();
             })
         }));
         drop(g);
