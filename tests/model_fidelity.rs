@@ -4,25 +4,17 @@
 #![cfg(feature = "model")]
 
 use heisen::runner::{check, Config, Failure, Summary};
-use heisen::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
-use heisen::sync::{Arc, Barrier, Condvar, Mutex};
+use heisen::sync::atomic::{AtomicBool, AtomicUsize, Ordering, Ordering::*};
+use heisen::sync::{Arc, Barrier, Mutex};
 use heisen::thread;
 
-fn this_file() -> &'static str {
-    file!()
-}
+#[path = "support/model.rs"]
+mod support;
+use support::condvar_handoff;
 
-/// Line number of the first line of this file containing `needle`.
-fn line_of(needle: &str) -> usize {
-    let src = std::fs::read_to_string(this_file()).expect("test source readable");
-    src.lines()
-        .position(|l| l.contains(needle) && !l.contains("line_of("))
-        .expect("needle present")
-        + 1
-}
-
+/// `file:line` of the first line of this file containing `needle`.
 fn at(needle: &str) -> String {
-    format!("{}:{}", this_file(), line_of(needle))
+    support::at(file!(), needle)
 }
 
 /// The timeline rows of a report.
@@ -135,18 +127,9 @@ fn one_loom_execution_under_a_bound_is_complete_and_a_cut_one_is_bounded() {
     );
     assert!(r.warning.is_none(), "one thread: {s}");
     // Bound 0 keeps loom from ever preempting: its one execution may hide others.
-    let racy = || {
-        let n = Arc::new(AtomicUsize::new(0));
-        let n2 = n.clone();
-        let h = thread::spawn(move || {
-            n2.fetch_add(1, SeqCst);
-        });
-        n.fetch_add(1, SeqCst);
-        h.join().unwrap();
-    };
     let s = pass(check(
         &Config::new("t::zero").loom_only().preemption_bound(Some(0)),
-        racy,
+        || counter(SeqCst),
     ));
     assert_eq!(s.runs[0].explored(), "bounded", "{s}");
     assert!(s.runs[0].description.ends_with("— bounded"), "{s}");
@@ -172,13 +155,7 @@ fn two_threads_in_one_loom_execution_are_warned_about() {
     ));
     // Threads that do race: several executions, no warning.
     let s = pass(check(&Config::new("t::race").loom_only(), || {
-        let n = Arc::new(AtomicUsize::new(0));
-        let n2 = n.clone();
-        let h = thread::spawn(move || {
-            n2.fetch_add(1, SeqCst);
-        });
-        n.fetch_add(1, SeqCst);
-        h.join().unwrap();
+        counter(SeqCst)
     }));
     assert!(s.runs[0].executions > 1, "{s}");
     assert!(s.runs[0].warning.is_none(), "{s}");
@@ -322,33 +299,23 @@ fn a_failure_raised_inside_an_operation_points_at_that_operation() {
 
 // ------------------------------------------------------------ backend limits (item 9)
 
-fn relaxed_counter() {
+/// Two threads increment one counter with `order`.
+fn counter(order: Ordering) {
     let n = Arc::new(AtomicUsize::new(0));
     let n2 = n.clone();
     let h = thread::spawn(move || {
-        n2.fetch_add(1, Relaxed);
+        n2.fetch_add(1, order);
     });
-    n.fetch_add(1, Relaxed);
-    h.join().unwrap();
-}
-
-fn seqcst_counter() {
-    let n = Arc::new(AtomicUsize::new(0));
-    let n2 = n.clone();
-    let h = thread::spawn(move || {
-        n2.fetch_add(1, SeqCst);
-    });
-    n.fetch_add(1, SeqCst);
+    n.fetch_add(1, order);
     h.join().unwrap();
 }
 
 #[test]
 fn shuttle_says_weak_orderings_ran_as_seqcst() {
     let note = "every atomic ran as SeqCst (weak-memory behaviours of the weaker orderings used are loom's job)";
-    let s = pass(check(
-        &Config::new("t::relaxed").iterations(20),
-        relaxed_counter,
-    ));
+    let s = pass(check(&Config::new("t::relaxed").iterations(20), || {
+        counter(Relaxed)
+    }));
     assert!(s.runs[0].description.contains(note), "{s}");
     assert!(
         !s.runs[1].description.contains("SeqCst"),
@@ -356,44 +323,25 @@ fn shuttle_says_weak_orderings_ran_as_seqcst() {
     );
     let s = pass(check(
         &Config::new("t::seqcst").shuttle_only().iterations(20),
-        seqcst_counter,
+        || counter(SeqCst),
     ));
     assert!(!s.runs[0].description.contains(note), "{s}");
-}
-
-fn handoff(notify_all: bool) {
-    let pair = Arc::new((Mutex::new(false), Condvar::new()));
-    let p2 = pair.clone();
-    let h = thread::spawn(move || {
-        let (m, c) = &*p2;
-        *m.lock().unwrap() = true;
-        if notify_all {
-            c.notify_all();
-        } else {
-            c.notify_one();
-        }
-    });
-    let (m, c) = &*pair;
-    let mut ready = m.lock().unwrap();
-    while !*ready {
-        ready = c.wait(ready).unwrap();
-    }
-    drop(ready);
-    h.join().unwrap();
 }
 
 #[test]
 fn loom_says_notify_one_wakes_the_first_waiter() {
     let note = "Condvar::notify_one always wakes the first waiter under loom";
     let s = pass(check(&Config::new("t::one").iterations(20), || {
-        handoff(false)
+        condvar_handoff(false)
     }));
     assert!(
         !s.runs[0].description.contains(note),
         "shuttle explores it: {s}"
     );
     assert!(s.runs[1].description.contains(note), "{s}");
-    let s = pass(check(&Config::new("t::all").loom_only(), || handoff(true)));
+    let s = pass(check(&Config::new("t::all").loom_only(), || {
+        condvar_handoff(true)
+    }));
     assert!(!s.runs[0].description.contains(note), "{s}");
 }
 
@@ -413,7 +361,7 @@ fn shuttle_says_futures_are_never_polled_spuriously() {
     assert!(s.runs[0].description.contains(note), "{s}");
     let s = pass(check(
         &Config::new("t::nofut").shuttle_only().iterations(20),
-        seqcst_counter,
+        || counter(SeqCst),
     ));
     assert!(!s.runs[0].description.contains(note), "{s}");
 }

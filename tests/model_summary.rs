@@ -5,27 +5,14 @@
 #![cfg(feature = "model")]
 
 use heisen::cell::UnsafeCell;
-use heisen::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use heisen::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 use heisen::sync::Arc;
 use heisen::thread;
 use std::process::Output;
 
-fn withdraw_racy() {
-    let balance = Arc::new(AtomicU64::new(100));
-    let hs: Vec<_> = (0..2)
-        .map(|_| {
-            let balance = balance.clone();
-            thread::spawn(move || {
-                let b = balance.load(SeqCst);
-                balance.store(b - 50, SeqCst);
-            })
-        })
-        .collect();
-    for h in hs {
-        h.join().unwrap();
-    }
-    assert_eq!(balance.load(SeqCst), 0, "balance == 0");
-}
+#[path = "support/model.rs"]
+mod support;
+use support::withdraw_racy;
 
 #[heisen::model(shuttle, iterations = 200)]
 #[should_panic(expected = "FAILED under shuttle")]
