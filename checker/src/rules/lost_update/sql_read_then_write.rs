@@ -1,4 +1,4 @@
-use crate::analysis::{Event, EventId, EventKind, FnFacts, Root};
+use crate::analysis::{last_segment, Event, EventId, EventKind, FnFacts, Root};
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
@@ -289,7 +289,7 @@ fn parse(sql: &str) -> Option<Sql> {
 /// The SQL text an event passes, when it is one of the SQL APIs and the text is a literal or a
 /// string `const`/`static` of the crate.
 fn sql_text(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> Option<(usize, String)> {
-    let short = ev.name.rsplit("::").next().unwrap_or(&ev.name);
+    let short = last_segment(&ev.name);
     if !SQL_APIS.contains(&short) {
         return None;
     }
@@ -303,7 +303,7 @@ fn sql_text(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> Option<(usize,
                 let p = a.place.as_ref()?;
                 match p.root {
                     Root::Static => {
-                        let last = p.text.rsplit("::").next().unwrap_or(&p.text);
+                        let last = last_segment(&p.text);
                         cx.index.statics.get(last)?.str_value.clone()
                     }
                     // `let sql = "UPDATE …"; query(sql)`: the last such binding before the call.

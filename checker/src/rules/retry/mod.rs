@@ -10,7 +10,7 @@ pub mod non_idempotent_retry;
 pub mod retry_without_backoff;
 pub mod retry_without_jitter;
 
-use crate::analysis::{Case, Deps, Event, EventId, EventKind, FnFacts, LoopKind};
+use crate::analysis::{last_segment, Case, Deps, Event, EventId, EventKind, FnFacts, LoopKind};
 use crate::finding::Region;
 use std::collections::HashSet;
 
@@ -270,10 +270,6 @@ const GROWTH: &[&str] = &[
     "checked_shl",
     "wrapping_shl",
 ];
-
-fn last_segment(name: &str) -> &str {
-    name.rsplit("::").next().unwrap_or(name)
-}
 
 fn mentions_randomness(s: &str) -> bool {
     let s = s.to_ascii_lowercase();
