@@ -401,15 +401,15 @@ pub mod runner;
 pub mod sync {
     #[cfg(not(feature = "model"))]
     pub use std::sync::{
-        mpsc, Barrier, BarrierWaitResult, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard,
-        RwLockWriteGuard,
+        mpsc, Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, Mutex, MutexGuard, OnceLock,
+        RwLock, RwLockReadGuard, RwLockWriteGuard, WaitTimeoutResult, Weak,
     };
-    pub use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult, Weak};
+    pub use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
     #[cfg(feature = "model")]
     pub use crate::model::sync::{
-        mpsc, Barrier, BarrierWaitResult, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard,
-        RwLockWriteGuard,
+        mpsc, Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, Mutex, MutexGuard, OnceLock,
+        RwLock, RwLockReadGuard, RwLockWriteGuard, WaitTimeoutResult, Weak,
     };
 
     /// Atomic types (std in normal builds, modelled and recorded in model runs).
@@ -433,22 +433,137 @@ pub mod sync {
 /// Threads (std in normal builds, modelled in model runs).
 pub mod thread {
     #[cfg(not(feature = "model"))]
-    pub use std::thread::{scope, spawn, yield_now, JoinHandle, Scope, ScopedJoinHandle};
+    pub use std::thread::{
+        available_parallelism, current, panicking, park, park_timeout, scope, sleep, spawn,
+        yield_now, AccessError, Builder, JoinHandle, LocalKey, Result, Scope, ScopedJoinHandle,
+        Thread, ThreadId,
+    };
 
     #[cfg(feature = "model")]
-    pub use crate::model::thread::{scope, spawn, yield_now, JoinHandle, Scope, ScopedJoinHandle};
+    pub use crate::model::thread::{
+        available_parallelism, current, panicking, park, park_timeout, scope, sleep, spawn,
+        yield_now, AccessError, Builder, JoinHandle, LocalKey, Result, Scope, ScopedJoinHandle,
+        Thread, ThreadId,
+    };
 }
 
-/// `UnsafeCell` with loom's closure API.
+/// Declares thread-locals (as `std::thread_local!`): std's in normal builds; in model builds a
+/// [`thread::LocalKey`] whose value, inside a model run, is per model thread and per execution
+/// (dropped when the thread's closure returns).
+#[cfg(not(feature = "model"))]
+#[macro_export]
+macro_rules! thread_local {
+    ($($t:tt)*) => {
+        ::std::thread_local!($($t)*);
+    };
+}
+
+/// Declares thread-locals (as `std::thread_local!`): std's in normal builds; in model builds a
+/// [`thread::LocalKey`] whose value, inside a model run, is per model thread and per execution
+/// (dropped when the thread's closure returns).
+#[cfg(feature = "model")]
+#[macro_export]
+macro_rules! thread_local {
+    () => {};
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr; $($rest:tt)*) => {
+        $crate::__thread_local_inner!($(#[$attr])* $vis $name, $t, $init);
+        $crate::thread_local!($($rest)*);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr) => {
+        $crate::__thread_local_inner!($(#[$attr])* $vis $name, $t, $init);
+    };
+}
+
+#[doc(hidden)]
+#[cfg(feature = "model")]
+#[macro_export]
+macro_rules! __thread_local_inner {
+    ($(#[$attr:meta])* $vis:vis $name:ident, $t:ty, $init:expr) => {
+        $(#[$attr])* $vis static $name: $crate::thread::LocalKey<$t> = {
+            ::std::thread_local!(static __HEISEN_STD: $t = $init);
+            $crate::thread::LocalKey::__new(&__HEISEN_STD, || $init)
+        };
+    };
+}
+
+/// A modelled `static`, in `lazy_static::lazy_static!` syntax: `static ref NAME: T = expr;`
+/// declares `static NAME: heisen::sync::LazyLock<T>` (use it through `Deref`, as with
+/// `lazy_static`). Normal builds: std's `LazyLock`, initialised once per process. Model builds:
+/// inside a model run the value is initialised anew in every execution (so the objects it
+/// holds are modelled) and dropped when the execution's body returns, as loom's
+/// `lazy_static!`.
+#[macro_export]
+macro_rules! lazy_static {
+    () => {};
+    ($(#[$attr:meta])* $vis:vis static ref $name:ident : $t:ty = $init:expr; $($rest:tt)*) => {
+        $(#[$attr])* $vis static $name: $crate::sync::LazyLock<$t> =
+            $crate::sync::LazyLock::new(|| $init);
+        $crate::lazy_static!($($rest)*);
+    };
+}
+
+/// `UnsafeCell` with loom's API (`with` / `with_mut`, `get` / `get_mut`).
 pub mod cell {
     #[cfg(feature = "model")]
-    pub use crate::model::cell::UnsafeCell;
+    pub use crate::model::cell::{ConstPtr, MutPtr, UnsafeCell};
 
-    /// `std::cell::UnsafeCell` with loom's `with` / `with_mut` API (an `#[inline]` newtype).
+    /// `std::cell::UnsafeCell` with loom's `with` / `with_mut` and `get` / `get_mut` API (an
+    /// `#[inline]` newtype).
     #[cfg(not(feature = "model"))]
     #[derive(Debug, Default)]
     #[repr(transparent)]
     pub struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
+
+    /// A read access to an [`UnsafeCell`] (loom's `ConstPtr`; a raw pointer in normal builds).
+    #[cfg(not(feature = "model"))]
+    #[derive(Debug)]
+    pub struct ConstPtr<T: ?Sized>(*const T);
+
+    /// A write access to an [`UnsafeCell`] (loom's `MutPtr`; a raw pointer in normal builds).
+    #[cfg(not(feature = "model"))]
+    #[derive(Debug)]
+    pub struct MutPtr<T: ?Sized>(*mut T);
+
+    #[cfg(not(feature = "model"))]
+    impl<T: ?Sized> ConstPtr<T> {
+        /// Dereferences the pointer.
+        ///
+        /// # Safety
+        /// As dereferencing `*const T`.
+        #[inline]
+        pub unsafe fn deref(&self) -> &T {
+            &*self.0
+        }
+        /// Runs `f` with the raw pointer.
+        #[inline]
+        pub fn with<F, R>(&self, f: F) -> R
+        where
+            F: FnOnce(*const T) -> R,
+        {
+            f(self.0)
+        }
+    }
+
+    #[cfg(not(feature = "model"))]
+    impl<T: ?Sized> MutPtr<T> {
+        /// Dereferences the pointer.
+        ///
+        /// # Safety
+        /// As dereferencing `*mut T`: the result must be the only reference while it lives.
+        #[inline]
+        #[allow(clippy::mut_from_ref)]
+        pub unsafe fn deref(&self) -> &mut T {
+            &mut *self.0
+        }
+        /// Runs `f` with the raw pointer.
+        #[inline]
+        pub fn with<F, R>(&self, f: F) -> R
+        where
+            F: FnOnce(*mut T) -> R,
+        {
+            f(self.0)
+        }
+    }
 
     #[cfg(not(feature = "model"))]
     impl<T> UnsafeCell<T> {
@@ -465,6 +580,14 @@ pub mod cell {
     }
 
     #[cfg(not(feature = "model"))]
+    impl<T> From<T> for UnsafeCell<T> {
+        #[inline]
+        fn from(v: T) -> Self {
+            UnsafeCell::new(v)
+        }
+    }
+
+    #[cfg(not(feature = "model"))]
     impl<T: ?Sized> UnsafeCell<T> {
         /// Immutable access through a raw pointer.
         #[inline]
@@ -475,6 +598,16 @@ pub mod cell {
         #[inline]
         pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
             f(self.0.get())
+        }
+        /// A read access (loom's `get`): a pointer wrapper to dereference.
+        #[inline]
+        pub fn get(&self) -> ConstPtr<T> {
+            ConstPtr(self.0.get())
+        }
+        /// A write access (loom's `get_mut`): a pointer wrapper to dereference.
+        #[inline]
+        pub fn get_mut(&self) -> MutPtr<T> {
+            MutPtr(self.0.get())
         }
     }
 }
@@ -514,13 +647,13 @@ pub mod cell {
 /// (`clock skew ±50ms (each thread: -50ms, 0 or +50ms)` under loom, `(each thread: sampled)`
 /// under shuttle).
 pub mod time {
-    pub use std::time::{Duration, Instant};
+    pub use std::time::Duration;
 
     #[cfg(not(feature = "model"))]
-    pub use std::time::{SystemTime, SystemTimeError, UNIX_EPOCH};
+    pub use std::time::{Instant, SystemTime, SystemTimeError, UNIX_EPOCH};
 
     #[cfg(feature = "model")]
-    pub use crate::model::time::{SystemTime, SystemTimeError, UNIX_EPOCH};
+    pub use crate::model::time::{Instant, SystemTime, SystemTimeError, UNIX_EPOCH};
 }
 
 /// Hints.

@@ -247,6 +247,8 @@ pub(crate) fn finish_run() -> Trace {
 
 /// Called at the start of every execution (on its main model thread).
 pub(crate) fn begin_execution() {
+    super::statics::begin_execution();
+    super::time::begin_execution();
     let key = current_key();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
@@ -514,6 +516,8 @@ pub(crate) fn section_exit(name: &'static str) {
 /// End of one execution's body: check the atomicity of its critical sections (if any) and
 /// fail the execution (panic) on a violation.
 pub(crate) fn end_execution() {
+    // Per-execution statics are dropped first (inside the execution: they may hold models).
+    super::statics::end_execution();
     let verdict = TRACE.with(|t| {
         let mut t = t.borrow_mut();
         if !t.active || t.failure.is_some() || t.sections.is_empty() {

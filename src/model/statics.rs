@@ -1,0 +1,454 @@
+//! Model-build statics: per-execution storage behind `heisen::sync::{LazyLock, OnceLock}`,
+//! `heisen::lazy_static!` and `heisen::thread_local!`, and the guard that refuses a plain std
+//! object (built outside a model run) inside one.
+//!
+//! A `static` lives for the whole process, but every explored execution must start from the
+//! same state. So inside a model run these types keep their value in a per-execution slot keyed
+//! by the object's address (and, for thread-locals, the model thread's lane): the first access
+//! of an execution initialises it (creating modelled objects, since it runs inside the run), and
+//! the slots are dropped when the execution's body returns (thread-locals of a spawned thread
+//! when that thread's closure returns), as loom's `lazy_static!` / `thread_local!` do. Outside a
+//! model run they are std's (`std::sync::OnceLock`, `std::thread::LocalKey`) inside.
+//!
+//! Like loom's `lazy_static`, a slot's initialisation is not a scheduling point and two threads
+//! racing to initialise it may both run the initialiser (the first value stored wins, the other
+//! is dropped).
+
+use super::rt::{self, Backend};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::Location;
+
+/// Construction site of a facade object (kept by the std variant, for the guard below).
+pub(crate) type Site = &'static Location<'static>;
+
+/// Refuses a std object inside a model run: the model cannot explore it, so using it would be
+/// a silent pass of everything it does.
+#[inline]
+#[track_caller]
+pub(crate) fn std_only(site: Site, what: &'static str) {
+    if rt::backend() != Backend::Std {
+        outside_object(site, what);
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn outside_object(site: Site, what: &'static str) -> ! {
+    panic!(
+        "heisen: this {what} was created outside the model run (at {site}), so it is a plain \
+         std object the model cannot explore; create it inside the #[heisen::model] body, or \
+         make the static a heisen::sync::LazyLock / heisen::lazy_static! (initialised anew in \
+         every execution)"
+    )
+}
+
+/// One type-erased per-execution value.
+struct Value {
+    ptr: *mut (),
+    drop: unsafe fn(*mut ()),
+}
+
+unsafe fn drop_box<T>(p: *mut ()) {
+    drop(Box::from_raw(p.cast::<T>()));
+}
+
+/// Lane key of process-wide (non thread-local) slots.
+const GLOBAL: usize = usize::MAX;
+
+#[derive(Default)]
+struct Slots {
+    map: HashMap<(usize, usize), Value>,
+    /// Spawned model threads of this execution whose closure has not returned.
+    running: usize,
+}
+
+thread_local! {
+    static SLOTS: RefCell<Slots> = RefCell::new(Slots::default());
+    /// Set while a thread's slots are being destroyed (`try_with` then fails, as std's).
+    static DESTROYING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn find(key: (usize, usize)) -> Option<*mut ()> {
+    SLOTS.with(|s| s.borrow().map.get(&key).map(|v| v.ptr))
+}
+
+/// The slot `key` of this execution, initialised by `init` on first use.
+fn get_or_init<T>(key: (usize, usize), init: impl FnOnce() -> T) -> *const T {
+    if let Some(p) = find(key) {
+        return p.cast::<T>();
+    }
+    // Initialise outside the borrow: `init` may use other statics.
+    let fresh = Box::into_raw(Box::new(init())).cast::<()>();
+    let raced = SLOTS.with(|s| {
+        let mut s = s.borrow_mut();
+        if let Some(v) = s.map.get(&key) {
+            return Some(v.ptr);
+        }
+        s.map.insert(
+            key,
+            Value {
+                ptr: fresh,
+                drop: drop_box::<T>,
+            },
+        );
+        None
+    });
+    match raced {
+        Some(p) => {
+            // Another thread initialised it while `init` ran (it yielded): keep the first.
+            drop(unsafe { Box::from_raw(fresh.cast::<T>()) });
+            p.cast::<T>()
+        }
+        None => fresh.cast::<T>(),
+    }
+}
+
+fn set<T>(key: (usize, usize), v: T) -> Result<(), T> {
+    if find(key).is_some() {
+        return Err(v);
+    }
+    get_or_init(key, || v);
+    Ok(())
+}
+
+fn remove<T>(key: (usize, usize)) -> Option<T> {
+    let v = SLOTS.with(|s| s.borrow_mut().map.remove(&key))?;
+    Some(*unsafe { Box::from_raw(v.ptr.cast::<T>()) })
+}
+
+/// Drops the given values outside the borrow (their destructors may use statics).
+fn destroy(values: Vec<Value>) {
+    for v in values {
+        unsafe { (v.drop)(v.ptr) };
+    }
+}
+
+/// Start of an execution: forget what a failed previous one left (leaked: its model objects
+/// belong to a finished execution and must not be touched).
+pub(crate) fn begin_execution() {
+    SLOTS.with(|s| {
+        let mut s = s.borrow_mut();
+        // `Value` has no `Drop`: clearing leaks the boxes, which is the point.
+        s.map.clear();
+        s.running = 0;
+    });
+}
+
+/// The execution's body returned: drop the main thread's thread-locals, and every other slot
+/// if no spawned thread is still running (else they are leaked, as a detached thread may still
+/// use them).
+pub(crate) fn end_execution() {
+    let values = SLOTS.with(|s| {
+        let mut s = s.borrow_mut();
+        let all = s.running == 0;
+        let keys: Vec<_> = s
+            .map
+            .keys()
+            .filter(|(_, lane)| all || *lane == 0)
+            .copied()
+            .collect();
+        keys.iter()
+            .filter_map(|k| s.map.remove(k))
+            .collect::<Vec<_>>()
+    });
+    DESTROYING.with(|d| d.set(true));
+    destroy(values);
+    DESTROYING.with(|d| d.set(false));
+}
+
+/// A model thread is about to start (its thread-locals are dropped by [`thread_exit`]).
+pub(crate) fn thread_start() {
+    SLOTS.with(|s| s.borrow_mut().running += 1);
+}
+
+/// A model thread's closure returned: drop its thread-locals.
+pub(crate) fn thread_exit(lane: usize) {
+    let values = SLOTS.with(|s| {
+        let mut s = s.borrow_mut();
+        s.running = s.running.saturating_sub(1);
+        let keys: Vec<_> = s.map.keys().filter(|k| k.1 == lane).copied().collect();
+        keys.iter()
+            .filter_map(|k| s.map.remove(k))
+            .collect::<Vec<_>>()
+    });
+    DESTROYING.with(|d| d.set(true));
+    destroy(values);
+    DESTROYING.with(|d| d.set(false));
+}
+
+fn in_model() -> bool {
+    rt::backend() != Backend::Std
+}
+
+/// `std::sync::OnceLock`; inside a model run its value is per execution (see the module docs).
+pub struct OnceLock<T> {
+    std: std::sync::OnceLock<T>,
+}
+
+impl<T> OnceLock<T> {
+    /// An empty cell.
+    pub const fn new() -> Self {
+        OnceLock {
+            std: std::sync::OnceLock::new(),
+        }
+    }
+    fn key(&self) -> (usize, usize) {
+        (self as *const Self as usize, GLOBAL)
+    }
+    /// The value, if initialised (in this execution, inside a model run).
+    pub fn get(&self) -> Option<&T> {
+        if in_model() {
+            return find(self.key()).map(|p| unsafe { &*p.cast::<T>() });
+        }
+        self.std.get()
+    }
+    /// Mutable access to the value, if initialised.
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        if in_model() {
+            return find(self.key()).map(|p| unsafe { &mut *p.cast::<T>() });
+        }
+        self.std.get_mut()
+    }
+    /// Initialises the cell with `value`; `Err(value)` if it was initialised.
+    pub fn set(&self, value: T) -> Result<(), T> {
+        if in_model() {
+            return set(self.key(), value);
+        }
+        self.std.set(value)
+    }
+    /// The value, initialising it with `f` first if needed.
+    pub fn get_or_init<F: FnOnce() -> T>(&self, f: F) -> &T {
+        if in_model() {
+            return unsafe { &*get_or_init(self.key(), f) };
+        }
+        self.std.get_or_init(f)
+    }
+    /// Consumes the cell, returning its value.
+    pub fn into_inner(mut self) -> Option<T> {
+        self.take()
+    }
+    /// Takes the value out, leaving the cell empty.
+    pub fn take(&mut self) -> Option<T> {
+        if in_model() {
+            return remove(self.key());
+        }
+        self.std.take()
+    }
+}
+
+impl<T> Drop for OnceLock<T> {
+    fn drop(&mut self) {
+        // A cell dropped inside a run frees its slot (another may be built at this address).
+        if in_model() {
+            drop(remove::<T>(self.key()));
+        }
+    }
+}
+
+impl<T> Default for OnceLock<T> {
+    fn default() -> Self {
+        OnceLock::new()
+    }
+}
+
+impl<T> From<T> for OnceLock<T> {
+    fn from(v: T) -> Self {
+        let c = OnceLock::new();
+        let _ = c.set(v);
+        c
+    }
+}
+
+impl<T: Clone> Clone for OnceLock<T> {
+    fn clone(&self) -> Self {
+        match self.get() {
+            Some(v) => OnceLock::from(v.clone()),
+            None => OnceLock::new(),
+        }
+    }
+}
+
+impl<T: PartialEq> PartialEq for OnceLock<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl<T: Eq> Eq for OnceLock<T> {}
+
+impl<T: fmt::Debug> fmt::Debug for OnceLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_tuple("OnceLock");
+        match self.get() {
+            Some(v) => d.field(v),
+            None => d.field(&format_args!("<uninit>")),
+        };
+        d.finish()
+    }
+}
+
+/// `std::sync::LazyLock`; inside a model run its value is initialised anew in every execution
+/// (see the module docs), so the initialiser must be callable more than once: `F: Fn() -> T`
+/// (every closure a `static` can hold is; a `move` closure owning data is not).
+pub struct LazyLock<T, F = fn() -> T> {
+    cell: OnceLock<T>,
+    init: F,
+}
+
+impl<T, F: Fn() -> T> LazyLock<T, F> {
+    /// A lazy value initialised by `f` on first access.
+    pub const fn new(f: F) -> Self {
+        LazyLock {
+            cell: OnceLock::new(),
+            init: f,
+        }
+    }
+    /// Forces the initialisation and returns the value.
+    pub fn force(this: &Self) -> &T {
+        this.cell.get_or_init(|| (this.init)())
+    }
+}
+
+impl<T, F: Fn() -> T> std::ops::Deref for LazyLock<T, F> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        LazyLock::force(self)
+    }
+}
+
+impl<T: Default> Default for LazyLock<T> {
+    fn default() -> Self {
+        LazyLock::new(T::default as fn() -> T)
+    }
+}
+
+impl<T: fmt::Debug, F> fmt::Debug for LazyLock<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_tuple("LazyLock");
+        match self.cell.get() {
+            Some(v) => d.field(v),
+            None => d.field(&format_args!("<uninit>")),
+        };
+        d.finish()
+    }
+}
+
+/// `std::thread::LocalKey`: a thread-local declared with [`heisen::thread_local!`](crate::thread_local);
+/// inside a model run each model thread has its own value, per execution.
+pub struct LocalKey<T: 'static> {
+    std: &'static std::thread::LocalKey<T>,
+    init: fn() -> T,
+}
+
+/// `std::thread::AccessError`: the thread-local was accessed while being destroyed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AccessError;
+
+impl fmt::Debug for AccessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessError").finish()
+    }
+}
+impl fmt::Display for AccessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt("already destroyed", f)
+    }
+}
+impl std::error::Error for AccessError {}
+
+impl<T: 'static> LocalKey<T> {
+    #[doc(hidden)]
+    pub const fn __new(std: &'static std::thread::LocalKey<T>, init: fn() -> T) -> Self {
+        LocalKey { std, init }
+    }
+    /// Runs `f` with this thread's value (initialising it on first use).
+    pub fn with<F, R>(&'static self, f: F) -> R
+    where
+        F: FnOnce(&T) -> R,
+    {
+        self.try_with(f).expect(
+            "cannot access a Thread Local Storage value during or after destruction: AccessError",
+        )
+    }
+    /// Like [`LocalKey::with`], but an error while the thread's values are being destroyed.
+    pub fn try_with<F, R>(&'static self, f: F) -> Result<R, AccessError>
+    where
+        F: FnOnce(&T) -> R,
+    {
+        if !in_model() {
+            return self.std.try_with(f).map_err(|_| AccessError);
+        }
+        if DESTROYING.with(|d| d.get()) {
+            return Err(AccessError);
+        }
+        let key = (self as *const Self as usize, rt::current_lane());
+        let p = get_or_init(key, self.init);
+        Ok(f(unsafe { &*p }))
+    }
+}
+
+impl<T: 'static> LocalKey<Cell<T>> {
+    /// Sets the value.
+    pub fn set(&'static self, value: T) {
+        self.with(|c| c.set(value))
+    }
+    /// A copy of the value.
+    pub fn get(&'static self) -> T
+    where
+        T: Copy,
+    {
+        self.with(Cell::get)
+    }
+    /// Takes the value, leaving `Default::default()`.
+    pub fn take(&'static self) -> T
+    where
+        T: Default,
+    {
+        self.with(Cell::take)
+    }
+    /// Replaces the value, returning the old one.
+    pub fn replace(&'static self, value: T) -> T {
+        self.with(|c| c.replace(value))
+    }
+}
+
+impl<T: 'static> LocalKey<RefCell<T>> {
+    /// Runs `f` with a shared borrow of the value.
+    pub fn with_borrow<F, R>(&'static self, f: F) -> R
+    where
+        F: FnOnce(&T) -> R,
+    {
+        self.with(|c| f(&c.borrow()))
+    }
+    /// Runs `f` with a mutable borrow of the value.
+    pub fn with_borrow_mut<F, R>(&'static self, f: F) -> R
+    where
+        F: FnOnce(&mut T) -> R,
+    {
+        self.with(|c| f(&mut c.borrow_mut()))
+    }
+    /// Sets the value.
+    pub fn set(&'static self, value: T) {
+        self.with(|c| *c.borrow_mut() = value)
+    }
+    /// Takes the value, leaving `Default::default()`.
+    pub fn take(&'static self) -> T
+    where
+        T: Default,
+    {
+        self.with(RefCell::take)
+    }
+    /// Replaces the value, returning the old one.
+    pub fn replace(&'static self, value: T) -> T {
+        self.with(|c| c.replace(value))
+    }
+}
+
+impl<T: 'static> fmt::Debug for LocalKey<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalKey").finish_non_exhaustive()
+    }
+}
