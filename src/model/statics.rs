@@ -77,7 +77,7 @@ fn find(key: (usize, usize)) -> Option<*mut ()> {
 
 /// The slot `key` of this execution, initialised by `init` on first use.
 fn get_or_init<T>(key: (usize, usize), init: impl FnOnce() -> T) -> *const T {
-    if let Some(p) = find(key) {
+    if let Some(p) = get_global_or_local(key) {
         return p.cast::<T>();
     }
     // Initialise outside the borrow: `init` may use other statics.
@@ -96,6 +96,8 @@ fn get_or_init<T>(key: (usize, usize), init: impl FnOnce() -> T) -> *const T {
         );
         None
     });
+    // The first value stored is published (a release under loom) before anyone else sees it.
+    loom_sync(key);
     match raced {
         Some(p) => {
             // Another thread initialised it while `init` ran (it yielded): keep the first.
@@ -104,6 +106,45 @@ fn get_or_init<T>(key: (usize, usize), init: impl FnOnce() -> T) -> *const T {
         }
         None => fresh.cast::<T>(),
     }
+}
+
+fn get_global_or_local(key: (usize, usize)) -> Option<*mut ()> {
+    if key.1 == GLOBAL {
+        get_global(key)
+    } else {
+        find(key)
+    }
+}
+
+/// Under loom, orders a process-wide slot's initialisation before every other thread's use of
+/// it (as loom's `lazy_static` does: a release by the initialising thread, an acquire by each
+/// reader, neither a scheduling point); without it loom calls the objects created by the
+/// initialiser racy. Each slot address gets one leaked loom `Lazy<()>` for the process.
+fn loom_sync(key: (usize, usize)) {
+    if key.1 != GLOBAL || rt::backend() != Backend::Loom {
+        return;
+    }
+    type Lazies = HashMap<usize, &'static loom::lazy_static::Lazy<()>>;
+    static LAZIES: std::sync::OnceLock<std::sync::Mutex<Lazies>> = std::sync::OnceLock::new();
+    let lazy = *LAZIES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(key.0)
+        .or_insert_with(|| {
+            Box::leak(Box::new(loom::lazy_static::Lazy {
+                init: || (),
+                _p: std::marker::PhantomData,
+            }))
+        });
+    lazy.get();
+}
+
+/// A process-wide slot's value, if initialised in this execution (synchronized under loom).
+fn get_global(key: (usize, usize)) -> Option<*mut ()> {
+    let p = find(key)?;
+    loom_sync(key);
+    Some(p)
 }
 
 fn set<T>(key: (usize, usize), v: T) -> Result<(), T> {
@@ -201,14 +242,14 @@ impl<T> OnceLock<T> {
     /// The value, if initialised (in this execution, inside a model run).
     pub fn get(&self) -> Option<&T> {
         if in_model() {
-            return find(self.key()).map(|p| unsafe { &*p.cast::<T>() });
+            return get_global(self.key()).map(|p| unsafe { &*p.cast::<T>() });
         }
         self.std.get()
     }
     /// Mutable access to the value, if initialised.
     pub fn get_mut(&mut self) -> Option<&mut T> {
         if in_model() {
-            return find(self.key()).map(|p| unsafe { &mut *p.cast::<T>() });
+            return get_global(self.key()).map(|p| unsafe { &mut *p.cast::<T>() });
         }
         self.std.get_mut()
     }
