@@ -21,7 +21,7 @@ fn model_suites_pass_in_the_model_build() {
         .args(["test", "-p", "heisen", "--features", "model"])
         .args(["--test", "model_detection", "--test", "model_primitives"])
         .args(["--test", "critical", "--test", "facade_fixes"])
-        .args(["--test", "model_time"])
+        .args(["--test", "model_time", "--test", "parity", "--test", "model_fidelity"])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -52,6 +52,10 @@ fn model_suites_pass_in_the_model_build() {
         "shuttle_schedules_spread_over_threads_find_the_race_and_run_every_schedule",
         "a_skew_that_reorders_causally_ordered_readings_is_found_by_both_backends",
         "shuttle_replay_reproduces_the_skews",
+        "facade_items_run_with_std_semantics",
+        "a_static_lazylock_is_modelled_and_reset_per_execution",
+        "leaked_arc_cycle_is_reported_by_loom",
+        "a_std_object_touched_inside_a_model_run_is_an_error_naming_its_construction_site",
     ] {
         assert!(
             stdout.contains(&format!("test {name} ... ok")),
