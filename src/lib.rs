@@ -4,14 +4,19 @@
 //!
 //! | instead of | use |
 //! |---|---|
-//! | `std::sync::{Arc, Mutex, MutexGuard, RwLock, Condvar, Barrier, mpsc}` | [`heisen::sync`](sync) |
-//! | `std::sync::atomic::{AtomicBool, AtomicI8..AtomicU64, AtomicIsize, AtomicUsize, AtomicPtr, Ordering, fence}` | [`heisen::sync::atomic`](sync::atomic) |
-//! | `std::thread::{spawn, scope, yield_now, JoinHandle}` | [`heisen::thread`](thread) |
-//! | `std::cell::UnsafeCell` | [`heisen::cell::UnsafeCell`](cell::UnsafeCell) (loom's `with` / `with_mut` API) |
+//! | `std::sync::{Arc, Weak, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Condvar, WaitTimeoutResult, Barrier, BarrierWaitResult, OnceLock, LazyLock, mpsc}` (+ `LockResult`, `TryLockResult`, `PoisonError`, `TryLockError`) | [`heisen::sync`](sync) |
+//! | `std::sync::atomic::{AtomicBool, AtomicI8..AtomicU64, AtomicIsize, AtomicUsize, AtomicPtr, Ordering, fence, compiler_fence}` | [`heisen::sync::atomic`](sync::atomic) |
+//! | `std::thread::{spawn, scope, current, park, park_timeout, sleep, yield_now, panicking, available_parallelism, Builder, JoinHandle, Scope, ScopedJoinHandle, Thread, ThreadId, LocalKey, AccessError, Result}` | [`heisen::thread`](thread) |
+//! | `std::thread_local!`, `lazy_static::lazy_static!` | [`heisen::thread_local!`](thread_local), [`heisen::lazy_static!`](lazy_static) — see [Statics](#statics) |
+//! | `std::cell::UnsafeCell` | [`heisen::cell::UnsafeCell`](cell::UnsafeCell) (loom's API: `with` / `with_mut`, `get` / `get_mut` returning [`ConstPtr`](cell::ConstPtr) / [`MutPtr`](cell::MutPtr)) |
 //! | `std::hint::spin_loop` | [`heisen::hint::spin_loop`](hint::spin_loop) |
-//! | `std::time::{SystemTime, UNIX_EPOCH, SystemTimeError, Duration, Instant}` | [`heisen::time`](time) (in model runs each thread's `SystemTime::now()` is skewed, see [Clock skew](#clock-skew-heisentime)) |
+//! | `std::time::{SystemTime, UNIX_EPOCH, SystemTimeError, Duration, Instant}` | [`heisen::time`](time) (in model runs `Instant` is the model's clock and each thread's `SystemTime::now()` is skewed, see [Clock skew](#clock-skew-heisentime)) |
 //! | (nothing: a statement of intent) | [`#[heisen::critical]`](macro@critical), [`heisen::critical_section!`](critical_section) — see [Critical sections](#critical-sections-heisencritical) |
 //! | an executor's `block_on` / `spawn` | [`heisen::future::block_on`](future::block_on), [`heisen::future::spawn`](future::spawn) |
+//!
+//! Every item has std's signature in both builds (`tests/parity.rs` assigns each one to a
+//! `fn` pointer of std's type and is compiled in the normal and in the model build), with the
+//! exceptions listed under *Limits* below.
 //!
 //! In a normal build these **are** `std` (re-exports; `UnsafeCell` is an `#[inline]` newtype),
 //! so production code pays nothing and needs no `cfg` of its own.
@@ -52,17 +57,47 @@
 //!
 //! Limits to know:
 //! * Objects must be created *inside* the test body: the backend of an object is chosen when
-//!   it is constructed, so a `static` (or anything built before the run) stays plain `std` and
-//!   is not modelled. In model builds the constructors are not `const` (as in loom).
-//! * [`sync::Arc`] is `std::sync::Arc` in every build (its reference count is correct by
-//!   construction; loom's leak checking of `Arc` is not used).
+//!   it is constructed. An object built before the run (a `static` with a `const`
+//!   constructor in a normal build, an object shared from outside) is plain `std`, and using
+//!   it inside a model run is an **error** naming its construction site (`heisen: this Mutex
+//!   was created outside the model run (at src/lib.rs:12:5) …`), never a silent std object.
+//!   In model builds the constructors are not `const` (as in loom): model a `static` with
+//!   [`heisen::lazy_static!`](lazy_static) or [`sync::LazyLock`] (see [Statics](#statics)).
+//! * [`sync::Arc`] / [`sync::Weak`] are std's in normal builds. In model builds, inside a
+//!   **loom** run, an `Arc`'s reference count is modelled with std's own algorithm on a loom
+//!   atomic (clone `Relaxed`, drop `Release` + an `Acquire` fence by the last owner, upgrade a
+//!   CAS loop), so the last owner's drop *happens after* every other owner's use, clones and
+//!   drops are interleaved as with loom's `Arc`, and a leaked allocation (an `Arc` cycle) is
+//!   reported by loom. Under shuttle (whose `Arc` is std's) and outside runs the count is
+//!   std's. Cost: two words per `Arc` and one loom operation per clone/drop under loom. Not
+//!   available: unsized coercion (`let a: Arc<dyn Tr> = Arc::new(x)` needs the unstable
+//!   `CoerceUnsized`; loom's own `Arc` has the same limit): build it with
+//!   `Arc::from(Box::new(x) as Box<dyn Tr>)` or `Arc::from(std_arc)`, which compile in both
+//!   builds. `Arc::into_raw`/`from_raw` keep the modelled count (by address).
+//! * Timed waits (`Condvar::wait_timeout[_while]`, `Receiver::recv_timeout`) **never time
+//!   out** inside a model run (neither backend models timers; this is loom's and shuttle's own
+//!   semantics): they are waits whose result says `timed_out() == false`. `thread::sleep` and
+//!   `park_timeout` are yields that advance the model's monotonic clock ([`time::Instant`]) by
+//!   the duration (a `park_timeout` returns at once: a spurious wakeup, which std allows).
+//!   `thread::park` may also return spuriously.
+//! * `sync_channel` under loom (which has none) is a bounded queue under a loom `Mutex` +
+//!   `Condvar`; loom explores it as any locked queue.
 //! * [`thread::scope`] is modelled by shuttle; loom has no scoped threads, so inside a loom
 //!   run it panics with an explanation: mark such tests `#[heisen::model(shuttle)]`.
 //! * `UnsafeCell` data races are detected by loom only; shuttle records the accesses.
 //! * Atomics: `fetch_update` is recorded step by step (`fetch_update: load ..`, then each CAS
 //!   attempt with its success or failure and values). `get_mut` works on std and shuttle
 //!   objects; loom's atomics have none, so inside a loom run it panics (use `load`/`store`:
-//!   with `&mut` no other thread can race them).
+//!   with `&mut` no other thread can race them). `as_ptr` exists for std objects only (loom
+//!   and shuttle keep the value in their own state): inside a model run it panics with an
+//!   explanation. The deprecated `compare_and_swap` is a `compare_exchange` with std's
+//!   failure ordering. Not offered: `from_ptr` (a model atomic cannot live at a user address).
+//! * `Mutex::is_poisoned` / `RwLock::is_poisoned` are always `false` under loom (loom never
+//!   poisons).
+//! * `LazyLock`'s initialiser is `Fn() -> T` in model builds (std: `FnOnce`), since a model
+//!   run initialises it once per execution: every closure a `static` can hold qualifies.
+//! * `JoinHandle::is_finished` inside a model run is a check of whether the thread's closure
+//!   returned, not a scheduling point; join to synchronize with the thread.
 //!
 //! Arguments (all optional; invalid ones are compile errors):
 //!
@@ -310,6 +345,48 @@
 //!   weak-memory load that returns an older value is still ordered by its position (the
 //!   timeline flags it `stale`). Channels, condvar notifications and barriers are
 //!   synchronization, not accesses.
+//!
+//! ## Statics
+//!
+//! Real code keeps shared state in `static`s. In a model run every explored execution must
+//! start from the same state, so heisen's statics are **per execution** there:
+//!
+//! ```
+//! use heisen::sync::atomic::{AtomicU64, Ordering::SeqCst};
+//! use heisen::sync::{LazyLock, Mutex, OnceLock};
+//!
+//! static NEXT_ID: LazyLock<AtomicU64> = LazyLock::new(|| AtomicU64::new(1));
+//! heisen::lazy_static! {
+//!     static ref REGISTRY: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+//! }
+//! static CONFIG: OnceLock<String> = OnceLock::new();
+//! heisen::thread_local! {
+//!     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+//! }
+//!
+//! fn register() -> u64 {
+//!     let id = NEXT_ID.fetch_add(1, SeqCst);
+//!     REGISTRY.lock().unwrap().push(id);
+//!     SCRATCH.with_borrow_mut(|s| s.push(1));
+//!     id
+//! }
+//! # CONFIG.get_or_init(|| "x".into());
+//! # assert_eq!(register(), 1);
+//! ```
+//!
+//! * Normal builds: these are exactly std's `LazyLock`, `OnceLock` and `thread_local!`
+//!   (`heisen::lazy_static!` declares a `std::sync::LazyLock` static, used through `Deref`).
+//! * Model builds, inside a model run: the first access of an execution initialises the value
+//!   (so the `AtomicU64` and `Mutex` above are loom / shuttle objects, explored like any
+//!   other), and the values are dropped when the execution's body returns; a thread-local has
+//!   one value per model thread, dropped when that thread's closure returns. Under loom the
+//!   initialisation is ordered before every other thread's use, as loom's `lazy_static!` does.
+//!   As in loom, initialisation is not a scheduling point, and two threads racing to
+//!   initialise may both run the initialiser (the first value stored wins). Outside model runs
+//!   (ordinary `#[test]`s in the model build) they are std's.
+//! * A plain `static X: heisen::sync::Mutex<_> = Mutex::new(..)` compiles in normal builds
+//!   only (model constructors are not `const`), and any facade object built outside the run
+//!   and used inside is refused with its construction site (see *Limits*).
 //!
 //! ## Harness tests
 //!
@@ -623,7 +700,8 @@ pub mod cell {
 ///
 /// | item | normal build | model build |
 /// |---|---|---|
-/// | [`Duration`], [`Instant`] | `std::time` | `std::time` (an `Instant` measures time on one machine, where skew does not matter; model runs read the real monotonic clock) |
+/// | [`Duration`] | `std::time` | `std::time` |
+/// | [`Instant`] | `std::time` | std's API; inside a model run [`Instant::now`] reads the model's true time (below, without any thread's skew: one machine's monotonic clock), so deadlines are deterministic; `thread::sleep(d)` and `park_timeout(d)` advance it by `d` without real time passing |
 /// | [`SystemTime`], [`UNIX_EPOCH`], [`SystemTimeError`] | `std::time` | a thin mirror of std's API: `now`, `duration_since`, `elapsed`, `checked_add` / `checked_sub`, `+` / `-` a `Duration`, `Ord`, `Hash`, `Debug`, `From` to and from `std::time::SystemTime` |
 ///
 /// In a model build, `SystemTime::now()` outside a model run is the real clock. Inside one,

@@ -427,3 +427,45 @@ fn compare_and_swap_returns_the_previous_value() {
         assert_eq!(a.load(SeqCst), usize::MAX);
     });
 }
+
+/// A hand-rolled refcount frees the node when it drops to zero. With a `Relaxed` decrement the
+/// freeing thread is not ordered after the other thread's read: the free (dropping the node's
+/// `UnsafeCell`) races with that read. With `AcqRel` it is ordered.
+fn refcount_free(order: heisen::sync::atomic::Ordering) {
+    struct Node {
+        refs: AtomicUsize,
+        data: UnsafeCell<u32>,
+    }
+    fn release(p: usize, order: heisen::sync::atomic::Ordering) {
+        let node = unsafe { &*(p as *const Node) };
+        node.data.with(|v| unsafe { *v });
+        if node.refs.fetch_sub(1, order) == 1 {
+            drop(unsafe { Box::from_raw(p as *mut Node) });
+        }
+    }
+    let p = Box::into_raw(Box::new(Node {
+        refs: AtomicUsize::new(2),
+        data: UnsafeCell::new(7),
+    })) as usize;
+    let h = thread::spawn(move || release(p, order));
+    release(p, order);
+    h.join().unwrap();
+}
+
+#[test]
+fn a_free_racing_with_the_other_threads_last_access_is_a_data_race_under_loom() {
+    use heisen::sync::atomic::Ordering::{AcqRel, Relaxed};
+    let f = fail(&Config::new("t::free_relaxed").loom_only(), || {
+        refcount_free(Relaxed)
+    });
+    assert!(
+        f.message.contains("Causality violation"),
+        "{}\n{}",
+        f.message,
+        f.report
+    );
+    check(&Config::new("t::free_acqrel").loom_only(), || {
+        refcount_free(AcqRel)
+    })
+    .unwrap_or_else(|f| panic!("{f}"));
+}

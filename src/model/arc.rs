@@ -268,8 +268,12 @@ impl<T: ?Sized> Clone for Arc<T> {
 
 impl<T: ?Sized> Drop for Arc<T> {
     fn drop(&mut self) {
-        // While unwinding (a failed execution) only std's count is kept: no backend calls.
-        if let Some(c) = self.count.as_ref().filter(|_| !std::thread::panicking()) {
+        if self.count.is_some() && !super::statics::tracking_frees() {
+            // A failed execution (unwinding, torn down by loom): keep std's count only, and
+            // leak the count handle rather than drop loom objects loom can no longer take.
+            std::mem::forget(self.count.take());
+        }
+        if let Some(c) = &self.count {
             if c.strong.fetch_sub(1, Release) == 1 {
                 loom::sync::atomic::fence(Acquire);
                 let a = addr(std::sync::Arc::as_ptr(&self.std));
@@ -277,6 +281,14 @@ impl<T: ?Sized> Drop for Arc<T> {
             }
         }
         unsafe { ManuallyDrop::drop(&mut self.std) }
+    }
+}
+
+impl<T: ?Sized> Drop for Weak<T> {
+    fn drop(&mut self) {
+        if self.count.is_some() && !super::statics::tracking_frees() {
+            std::mem::forget(self.count.take());
+        }
     }
 }
 

@@ -135,10 +135,24 @@ macro_rules! atomic_common {
             }
             /// Consumes the atomic, returning the value.
             pub fn into_inner(self) -> $t {
-                match self.0 {
+                let this = std::mem::ManuallyDrop::new(self);
+                // SAFETY: `this` is never used or dropped again.
+                match unsafe { std::ptr::read(&this.0) } {
                     Inner::Std(a, _) => a.into_inner(),
                     Inner::Loom(a) => a.into_inner(),
                     Inner::Shuttle(a) => a.into_inner(),
+                }
+            }
+        }
+
+        /// Freeing an atomic is an unsynchronized write (tracked allocation): under loom a
+        /// drop not ordered after another thread's last access is reported as a data race.
+        impl Drop for $name {
+            fn drop(&mut self) {
+                if let Inner::Loom(a) = &mut self.0 {
+                    if super::super::statics::tracking_frees() {
+                        LoomFree::free(a);
+                    }
                 }
             }
         }
@@ -179,6 +193,39 @@ macro_rules! rmw {
             }
         )*
     };
+}
+
+/// The access a loom atomic's free is checked as: an unsynchronized write (`with_mut`) where
+/// loom has one, else an unsynchronized read (`AtomicBool`: conflicts with stores only).
+trait LoomFree {
+    fn free(&mut self);
+}
+macro_rules! loom_free_mut {
+    ($($t:ident),*) => {
+        $(impl LoomFree for loom::sync::atomic::$t {
+            fn free(&mut self) {
+                self.with_mut(|_| ());
+            }
+        })*
+    };
+}
+loom_free_mut!(
+    AtomicI8,
+    AtomicI16,
+    AtomicI32,
+    AtomicI64,
+    AtomicIsize,
+    AtomicU8,
+    AtomicU16,
+    AtomicU32,
+    AtomicU64,
+    AtomicUsize
+);
+impl LoomFree for loom::sync::atomic::AtomicBool {
+    fn free(&mut self) {
+        // SAFETY: a plain read of the current value (`&mut self`: no concurrent access).
+        let _ = unsafe { self.unsync_load() };
+    }
 }
 
 fn fmt_display<T: std::fmt::Display>(v: &T) -> String {
@@ -462,10 +509,21 @@ mod ptr_ {
         }
         /// Consumes the atomic, returning the pointer.
         pub fn into_inner(self) -> *mut T {
-            match self.0 {
+            let this = std::mem::ManuallyDrop::new(self);
+            // SAFETY: `this` is never used or dropped again.
+            match unsafe { std::ptr::read(&this.0) } {
                 Inner::Std(a, _) => a.into_inner(),
                 Inner::Loom(a) => a.into_inner(),
                 Inner::Shuttle(a) => a.into_inner(),
+            }
+        }
+    }
+    impl<T> Drop for AtomicPtr<T> {
+        fn drop(&mut self) {
+            if let Inner::Loom(a) = &mut self.0 {
+                if super::super::statics::tracking_frees() {
+                    a.with_mut(|_| ());
+                }
             }
         }
     }

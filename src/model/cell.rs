@@ -177,9 +177,24 @@ impl<T> UnsafeCell<T> {
     }
     /// Consumes the cell.
     pub fn into_inner(self) -> T {
-        match self.0 {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again.
+        match unsafe { std::ptr::read(&this.0) } {
             Inner::Std(c, _) | Inner::Shuttle(c) => c.into_inner(),
             Inner::Loom(c) => c.into_inner(),
+        }
+    }
+}
+
+/// Freeing a cell is a write access (tracked allocation): under loom, dropping it while
+/// another thread's last access is not ordered before the drop (a refcount decremented with
+/// `Relaxed`, a channel slot freed early) is reported as a data race.
+impl<T> Drop for UnsafeCell<T> {
+    fn drop(&mut self) {
+        if let Inner::Loom(c) = &self.0 {
+            if super::statics::tracking_frees() {
+                c.with_mut(|_| ());
+            }
         }
     }
 }

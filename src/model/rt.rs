@@ -588,6 +588,12 @@ pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
     })
 }
 
+/// Whether the current execution already failed (a panic was recorded): the backend may be
+/// tearing it down, so drops must not call into it.
+pub(crate) fn execution_failed() -> bool {
+    TRACE.with(|t| t.try_borrow().map_or(true, |t| t.failure.is_some()))
+}
+
 /// The model wall clock's skew bound for the current run.
 pub(crate) fn clock_bound() -> std::time::Duration {
     TRACE.with(|t| t.borrow().clock_bound)

@@ -45,6 +45,14 @@ fn outside_object(site: Site, what: &'static str) -> ! {
     )
 }
 
+/// Whether a model object's drop may call into loom (tracked frees, the modelled `Arc`
+/// count): inside a loom run, not while unwinding and not once the execution failed (loom may
+/// be tearing it down, where a backend call would abort the process).
+#[inline]
+pub(crate) fn tracking_frees() -> bool {
+    rt::backend() == Backend::Loom && !std::thread::panicking() && !rt::execution_failed()
+}
+
 /// One type-erased per-execution value.
 struct Value {
     ptr: *mut (),

@@ -875,12 +875,18 @@ pub mod mpsc {
             self.state.lock().unwrap().senders += 1;
         }
         fn drop_sender(&self) {
+            if !super::super::statics::tracking_frees() {
+                return;
+            }
             if let Ok(mut g) = self.state.lock() {
                 g.senders -= 1;
                 self.cv.notify_all();
             }
         }
         fn drop_receiver(&self) {
+            if !super::super::statics::tracking_frees() {
+                return;
+            }
             if let Ok(mut g) = self.state.lock() {
                 g.receiver = false;
                 g.queue.clear();
