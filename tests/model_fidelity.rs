@@ -74,9 +74,7 @@ fn bounded_channel_handoff() {
         tx2.send(1).unwrap();
         tx2.send(2).unwrap();
     });
-    let mut got: Vec<u32> = Vec::new();
-    got.push(rx.recv().unwrap());
-    got.push(rx.recv().unwrap());
+    let got: Vec<u32> = vec![rx.recv().unwrap(), rx.recv().unwrap()];
     h.join().unwrap();
     tx.send(3).unwrap();
     assert!(matches!(tx.try_send(4), Err(TrySendError::Full(4))));
@@ -104,7 +102,10 @@ fn rendezvous_channel_send_returns_after_the_receive() {
             rx.iter().count()
         });
         tx.send(9).unwrap();
-        assert!(matches!(tx.try_send(1), Err(TrySendError::Full(1)) | Ok(())));
+        assert!(matches!(
+            tx.try_send(1),
+            Err(TrySendError::Full(1)) | Ok(())
+        ));
         drop(tx);
         h.join().unwrap();
         assert_eq!(received.load(SeqCst), 9);
@@ -270,7 +271,11 @@ fn static_lost_update() {
 fn a_static_lazylock_is_modelled_and_reset_per_execution() {
     for cfg in both("t::static_lost_update") {
         let f = fail(&cfg, static_lost_update);
-        assert!(f.message.contains("lost update on a static"), "{}", f.report);
+        assert!(
+            f.message.contains("lost update on a static"),
+            "{}",
+            f.report
+        );
     }
     // Fixed with an atomic RMW: passes, which it could only do if the static restarted at 0
     // in every execution (else the second execution would read 2 first).
@@ -290,7 +295,10 @@ static ONCE: OnceLock<u32> = OnceLock::new();
 #[test]
 fn lazy_static_and_oncelock_start_empty_in_every_execution() {
     pass_both("t::lazy_static", || {
-        assert!(ONCE.get().is_none(), "OnceLock kept a value across executions");
+        assert!(
+            ONCE.get().is_none(),
+            "OnceLock kept a value across executions"
+        );
         let h = thread::spawn(|| {
             REGISTRY.lock().unwrap().push(1);
             ONCE.get_or_init(|| 1);
@@ -324,7 +332,11 @@ fn thread_locals_are_per_model_thread_and_dropped_at_thread_exit() {
             LOCAL.get()
         });
         assert_eq!(h.join().unwrap(), 10);
-        assert_eq!(LOCAL.get(), 1, "each execution starts from the initial value");
+        assert_eq!(
+            LOCAL.get(),
+            1,
+            "each execution starts from the initial value"
+        );
     })
     .unwrap_or_else(|f| panic!("{f}"));
     // Every child's thread-local (holding a clone of `token`) was dropped at its exit, and the
@@ -344,7 +356,8 @@ fn a_std_object_touched_inside_a_model_run_is_an_error_naming_its_construction_s
         .expect_err("a std Mutex inside a model run must be refused");
         assert!(
             f.message.contains("created outside the model run")
-                && f.message.contains(&format!("tests/model_fidelity.rs:{line}")),
+                && f.message
+                    .contains(&format!("tests/model_fidelity.rs:{line}")),
             "{}",
             f.message
         );
@@ -369,7 +382,10 @@ fn instant_is_the_model_clock_deterministic_and_advanced_by_sleep() {
     };
     let real = std::time::Instant::now();
     let (a, b) = (run(), run());
-    assert!(real.elapsed() < Duration::from_secs(5), "a modelled sleep takes no real time");
+    assert!(
+        real.elapsed() < Duration::from_secs(5),
+        "a modelled sleep takes no real time"
+    );
     assert_eq!(a, b, "the model clock is deterministic");
     assert!(a.iter().all(|d| *d < Duration::from_secs(6)));
 }

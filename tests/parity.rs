@@ -49,8 +49,7 @@ fn sync_signatures() {
     let _: for<'a> fn(&'a RwLock<T>) -> LockResult<RwLockReadGuard<'a, T>> = RwLock::read;
     let _: for<'a> fn(&'a RwLock<T>) -> LockResult<RwLockWriteGuard<'a, T>> = RwLock::write;
     let _: for<'a> fn(&'a RwLock<T>) -> TryLockResult<RwLockReadGuard<'a, T>> = RwLock::try_read;
-    let _: for<'a> fn(&'a RwLock<T>) -> TryLockResult<RwLockWriteGuard<'a, T>> =
-        RwLock::try_write;
+    let _: for<'a> fn(&'a RwLock<T>) -> TryLockResult<RwLockWriteGuard<'a, T>> = RwLock::try_write;
     let _: fn(&RwLock<T>) -> bool = RwLock::is_poisoned;
     let _: fn(&RwLock<T>) = RwLock::clear_poison;
     let _: fn(&mut RwLock<T>) -> LockResult<&mut T> = RwLock::get_mut;
@@ -60,8 +59,7 @@ fn sync_signatures() {
 
     let _: fn() -> Condvar = Condvar::new;
     let _: fn() -> Condvar = Condvar::default;
-    let _: for<'a> fn(&Condvar, MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> =
-        Condvar::wait;
+    let _: for<'a> fn(&Condvar, MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> = Condvar::wait;
     let _: for<'a> fn(
         &Condvar,
         MutexGuard<'a, T>,
@@ -294,8 +292,12 @@ fn atomic_signatures() {
         AtomicUsize::compare_exchange;
     let _: fn(&AtomicUsize, usize, usize, Ordering, Ordering) -> Result<usize, usize> =
         AtomicUsize::compare_exchange_weak;
-    let _: fn(&AtomicUsize, Ordering, Ordering, fn(usize) -> Option<usize>) -> Result<usize, usize> =
-        AtomicUsize::fetch_update;
+    let _: fn(
+        &AtomicUsize,
+        Ordering,
+        Ordering,
+        fn(usize) -> Option<usize>,
+    ) -> Result<usize, usize> = AtomicUsize::fetch_update;
     let _: fn(&AtomicUsize, usize, Ordering) -> usize = AtomicUsize::fetch_add;
     let _: fn(&AtomicUsize, usize, Ordering) -> usize = AtomicUsize::fetch_sub;
     let _: fn(&AtomicUsize, usize, Ordering) -> usize = AtomicUsize::fetch_and;
@@ -410,10 +412,9 @@ fn facade_items_run_with_std_semantics() {
             })
             .unwrap()
     };
-    let (ready, _timed_out) = cv
-        .1
-        .wait_timeout_while(cv.0.lock().unwrap(), Duration::from_secs(60), |r| !*r)
-        .unwrap();
+    let (ready, _timed_out) =
+        cv.1.wait_timeout_while(cv.0.lock().unwrap(), Duration::from_secs(60), |r| !*r)
+            .unwrap();
     assert!(*ready);
     drop(ready);
     assert_eq!(rx.recv(), Ok(7));

@@ -428,7 +428,6 @@ impl<T: ?Sized + Hash> Hash for Arc<T> {
 
 impl<T: ?Sized + std::error::Error> std::error::Error for Arc<T> {}
 
-
 impl<T: ?Sized + std::panic::RefUnwindSafe> std::panic::UnwindSafe for Arc<T> {}
 
 impl<T> Weak<T> {

@@ -304,7 +304,14 @@ mod bool_ {
     pub struct AtomicBool(Inner);
     atomic_common!(AtomicBool, bool, fmt_display);
     impl AtomicBool {
-        rmw!(bool, fmt_display, fetch_and, fetch_nand, fetch_or, fetch_xor);
+        rmw!(
+            bool,
+            fmt_display,
+            fetch_and,
+            fetch_nand,
+            fetch_or,
+            fetch_xor
+        );
         fn apply(op: &str, old: bool, v: bool) -> bool {
             match op {
                 "fetch_and" => old & v,

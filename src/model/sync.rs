@@ -78,9 +78,9 @@ fn map_lock<G, H>(r: LockResult<G>, f: impl FnOnce(G) -> H) -> LockResult<H> {
 fn map_try<G, H>(r: TryLockResult<G>, f: impl FnOnce(G) -> H) -> TryLockResult<H> {
     match r {
         Ok(g) => Ok(f(g)),
-        Err(TryLockError::Poisoned(p)) => Err(TryLockError::Poisoned(PoisonError::new(f(
-            p.into_inner(),
-        )))),
+        Err(TryLockError::Poisoned(p)) => {
+            Err(TryLockError::Poisoned(PoisonError::new(f(p.into_inner()))))
+        }
         Err(TryLockError::WouldBlock) => Err(TryLockError::WouldBlock),
     }
 }
@@ -151,7 +151,9 @@ impl<T> Mutex<T> {
         match &self.inner {
             MInner::Std(m, _) => m.is_poisoned(),
             MInner::Loom(_) => false,
-            MInner::Shuttle(m) => m.try_lock().is_err_and(|e| matches!(e, TryLockError::Poisoned(_))),
+            MInner::Shuttle(m) => m
+                .try_lock()
+                .is_err_and(|e| matches!(e, TryLockError::Poisoned(_))),
         }
     }
     /// Clears the poisoned state.
@@ -559,7 +561,9 @@ impl<T> RwLock<T> {
         match &self.0 {
             RInner::Std(l, _) => l.is_poisoned(),
             RInner::Loom(_) => false,
-            RInner::Shuttle(l) => l.try_read().is_err_and(|e| matches!(e, TryLockError::Poisoned(_))),
+            RInner::Shuttle(l) => l
+                .try_read()
+                .is_err_and(|e| matches!(e, TryLockError::Poisoned(_))),
         }
     }
     /// Clears the poisoned state.
@@ -759,10 +763,8 @@ pub mod mpsc {
     use std::collections::VecDeque;
     use std::fmt;
     use std::panic::Location;
+    pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
     use std::time::Duration;
-    pub use std::sync::mpsc::{
-        RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError,
-    };
 
     /// Sending half of [`channel`].
     pub struct Sender<T>(SInner<T>);
@@ -921,7 +923,10 @@ pub mod mpsc {
             Backend::Std => {
                 let site = Location::caller();
                 let (s, r) = std::sync::mpsc::sync_channel(bound);
-                (SyncSender(SyInner::Std(s, site)), Receiver(RInner::Std(r, site)))
+                (
+                    SyncSender(SyInner::Std(s, site)),
+                    Receiver(RInner::Std(r, site)),
+                )
             }
             Backend::Loom => {
                 let b = std::sync::Arc::new(Bounded {
@@ -943,7 +948,10 @@ pub mod mpsc {
             }
             Backend::Shuttle => {
                 let (s, r) = shuttle::sync::mpsc::sync_channel(bound);
-                (SyncSender(SyInner::Shuttle(s)), Receiver(RInner::Shuttle(r)))
+                (
+                    SyncSender(SyInner::Shuttle(s)),
+                    Receiver(RInner::Shuttle(r)),
+                )
             }
         }
     }
