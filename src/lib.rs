@@ -10,6 +10,7 @@
 //! | `std::thread_local!`, `lazy_static::lazy_static!` | [`heisen::thread_local!`](thread_local), [`heisen::lazy_static!`](lazy_static) — see [Statics](#statics) |
 //! | `std::cell::UnsafeCell` | [`heisen::cell::UnsafeCell`](cell::UnsafeCell) (loom's API: `with` / `with_mut`, `get` / `get_mut` returning [`ConstPtr`](cell::ConstPtr) / [`MutPtr`](cell::MutPtr)) |
 //! | `std::hint::spin_loop` | [`heisen::hint::spin_loop`](hint::spin_loop) |
+//! | `std::alloc::{alloc, alloc_zeroed, dealloc, Layout}`, loom's `alloc::Track` | [`heisen::alloc`](alloc) (leaks reported under loom) |
 //! | `std::time::{SystemTime, UNIX_EPOCH, SystemTimeError, Duration, Instant}` | [`heisen::time`](time) (in model runs `Instant` is the model's clock and each thread's `SystemTime::now()` is skewed, see [Clock skew](#clock-skew-heisentime)) |
 //! | (nothing: a statement of intent) | [`#[heisen::critical]`](macro@critical), [`heisen::critical_section!`](critical_section) — see [Critical sections](#critical-sections-heisencritical) |
 //! | an executor's `block_on` / `spawn` | [`heisen::future::block_on`](future::block_on), [`heisen::future::spawn`](future::spawn) |
@@ -739,6 +740,47 @@ pub mod time {
 
     #[cfg(feature = "model")]
     pub use crate::model::time::{Instant, SystemTime, SystemTimeError, UNIX_EPOCH};
+}
+
+/// Allocation with loom's leak tracking (loom's `alloc` API): std's allocator in normal builds;
+/// inside a loom run an allocation never freed, or a [`Track`](alloc::Track)ed value never
+/// dropped, is reported as a leak at the end of the execution.
+pub mod alloc {
+    pub use std::alloc::Layout;
+
+    #[cfg(feature = "model")]
+    pub use crate::model::alloc::{alloc, alloc_zeroed, dealloc, Track};
+    #[cfg(not(feature = "model"))]
+    pub use std::alloc::{alloc, alloc_zeroed, dealloc};
+
+    /// A value tracked for leaks in model runs (loom's `alloc::Track`); a plain wrapper here.
+    #[cfg(not(feature = "model"))]
+    #[derive(Debug)]
+    pub struct Track<T>(T);
+
+    #[cfg(not(feature = "model"))]
+    impl<T> Track<T> {
+        /// Tracks `value`.
+        #[inline]
+        pub fn new(value: T) -> Track<T> {
+            Track(value)
+        }
+        /// The value.
+        #[inline]
+        pub fn get_ref(&self) -> &T {
+            &self.0
+        }
+        /// The value, mutably.
+        #[inline]
+        pub fn get_mut(&mut self) -> &mut T {
+            &mut self.0
+        }
+        /// Stops tracking, returning the value.
+        #[inline]
+        pub fn into_inner(self) -> T {
+            self.0
+        }
+    }
 }
 
 /// Hints.

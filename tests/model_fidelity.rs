@@ -31,7 +31,11 @@ fn pass_both(name: &str, f: fn()) -> Vec<Summary> {
 /// so that the body has concurrency for both schedulers.
 fn concurrently(name: &str, f: fn()) {
     let body = move || {
-        let h = thread::spawn(f);
+        let h = thread::spawn(move || {
+            thread::yield_now();
+            f()
+        });
+        thread::yield_now();
         f();
         h.join().unwrap();
     };
@@ -484,4 +488,25 @@ fn a_free_racing_with_the_other_threads_last_access_is_a_data_race_under_loom() 
         refcount_free(AcqRel)
     })
     .unwrap_or_else(|f| panic!("{f}"));
+}
+
+#[test]
+fn tracked_allocations_and_values_leak_only_when_not_freed() {
+    use heisen::alloc::{alloc, dealloc, Layout, Track};
+    let f = fail(&Config::new("t::track_leak").loom_only(), || {
+        std::mem::forget(Track::new(1u32));
+    });
+    assert!(f.message.to_lowercase().contains("leak"), "{}", f.report);
+    let f = fail(&Config::new("t::alloc_leak").loom_only(), || {
+        let _ = unsafe { alloc(Layout::new::<u64>()) };
+    });
+    assert!(f.message.to_lowercase().contains("leak"), "{}", f.report);
+    concurrently("t::track_ok", || {
+        let mut t = Track::new(1u32);
+        *t.get_mut() += 1;
+        assert_eq!(*t.get_ref(), 2);
+        assert_eq!(t.into_inner(), 2);
+        let l = Layout::new::<u64>();
+        unsafe { dealloc(alloc(l), l) };
+    });
 }

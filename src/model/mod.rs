@@ -1,4 +1,5 @@
 //! Model-build implementation of the facade (feature `model`).
+pub mod alloc;
 pub mod arc;
 pub mod atomic;
 pub(crate) mod atomicity;

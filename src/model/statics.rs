@@ -178,6 +178,7 @@ fn destroy(values: Vec<Value>) {
 /// Start of an execution: forget what a failed previous one left (leaked: its model objects
 /// belong to a finished execution and must not be touched).
 pub(crate) fn begin_execution() {
+    super::alloc::begin_execution();
     SLOTS.with(|s| {
         let mut s = s.borrow_mut();
         // `Value` has no `Drop`: clearing leaks the boxes, which is the point.
