@@ -74,7 +74,15 @@
 //!   available: unsized coercion (`let a: Arc<dyn Tr> = Arc::new(x)` needs the unstable
 //!   `CoerceUnsized`; loom's own `Arc` has the same limit): build it with
 //!   `Arc::from(Box::new(x) as Box<dyn Tr>)` or `Arc::from(std_arc)`, which compile in both
-//!   builds. `Arc::into_raw`/`from_raw` keep the modelled count (by address).
+//!   builds. `Arc::into_raw`/`from_raw` keep the modelled count (by address). An `Arc` built
+//!   outside the run keeps std's count inside it (the objects it holds are guarded on their
+//!   own, see above).
+//! * **Frees are accesses** under loom: dropping a facade `UnsafeCell` is a write access and
+//!   dropping a facade atomic an unsynchronized access, so freeing memory (a `Box` dropped when
+//!   a hand-rolled refcount hits zero, a channel slot) while another thread's last access is
+//!   not ordered before the free is reported as a data race (loom's own types do not check
+//!   this). Memory without a facade cell or atomic in it is not tracked; [`heisen::alloc`](alloc)
+//!   (loom's `alloc` API) reports leaked raw allocations and `Track`ed values.
 //! * Timed waits (`Condvar::wait_timeout[_while]`, `Receiver::recv_timeout`) **never time
 //!   out** inside a model run (neither backend models timers; this is loom's and shuttle's own
 //!   semantics): they are waits whose result says `timed_out() == false`. `thread::sleep` and
