@@ -4,10 +4,10 @@
 //!
 //! | instead of | use |
 //! |---|---|
-//! | `std::sync::{Arc, Weak, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Condvar, WaitTimeoutResult, Barrier, BarrierWaitResult, OnceLock, LazyLock, mpsc}` (+ `LockResult`, `TryLockResult`, `PoisonError`, `TryLockError`) | [`heisen::sync`](sync) |
+//! | `std::sync::{Arc, Weak, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Condvar, WaitTimeoutResult, Barrier, BarrierWaitResult, Once, OnceState, OnceLock, LazyLock, mpsc}` (+ `LockResult`, `TryLockResult`, `PoisonError`, `TryLockError`) | [`heisen::sync`](sync) |
 //! | `std::sync::atomic::{AtomicBool, AtomicI8..AtomicU64, AtomicIsize, AtomicUsize, AtomicPtr, Ordering, fence, compiler_fence}` | [`heisen::sync::atomic`](sync::atomic) |
 //! | `std::thread::{spawn, scope, current, park, park_timeout, sleep, yield_now, panicking, available_parallelism, Builder, JoinHandle, Scope, ScopedJoinHandle, Thread, ThreadId, LocalKey, AccessError, Result}` | [`heisen::thread`](thread) |
-//! | `std::thread_local!`, `lazy_static::lazy_static!` | [`heisen::thread_local!`](thread_local), [`heisen::lazy_static!`](lazy_static) — see [Statics](#statics) |
+//! | `std::thread_local!`, `lazy_static::{lazy_static!, initialize}` | [`heisen::thread_local!`](thread_local), [`heisen::lazy_static!`](macro@lazy_static), [`heisen::lazy_static::initialize`](lazy_static::initialize) — see [Statics](#statics) |
 //! | `std::cell::UnsafeCell` | [`heisen::cell::UnsafeCell`](cell::UnsafeCell) (loom's API: `with` / `with_mut`, `get` / `get_mut` returning [`ConstPtr`](cell::ConstPtr) / [`MutPtr`](cell::MutPtr)) |
 //! | `std::hint::spin_loop` | [`heisen::hint::spin_loop`](hint::spin_loop) |
 //! | `std::alloc::{alloc, alloc_zeroed, dealloc, Layout}`, loom's `alloc::Track` | [`heisen::alloc`](alloc) (leaks reported under loom) |
@@ -63,7 +63,7 @@
 //!   it inside a model run is an **error** naming its construction site (`heisen: this Mutex
 //!   was created outside the model run (at src/lib.rs:12:5) …`), never a silent std object.
 //!   In model builds the constructors are not `const` (as in loom): model a `static` with
-//!   [`heisen::lazy_static!`](lazy_static) or [`sync::LazyLock`] (see [Statics](#statics)).
+//!   [`heisen::lazy_static!`](macro@lazy_static) or [`sync::LazyLock`] (see [Statics](#statics)).
 //! * [`sync::Arc`] / [`sync::Weak`] are std's in normal builds. In model builds, inside a
 //!   **loom** run, an `Arc`'s reference count is modelled with std's own algorithm on a loom
 //!   atomic (clone `Relaxed`, drop `Release` + an `Acquire` fence by the last owner, upgrade a
@@ -383,7 +383,10 @@
 //! # assert_eq!(register(), 1);
 //! ```
 //!
-//! * Normal builds: these are exactly std's `LazyLock`, `OnceLock` and `thread_local!`
+//! * [`sync::Once`] (`static INIT: Once = Once::new()`) is per execution the same way; its
+//!   `call_once` blocks concurrent callers on a modelled mutex until the initialiser returns,
+//!   and a panicking initialiser poisons it, as std's.
+//! * Normal builds: these are exactly std's `Once`, `LazyLock`, `OnceLock` and `thread_local!`
 //!   (`heisen::lazy_static!` declares a `std::sync::LazyLock` static, used through `Deref`).
 //! * Model builds, inside a model run: the first access of an execution initialises the value
 //!   (so the `AtomicU64` and `Mutex` above are loom / shuttle objects, explored like any
@@ -487,15 +490,15 @@ pub mod runner;
 pub mod sync {
     #[cfg(not(feature = "model"))]
     pub use std::sync::{
-        mpsc, Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, Mutex, MutexGuard, OnceLock,
-        RwLock, RwLockReadGuard, RwLockWriteGuard, WaitTimeoutResult, Weak,
+        mpsc, Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, Mutex, MutexGuard, Once,
+        OnceLock, OnceState, RwLock, RwLockReadGuard, RwLockWriteGuard, WaitTimeoutResult, Weak,
     };
     pub use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
     #[cfg(feature = "model")]
     pub use crate::model::sync::{
-        mpsc, Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, Mutex, MutexGuard, OnceLock,
-        RwLock, RwLockReadGuard, RwLockWriteGuard, WaitTimeoutResult, Weak,
+        mpsc, Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, Mutex, MutexGuard, Once,
+        OnceLock, OnceState, RwLock, RwLockReadGuard, RwLockWriteGuard, WaitTimeoutResult, Weak,
     };
 
     /// Atomic types (std in normal builds, modelled and recorded in model runs).
@@ -593,6 +596,20 @@ macro_rules! lazy_static {
             $crate::sync::LazyLock::new(|| $init);
         $crate::lazy_static!($($rest)*);
     };
+}
+
+/// `lazy_static::initialize`, for statics declared with [`heisen::lazy_static!`](macro@lazy_static).
+pub mod lazy_static {
+    /// Forces the initialisation of a lazy static (as `lazy_static::initialize`).
+    #[cfg(not(feature = "model"))]
+    pub fn initialize<T, F: FnOnce() -> T>(lazy: &crate::sync::LazyLock<T, F>) {
+        crate::sync::LazyLock::force(lazy);
+    }
+    /// Forces the initialisation of a lazy static (as `lazy_static::initialize`).
+    #[cfg(feature = "model")]
+    pub fn initialize<T, F: Fn() -> T>(lazy: &crate::sync::LazyLock<T, F>) {
+        crate::sync::LazyLock::force(lazy);
+    }
 }
 
 /// `UnsafeCell` with loom's API (`with` / `with_mut`, `get` / `get_mut`).

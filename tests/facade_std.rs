@@ -70,6 +70,8 @@ fn facade_types_are_the_std_types() {
     same! {
         heisen::sync::Weak<u8> => std::sync::Weak<u8>,
         heisen::sync::OnceLock<u8> => std::sync::OnceLock<u8>,
+        heisen::sync::Once => std::sync::Once,
+        heisen::sync::OnceState => std::sync::OnceState,
         heisen::sync::LazyLock<u8> => std::sync::LazyLock<u8>,
         heisen::sync::WaitTimeoutResult => std::sync::WaitTimeoutResult,
         heisen::sync::Barrier => std::sync::Barrier,

@@ -510,3 +510,33 @@ fn tracked_allocations_and_values_leak_only_when_not_freed() {
         unsafe { dealloc(alloc(l), l) };
     });
 }
+
+static INIT: heisen::sync::Once = heisen::sync::Once::new();
+static INIT_RUNS: LazyLock<AtomicUsize> = LazyLock::new(|| AtomicUsize::new(0));
+
+#[test]
+fn a_static_once_runs_once_per_execution_and_blocks_concurrent_callers() {
+    pass_both("t::once", || {
+        assert!(
+            !INIT.is_completed(),
+            "Once kept its state across executions"
+        );
+        let h = thread::spawn(|| {
+            INIT.call_once(|| {
+                INIT_RUNS.fetch_add(1, SeqCst);
+            });
+            assert_eq!(
+                INIT_RUNS.load(SeqCst),
+                1,
+                "call_once returned before the init"
+            );
+        });
+        INIT.call_once(|| {
+            thread::yield_now(); // the other caller must wait, not run its initialiser
+            INIT_RUNS.fetch_add(1, SeqCst);
+        });
+        assert_eq!(INIT_RUNS.load(SeqCst), 1);
+        h.join().unwrap();
+        assert!(INIT.is_completed());
+    });
+}

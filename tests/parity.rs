@@ -21,9 +21,9 @@ use heisen::sync::mpsc::{
     TrySendError,
 };
 use heisen::sync::{
-    Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, LockResult, Mutex, MutexGuard, OnceLock,
-    RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError, TryLockResult, WaitTimeoutResult,
-    Weak,
+    Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, LockResult, Mutex, MutexGuard, Once,
+    OnceLock, OnceState, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError, TryLockResult,
+    WaitTimeoutResult, Weak,
 };
 use heisen::thread::{self, Builder, JoinHandle, LocalKey, Scope, ScopedJoinHandle, Thread};
 use heisen::thread::{AccessError, ThreadId};
@@ -108,6 +108,8 @@ fn sync_signatures() {
     debug::<Weak<T>>();
     debug::<OnceLock<T>>();
     debug::<LazyLock<T>>();
+    debug::<Once>();
+    debug::<OnceState>();
     debug::<Sender<T>>();
     debug::<SyncSender<T>>();
     debug::<Receiver<T>>();
@@ -134,6 +136,7 @@ fn sync_signatures() {
     send_sync::<Weak<Mutex<T>>>();
     send_sync::<OnceLock<T>>();
     send_sync::<LazyLock<T>>();
+    send_sync::<Once>();
     send_sync::<AtomicUsize>();
     send_sync::<AtomicPtr<T>>();
     send_sync::<Thread>();
@@ -198,6 +201,13 @@ fn shared_signatures() {
     let _: fn(&mut OnceLock<T>) -> Option<T> = OnceLock::take;
     let _: fn(T) -> OnceLock<T> = OnceLock::from;
     let _: fn() -> OnceLock<T> = OnceLock::default;
+
+    let _: fn() -> Once = Once::new;
+    let _: fn(&Once, fn()) = Once::call_once;
+    let _: fn(&Once, fn(&OnceState)) = Once::call_once_force;
+    let _: fn(&Once) -> bool = Once::is_completed;
+    let _: fn(&OnceState) -> bool = OnceState::is_poisoned;
+    let _: fn(&LazyLock<T>) = heisen::lazy_static::initialize;
 
     let _: fn(fn() -> T) -> LazyLock<T> = LazyLock::new;
     let _: fn(&LazyLock<T>) -> &T = LazyLock::force;
@@ -371,6 +381,7 @@ heisen::lazy_static! {
 }
 static TOTAL: LazyLock<Mutex<Vec<T>>> = LazyLock::new(|| Mutex::new(Vec::new()));
 static FIRST: OnceLock<T> = OnceLock::new();
+static INIT: Once = Once::new();
 
 /// Runs (normal build: once on real threads; model build: under shuttle and loom) a body that
 /// uses the items above, with std's types in every expression.
@@ -389,6 +400,9 @@ fn facade_items_run_with_std_semantics() {
     assert_eq!(*TOTAL.lock().unwrap(), vec![1]);
     assert_eq!(FIRST.get_or_init(|| 5), &5);
     assert_eq!(FIRST.set(6), Err(6));
+    assert!(!INIT.is_completed());
+    INIT.call_once(|| heisen::lazy_static::initialize(&HITS));
+    assert!(INIT.is_completed());
 
     let m = Arc::new(Mutex::new(0));
     let g = m.lock().unwrap();

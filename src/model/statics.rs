@@ -502,3 +502,111 @@ impl<T: 'static> fmt::Debug for LocalKey<T> {
         f.debug_struct("LocalKey").finish_non_exhaustive()
     }
 }
+
+/// `std::sync::Once`; inside a model run its state is per execution (see the module docs),
+/// kept under a modelled mutex: concurrent callers block until the initialiser returns, and a
+/// panicking initialiser poisons it, as std's.
+pub struct Once {
+    std: std::sync::Once,
+}
+
+/// State passed to [`Once::call_once_force`]'s closure (as `std::sync::OnceState`).
+#[derive(Debug)]
+pub struct OnceState {
+    poisoned: bool,
+}
+
+impl OnceState {
+    /// Whether an earlier initialiser panicked.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+}
+
+const ONCE_NEW: u8 = 0;
+const ONCE_DONE: u8 = 1;
+const ONCE_POISONED: u8 = 2;
+
+impl Once {
+    /// A new `Once`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Once {
+        Once {
+            std: std::sync::Once::new(),
+        }
+    }
+    fn key(&self) -> (usize, usize) {
+        (self as *const Self as usize, GLOBAL)
+    }
+    /// This execution's state, under its modelled mutex.
+    fn state(&self) -> &super::sync::Mutex<u8> {
+        unsafe { &*get_or_init(self.key(), || super::sync::Mutex::new(ONCE_NEW)) }
+    }
+    fn run(&self, force: bool, f: impl FnOnce(&OnceState)) {
+        let mut g = self.state().lock().unwrap_or_else(|e| e.into_inner());
+        match *g {
+            ONCE_DONE => return,
+            ONCE_POISONED if !force => {
+                drop(g);
+                panic!("Once instance has previously been poisoned");
+            }
+            _ => {}
+        }
+        let state = OnceState {
+            poisoned: *g == ONCE_POISONED,
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&state))) {
+            Ok(()) => *g = ONCE_DONE,
+            Err(p) => {
+                *g = ONCE_POISONED;
+                drop(g);
+                std::panic::resume_unwind(p);
+            }
+        }
+    }
+    /// Runs `f` once (per execution inside a model run); other callers wait for it.
+    #[track_caller]
+    pub fn call_once<F: FnOnce()>(&self, f: F) {
+        if !in_model() {
+            return self.std.call_once(f);
+        }
+        self.run(false, |_| f());
+    }
+    /// As [`Once::call_once`], also after a panicking initialiser (told by the state).
+    #[track_caller]
+    pub fn call_once_force<F: FnOnce(&OnceState)>(&self, f: F) {
+        if !in_model() {
+            return self.std.call_once_force(|s| {
+                f(&OnceState {
+                    poisoned: s.is_poisoned(),
+                })
+            });
+        }
+        self.run(true, f);
+    }
+    /// Whether an initialiser completed (in this execution, inside a model run).
+    pub fn is_completed(&self) -> bool {
+        if !in_model() {
+            return self.std.is_completed();
+        }
+        let done = get_global(self.key()).map(|p| {
+            let m = unsafe { &*p.cast::<super::sync::Mutex<u8>>() };
+            *m.lock().unwrap_or_else(|e| e.into_inner()) == ONCE_DONE
+        });
+        done.unwrap_or(false)
+    }
+}
+
+impl Drop for Once {
+    fn drop(&mut self) {
+        if in_model() {
+            drop(remove::<super::sync::Mutex<u8>>(self.key()));
+        }
+    }
+}
+
+impl fmt::Debug for Once {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Once").finish_non_exhaustive()
+    }
+}

@@ -9,7 +9,7 @@ use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 use std::time::Duration;
 
 pub use super::arc::{Arc, Weak};
-pub use super::statics::{LazyLock, OnceLock};
+pub use super::statics::{LazyLock, Once, OnceLock, OnceState};
 
 /// Facade mutex (std outside model runs, loom/shuttle inside; lock/unlock recorded).
 pub struct Mutex<T> {
