@@ -85,6 +85,20 @@ fn map_try<G, H>(r: TryLockResult<G>, f: impl FnOnce(G) -> H) -> TryLockResult<H
     }
 }
 
+/// Records a non-blocking lock attempt (granted or busy) of the lock `obj`.
+#[track_caller]
+fn record_try(kind: &'static str, obj: usize) {
+    rt::record(
+        Op::Lock {
+            kind,
+            acquired: true,
+        },
+        Some(obj),
+        None,
+        Some(Location::caller()),
+    );
+}
+
 fn try_kind<G>(r: &TryLockResult<G>, ok: &'static str, busy: &'static str) -> &'static str {
     match r {
         Err(TryLockError::WouldBlock) => busy,
@@ -135,15 +149,7 @@ impl<T> Mutex<T> {
             MInner::Loom(m) => map_try(m.try_lock(), GInner::Loom),
             MInner::Shuttle(m) => map_try(m.try_lock(), GInner::Shuttle),
         };
-        rt::record(
-            Op::Lock {
-                kind: try_kind(&r, "try_lock", "try_lock (busy)"),
-                acquired: true,
-            },
-            Some(obj),
-            None,
-            Some(Location::caller()),
-        );
+        record_try(try_kind(&r, "try_lock", "try_lock (busy)"), obj);
         map_try(r, |g| MutexGuard::new(g, obj))
     }
     /// Whether a thread panicked while holding the lock (loom never poisons).
@@ -521,16 +527,7 @@ impl<T> RwLock<T> {
             RInner::Loom(l) => map_try(l.try_read(), rbox),
             RInner::Shuttle(l) => map_try(l.try_read(), rbox),
         };
-        let kind = try_kind(&r, "try_read", "try_read (busy)");
-        rt::record(
-            Op::Lock {
-                kind,
-                acquired: true,
-            },
-            Some(self.id()),
-            None,
-            Some(Location::caller()),
-        );
+        record_try(try_kind(&r, "try_read", "try_read (busy)"), self.id());
         map_try(r, |g| self.read_guard(g))
     }
     /// Tries to acquire exclusive access without blocking.
@@ -544,16 +541,7 @@ impl<T> RwLock<T> {
             RInner::Loom(l) => map_try(l.try_write(), wbox),
             RInner::Shuttle(l) => map_try(l.try_write(), wbox),
         };
-        let kind = try_kind(&r, "try_write", "try_write (busy)");
-        rt::record(
-            Op::Lock {
-                kind,
-                acquired: true,
-            },
-            Some(self.id()),
-            None,
-            Some(Location::caller()),
-        );
+        record_try(try_kind(&r, "try_write", "try_write (busy)"), self.id());
         map_try(r, |g| self.write_guard(g))
     }
     /// Whether a writer panicked while holding the lock (loom never poisons).

@@ -84,43 +84,45 @@ impl fmt::Debug for SystemTime {
     }
 }
 
-impl Add<Duration> for SystemTime {
-    type Output = SystemTime;
-    fn add(self, d: Duration) -> SystemTime {
-        SystemTime(self.0 + d)
-    }
+/// `±`/`±=` a `Duration`, and conversions to and from the std type, for a clock newtype.
+macro_rules! clock_ops {
+    ($t:ident) => {
+        impl Add<Duration> for $t {
+            type Output = $t;
+            fn add(self, d: Duration) -> $t {
+                $t(self.0 + d)
+            }
+        }
+        impl AddAssign<Duration> for $t {
+            fn add_assign(&mut self, d: Duration) {
+                self.0 += d;
+            }
+        }
+        impl Sub<Duration> for $t {
+            type Output = $t;
+            fn sub(self, d: Duration) -> $t {
+                $t(self.0 - d)
+            }
+        }
+        impl SubAssign<Duration> for $t {
+            fn sub_assign(&mut self, d: Duration) {
+                self.0 -= d;
+            }
+        }
+        impl From<std::time::$t> for $t {
+            fn from(t: std::time::$t) -> $t {
+                $t(t)
+            }
+        }
+        impl From<$t> for std::time::$t {
+            fn from(t: $t) -> std::time::$t {
+                t.0
+            }
+        }
+    };
 }
-
-impl AddAssign<Duration> for SystemTime {
-    fn add_assign(&mut self, d: Duration) {
-        self.0 += d;
-    }
-}
-
-impl Sub<Duration> for SystemTime {
-    type Output = SystemTime;
-    fn sub(self, d: Duration) -> SystemTime {
-        SystemTime(self.0 - d)
-    }
-}
-
-impl SubAssign<Duration> for SystemTime {
-    fn sub_assign(&mut self, d: Duration) {
-        self.0 -= d;
-    }
-}
-
-impl From<std::time::SystemTime> for SystemTime {
-    fn from(t: std::time::SystemTime) -> SystemTime {
-        SystemTime(t)
-    }
-}
-
-impl From<SystemTime> for std::time::SystemTime {
-    fn from(t: SystemTime) -> std::time::SystemTime {
-        t.0
-    }
-}
+clock_ops!(SystemTime);
+clock_ops!(Instant);
 
 /// The model clock's tick for a skew bound (see the module docs).
 fn tick(bound: Duration) -> u128 {
@@ -257,48 +259,10 @@ impl fmt::Debug for Instant {
     }
 }
 
-impl Add<Duration> for Instant {
-    type Output = Instant;
-    fn add(self, d: Duration) -> Instant {
-        Instant(self.0 + d)
-    }
-}
-
-impl AddAssign<Duration> for Instant {
-    fn add_assign(&mut self, d: Duration) {
-        self.0 += d;
-    }
-}
-
-impl Sub<Duration> for Instant {
-    type Output = Instant;
-    fn sub(self, d: Duration) -> Instant {
-        Instant(self.0 - d)
-    }
-}
-
-impl SubAssign<Duration> for Instant {
-    fn sub_assign(&mut self, d: Duration) {
-        self.0 -= d;
-    }
-}
-
 impl Sub<Instant> for Instant {
     type Output = Duration;
     fn sub(self, other: Instant) -> Duration {
         self.duration_since(other)
-    }
-}
-
-impl From<std::time::Instant> for Instant {
-    fn from(t: std::time::Instant) -> Instant {
-        Instant(t)
-    }
-}
-
-impl From<Instant> for std::time::Instant {
-    fn from(t: Instant) -> std::time::Instant {
-        t.0
     }
 }
 
