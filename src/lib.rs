@@ -726,9 +726,9 @@ pub mod cell {
 ///
 /// | item | normal build | model build |
 /// |---|---|---|
-/// | [`Duration`] | `std::time` | `std::time` |
-/// | [`Instant`] | `std::time` | std's API; inside a model run [`Instant::now`] reads the model's true time (below, without any thread's skew: one machine's monotonic clock), so deadlines are deterministic; `thread::sleep(d)` and `park_timeout(d)` advance it by `d` without real time passing |
-/// | [`SystemTime`], [`UNIX_EPOCH`], [`SystemTimeError`] | `std::time` | a thin mirror of std's API: `now`, `duration_since`, `elapsed`, `checked_add` / `checked_sub`, `+` / `-` a `Duration`, `Ord`, `Hash`, `Debug`, `From` to and from `std::time::SystemTime` |
+/// | [`Duration`](crate::time::Duration) | `std::time` | `std::time` |
+/// | [`Instant`](crate::time::Instant) | `std::time` | std's API; inside a model run [`Instant::now`](crate::time::Instant::now) reads the model's true time (below, without any thread's skew: one machine's monotonic clock), so deadlines are deterministic; `thread::sleep(d)` and `park_timeout(d)` advance it by `d` without real time passing |
+/// | [`SystemTime`](crate::time::SystemTime), [`UNIX_EPOCH`](crate::time::UNIX_EPOCH), [`SystemTimeError`](crate::time::SystemTimeError) | `std::time` | a thin mirror of std's API: `now`, `duration_since`, `elapsed`, `checked_add` / `checked_sub`, `+` / `-` a `Duration`, `Ord`, `Hash`, `Debug`, `From` to and from `std::time::SystemTime` |
 ///
 /// In a model build, `SystemTime::now()` outside a model run is the real clock. Inside one,
 /// every model thread reads **its own clock**: the model's *true time* plus the thread's
@@ -754,7 +754,7 @@ pub mod cell {
 ///
 /// Every reading is a row of the failure timeline, with the thread's skew:
 /// `SystemTime::now() = 1.050s (skew +50ms)` (`elapsed: SystemTime::now() = …` for
-/// [`SystemTime::elapsed`]), and run summaries name the exploration
+/// [`SystemTime::elapsed`](crate::time::SystemTime::elapsed)), and run summaries name the exploration
 /// (`clock skew ±50ms (each thread: -50ms, 0 or +50ms)` under loom, `(each thread: sampled)`
 /// under shuttle).
 pub mod time {
