@@ -540,3 +540,54 @@ fn a_static_once_runs_once_per_execution_and_blocks_concurrent_callers() {
         assert!(INIT.is_completed());
     });
 }
+
+static SEEN: std::sync::Mutex<Vec<(Option<u32>, Option<u32>)>> = std::sync::Mutex::new(Vec::new());
+static DROPPED_LATE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+struct ReadsOnDrop;
+impl Drop for ReadsOnDrop {
+    fn drop(&mut self) {
+        // FIRST was created before this value: destroyed already. LATER: created after, live.
+        let seen = (
+            FIRST.try_with(Cell::get).ok(),
+            LATER.try_with(Cell::get).ok(),
+        );
+        SEEN.lock().unwrap().push(seen);
+        // A key first touched by a destructor is created, and destroyed in its turn.
+        LATE.with(|_| ());
+    }
+}
+struct CountsDrop;
+impl Drop for CountsDrop {
+    fn drop(&mut self) {
+        DROPPED_LATE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+heisen::thread_local! {
+    static FIRST: Cell<u32> = const { Cell::new(1) };
+    static READS: std::cell::RefCell<Option<ReadsOnDrop>> = const { std::cell::RefCell::new(None) };
+    static LATER: Cell<u32> = const { Cell::new(2) };
+    static LATE: CountsDrop = const { CountsDrop };
+}
+
+#[test]
+fn thread_locals_are_destroyed_in_creation_order_and_usable_from_destructors() {
+    SEEN.lock().unwrap().clear();
+    DROPPED_LATE.store(0, std::sync::atomic::Ordering::SeqCst);
+    let s = check(&Config::new("t::tls_order").loom_only(), || {
+        thread::spawn(|| {
+            FIRST.with(|_| ());
+            READS.with(|r| *r.borrow_mut() = Some(ReadsOnDrop));
+            LATER.with(|_| ());
+        })
+        .join()
+        .unwrap();
+    })
+    .unwrap_or_else(|f| panic!("{f}"));
+    let execs = s.runs[0].executions as usize;
+    let seen = SEEN.lock().unwrap().clone();
+    assert_eq!(seen, vec![(None, Some(2)); execs]);
+    assert_eq!(
+        DROPPED_LATE.load(std::sync::atomic::Ordering::SeqCst),
+        execs
+    );
+}

@@ -57,6 +57,8 @@ pub(crate) fn tracking_frees() -> bool {
 struct Value {
     ptr: *mut (),
     drop: unsafe fn(*mut ()),
+    /// Creation order (values are destroyed in it, as std's thread-locals).
+    seq: u64,
 }
 
 unsafe fn drop_box<T>(p: *mut ()) {
@@ -71,12 +73,13 @@ struct Slots {
     map: HashMap<(usize, usize), Value>,
     /// Spawned model threads of this execution whose closure has not returned.
     running: usize,
+    next_seq: u64,
+    /// Thread-local slots already destroyed on their thread (`try_with` fails for them).
+    destroyed: Vec<(usize, usize)>,
 }
 
 thread_local! {
     static SLOTS: RefCell<Slots> = RefCell::new(Slots::default());
-    /// Set while a thread's slots are being destroyed (`try_with` then fails, as std's).
-    static DESTROYING: Cell<bool> = const { Cell::new(false) };
 }
 
 fn find(key: (usize, usize)) -> Option<*mut ()> {
@@ -95,11 +98,14 @@ fn get_or_init<T>(key: (usize, usize), init: impl FnOnce() -> T) -> *const T {
         if let Some(v) = s.map.get(&key) {
             return Some(v.ptr);
         }
+        let seq = s.next_seq;
+        s.next_seq += 1;
         s.map.insert(
             key,
             Value {
                 ptr: fresh,
                 drop: drop_box::<T>,
+                seq,
             },
         );
         None
@@ -168,9 +174,25 @@ fn remove<T>(key: (usize, usize)) -> Option<T> {
     Some(*unsafe { Box::from_raw(v.ptr.cast::<T>()) })
 }
 
-/// Drops the given values outside the borrow (their destructors may use statics).
-fn destroy(values: Vec<Value>) {
-    for v in values {
+/// Destroys, oldest first, the slots `pick` selects, one at a time outside the borrow: a
+/// destructor may use other slots (a destroyed thread-local then fails `try_with`, a live or
+/// new one works and is destroyed in turn), as std's thread-local destructors.
+fn destroy_where(pick: impl Fn(&(usize, usize)) -> bool) {
+    loop {
+        let next = SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            let key = s
+                .map
+                .iter()
+                .filter(|(k, _)| pick(k))
+                .min_by_key(|(_, v)| v.seq)
+                .map(|(k, _)| *k)?;
+            if key.1 != GLOBAL {
+                s.destroyed.push(key);
+            }
+            s.map.remove(&key)
+        });
+        let Some(v) = next else { break };
         unsafe { (v.drop)(v.ptr) };
     }
 }
@@ -183,30 +205,19 @@ pub(crate) fn begin_execution() {
         let mut s = s.borrow_mut();
         // `Value` has no `Drop`: clearing leaks the boxes, which is the point.
         s.map.clear();
+        s.destroyed.clear();
         s.running = 0;
     });
 }
 
-/// The execution's body returned: drop the main thread's thread-locals, and every other slot
+/// The execution's body returned: drop the main thread's thread-locals, then every other slot
 /// if no spawned thread is still running (else they are leaked, as a detached thread may still
 /// use them).
 pub(crate) fn end_execution() {
-    let values = SLOTS.with(|s| {
-        let mut s = s.borrow_mut();
-        let all = s.running == 0;
-        let keys: Vec<_> = s
-            .map
-            .keys()
-            .filter(|(_, lane)| all || *lane == 0)
-            .copied()
-            .collect();
-        keys.iter()
-            .filter_map(|k| s.map.remove(k))
-            .collect::<Vec<_>>()
-    });
-    DESTROYING.with(|d| d.set(true));
-    destroy(values);
-    DESTROYING.with(|d| d.set(false));
+    destroy_where(|k| k.1 == 0);
+    if SLOTS.with(|s| s.borrow().running == 0) {
+        destroy_where(|_| true);
+    }
 }
 
 /// A model thread is about to start (its thread-locals are dropped by [`thread_exit`]).
@@ -216,17 +227,15 @@ pub(crate) fn thread_start() {
 
 /// A model thread's closure returned: drop its thread-locals.
 pub(crate) fn thread_exit(lane: usize) {
-    let values = SLOTS.with(|s| {
+    destroy_where(|k| k.1 == lane);
+    SLOTS.with(|s| {
         let mut s = s.borrow_mut();
         s.running = s.running.saturating_sub(1);
-        let keys: Vec<_> = s.map.keys().filter(|k| k.1 == lane).copied().collect();
-        keys.iter()
-            .filter_map(|k| s.map.remove(k))
-            .collect::<Vec<_>>()
     });
-    DESTROYING.with(|d| d.set(true));
-    destroy(values);
-    DESTROYING.with(|d| d.set(false));
+}
+
+fn destroyed(key: (usize, usize)) -> bool {
+    SLOTS.with(|s| s.borrow().destroyed.contains(&key))
 }
 
 fn in_model() -> bool {
@@ -431,10 +440,10 @@ impl<T: 'static> LocalKey<T> {
         if !in_model() {
             return self.std.try_with(f).map_err(|_| AccessError);
         }
-        if DESTROYING.with(|d| d.get()) {
+        let key = (self as *const Self as usize, rt::current_lane());
+        if destroyed(key) {
             return Err(AccessError);
         }
-        let key = (self as *const Self as usize, rt::current_lane());
         let p = get_or_init(key, self.init);
         Ok(f(unsafe { &*p }))
     }
