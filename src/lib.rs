@@ -65,12 +65,15 @@
 //!   In model builds the constructors are not `const` (as in loom): model a `static` with
 //!   [`heisen::lazy_static!`](macro@lazy_static) or [`sync::LazyLock`] (see [Statics](#statics)).
 //! * [`sync::Arc`] / [`sync::Weak`] are std's in normal builds. In model builds, inside a
-//!   **loom** run, an `Arc`'s reference count is modelled with std's own algorithm on a loom
-//!   atomic (clone `Relaxed`, drop `Release` + an `Acquire` fence by the last owner, upgrade a
-//!   CAS loop), so the last owner's drop *happens after* every other owner's use, clones and
-//!   drops are interleaved as with loom's `Arc`, and a leaked allocation (an `Arc` cycle) is
-//!   reported by loom. Under shuttle (whose `Arc` is std's) and outside runs the count is
-//!   std's. Cost: two words per `Arc` and one loom operation per clone/drop under loom. Not
+//!   **loom** run, an `Arc`'s reference count is modelled: every drop is a loom release and the
+//!   last drop (like `get_mut`, `try_unwrap`, `Weak::upgrade`) an acquire, as std's
+//!   `fetch_sub(Release)` + `fence(Acquire)`, so the last owner's drop *happens after* every
+//!   other owner's use; a leaked allocation (an `Arc` cycle) is reported by loom (`Allocation
+//!   leaked`); and loom explores as many executions as with its own `Arc` (a clone is not a
+//!   scheduling point, as loom's `Arc` treats clones as independent of drops; with a
+//!   preemption bound the counts can differ slightly, since loom's `Arc` counts a clone as a
+//!   preemption point). Under shuttle (whose `Arc` is std's) and outside runs the count is
+//!   std's. Cost: two words per `Arc` and one loom operation per drop under loom. Not
 //!   available: unsized coercion (`let a: Arc<dyn Tr> = Arc::new(x)` needs the unstable
 //!   `CoerceUnsized`; loom's own `Arc` has the same limit): build it with
 //!   `Arc::from(Box::new(x) as Box<dyn Tr>)` or `Arc::from(std_arc)`, which compile in both

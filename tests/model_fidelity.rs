@@ -591,3 +591,43 @@ fn thread_locals_are_destroyed_in_creation_order_and_usable_from_destructors() {
         execs
     );
 }
+
+/// One body against loom's own `Arc` (hand-wired `loom::model`) and the facade's: the same
+/// number of executions (loom's `rwlock_read_two_write_one` shape; std's `Arc` in the facade
+/// gave 10 where loom's `Arc` gives 36).
+#[test]
+fn arc_exploration_matches_loom_s_own_arc() {
+    macro_rules! body {
+        ($m:ident) => {{
+            let lock = $m::sync::Arc::new($m::sync::RwLock::new(1));
+            for _ in 0..2 {
+                let lock = lock.clone();
+                $m::thread::spawn(move || {
+                    let _l = lock.read().unwrap();
+                    $m::thread::yield_now();
+                });
+            }
+            let _l = lock.write().unwrap();
+            $m::thread::yield_now();
+        }};
+    }
+    static NATIVE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    for bound in [Some(2), None] {
+        NATIVE.store(0, std::sync::atomic::Ordering::SeqCst);
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = bound;
+        b.check(|| {
+            NATIVE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            body!(loom)
+        });
+        let cfg = Config::new("t::arc_explore")
+            .loom_only()
+            .preemption_bound(bound);
+        let s = check(&cfg, || body!(heisen)).unwrap_or_else(|f| panic!("{f}"));
+        assert_eq!(
+            s.runs[0].executions,
+            NATIVE.load(std::sync::atomic::Ordering::SeqCst),
+            "bound {bound:?}"
+        );
+    }
+}

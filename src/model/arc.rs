@@ -2,24 +2,25 @@
 //! reference count that loom models.
 //!
 //! The value lives in a `std::sync::Arc` as usual. Under loom every allocation also gets a
-//! `Count`: a loom `AtomicUsize` mirroring the strong count, updated with std's own algorithm
-//! and orderings (clone: `fetch_add(Relaxed)`; drop: `fetch_sub(Release)`, then an `Acquire`
-//! fence by the last owner before the value is dropped; `Weak::upgrade`: a CAS loop that never
-//! increments from 0), and a loom `Arc<()>` that lives as long as the allocation. So:
+//! `Count` (see there): the exact strong count, a loom atomic through which every drop
+//! releases and the last drop (and `get_mut`, `try_unwrap`, `upgrade`) acquires, as std's
+//! `fetch_sub(Release)` + `fence(Acquire)` do, and a loom `alloc::Track` that lives as long as
+//! the allocation. So:
 //!
 //! * the last owner's drop of the value *happens after* every other owner's last use: a value
 //!   dropped on another thread is not a data race (loom checks causality as for std's Arc);
-//! * every count update is a loom operation, so loom explores the interleavings of clones and
-//!   drops as with its own `Arc`;
-//! * an allocation that is never freed (an `Arc` cycle, `mem::forget`) leaves the loom `Arc<()>`
-//!   alive at the end of the execution, and loom reports the leak.
+//! * drops and count reads are loom operations (clones are not, as loom's own `Arc` treats
+//!   them as independent of drops), so loom explores about as many executions as with its own
+//!   `Arc`;
+//! * an allocation that is never freed (an `Arc` cycle, `mem::forget`) leaves the `Track`
+//!   alive at the end of the execution, and loom reports the leak (`Allocation leaked`).
 //!
 //! Each std count update happens right after its loom twin with no scheduling point between,
 //! so the two counts agree whenever another model thread can run. Shuttle's own `Arc` is std's,
 //! so under shuttle (and outside model runs) the count is std's alone.
 //!
-//! Cost: model builds' `Arc` is two words (the value pointer + the count pointer) and every
-//! clone / drop under loom is one loom atomic operation (a scheduling point, as in loom).
+//! Cost: model builds' `Arc` is two words (the value pointer + the count pointer), and every
+//! drop under loom is one loom atomic operation (a scheduling point, as in loom).
 
 use super::rt::{self, Backend};
 use std::borrow::Borrow;
@@ -33,21 +34,53 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
-/// The loom-modelled strong count of one allocation.
+/// The strong count of one allocation under loom.
+///
+/// The count itself is exact in a plain atomic (model threads are coroutines: nothing runs
+/// between two statements without a scheduling point); loom sees the synchronization through
+/// `sync`, a loom atomic that every release (drop) and every acquiring read (last drop,
+/// `get_mut`, `try_unwrap`, `upgrade`, `strong_count`) updates with a read-modify-write, which
+/// always reads the latest value: so a last drop acquires every earlier drop's release, as
+/// std's `fetch_sub(Release)` + `fence(Acquire)`. A clone (std: a `Relaxed` increment that
+/// synchronizes nothing) is not a loom operation, as loom's own `Arc` treats a clone as
+/// independent of drops; this keeps the exploration close to loom's `Arc`.
 struct Count {
-    strong: loom::sync::atomic::AtomicUsize,
-    /// Lives as long as the allocation: loom reports it leaked if the allocation is.
-    _leak: loom::sync::Arc<()>,
+    strong: std::sync::atomic::AtomicUsize,
+    sync: loom::sync::atomic::AtomicUsize,
+    /// Lives as long as the allocation: loom reports it leaked if the allocation is (a loom
+    /// `Track`, whose drop is not a scheduling point, unlike a loom `Arc`'s).
+    _leak: loom::alloc::Track<()>,
 }
 
 type CountRef = std::sync::Arc<Count>;
+
+impl Count {
+    /// A release by this thread (a scheduling point).
+    fn release(&self) {
+        self.sync.fetch_add(1, Release);
+    }
+    /// An acquire of every earlier release (a scheduling point).
+    fn acquire(&self) {
+        self.sync.fetch_add(0, Acquire);
+    }
+    /// Drops one strong reference (release); true if it was the last (then acquired).
+    fn drop_strong(&self) -> bool {
+        self.release();
+        let last = self.strong.fetch_sub(1, Relaxed) == 1;
+        if last {
+            loom::sync::atomic::fence(Acquire);
+        }
+        last
+    }
+}
 
 #[track_caller]
 fn new_count(strong: usize) -> Option<CountRef> {
     (rt::backend() == Backend::Loom).then(|| {
         std::sync::Arc::new(Count {
-            strong: loom::sync::atomic::AtomicUsize::new(strong),
-            _leak: loom::sync::Arc::new(()),
+            strong: std::sync::atomic::AtomicUsize::new(strong),
+            sync: loom::sync::atomic::AtomicUsize::new(0),
+            _leak: loom::alloc::Track::new(()),
         })
     })
 }
@@ -94,7 +127,8 @@ impl<T> Arc<T> {
             })
         });
         if let Some(c) = &count {
-            c.strong.store(1, Release);
+            c.release();
+            c.strong.store(1, Relaxed);
         }
         Arc {
             count,
@@ -109,10 +143,10 @@ impl<T> Arc<T> {
     /// The value, if `this` is the only strong reference; else `this` back.
     pub fn try_unwrap(this: Self) -> Result<T, Self> {
         if let Some(c) = &this.count {
+            c.acquire();
             if c.strong.compare_exchange(1, 0, Relaxed, Relaxed).is_err() {
                 return Err(this);
             }
-            loom::sync::atomic::fence(Acquire);
         }
         let (count, std) = Self::into_parts(this);
         match std::sync::Arc::try_unwrap(std) {
@@ -129,13 +163,7 @@ impl<T> Arc<T> {
     /// The value if `this` was the last strong reference (dropping the reference either way).
     pub fn into_inner(this: Self) -> Option<T> {
         let last = match &this.count {
-            Some(c) => {
-                let last = c.strong.fetch_sub(1, Release) == 1;
-                if last {
-                    loom::sync::atomic::fence(Acquire);
-                }
-                last
-            }
+            Some(c) => c.drop_strong(),
             None => true,
         };
         let (count, std) = Self::into_parts(this);
@@ -185,7 +213,10 @@ impl<T: ?Sized> Arc<T> {
     /// The number of strong references (under loom: the modelled count, read `SeqCst`).
     pub fn strong_count(this: &Self) -> usize {
         match &this.count {
-            Some(c) => c.strong.load(SeqCst),
+            Some(c) => {
+                c.sync.load(SeqCst);
+                c.strong.load(Relaxed)
+            }
             None => std::sync::Arc::strong_count(&this.std),
         }
     }
@@ -239,7 +270,8 @@ impl<T: ?Sized> Arc<T> {
     /// Mutable access, if there is no other `Arc` or `Weak` to the allocation.
     pub fn get_mut(this: &mut Self) -> Option<&mut T> {
         if let Some(c) = &this.count {
-            if c.strong.load(Acquire) != 1 {
+            c.acquire();
+            if c.strong.load(Relaxed) != 1 {
                 return None;
             }
         }
@@ -260,7 +292,7 @@ impl<T: Clone> Arc<T> {
 impl<T: ?Sized> Clone for Arc<T> {
     fn clone(&self) -> Self {
         if let Some(c) = &self.count {
-            c.strong.fetch_add(1, Relaxed);
+            c.strong.fetch_add(1, Relaxed); // not a loom operation: see `Count`
         }
         Arc::from_std_counted(std::sync::Arc::clone(&self.std), self.count.clone())
     }
@@ -274,8 +306,7 @@ impl<T: ?Sized> Drop for Arc<T> {
             std::mem::forget(self.count.take());
         }
         if let Some(c) = &self.count {
-            if c.strong.fetch_sub(1, Release) == 1 {
-                loom::sync::atomic::fence(Acquire);
+            if c.drop_strong() {
                 let a = addr(std::sync::Arc::as_ptr(&self.std));
                 let _ = RAW.try_with(|r| r.borrow_mut().remove(&a));
             }
@@ -444,15 +475,14 @@ impl<T: ?Sized> Weak<T> {
     /// A strong reference, if the value is still alive.
     pub fn upgrade(&self) -> Option<Arc<T>> {
         if let Some(c) = &self.count {
-            let mut n = c.strong.load(Relaxed);
-            loop {
-                if n == 0 {
-                    return None;
-                }
-                match c.strong.compare_exchange_weak(n, n + 1, Acquire, Relaxed) {
-                    Ok(_) => break,
-                    Err(m) => n = m,
-                }
+            // The scheduling point first; then the increment-if-alive is atomic.
+            c.acquire();
+            let alive = c
+                .strong
+                .fetch_update(Relaxed, Relaxed, |n| (n > 0).then(|| n + 1))
+                .is_ok();
+            if !alive {
+                return None;
             }
             let s = self.std.upgrade().expect("heisen: Arc counts out of step");
             return Some(Arc::from_std_counted(s, Some(c.clone())));
@@ -462,7 +492,10 @@ impl<T: ?Sized> Weak<T> {
     /// The number of strong references (0 once the value is dropped).
     pub fn strong_count(&self) -> usize {
         match &self.count {
-            Some(c) => c.strong.load(SeqCst),
+            Some(c) => {
+                c.sync.load(SeqCst);
+                c.strong.load(Relaxed)
+            }
             None => self.std.strong_count(),
         }
     }
