@@ -85,7 +85,10 @@
 //!   a hand-rolled refcount hits zero, a channel slot) while another thread's last access is
 //!   not ordered before the free is reported as a data race (loom's own types do not check
 //!   this). Memory without a facade cell or atomic in it is not tracked; [`heisen::alloc`](alloc)
-//!   (loom's `alloc` API) reports leaked raw allocations and `Track`ed values.
+//!   (loom's `alloc` API) reports leaked raw allocations and `Track`ed values. Share facade
+//!   objects through [`heisen::sync::Arc`](sync::Arc), not `std::sync::Arc`: loom cannot see
+//!   std's `Arc` synchronize, so a std `Arc`'s last drop on another thread (not joined before)
+//!   would free the objects in a way loom calls a data race.
 //! * Timed waits (`Condvar::wait_timeout[_while]`, `Receiver::recv_timeout`) **never time
 //!   out** inside a model run (neither backend models timers; this is loom's and shuttle's own
 //!   semantics): they are waits whose result says `timed_out() == false`. `thread::sleep` and
