@@ -374,6 +374,18 @@ fn other_signatures() {
     let _: fn(&SystemTimeError) -> Duration = SystemTimeError::duration;
     let _: SystemTime = UNIX_EPOCH;
     let _: fn() = heisen::hint::spin_loop;
+
+    use heisen::alloc::{Layout, Track};
+    let _: unsafe fn(Layout) -> *mut u8 = heisen::alloc::alloc;
+    let _: unsafe fn(Layout) -> *mut u8 = heisen::alloc::alloc_zeroed;
+    let _: unsafe fn(*mut u8, Layout) = heisen::alloc::dealloc;
+    let _: fn(T) -> Track<T> = Track::new;
+    let _: fn(&Track<T>) -> &T = Track::get_ref;
+    let _: fn(&mut Track<T>) -> &mut T = Track::get_mut;
+    let _: fn(Track<T>) -> T = Track::into_inner;
+    let l = Layout::new::<u64>();
+    unsafe { heisen::alloc::dealloc(heisen::alloc::alloc(l), l) };
+    assert_eq!(Track::new(3).into_inner(), 3);
 }
 
 heisen::lazy_static! {
