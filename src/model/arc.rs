@@ -298,17 +298,27 @@ impl<T: ?Sized> Clone for Arc<T> {
     }
 }
 
+/// A count handle dropped where loom must not be called (see `statics::tracking_frees`): the
+/// last handle is leaked, since dropping it would drop its loom `Track`.
+fn drop_quietly(c: CountRef) {
+    if std::sync::Arc::strong_count(&c) == 1 {
+        std::mem::forget(c);
+    }
+}
+
 impl<T: ?Sized> Drop for Arc<T> {
     fn drop(&mut self) {
-        if self.count.is_some() && !super::statics::tracking_frees() {
-            // A failed execution (unwinding, torn down by loom): keep std's count only, and
-            // leak the count handle rather than drop loom objects loom can no longer take.
-            std::mem::forget(self.count.take());
-        }
-        if let Some(c) = &self.count {
-            if c.drop_strong() {
-                let a = addr(std::sync::Arc::as_ptr(&self.std));
-                let _ = RAW.try_with(|r| r.borrow_mut().remove(&a));
+        if let Some(c) = self.count.take() {
+            if super::statics::tracking_frees() {
+                if c.drop_strong() {
+                    let a = addr(std::sync::Arc::as_ptr(&self.std));
+                    let _ = RAW.try_with(|r| r.borrow_mut().remove(&a));
+                }
+            } else {
+                // Unwinding, or loom tearing a failed execution down: the count stays exact,
+                // without the loom release.
+                c.strong.fetch_sub(1, Relaxed);
+                drop_quietly(c);
             }
         }
         unsafe { ManuallyDrop::drop(&mut self.std) }
@@ -317,8 +327,12 @@ impl<T: ?Sized> Drop for Arc<T> {
 
 impl<T: ?Sized> Drop for Weak<T> {
     fn drop(&mut self) {
-        if self.count.is_some() && !super::statics::tracking_frees() {
-            std::mem::forget(self.count.take());
+        if let Some(c) = self.count.take() {
+            if super::statics::tracking_frees() {
+                drop(c);
+            } else {
+                drop_quietly(c);
+            }
         }
     }
 }

@@ -567,8 +567,8 @@ impl Once {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&state))) {
             Ok(()) => *g = ONCE_DONE,
             Err(p) => {
+                // The guard is released by the unwinding (so the panic is not seen as caught).
                 *g = ONCE_POISONED;
-                drop(g);
                 std::panic::resume_unwind(p);
             }
         }

@@ -280,6 +280,7 @@ impl<T> JoinHandle<T> {
     /// Waits for the thread (recorded).
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
+        rt::op_begin(Location::caller());
         let r = match self.inner {
             JInner::Std(h) => h.join(),
             JInner::Loom(h) => h.join(),
@@ -387,6 +388,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// Waits for the scoped thread (recorded).
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
+        rt::op_begin(Location::caller());
         let r = match self.inner {
             SJInner::Std(h) => h.join(),
             SJInner::Shuttle(h) => h.join(),
