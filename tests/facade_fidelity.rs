@@ -360,8 +360,7 @@ fn a_std_object_touched_inside_a_model_run_is_an_error_naming_its_construction_s
         .expect_err("a std Mutex inside a model run must be refused");
         assert!(
             f.message.contains("created outside the model run")
-                && f.message
-                    .contains(&format!("{}:{line}", file!())),
+                && f.message.contains(&format!("{}:{line}", file!())),
             "{}",
             f.message
         );

@@ -22,7 +22,14 @@ fn model_suites_pass_in_the_model_build() {
         .args(["--test", "model_detection", "--test", "model_primitives"])
         .args(["--test", "critical", "--test", "facade_fixes"])
         .args(["--test", "model_time", "--test", "model_fidelity"])
-        .args(["--test", "model_summary", "--test", "parity", "--test", "facade_fidelity"])
+        .args([
+            "--test",
+            "model_summary",
+            "--test",
+            "parity",
+            "--test",
+            "facade_fidelity",
+        ])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
