@@ -22,9 +22,10 @@
 
 mod common;
 
-use common::{is_test_path, package_source, pct, scan};
+use common::{in_test_code, package_source, pct, scan};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Deserialize)]
@@ -83,6 +84,7 @@ fn toml_str(s: &str) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let stubs = args.iter().any(|a| a == "--stubs");
+    let progress = std::io::stderr().is_terminal();
     let filter = args.iter().find(|a| !a.starts_with('-')).cloned();
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/apps"));
     let apps: AppFile = toml::from_str(&read(&dir.join("apps.toml"))).unwrap_or_else(|e| {
@@ -129,7 +131,9 @@ fn main() {
         if filter.as_deref().is_some_and(|f| !app.name.contains(f)) {
             continue;
         }
-        eprint!("\rchecking {}@{} …{:<20}", app.name, app.version, "");
+        if progress {
+            eprint!("\rchecking {}@{} …{:<20}", app.name, app.version, "");
+        }
         let s = match package_source(&app.name, &app.version).and_then(|d| scan(&d)) {
             Ok(s) => s,
             Err(e) => {
@@ -141,7 +145,8 @@ fn main() {
         let mut test = 0;
         for f in &s.report.findings {
             let rel = s.rel(&f.file).unwrap_or_else(|| f.file.clone());
-            if is_test_path(&rel) {
+            let text = s.report.sources.get(&f.file).map_or("", |t| &**t);
+            if in_test_code(&rel, text, f.region.line) {
                 test += 1;
             }
             let key = (
@@ -151,9 +156,10 @@ fn main() {
                 f.function.clone().unwrap_or_default(),
                 s.line_text(f, f.region.line),
             );
-            let verdict = pending.get_mut(&key).and_then(|v| v.pop()).map(|r| {
-                r.verdict.as_str()
-            });
+            let verdict = pending
+                .get_mut(&key)
+                .and_then(|v| v.pop())
+                .map(|r| r.verdict.as_str());
             let v = verdict.unwrap_or("unreviewed");
             *counts.entry(v).or_default() += 1;
             *per_rule
@@ -188,7 +194,9 @@ fn main() {
             *totals.entry(k).or_default() += v;
         }
     }
-    eprint!("\r{:<70}\r", "");
+    if progress {
+        eprint!("\r{:<70}\r", "");
+    }
     let c = |k: &str| totals.get(k).copied().unwrap_or(0);
     let reviewed = c("true") + c("intended") + c("false");
     println!(

@@ -23,6 +23,7 @@ use cargo_heisen::rules;
 use common::{package_source, pct, scan, Scan};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Deserialize)]
@@ -163,6 +164,7 @@ fn dedup(mut v: Vec<&'static str>) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let verbose = args.iter().any(|a| a == "--verbose" || a == "-v");
+    let progress = std::io::stderr().is_terminal();
     let filter = args.iter().find(|a| !a.starts_with('-')).cloned();
     let window: usize = std::env::var("HEISEN_REALBUGS_WINDOW")
         .ok()
@@ -207,11 +209,15 @@ fn main() {
     let mut scans = HashMap::new();
     let mut rows: Vec<(&Bug, Result<Outcome, String>)> = Vec::new();
     for (i, b) in bugs.iter().enumerate() {
-        eprint!("\r[{}/{}] {:<50}", i + 1, bugs.len(), b.id);
+        if progress {
+            eprint!("\r[{}/{}] {:<50}", i + 1, bugs.len(), b.id);
+        }
         let r = run_bug(b, &mut scans, window);
         rows.push((b, r));
     }
-    eprintln!("\r{:<70}", "");
+    if progress {
+        eprint!("\r{:<70}\r", "");
+    }
 
     println!(
         "real-bug dev set: {} bugs in {} crate versions (window ±{window} lines)",
@@ -221,13 +227,13 @@ fn main() {
     println!();
     if verbose {
         println!(
-            "{:<46} {:<16} {:<28} fixed version",
+            "{:<52} {:<16} {:<30} fixed version",
             "bug", "group", "buggy version"
         );
         for (b, r) in &rows {
             match r {
                 Ok(o) => println!(
-                    "{:<46} {:<16} {:<28} {}",
+                    "{:<52} {:<16} {:<30} {}",
                     b.id,
                     b.group,
                     if o.detected.is_empty() {
@@ -241,7 +247,7 @@ fn main() {
                         format!("STILL FLAGGED: {}", dedup(o.still.clone()))
                     }
                 ),
-                Err(e) => println!("{:<46} {:<16} ERROR {e}", b.id, b.group),
+                Err(e) => println!("{:<52} {:<16} ERROR {e}", b.id, b.group),
             }
         }
         println!();

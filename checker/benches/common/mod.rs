@@ -23,7 +23,10 @@ use std::process::{Command, Stdio};
 
 /// `target/heisen-bench` of this workspace.
 pub fn bench_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/heisen-bench"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/heisen-bench"
+    ))
 }
 
 fn cargo_home() -> PathBuf {
@@ -77,7 +80,9 @@ fn compatible_req(version: &str) -> String {
 
 /// Downloads `name@version` into cargo's cache through a generated manifest (yanked versions).
 fn fetch_through_manifest(name: &str, version: &str) -> Result<(), String> {
-    let dir = bench_dir().join("manifests").join(format!("{name}-{version}"));
+    let dir = bench_dir()
+        .join("manifests")
+        .join(format!("{name}-{version}"));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let manifest = format!(
         "[package]\nname = \"heisen-bench-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
@@ -95,7 +100,14 @@ fn fetch_through_manifest(name: &str, version: &str) -> Result<(), String> {
         c
     };
     run_quiet(&mut with_manifest(&["generate-lockfile", "-q"]))?;
-    run_quiet(&mut with_manifest(&["update", "-q", "-p", name, "--precise", version]))?;
+    run_quiet(&mut with_manifest(&[
+        "update",
+        "-q",
+        "-p",
+        name,
+        "--precise",
+        version,
+    ]))?;
     run_quiet(&mut with_manifest(&["fetch", "-q"]))
 }
 
@@ -128,8 +140,14 @@ pub fn package_source(name: &str, version: &str) -> Result<PathBuf, String> {
     let tmp = src.join(format!(".unpack-{name}-{version}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    run_quiet(Command::new("tar").arg("-xzf").arg(&archive).arg("-C").arg(&tmp))
-        .map_err(|e| format!("unpacking {}: {e}", archive.display()))?;
+    run_quiet(
+        Command::new("tar")
+            .arg("-xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&tmp),
+    )
+    .map_err(|e| format!("unpacking {}: {e}", archive.display()))?;
     let inner = tmp.join(format!("{name}-{version}"));
     std::fs::rename(&inner, &dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let _ = std::fs::remove_dir_all(&tmp);
@@ -185,8 +203,46 @@ impl Scan {
     }
 }
 
-/// Whether the path lies in test, bench, example or build-tool code by its location (the
-/// checker's own notion may differ; this is for reporting only).
+/// Whether `line` (1-based) of a file lies in test code, for reporting only (the checker's
+/// own notion may differ): a test, bench, example or build-tool path, or a line inside a
+/// top-level `#[cfg(test)] mod … { … }` block (brace counting from the `mod` line; braces in
+/// strings and comments are rare enough in test modules to ignore).
+pub fn in_test_code(rel: &str, text: &str, line: usize) -> bool {
+    if is_test_path(rel) {
+        return true;
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let upto = line.min(lines.len());
+    let mut start = None;
+    for i in 0..upto {
+        if lines[i].trim() == "#[cfg(test)]" {
+            let next = lines[i + 1..upto]
+                .iter()
+                .position(|l| !l.trim_start().starts_with("#["))
+                .map(|k| i + 1 + k);
+            if let Some(j) = next {
+                let l = lines[j];
+                if l.starts_with("mod ")
+                    || l.starts_with("pub mod ")
+                    || l.starts_with("pub(crate) mod ")
+                {
+                    start = Some(j);
+                }
+            }
+        }
+    }
+    let Some(j) = start else { return false };
+    let mut depth: i64 = 0;
+    for l in &lines[j..upto] {
+        depth += l.matches('{').count() as i64 - l.matches('}').count() as i64;
+        if depth <= 0 && l.contains('}') {
+            return false;
+        }
+    }
+    depth > 0
+}
+
+/// Whether the path lies in test, bench, example or build-tool code by its location.
 pub fn is_test_path(rel: &str) -> bool {
     rel.split('/').any(|c| {
         matches!(
