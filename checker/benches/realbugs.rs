@@ -107,6 +107,9 @@ struct Outcome {
     still: Vec<&'static str>,
     /// Findings of the bug's group anywhere in the buggy package (context).
     group_findings: usize,
+    /// Distance in lines from the locating line to the closest finding of the bug's group in
+    /// the bug's file, when there is one (how far a miss was).
+    nearest: Option<usize>,
 }
 
 fn run_bug(
@@ -129,16 +132,22 @@ fn run_bug(
             .iter()
             .map(|f| f.rule)
             .collect();
-        let in_group = s
+        let in_group: Vec<&Finding> = s
             .report
             .findings
             .iter()
             .filter(|f| f.group.as_str() == bug.group)
-            .count();
-        Ok::<_, String>((rules, in_group))
+            .collect();
+        let nearest = in_group
+            .iter()
+            .filter(|f| s.rel(&f.file).as_deref() == Some(file))
+            .map(|f| f.region.line.abs_diff(line))
+            .min();
+        Ok::<_, String>((rules, in_group.len(), nearest))
     };
-    let (detected, group_findings) = one(&bug.buggy, &bug.file, &bug.locate, bug.occurrence)?;
-    let (still, _) = one(
+    let (detected, group_findings, nearest) =
+        one(&bug.buggy, &bug.file, &bug.locate, bug.occurrence)?;
+    let (still, _, _) = one(
         &bug.fixed,
         bug.fixed_file.as_deref().unwrap_or(&bug.file),
         bug.fixed_locate.as_deref().unwrap_or(&bug.locate),
@@ -152,6 +161,7 @@ fn run_bug(
         detected,
         still,
         group_findings,
+        nearest,
     })
 }
 
@@ -227,17 +237,22 @@ fn main() {
     println!();
     if verbose {
         println!(
-            "{:<52} {:<16} {:<30} fixed version",
+            "{:<52} {:<16} {:<40} fixed version",
             "bug", "group", "buggy version"
         );
         for (b, r) in &rows {
             match r {
                 Ok(o) => println!(
-                    "{:<52} {:<16} {:<30} {}",
+                    "{:<52} {:<16} {:<40} {}",
                     b.id,
                     b.group,
                     if o.detected.is_empty() {
-                        format!("missed ({} in group)", o.group_findings)
+                        match o.nearest {
+                            Some(d) => {
+                                format!("missed ({} in group, nearest {d} lines)", o.group_findings)
+                            }
+                            None => format!("missed ({} in group)", o.group_findings),
+                        }
                     } else {
                         format!("found: {}", dedup(o.detected.clone()))
                     },
