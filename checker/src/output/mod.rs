@@ -9,6 +9,7 @@
 use crate::finding::{Finding, Report};
 use crate::rules::RuleMeta;
 
+pub mod cargo_json;
 pub mod github;
 pub mod gitlab;
 pub mod human;
@@ -31,6 +32,8 @@ pub enum Format {
     Gitlab,
     /// Markdown summary: counts per rule and the top findings (CI job summaries).
     Markdown,
+    /// cargo's JSON messages (`--message-format json`; rust-analyzer, cargo tools).
+    CargoJson,
 }
 
 /// Renders `report` in `format` to `out`.
@@ -51,6 +54,12 @@ pub fn render(
         Format::Github => github::render(report, out),
         Format::Gitlab => gitlab::render(report, out),
         Format::Markdown => markdown::render(report, out),
+        Format::CargoJson => cargo_json::render(
+            report,
+            &cargo_json::Workspace::default(),
+            cargo_json::Rendered::Plain,
+            out,
+        ),
     }
 }
 
