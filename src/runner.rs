@@ -227,6 +227,9 @@ pub struct Failure {
     pub runs: Vec<BackendRun>,
     /// The full human-readable report (timeline + failure + replay).
     pub report: String,
+    /// The failing execution's timeline as data (model builds), for the JSON and HTML files
+    /// of `HEISEN_REPORT_DIR` (see [`crate::counterexample`]).
+    pub timeline: Option<Arc<crate::counterexample::Timeline>>,
 }
 
 impl fmt::Display for Failure {
@@ -327,6 +330,7 @@ where
         Err(fail) => {
             let status = if cfg.expect_failure { "xfail" } else { "FAIL" };
             write_summary_file(&fail.test, &fail.runs, status, None);
+            crate::counterexample::write_for(&fail, status);
             // resume_unwind: the report already went through the model's panic hook once.
             std::panic::panic_any(fail.report.clone());
         }
@@ -442,6 +446,7 @@ mod imp {
                     replay: String::new(),
                     runs: vec![run],
                     report,
+                    timeline: None,
                 }))
             }
         }
@@ -764,6 +769,10 @@ mod imp {
                 replay,
                 runs: std::mem::take(&mut self.runs),
                 report: r,
+                timeline: Some(Arc::new(crate::counterexample::from_trace(
+                    &trace.events,
+                    &trace.lane_names,
+                ))),
             })
         }
 

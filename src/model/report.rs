@@ -147,8 +147,8 @@ pub(crate) fn object_names(events: &[Event]) -> Vec<Option<String>> {
     names_with(events, &sources(events))
 }
 
-/// One human-readable row per event.
-pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> String {
+/// One described row per event: (lane, text, `file:line`, trimmed source line).
+pub(crate) fn rows(events: &[Event]) -> Vec<(usize, String, String, String)> {
     let srcs = sources(events);
     let names = names_with(events, &srcs);
     let mut rows = Vec::new();
@@ -236,6 +236,12 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
         let snippet = src.map(|s| s.trim().to_string()).unwrap_or_default();
         rows.push((e.thread, text, loc, snippet));
     }
+    rows
+}
+
+/// One human-readable row per event.
+pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> String {
+    let rows = rows(events);
     let lanes = rows.iter().map(|r| r.0).max().unwrap_or(0) + 1;
     let width = rows
         .iter()

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 /// Where the project documents its rules.
 pub const INFORMATION_URI: &str = "https://example.invalid/heisen";
 
-const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(crate) const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// SARIF level of a heisen level.
 pub fn sarif_level(level: Level) -> &'static str {
@@ -36,7 +36,7 @@ pub fn sarif_level(level: Level) -> &'static str {
 }
 
 /// An artifact location for `path`: relative paths get `uriBaseId: %SRCROOT%`.
-fn artifact_location(path: &str) -> Value {
+pub(crate) fn artifact_location(path: &str) -> Value {
     let p = path.replace('\\', "/");
     let p = p.strip_prefix("./").unwrap_or(&p);
     let absolute = p.starts_with('/') || p.as_bytes().get(1) == Some(&b':');
@@ -66,7 +66,7 @@ fn percent_encode(s: &str) -> String {
 }
 
 /// A SARIF region; lines and columns are clamped to ≥ 1 and the end to ≥ the start.
-fn region(r: Region) -> Value {
+pub(crate) fn region(r: Region) -> Value {
     let line = r.line.max(1);
     let column = r.column.max(1);
     let end_line = r.end_line.max(line);
@@ -95,6 +95,51 @@ fn rule_descriptor(rule: &RuleMeta) -> Value {
         "defaultConfiguration": { "level": sarif_level(rule.default_level) },
         "properties": { "tags": ["concurrency", rule.group.as_str()] },
     })
+}
+
+/// A lost update's steps as one thread flow: each label (the read, the check) in source
+/// order, then the write (the finding's own region), each a `threadFlowLocation` with its
+/// message, so that code scanning shows "read here → written here". Only the lost-update
+/// group: its labels are earlier steps of the same thread, which is what a thread flow says;
+/// other rules' labels are related places, not steps.
+fn code_flow(f: &crate::finding::Finding) -> Option<Value> {
+    if f.group != crate::finding::Group::LostUpdate || f.labels.is_empty() {
+        return None;
+    }
+    let mut steps: Vec<(&str, Region, &str)> = f
+        .labels
+        .iter()
+        .map(|l| {
+            (
+                l.file.as_deref().unwrap_or(&f.file),
+                l.region,
+                l.message.as_str(),
+            )
+        })
+        .collect();
+    steps.sort_by_key(|(file, r, _)| (*file != f.file, *r));
+    steps.push((&f.file, f.region, f.message.as_str()));
+    let locations: Vec<Value> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, (file, r, message))| {
+            json!({
+                "location": {
+                    "physicalLocation": {
+                        "artifactLocation": artifact_location(file),
+                        "region": region(*r),
+                    },
+                    "message": { "text": message },
+                },
+                "executionOrder": i + 1,
+                "importance": "essential",
+            })
+        })
+        .collect();
+    Some(json!({
+        "message": { "text": format!("{} step(s) of one thread: read, then write", locations.len()) },
+        "threadFlows": [{ "locations": locations }],
+    }))
 }
 
 /// Builds the SARIF log as a JSON value.
@@ -137,6 +182,9 @@ pub fn to_value(report: &Report, rules: &[&'static RuleMeta]) -> Value {
             }
             if !related.is_empty() {
                 result["relatedLocations"] = Value::Array(related);
+            }
+            if let Some(flow) = code_flow(f) {
+                result["codeFlows"] = json!([flow]);
             }
             result
         })
