@@ -63,7 +63,9 @@ fn lock_order_inversion() {
 }
 
 fn timeline(f: &Failure) -> &Timeline {
-    f.timeline.as_deref().expect("a model failure carries its timeline")
+    f.timeline
+        .as_deref()
+        .expect("a model failure carries its timeline")
 }
 
 /// The text report's timeline rows (`   3  T1 │     load …`).
@@ -85,8 +87,15 @@ fn assert_matches_report(f: &Failure) {
     let rows = report_rows(&f.report);
     assert_eq!(rows.len(), t.steps.len(), "{}", f.report);
     for (s, row) in t.steps.iter().zip(rows) {
-        assert!(row.contains(&format!("T{} ", s.thread)) || row.contains(&format!("T{}│", s.thread)));
-        assert!(row.contains(&s.text), "step {}: {:?} not in {row}", s.index, s.text);
+        assert!(
+            row.contains(&format!("T{} ", s.thread)) || row.contains(&format!("T{}│", s.thread))
+        );
+        assert!(
+            row.contains(&s.text),
+            "step {}: {:?} not in {row}",
+            s.index,
+            s.text
+        );
         if let (Some(file), Some(src)) = (&s.file, &s.source) {
             assert!(row.contains(&format!("{file}:{}", s.line)), "{row}");
             assert!(row.contains(&src[..src.len().min(40)]), "{row}");
@@ -116,7 +125,10 @@ fn page(f: &Failure, name: &str) -> std::path::PathBuf {
 fn browser_layout(f: &Failure, name: &str) -> Option<browser::Layout> {
     let page = page(f, name);
     let Some(chromium) = browser::chromium() else {
-        eprintln!("skipped: no Chromium to load {} (install chromium, or set HEISEN_CHROMIUM)", page.display());
+        eprintln!(
+            "skipped: no Chromium to load {} (install chromium, or set HEISEN_CHROMIUM)",
+            page.display()
+        );
         return None;
     };
     let l = browser::layout(&chromium, &page);
@@ -134,12 +146,21 @@ fn a_lost_update_has_both_threads_reading_the_same_value_side_by_side() {
     let t = timeline(&f);
     assert_eq!(t.lanes.len(), 2);
     assert_eq!(t.lanes[0].name.as_deref(), Some("main"));
-    let loads: Vec<_> = t.steps.iter().filter(|s| s.op == "load" && s.value.as_deref() == Some("0")).collect();
+    let loads: Vec<_> = t
+        .steps
+        .iter()
+        .filter(|s| s.op == "load" && s.value.as_deref() == Some("0"))
+        .collect();
     assert_eq!(loads.len(), 2, "{t:#?}");
     assert_ne!(loads[0].thread, loads[1].thread);
-    assert!(loads.iter().all(|s| s.ordering.as_deref() == Some("SeqCst")));
+    assert!(loads
+        .iter()
+        .all(|s| s.ordering.as_deref() == Some("SeqCst")));
     let stores: Vec<_> = t.steps.iter().filter(|s| s.op == "store").collect();
-    assert!(stores.iter().all(|s| s.value.as_deref() == Some("1")), "both store 1: {t:#?}");
+    assert!(
+        stores.iter().all(|s| s.value.as_deref() == Some("1")),
+        "both store 1: {t:#?}"
+    );
     assert!(t.steps.last().unwrap().panic);
     let v = json(&f);
     assert_eq!(v["version"], 1);
@@ -149,7 +170,11 @@ fn a_lost_update_has_both_threads_reading_the_same_value_side_by_side() {
     assert!(v["replay"].as_str().unwrap().contains("HEISEN_REPLAY="));
     assert_eq!(v["report"], f.report.as_str());
     if let Some(l) = browser_layout(&f, "lost") {
-        let shown: Vec<_> = l.rows.iter().filter(|r| r.text.starts_with("load n") && r.text.contains("= 0")).collect();
+        let shown: Vec<_> = l
+            .rows
+            .iter()
+            .filter(|r| r.text.starts_with("load n") && r.text.contains("= 0"))
+            .collect();
         assert_eq!(shown.len(), 2);
         assert!(shown[0].left != shown[1].left, "side by side");
     }
@@ -160,12 +185,19 @@ fn a_weak_memory_stale_read_is_flagged_and_highlighted() {
     let f = failure(Config::new("t::stale").loom_only(), relaxed_publication);
     assert_matches_report(&f);
     let t = timeline(&f);
-    let stale: Vec<_> = t.steps.iter().filter(|s| s.stale_latest.is_some()).collect();
+    let stale: Vec<_> = t
+        .steps
+        .iter()
+        .filter(|s| s.stale_latest.is_some())
+        .collect();
     assert_eq!(stale.len(), 1, "{t:#?}");
     assert_eq!(stale[0].value.as_deref(), Some("0"));
     assert_eq!(stale[0].stale_latest.as_deref(), Some("42"));
     assert_eq!(stale[0].ordering.as_deref(), Some("Relaxed"));
-    assert!(stale[0].text.contains("stale"), "the text report says so too");
+    assert!(
+        stale[0].text.contains("stale"),
+        "the text report says so too"
+    );
     assert_eq!(json(&f)["steps"][stale[0].index - 1]["stale_latest"], "42");
     if let Some(l) = browser_layout(&f, "stale") {
         let row = &l.rows[stale[0].index - 1];
@@ -197,13 +229,26 @@ fn file_names_and_hostile_text_are_safe() {
     let f = failure(Config::new("t::lost").shuttle_only(), || {
         panic!("<script>alert('x')</script> & \"quotes\"\nsecond line")
     });
-    let c = Counterexample { package: Some("my-pkg".into()), ..cx(&f) };
+    let c = Counterexample {
+        package: Some("my-pkg".into()),
+        ..cx(&f)
+    };
     assert_eq!(c.file_stem(), "my-pkg.t.lost");
-    let c = Counterexample { package: Some("t".into()), ..cx(&f) };
-    assert_eq!(c.file_stem(), "t.lost", "the package's own crate is not repeated");
+    let c = Counterexample {
+        package: Some("t".into()),
+        ..cx(&f)
+    };
+    assert_eq!(
+        c.file_stem(),
+        "t.lost",
+        "the package's own crate is not repeated"
+    );
     let html = cx(&f).to_html();
     assert!(!html.contains("<script>"), "text is escaped");
     assert!(html.contains("&lt;script&gt;"));
     let v = json(&f);
-    assert!(v["message"].as_str().unwrap().contains("\"quotes\"\nsecond line"));
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("\"quotes\"\nsecond line"));
 }

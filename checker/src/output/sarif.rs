@@ -137,7 +137,10 @@ fn code_flow(f: &crate::finding::Finding) -> Option<Value> {
         })
         .collect();
     Some(json!({
-        "message": { "text": format!("{} step(s) of one thread: read, then write", locations.len()) },
+        "message": { "text": format!(
+            "one thread reads, then writes ({} steps); a write by another thread in between is lost",
+            locations.len()
+        ) },
         "threadFlows": [{ "locations": locations }],
     }))
 }
