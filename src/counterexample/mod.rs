@@ -226,7 +226,7 @@ pub(crate) fn write_for(failure: &crate::runner::Failure, status: &str) {
     ) else {
         return;
     };
-    let mut cx = Counterexample {
+    let cx = Counterexample {
         failure,
         status,
         package: std::env::var("CARGO_PKG_NAME").ok(),
@@ -234,11 +234,12 @@ pub(crate) fn write_for(failure: &crate::runner::Failure, status: &str) {
         at_source: None,
     };
     #[cfg(feature = "model")]
-    {
-        cx.at_source = cx
+    let cx = Counterexample {
+        at_source: cx
             .location()
-            .and_then(|(file, line, _)| crate::model::report::source_line(file, line));
-    }
+            .and_then(|(file, line, _)| crate::model::report::source_line(file, line)),
+        ..cx
+    };
     match cx.write(std::path::Path::new(&dir)) {
         Ok(page) => eprintln!("heisen: counterexample page: {}", page.display()),
         Err(e) => eprintln!(
