@@ -68,23 +68,10 @@ fn timeline(f: &Failure) -> &Timeline {
         .expect("a model failure carries its timeline")
 }
 
-/// The text report's timeline rows (`   3  T1 │     load …`).
-fn report_rows(report: &str) -> Vec<&str> {
-    report
-        .lines()
-        .filter(|l| {
-            let mut w = l.split_whitespace();
-            w.next().is_some_and(|n| n.parse::<usize>().is_ok())
-                && w.next().is_some_and(|t| t.starts_with('T'))
-                && l.contains('│')
-        })
-        .collect()
-}
-
 /// Every step is a row of the text report, in the same order, lane and text.
 fn assert_matches_report(f: &Failure) {
     let t = timeline(f);
-    let rows = report_rows(&f.report);
+    let rows = browser::report_rows(&f.report);
     assert_eq!(rows.len(), t.steps.len(), "{}", f.report);
     for (s, row) in t.steps.iter().zip(rows) {
         assert!(

@@ -360,19 +360,7 @@ pub(crate) fn from_trace(
             Op::Panic(_) => s.panic = true,
             _ => {}
         }
-        if let Some(o) = e.object {
-            match &e.op {
-                Op::Store(v) | Op::Rmw(_, _, v) => {
-                    latest.insert(o, v.clone());
-                }
-                Op::Cas {
-                    new, result: Ok(_), ..
-                } => {
-                    latest.insert(o, new.clone());
-                }
-                _ => {}
-            }
-        }
+        report::track_latest(&mut latest, e);
         steps.push(s);
     }
     let n = steps

@@ -147,6 +147,24 @@ pub(crate) fn object_names(events: &[Event]) -> Vec<Option<String>> {
     names_with(events, &sources(events))
 }
 
+/// Records in `latest` the value `e` stores to its object, if it stores one (a store, a
+/// read-modify-write, a successful CAS), so that a later load of another value is stale.
+pub(crate) fn track_latest(latest: &mut HashMap<usize, String>, e: &Event) {
+    if let Some(o) = e.object {
+        match &e.op {
+            Op::Store(v) | Op::Rmw(_, _, v) => {
+                latest.insert(o, v.clone());
+            }
+            Op::Cas {
+                new, result: Ok(_), ..
+            } => {
+                latest.insert(o, new.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
 /// One described row per event: (lane, text, `file:line`, trimmed source line).
 pub(crate) fn rows(events: &[Event]) -> Vec<(usize, String, String, String)> {
     let srcs = sources(events);
@@ -216,19 +234,7 @@ pub(crate) fn rows(events: &[Event]) -> Vec<(usize, String, String, String)> {
             Op::Panic(m) => format!("PANIC: {}", m.lines().next().unwrap_or("")),
         };
         let text = format!("{via}{text}");
-        if let Some(o) = e.object {
-            match &e.op {
-                Op::Store(v) | Op::Rmw(_, _, v) => {
-                    latest.insert(o, v.clone());
-                }
-                Op::Cas {
-                    new, result: Ok(_), ..
-                } => {
-                    latest.insert(o, new.clone());
-                }
-                _ => {}
-            }
-        }
+        track_latest(&mut latest, e);
         let loc = e
             .location
             .map(|l| format!("{}:{}", l.file(), l.line()))

@@ -12,6 +12,19 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The timeline rows of a text report (`   3  T1 │     load …`), to compare a page with.
+pub fn report_rows(report: &str) -> Vec<&str> {
+    report
+        .lines()
+        .filter(|l| {
+            let mut w = l.split_whitespace();
+            w.next().is_some_and(|n| n.parse::<usize>().is_ok())
+                && w.next().is_some_and(|t| t.starts_with('T'))
+                && l.contains('│')
+        })
+        .collect()
+}
+
 /// The Chromium binary, if one is installed.
 pub fn chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("HEISEN_CHROMIUM").filter(|p| !p.is_empty()) {

@@ -281,14 +281,12 @@ fn span(
     label: Option<&str>,
     replacement: Option<&str>,
 ) -> Value {
-    let line = r.line.max(1);
-    let column = r.column.max(1);
-    let end_line = r.end_line.max(line);
-    let end_column = if end_line == line {
-        r.end_column.max(column)
-    } else {
-        r.end_column.max(1)
-    };
+    let Region {
+        line,
+        column,
+        end_line,
+        end_column,
+    } = r.clamped();
     let (byte_start, byte_end, lines) = match text {
         Some(t) => {
             let start = byte_offset(t, line, column);

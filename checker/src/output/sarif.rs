@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 /// Where the project documents its rules.
 pub const INFORMATION_URI: &str = "https://example.invalid/heisen";
 
-pub(crate) const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// SARIF level of a heisen level.
 pub fn sarif_level(level: Level) -> &'static str {
@@ -67,19 +67,12 @@ fn percent_encode(s: &str) -> String {
 
 /// A SARIF region; lines and columns are clamped to ≥ 1 and the end to ≥ the start.
 pub(crate) fn region(r: Region) -> Value {
-    let line = r.line.max(1);
-    let column = r.column.max(1);
-    let end_line = r.end_line.max(line);
-    let end_column = if end_line == line {
-        r.end_column.max(column)
-    } else {
-        r.end_column.max(1)
-    };
+    let r = r.clamped();
     json!({
-        "startLine": line,
-        "startColumn": column,
-        "endLine": end_line,
-        "endColumn": end_column,
+        "startLine": r.line,
+        "startColumn": r.column,
+        "endLine": r.end_line,
+        "endColumn": r.end_column,
     })
 }
 
@@ -211,23 +204,34 @@ pub fn to_value(report: &Report, rules: &[&'static RuleMeta]) -> Value {
             })
         })
         .collect();
+    log(
+        "heisen",
+        rules.iter().map(|r| rule_descriptor(r)).collect(),
+        json!({
+            "executionSuccessful": true,
+            "toolExecutionNotifications": notifications,
+        }),
+        results,
+    )
+}
+
+/// A SARIF log of one run of the tool `name` (heisen's version) with these rule descriptors,
+/// invocation and results.
+pub(crate) fn log(name: &str, rules: Vec<Value>, invocation: Value, results: Vec<Value>) -> Value {
     json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {
                 "driver": {
-                    "name": "heisen",
+                    "name": name,
                     "informationUri": INFORMATION_URI,
                     "version": env!("CARGO_PKG_VERSION"),
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "rules": rules.iter().map(|r| rule_descriptor(r)).collect::<Vec<_>>(),
+                    "rules": rules,
                 }
             },
-            "invocations": [{
-                "executionSuccessful": true,
-                "toolExecutionNotifications": notifications,
-            }],
+            "invocations": [invocation],
             "columnKind": "unicodeCodePoints",
             "results": results,
         }]

@@ -18,7 +18,7 @@
 //! - A failing test without a counterexample file (a smoke run, a non-model test) is a
 //!   result with its summary line and no code flow.
 
-use super::sarif::{artifact_location, INFORMATION_URI, SCHEMA};
+use super::sarif::{artifact_location, INFORMATION_URI};
 use crate::finding::Region;
 use serde_json::{json, Value};
 
@@ -178,24 +178,12 @@ fn result(f: &Failed) -> Value {
 
 /// The SARIF log of a model run. `ran` is whether cargo ran the tests at all.
 pub fn to_value(failed: &[Failed], ran: bool) -> Value {
-    json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "heisen-model",
-                    "informationUri": INFORMATION_URI,
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "rules": [rule()],
-                }
-            },
-            "invocations": [{ "executionSuccessful": ran }],
-            "columnKind": "unicodeCodePoints",
-            "results": failed.iter().map(result).collect::<Vec<_>>(),
-        }]
-    })
+    super::sarif::log(
+        "heisen-model",
+        vec![rule()],
+        json!({ "executionSuccessful": ran }),
+        failed.iter().map(result).collect(),
+    )
 }
 
 #[cfg(test)]

@@ -349,15 +349,7 @@ pub fn check_page(
         }
         lanes
     };
-    let rows: Vec<&str> = report
-        .lines()
-        .filter(|l| {
-            let mut w = l.split_whitespace();
-            w.next().is_some_and(|n| n.parse::<usize>().is_ok())
-                && w.next().is_some_and(|t| t.starts_with('T'))
-                && l.contains('│')
-        })
-        .collect();
+    let rows = browser::report_rows(report);
     let layout = browser::layout(&chromium, &page);
     let lane_refs: Vec<&str> = lanes.iter().map(String::as_str).collect();
     browser::assert_well_formed(&layout, &lane_refs, rows.len());
