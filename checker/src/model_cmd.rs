@@ -375,7 +375,9 @@ fn run_inner(args: &ModelArgs) -> Result<i32, String> {
         eprint!("{table}");
         let failed = failed_tests(&rows, report_dir.as_deref());
         let _ = std::fs::remove_dir_all(&scratch);
-        let log = crate::output::sarif_model::to_value(&failed, true);
+        // A build error runs no test: the invocation did not succeed (and has no results).
+        let ran = status.success() || !rows.is_empty();
+        let log = crate::output::sarif_model::to_value(&failed, ran);
         let text = serde_json::to_string_pretty(&log).map_err(|e| e.to_string())?;
         println!("{text}");
     } else {
