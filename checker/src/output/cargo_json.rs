@@ -163,8 +163,7 @@ struct CompilerMessage {
 fn level(l: Level) -> &'static str {
     match l {
         Level::Deny => "error",
-        // `allow` findings are never reported; map them like rustc's `allow` (nothing) would
-        // be shown if forced: a warning.
+        // `allow` findings are never reported (filtered before rendering).
         Level::Warn | Level::Allow => "warning",
     }
 }
