@@ -1,0 +1,636 @@
+//! The translator: one loom or shuttle test file (read from the registry package) in, the same
+//! tests written against heisen's facade and `#[heisen::model]` out.
+//!
+//! It is mechanical on purpose, doing what a user migrating a suite does and nothing else:
+//!
+//! * paths: `loom::{sync, thread, cell, hint, future, thread_local!, lazy_static!}` and
+//!   `shuttle::{sync, thread, hint, future, thread_local!, lazy_static!}` become `heisen::…`
+//!   (every other `loom::`/`shuttle::` path stays, and fails to compile: "not portable");
+//!   `use` trees are split into one `use` per name, so one missing name costs only its users;
+//! * a `#[test]` whose body has exactly one top-level model call becomes a
+//!   `#[heisen::model(..)]` fn whose body is the statements before the call followed by the
+//!   closure's body:
+//!   - loom: `loom::model(f)` → `#[heisen::model]` (both backends: the run is compared with
+//!     loom's verdict under both, and under each alone); `loom::model::Builder` fields map to
+//!     arguments (`preemption_bound = Some(n)` → `preemption_bound = n`, `max_branches`); the
+//!     fields without a heisen argument make the test "not portable";
+//!   - shuttle: `check_random(f, n)` → `#[heisen::model(shuttle, iterations = n)]`,
+//!     `check_pct(f, n, d)` → `(shuttle, iterations = n, pct_depth = d)`, `check_dfs(f, _)` →
+//!     `(shuttle)` (heisen has no exhaustive shuttle mode: random + PCT with the defaults);
+//! * attributes other than `#[test]` are kept (`#[should_panic]`, `#[ignore]`, `cfg`s), so
+//!   libtest's own result is the verdict to compare.
+//!
+//! Translator-side workarounds, only where the source is not std-shaped: lint levels of the
+//! file (`#![deny(warnings)]`) are dropped (a lint is not a verdict, and the rewrite can leave an
+//! unused import); `use test_log::test;` is dropped (it only installs a logger);
+//! `#![cfg(feature = "futures")]` is dropped (heisen enables loom's `futures`).
+//!
+//! A test the translator cannot port (two model calls, statements *after* the model call —
+//! they check something across executions —, a model run through a helper or `Runner`) is
+//! replaced by a comment and recorded as not portable with the reason.
+//!
+//! Output is one item per line (printed from tokens), so a compiler error's line names the
+//! item it belongs to, and a removed item is replaced by a comment on its line: line numbers
+//! never move between compile rounds.
+
+use proc_macro2::{Delimiter, Group, Ident, TokenStream, TokenTree};
+use quote::{quote, ToTokens};
+use std::collections::BTreeMap;
+use syn::{Attribute, Expr, Item, Stmt};
+
+/// Which suite a file comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Loom,
+    Shuttle,
+}
+
+/// One test the translator saw (by its path inside the file's module).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestDecl {
+    /// `name` or `inner_mod::name`; for tests inside a `macro_rules!` transcriber, the fn name.
+    pub path: String,
+    pub should_panic: bool,
+    pub ignored: bool,
+    /// Set when the translator itself could not port the test.
+    pub not_portable: Option<String>,
+    /// Declared inside a `macro_rules!` transcriber (its full libtest path is known only after
+    /// expansion; `path` is the fn name).
+    pub in_macro: bool,
+}
+
+/// One output line: an item (or a structural line such as `mod m {`).
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub text: String,
+    /// The item this line is, if it is a removable item.
+    pub item: Option<usize>,
+}
+
+/// A removable item of the output.
+#[derive(Clone, Debug)]
+pub struct ItemRec {
+    /// A name other items may use (fn, type, use leaf, macro), if any.
+    pub name: Option<String>,
+    /// The tests this item declares (test fns, an inline module's tests, a macro invocation's).
+    pub tests: Vec<String>,
+    /// For macro definitions: the tests their transcriber declares (counted per invocation).
+    pub macro_tests: Vec<String>,
+    /// `Some(reason)` once removed.
+    pub removed: Option<String>,
+}
+
+/// A translated file.
+#[derive(Clone, Debug)]
+pub struct Translated {
+    pub lines: Vec<Line>,
+    pub items: Vec<ItemRec>,
+    pub tests: Vec<TestDecl>,
+}
+
+impl Translated {
+    /// The file's text with removed items replaced by a comment on their line.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for l in &self.lines {
+            match l.item.and_then(|i| self.items[i].removed.as_ref()) {
+                Some(why) => {
+                    s.push_str("// not portable: ");
+                    s.push_str(&why.replace('\n', " "));
+                }
+                None => s.push_str(&l.text),
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// Translates one file's text. `Err` when it does not even parse.
+pub fn translate(src: &str, origin: Origin) -> Result<Translated, String> {
+    let file = syn::parse_file(src).map_err(|e| format!("does not parse: {e}"))?;
+    let mut t = Translated {
+        lines: Vec::new(),
+        items: Vec::new(),
+        tests: Vec::new(),
+    };
+    for a in &file.attrs {
+        if keep_inner_attr(a) {
+            t.lines.push(Line {
+                text: rewrite_paths(a.to_token_stream(), origin).to_string(),
+                item: None,
+            });
+        }
+    }
+    let mut cx = Cx { origin, t };
+    for item in &file.items {
+        cx.item(item, "", false);
+    }
+    Ok(cx.t)
+}
+
+fn keep_inner_attr(a: &Attribute) -> bool {
+    let p = a.path();
+    if ["deny", "warn", "allow", "forbid"].iter().any(|l| p.is_ident(l)) {
+        return false; // a lint level is not a verdict
+    }
+    if p.is_ident("cfg") {
+        let s = a.to_token_stream().to_string();
+        if s.contains("\"futures\"") {
+            return false; // heisen enables loom's `futures` feature
+        }
+    }
+    true
+}
+
+struct Cx {
+    origin: Origin,
+    t: Translated,
+}
+
+fn is_test_attr(a: &Attribute) -> bool {
+    let segs: Vec<String> = a.path().segments.iter().map(|s| s.ident.to_string()).collect();
+    segs == ["test"] || segs == ["test_log", "test"] || segs == ["tokio", "test"]
+}
+
+fn has_attr(attrs: &[Attribute], name: &str) -> bool {
+    attrs.iter().any(|a| a.path().is_ident(name))
+}
+
+impl Cx {
+    fn push_item(&mut self, text: String, name: Option<String>, tests: Vec<String>) -> usize {
+        let id = self.t.items.len();
+        self.t.items.push(ItemRec {
+            name,
+            tests,
+            macro_tests: Vec::new(),
+            removed: None,
+        });
+        self.t.lines.push(Line {
+            text,
+            item: Some(id),
+        });
+        id
+    }
+
+    fn item(&mut self, item: &Item, prefix: &str, in_macro: bool) {
+        let origin = self.origin;
+        match item {
+            Item::Use(u) => {
+                for (leaf, name) in use_leaves(u) {
+                    if leaf.starts_with("test_log :: test") {
+                        continue; // only installs a logger; `#[test]` is then libtest's
+                    }
+                    let ts: TokenStream = leaf.parse().expect("use leaf tokens");
+                    let vis = &u.vis;
+                    let attrs = &u.attrs;
+                    let text = rewrite_paths(quote!(#(#attrs)* #vis use #ts;), origin).to_string();
+                    self.push_item(text, Some(name), Vec::new());
+                }
+            }
+            Item::Fn(f) if f.attrs.iter().any(is_test_attr) => {
+                let path = format!("{prefix}{}", f.sig.ident);
+                let should_panic = has_attr(&f.attrs, "should_panic");
+                let ignored = has_attr(&f.attrs, "ignore");
+                match self.test_fn(f) {
+                    Ok(ts) => {
+                        self.t.tests.push(TestDecl {
+                            path: path.clone(),
+                            should_panic,
+                            ignored,
+                            not_portable: None,
+                            in_macro,
+                        });
+                        let text = rewrite_paths(ts, origin).to_string();
+                        self.push_item(text, Some(f.sig.ident.to_string()), vec![path]);
+                    }
+                    Err(why) => {
+                        self.t.tests.push(TestDecl {
+                            path: path.clone(),
+                            should_panic,
+                            ignored,
+                            not_portable: Some(why.clone()),
+                            in_macro,
+                        });
+                        let id = self.push_item(String::new(), None, vec![path]);
+                        self.t.items[id].removed = Some(why);
+                    }
+                }
+            }
+            Item::Mod(m) if m.content.is_some() => {
+                let (_, items) = m.content.as_ref().unwrap();
+                let attrs = &m.attrs;
+                let vis = &m.vis;
+                let ident = &m.ident;
+                self.t.lines.push(Line {
+                    text: rewrite_paths(quote!(#(#attrs)* #vis mod #ident), origin).to_string() + " {",
+                    item: None,
+                });
+                let inner = format!("{prefix}{ident}::");
+                for i in items {
+                    self.item(i, &inner, in_macro);
+                }
+                self.t.lines.push(Line {
+                    text: "}".into(),
+                    item: None,
+                });
+            }
+            Item::Macro(m) if m.mac.path.is_ident("macro_rules") => {
+                let (ts, tests) = self.macro_rules(m);
+                let name = m.ident.as_ref().map(|i| i.to_string());
+                let id = self.push_item(ts.to_string(), name, Vec::new());
+                self.t.items[id].macro_tests = tests.iter().map(|t| t.path.clone()).collect();
+                self.t.tests.extend(tests);
+            }
+            Item::Macro(m) => {
+                // A macro invocation: if it is one of this file's `macro_rules!` with tests, it
+                // declares them (counted per invocation, named by the invocation's text).
+                let mname = m.mac.path.get_ident().map(|i| i.to_string());
+                let tests: Vec<String> = mname
+                    .as_ref()
+                    .and_then(|n| {
+                        self.t
+                            .items
+                            .iter()
+                            .find(|i| i.name.as_deref() == Some(n) && !i.macro_tests.is_empty())
+                    })
+                    .map(|def| {
+                        let args = m.mac.tokens.to_string();
+                        def.macro_tests
+                            .iter()
+                            .map(|t| format!("{prefix}{}!({args})::{t}", mname.as_deref().unwrap_or("")))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let text = rewrite_paths(item.to_token_stream(), origin).to_string();
+                self.push_item(text, None, tests);
+            }
+            other => {
+                let name = item_name(other);
+                let text = rewrite_paths(other.to_token_stream(), origin).to_string();
+                self.push_item(text, name, Vec::new());
+            }
+        }
+    }
+
+    /// A `macro_rules!` whose single-arm transcriber parses as items once its metavariables are
+    /// replaced by placeholder identifiers is translated like a file; otherwise only its paths.
+    fn macro_rules(&mut self, m: &syn::ItemMacro) -> (TokenStream, Vec<TestDecl>) {
+        let origin = self.origin;
+        let plain = || rewrite_paths(m.to_token_stream(), origin);
+        let toks: Vec<TokenTree> = m.mac.tokens.clone().into_iter().collect();
+        // `(matcher) => { transcriber }` (one arm, optional trailing `;`)
+        let (matcher, transcriber) = match toks.as_slice() {
+            [TokenTree::Group(mt), TokenTree::Punct(p1), TokenTree::Punct(p2), TokenTree::Group(tr)]
+            | [TokenTree::Group(mt), TokenTree::Punct(p1), TokenTree::Punct(p2), TokenTree::Group(tr), TokenTree::Punct(_)]
+                if p1.as_char() == '=' && p2.as_char() == '>' =>
+            {
+                (mt.clone(), tr.clone())
+            }
+            _ => return (plain(), Vec::new()),
+        };
+        let Some(body) = placeholders(transcriber.stream()) else {
+            return (plain(), Vec::new());
+        };
+        let Ok(file) = syn::parse2::<syn::File>(body) else {
+            return (plain(), Vec::new());
+        };
+        let mut sub = Cx {
+            origin,
+            t: Translated {
+                lines: Vec::new(),
+                items: Vec::new(),
+                tests: Vec::new(),
+            },
+        };
+        for i in &file.items {
+            sub.item(i, "", true);
+        }
+        let mut out = String::new();
+        for l in &sub.t.lines {
+            match l.item.and_then(|i| sub.t.items[i].removed.as_ref()) {
+                Some(_) => {}
+                None => {
+                    out.push_str(&l.text);
+                    out.push(' ');
+                }
+            }
+        }
+        let out = out.replace(PLACEHOLDER, "$");
+        let Ok(transcribed) = out.parse::<TokenStream>() else {
+            return (plain(), Vec::new());
+        };
+        let name = &m.ident;
+        let attrs = &m.attrs;
+        let arm = Group::new(Delimiter::Brace, transcribed);
+        let ts = quote! { #(#attrs)* macro_rules! #name { #matcher => #arm; } };
+        (ts, sub.t.tests)
+    }
+
+    /// A `#[test]` fn → a `#[heisen::model(..)]` fn, or why not.
+    fn test_fn(&self, f: &syn::ItemFn) -> Result<TokenStream, String> {
+        let stmts = &f.block.stmts;
+        let mut builder: Option<String> = None;
+        let mut args: Vec<TokenStream> = Vec::new();
+        if self.origin == Origin::Shuttle {
+            args.push(quote!(shuttle));
+        }
+        let mut pre: Vec<&Stmt> = Vec::new();
+        let mut call: Option<(usize, TokenStream)> = None;
+        for (i, s) in stmts.iter().enumerate() {
+            if call.is_some() {
+                return Err(
+                    "statements after the model call (they check something across executions)"
+                        .into(),
+                );
+            }
+            // `let mut builder = loom::model::Builder::new();`
+            if let Stmt::Local(l) = s {
+                if let (syn::Pat::Ident(pi), Some(init)) = (&l.pat, &l.init) {
+                    let init_s = init.expr.to_token_stream().to_string().replace(' ', "");
+                    if init_s.ends_with("Builder::new()") && self.origin == Origin::Loom {
+                        builder = Some(pi.ident.to_string());
+                        continue;
+                    }
+                }
+            }
+            let expr = match s {
+                Stmt::Expr(e, _) => Some(e),
+                _ => None,
+            };
+            // `builder.field = value;`
+            if let (Some(Expr::Assign(a)), Some(b)) = (expr, &builder) {
+                if let Expr::Field(fe) = &*a.left {
+                    if fe.base.to_token_stream().to_string() == *b {
+                        let field = fe.member.to_token_stream().to_string();
+                        args.extend(builder_field(&field, &a.right)?);
+                        continue;
+                    }
+                }
+            }
+            if let Some(e) = expr {
+                if let Some(body) = self.model_call(e, builder.as_deref(), &mut args)? {
+                    call = Some((i, body));
+                    continue;
+                }
+                if contains_model_call(e.to_token_stream(), self.origin) {
+                    return Err("the model call is nested (in a loop, block or helper), not a statement of the test".into());
+                }
+            }
+            if contains_model_call(s.to_token_stream(), self.origin) {
+                return Err("the model call is nested (in a loop, block or helper), not a statement of the test".into());
+            }
+            pre.push(s);
+        }
+        let Some((_, body)) = call else {
+            return Err(match self.origin {
+                Origin::Loom => "no `loom::model` call in the test body".into(),
+                Origin::Shuttle => {
+                    "no `check_random`/`check_pct`/`check_dfs` call in the test body (runs a `Runner`, a scheduler or a helper)"
+                        .into()
+                }
+            });
+        };
+        let attrs: Vec<&Attribute> = f.attrs.iter().filter(|a| !is_test_attr(a)).collect();
+        let vis = &f.vis;
+        let ident = &f.sig.ident;
+        let asyncness = &f.sig.asyncness;
+        let model_attr = if args.is_empty() {
+            quote!(#[heisen::model])
+        } else {
+            quote!(#[heisen::model(#(#args),*)])
+        };
+        Ok(quote! {
+            #model_attr
+            #(#attrs)*
+            #vis #asyncness fn #ident() {
+                #(#pre)*
+                #body
+            }
+        })
+    }
+
+    /// `Some(body tokens)` when `e` is a model call of this suite.
+    fn model_call(
+        &self,
+        e: &Expr,
+        builder: Option<&str>,
+        args: &mut Vec<TokenStream>,
+    ) -> Result<Option<TokenStream>, String> {
+        match (self.origin, e) {
+            (Origin::Loom, Expr::Call(c)) => {
+                let p = c.func.to_token_stream().to_string().replace(' ', "");
+                if matches!(p.as_str(), "loom::model" | "model" | "loom::model::model") && c.args.len() == 1 {
+                    return Ok(Some(closure_body(&c.args[0])));
+                }
+                Ok(None)
+            }
+            (Origin::Loom, Expr::MethodCall(mc)) => {
+                let recv = mc.receiver.to_token_stream().to_string();
+                if Some(recv.as_str()) == builder && mc.method == "check" && mc.args.len() == 1 {
+                    return Ok(Some(closure_body(&mc.args[0])));
+                }
+                Ok(None)
+            }
+            (Origin::Shuttle, Expr::Call(c)) => {
+                let p = c.func.to_token_stream().to_string().replace(' ', "");
+                let p = p.strip_prefix("shuttle::").unwrap_or(&p);
+                let int = |i: usize| -> Option<u64> {
+                    match c.args.iter().nth(i) {
+                        Some(Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Int(n),
+                            ..
+                        })) => n.base10_parse().ok(),
+                        _ => None,
+                    }
+                };
+                match (p, c.args.len()) {
+                    ("check_random", 2) => {
+                        if let Some(n) = int(1) {
+                            args.push(quote!(iterations = #n));
+                        }
+                    }
+                    ("check_pct", 3) => {
+                        if let Some(n) = int(1) {
+                            args.push(quote!(iterations = #n));
+                        }
+                        if let Some(d) = int(2) {
+                            args.push(quote!(pct_depth = #d));
+                        }
+                    }
+                    ("check_dfs", 2) => {}
+                    _ => return Ok(None),
+                }
+                Ok(Some(closure_body(&c.args[0])))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// `builder.<field> = value` → model arguments, or why not.
+fn builder_field(field: &str, value: &Expr) -> Result<Vec<TokenStream>, String> {
+    let v = value.to_token_stream().to_string().replace(' ', "");
+    match field {
+        "preemption_bound" => match v.strip_prefix("Some(").and_then(|s| s.strip_suffix(')')) {
+            Some(n) if n.parse::<u64>().is_ok() => {
+                let n: u64 = n.parse().unwrap();
+                Ok(vec![quote!(preemption_bound = #n)])
+            }
+            _ => Err(format!("loom::model::Builder::preemption_bound = {v}")),
+        },
+        "max_branches" => match v.parse::<u64>() {
+            Ok(n) => Ok(vec![quote!(max_branches = #n)]),
+            Err(_) => Err(format!("loom::model::Builder::max_branches = {v}")),
+        },
+        // output only
+        "log" | "location" => Ok(Vec::new()),
+        other => Err(format!("loom::model::Builder::{other} (no #[heisen::model] argument)")),
+    }
+}
+
+/// The body a model closure runs, as statements of a fn body.
+fn closure_body(e: &Expr) -> TokenStream {
+    match e {
+        Expr::Closure(c) if c.inputs.is_empty() => match &*c.body {
+            Expr::Block(b) if b.attrs.is_empty() && b.label.is_none() => {
+                let stmts = &b.block.stmts;
+                quote!(#(#stmts)*)
+            }
+            other => quote!(#other;),
+        },
+        Expr::Path(p) => quote!(#p();),
+        other => quote!((#other)();),
+    }
+}
+
+fn contains_model_call(ts: TokenStream, origin: Origin) -> bool {
+    let s = ts.to_string().replace(' ', "");
+    match origin {
+        Origin::Loom => s.contains("loom::model(") || s.contains(".check("),
+        Origin::Shuttle => {
+            s.contains("check_random(") || s.contains("check_pct(") || s.contains("check_dfs(")
+        }
+    }
+}
+
+fn item_name(i: &Item) -> Option<String> {
+    Some(match i {
+        Item::Fn(f) => f.sig.ident.to_string(),
+        Item::Struct(s) => s.ident.to_string(),
+        Item::Enum(e) => e.ident.to_string(),
+        Item::Const(c) => c.ident.to_string(),
+        Item::Static(s) => s.ident.to_string(),
+        Item::Type(t) => t.ident.to_string(),
+        Item::Trait(t) => t.ident.to_string(),
+        Item::Mod(m) => m.ident.to_string(),
+        Item::Union(u) => u.ident.to_string(),
+        _ => return None,
+    })
+}
+
+/// Splits a `use` into one tree per leaf: (`path::leaf [as alias]` tokens as text, bound name).
+fn use_leaves(u: &syn::ItemUse) -> Vec<(String, String)> {
+    fn walk(prefix: &str, t: &syn::UseTree, out: &mut Vec<(String, String)>) {
+        match t {
+            syn::UseTree::Path(p) => walk(&format!("{prefix}{} :: ", p.ident), &p.tree, out),
+            syn::UseTree::Name(n) => {
+                let name = n.ident.to_string();
+                let bound = if name == "self" {
+                    prefix.trim_end_matches(" :: ").rsplit(" :: ").next().unwrap_or("").to_string()
+                } else {
+                    name.clone()
+                };
+                out.push((format!("{prefix}{name}"), bound))
+            }
+            syn::UseTree::Rename(r) => out.push((format!("{prefix}{} as {}", r.ident, r.rename), r.rename.to_string())),
+            syn::UseTree::Glob(_) => out.push((format!("{prefix}*"), format!("{prefix}*"))),
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    walk(prefix, t, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let lead = if u.leading_colon.is_some() { ":: " } else { "" };
+    walk(lead, &u.tree, &mut out);
+    out
+}
+
+const PLACEHOLDER: &str = "__heisen_mv_";
+
+/// `$name` → `__heisen_mv_name`; `None` if the transcriber has repetitions (`$( .. )*`).
+fn placeholders(ts: TokenStream) -> Option<TokenStream> {
+    let toks: Vec<TokenTree> = ts.into_iter().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        match (&toks[i], toks.get(i + 1)) {
+            (TokenTree::Punct(p), Some(TokenTree::Ident(id))) if p.as_char() == '$' => {
+                out.push(TokenTree::Ident(Ident::new(&format!("{PLACEHOLDER}{id}"), id.span())));
+                i += 2;
+            }
+            (TokenTree::Punct(p), _) if p.as_char() == '$' => return None,
+            (TokenTree::Group(g), _) => {
+                let mut ng = Group::new(g.delimiter(), placeholders(g.stream())?);
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+                i += 1;
+            }
+            (t, _) => {
+                out.push(t.clone());
+                i += 1;
+            }
+        }
+    }
+    Some(out.into_iter().collect())
+}
+
+/// The path mapping: which first segments after `loom::` / `shuttle::` are heisen's.
+pub fn mapped_modules(origin: Origin) -> &'static [&'static str] {
+    match origin {
+        Origin::Loom => &["sync", "thread", "cell", "hint", "future", "thread_local", "lazy_static"],
+        Origin::Shuttle => &["sync", "thread", "hint", "future", "thread_local", "lazy_static"],
+    }
+}
+
+/// Replaces the crate name of `loom::<mapped>` / `shuttle::<mapped>` paths by `heisen`.
+pub fn rewrite_paths(ts: TokenStream, origin: Origin) -> TokenStream {
+    let krate = match origin {
+        Origin::Loom => "loom",
+        Origin::Shuttle => "shuttle",
+    };
+    let toks: Vec<TokenTree> = ts.into_iter().collect();
+    let mut out = Vec::with_capacity(toks.len());
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            TokenTree::Ident(id) if id == krate => {
+                let colons = matches!((toks.get(i + 1), toks.get(i + 2)),
+                    (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b))) if a.as_char() == ':' && b.as_char() == ':');
+                let mapped = matches!(toks.get(i + 3), Some(TokenTree::Ident(m))
+                    if mapped_modules(origin).iter().any(|x| m == x));
+                if colons && mapped {
+                    out.push(TokenTree::Ident(Ident::new("heisen", id.span())));
+                } else {
+                    out.push(t.clone());
+                }
+            }
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), rewrite_paths(g.stream(), origin));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            t => out.push(t.clone()),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Per file: test path (full or fn name) → (should_panic, ignored).
+pub fn test_attrs(t: &Translated) -> BTreeMap<String, (bool, bool)> {
+    t.tests
+        .iter()
+        .map(|d| (d.path.clone(), (d.should_panic, d.ignored)))
+        .collect()
+}
