@@ -122,7 +122,26 @@ mod translator {
         assert!(out.contains("use heisen :: sync :: Notify ;"), "{out}");
         // not a heisen module: stays loom's, and fails as "not portable: loom::alloc"
         assert!(out.contains("use loom :: alloc :: Track ;"), "{out}");
-        assert!(tests[0].not_portable.as_deref().unwrap().contains("after the model call"));
+        // statements after the model call check the exploration: the test keeps them and runs
+        // the same closure through `heisen::runner::run_test`
+        assert!(tests[0].not_portable.is_none(), "{tests:?}");
+        let run = out.find(":: heisen :: runner :: run_test (").expect("run_test call");
+        let cfg = out.find(":: heisen :: runner :: Config :: new").expect("config");
+        let post = out.find("assert_eq ! (n . load").expect("post statement kept");
+        assert!(out.contains("# [test] fn counts () { let n"), "{out}");
+        assert!(run < cfg && cfg < post, "{out}");
+    }
+
+    #[test]
+    fn use_self_leaves_and_wrapped_receivers() {
+        let (out, _) = port("use std::sync::{self, Arc};", Origin::Loom);
+        assert!(out.contains("use std :: sync ;") && out.contains("use std :: sync :: Arc ;"), "{out}");
+        use super::suite::api_of;
+        assert_eq!(
+            api_of("no method named `try_read` found for struct `Arc<heisen::sync::RwLock<i32>>` in the current scope", "", 0, ""),
+            "RwLock::try_read"
+        );
+        assert_eq!(api_of("cannot find `Builder` in `thread`", "", 0, ""), "thread::Builder");
     }
 
     #[test]

@@ -112,8 +112,20 @@ fn cargo() -> String {
 
 /// The `tests/` directories of the loom 0.7 and shuttle 0.9 packages Cargo already fetched.
 pub fn registry_test_dirs() -> Result<(PathBuf, PathBuf), String> {
+    // only this platform's packages: the others need not be downloaded
+    let host = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-vV")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        })
+        .ok_or("cannot ask rustc for the host triple")?;
     let out = Command::new(cargo())
         .args(["metadata", "--format-version", "1", "--all-features", "--offline"])
+        .args(["--filter-platform", &host])
         .arg("--manifest-path")
         .arg(ws_root().join("Cargo.toml"))
         .stderr(Stdio::inherit())
@@ -273,6 +285,13 @@ pub fn api_of(msg: &str, line: &str, col: usize, label: &str) -> String {
     let ticks: Vec<&str> = msg.split('`').skip(1).step_by(2).collect();
     let short_ty = |t: &str| -> String {
         let t = t.trim_start_matches('&').trim_start_matches("mut ");
+        // a method found through a smart pointer names the pointee: `Arc<RwLock<T>>` → `RwLock`
+        let mut t = t;
+        for wrapper in ["Arc<", "std::sync::Arc<", "Rc<", "std::rc::Rc<", "Box<"] {
+            if let Some(inner) = t.strip_prefix(wrapper) {
+                t = inner.trim_start_matches('&');
+            }
+        }
         let base = t.split('<').next().unwrap_or(t);
         base.rsplit("::").next().unwrap_or(base).to_string()
     };
@@ -287,13 +306,20 @@ pub fn api_of(msg: &str, line: &str, col: usize, label: &str) -> String {
     if msg.starts_with("unresolved import") {
         return ticks.first().map(|s| s.to_string()).unwrap_or_default();
     }
-    if msg.contains("undeclared crate or module") || msg.contains("unlinked crate") || msg.starts_with("failed to resolve") {
+    if msg.contains("undeclared crate or module")
+        || msg.contains("unlinked crate")
+        || msg.starts_with("failed to resolve")
+        || msg.starts_with("cannot find module or crate")
+    {
         let p = path_at(line, col);
         return if p.is_empty() { msg.to_string() } else { p };
     }
     if let (Some(m), Some(t)) = (ticks.first(), ticks.get(1)) {
         if msg.starts_with("no method named") || msg.starts_with("no function or associated item named") || msg.starts_with("no associated item named") {
             return format!("{}::{m}", short_ty(t));
+        }
+        if msg.starts_with("cannot find `") && !msg.contains(" in this scope") {
+            return format!("{t}::{m}");
         }
         if msg.starts_with("cannot find") && (msg.contains(" in module ") || msg.contains(" in crate ")) {
             let bang = if msg.starts_with("cannot find macro") { "!" } else { "" };
@@ -447,7 +473,7 @@ fn build(dir: &Path, target: &Path, files: &mut [GenFile], log: &mut String) -> 
                 .step_by(2)
                 .find_map(|n| removed_names.get(n.rsplit("::").next().unwrap_or(n)).cloned());
             let why = inherited.unwrap_or_else(|| d.api.clone());
-            if let Some(n) = &f.tr.items[item].name {
+            for n in &f.tr.items[item].names {
                 removed_names.entry(n.clone()).or_insert_with(|| why.clone());
             }
             f.tr.items[item].removed = Some(why);
@@ -526,11 +552,12 @@ fn run_one(bin: &Path, test: &str, mode: Mode, tmp: &Path, timeout: Duration) ->
     };
     let out = reader.join().unwrap_or_default();
     let err = ereader.join().unwrap_or_default();
-    let line_re = format!("test {test} ... ");
+    // `test NAME ... ok`, `test NAME - should panic ... ok`
+    let head = format!("test {test} ");
     let status = if timed_out {
         format!("timeout ({}s)", timeout.as_secs())
-    } else if let Some(l) = out.lines().find(|l| l.starts_with(&line_re)) {
-        l[line_re.len()..].trim().to_string()
+    } else if let Some(l) = out.lines().find(|l| l.starts_with(&head) && l.contains(" ... ")) {
+        l.rsplit(" ... ").next().unwrap_or("").trim().to_string()
     } else {
         format!("crash ({})", exit.map(|e| e.to_string()).unwrap_or_default())
     };

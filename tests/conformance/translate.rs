@@ -35,7 +35,6 @@
 
 use proc_macro2::{Delimiter, Group, Ident, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
-use std::collections::BTreeMap;
 use syn::{Attribute, Expr, Item, Stmt};
 
 /// Which suite a file comes from.
@@ -70,8 +69,8 @@ pub struct Line {
 /// A removable item of the output.
 #[derive(Clone, Debug)]
 pub struct ItemRec {
-    /// A name other items may use (fn, type, use leaf, macro), if any.
-    pub name: Option<String>,
+    /// Names other items may use (fn, type, use leaf, macro, statics a macro declares).
+    pub names: Vec<String>,
     /// The tests this item declares (test fns, an inline module's tests, a macro invocation's).
     pub tests: Vec<String>,
     /// For macro definitions: the tests their transcriber declares (counted per invocation).
@@ -161,7 +160,7 @@ impl Cx {
     fn push_item(&mut self, text: String, name: Option<String>, tests: Vec<String>) -> usize {
         let id = self.t.items.len();
         self.t.items.push(ItemRec {
-            name,
+            names: name.into_iter().collect(),
             tests,
             macro_tests: Vec::new(),
             removed: None,
@@ -252,7 +251,7 @@ impl Cx {
                         self.t
                             .items
                             .iter()
-                            .find(|i| i.name.as_deref() == Some(n) && !i.macro_tests.is_empty())
+                            .find(|i| i.names.iter().any(|x| x == n) && !i.macro_tests.is_empty())
                     })
                     .map(|def| {
                         let args = m.mac.tokens.to_string();
@@ -263,7 +262,9 @@ impl Cx {
                     })
                     .unwrap_or_default();
                 let text = rewrite_paths(item.to_token_stream(), origin).to_string();
-                self.push_item(text, None, tests);
+                let id = self.push_item(text, None, tests);
+                // `lazy_static! { static ref A: .. }`, `thread_local! { static B: .. }`
+                self.t.items[id].names = static_names(m.mac.tokens.clone());
             }
             other => {
                 let name = item_name(other);
@@ -327,22 +328,26 @@ impl Cx {
         (ts, sub.t.tests)
     }
 
-    /// A `#[test]` fn → a `#[heisen::model(..)]` fn, or why not.
+    /// A `#[test]` fn → a `#[heisen::model(..)]` fn, or why not. A test with statements
+    /// *after* the model call (they check the exploration across executions: outcome sets,
+    /// counts) stays a `#[test]` and calls `heisen::runner::run_test` with the same closure
+    /// and the equivalent `runner::Config`, then runs those statements.
     fn test_fn(&self, f: &syn::ItemFn) -> Result<TokenStream, String> {
         let stmts = &f.block.stmts;
         let mut builder: Option<String> = None;
-        let mut args: Vec<TokenStream> = Vec::new();
-        if self.origin == Origin::Shuttle {
-            args.push(quote!(shuttle));
-        }
+        let mut args = Args::default();
+        args.shuttle_only = self.origin == Origin::Shuttle;
         let mut pre: Vec<&Stmt> = Vec::new();
-        let mut call: Option<(usize, TokenStream)> = None;
-        for (i, s) in stmts.iter().enumerate() {
+        let mut post: Vec<&Stmt> = Vec::new();
+        let mut call: Option<(TokenStream, Expr)> = None;
+        let nested = "the model runs inside a helper, block or loop (e.g. `check_dfs` passed to a harness), not as a statement of the test";
+        for s in stmts.iter() {
             if call.is_some() {
-                return Err(
-                    "statements after the model call (they check something across executions)"
-                        .into(),
-                );
+                if contains_model_call(s.to_token_stream(), self.origin) {
+                    return Err("two model runs in one test".into());
+                }
+                post.push(s);
+                continue;
             }
             // `let mut builder = loom::model::Builder::new();`
             if let Stmt::Local(l) = s {
@@ -363,43 +368,63 @@ impl Cx {
                 if let Expr::Field(fe) = &*a.left {
                     if fe.base.to_token_stream().to_string() == *b {
                         let field = fe.member.to_token_stream().to_string();
-                        args.extend(builder_field(&field, &a.right)?);
+                        builder_field(&field, &a.right, &mut args)?;
                         continue;
                     }
                 }
             }
             if let Some(e) = expr {
-                if let Some(body) = self.model_call(e, builder.as_deref(), &mut args)? {
-                    call = Some((i, body));
+                if let Some(found) = self.model_call(e, builder.as_deref(), &mut args) {
+                    call = Some(found);
                     continue;
-                }
-                if contains_model_call(e.to_token_stream(), self.origin) {
-                    return Err("the model call is nested (in a loop, block or helper), not a statement of the test".into());
                 }
             }
             if contains_model_call(s.to_token_stream(), self.origin) {
-                return Err("the model call is nested (in a loop, block or helper), not a statement of the test".into());
+                return Err(nested.into());
             }
             pre.push(s);
         }
-        let Some((_, body)) = call else {
+        let Some((body, closure)) = call else {
+            let uses = called_paths(&f.block.to_token_stream());
             return Err(match self.origin {
-                Origin::Loom => "no `loom::model` call in the test body".into(),
-                Origin::Shuttle => {
-                    "no `check_random`/`check_pct`/`check_dfs` call in the test body (runs a `Runner`, a scheduler or a helper)"
-                        .into()
-                }
+                Origin::Loom => format!("no `loom::model` call in the test body{uses}"),
+                Origin::Shuttle => format!("no `check_random`/`check_pct`/`check_dfs` call in the test body{uses}"),
             });
         };
         let attrs: Vec<&Attribute> = f.attrs.iter().filter(|a| !is_test_attr(a)).collect();
         let vis = &f.vis;
         let ident = &f.sig.ident;
+        if !post.is_empty() {
+            let mut cfg = quote!(::heisen::runner::Config::new(::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident))));
+            if args.shuttle_only {
+                cfg = quote!(#cfg.shuttle_only());
+            }
+            if let Some(n) = args.preemption_bound {
+                let n = n as usize;
+                cfg = quote!(#cfg.preemption_bound(::core::option::Option::Some(#n)));
+            }
+            for (m, v) in [("max_branches", args.max_branches), ("iterations", args.iterations), ("pct_depth", args.pct_depth)] {
+                if let Some(v) = v {
+                    let m = Ident::new(m, proc_macro2::Span::call_site());
+                    let v = v as usize;
+                    cfg = quote!(#cfg.#m(#v));
+                }
+            }
+            if has_attr(&f.attrs, "should_panic") {
+                cfg = quote!(#cfg.expect_failure());
+            }
+            return Ok(quote! {
+                #[test]
+                #(#attrs)*
+                #vis fn #ident() {
+                    #(#pre)*
+                    ::heisen::runner::run_test(#cfg, #closure);
+                    #(#post)*
+                }
+            });
+        }
         let asyncness = &f.sig.asyncness;
-        let model_attr = if args.is_empty() {
-            quote!(#[heisen::model])
-        } else {
-            quote!(#[heisen::model(#(#args),*)])
-        };
+        let model_attr = args.attribute();
         Ok(quote! {
             #model_attr
             #(#attrs)*
@@ -410,27 +435,22 @@ impl Cx {
         })
     }
 
-    /// `Some(body tokens)` when `e` is a model call of this suite.
-    fn model_call(
-        &self,
-        e: &Expr,
-        builder: Option<&str>,
-        args: &mut Vec<TokenStream>,
-    ) -> Result<Option<TokenStream>, String> {
+    /// `Some((body tokens, closure))` when `e` is a model call of this suite.
+    fn model_call(&self, e: &Expr, builder: Option<&str>, args: &mut Args) -> Option<(TokenStream, Expr)> {
         match (self.origin, e) {
             (Origin::Loom, Expr::Call(c)) => {
                 let p = c.func.to_token_stream().to_string().replace(' ', "");
                 if matches!(p.as_str(), "loom::model" | "model" | "loom::model::model") && c.args.len() == 1 {
-                    return Ok(Some(closure_body(&c.args[0])));
+                    return Some((closure_body(&c.args[0]), c.args[0].clone()));
                 }
-                Ok(None)
+                None
             }
             (Origin::Loom, Expr::MethodCall(mc)) => {
                 let recv = mc.receiver.to_token_stream().to_string();
                 if Some(recv.as_str()) == builder && mc.method == "check" && mc.args.len() == 1 {
-                    return Ok(Some(closure_body(&mc.args[0])));
+                    return Some((closure_body(&mc.args[0]), mc.args[0].clone()));
                 }
-                Ok(None)
+                None
             }
             (Origin::Shuttle, Expr::Call(c)) => {
                 let p = c.func.to_token_stream().to_string().replace(' ', "");
@@ -445,47 +465,126 @@ impl Cx {
                     }
                 };
                 match (p, c.args.len()) {
-                    ("check_random", 2) => {
-                        if let Some(n) = int(1) {
-                            args.push(quote!(iterations = #n));
-                        }
-                    }
+                    ("check_random", 2) => args.iterations = int(1),
                     ("check_pct", 3) => {
-                        if let Some(n) = int(1) {
-                            args.push(quote!(iterations = #n));
-                        }
-                        if let Some(d) = int(2) {
-                            args.push(quote!(pct_depth = #d));
-                        }
+                        args.iterations = int(1);
+                        args.pct_depth = int(2);
                     }
                     ("check_dfs", 2) => {}
-                    _ => return Ok(None),
+                    _ => return None,
                 }
-                Ok(Some(closure_body(&c.args[0])))
+                Some((closure_body(&c.args[0]), c.args[0].clone()))
             }
-            _ => Ok(None),
+            _ => None,
+        }
+    }
+}
+
+/// The model arguments a source test's configuration maps to.
+#[derive(Default)]
+struct Args {
+    shuttle_only: bool,
+    preemption_bound: Option<u64>,
+    max_branches: Option<u64>,
+    iterations: Option<u64>,
+    pct_depth: Option<u64>,
+}
+
+impl Args {
+    fn attribute(&self) -> TokenStream {
+        let mut a: Vec<TokenStream> = Vec::new();
+        if self.shuttle_only {
+            a.push(quote!(shuttle));
+        }
+        if let Some(n) = self.preemption_bound {
+            a.push(quote!(preemption_bound = #n));
+        }
+        if let Some(n) = self.max_branches {
+            a.push(quote!(max_branches = #n));
+        }
+        if let Some(n) = self.iterations {
+            a.push(quote!(iterations = #n));
+        }
+        if let Some(n) = self.pct_depth {
+            a.push(quote!(pct_depth = #n));
+        }
+        if a.is_empty() {
+            quote!(#[heisen::model])
+        } else {
+            quote!(#[heisen::model(#(#a),*)])
         }
     }
 }
 
 /// `builder.<field> = value` → model arguments, or why not.
-fn builder_field(field: &str, value: &Expr) -> Result<Vec<TokenStream>, String> {
+fn builder_field(field: &str, value: &Expr, args: &mut Args) -> Result<(), String> {
     let v = value.to_token_stream().to_string().replace(' ', "");
     match field {
-        "preemption_bound" => match v.strip_prefix("Some(").and_then(|s| s.strip_suffix(')')) {
-            Some(n) if n.parse::<u64>().is_ok() => {
-                let n: u64 = n.parse().unwrap();
-                Ok(vec![quote!(preemption_bound = #n)])
-            }
-            _ => Err(format!("loom::model::Builder::preemption_bound = {v}")),
+        "preemption_bound" => match v.strip_prefix("Some(").and_then(|s| s.strip_suffix(')')).and_then(|n| n.parse().ok()) {
+            Some(n) => args.preemption_bound = Some(n),
+            None => return Err(format!("loom::model::Builder::preemption_bound = {v}")),
         },
-        "max_branches" => match v.parse::<u64>() {
-            Ok(n) => Ok(vec![quote!(max_branches = #n)]),
-            Err(_) => Err(format!("loom::model::Builder::max_branches = {v}")),
+        "max_branches" => match v.parse() {
+            Ok(n) => args.max_branches = Some(n),
+            Err(_) => return Err(format!("loom::model::Builder::max_branches = {v}")),
         },
         // output only
-        "log" | "location" => Ok(Vec::new()),
-        other => Err(format!("loom::model::Builder::{other} (no #[heisen::model] argument)")),
+        "log" | "location" => {}
+        other => return Err(format!("loom::model::Builder::{other} (no #[heisen::model] argument)")),
+    }
+    Ok(())
+}
+
+/// `: runs <A>, <B>` — the type-qualified and model-ish function paths a test body calls
+/// (what it uses instead of a model call), for the "not portable" reason.
+fn called_paths(ts: &TokenStream) -> String {
+    fn walk(ts: TokenStream, out: &mut Vec<String>) {
+        let toks: Vec<TokenTree> = ts.into_iter().collect();
+        let mut i = 0;
+        while i < toks.len() {
+            if let TokenTree::Ident(id) = &toks[i] {
+                let prev_colon = i > 0 && matches!(&toks[i - 1], TokenTree::Punct(p) if p.as_char() == ':');
+                let prev_dot = i > 0 && matches!(&toks[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
+                if !prev_colon && !prev_dot {
+                    let mut path = id.to_string();
+                    let mut j = i + 1;
+                    while let (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)), Some(TokenTree::Ident(n))) =
+                        (toks.get(j), toks.get(j + 1), toks.get(j + 2))
+                    {
+                        if a.as_char() != ':' || b.as_char() != ':' {
+                            break;
+                        }
+                        path.push_str("::");
+                        path.push_str(&n.to_string());
+                        j += 3;
+                    }
+                    let called = matches!(toks.get(j), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
+                    let interesting = path.contains("Runner")
+                        || path.contains("Scheduler")
+                        || path.starts_with("check")
+                        || path.contains("replay")
+                        || path.starts_with("shuttle::")
+                        || path.starts_with("loom::");
+                    if called && interesting && !out.contains(&path) {
+                        out.push(path);
+                    }
+                    i = j;
+                    continue;
+                }
+            }
+            if let TokenTree::Group(g) = &toks[i] {
+                walk(g.stream(), out);
+            }
+            i += 1;
+        }
+    }
+    let mut out = Vec::new();
+    walk(ts.clone(), &mut out);
+    if out.is_empty() {
+        String::new()
+    } else {
+        out.truncate(3);
+        format!(": runs `{}`", out.join("`, `"))
     }
 }
 
@@ -514,6 +613,23 @@ fn contains_model_call(ts: TokenStream, origin: Origin) -> bool {
     }
 }
 
+fn static_names(ts: TokenStream) -> Vec<String> {
+    let toks: Vec<TokenTree> = ts.into_iter().collect();
+    let mut out = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if matches!(t, TokenTree::Ident(id) if id == "static") {
+            let mut j = i + 1;
+            if matches!(toks.get(j), Some(TokenTree::Ident(id)) if id == "ref") {
+                j += 1;
+            }
+            if let Some(TokenTree::Ident(n)) = toks.get(j) {
+                out.push(n.to_string());
+            }
+        }
+    }
+    out
+}
+
 fn item_name(i: &Item) -> Option<String> {
     Some(match i {
         Item::Fn(f) => f.sig.ident.to_string(),
@@ -536,12 +652,13 @@ fn use_leaves(u: &syn::ItemUse) -> Vec<(String, String)> {
             syn::UseTree::Path(p) => walk(&format!("{prefix}{} :: ", p.ident), &p.tree, out),
             syn::UseTree::Name(n) => {
                 let name = n.ident.to_string();
-                let bound = if name == "self" {
-                    prefix.trim_end_matches(" :: ").rsplit(" :: ").next().unwrap_or("").to_string()
+                if name == "self" {
+                    // `use a::b::{self}` is `use a::b;`
+                    let p = prefix.trim_end_matches(" :: ");
+                    out.push((p.to_string(), p.rsplit(" :: ").next().unwrap_or("").to_string()))
                 } else {
-                    name.clone()
-                };
-                out.push((format!("{prefix}{name}"), bound))
+                    out.push((format!("{prefix}{name}"), name))
+                }
             }
             syn::UseTree::Rename(r) => out.push((format!("{prefix}{} as {}", r.ident, r.rename), r.rename.to_string())),
             syn::UseTree::Glob(_) => out.push((format!("{prefix}*"), format!("{prefix}*"))),
@@ -625,12 +742,4 @@ pub fn rewrite_paths(ts: TokenStream, origin: Origin) -> TokenStream {
         }
     }
     out.into_iter().collect()
-}
-
-/// Per file: test path (full or fn name) → (should_panic, ignored).
-pub fn test_attrs(t: &Translated) -> BTreeMap<String, (bool, bool)> {
-    t.tests
-        .iter()
-        .map(|d| (d.path.clone(), (d.should_panic, d.ignored)))
-        .collect()
 }
