@@ -35,6 +35,7 @@
 
 use proc_macro2::{Delimiter, Group, Ident, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
+use std::collections::BTreeMap;
 use syn::{Attribute, Expr, Item, Stmt};
 
 /// Which suite a file comes from.
@@ -56,6 +57,9 @@ pub struct TestDecl {
     /// Declared inside a `macro_rules!` transcriber (its full libtest path is known only after
     /// expansion; `path` is the fn name).
     pub in_macro: bool,
+    /// Ported as a `#[test]` calling `heisen::runner::run_test` (statements after the model
+    /// call), not as a `#[heisen::model]` fn.
+    pub runner_form: bool,
 }
 
 /// One output line: an item (or a structural line such as `mod m {`).
@@ -73,8 +77,11 @@ pub struct ItemRec {
     pub names: Vec<String>,
     /// The tests this item declares (test fns, an inline module's tests, a macro invocation's).
     pub tests: Vec<String>,
-    /// For macro definitions: the tests their transcriber declares (counted per invocation).
-    pub macro_tests: Vec<String>,
+    /// An item of a `macro_rules!` transcriber: the macro's name (its tests count once per
+    /// invocation).
+    pub macro_member: Option<String>,
+    /// A macro invocation of this file's test-declaring `macro_rules!`: (macro, id prefix).
+    pub invokes: Option<(String, String)>,
     /// `Some(reason)` once removed.
     pub removed: Option<String>,
 }
@@ -85,6 +92,8 @@ pub struct Translated {
     pub lines: Vec<Line>,
     pub items: Vec<ItemRec>,
     pub tests: Vec<TestDecl>,
+    /// `macro_rules!` of this file that declare tests → those tests' paths.
+    pub macros: BTreeMap<String, Vec<String>>,
 }
 
 impl Translated {
@@ -112,6 +121,7 @@ pub fn translate(src: &str, origin: Origin) -> Result<Translated, String> {
         lines: Vec::new(),
         items: Vec::new(),
         tests: Vec::new(),
+        macros: BTreeMap::new(),
     };
     for a in &file.attrs {
         if keep_inner_attr(a) {
@@ -162,7 +172,8 @@ impl Cx {
         self.t.items.push(ItemRec {
             names: name.into_iter().collect(),
             tests,
-            macro_tests: Vec::new(),
+            macro_member: None,
+            invokes: None,
             removed: None,
         });
         self.t.lines.push(Line {
@@ -192,13 +203,14 @@ impl Cx {
                 let should_panic = has_attr(&f.attrs, "should_panic");
                 let ignored = has_attr(&f.attrs, "ignore");
                 match self.test_fn(f) {
-                    Ok(ts) => {
+                    Ok((ts, runner_form)) => {
                         self.t.tests.push(TestDecl {
                             path: path.clone(),
                             should_panic,
                             ignored,
                             not_portable: None,
                             in_macro,
+                            runner_form,
                         });
                         let text = rewrite_paths(ts, origin).to_string();
                         self.push_item(text, Some(f.sig.ident.to_string()), vec![path]);
@@ -210,6 +222,7 @@ impl Cx {
                             ignored,
                             not_portable: Some(why.clone()),
                             in_macro,
+                            runner_form: false,
                         });
                         let id = self.push_item(String::new(), None, vec![path]);
                         self.t.items[id].removed = Some(why);
@@ -235,34 +248,26 @@ impl Cx {
                 });
             }
             Item::Macro(m) if m.mac.path.is_ident("macro_rules") => {
-                let (ts, tests) = self.macro_rules(m);
                 let name = m.ident.as_ref().map(|i| i.to_string());
-                let id = self.push_item(ts.to_string(), name, Vec::new());
-                self.t.items[id].macro_tests = tests.iter().map(|t| t.path.clone()).collect();
-                self.t.tests.extend(tests);
+                if !self.macro_rules(m) {
+                    let text = rewrite_paths(m.to_token_stream(), origin).to_string();
+                    self.push_item(text, name, Vec::new());
+                }
             }
             Item::Macro(m) => {
                 // A macro invocation: if it is one of this file's `macro_rules!` with tests, it
                 // declares them (counted per invocation, named by the invocation's text).
                 let mname = m.mac.path.get_ident().map(|i| i.to_string());
-                let tests: Vec<String> = mname
+                let invocation = mname.as_ref().filter(|n| self.t.macros.contains_key(*n)).map(|n| {
+                    (n.clone(), format!("{prefix}{n}!({})", m.mac.tokens))
+                });
+                let tests: Vec<String> = invocation
                     .as_ref()
-                    .and_then(|n| {
-                        self.t
-                            .items
-                            .iter()
-                            .find(|i| i.names.iter().any(|x| x == n) && !i.macro_tests.is_empty())
-                    })
-                    .map(|def| {
-                        let args = m.mac.tokens.to_string();
-                        def.macro_tests
-                            .iter()
-                            .map(|t| format!("{prefix}{}!({args})::{t}", mname.as_deref().unwrap_or("")))
-                            .collect()
-                    })
+                    .map(|(n, inv)| self.t.macros[n].iter().map(|t| format!("{inv}::{t}")).collect())
                     .unwrap_or_default();
                 let text = rewrite_paths(item.to_token_stream(), origin).to_string();
                 let id = self.push_item(text, None, tests);
+                self.t.items[id].invokes = invocation;
                 // `lazy_static! { static ref A: .. }`, `thread_local! { static B: .. }`
                 self.t.items[id].names = static_names(m.mac.tokens.clone());
             }
@@ -275,10 +280,11 @@ impl Cx {
     }
 
     /// A `macro_rules!` whose single-arm transcriber parses as items once its metavariables are
-    /// replaced by placeholder identifiers is translated like a file; otherwise only its paths.
-    fn macro_rules(&mut self, m: &syn::ItemMacro) -> (TokenStream, Vec<TestDecl>) {
+    /// replaced by placeholder identifiers is translated like a file, one transcribed item per
+    /// line (so an error in one test of the transcriber removes that test, not the macro).
+    /// `false`: not of that shape (the caller rewrites its paths only).
+    fn macro_rules(&mut self, m: &syn::ItemMacro) -> bool {
         let origin = self.origin;
-        let plain = || rewrite_paths(m.to_token_stream(), origin);
         let toks: Vec<TokenTree> = m.mac.tokens.clone().into_iter().collect();
         // `(matcher) => { transcriber }` (one arm, optional trailing `;`)
         let (matcher, transcriber) = match toks.as_slice() {
@@ -288,13 +294,16 @@ impl Cx {
             {
                 (mt.clone(), tr.clone())
             }
-            _ => return (plain(), Vec::new()),
+            _ => return false,
         };
         let Some(body) = placeholders(transcriber.stream()) else {
-            return (plain(), Vec::new());
+            return false;
         };
         let Ok(file) = syn::parse2::<syn::File>(body) else {
-            return (plain(), Vec::new());
+            return false;
+        };
+        let Some(name) = m.ident.as_ref().map(|i| i.to_string()) else {
+            return false;
         };
         let mut sub = Cx {
             origin,
@@ -302,37 +311,46 @@ impl Cx {
                 lines: Vec::new(),
                 items: Vec::new(),
                 tests: Vec::new(),
+                macros: BTreeMap::new(),
             },
         };
         for i in &file.items {
             sub.item(i, "", true);
         }
-        let mut out = String::new();
-        for l in &sub.t.lines {
-            match l.item.and_then(|i| sub.t.items[i].removed.as_ref()) {
-                Some(_) => {}
-                None => {
-                    out.push_str(&l.text);
-                    out.push(' ');
-                }
-            }
-        }
-        let out = out.replace(PLACEHOLDER, "$");
-        let Ok(transcribed) = out.parse::<TokenStream>() else {
-            return (plain(), Vec::new());
-        };
-        let name = &m.ident;
         let attrs = &m.attrs;
-        let arm = Group::new(Delimiter::Brace, transcribed);
-        let ts = quote! { #(#attrs)* macro_rules! #name { #matcher => #arm; } };
-        (ts, sub.t.tests)
+        let unplace = |s: &str| s.replace(PLACEHOLDER, "$");
+        self.t.lines.push(Line {
+            text: format!("{} macro_rules! {name} {{ {} => {{", quote!(#(#attrs)*), unplace(&matcher.to_string())),
+            item: None,
+        });
+        for l in sub.t.lines {
+            let item = l.item.map(|i| {
+                let mut rec = sub.t.items[i].clone();
+                rec.macro_member = Some(name.clone());
+                self.t.items.push(rec);
+                self.t.items.len() - 1
+            });
+            self.t.lines.push(Line {
+                text: unplace(&l.text),
+                item,
+            });
+        }
+        self.t.lines.push(Line {
+            text: "}; }".into(),
+            item: None,
+        });
+        self.t
+            .macros
+            .insert(name, sub.t.tests.iter().map(|t| t.path.clone()).collect());
+        self.t.tests.extend(sub.t.tests);
+        true
     }
 
     /// A `#[test]` fn → a `#[heisen::model(..)]` fn, or why not. A test with statements
     /// *after* the model call (they check the exploration across executions: outcome sets,
     /// counts) stays a `#[test]` and calls `heisen::runner::run_test` with the same closure
     /// and the equivalent `runner::Config`, then runs those statements.
-    fn test_fn(&self, f: &syn::ItemFn) -> Result<TokenStream, String> {
+    fn test_fn(&self, f: &syn::ItemFn) -> Result<(TokenStream, bool), String> {
         let stmts = &f.block.stmts;
         let mut builder: Option<String> = None;
         let mut args = Args::default();
@@ -413,26 +431,32 @@ impl Cx {
             if has_attr(&f.attrs, "should_panic") {
                 cfg = quote!(#cfg.expect_failure());
             }
-            return Ok(quote! {
-                #[test]
-                #(#attrs)*
-                #vis fn #ident() {
-                    #(#pre)*
-                    ::heisen::runner::run_test(#cfg, #closure);
-                    #(#post)*
-                }
-            });
+            return Ok((
+                quote! {
+                    #[test]
+                    #(#attrs)*
+                    #vis fn #ident() {
+                        #(#pre)*
+                        ::heisen::runner::run_test(#cfg, #closure);
+                        #(#post)*
+                    }
+                },
+                true,
+            ));
         }
         let asyncness = &f.sig.asyncness;
         let model_attr = args.attribute();
-        Ok(quote! {
-            #model_attr
-            #(#attrs)*
-            #vis #asyncness fn #ident() {
-                #(#pre)*
-                #body
-            }
-        })
+        Ok((
+            quote! {
+                #model_attr
+                #(#attrs)*
+                #vis #asyncness fn #ident() {
+                    #(#pre)*
+                    #body
+                }
+            },
+            false,
+        ))
     }
 
     /// `Some((body tokens, closure))` when `e` is a model call of this suite.
