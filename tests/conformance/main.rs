@@ -174,8 +174,19 @@ mod translator {
 
     #[test]
     fn tests_generated_by_macro_rules_are_translated_inside_the_transcriber() {
-        let (out, tests) = port(
-            r#"
+        let (out, tests) = port(src_of_macro_test(), Origin::Loom);
+        // one transcribed item per line: an error in it removes that test only
+        assert!(out.contains("\n# [heisen :: model] # [ignore] fn swap () { let _a = < $ty > :: new (1) ; }\n"), "{out}");
+        assert!(out.contains("int_test ! (u8_tests , heisen :: sync :: atomic :: AtomicU8)"), "{out}");
+        assert_eq!(tests.len(), 1);
+        assert!(tests[0].in_macro && tests[0].ignored);
+        let t = translate(src_of_macro_test(), Origin::Loom).unwrap();
+        let inv = t.items.iter().find_map(|i| i.invokes.as_ref()).expect("invocation");
+        assert_eq!(inv.test_path(&t.tests[0].path), "u8_tests::swap");
+    }
+
+    fn src_of_macro_test() -> &'static str {
+        r#"
             macro_rules! int_test {
                 ($name:ident, $ty:ty) => {
                     mod $name {
@@ -186,14 +197,7 @@ mod translator {
                 };
             }
             int_test!(u8_tests, loom::sync::atomic::AtomicU8);
-            "#,
-            Origin::Loom,
-        );
-        // one transcribed item per line: an error in it removes that test only
-        assert!(out.contains("\n# [heisen :: model] # [ignore] fn swap () { let _a = < $ty > :: new (1) ; }\n"), "{out}");
-        assert!(out.contains("int_test ! (u8_tests , heisen :: sync :: atomic :: AtomicU8)"), "{out}");
-        assert_eq!(tests.len(), 1);
-        assert!(tests[0].in_macro && tests[0].ignored);
+            "#
     }
 
     #[test]

@@ -719,7 +719,11 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
                 .tests
                 .iter()
                 .find(|d| d.path == inner)
-                .or_else(|| f.tr.tests.iter().find(|d| d.in_macro && inner.ends_with(&format!("::{}", d.path))));
+                .or_else(|| {
+                    // a transcriber's test: its module is a metavariable; match the fn name
+                    let last = |p: &str| p.rsplit("::").next().unwrap_or(p).to_string();
+                    f.tr.tests.iter().find(|d| d.in_macro && last(&d.path) == last(inner))
+                });
             if filter.is_some_and(|flt| !id.contains(flt)) {
                 continue;
             }
@@ -750,8 +754,8 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
                     .tr
                     .items
                     .iter()
-                    .filter_map(|i| i.invokes.as_ref().filter(|(n, _)| n == m).filter(|_| i.removed.is_none()))
-                    .flat_map(|(_, inv)| it.tests.iter().map(move |t| format!("{inv}::{t}")))
+                    .filter_map(|i| i.invokes.as_ref().filter(|inv| &inv.macro_name == m).filter(|_| i.removed.is_none()))
+                    .flat_map(|inv| it.tests.iter().map(move |t| inv.test_path(t)))
                     .collect(),
                 None => it.tests.clone(),
             };

@@ -80,10 +80,56 @@ pub struct ItemRec {
     /// An item of a `macro_rules!` transcriber: the macro's name (its tests count once per
     /// invocation).
     pub macro_member: Option<String>,
-    /// A macro invocation of this file's test-declaring `macro_rules!`: (macro, id prefix).
-    pub invokes: Option<(String, String)>,
+    /// A macro invocation of this file's test-declaring `macro_rules!`.
+    pub invokes: Option<Invocation>,
     /// `Some(reason)` once removed.
     pub removed: Option<String>,
+}
+
+/// An invocation of a test-declaring `macro_rules!`.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    pub macro_name: String,
+    /// module path of the invocation inside the file (`` or `m::`)
+    pub prefix: String,
+    /// metavariable → argument text
+    pub subst: Vec<(String, String)>,
+}
+
+impl Invocation {
+    /// The test path a transcriber test gets in this invocation (`int_u8::swap`).
+    pub fn test_path(&self, path: &str) -> String {
+        let mut p = path.to_string();
+        for (v, a) in &self.subst {
+            p = p.replace(&format!("{PLACEHOLDER}{v}"), a);
+        }
+        format!("{}{}", self.prefix, p.replace(PLACEHOLDER, "$"))
+    }
+}
+
+/// `$name:ident, $ty:ty` → `["name", "ty"]`
+fn matcher_vars(ts: TokenStream) -> Vec<String> {
+    let toks: Vec<TokenTree> = ts.into_iter().collect();
+    let mut out = Vec::new();
+    for w in toks.windows(2) {
+        if let (TokenTree::Punct(p), TokenTree::Ident(id)) = (&w[0], &w[1]) {
+            if p.as_char() == '$' {
+                out.push(id.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn split_top_level_commas(ts: TokenStream) -> Vec<String> {
+    let mut out = vec![TokenStream::new()];
+    for t in ts {
+        match &t {
+            TokenTree::Punct(p) if p.as_char() == ',' => out.push(TokenStream::new()),
+            _ => out.last_mut().unwrap().extend([t]),
+        }
+    }
+    out.into_iter().map(|t| t.to_string()).collect()
 }
 
 /// A translated file.
@@ -92,8 +138,9 @@ pub struct Translated {
     pub lines: Vec<Line>,
     pub items: Vec<ItemRec>,
     pub tests: Vec<TestDecl>,
-    /// `macro_rules!` of this file that declare tests → those tests' paths.
-    pub macros: BTreeMap<String, Vec<String>>,
+    /// `macro_rules!` of this file that declare tests → (matcher metavariables, those tests'
+    /// paths).
+    pub macros: BTreeMap<String, (Vec<String>, Vec<String>)>,
 }
 
 impl Translated {
@@ -259,11 +306,19 @@ impl Cx {
                 // declares them (counted per invocation, named by the invocation's text).
                 let mname = m.mac.path.get_ident().map(|i| i.to_string());
                 let invocation = mname.as_ref().filter(|n| self.t.macros.contains_key(*n)).map(|n| {
-                    (n.clone(), format!("{prefix}{n}!({})", m.mac.tokens))
+                    // metavariable → argument text, so `mod $name` gives the module's real name
+                    let (vars, _) = &self.t.macros[n];
+                    let args = split_top_level_commas(m.mac.tokens.clone());
+                    let subst = vars.iter().cloned().zip(args).collect();
+                    Invocation {
+                        macro_name: n.clone(),
+                        prefix: prefix.to_string(),
+                        subst,
+                    }
                 });
                 let tests: Vec<String> = invocation
                     .as_ref()
-                    .map(|(n, inv)| self.t.macros[n].iter().map(|t| format!("{inv}::{t}")).collect())
+                    .map(|inv| self.t.macros[&inv.macro_name].1.iter().map(|t| inv.test_path(t)).collect())
                     .unwrap_or_default();
                 let text = rewrite_paths(item.to_token_stream(), origin).to_string();
                 let id = self.push_item(text, None, tests);
@@ -339,9 +394,10 @@ impl Cx {
             text: "}; }".into(),
             item: None,
         });
+        let vars = matcher_vars(matcher.stream());
         self.t
             .macros
-            .insert(name, sub.t.tests.iter().map(|t| t.path.clone()).collect());
+            .insert(name, (vars, sub.t.tests.iter().map(|t| t.path.clone()).collect()));
         self.t.tests.extend(sub.t.tests);
         true
     }
