@@ -17,7 +17,7 @@
 //!   build repeats; an item that uses a removed one inherits its reason).
 //! * Each test runs in its own process with a time limit, so a hang or an abort costs one test.
 
-use crate::translate::{self, Origin, Translated};
+use crate::translate::{self, Form, Origin, Translated};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -612,7 +612,7 @@ fn failure_message(out: &str, err: &str) -> String {
 const FALSE_FAILURES: &[&str] = &["test closure did not exercise any concurrency"];
 
 /// `Ok` when the run gives the original verdict, else what was seen.
-fn judge(should_panic: bool, skip_expected: bool, r: &RunOut) -> Result<(), String> {
+fn judge(should_panic: bool, skip_expected: bool, plain: bool, r: &RunOut) -> Result<(), String> {
     let lines = r
         .summary
         .iter()
@@ -631,6 +631,9 @@ fn judge(should_panic: bool, skip_expected: bool, r: &RunOut) -> Result<(), Stri
         if let Some(m) = FALSE_FAILURES.iter().find(|m| r.message.contains(*m)) {
             return Err(format!("{}; the expected panic is heisen's false failure `{m}`", seen()));
         }
+    }
+    if plain {
+        return Ok(()); // an ordinary test: libtest's verdict is all there is
     }
     if skip_expected {
         return if r.summary.iter().any(|(_, s, _)| s == "skipped") {
@@ -698,6 +701,7 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
         test: String,
         bin: PathBuf,
         should_panic: bool,
+        plain: bool,
         mode: Mode,
     }
     let mut results: Vec<TestResult> = Vec::new();
@@ -734,13 +738,21 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
             let should_panic = decl.is_some_and(|d| d.should_panic);
             // a shuttle test whose statements after the run check what was explored has
             // nothing to check when HEISEN_BACKEND=loom skips the run
-            let modes = if decl.is_some_and(|d| d.runner_form) && origin == Origin::Shuttle {
+            let form = decl.map_or(Form::Model, |d| d.form);
+            let modes = if form == Form::Plain || (form == Form::Runner && origin == Origin::Shuttle) {
                 &[Mode::Both][..]
             } else {
                 modes_for(origin)
             };
             for &mode in modes {
-                jobs.push(Job { file: fi, test: t.clone(), bin: bin.clone(), should_panic, mode });
+                jobs.push(Job {
+                    file: fi,
+                    test: t.clone(),
+                    bin: bin.clone(),
+                    should_panic,
+                    plain: form == Form::Plain,
+                    mode,
+                });
             }
         }
     }
@@ -814,7 +826,7 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
             s.spawn(move || loop {
                 let Some((k, j)) = queue.lock().unwrap().pop() else { break };
                 let r = run_one(&j.bin, &j.test, j.mode, &tmp, timeout);
-                let v = judge(j.should_panic, skips[k], &r);
+                let v = judge(j.should_panic, skips[k], j.plain, &r);
                 done.lock().unwrap().push((k, j.file, j.test, j.mode, v));
             });
         }

@@ -57,9 +57,22 @@ pub struct TestDecl {
     /// Declared inside a `macro_rules!` transcriber (its full libtest path is known only after
     /// expansion; `path` is the fn name).
     pub in_macro: bool,
-    /// Ported as a `#[test]` calling `heisen::runner::run_test` (statements after the model
-    /// call), not as a `#[heisen::model]` fn.
-    pub runner_form: bool,
+    /// How it was ported.
+    pub form: Form,
+}
+
+/// How a test was ported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// `#[heisen::model(..)] fn`
+    Model,
+    /// `#[test]` calling `heisen::runner::run_test` (statements after the model call check
+    /// the exploration)
+    Runner,
+    /// a `#[test]` without any model run (kept as it is, paths rewritten)
+    Plain,
+    /// not ported
+    None,
 }
 
 /// One output line: an item (or a structural line such as `mod m {`).
@@ -178,7 +191,9 @@ pub fn translate(src: &str, origin: Origin) -> Result<Translated, String> {
             });
         }
     }
-    let mut cx = Cx { origin, t };
+    let mut helpers = Vec::new();
+    model_helpers(&file.items, origin, &mut helpers);
+    let mut cx = Cx { origin, t, helpers };
     for item in &file.items {
         cx.item(item, "", false);
     }
@@ -202,6 +217,39 @@ fn keep_inner_attr(a: &Attribute) -> bool {
 struct Cx {
     origin: Origin,
     t: Translated,
+    /// non-test fns of the file that run the model (a test calling one is not portable)
+    helpers: Vec<String>,
+}
+
+/// The file's non-test fns (also in inline modules) whose body contains a model call.
+fn model_helpers(items: &[Item], origin: Origin, out: &mut Vec<String>) {
+    for i in items {
+        match i {
+            Item::Fn(f) if !f.attrs.iter().any(is_test_attr) => {
+                if contains_model_call(f.block.to_token_stream(), origin) {
+                    out.push(f.sig.ident.to_string());
+                }
+            }
+            Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    model_helpers(items, origin, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether `ts` calls the fn `name` (`name(` anywhere, also as `path::name(`).
+fn calls(ts: &TokenStream, name: &str) -> bool {
+    let toks: Vec<TokenTree> = ts.clone().into_iter().collect();
+    toks.iter().enumerate().any(|(i, t)| match t {
+        TokenTree::Ident(id) => {
+            id == name && matches!(toks.get(i + 1), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis)
+        }
+        TokenTree::Group(g) => calls(&g.stream(), name),
+        _ => false,
+    })
 }
 
 fn is_test_attr(a: &Attribute) -> bool {
@@ -250,14 +298,14 @@ impl Cx {
                 let should_panic = has_attr(&f.attrs, "should_panic");
                 let ignored = has_attr(&f.attrs, "ignore");
                 match self.test_fn(f) {
-                    Ok((ts, runner_form)) => {
+                    Ok((ts, form)) => {
                         self.t.tests.push(TestDecl {
                             path: path.clone(),
                             should_panic,
                             ignored,
                             not_portable: None,
                             in_macro,
-                            runner_form,
+                            form,
                         });
                         let text = rewrite_paths(ts, origin).to_string();
                         self.push_item(text, Some(f.sig.ident.to_string()), vec![path]);
@@ -269,7 +317,7 @@ impl Cx {
                             ignored,
                             not_portable: Some(why.clone()),
                             in_macro,
-                            runner_form: false,
+                            form: Form::None,
                         });
                         let id = self.push_item(String::new(), None, vec![path]);
                         self.t.items[id].removed = Some(why);
@@ -362,6 +410,7 @@ impl Cx {
         };
         let mut sub = Cx {
             origin,
+            helpers: self.helpers.clone(),
             t: Translated {
                 lines: Vec::new(),
                 items: Vec::new(),
@@ -406,7 +455,7 @@ impl Cx {
     /// *after* the model call (they check the exploration across executions: outcome sets,
     /// counts) stays a `#[test]` and calls `heisen::runner::run_test` with the same closure
     /// and the equivalent `runner::Config`, then runs those statements.
-    fn test_fn(&self, f: &syn::ItemFn) -> Result<(TokenStream, bool), String> {
+    fn test_fn(&self, f: &syn::ItemFn) -> Result<(TokenStream, Form), String> {
         let stmts = &f.block.stmts;
         let mut builder: Option<String> = None;
         let mut args = Args::default();
@@ -459,11 +508,16 @@ impl Cx {
             pre.push(s);
         }
         let Some((body, closure)) = call else {
-            let uses = called_paths(&f.block.to_token_stream());
-            return Err(match self.origin {
-                Origin::Loom => format!("no `loom::model` call in the test body{uses}"),
-                Origin::Shuttle => format!("no `check_random`/`check_pct`/`check_dfs` call in the test body{uses}"),
-            });
+            let body_ts = f.block.to_token_stream();
+            if let Some(h) = self.helpers.iter().find(|h| calls(&body_ts, h)) {
+                return Err(format!("{nested} (helper `{h}`)"));
+            }
+            let uses = called_paths(&body_ts);
+            if !uses.is_empty() {
+                return Err(format!("no model call in the test body{uses}"));
+            }
+            // no model run at all: an ordinary test, kept as it is
+            return Ok((f.to_token_stream(), Form::Plain));
         };
         let attrs: Vec<&Attribute> = f.attrs.iter().filter(|a| !is_test_attr(a)).collect();
         let vis = &f.vis;
@@ -497,7 +551,7 @@ impl Cx {
                         #(#post)*
                     }
                 },
-                true,
+                Form::Runner,
             ));
         }
         let asyncness = &f.sig.asyncness;
@@ -511,7 +565,7 @@ impl Cx {
                     #body
                 }
             },
-            false,
+            Form::Model,
         ))
     }
 
