@@ -15,8 +15,13 @@
 //!     arguments (`preemption_bound = Some(n)` → `preemption_bound = n`, `max_branches`); the
 //!     fields without a heisen argument make the test "not portable";
 //!   - shuttle: `check_random(f, n)` → `#[heisen::model(shuttle, iterations = n)]`,
-//!     `check_pct(f, n, d)` → `(shuttle, iterations = n, pct_depth = d)`, `check_dfs(f, _)` →
-//!     `(shuttle)` (heisen has no exhaustive shuttle mode: random + PCT with the defaults);
+//!     `check_pct(f, n, d)` → `(shuttle, iterations = n, pct_depth = d)`, `check_dfs(f, _)` and
+//!     `check(f)` → `(shuttle)` (heisen has no exhaustive or round-robin shuttle mode: random +
+//!     PCT with the defaults);
+//!   - a test with statements *after* the model call (they check the exploration: outcome
+//!     sets, counts) stays a `#[test]` and runs the same closure through
+//!     `heisen::runner::run_test` with the equivalent `runner::Config`;
+//!   - a test without any model run stays an ordinary `#[test]`;
 //! * attributes other than `#[test]` are kept (`#[should_panic]`, `#[ignore]`, `cfg`s), so
 //!   libtest's own result is the verdict to compare.
 //!
@@ -604,7 +609,7 @@ impl Cx {
                         args.iterations = int(1);
                         args.pct_depth = int(2);
                     }
-                    ("check_dfs", 2) => {}
+                    ("check_dfs", 2) | ("check", 1) => {}
                     _ => return None,
                 }
                 Some((closure_body(&c.args[0]), c.args[0].clone()))
@@ -697,8 +702,11 @@ fn called_paths(ts: &TokenStream) -> String {
                         || path.contains("Scheduler")
                         || path.starts_with("check")
                         || path.contains("replay")
-                        || path.starts_with("shuttle::")
-                        || path.starts_with("loom::");
+                        || ((path.starts_with("shuttle::") || path.starts_with("loom::"))
+                            && !mapped_modules(Origin::Loom)
+                                .iter()
+                                .chain(mapped_modules(Origin::Shuttle))
+                                .any(|m| path.split("::").nth(1) == Some(m)));
                     if called && interesting && !out.contains(&path) {
                         out.push(path);
                     }
