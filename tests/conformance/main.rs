@@ -62,8 +62,14 @@ mod translator {
             Origin::Loom,
         );
         assert!(out.contains("use heisen :: sync :: Arc ;"), "{out}");
-        assert!(out.contains("use heisen :: sync :: atomic :: AtomicUsize ;"), "{out}");
-        assert!(out.contains("use heisen :: sync :: atomic :: Ordering :: SeqCst ;"), "{out}");
+        assert!(
+            out.contains("use heisen :: sync :: atomic :: AtomicUsize ;"),
+            "{out}"
+        );
+        assert!(
+            out.contains("use heisen :: sync :: atomic :: Ordering :: SeqCst ;"),
+            "{out}"
+        );
         assert!(
             out.contains("# [heisen :: model] # [should_panic] fn racy () { struct Helper ; let a"),
             "{out}"
@@ -99,8 +105,17 @@ mod translator {
             "{out}"
         );
         let p = tests.iter().find(|t| t.path == "permutations").unwrap();
-        assert!(p.not_portable.as_deref().unwrap().contains("max_permutations"), "{p:?}");
-        assert!(out.contains("// not portable: loom::model::Builder::max_permutations"), "{out}");
+        assert!(
+            p.not_portable
+                .as_deref()
+                .unwrap()
+                .contains("max_permutations"),
+            "{p:?}"
+        );
+        assert!(
+            out.contains("// not portable: loom::model::Builder::max_permutations"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -125,9 +140,15 @@ mod translator {
         // statements after the model call check the exploration: the test keeps them and runs
         // the same closure through `heisen::runner::run_test`
         assert!(tests[0].not_portable.is_none(), "{tests:?}");
-        let run = out.find(":: heisen :: runner :: run_test (").expect("run_test call");
-        let cfg = out.find(":: heisen :: runner :: Config :: new").expect("config");
-        let post = out.find("assert_eq ! (n . load").expect("post statement kept");
+        let run = out
+            .find(":: heisen :: runner :: run_test (")
+            .expect("run_test call");
+        let cfg = out
+            .find(":: heisen :: runner :: Config :: new")
+            .expect("config");
+        let post = out
+            .find("assert_eq ! (n . load")
+            .expect("post statement kept");
         assert!(out.contains("# [test] fn counts () { let n"), "{out}");
         assert!(run < cfg && cfg < post, "{out}");
     }
@@ -135,13 +156,19 @@ mod translator {
     #[test]
     fn use_self_leaves_and_wrapped_receivers() {
         let (out, _) = port("use std::sync::{self, Arc};", Origin::Loom);
-        assert!(out.contains("use std :: sync ;") && out.contains("use std :: sync :: Arc ;"), "{out}");
+        assert!(
+            out.contains("use std :: sync ;") && out.contains("use std :: sync :: Arc ;"),
+            "{out}"
+        );
         use super::suite::api_of;
         assert_eq!(
             api_of("no method named `try_read` found for struct `Arc<heisen::sync::RwLock<i32>>` in the current scope", "", 0, ""),
             "RwLock::try_read"
         );
-        assert_eq!(api_of("cannot find `Builder` in `thread`", "", 0, ""), "thread::Builder");
+        assert_eq!(
+            api_of("cannot find `Builder` in `thread`", "", 0, ""),
+            "thread::Builder"
+        );
     }
 
     #[test]
@@ -162,26 +189,47 @@ mod translator {
             "#,
             Origin::Shuttle,
         );
-        assert!(out.contains("use heisen :: thread ;") && out.contains("use heisen :: future ;"), "{out}");
+        assert!(
+            out.contains("use heisen :: thread ;") && out.contains("use heisen :: future ;"),
+            "{out}"
+        );
         assert!(out.contains("use shuttle :: check_dfs ;"), "{out}");
         assert!(!out.contains("test_log"), "{out}");
         assert!(out.contains("# [heisen :: model (shuttle , iterations = 100u64)] fn r () { thread :: yield_now () ; }"), "{out}");
         assert!(out.contains("# [heisen :: model (shuttle , iterations = 50u64 , pct_depth = 2u64)] fn p () { body () ; }"), "{out}");
-        assert!(out.contains("# [heisen :: model (shuttle)] fn d () { body () ; }"), "{out}");
+        assert!(
+            out.contains("# [heisen :: model (shuttle)] fn d () { body () ; }"),
+            "{out}"
+        );
         let r = tests.iter().find(|t| t.path == "runner").unwrap();
-        assert!(r.not_portable.as_deref().unwrap().contains("Runner"), "{r:?}");
+        assert!(
+            r.not_portable.as_deref().unwrap().contains("Runner"),
+            "{r:?}"
+        );
     }
 
     #[test]
     fn tests_generated_by_macro_rules_are_translated_inside_the_transcriber() {
         let (out, tests) = port(src_of_macro_test(), Origin::Loom);
         // one transcribed item per line: an error in it removes that test only
-        assert!(out.contains("\n# [heisen :: model] # [ignore] fn swap () { let _a = < $ty > :: new (1) ; }\n"), "{out}");
-        assert!(out.contains("int_test ! (u8_tests , heisen :: sync :: atomic :: AtomicU8)"), "{out}");
+        assert!(
+            out.contains(
+                "\n# [heisen :: model] # [ignore] fn swap () { let _a = < $ty > :: new (1) ; }\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("int_test ! (u8_tests , heisen :: sync :: atomic :: AtomicU8)"),
+            "{out}"
+        );
         assert_eq!(tests.len(), 1);
         assert!(tests[0].in_macro && tests[0].ignored);
         let t = translate(src_of_macro_test(), Origin::Loom).unwrap();
-        let inv = t.items.iter().find_map(|i| i.invokes.as_ref()).expect("invocation");
+        let inv = t
+            .items
+            .iter()
+            .find_map(|i| i.invokes.as_ref())
+            .expect("invocation");
         assert_eq!(inv.test_path(&t.tests[0].path), "u8_tests::swap");
     }
 
@@ -207,12 +255,36 @@ mod translator {
             api_of("no method named `try_recv` found for struct `heisen::sync::mpsc::Receiver<i32>` in the current scope", "", 0, ""),
             "Receiver::try_recv"
         );
-        assert_eq!(api_of("unresolved import `heisen::sync::Notify`", "", 0, ""), "heisen::sync::Notify");
         assert_eq!(
-            api_of("failed to resolve: use of unresolved module or unlinked crate `shuttle`", "    let r = shuttle::scheduler::DfsScheduler::new(None);", 13, ""),
+            api_of("unresolved import `heisen::sync::Notify`", "", 0, ""),
+            "heisen::sync::Notify"
+        );
+        assert_eq!(
+            api_of(
+                "failed to resolve: use of unresolved module or unlinked crate `shuttle`",
+                "    let r = shuttle::scheduler::DfsScheduler::new(None);",
+                13,
+                ""
+            ),
             "shuttle::scheduler::DfsScheduler::new"
         );
-        assert_eq!(api_of("cannot find function `current` in module `thread`", "", 0, ""), "thread::current");
-        assert_eq!(api_of("cannot find macro `lazy_static` in crate `heisen`", "", 0, ""), "heisen::lazy_static!");
+        assert_eq!(
+            api_of(
+                "cannot find function `current` in module `thread`",
+                "",
+                0,
+                ""
+            ),
+            "thread::current"
+        );
+        assert_eq!(
+            api_of(
+                "cannot find macro `lazy_static` in crate `heisen`",
+                "",
+                0,
+                ""
+            ),
+            "heisen::lazy_static!"
+        );
     }
 }

@@ -124,7 +124,13 @@ pub fn registry_test_dirs() -> Result<(PathBuf, PathBuf), String> {
         })
         .ok_or("cannot ask rustc for the host triple")?;
     let out = Command::new(cargo())
-        .args(["metadata", "--format-version", "1", "--all-features", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--all-features",
+            "--offline",
+        ])
         .args(["--filter-platform", &host])
         .arg("--manifest-path")
         .arg(ws_root().join("Cargo.toml"))
@@ -134,7 +140,8 @@ pub fn registry_test_dirs() -> Result<(PathBuf, PathBuf), String> {
     if !out.status.success() {
         return Err("cargo metadata failed (run `cargo fetch` first)".into());
     }
-    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let v: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
     let find = |name: &str, ver: &str| -> Result<PathBuf, String> {
         v["packages"]
             .as_array()
@@ -150,7 +157,9 @@ pub fn registry_test_dirs() -> Result<(PathBuf, PathBuf), String> {
 }
 
 fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut es: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
     es.sort();
     for p in es {
@@ -162,7 +171,9 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-const KEYWORDS: &[&str] = &["yield", "mod", "async", "await", "type", "match", "loop", "move", "ref", "static", "fn"];
+const KEYWORDS: &[&str] = &[
+    "yield", "mod", "async", "await", "type", "match", "loop", "move", "ref", "static", "fn",
+];
 
 fn mod_ident(stem: &str) -> String {
     if KEYWORDS.contains(&stem) {
@@ -184,7 +195,8 @@ fn translate_all(loom: &Path, shuttle: &Path) -> Result<Vec<GenFile>, String> {
         let stem = name.trim_end_matches(".rs");
         let m = mod_ident(stem);
         let src = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        let tr = translate::translate(&src, Origin::Loom).map_err(|e| format!("{}: {e}", p.display()))?;
+        let tr = translate::translate(&src, Origin::Loom)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
         writeln!(loom_main, "#[path = \"{name}\"] mod {m};").unwrap();
         files.push(GenFile {
             origin: Origin::Loom,
@@ -204,7 +216,11 @@ fn translate_all(loom: &Path, shuttle: &Path) -> Result<Vec<GenFile>, String> {
     let mut sh_files = Vec::new();
     rs_files(shuttle, &mut sh_files);
     for p in sh_files {
-        let rel = p.strip_prefix(shuttle).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = p
+            .strip_prefix(shuttle)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         if rel.starts_with("ui/") {
             continue; // trybuild inputs, not tests
         }
@@ -213,7 +229,8 @@ fn translate_all(loom: &Path, shuttle: &Path) -> Result<Vec<GenFile>, String> {
             // the package's second test target, compiled as a module of the first
             src.push_str("\nmod execution_state_global_subscriber;\n");
         }
-        let tr = translate::translate(&src, Origin::Shuttle).map_err(|e| format!("{}: {e}", p.display()))?;
+        let tr = translate::translate(&src, Origin::Shuttle)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
         let module = match rel.as_str() {
             "mod.rs" => String::new(),
             r => {
@@ -311,7 +328,11 @@ pub fn api_of(msg: &str, line: &str, col: usize, label: &str) -> String {
     if msg.starts_with("unresolved import") {
         let t = ticks.first().map(|s| s.to_string()).unwrap_or_default();
         let p = path_at(line, col);
-        return if t.contains("::") || p.is_empty() { t } else { p };
+        return if t.contains("::") || p.is_empty() {
+            t
+        } else {
+            p
+        };
     }
     if msg.contains("undeclared crate or module")
         || msg.contains("unlinked crate")
@@ -322,14 +343,23 @@ pub fn api_of(msg: &str, line: &str, col: usize, label: &str) -> String {
         return if p.is_empty() { msg.to_string() } else { p };
     }
     if let (Some(m), Some(t)) = (ticks.first(), ticks.get(1)) {
-        if msg.starts_with("no method named") || msg.starts_with("no function or associated item named") || msg.starts_with("no associated item named") {
+        if msg.starts_with("no method named")
+            || msg.starts_with("no function or associated item named")
+            || msg.starts_with("no associated item named")
+        {
             return format!("{}::{m}", short_ty(t));
         }
         if msg.starts_with("cannot find `") && !msg.contains(" in this scope") {
             return format!("{t}::{m}");
         }
-        if msg.starts_with("cannot find") && (msg.contains(" in module ") || msg.contains(" in crate ")) {
-            let bang = if msg.starts_with("cannot find macro") { "!" } else { "" };
+        if msg.starts_with("cannot find")
+            && (msg.contains(" in module ") || msg.contains(" in crate "))
+        {
+            let bang = if msg.starts_with("cannot find macro") {
+                "!"
+            } else {
+                ""
+            };
             return format!("{t}::{m}{bang}");
         }
     }
@@ -344,7 +374,12 @@ pub fn api_of(msg: &str, line: &str, col: usize, label: &str) -> String {
     if msg.starts_with("mismatched types") && !label.is_empty() {
         return format!("mismatched types: {label}");
     }
-    msg.lines().next().unwrap_or(msg).chars().take(120).collect()
+    msg.lines()
+        .next()
+        .unwrap_or(msg)
+        .chars()
+        .take(120)
+        .collect()
 }
 
 struct Diag {
@@ -398,14 +433,25 @@ struct Built {
 }
 
 /// Builds the generated crate, removing the items compile errors point at, until it builds.
-fn build(dir: &Path, target: &Path, files: &mut [GenFile], log: &mut String) -> Result<Built, String> {
+fn build(
+    dir: &Path,
+    target: &Path,
+    files: &mut [GenFile],
+    log: &mut String,
+) -> Result<Built, String> {
     let known: BTreeSet<String> = files.iter().map(|f| f.out.clone()).collect();
     let mut removed_names: HashMap<String, String> = HashMap::new();
     for round in 1..=16 {
         write_crate(dir, files)?;
         let t0 = Instant::now();
         let out = Command::new(cargo())
-            .args(["test", "--release", "--no-run", "--offline", "--message-format=json"])
+            .args([
+                "test",
+                "--release",
+                "--no-run",
+                "--offline",
+                "--message-format=json",
+            ])
             .arg("--manifest-path")
             .arg(dir.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", target)
@@ -418,11 +464,16 @@ fn build(dir: &Path, target: &Path, files: &mut [GenFile], log: &mut String) -> 
         let mut diags = Vec::new();
         let mut rendered = String::new();
         for l in stdout.lines() {
-            let Ok(v) = serde_json::from_str::<Value>(l) else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(l) else {
+                continue;
+            };
             match v["reason"].as_str() {
                 Some("compiler-artifact") => {
                     if let Some(exe) = v["executable"].as_str() {
-                        bins.insert(v["target"]["name"].as_str().unwrap_or("").to_string(), PathBuf::from(exe));
+                        bins.insert(
+                            v["target"]["name"].as_str().unwrap_or("").to_string(),
+                            PathBuf::from(exe),
+                        );
                     }
                 }
                 Some("compiler-message") if v["message"]["level"] == "error" => {
@@ -439,8 +490,15 @@ fn build(dir: &Path, target: &Path, files: &mut [GenFile], log: &mut String) -> 
                         .to_string();
                     if let Some((file, line, col, text)) = our_spans(m, &known).into_iter().last() {
                         let api = api_of(&msg, &text, col, &label);
-                        diags.push(Diag { file, line, api, msg });
-                    } else if !msg.starts_with("aborting due to") && !msg.contains("could not compile") {
+                        diags.push(Diag {
+                            file,
+                            line,
+                            api,
+                            msg,
+                        });
+                    } else if !msg.starts_with("aborting due to")
+                        && !msg.contains("could not compile")
+                    {
                         diags.push(Diag {
                             file: String::new(),
                             line: 0,
@@ -473,15 +531,16 @@ fn build(dir: &Path, target: &Path, files: &mut [GenFile], log: &mut String) -> 
                 continue;
             }
             // An item that uses a removed one inherits that one's reason.
-            let inherited = d
-                .msg
-                .split('`')
-                .skip(1)
-                .step_by(2)
-                .find_map(|n| removed_names.get(n.rsplit("::").next().unwrap_or(n)).cloned());
+            let inherited = d.msg.split('`').skip(1).step_by(2).find_map(|n| {
+                removed_names
+                    .get(n.rsplit("::").next().unwrap_or(n))
+                    .cloned()
+            });
             let why = inherited.unwrap_or_else(|| d.api.clone());
             for n in &f.tr.items[item].names {
-                removed_names.entry(n.clone()).or_insert_with(|| why.clone());
+                removed_names
+                    .entry(n.clone())
+                    .or_insert_with(|| why.clone());
             }
             f.tr.items[item].removed = Some(why);
             progress = true;
@@ -495,6 +554,9 @@ fn build(dir: &Path, target: &Path, files: &mut [GenFile], log: &mut String) -> 
     }
     Err("the generated crate still does not build after 16 rounds".into())
 }
+
+/// (job index, file index, test, selection, verdict)
+type RunVerdict = (usize, usize, String, Mode, Result<(), String>);
 
 struct RunOut {
     /// libtest: ok / FAILED / timeout / crash
@@ -564,10 +626,16 @@ fn run_one(bin: &Path, test: &str, mode: Mode, tmp: &Path, timeout: Duration) ->
     let head = format!("test {test} ");
     let status = if timed_out {
         format!("timeout ({}s)", timeout.as_secs())
-    } else if let Some(l) = out.lines().find(|l| l.starts_with(&head) && l.contains(" ... ")) {
+    } else if let Some(l) = out
+        .lines()
+        .find(|l| l.starts_with(&head) && l.contains(" ... "))
+    {
         l.rsplit(" ... ").next().unwrap_or("").trim().to_string()
     } else {
-        format!("crash ({})", exit.map(|e| e.to_string()).unwrap_or_default())
+        format!(
+            "crash ({})",
+            exit.map(|e| e.to_string()).unwrap_or_default()
+        )
     };
     let message = failure_message(&out, &err);
     let summary = std::fs::read_to_string(&sum)
@@ -578,7 +646,11 @@ fn run_one(bin: &Path, test: &str, mode: Mode, tmp: &Path, timeout: Duration) ->
             (c.len() >= 7).then(|| (c[1].to_string(), c[4].to_string(), c[6].to_string()))
         })
         .collect();
-    RunOut { status, message, summary }
+    RunOut {
+        status,
+        message,
+        summary,
+    }
 }
 
 /// The first informative line of a failed test's output.
@@ -630,7 +702,10 @@ fn judge(should_panic: bool, skip_expected: bool, plain: bool, r: &RunOut) -> Re
     // A failure that is heisen's own false alarm never stands for the expected failure.
     if should_panic {
         if let Some(m) = FALSE_FAILURES.iter().find(|m| r.message.contains(*m)) {
-            return Err(format!("{}; the expected panic is heisen's false failure `{m}`", seen()));
+            return Err(format!(
+                "{}; the expected panic is heisen's false failure `{m}`",
+                seen()
+            ));
         }
     }
     if plain {
@@ -670,13 +745,23 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
     let started = Instant::now();
     let mut log = String::new();
     let (loom_dir, shuttle_dir) = registry_test_dirs()?;
-    let _ = writeln!(log, "sources: {} and {}", loom_dir.display(), shuttle_dir.display());
+    let _ = writeln!(
+        log,
+        "sources: {} and {}",
+        loom_dir.display(),
+        shuttle_dir.display()
+    );
     let mut files = translate_all(&loom_dir, &shuttle_dir)?;
     let target_root = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| ws_root().join("target"));
     let dir = target_root.join("conformance");
-    let built = build(&dir.join("crate"), &dir.join("target"), &mut files, &mut log)?;
+    let built = build(
+        &dir.join("crate"),
+        &dir.join("target"),
+        &mut files,
+        &mut log,
+    )?;
     let build_time = started.elapsed();
 
     // every test the binaries contain, and the ignored ones
@@ -686,8 +771,13 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
         if ignored {
             c.arg("--ignored");
         }
-        let o = c.output().map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default();
-        o.lines().filter_map(|l| l.strip_suffix(": test").map(str::to_string)).collect()
+        let o = c
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default();
+        o.lines()
+            .filter_map(|l| l.strip_suffix(": test").map(str::to_string))
+            .collect()
     };
     let file_of = |origin: Origin, test: &str| -> Option<usize> {
         files
@@ -714,37 +804,41 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
         };
         let ignored: BTreeSet<String> = list(bin, true).into_iter().collect();
         for t in list(bin, false) {
-            let Some(fi) = file_of(origin, &t) else { continue };
+            let Some(fi) = file_of(origin, &t) else {
+                continue;
+            };
             let f = &files[fi];
             let inner = &t[f.module.len()..];
             let id = format!("{}::{inner}", f.id);
             seen_tests.insert((fi, inner.to_string()));
-            let decl = f
-                .tr
-                .tests
-                .iter()
-                .find(|d| d.path == inner)
-                .or_else(|| {
-                    // a transcriber's test: its module is a metavariable; match the fn name
-                    let last = |p: &str| p.rsplit("::").next().unwrap_or(p).to_string();
-                    f.tr.tests.iter().find(|d| d.in_macro && last(&d.path) == last(inner))
-                });
+            let decl = f.tr.tests.iter().find(|d| d.path == inner).or_else(|| {
+                // a transcriber's test: its module is a metavariable; match the fn name
+                let last = |p: &str| p.rsplit("::").next().unwrap_or(p).to_string();
+                f.tr.tests
+                    .iter()
+                    .find(|d| d.in_macro && last(&d.path) == last(inner))
+            });
             if filter.is_some_and(|flt| !id.contains(flt)) {
                 continue;
             }
             if ignored.contains(&t) {
-                results.push(TestResult { file: f.id.clone(), id, outcome: Outcome::Ignored });
+                results.push(TestResult {
+                    file: f.id.clone(),
+                    id,
+                    outcome: Outcome::Ignored,
+                });
                 continue;
             }
             let should_panic = decl.is_some_and(|d| d.should_panic);
             // a shuttle test whose statements after the run check what was explored has
             // nothing to check when HEISEN_BACKEND=loom skips the run
             let form = decl.map_or(Form::Model, |d| d.form);
-            let modes = if form == Form::Plain || (form == Form::Runner && origin == Origin::Shuttle) {
-                &[Mode::Both][..]
-            } else {
-                modes_for(origin)
-            };
+            let modes =
+                if form == Form::Plain || (form == Form::Runner && origin == Origin::Shuttle) {
+                    &[Mode::Both][..]
+                } else {
+                    modes_for(origin)
+                };
             for &mode in modes {
                 jobs.push(Job {
                     file: fi,
@@ -763,13 +857,18 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
             let Some(why) = &it.removed else { continue };
             // a removed test of a macro transcriber: one test per invocation
             let ids: Vec<String> = match &it.macro_member {
-                Some(m) => f
-                    .tr
-                    .items
-                    .iter()
-                    .filter_map(|i| i.invokes.as_ref().filter(|inv| &inv.macro_name == m).filter(|_| i.removed.is_none()))
-                    .flat_map(|inv| it.tests.iter().map(move |t| inv.test_path(t)))
-                    .collect(),
+                Some(m) => {
+                    f.tr.items
+                        .iter()
+                        .filter_map(|i| {
+                            i.invokes
+                                .as_ref()
+                                .filter(|inv| &inv.macro_name == m)
+                                .filter(|_| i.removed.is_none())
+                        })
+                        .flat_map(|inv| it.tests.iter().map(move |t| inv.test_path(t)))
+                        .collect()
+                }
                 None => it.tests.clone(),
             };
             for t in &ids {
@@ -778,7 +877,11 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
                     continue;
                 }
                 seen_tests.insert((fi, t.clone()));
-                results.push(TestResult { file: f.id.clone(), id, outcome: Outcome::NotPortable(why.clone()) });
+                results.push(TestResult {
+                    file: f.id.clone(),
+                    id,
+                    outcome: Outcome::NotPortable(why.clone()),
+                });
             }
         }
         for d in &f.tr.tests {
@@ -792,7 +895,10 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
             results.push(TestResult {
                 file: f.id.clone(),
                 id,
-                outcome: Outcome::NotPortable("not compiled in the original's default configuration (a `cfg` excludes it)".into()),
+                outcome: Outcome::NotPortable(
+                    "not compiled in the original's default configuration (a `cfg` excludes it)"
+                        .into(),
+                ),
             });
         }
     }
@@ -800,7 +906,11 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
     let jobs_n = std::env::var("HEISEN_CONFORMANCE_JOBS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        });
     let timeout = Duration::from_secs(
         std::env::var("HEISEN_CONFORMANCE_TIMEOUT")
             .ok()
@@ -811,8 +921,9 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
     std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
     let njobs = jobs.len();
     let queue = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>()));
-    let done: Arc<Mutex<Vec<(usize, usize, String, Mode, Result<(), String>)>>> = Arc::default();
-    let skip_for = |fi: usize, mode: Mode| files[fi].origin == Origin::Shuttle && mode == Mode::Loom;
+    let done: Arc<Mutex<Vec<RunVerdict>>> = Arc::default();
+    let skip_for =
+        |fi: usize, mode: Mode| files[fi].origin == Origin::Shuttle && mode == Mode::Loom;
     let skips: Vec<bool> = {
         let q = queue.lock().unwrap();
         q.iter().map(|(_, j)| skip_for(j.file, j.mode)).collect()
@@ -825,7 +936,9 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
             let tmp = tmp.clone();
             let skips = skips.clone();
             s.spawn(move || loop {
-                let Some((k, j)) = queue.lock().unwrap().pop() else { break };
+                let Some((k, j)) = queue.lock().unwrap().pop() else {
+                    break;
+                };
                 let r = run_one(&j.bin, &j.test, j.mode, &tmp, timeout);
                 let v = judge(j.should_panic, skips[k], j.plain, &r);
                 done.lock().unwrap().push((k, j.file, j.test, j.mode, v));
@@ -842,8 +955,16 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
     for ((fi, t), diffs) in per_test {
         let f = &files[fi];
         let id = format!("{}::{}", f.id, &t[f.module.len()..]);
-        let outcome = if diffs.is_empty() { Outcome::Same } else { Outcome::Differs(diffs) };
-        results.push(TestResult { file: f.id.clone(), id, outcome });
+        let outcome = if diffs.is_empty() {
+            Outcome::Same
+        } else {
+            Outcome::Differs(diffs)
+        };
+        results.push(TestResult {
+            file: f.id.clone(),
+            id,
+            outcome,
+        });
     }
     let run_time = started.elapsed() - build_time;
     let _ = writeln!(
@@ -854,8 +975,8 @@ pub fn run(filter: Option<&str>) -> Result<Report, String> {
     );
     let expected_text = std::fs::read_to_string(ws_root().join("tests/conformance/expected.toml"))
         .map_err(|e| format!("tests/conformance/expected.toml: {e}"))?;
-    let expected: ExpectedFile =
-        toml::from_str(&expected_text).map_err(|e| format!("tests/conformance/expected.toml: {e}"))?;
+    let expected: ExpectedFile = toml::from_str(&expected_text)
+        .map_err(|e| format!("tests/conformance/expected.toml: {e}"))?;
     Ok(tabulate(&results, &expected, filter.is_some(), &log))
 }
 
@@ -894,16 +1015,27 @@ fn tabulate(results: &[TestResult], expected: &ExpectedFile, filtered: bool, log
             Outcome::NotPortable(why) => {
                 row.not_portable += 1;
                 row.apis.insert(why.clone());
-                match expected.not_portable.iter().find(|(k, _)| why.contains(k.as_str())) {
+                match expected
+                    .not_portable
+                    .iter()
+                    .find(|(k, _)| why.contains(k.as_str()))
+                {
                     Some((k, reason)) => {
                         used_np.insert(k);
-                        let _ = writeln!(expected_lines, "  {} — not portable: {why} (expected: {reason})", r.id);
+                        let _ = writeln!(
+                            expected_lines,
+                            "  {} — not portable: {why} (expected: {reason})",
+                            r.id
+                        );
                     }
                     None => {
                         row.unexpected += 1;
                         row.std_shaped += 1;
                         unexpected += 1;
-                        causes.entry(format!("not portable: {why}")).or_default().push(r.id.clone());
+                        causes
+                            .entry(format!("not portable: {why}"))
+                            .or_default()
+                            .push(r.id.clone());
                         let _ = writeln!(unexpected_lines, "  {} — not portable: {why}", r.id);
                     }
                 }
@@ -915,12 +1047,20 @@ fn tabulate(results: &[TestResult], expected: &ExpectedFile, filtered: bool, log
                 }
                 let exp = expected.difference.get(&r.id);
                 let covered = exp.is_some_and(|e| {
-                    modes.keys().all(|m| e.modes.is_empty() || e.modes.iter().any(|x| x == m.name()))
+                    modes
+                        .keys()
+                        .all(|m| e.modes.is_empty() || e.modes.iter().any(|x| x == m.name()))
                 });
                 if covered {
                     used_diff.insert(r.id.as_str());
                     row.expected += 1;
-                    let _ = writeln!(expected_lines, "  {} — differs under {}: {}", r.id, mode_list(modes), exp.unwrap().reason);
+                    let _ = writeln!(
+                        expected_lines,
+                        "  {} — differs under {}: {}",
+                        r.id,
+                        mode_list(modes),
+                        exp.unwrap().reason
+                    );
                 } else {
                     if exp.is_some() {
                         used_diff.insert(r.id.as_str());
@@ -931,7 +1071,11 @@ fn tabulate(results: &[TestResult], expected: &ExpectedFile, filtered: bool, log
                         let _ = writeln!(unexpected_lines, "  {} [{}] {why}", r.id, m.name());
                     }
                     let (m, why) = modes.iter().next().unwrap();
-                    causes.entry(cause_key(why)).or_default().push(format!("{} [{}]", r.id, m.name()));
+                    causes.entry(cause_key(why)).or_default().push(format!(
+                        "{} [{}]",
+                        r.id,
+                        m.name()
+                    ));
                 }
             }
         }
@@ -945,24 +1089,53 @@ fn tabulate(results: &[TestResult], expected: &ExpectedFile, filtered: bool, log
         let apis = if r.apis.is_empty() {
             String::new()
         } else {
-            format!("{}: {}", r.not_portable, r.apis.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
+            format!(
+                "{}: {}",
+                r.not_portable,
+                r.apis
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
-        let _ = writeln!(t, "| {file} | {} | {} | {} | {} | {} | {} |", r.tests, r.same, r.expected, if apis.is_empty() { "0".into() } else { apis }, r.ignored, r.unexpected);
+        let _ = writeln!(
+            t,
+            "| {file} | {} | {} | {} | {} | {} | {} |",
+            r.tests,
+            r.same,
+            r.expected,
+            if apis.is_empty() { "0".into() } else { apis },
+            r.ignored,
+            r.unexpected
+        );
         tot.tests += r.tests;
         tot.same += r.same;
         tot.expected += r.expected;
         tot.not_portable += r.not_portable;
         tot.ignored += r.ignored;
         tot.unexpected += r.unexpected;
-        let suite = if file.starts_with("loom/") { "loom" } else { "shuttle" };
+        let suite = if file.starts_with("loom/") {
+            "loom"
+        } else {
+            "shuttle"
+        };
         let e = per_suite.entry(suite).or_default();
         e.0 += r.conform;
         e.1 += r.std_shaped;
     }
-    let _ = writeln!(t, "| **total** | {} | {} | {} | {} | {} | {} |", tot.tests, tot.same, tot.expected, tot.not_portable, tot.ignored, tot.unexpected);
+    let _ = writeln!(
+        t,
+        "| **total** | {} | {} | {} | {} | {} | {} |",
+        tot.tests, tot.same, tot.expected, tot.not_portable, tot.ignored, tot.unexpected
+    );
     let _ = writeln!(t);
     for (suite, (same, portable)) in &per_suite {
-        let pct = if *portable == 0 { 0.0 } else { 100.0 * *same as f64 / *portable as f64 };
+        let pct = if *portable == 0 {
+            0.0
+        } else {
+            100.0 * *same as f64 / *portable as f64
+        };
         let _ = writeln!(
             t,
             "{suite}: {same} of {portable} std-shaped tests port and give the original verdict with both backends ({pct:.1} %)"
@@ -983,7 +1156,10 @@ fn tabulate(results: &[TestResult], expected: &ExpectedFile, filtered: bool, log
     }
     let _ = writeln!(t, "\nexpected differences:\n{expected_lines}");
     if unexpected > 0 {
-        let _ = writeln!(t, "UNEXPECTED differences ({unexpected}):\n{unexpected_lines}");
+        let _ = writeln!(
+            t,
+            "UNEXPECTED differences ({unexpected}):\n{unexpected_lines}"
+        );
         let _ = writeln!(t, "causes (count, cause, tests):");
         let mut cs: Vec<_> = causes.into_iter().collect();
         cs.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
@@ -995,7 +1171,11 @@ fn tabulate(results: &[TestResult], expected: &ExpectedFile, filtered: bool, log
         let _ = writeln!(t, "STALE: {s}");
     }
     let _ = write!(t, "\n{log}");
-    Report { table: t, unexpected, stale }
+    Report {
+        table: t,
+        unexpected,
+        stale,
+    }
 }
 
 fn mode_list(m: &BTreeMap<Mode, String>) -> String {

@@ -207,7 +207,10 @@ pub fn translate(src: &str, origin: Origin) -> Result<Translated, String> {
 
 fn keep_inner_attr(a: &Attribute) -> bool {
     let p = a.path();
-    if ["deny", "warn", "allow", "forbid"].iter().any(|l| p.is_ident(l)) {
+    if ["deny", "warn", "allow", "forbid"]
+        .iter()
+        .any(|l| p.is_ident(l))
+    {
         return false; // a lint level is not a verdict
     }
     if p.is_ident("cfg") {
@@ -230,10 +233,11 @@ struct Cx {
 fn model_helpers(items: &[Item], origin: Origin, out: &mut Vec<String>) {
     for i in items {
         match i {
-            Item::Fn(f) if !f.attrs.iter().any(is_test_attr) => {
-                if contains_model_call(f.block.to_token_stream(), origin) {
-                    out.push(f.sig.ident.to_string());
-                }
+            Item::Fn(f)
+                if !f.attrs.iter().any(is_test_attr)
+                    && contains_model_call(f.block.to_token_stream(), origin) =>
+            {
+                out.push(f.sig.ident.to_string());
             }
             Item::Mod(m) => {
                 if let Some((_, items)) = &m.content {
@@ -258,7 +262,12 @@ fn calls(ts: &TokenStream, name: &str) -> bool {
 }
 
 fn is_test_attr(a: &Attribute) -> bool {
-    let segs: Vec<String> = a.path().segments.iter().map(|s| s.ident.to_string()).collect();
+    let segs: Vec<String> = a
+        .path()
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     segs == ["test"] || segs == ["test_log", "test"] || segs == ["tokio", "test"]
 }
 
@@ -335,7 +344,8 @@ impl Cx {
                 let vis = &m.vis;
                 let ident = &m.ident;
                 self.t.lines.push(Line {
-                    text: rewrite_paths(quote!(#(#attrs)* #vis mod #ident), origin).to_string() + " {",
+                    text: rewrite_paths(quote!(#(#attrs)* #vis mod #ident), origin).to_string()
+                        + " {",
                     item: None,
                 });
                 let inner = format!("{prefix}{ident}::");
@@ -358,20 +368,29 @@ impl Cx {
                 // A macro invocation: if it is one of this file's `macro_rules!` with tests, it
                 // declares them (counted per invocation, named by the invocation's text).
                 let mname = m.mac.path.get_ident().map(|i| i.to_string());
-                let invocation = mname.as_ref().filter(|n| self.t.macros.contains_key(*n)).map(|n| {
-                    // metavariable → argument text, so `mod $name` gives the module's real name
-                    let (vars, _) = &self.t.macros[n];
-                    let args = split_top_level_commas(m.mac.tokens.clone());
-                    let subst = vars.iter().cloned().zip(args).collect();
-                    Invocation {
-                        macro_name: n.clone(),
-                        prefix: prefix.to_string(),
-                        subst,
-                    }
-                });
+                let invocation = mname
+                    .as_ref()
+                    .filter(|n| self.t.macros.contains_key(*n))
+                    .map(|n| {
+                        // metavariable → argument text, so `mod $name` gives the module's real name
+                        let (vars, _) = &self.t.macros[n];
+                        let args = split_top_level_commas(m.mac.tokens.clone());
+                        let subst = vars.iter().cloned().zip(args).collect();
+                        Invocation {
+                            macro_name: n.clone(),
+                            prefix: prefix.to_string(),
+                            subst,
+                        }
+                    });
                 let tests: Vec<String> = invocation
                     .as_ref()
-                    .map(|inv| self.t.macros[&inv.macro_name].1.iter().map(|t| inv.test_path(t)).collect())
+                    .map(|inv| {
+                        self.t.macros[&inv.macro_name]
+                            .1
+                            .iter()
+                            .map(|t| inv.test_path(t))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let text = rewrite_paths(item.to_token_stream(), origin).to_string();
                 let id = self.push_item(text, None, tests);
@@ -429,7 +448,11 @@ impl Cx {
         let attrs = &m.attrs;
         let unplace = |s: &str| s.replace(PLACEHOLDER, "$");
         self.t.lines.push(Line {
-            text: format!("{} macro_rules! {name} {{ {} => {{", quote!(#(#attrs)*), unplace(&matcher.to_string())),
+            text: format!(
+                "{} macro_rules! {name} {{ {} => {{",
+                quote!(#(#attrs)*),
+                unplace(&matcher.to_string())
+            ),
             item: None,
         });
         for l in sub.t.lines {
@@ -449,9 +472,10 @@ impl Cx {
             item: None,
         });
         let vars = matcher_vars(matcher.stream());
-        self.t
-            .macros
-            .insert(name, (vars, sub.t.tests.iter().map(|t| t.path.clone()).collect()));
+        self.t.macros.insert(
+            name,
+            (vars, sub.t.tests.iter().map(|t| t.path.clone()).collect()),
+        );
         self.t.tests.extend(sub.t.tests);
         true
     }
@@ -463,8 +487,10 @@ impl Cx {
     fn test_fn(&self, f: &syn::ItemFn) -> Result<(TokenStream, Form), String> {
         let stmts = &f.block.stmts;
         let mut builder: Option<String> = None;
-        let mut args = Args::default();
-        args.shuttle_only = self.origin == Origin::Shuttle;
+        let mut args = Args {
+            shuttle_only: self.origin == Origin::Shuttle,
+            ..Args::default()
+        };
         let mut pre: Vec<&Stmt> = Vec::new();
         let mut post: Vec<&Stmt> = Vec::new();
         let mut call: Option<(TokenStream, Expr)> = None;
@@ -528,7 +554,11 @@ impl Cx {
         let vis = &f.vis;
         let ident = &f.sig.ident;
         if !post.is_empty() {
-            let mut cfg = quote!(::heisen::runner::Config::new(::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident))));
+            let mut cfg = quote!(::heisen::runner::Config::new(::core::concat!(
+                ::core::module_path!(),
+                "::",
+                ::core::stringify!(#ident)
+            )));
             if args.shuttle_only {
                 cfg = quote!(#cfg.shuttle_only());
             }
@@ -536,7 +566,11 @@ impl Cx {
                 let n = n as usize;
                 cfg = quote!(#cfg.preemption_bound(::core::option::Option::Some(#n)));
             }
-            for (m, v) in [("max_branches", args.max_branches), ("iterations", args.iterations), ("pct_depth", args.pct_depth)] {
+            for (m, v) in [
+                ("max_branches", args.max_branches),
+                ("iterations", args.iterations),
+                ("pct_depth", args.pct_depth),
+            ] {
                 if let Some(v) = v {
                     let m = Ident::new(m, proc_macro2::Span::call_site());
                     let v = v as usize;
@@ -575,11 +609,18 @@ impl Cx {
     }
 
     /// `Some((body tokens, closure))` when `e` is a model call of this suite.
-    fn model_call(&self, e: &Expr, builder: Option<&str>, args: &mut Args) -> Option<(TokenStream, Expr)> {
+    fn model_call(
+        &self,
+        e: &Expr,
+        builder: Option<&str>,
+        args: &mut Args,
+    ) -> Option<(TokenStream, Expr)> {
         match (self.origin, e) {
             (Origin::Loom, Expr::Call(c)) => {
                 let p = c.func.to_token_stream().to_string().replace(' ', "");
-                if matches!(p.as_str(), "loom::model" | "model" | "loom::model::model") && c.args.len() == 1 {
+                if matches!(p.as_str(), "loom::model" | "model" | "loom::model::model")
+                    && c.args.len() == 1
+                {
                     return Some((closure_body(&c.args[0]), c.args[0].clone()));
                 }
                 None
@@ -659,7 +700,11 @@ impl Args {
 fn builder_field(field: &str, value: &Expr, args: &mut Args) -> Result<(), String> {
     let v = value.to_token_stream().to_string().replace(' ', "");
     match field {
-        "preemption_bound" => match v.strip_prefix("Some(").and_then(|s| s.strip_suffix(')')).and_then(|n| n.parse().ok()) {
+        "preemption_bound" => match v
+            .strip_prefix("Some(")
+            .and_then(|s| s.strip_suffix(')'))
+            .and_then(|n| n.parse().ok())
+        {
             Some(n) => args.preemption_bound = Some(n),
             None => return Err(format!("loom::model::Builder::preemption_bound = {v}")),
         },
@@ -669,7 +714,11 @@ fn builder_field(field: &str, value: &Expr, args: &mut Args) -> Result<(), Strin
         },
         // output only
         "log" | "location" => {}
-        other => return Err(format!("loom::model::Builder::{other} (no #[heisen::model] argument)")),
+        other => {
+            return Err(format!(
+                "loom::model::Builder::{other} (no #[heisen::model] argument)"
+            ))
+        }
     }
     Ok(())
 }
@@ -682,13 +731,18 @@ fn called_paths(ts: &TokenStream) -> String {
         let mut i = 0;
         while i < toks.len() {
             if let TokenTree::Ident(id) = &toks[i] {
-                let prev_colon = i > 0 && matches!(&toks[i - 1], TokenTree::Punct(p) if p.as_char() == ':');
-                let prev_dot = i > 0 && matches!(&toks[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
+                let prev_colon =
+                    i > 0 && matches!(&toks[i - 1], TokenTree::Punct(p) if p.as_char() == ':');
+                let prev_dot =
+                    i > 0 && matches!(&toks[i - 1], TokenTree::Punct(p) if p.as_char() == '.');
                 if !prev_colon && !prev_dot {
                     let mut path = id.to_string();
                     let mut j = i + 1;
-                    while let (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)), Some(TokenTree::Ident(n))) =
-                        (toks.get(j), toks.get(j + 1), toks.get(j + 2))
+                    while let (
+                        Some(TokenTree::Punct(a)),
+                        Some(TokenTree::Punct(b)),
+                        Some(TokenTree::Ident(n)),
+                    ) = (toks.get(j), toks.get(j + 1), toks.get(j + 2))
                     {
                         if a.as_char() != ':' || b.as_char() != ':' {
                             break;
@@ -797,12 +851,18 @@ fn use_leaves(u: &syn::ItemUse) -> Vec<(String, String)> {
                 if name == "self" {
                     // `use a::b::{self}` is `use a::b;`
                     let p = prefix.trim_end_matches(" :: ");
-                    out.push((p.to_string(), p.rsplit(" :: ").next().unwrap_or("").to_string()))
+                    out.push((
+                        p.to_string(),
+                        p.rsplit(" :: ").next().unwrap_or("").to_string(),
+                    ))
                 } else {
                     out.push((format!("{prefix}{name}"), name))
                 }
             }
-            syn::UseTree::Rename(r) => out.push((format!("{prefix}{} as {}", r.ident, r.rename), r.rename.to_string())),
+            syn::UseTree::Rename(r) => out.push((
+                format!("{prefix}{} as {}", r.ident, r.rename),
+                r.rename.to_string(),
+            )),
             syn::UseTree::Glob(_) => out.push((format!("{prefix}*"), format!("{prefix}*"))),
             syn::UseTree::Group(g) => {
                 for t in &g.items {
@@ -827,7 +887,10 @@ fn placeholders(ts: TokenStream) -> Option<TokenStream> {
     while i < toks.len() {
         match (&toks[i], toks.get(i + 1)) {
             (TokenTree::Punct(p), Some(TokenTree::Ident(id))) if p.as_char() == '$' => {
-                out.push(TokenTree::Ident(Ident::new(&format!("{PLACEHOLDER}{id}"), id.span())));
+                out.push(TokenTree::Ident(Ident::new(
+                    &format!("{PLACEHOLDER}{id}"),
+                    id.span(),
+                )));
                 i += 2;
             }
             (TokenTree::Punct(p), _) if p.as_char() == '$' => return None,
@@ -849,8 +912,23 @@ fn placeholders(ts: TokenStream) -> Option<TokenStream> {
 /// The path mapping: which first segments after `loom::` / `shuttle::` are heisen's.
 pub fn mapped_modules(origin: Origin) -> &'static [&'static str] {
     match origin {
-        Origin::Loom => &["sync", "thread", "cell", "hint", "future", "thread_local", "lazy_static"],
-        Origin::Shuttle => &["sync", "thread", "hint", "future", "thread_local", "lazy_static"],
+        Origin::Loom => &[
+            "sync",
+            "thread",
+            "cell",
+            "hint",
+            "future",
+            "thread_local",
+            "lazy_static",
+        ],
+        Origin::Shuttle => &[
+            "sync",
+            "thread",
+            "hint",
+            "future",
+            "thread_local",
+            "lazy_static",
+        ],
     }
 }
 
