@@ -1014,13 +1014,14 @@ fn tabulate(results: &[TestResult], expected: &ExpectedFile, filtered: bool, log
             Outcome::Ignored => row.ignored += 1,
             Outcome::NotPortable(why) => {
                 row.not_portable += 1;
-                row.apis.insert(why.clone());
                 match expected
                     .not_portable
                     .iter()
                     .find(|(k, _)| why.contains(k.as_str()))
                 {
                     Some((k, reason)) => {
+                        // the table names an expected cause by its key in expected.toml
+                        row.apis.insert(k.clone());
                         used_np.insert(k);
                         let _ = writeln!(
                             expected_lines,
@@ -1029,6 +1030,7 @@ fn tabulate(results: &[TestResult], expected: &ExpectedFile, filtered: bool, log
                         );
                     }
                     None => {
+                        row.apis.insert(format!("**{why}**"));
                         row.unexpected += 1;
                         row.std_shaped += 1;
                         unexpected += 1;
@@ -1089,15 +1091,18 @@ fn tabulate(results: &[TestResult], expected: &ExpectedFile, filtered: bool, log
         let apis = if r.apis.is_empty() {
             String::new()
         } else {
-            format!(
-                "{}: {}",
-                r.not_portable,
-                r.apis
-                    .iter()
-                    .map(|a| format!("`{a}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            // expected causes by their expected.toml key, unexpected ones in bold
+            let list: Vec<String> = r
+                .apis
+                .iter()
+                .map(
+                    |a| match a.strip_prefix("**").and_then(|a| a.strip_suffix("**")) {
+                        Some(u) => format!("**{}**", u.replace('`', "").replace('|', "/")),
+                        None => a.replace('`', ""),
+                    },
+                )
+                .collect();
+            format!("{}: {}", r.not_portable, list.join(", "))
         };
         let _ = writeln!(
             t,
