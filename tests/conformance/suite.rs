@@ -567,7 +567,15 @@ struct RunOut {
 }
 
 fn run_one(bin: &Path, test: &str, mode: Mode, tmp: &Path, timeout: Duration) -> RunOut {
-    let sum = tmp.join(format!("{}.{}.tsv", test.replace("::", "__"), mode.name()));
+    let bin_name = bin
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let sum = tmp.join(format!(
+        "{bin_name}.{}.{}.tsv",
+        test.replace("::", "__"),
+        mode.name()
+    ));
     let _ = std::fs::remove_file(&sum);
     let mut cmd = Command::new(bin);
     // --show-output: a passing `#[should_panic]` test's output shows which failure it was
