@@ -9,8 +9,9 @@
 //!
 //! `HEISEN_CONFORMANCE_FILTER=text` runs only the tests whose id (`loom/atomic.rs::name`)
 //! contains `text`; `HEISEN_CONFORMANCE_JOBS=N` test processes at a time (default: one per
-//! core); `HEISEN_CONFORMANCE_TIMEOUT=secs` per test process (default 180). The generated crate
-//! and its build live in `target/conformance/`.
+//! core); `HEISEN_CONFORMANCE_TIMEOUT=secs` per test process (default 180);
+//! `HEISEN_CONFORMANCE_HEISEN=dir` builds against another `heisen` checkout (default: this
+//! workspace). The generated crate and its build live in `target/conformance/`.
 
 mod suite;
 mod translate;
