@@ -641,12 +641,15 @@ fn run_one(bin: &Path, test: &str, mode: Mode, tmp: &Path, timeout: Duration) ->
     let head = format!("test {test} ");
     let status = if timed_out {
         format!("timeout ({}s)", timeout.as_secs())
-    } else if let Some(l) = out
+    } else if let Some(st) = out
         .lines()
-        .find(|l| l.starts_with(&head) && l.contains(" ... "))
+        .filter(|l| l.starts_with(&head) && l.contains(" ... "))
+        .map(|l| l.rsplit(" ... ").next().unwrap_or("").trim())
+        .find(|st| !st.is_empty())
     {
-        l.rsplit(" ... ").next().unwrap_or("").trim().to_string()
+        st.to_string()
     } else {
+        // no result line: the process died mid-test (abort, stack overflow, signal)
         format!(
             "crash ({})",
             exit.map(|e| e.to_string()).unwrap_or_default()
