@@ -43,7 +43,11 @@
 //! ```
 //!
 //! `#[heisen::model]` replaces `#[test]` (keep other attributes such as `#[should_panic]` or
-//! `#[ignore]`; `async fn` bodies run under [`future::block_on`]). In a **model build** it runs
+//! `#[ignore]`; `async fn` bodies run under [`future::block_on`]; inner attributes such as
+//! `#![allow(..)]` at the top of the body apply to the body). `#[should_panic]` (all three of
+//! libtest's forms) is honoured by heisen itself rather than by libtest: the test passes when
+//! the model finds a failure whose report contains the `expected` text, and a test skipped by
+//! `HEISEN_BACKEND` is `ok` whether or not it expects a failure. In a **model build** it runs
 //! the body under **shuttle** (random, then PCT scheduling; scales to bigger tests, and its
 //! counterexamples are plain interleavings) and then under **loom** (exhaustive within a
 //! preemption bound, including weak-memory behaviours: a `Relaxed` publication is caught, and
@@ -63,6 +67,18 @@
 //!   attempt with its success or failure and values). `get_mut` works on std and shuttle
 //!   objects; loom's atomics have none, so inside a loom run it panics (use `load`/`store`:
 //!   with `&mut` no other thread can race them).
+//! * What a backend cannot express is said in its summary line whenever the test used it:
+//!   loom's `Condvar::notify_one` always wakes the *first* waiter (shuttle explores which
+//!   waiter wakes): `…, Condvar::notify_one always wakes the first waiter under loom …`;
+//!   shuttle runs every atomic as `SeqCst` (a `Relaxed`/`Acquire`/`Release` bug is loom's to
+//!   find): `…, every atomic ran as SeqCst (weak-memory behaviours of the weaker orderings used
+//!   are loom's job)`; shuttle never polls a future spuriously (a future that is only correct
+//!   when polled exactly once per wake-up passes there): `…, futures are never polled
+//!   spuriously under shuttle`.
+//! * A panic caught inside the model (`std::panic::catch_unwind`) is not a failure: only a
+//!   panic that ends the execution is. The timeline shows the caught one as `panic (caught,
+//!   the execution went on)` and goes on; the report's thread, `at:` and message name the panic
+//!   that ended the execution.
 //!
 //! Arguments (all optional; invalid ones are compile errors):
 //!
@@ -79,11 +95,31 @@
 //!
 //! Exploration is never a silent pass: every run prints what it explored, e.g.
 //! `shuttle: 1,000 random + 1,000 PCT(depth 3) schedules, seed … — bounded` and
-//! `loom: 1,194 executions, preemption bound 2 — bounded` (`— complete` with no bound), and a
-//! time limit that cut a run short says `time limit 60s reached` (loom's own `max_duration`
-//! would end in a silent pass). The lines are captured by the test harness; see them with
-//! `--nocapture`, or as a table with `cargo heisen model`. Exceeding `max_branches` fails the
-//! test (loom panics).
+//! `loom: 1,194 executions, preemption bound 2 — bounded`, and a time limit that cut a run
+//! short says `time limit 60s reached` (loom's own `max_duration` would end in a silent pass).
+//! The lines are captured by the test harness; see them with `--nocapture`, or as a table with
+//! `cargo heisen model`. Exceeding `max_branches` fails the test (loom panics).
+//!
+//! `— complete` means every distinct execution was explored and no bound cut any; `— bounded`
+//! means a bound may have left executions out, and the line names it (the preemption bound,
+//! shuttle's sampling, the time limit). Precisely, a run is `complete` when:
+//! * loom ran with no preemption bound ([`runner::Config::preemption_bound`] `(None)`) and
+//!   within the time limit; or
+//! * loom explored exactly one execution under a bound of at least 1 (`loom: 1 execution,
+//!   preemption bound 2 (no other schedule to explore) — complete`): loom's first execution
+//!   never preempts, and the bound only drops alternatives of an execution that used all its
+//!   preemptions, so an unbounded loom run explores that one execution too; or
+//! * shuttle's first execution made no choice at all — no two threads were ever runnable
+//!   together and nothing asked for a random value — so every schedule is that execution:
+//!   `shuttle: 1 execution, no concurrency — complete` (and PCT, which needs two runnable
+//!   threads, is not run). A body with no concurrency passes; it is never a failure.
+//!
+//! Shuttle's sampling is always `bounded`. A body that only makes random choices
+//! ([`choose`]) runs all its random schedules and skips PCT (`PCT stopped: no two threads were
+//! ever runnable together`). A loom run that explored one execution of two or more threads
+//! warns: `warning: loom: 1 execution for 2 threads — the threads never overlapped; is the
+//! test shaped to race?` (the reader ran entirely before the writer, or the threads share
+//! nothing: such a test rarely checks what it means to).
 //!
 //! ## Selecting a model build
 //!
@@ -147,11 +183,15 @@
 //!   backend (`#[heisen::model(loom)]` with `HEISEN_BACKEND=shuttle`) runs nothing and says so:
 //!   it prints `skipped: test is loom-only, HEISEN_BACKEND=shuttle` and is recorded as
 //!   `skipped` in the summary file, never as a pass (the libtest result is `ok`: nothing
-//!   failed). Any other value of `HEISEN_BACKEND` is an error.
+//!   failed — also for a `#[should_panic]` test). Any other value of `HEISEN_BACKEND` is an
+//!   error.
 //! * `HEISEN_SUMMARY_FILE=path`: every model test appends one tab-separated line per backend
-//!   (test, backend, executions, bounded|complete, pass|FAIL|xfail|skipped, ms, description);
-//!   this is how `cargo heisen model` builds its summary. A skipped test writes one line with
-//!   backend `-`, 0 executions and the reason as its description.
+//!   (test, backend, executions, bounded|complete|failed, result, ms, description, warning);
+//!   this is how `cargo heisen model` builds its summary. The result is each backend's own:
+//!   `FAIL` (or `xfail` for a `#[should_panic]` test) for the backend that found the failure,
+//!   `pass` for a backend that passed before it — a shuttle pass stays a pass when loom then
+//!   fails, and its summary line is printed before the report. A skipped test writes one line
+//!   with backend `-`, 0 executions, result `skipped` and the reason as its description.
 //! * `HEISEN_SHUTTLE_JOBS=N` spreads each test's shuttle schedules over N OS threads (`0` = one
 //!   per core; default 1, since `cargo test` already runs tests in parallel; also
 //!   `runner::Config::shuttle_jobs`). Each thread runs its share of random and PCT schedules

@@ -6,11 +6,19 @@ use std::panic::Location;
 pub use std::sync::atomic::Ordering;
 
 macro_rules! dispatch {
+    // A modelled operation marks itself in flight first: a failure raised inside the backend
+    // call is its (see `rt::op_begin`).
     ($self:ident, $a:ident => $e:expr) => {
         match &$self.0 {
             Inner::Std($a) => $e,
-            Inner::Loom($a) => $e,
-            Inner::Shuttle($a) => $e,
+            Inner::Loom($a) => {
+                rt::op_begin(Location::caller());
+                $e
+            }
+            Inner::Shuttle($a) => {
+                rt::op_begin(Location::caller());
+                $e
+            }
         }
     };
 }

@@ -45,6 +45,7 @@ impl<T> JoinHandle<T> {
     /// Waits for the thread (recorded).
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
+        rt::op_begin(Location::caller());
         let r = match self.inner {
             JInner::Std(h) => h.join(),
             JInner::Loom(h) => h.join(),
@@ -124,6 +125,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// Waits for the scoped thread (recorded).
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
+        rt::op_begin(Location::caller());
         let r = match self.inner {
             SJInner::Std(h) => h.join(),
             SJInner::Shuttle(h) => h.join(),
