@@ -82,6 +82,20 @@ mod translator {
     }
 
     #[test]
+    fn inner_attributes_of_the_test_stay_inside_the_body() {
+        let (out, _) = port(
+            "#[test]\nfn t() {\n    #![allow(clippy::many_single_char_names)]\n    loom::model(|| {});\n}",
+            Origin::Loom,
+        );
+        assert!(
+            out.contains(
+                "# [heisen :: model] fn t () { # ! [allow (clippy :: many_single_char_names)] }"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn builder_fields_map_to_arguments_or_make_the_test_not_portable() {
         let (out, tests) = port(
             r#"

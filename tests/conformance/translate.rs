@@ -550,7 +550,13 @@ impl Cx {
             // no model run at all: an ordinary test, kept as it is
             return Ok((f.to_token_stream(), Form::Plain));
         };
-        let attrs: Vec<&Attribute> = f.attrs.iter().filter(|a| !is_test_attr(a)).collect();
+        // syn keeps a body's inner attributes (`#![allow(..)]`) with the fn's: they stay
+        // inside the body
+        let (inner, attrs): (Vec<&Attribute>, Vec<&Attribute>) = f
+            .attrs
+            .iter()
+            .filter(|a| !is_test_attr(a))
+            .partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
         let vis = &f.vis;
         let ident = &f.sig.ident;
         if !post.is_empty() {
@@ -585,6 +591,7 @@ impl Cx {
                     #[test]
                     #(#attrs)*
                     #vis fn #ident() {
+                        #(#inner)*
                         #(#pre)*
                         ::heisen::runner::run_test(#cfg, #closure);
                         #(#post)*
@@ -600,6 +607,7 @@ impl Cx {
                 #model_attr
                 #(#attrs)*
                 #vis #asyncness fn #ident() {
+                    #(#inner)*
                     #(#pre)*
                     #body
                 }
