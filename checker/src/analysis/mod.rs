@@ -17,13 +17,14 @@
 //!
 //! Rules never walk syntax trees themselves: they query these facts.
 
+mod deps;
 mod span;
 mod walk;
 
 use crate::finding::Region;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
+pub use deps::Deps;
 pub use walk::analyze_file;
 
 // Every fact type derives `Serialize, Deserialize`: the result cache (`src/cache.rs`) stores
@@ -32,8 +33,6 @@ pub use walk::analyze_file;
 
 /// Index of an [`Event`] in [`FnFacts::events`].
 pub type EventId = usize;
-/// A set of events, ordered by id (which is evaluation order).
-pub type Deps = BTreeSet<EventId>;
 
 /// Memory orderings named in an argument (`Ordering::Relaxed`, or a bare `Relaxed` import).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

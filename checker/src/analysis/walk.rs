@@ -160,7 +160,7 @@ impl ItemVisitor<'_> {
             }
         }
         let tail = w.block(block);
-        w.returns.extend(tail);
+        w.returns.union_with(&tail);
         let nested = std::mem::take(&mut w.nested_items);
         self.facts.functions.push(FnFacts {
             name,
@@ -408,8 +408,16 @@ struct FnWalker {
 }
 
 fn union(mut a: Deps, b: Deps) -> Deps {
-    a.extend(b);
+    a.union_with(&b);
     a
+}
+
+fn union_all<'a>(sets: impl IntoIterator<Item = &'a Deps>) -> Deps {
+    let mut out = Deps::new();
+    for s in sets {
+        out.union_with(s);
+    }
+    out
 }
 
 fn is_diverging_macro(m: &syn::Macro) -> bool {
@@ -473,7 +481,7 @@ impl FnWalker {
     }
 
     fn guard_deps(&self) -> Deps {
-        self.guards.iter().flatten().copied().collect()
+        union_all(&self.guards)
     }
 
     /// Normalizes a receiver/target expression to a place, without recording events.
@@ -828,8 +836,8 @@ impl FnWalker {
         for ev in &self.events {
             if region_within(&ev.region, &r) {
                 deps.insert(ev.id);
-                deps.extend(ev.data_deps.iter().copied());
-                deps.extend(ev.receiver_deps.iter().copied());
+                deps.union_with(&ev.data_deps);
+                deps.union_with(&ev.receiver_deps);
             }
         }
         // Locals read by the condition.
@@ -837,7 +845,7 @@ impl FnWalker {
         expr_idents(cond, &mut names);
         for n in names {
             if let Some(l) = self.lookup(&n) {
-                deps.extend(l.deps.iter().copied());
+                deps.union_with(&l.deps);
             }
         }
         deps
@@ -869,7 +877,7 @@ impl FnWalker {
         args: Vec<Arg>,
     ) -> EventId {
         let id = self.events.len();
-        let data_deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
+        let data_deps = union_all(args.iter().map(|a| &a.deps));
         self.events.push(Event {
             id,
             kind,
@@ -975,7 +983,7 @@ impl FnWalker {
             .iter()
             .map(|e| self.arg(e))
             .collect();
-        let deps: Deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
+        let deps: Deps = union_all(args.iter().map(|a| &a.deps));
         let name_span = region(mac.path.span());
         let id = self.push_event(
             EventKind::Macro,
@@ -1030,7 +1038,7 @@ impl FnWalker {
             Expr::MethodCall(m) => {
                 let recv_deps = self.expr(&m.receiver);
                 let args: Vec<Arg> = m.args.iter().map(|a| self.arg(a)).collect();
-                let arg_deps: Deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
+                let arg_deps: Deps = union_all(args.iter().map(|a| &a.deps));
                 let receiver = self.place_of(&m.receiver);
                 let id = self.push_event(
                     EventKind::MethodCall,
@@ -1061,7 +1069,7 @@ impl FnWalker {
                     other => (expr_text(other), self.expr(other), span::expr(other)),
                 };
                 let args: Vec<Arg> = c.args.iter().map(|a| self.arg(a)).collect();
-                let arg_deps: Deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
+                let arg_deps: Deps = union_all(args.iter().map(|a| &a.deps));
                 let id = self.push_event(
                     EventKind::Call,
                     name,
@@ -1138,7 +1146,7 @@ impl FnWalker {
                     self.guards.push(c);
                     let e2 = self.expr(els);
                     self.guards.pop();
-                    out.extend(e2);
+                    out.union_with(&e2);
                     self.restore(&after_then, true);
                 } else {
                     self.restore(&before, true);
@@ -1161,11 +1169,11 @@ impl FnWalker {
                     self.bind_init = None;
                     let mut g = s.clone();
                     if let Some((_, guard)) = &arm.guard {
-                        g.extend(self.expr(guard));
+                        g.union_with(&self.expr(guard));
                     }
                     self.push_case(&arm.pat, &s, span::expr(&arm.body), false);
                     self.guards.push(g);
-                    out.extend(self.expr(&arm.body));
+                    out.union_with(&self.expr(&arm.body));
                     self.guards.pop();
                     self.scopes.pop();
                     self.scope_regions.pop();
@@ -1323,10 +1331,10 @@ impl FnWalker {
                         deps: d.clone(),
                         text: expr_text(&f.expr),
                     });
-                    out.extend(d);
+                    out.union_with(&d);
                 }
                 if let Some(rest) = &s.rest {
-                    out.extend(self.expr(rest));
+                    out.union_with(&self.expr(rest));
                 }
                 out
             }
@@ -1336,17 +1344,17 @@ impl FnWalker {
             Expr::Range(r) => {
                 let mut out = Deps::new();
                 if let Some(s) = &r.start {
-                    out.extend(self.expr(s));
+                    out.union_with(&self.expr(s));
                 }
                 if let Some(s) = &r.end {
-                    out.extend(self.expr(s));
+                    out.union_with(&self.expr(s));
                 }
                 out
             }
             Expr::Return(r) => {
                 if let Some(v) = &r.expr {
                     let d = self.expr(v);
-                    self.returns.extend(d);
+                    self.returns.union_with(&d);
                 }
                 self.push_exit(span::expr(e), true, None);
                 self.count_exit();
@@ -1485,7 +1493,7 @@ impl FnWalker {
         if let Some(&l) = self.loop_stack.last() {
             self.loops[l].exits += 1;
             let g = self.guard_deps();
-            self.loops[l].exit_deps.extend(g);
+            self.loops[l].exit_deps.union_with(&g);
         }
     }
 
@@ -1497,7 +1505,7 @@ impl FnWalker {
     fn exprs<'a>(&mut self, it: impl Iterator<Item = &'a Expr>) -> Deps {
         let mut out = Deps::new();
         for e in it {
-            out.extend(self.expr(e));
+            out.union_with(&self.expr(e));
         }
         out
     }
@@ -1517,7 +1525,7 @@ impl FnWalker {
             for (name, deps) in saved {
                 if let Some(l) = scope.get_mut(name) {
                     if join {
-                        l.deps.extend(deps.iter().copied());
+                        l.deps.union_with(deps);
                     } else {
                         l.deps = deps.clone();
                     }
@@ -1546,7 +1554,7 @@ impl FnWalker {
                 if let Some(l) = self.lookup_mut(&name) {
                     if l.alias.is_none() {
                         if compound {
-                            l.deps.extend(vdeps);
+                            l.deps.union_with(&vdeps);
                         } else {
                             l.deps = vdeps;
                         }
