@@ -6,7 +6,6 @@ use super::*;
 use crate::finding::Region;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
-use std::collections::HashMap;
 use syn::parse::discouraged::Speculative;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -90,7 +89,7 @@ fn push_text(e: &Expr, out: &mut String) -> bool {
                 if i > 0 {
                     out.push_str("::");
                 }
-                out.push_str(&seg.ident.to_string());
+                push_ident(&seg.ident, out);
             }
             true
         }
@@ -99,10 +98,7 @@ fn push_text(e: &Expr, out: &mut String) -> bool {
                 return false;
             }
             out.push('.');
-            match &f.member {
-                syn::Member::Named(i) => out.push_str(&i.to_string()),
-                syn::Member::Unnamed(i) => out.push_str(&i.index.to_string()),
-            }
+            push_member(&f.member, out);
             true
         }
         Expr::Reference(r) if r.attrs.is_empty() => {
@@ -116,16 +112,145 @@ fn push_text(e: &Expr, out: &mut String) -> bool {
     }
 }
 
-fn type_text(ty: &syn::Type) -> String {
-    tokens_text(ty.to_token_stream())
+/// [`tokens_text`] of a type. The common shapes (paths with type and lifetime arguments,
+/// references, tuples, slices) are written out as the token printer would print them and then
+/// compacted, without building a token stream; tested equal over our sources (and the corpus).
+pub(crate) fn type_text(ty: &syn::Type) -> String {
+    let mut raw = String::new();
+    if push_type_raw(ty, &mut raw) {
+        compact(&raw)
+    } else {
+        tokens_text(ty.to_token_stream())
+    }
 }
 
+/// Appends the token printer's rendering of `ty` (tokens separated by one space, none after a
+/// joint punctuation) to `out`; `false` (with `out` unspecified) for a shape not handled here.
+fn push_type_raw(ty: &syn::Type, out: &mut String) -> bool {
+    // Each token written through `tok`: a space before every token but the first.
+    fn tok(out: &mut String, t: &str) {
+        if !out.is_empty() && !out.ends_with(['(', '[']) {
+            out.push(' ');
+        }
+        out.push_str(t);
+    }
+    fn lifetime(l: &syn::Lifetime, out: &mut String) {
+        tok(out, "'");
+        push_ident(&l.ident, out);
+    }
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => {
+            if p.path.leading_colon.is_some() {
+                tok(out, "::");
+            }
+            for (i, seg) in p.path.segments.iter().enumerate() {
+                if i > 0 {
+                    tok(out, "::");
+                }
+                tok(out, "");
+                push_ident(&seg.ident, out);
+                match &seg.arguments {
+                    syn::PathArguments::None => {}
+                    syn::PathArguments::AngleBracketed(a) => {
+                        if a.colon2_token.is_some() {
+                            tok(out, "::");
+                        }
+                        tok(out, "<");
+                        for pair in a.args.pairs() {
+                            let ok = match pair.value() {
+                                syn::GenericArgument::Type(t) => push_type_raw(t, out),
+                                syn::GenericArgument::Lifetime(l) => {
+                                    lifetime(l, out);
+                                    true
+                                }
+                                _ => false,
+                            };
+                            if !ok {
+                                return false;
+                            }
+                            if pair.punct().is_some() {
+                                tok(out, ",");
+                            }
+                        }
+                        tok(out, ">");
+                    }
+                    syn::PathArguments::Parenthesized(_) => return false,
+                }
+            }
+            true
+        }
+        syn::Type::Reference(r) => {
+            tok(out, "&");
+            if let Some(l) = &r.lifetime {
+                lifetime(l, out);
+            }
+            if r.mutability.is_some() {
+                tok(out, "mut");
+            }
+            push_type_raw(&r.elem, out)
+        }
+        syn::Type::Tuple(t) => {
+            tok(out, "(");
+            for pair in t.elems.pairs() {
+                if !push_type_raw(pair.value(), out) {
+                    return false;
+                }
+                if pair.punct().is_some() {
+                    tok(out, ",");
+                }
+            }
+            out.push(')');
+            true
+        }
+        syn::Type::Slice(s) => {
+            tok(out, "[");
+            if !push_type_raw(&s.elem, out) {
+                return false;
+            }
+            out.push(']');
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The path's segment names joined by `::` (generic arguments and a leading `::` dropped).
 fn path_text(path: &syn::Path) -> String {
-    path.segments
+    let mut out = String::new();
+    push_path(path, &mut out);
+    out
+}
+
+fn push_path(path: &syn::Path, out: &mut String) {
+    for (i, seg) in path.segments.iter().enumerate() {
+        if i > 0 {
+            out.push_str("::");
+        }
+        push_ident(&seg.ident, out);
+    }
+}
+
+fn push_ident(i: &proc_macro2::Ident, out: &mut String) {
+    use std::fmt::Write;
+    let _ = write!(out, "{i}");
+}
+
+fn push_member(m: &syn::Member, out: &mut String) {
+    match m {
+        syn::Member::Named(i) => push_ident(i, out),
+        syn::Member::Unnamed(i) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{}", i.index);
+        }
+    }
+}
+
+/// Methods whose result is the receiver itself for place purposes (`x.clone()` of a shared
+/// handle, `x.as_ref()`, …).
+fn is_handle_method(m: &proc_macro2::Ident) -> bool {
+    ["clone", "as_ref", "borrow", "deref", "as_deref", "get_ref"]
         .iter()
-        .map(|s| s.ident.to_string())
-        .collect::<Vec<_>>()
-        .join("::")
+        .any(|h| m == h)
 }
 
 struct ItemVisitor<'a> {
@@ -381,6 +506,34 @@ struct Local {
     fields: Vec<Place>,
 }
 
+/// An open scope: its region (for [`Binding::scope`]) and its locals, each name once, in
+/// binding order.
+struct Scope {
+    region: Region,
+    locals: Vec<(String, Local)>,
+}
+
+impl Scope {
+    fn get(&self, name: &str) -> Option<&Local> {
+        self.locals.iter().find(|(n, _)| n == name).map(|(_, l)| l)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Local> {
+        self.locals
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, l)| l)
+    }
+}
+
+/// The locals' deps at one point of the walk (see [`FnWalker::snapshot`]): every open scope's
+/// locals in order, and how many each scope had.
+#[derive(Default)]
+struct Snapshot {
+    deps: Vec<Deps>,
+    lens: Vec<usize>,
+}
+
 #[derive(Default)]
 struct FnWalker {
     events: Vec<Event>,
@@ -388,7 +541,8 @@ struct FnWalker {
     loop_stack: Vec<usize>,
     field_inits: Vec<FieldInit>,
     bindings: Vec<Binding>,
-    scopes: Vec<HashMap<String, Local>>,
+    /// The open scopes, innermost last.
+    scopes: Vec<Scope>,
     guards: Vec<Deps>,
     closure_depth: usize,
     depth: usize,
@@ -397,8 +551,6 @@ struct FnWalker {
     nested_items: Vec<syn::Item>,
     derefs: Vec<Deref>,
     comparisons: Vec<Comparison>,
-    /// Regions of the open scopes, innermost last (for [`Binding::scope`]).
-    scope_regions: Vec<Region>,
     /// The event a pattern being bound destructures directly (for [`Binding::init`]).
     bind_init: Option<EventId>,
     /// The string literal a `let` binds (for [`Binding::str_value`]).
@@ -476,6 +628,27 @@ impl FnWalker {
         self.scopes.iter().rev().find_map(|s| s.get(name))
     }
 
+    fn open_scope(&mut self, region: Region) {
+        self.scopes.push(Scope {
+            region,
+            locals: Vec::new(),
+        });
+    }
+
+    /// Binds `name` in the innermost scope (replacing a binding of the same name there).
+    fn insert_local(&mut self, name: String, local: Local) {
+        if let Some(scope) = self.scopes.last_mut() {
+            match scope.locals.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, l)) => *l = local,
+                None => scope.locals.push((name, local)),
+            }
+        }
+    }
+
+    fn scope_region(&self) -> Region {
+        self.scopes.last().map(|s| s.region).unwrap_or_default()
+    }
+
     fn lookup_mut(&mut self, name: &str) -> Option<&mut Local> {
         self.scopes.iter_mut().rev().find_map(|s| s.get_mut(name))
     }
@@ -486,85 +659,71 @@ impl FnWalker {
 
     /// Normalizes a receiver/target expression to a place, without recording events.
     fn place_of(&self, e: &Expr) -> Option<Place> {
+        let mut text = String::new();
+        let root = self.place_into(e, &mut text)?;
+        Some(Place { text, root })
+    }
+
+    /// [`Self::place_of`], appending the place's text to `out` (unspecified on `None`).
+    fn place_into(&self, e: &Expr, out: &mut String) -> Option<Root> {
         let e = strip_place_wrappers(e);
         match e {
             Expr::Field(f) => {
-                let base = self.place_of(&f.base)?;
-                let member = match &f.member {
-                    syn::Member::Named(i) => i.to_string(),
-                    syn::Member::Unnamed(i) => i.index.to_string(),
-                };
-                Some(Place {
-                    text: format!("{}.{}", base.text, member),
-                    root: base.root,
-                })
+                let root = self.place_into(&f.base, out)?;
+                out.push('.');
+                push_member(&f.member, out);
+                Some(root)
             }
             Expr::Index(i) => {
-                let base = self.place_of(&i.expr)?;
-                Some(Place {
-                    text: format!("{}[]", base.text),
-                    root: base.root,
-                })
+                let root = self.place_into(&i.expr, out)?;
+                out.push_str("[]");
+                Some(root)
             }
             Expr::Path(p) if p.qself.is_none() => {
                 let segs = &p.path.segments;
-                if segs.len() == 1 {
-                    let name = segs[0].ident.to_string();
-                    if name == "self" {
-                        return Some(Place {
-                            text: name,
-                            root: Root::SelfValue,
-                        });
-                    }
-                    if let Some(local) = self.lookup(&name) {
-                        if let Some(alias) = &local.alias {
-                            return Some(alias.clone());
-                        }
-                        return Some(Place {
-                            text: name,
-                            root: Root::Local {
-                                init: local.init.clone(),
-                                ty: local.ty.clone(),
-                            },
-                        });
-                    }
-                    if self.params.contains(&name) {
-                        return Some(Place {
-                            text: name,
-                            root: Root::Param,
-                        });
-                    }
-                    let root = if is_upper_ident(&name) {
-                        Root::Static
-                    } else {
-                        // Captured from an enclosing scope we do not see: unknown origin.
-                        Root::Local {
-                            init: None,
-                            ty: None,
-                        }
-                    };
-                    Some(Place { text: name, root })
-                } else {
-                    Some(Place {
-                        text: path_text(&p.path),
-                        root: Root::Static,
-                    })
+                if segs.len() != 1 {
+                    push_path(&p.path, out);
+                    return Some(Root::Static);
                 }
+                let ident = &segs[0].ident;
+                if ident == "self" {
+                    out.push_str("self");
+                    return Some(Root::SelfValue);
+                }
+                let name = ident.to_string();
+                if let Some(local) = self.lookup(&name) {
+                    if let Some(alias) = &local.alias {
+                        out.push_str(&alias.text);
+                        return Some(alias.root.clone());
+                    }
+                    out.push_str(&name);
+                    return Some(Root::Local {
+                        init: local.init.clone(),
+                        ty: local.ty.clone(),
+                    });
+                }
+                out.push_str(&name);
+                if self.params.contains(&name) {
+                    return Some(Root::Param);
+                }
+                Some(if is_upper_ident(&name) {
+                    Root::Static
+                } else {
+                    // Captured from an enclosing scope we do not see: unknown origin.
+                    Root::Local {
+                        init: None,
+                        ty: None,
+                    }
+                })
             }
-            Expr::MethodCall(m)
-                if m.args.is_empty()
-                    && matches!(
-                        m.method.to_string().as_str(),
-                        "clone" | "as_ref" | "borrow" | "deref" | "as_deref" | "get_ref"
-                    ) =>
-            {
-                self.place_of(&m.receiver)
+            Expr::MethodCall(m) if m.args.is_empty() && is_handle_method(&m.method) => {
+                self.place_into(&m.receiver, out)
             }
             Expr::Call(c) if c.args.len() == 1 => match &*c.func {
                 Expr::Path(p) => {
                     let t = path_text(&p.path);
                     if t.ends_with("Arc::clone") || t.ends_with("Rc::clone") {
-                        self.place_of(&c.args[0])
+                        self.place_into(&c.args[0], out)
                     } else {
                         None
                     }
@@ -580,13 +739,7 @@ impl FnWalker {
     fn alias_of(&self, e: &Expr) -> Option<Place> {
         let is_aliasing = match e {
             Expr::Reference(_) => true,
-            Expr::MethodCall(m) => {
-                m.args.is_empty()
-                    && matches!(
-                        m.method.to_string().as_str(),
-                        "clone" | "as_ref" | "borrow" | "deref" | "as_deref" | "get_ref"
-                    )
-            }
+            Expr::MethodCall(m) => m.args.is_empty() && is_handle_method(&m.method),
             Expr::Call(_) => true,
             _ => false,
         };
@@ -615,21 +768,19 @@ impl FnWalker {
                     deps: deps.clone(),
                     ty: ty.clone(),
                     init: self.bind_init,
-                    scope: self.scope_regions.last().copied().unwrap_or_default(),
+                    scope: self.scope_region(),
                     str_value: self.bind_str.clone(),
                 });
-                if let Some(scope) = self.scopes.last_mut() {
-                    scope.insert(
-                        name,
-                        Local {
-                            deps: deps.clone(),
-                            alias,
-                            init,
-                            ty,
-                            fields: Vec::new(),
-                        },
-                    );
-                }
+                self.insert_local(
+                    name,
+                    Local {
+                        deps: deps.clone(),
+                        alias,
+                        init,
+                        ty,
+                        fields: Vec::new(),
+                    },
+                );
                 if let Some((_, sub)) = &i.subpat {
                     self.bind(sub, deps, None, None, None);
                 }
@@ -650,26 +801,23 @@ impl FnWalker {
                         deps: deps.clone(),
                         ty: None,
                         init: self.bind_init,
-                        scope: self.scope_regions.last().copied().unwrap_or_default(),
+                        scope: self.scope_region(),
                         str_value: None,
                     });
-                    if let Some(scope) = self.scopes.last_mut() {
-                        scope.insert(
-                            name,
-                            Local {
-                                deps: deps.clone(),
-                                ..Local::default()
-                            },
-                        );
-                    }
+                    self.insert_local(
+                        name,
+                        Local {
+                            deps: deps.clone(),
+                            ..Local::default()
+                        },
+                    );
                 }
             }
         }
     }
 
     fn block(&mut self, b: &Block) -> Deps {
-        self.scopes.push(HashMap::new());
-        self.scope_regions.push(span::block(b));
+        self.open_scope(span::block(b));
         let guard_len = self.guards.len();
         let mut last = Deps::new();
         let n = b.stmts.len();
@@ -679,7 +827,6 @@ impl FnWalker {
         }
         self.guards.truncate(guard_len);
         self.scopes.pop();
-        self.scope_regions.pop();
         last
     }
 
@@ -1125,8 +1272,7 @@ impl FnWalker {
             }
             Expr::If(i) => {
                 let before = self.snapshot();
-                self.scopes.push(HashMap::new());
-                self.scope_regions.push(span::expr(e));
+                self.open_scope(span::expr(e));
                 let c = self.cond(&i.cond);
                 if let Expr::Let(l) = &*i.cond {
                     self.push_case(&l.pat, &c, span::block(&i.then_branch), false);
@@ -1138,7 +1284,6 @@ impl FnWalker {
                 let t = self.block(&i.then_branch);
                 self.guards.pop();
                 self.scopes.pop();
-                self.scope_regions.pop();
                 let mut out = union(c.clone(), t);
                 if let Some((_, els)) = &i.else_branch {
                     let after_then = self.snapshot();
@@ -1162,8 +1307,7 @@ impl FnWalker {
                 let mut arm_states = Vec::new();
                 for arm in &m.arms {
                     self.restore(&before, false);
-                    self.scopes.push(HashMap::new());
-                    self.scope_regions.push(span::arm(arm));
+                    self.open_scope(span::arm(arm));
                     self.bind_init = scrutinee;
                     self.bind(&arm.pat, &s, None, None, None);
                     self.bind_init = None;
@@ -1176,7 +1320,6 @@ impl FnWalker {
                     out.union_with(&self.expr(&arm.body));
                     self.guards.pop();
                     self.scopes.pop();
-                    self.scope_regions.pop();
                     any_diverges |= expr_diverges(&arm.body);
                     arm_states.push(self.snapshot());
                 }
@@ -1191,8 +1334,7 @@ impl FnWalker {
                 out
             }
             Expr::While(w) => {
-                self.scopes.push(HashMap::new());
-                self.scope_regions.push(span::expr(e));
+                self.open_scope(span::expr(e));
                 let h = self.cond(&w.cond);
                 if let Expr::Let(l) = &*w.cond {
                     self.push_case(&l.pat, &h, span::block(&w.body), false);
@@ -1212,7 +1354,6 @@ impl FnWalker {
                 );
                 self.restore(&before, true);
                 self.scopes.pop();
-                self.scope_regions.pop();
                 Deps::new()
             }
             Expr::Loop(l) => {
@@ -1227,8 +1368,7 @@ impl FnWalker {
             }
             Expr::ForLoop(f) => {
                 let it = self.expr(&f.expr);
-                self.scopes.push(HashMap::new());
-                self.scope_regions.push(span::expr(e));
+                self.open_scope(span::expr(e));
                 self.bind(&f.pat, &it, None, None, None);
                 let body = &f.body;
                 let before = self.snapshot();
@@ -1237,7 +1377,6 @@ impl FnWalker {
                 });
                 self.restore(&before, true);
                 self.scopes.pop();
-                self.scope_regions.pop();
                 Deps::new()
             }
             Expr::Block(b) => self.block(&b.block),
@@ -1252,8 +1391,7 @@ impl FnWalker {
             }
             Expr::Closure(c) => {
                 self.closure_depth += 1;
-                self.scopes.push(HashMap::new());
-                self.scope_regions.push(span::expr(e));
+                self.open_scope(span::expr(e));
                 // Closures run later, possibly many times, possibly on another thread: their
                 // parameters carry nothing, and their loops are not the enclosing function's.
                 let saved_loops = std::mem::take(&mut self.loop_stack);
@@ -1263,7 +1401,6 @@ impl FnWalker {
                 let d = self.expr(&c.body);
                 self.loop_stack = saved_loops;
                 self.scopes.pop();
-                self.scope_regions.pop();
                 self.closure_depth -= 1;
                 d
             }
@@ -1511,24 +1648,29 @@ impl FnWalker {
     }
 
     /// The deps of every visible local, scope by scope (for joins after branches and loops).
-    fn snapshot(&self) -> Vec<HashMap<String, Deps>> {
-        self.scopes
-            .iter()
-            .map(|s| s.iter().map(|(k, l)| (k.clone(), l.deps.clone())).collect())
-            .collect()
+    fn snapshot(&self) -> Snapshot {
+        let mut snap = Snapshot::default();
+        for scope in &self.scopes {
+            snap.lens.push(scope.locals.len());
+            snap.deps
+                .extend(scope.locals.iter().map(|(_, l)| l.deps.clone()));
+        }
+        snap
     }
 
-    /// Sets (or, with `join`, adds) the locals' deps from a snapshot. Scopes opened after the
-    /// snapshot are left alone.
-    fn restore(&mut self, snap: &[HashMap<String, Deps>], join: bool) {
-        for (scope, saved) in self.scopes.iter_mut().zip(snap) {
-            for (name, deps) in saved {
-                if let Some(l) = scope.get_mut(name) {
-                    if join {
-                        l.deps.union_with(deps);
-                    } else {
-                        l.deps = deps.clone();
-                    }
+    /// Sets (or, with `join`, adds) the locals' deps from a snapshot. Scopes opened and locals
+    /// bound after the snapshot are left alone. (A scope's locals only grow, and rebinding a
+    /// name replaces it in place, so a local's position stands for its name.)
+    fn restore(&mut self, snap: &Snapshot, join: bool) {
+        let mut start = 0;
+        for (scope, &len) in self.scopes.iter_mut().zip(&snap.lens) {
+            let saved = &snap.deps[start..start + len];
+            start += len;
+            for ((_, l), deps) in scope.locals.iter_mut().zip(saved) {
+                if join {
+                    l.deps.union_with(deps);
+                } else {
+                    l.deps.clone_from(deps);
                 }
             }
         }
