@@ -526,6 +526,18 @@ impl Scope {
     }
 }
 
+/// The parts of an [`Event`] its syntax gives; [`FnWalker::push_event`] adds the rest.
+struct NewEvent {
+    kind: EventKind,
+    name: String,
+    region: Region,
+    name_region: Region,
+    receiver: Option<Place>,
+    receiver_region: Option<Region>,
+    receiver_deps: Deps,
+    args: Vec<Arg>,
+}
+
 /// The locals' deps at one point of the walk (see [`FnWalker::snapshot`]): every open scope's
 /// locals in order, and how many each scope had.
 #[derive(Default)]
@@ -626,13 +638,6 @@ fn is_upper_ident(s: &str) -> bool {
 impl FnWalker {
     fn lookup(&self, name: &str) -> Option<&Local> {
         self.scopes.iter().rev().find_map(|s| s.get(name))
-    }
-
-    fn open_scope(&mut self, region: Region) {
-        self.scopes.push(Scope {
-            region,
-            locals: Vec::new(),
-        });
     }
 
     /// Binds `name` in the innermost scope (replacing a binding of the same name there).
@@ -816,18 +821,20 @@ impl FnWalker {
         }
     }
 
+    /// A block is a scope; guards pushed by its statements (early exits, `let … else`) last
+    /// until its end.
     fn block(&mut self, b: &Block) -> Deps {
-        self.open_scope(span::block(b));
-        let guard_len = self.guards.len();
-        let mut last = Deps::new();
-        let n = b.stmts.len();
-        for (i, stmt) in b.stmts.iter().enumerate() {
-            last = self.stmt(stmt, i + 1 == n);
-            self.rest_case(stmt, b);
-        }
-        self.guards.truncate(guard_len);
-        self.scopes.pop();
-        last
+        self.with_scope(span::block(b), |w| {
+            let guard_len = w.guards.len();
+            let mut last = Deps::new();
+            let n = b.stmts.len();
+            for (i, stmt) in b.stmts.iter().enumerate() {
+                last = w.stmt(stmt, i + 1 == n);
+                w.rest_case(stmt, b);
+            }
+            w.guards.truncate(guard_len);
+            last
+        })
     }
 
     /// Returns the deps of the statement's value (only meaningful for a tail expression).
@@ -1011,38 +1018,29 @@ impl FnWalker {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push_event(
-        &mut self,
-        kind: EventKind,
-        name: String,
-        span: Region,
-        name_span: Region,
-        receiver: Option<Place>,
-        receiver_span: Option<Region>,
-        receiver_deps: Deps,
-        args: Vec<Arg>,
-    ) -> EventId {
+    /// Records an event under the current guards, loops and closure depth; returns its id and
+    /// its `data_deps` (the union of its arguments' deps).
+    fn push_event(&mut self, new: NewEvent) -> (EventId, Deps) {
         let id = self.events.len();
-        let data_deps = union_all(args.iter().map(|a| &a.deps));
+        let data_deps = union_all(new.args.iter().map(|a| &a.deps));
         self.events.push(Event {
             id,
-            kind,
-            name,
-            region: span,
-            name_region: name_span,
-            receiver,
-            receiver_region: receiver_span,
-            receiver_deps,
-            args,
-            data_deps,
+            kind: new.kind,
+            name: new.name,
+            region: new.region,
+            name_region: new.name_region,
+            receiver: new.receiver,
+            receiver_region: new.receiver_region,
+            receiver_deps: new.receiver_deps,
+            args: new.args,
+            data_deps: data_deps.clone(),
             control_deps: self.guard_deps(),
             loops: self.loop_stack.clone(),
             closure_depth: self.closure_depth,
             value_used: true,
             awaited: false,
         });
-        id
+        (id, data_deps)
     }
 
     fn arg(&mut self, e: &Expr) -> Arg {
@@ -1130,19 +1128,16 @@ impl FnWalker {
             .iter()
             .map(|e| self.arg(e))
             .collect();
-        let deps: Deps = union_all(args.iter().map(|a| &a.deps));
-        let name_span = region(mac.path.span());
-        let id = self.push_event(
-            EventKind::Macro,
+        let (id, mut out) = self.push_event(NewEvent {
+            kind: EventKind::Macro,
             name,
-            span,
-            name_span,
-            None,
-            None,
-            Deps::new(),
+            region: span,
+            name_region: region(mac.path.span()),
+            receiver: None,
+            receiver_region: None,
+            receiver_deps: Deps::new(),
             args,
-        );
-        let mut out = deps;
+        });
         out.insert(id);
         out
     }
@@ -1180,230 +1175,30 @@ impl FnWalker {
         out
     }
 
+    /// Walks one expression; returns the events its value depends on. A dispatcher: each
+    /// shape with more to it than its children has its own `expr_*` method.
     fn expr_inner(&mut self, e: &Expr) -> Deps {
         match e {
-            Expr::MethodCall(m) => {
-                let recv_deps = self.expr(&m.receiver);
-                let args: Vec<Arg> = m.args.iter().map(|a| self.arg(a)).collect();
-                let arg_deps: Deps = union_all(args.iter().map(|a| &a.deps));
-                let receiver = self.place_of(&m.receiver);
-                let id = self.push_event(
-                    EventKind::MethodCall,
-                    m.method.to_string(),
-                    span::expr(e),
-                    region(m.method.span()),
-                    receiver,
-                    Some(span::expr(&m.receiver)),
-                    recv_deps.clone(),
-                    args,
-                );
-                let mut out = union(recv_deps, arg_deps);
-                out.insert(id);
-                out
-            }
-            Expr::Call(c) => {
-                let (name, func_deps, name_span) = match &*c.func {
-                    Expr::Path(p) => (
-                        path_text(&p.path),
-                        // Calling a local closure: its result carries what it captured.
-                        self.expr(&c.func),
-                        p.path
-                            .segments
-                            .last()
-                            .map(|s| region(s.ident.span()))
-                            .unwrap_or_else(|| span::expr(&c.func)),
-                    ),
-                    other => (expr_text(other), self.expr(other), span::expr(other)),
-                };
-                let args: Vec<Arg> = c.args.iter().map(|a| self.arg(a)).collect();
-                let arg_deps: Deps = union_all(args.iter().map(|a| &a.deps));
-                let id = self.push_event(
-                    EventKind::Call,
-                    name,
-                    span::expr(e),
-                    name_span,
-                    None,
-                    None,
-                    func_deps.clone(),
-                    args,
-                );
-                let mut out = union(func_deps, arg_deps);
-                out.insert(id);
-                out
-            }
+            Expr::MethodCall(m) => self.expr_method_call(e, m),
+            Expr::Call(c) => self.expr_call(e, c),
             Expr::Macro(m) => self.macro_call(&m.mac, span::expr(e)),
-            Expr::Assign(a) => {
-                let value = self.arg(&a.right);
-                let n_derefs = self.derefs.len();
-                let target_deps = self.expr(&a.left);
-                self.derefs[n_derefs..]
-                    .iter_mut()
-                    .for_each(|d| d.is_write = true);
-                self.assign(&a.left, value, target_deps, None, span::expr(e));
-                Deps::new()
-            }
+            Expr::Assign(a) => self.expr_assign(e, &a.left, &a.right, None),
             Expr::Binary(b) if is_compound_assign(&b.op) => {
-                let value = self.arg(&b.right);
-                let n_derefs = self.derefs.len();
-                let target_deps = self.expr(&b.left);
-                self.derefs[n_derefs..]
-                    .iter_mut()
-                    .for_each(|d| d.is_write = true);
                 let op = tokens_text(b.op.to_token_stream());
-                self.assign(&b.left, value, target_deps, Some(op), span::expr(e));
-                Deps::new()
+                self.expr_assign(e, &b.left, &b.right, Some(op))
             }
-            Expr::Binary(b) => {
-                let l = self.expr(&b.left);
-                let r = self.expr(&b.right);
-                if let Some(op) = ordering_op(&b.op) {
-                    let lhs = self.operand(&b.left, l.clone());
-                    let rhs = self.operand(&b.right, r.clone());
-                    self.comparisons.push(Comparison {
-                        op: op.to_string(),
-                        region: span::expr(e),
-                        lhs,
-                        rhs,
-                        after: self.events.len(),
-                        closure_depth: self.closure_depth,
-                    });
-                }
-                union(l, r)
-            }
-            Expr::If(i) => {
-                let before = self.snapshot();
-                self.open_scope(span::expr(e));
-                let c = self.cond(&i.cond);
-                if let Expr::Let(l) = &*i.cond {
-                    self.push_case(&l.pat, &c, span::block(&i.then_branch), false);
-                    if let Some((_, els)) = &i.else_branch {
-                        self.push_case(&l.pat, &c, span::expr(els), true);
-                    }
-                }
-                self.guards.push(c.clone());
-                let t = self.block(&i.then_branch);
-                self.guards.pop();
-                self.scopes.pop();
-                let mut out = union(c.clone(), t);
-                if let Some((_, els)) = &i.else_branch {
-                    let after_then = self.snapshot();
-                    self.restore(&before, false);
-                    self.guards.push(c);
-                    let e2 = self.expr(els);
-                    self.guards.pop();
-                    out.union_with(&e2);
-                    self.restore(&after_then, true);
-                } else {
-                    self.restore(&before, true);
-                }
-                out
-            }
-            Expr::Match(m) => {
-                let s = self.expr(&m.expr);
-                let mut out = s.clone();
-                let mut any_diverges = false;
-                let scrutinee = self.event_of(&m.expr);
-                let before = self.snapshot();
-                let mut arm_states = Vec::new();
-                for arm in &m.arms {
-                    self.restore(&before, false);
-                    self.open_scope(span::arm(arm));
-                    self.bind_init = scrutinee;
-                    self.bind(&arm.pat, &s, None, None, None);
-                    self.bind_init = None;
-                    let mut g = s.clone();
-                    if let Some((_, guard)) = &arm.guard {
-                        g.union_with(&self.expr(guard));
-                    }
-                    self.push_case(&arm.pat, &s, span::expr(&arm.body), false);
-                    self.guards.push(g);
-                    out.union_with(&self.expr(&arm.body));
-                    self.guards.pop();
-                    self.scopes.pop();
-                    any_diverges |= expr_diverges(&arm.body);
-                    arm_states.push(self.snapshot());
-                }
-                // Join: a local after the match carries what any arm assigned to it.
-                for (i, st) in arm_states.iter().enumerate() {
-                    self.restore(st, i > 0);
-                }
-                if any_diverges {
-                    // The code after the match runs only for the non-diverging arms.
-                    self.guards.push(s);
-                }
-                out
-            }
-            Expr::While(w) => {
-                self.open_scope(span::expr(e));
-                let h = self.cond(&w.cond);
-                if let Expr::Let(l) = &*w.cond {
-                    self.push_case(&l.pat, &h, span::block(&w.body), false);
-                }
-                let body = &w.body;
-                let before = self.snapshot();
-                self.with_loop(
-                    LoopKind::While,
-                    span::expr(e),
-                    Some(&w.cond),
-                    h.clone(),
-                    |this| {
-                        this.guards.push(h);
-                        this.block(body);
-                        this.guards.pop();
-                    },
-                );
-                self.restore(&before, true);
-                self.scopes.pop();
-                Deps::new()
-            }
-            Expr::Loop(l) => {
-                let body = &l.body;
-                let mut out = Deps::new();
-                let before = self.snapshot();
-                self.with_loop(LoopKind::Loop, span::expr(e), None, Deps::new(), |this| {
-                    out = this.block(body);
-                });
-                self.restore(&before, true);
-                out
-            }
-            Expr::ForLoop(f) => {
-                let it = self.expr(&f.expr);
-                self.open_scope(span::expr(e));
-                self.bind(&f.pat, &it, None, None, None);
-                let body = &f.body;
-                let before = self.snapshot();
-                self.with_loop(LoopKind::For, span::expr(e), Some(&f.expr), it, |this| {
-                    this.block(body);
-                });
-                self.restore(&before, true);
-                self.scopes.pop();
-                Deps::new()
-            }
+            Expr::Binary(b) => self.expr_binary(e, b),
+            Expr::If(i) => self.expr_if(e, i),
+            Expr::Match(m) => self.expr_match(m),
+            Expr::While(w) => self.expr_while(e, w),
+            Expr::Loop(l) => self.expr_loop(e, l),
+            Expr::ForLoop(f) => self.expr_for(e, f),
             Expr::Block(b) => self.block(&b.block),
             Expr::Unsafe(b) => self.block(&b.block),
             Expr::Const(b) => self.block(&b.block),
             Expr::TryBlock(b) => self.block(&b.block),
-            Expr::Async(a) => {
-                self.closure_depth += 1;
-                let d = self.block(&a.block);
-                self.closure_depth -= 1;
-                d
-            }
-            Expr::Closure(c) => {
-                self.closure_depth += 1;
-                self.open_scope(span::expr(e));
-                // Closures run later, possibly many times, possibly on another thread: their
-                // parameters carry nothing, and their loops are not the enclosing function's.
-                let saved_loops = std::mem::take(&mut self.loop_stack);
-                for input in &c.inputs {
-                    self.bind(input, &Deps::new(), None, None, None);
-                }
-                let d = self.expr(&c.body);
-                self.loop_stack = saved_loops;
-                self.scopes.pop();
-                self.closure_depth -= 1;
-                d
-            }
+            Expr::Async(a) => self.in_closure(|w| w.block(&a.block)),
+            Expr::Closure(c) => self.expr_closure(e, c),
             Expr::Field(f) => self.expr(&f.base),
             Expr::Index(i) => {
                 let a = self.expr(&i.expr);
@@ -1413,31 +1208,10 @@ impl FnWalker {
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Reference(r) => self.expr(&r.expr),
-            Expr::Unary(u) => {
-                let d = self.expr(&u.expr);
-                if matches!(u.op, syn::UnOp::Deref(_)) {
-                    self.derefs.push(Deref {
-                        region: span::expr(e),
-                        deps: d.clone(),
-                        after: self.events.len(),
-                        control_deps: self.guard_deps(),
-                        loops: self.loop_stack.clone(),
-                        closure_depth: self.closure_depth,
-                        is_write: false,
-                    });
-                }
-                d
-            }
+            Expr::Unary(u) => self.expr_unary(e, u),
             Expr::Cast(c) => self.expr(&c.expr),
             Expr::Try(t) => self.expr(&t.expr),
-            Expr::Await(a) => {
-                let d = self.expr(&a.base);
-                let r = span::expr(&a.base);
-                if let Some(ev) = self.events.iter_mut().rev().find(|ev| ev.region == r) {
-                    ev.awaited = true;
-                }
-                d
-            }
+            Expr::Await(a) => self.expr_await(a),
             Expr::Path(p) => {
                 if p.qself.is_none() && p.path.segments.len() == 1 {
                     let name = p.path.segments[0].ident.to_string();
@@ -1447,47 +1221,11 @@ impl FnWalker {
                 }
                 Deps::new()
             }
-            Expr::Struct(s) => {
-                let strukt = s
-                    .path
-                    .segments
-                    .last()
-                    .map(|s| s.ident.to_string())
-                    .unwrap_or_default();
-                let mut out = Deps::new();
-                for f in &s.fields {
-                    let d = self.expr(&f.expr);
-                    let field = match &f.member {
-                        syn::Member::Named(i) => i.to_string(),
-                        syn::Member::Unnamed(i) => i.index.to_string(),
-                    };
-                    self.field_inits.push(FieldInit {
-                        strukt: strukt.clone(),
-                        field,
-                        region: span::field_value(f),
-                        deps: d.clone(),
-                        text: expr_text(&f.expr),
-                    });
-                    out.union_with(&d);
-                }
-                if let Some(rest) = &s.rest {
-                    out.union_with(&self.expr(rest));
-                }
-                out
-            }
+            Expr::Struct(s) => self.expr_struct(s),
             Expr::Tuple(t) => self.exprs(t.elems.iter()),
             Expr::Array(a) => self.exprs(a.elems.iter()),
             Expr::Repeat(r) => self.expr(&r.expr),
-            Expr::Range(r) => {
-                let mut out = Deps::new();
-                if let Some(s) = &r.start {
-                    out.union_with(&self.expr(s));
-                }
-                if let Some(s) = &r.end {
-                    out.union_with(&self.expr(s));
-                }
-                out
-            }
+            Expr::Range(r) => self.exprs(r.start.iter().chain(&r.end).map(|b| &**b)),
             Expr::Return(r) => {
                 if let Some(v) = &r.expr {
                     let d = self.expr(v);
@@ -1520,6 +1258,291 @@ impl FnWalker {
             },
             _ => Deps::new(),
         }
+    }
+
+    /// Runs `f` in a new scope over `region` (for [`Binding::scope`]); its bindings end with it.
+    fn with_scope<R>(&mut self, region: Region, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.scopes.push(Scope {
+            region,
+            locals: Vec::new(),
+        });
+        let out = f(self);
+        self.scopes.pop();
+        out
+    }
+
+    /// Runs `f` with `deps` deciding whether its events run (a branch condition).
+    fn with_guard<R>(&mut self, deps: Deps, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.guards.push(deps);
+        let out = f(self);
+        self.guards.pop();
+        out
+    }
+
+    /// Runs `f` one closure (or async block) level deeper.
+    fn in_closure<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.closure_depth += 1;
+        let out = f(self);
+        self.closure_depth -= 1;
+        out
+    }
+
+    fn expr_method_call(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Deps {
+        let recv_deps = self.expr(&m.receiver);
+        let args: Vec<Arg> = m.args.iter().map(|a| self.arg(a)).collect();
+        let receiver = self.place_of(&m.receiver);
+        let (id, arg_deps) = self.push_event(NewEvent {
+            kind: EventKind::MethodCall,
+            name: m.method.to_string(),
+            region: span::expr(e),
+            name_region: region(m.method.span()),
+            receiver,
+            receiver_region: Some(span::expr(&m.receiver)),
+            receiver_deps: recv_deps.clone(),
+            args,
+        });
+        let mut out = union(recv_deps, arg_deps);
+        out.insert(id);
+        out
+    }
+
+    fn expr_call(&mut self, e: &Expr, c: &syn::ExprCall) -> Deps {
+        let (name, func_deps, name_region) = match &*c.func {
+            Expr::Path(p) => (
+                path_text(&p.path),
+                // Calling a local closure: its result carries what it captured.
+                self.expr(&c.func),
+                p.path
+                    .segments
+                    .last()
+                    .map(|s| region(s.ident.span()))
+                    .unwrap_or_else(|| span::expr(&c.func)),
+            ),
+            other => (expr_text(other), self.expr(other), span::expr(other)),
+        };
+        let args: Vec<Arg> = c.args.iter().map(|a| self.arg(a)).collect();
+        let (id, arg_deps) = self.push_event(NewEvent {
+            kind: EventKind::Call,
+            name,
+            region: span::expr(e),
+            name_region,
+            receiver: None,
+            receiver_region: None,
+            receiver_deps: func_deps.clone(),
+            args,
+        });
+        let mut out = union(func_deps, arg_deps);
+        out.insert(id);
+        out
+    }
+
+    /// `left = right` (`op` `None`) or `left op= right`: the value first, then the target (whose
+    /// dereferences are writes).
+    fn expr_assign(&mut self, e: &Expr, left: &Expr, right: &Expr, op: Option<String>) -> Deps {
+        let value = self.arg(right);
+        let n_derefs = self.derefs.len();
+        let target_deps = self.expr(left);
+        self.derefs[n_derefs..]
+            .iter_mut()
+            .for_each(|d| d.is_write = true);
+        self.assign(left, value, target_deps, op, span::expr(e));
+        Deps::new()
+    }
+
+    fn expr_binary(&mut self, e: &Expr, b: &syn::ExprBinary) -> Deps {
+        let l = self.expr(&b.left);
+        let r = self.expr(&b.right);
+        if let Some(op) = ordering_op(&b.op) {
+            let lhs = self.operand(&b.left, l.clone());
+            let rhs = self.operand(&b.right, r.clone());
+            self.comparisons.push(Comparison {
+                op: op.to_string(),
+                region: span::expr(e),
+                lhs,
+                rhs,
+                after: self.events.len(),
+                closure_depth: self.closure_depth,
+            });
+        }
+        union(l, r)
+    }
+
+    /// `if`: the condition guards both branches; locals join after them.
+    fn expr_if(&mut self, e: &Expr, i: &syn::ExprIf) -> Deps {
+        let before = self.snapshot();
+        let (c, t) = self.with_scope(span::expr(e), |w| {
+            let c = w.cond(&i.cond);
+            if let Expr::Let(l) = &*i.cond {
+                w.push_case(&l.pat, &c, span::block(&i.then_branch), false);
+                if let Some((_, els)) = &i.else_branch {
+                    w.push_case(&l.pat, &c, span::expr(els), true);
+                }
+            }
+            let t = w.with_guard(c.clone(), |w| w.block(&i.then_branch));
+            (c, t)
+        });
+        let mut out = union(c.clone(), t);
+        if let Some((_, els)) = &i.else_branch {
+            let after_then = self.snapshot();
+            self.restore(&before, false);
+            let e2 = self.with_guard(c, |w| w.expr(els));
+            out.union_with(&e2);
+            self.restore(&after_then, true);
+        } else {
+            self.restore(&before, true);
+        }
+        out
+    }
+
+    /// `match`: every arm starts from the state before it and runs under the scrutinee (and its
+    /// guard); locals join after the match.
+    fn expr_match(&mut self, m: &syn::ExprMatch) -> Deps {
+        let s = self.expr(&m.expr);
+        let mut out = s.clone();
+        let mut any_diverges = false;
+        let scrutinee = self.event_of(&m.expr);
+        let before = self.snapshot();
+        let mut arm_states = Vec::new();
+        for arm in &m.arms {
+            self.restore(&before, false);
+            let body = self.with_scope(span::arm(arm), |w| {
+                w.bind_init = scrutinee;
+                w.bind(&arm.pat, &s, None, None, None);
+                w.bind_init = None;
+                let mut g = s.clone();
+                if let Some((_, guard)) = &arm.guard {
+                    g.union_with(&w.expr(guard));
+                }
+                w.push_case(&arm.pat, &s, span::expr(&arm.body), false);
+                w.with_guard(g, |w| w.expr(&arm.body))
+            });
+            out.union_with(&body);
+            any_diverges |= expr_diverges(&arm.body);
+            arm_states.push(self.snapshot());
+        }
+        // Join: a local after the match carries what any arm assigned to it.
+        for (i, st) in arm_states.iter().enumerate() {
+            self.restore(st, i > 0);
+        }
+        if any_diverges {
+            // The code after the match runs only for the non-diverging arms.
+            self.guards.push(s);
+        }
+        out
+    }
+
+    fn expr_while(&mut self, e: &Expr, w: &syn::ExprWhile) -> Deps {
+        self.with_scope(span::expr(e), |this| {
+            let h = this.cond(&w.cond);
+            if let Expr::Let(l) = &*w.cond {
+                this.push_case(&l.pat, &h, span::block(&w.body), false);
+            }
+            let before = this.snapshot();
+            this.with_loop(
+                LoopKind::While,
+                span::expr(e),
+                Some(&w.cond),
+                h.clone(),
+                |this| {
+                    this.with_guard(h, |this| this.block(&w.body));
+                },
+            );
+            this.restore(&before, true);
+        });
+        Deps::new()
+    }
+
+    fn expr_loop(&mut self, e: &Expr, l: &syn::ExprLoop) -> Deps {
+        let mut out = Deps::new();
+        let before = self.snapshot();
+        self.with_loop(LoopKind::Loop, span::expr(e), None, Deps::new(), |this| {
+            out = this.block(&l.body);
+        });
+        self.restore(&before, true);
+        out
+    }
+
+    fn expr_for(&mut self, e: &Expr, f: &syn::ExprForLoop) -> Deps {
+        let it = self.expr(&f.expr);
+        self.with_scope(span::expr(e), |this| {
+            this.bind(&f.pat, &it, None, None, None);
+            let before = this.snapshot();
+            this.with_loop(LoopKind::For, span::expr(e), Some(&f.expr), it, |this| {
+                this.block(&f.body);
+            });
+            this.restore(&before, true);
+        });
+        Deps::new()
+    }
+
+    fn expr_closure(&mut self, e: &Expr, c: &syn::ExprClosure) -> Deps {
+        self.in_closure(|w| {
+            w.with_scope(span::expr(e), |w| {
+                // Closures run later, possibly many times, possibly on another thread: their
+                // parameters carry nothing, and their loops are not the enclosing function's.
+                let saved_loops = std::mem::take(&mut w.loop_stack);
+                for input in &c.inputs {
+                    w.bind(input, &Deps::new(), None, None, None);
+                }
+                let d = w.expr(&c.body);
+                w.loop_stack = saved_loops;
+                d
+            })
+        })
+    }
+
+    /// `*e` records a [`Deref`]; `!e` and `-e` only pass their operand's deps on.
+    fn expr_unary(&mut self, e: &Expr, u: &syn::ExprUnary) -> Deps {
+        let d = self.expr(&u.expr);
+        if matches!(u.op, syn::UnOp::Deref(_)) {
+            self.derefs.push(Deref {
+                region: span::expr(e),
+                deps: d.clone(),
+                after: self.events.len(),
+                control_deps: self.guard_deps(),
+                loops: self.loop_stack.clone(),
+                closure_depth: self.closure_depth,
+                is_write: false,
+            });
+        }
+        d
+    }
+
+    fn expr_await(&mut self, a: &syn::ExprAwait) -> Deps {
+        let d = self.expr(&a.base);
+        let r = span::expr(&a.base);
+        if let Some(ev) = self.events.iter_mut().rev().find(|ev| ev.region == r) {
+            ev.awaited = true;
+        }
+        d
+    }
+
+    /// A struct literal records a [`FieldInit`] per field.
+    fn expr_struct(&mut self, s: &syn::ExprStruct) -> Deps {
+        let strukt = s
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let mut out = Deps::new();
+        for f in &s.fields {
+            let d = self.expr(&f.expr);
+            let mut field = String::new();
+            push_member(&f.member, &mut field);
+            self.field_inits.push(FieldInit {
+                strukt: strukt.clone(),
+                field,
+                region: span::field_value(f),
+                deps: d.clone(),
+                text: expr_text(&f.expr),
+            });
+            out.union_with(&d);
+        }
+        if let Some(rest) = &s.rest {
+            out.union_with(&self.expr(rest));
+        }
+        out
     }
 
     /// The event recorded for `e` itself (a call, method call or macro), looking through
@@ -1705,16 +1728,16 @@ impl FnWalker {
             }
         }
         let name = op.clone().unwrap_or_else(|| "=".to_string());
-        self.push_event(
-            EventKind::Assign { op },
+        self.push_event(NewEvent {
+            kind: EventKind::Assign { op },
             name,
-            span,
-            span::expr(target),
-            place,
-            Some(span::expr(target)),
-            target_deps,
-            vec![value],
-        );
+            region: span,
+            name_region: span::expr(target),
+            receiver: place,
+            receiver_region: Some(span::expr(target)),
+            receiver_deps: target_deps,
+            args: vec![value],
+        });
     }
 }
 
@@ -1791,3 +1814,7 @@ fn expr_idents(e: &Expr, out: &mut Vec<String>) {
     }
     V(out).visit_expr(e);
 }
+
+#[cfg(test)]
+#[path = "walk_tests.rs"]
+mod tests;
