@@ -180,6 +180,7 @@ impl ItemVisitor<'_> {
             returns: w.returns,
             derefs: w.derefs,
             cases: w.cases,
+            scrutinees: w.scrutinees,
             exits: w.exits,
             comparisons: w.comparisons,
         });
@@ -404,6 +405,7 @@ struct FnWalker {
     /// The string literal a `let` binds (for [`Binding::str_value`]).
     bind_str: Option<String>,
     cases: Vec<Case>,
+    scrutinees: Vec<Scrutinee>,
     exits: Vec<Exit>,
 }
 
@@ -1121,6 +1123,12 @@ impl FnWalker {
                 self.scope_regions.push(span::expr(e));
                 let c = self.cond(&i.cond);
                 if let Expr::Let(l) = &*i.cond {
+                    self.scrutinees.push(Scrutinee {
+                        kind: ScrutineeKind::IfLet,
+                        expr: span::expr(&l.expr),
+                        whole: span::expr(e),
+                        then: span::block(&i.then_branch),
+                    });
                     self.push_case(&l.pat, &c, span::block(&i.then_branch), false);
                     if let Some((_, els)) = &i.else_branch {
                         self.push_case(&l.pat, &c, span::expr(els), true);
@@ -1146,6 +1154,12 @@ impl FnWalker {
                 out
             }
             Expr::Match(m) => {
+                self.scrutinees.push(Scrutinee {
+                    kind: ScrutineeKind::Match,
+                    expr: span::expr(&m.expr),
+                    whole: span::expr(e),
+                    then: span::expr(e),
+                });
                 let s = self.expr(&m.expr);
                 let mut out = s.clone();
                 let mut any_diverges = false;
@@ -1187,6 +1201,12 @@ impl FnWalker {
                 self.scope_regions.push(span::expr(e));
                 let h = self.cond(&w.cond);
                 if let Expr::Let(l) = &*w.cond {
+                    self.scrutinees.push(Scrutinee {
+                        kind: ScrutineeKind::WhileLet,
+                        expr: span::expr(&l.expr),
+                        whole: span::expr(e),
+                        then: span::block(&w.body),
+                    });
                     self.push_case(&l.pat, &h, span::block(&w.body), false);
                 }
                 let body = &w.body;
