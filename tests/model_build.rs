@@ -21,7 +21,7 @@ fn model_suites_pass_in_the_model_build() {
         .args(["test", "-p", "heisen", "--features", "model"])
         .args(["--test", "model_detection", "--test", "model_primitives"])
         .args(["--test", "critical", "--test", "facade_fixes"])
-        .args(["--test", "model_time"])
+        .args(["--test", "model_time", "--test", "deadlock_agree"])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")

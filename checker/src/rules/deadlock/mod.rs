@@ -58,6 +58,7 @@ pub fn report(
         ),
         Some(t) => {
             let callee = &cx.files[t.at.0.file].facts.functions[t.at.0.func];
+            let mode = if n.inner_writable { "locks" } else { "read-locks" };
             (
                 format!(
                     "`{}` {mode} `{lock}` while this function's {read}guard of it from line {} \
