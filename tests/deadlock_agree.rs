@@ -51,8 +51,11 @@ fn relock_in_a_scrutinee_arm_deadlocks_under_both_backends() {
     ] {
         let f = deadlock(cfg, relock::take_from_empty);
         let rows = blocked_rows(&f);
-        assert_eq!(rows.len(), 1, "{}", f.report);
-        assert!(rows[0].contains(&at(RELOCK, "// MODEL-RELOCK")), "{}", f.report);
+        assert!(
+            rows.iter().any(|r| r.contains(&at(RELOCK, "// MODEL-RELOCK"))),
+            "{}",
+            f.report
+        );
     }
 }
 

@@ -450,12 +450,18 @@ impl LockSummary {
                         );
                     }
                 }
+            }
+        }
+        // A crate that locks nothing named has nothing to propagate.
+        if takes.is_empty() {
+            return LockSummary { takes };
+        }
+        for (fi, facts) in files.iter().enumerate() {
+            for (i, func) in facts.functions.iter().enumerate() {
+                let key = FnKey { file: fi, func: i };
                 for ev in &func.events {
-                    if runs_elsewhere(func, ev) {
-                        continue;
-                    }
                     if let Some((callee, on_self)) = crate_callee(index, func, ev) {
-                        if callee != key {
+                        if callee != key && !runs_elsewhere(func, ev) {
                             calls.entry(key).or_default().push((callee, on_self, ev.region));
                         }
                     }
