@@ -12,8 +12,10 @@
 //! outermost call around it in the same closure (`m.lock().unwrap().push(self.helper())` holds
 //! it while `helper` runs), or, in the matched expression of a `match`/`if let`/`while let`,
 //! through the arms and body ([`Scrutinee`]; for `if let` the `else` block too before Rust
-//! 2024, see [`DEFAULT_EDITION`]). Not followed yet: a guard moved into a call, a struct or
-//! another binding (`let h = g;`).
+//! 2024, see [`DEFAULT_EDITION`]). A guard handed to a call (`helper(guard)`,
+//! `f(m.lock())`) belongs to the callee from then on: [`Nesting`] does not count that call.
+//! Not followed yet: a guard moved into a struct or another binding (`let h = g;`, taken to
+//! live as long as `g`'s scope).
 
 use crate::analysis::{
     Binding, Event, EventId, EventKind, FnFacts, Place, Root, Scrutinee, ScrutineeKind,
@@ -352,17 +354,38 @@ pub fn is_reentrant(index: &CrateIndex, func: &FnFacts, place: &Place) -> bool {
         .is_some_and(|t| t.contains("Reentrant"))
 }
 
-/// Whether `ev` runs on another thread or task than the function's own code: inside a
-/// closure or async block passed to a `spawn` (`thread::spawn`, `tokio::spawn`, `s.spawn`,
-/// `spawn_blocking`, `rayon::spawn`). A lock taken there blocks that thread, not the holder.
+/// Whether `ev` runs on another thread or task than the function's own code, or may be
+/// abandoned: inside a closure or async block passed to a `spawn` (`thread::spawn`,
+/// `tokio::spawn`, `s.spawn`, `spawn_blocking`, `rayon::spawn`), or to a `timeout` that
+/// gives up on it. A lock taken there blocks that thread (or times out), not the holder.
 pub fn runs_elsewhere(func: &FnFacts, ev: &Event) -> bool {
     ev.closure_depth > 0
         && func.events[ev.id + 1..].iter().any(|s| {
             let name = crate::analysis::last_segment(&s.name);
-            (name.starts_with("spawn") || name == "execute")
+            (name.starts_with("spawn") || name == "execute" || name.starts_with("timeout"))
                 && s.closure_depth < ev.closure_depth
                 && s.region.contains(&ev.region)
         })
+}
+
+/// Whether the value of `ev` is passed on as a call argument as it is (`spawn(lock.read())`,
+/// `timeout(d, m.lock())`): for an async lock that is a future nobody awaits here, so the
+/// acquisition does not block at this point.
+fn passed_as_argument(func: &FnFacts, ev: &Event) -> bool {
+    !ev.awaited
+        && func.events[ev.id + 1..]
+            .iter()
+            .any(|e| e.args.iter().any(|a| a.region == ev.region))
+}
+
+/// Whether the guard of `acq` is handed to the call `call`: the acquisition is (inside) one
+/// of its arguments, or a binding holding it is passed by value (`helper(guard)`). The callee
+/// then owns the guard and decides when it ends.
+fn moved_into(func: &FnFacts, acq: &Acq<'_>, call: &Event) -> bool {
+    let region = acq.event(func).region;
+    call.args.iter().any(|a| {
+        a.region.contains(&region) || acq.holders.iter().any(|h| h.name == a.text)
+    })
 }
 
 /// One lock a function may acquire, directly or through in-crate calls.
@@ -598,7 +621,7 @@ impl<'f> Nesting<'f> {
                     outer_id: ids[o].clone(),
                     inner_id: ids[i].clone(),
                     inner_writable: inner.writable,
-                    inner_blocks: !inner.is_try(func),
+                    inner_blocks: !inner.is_try(func) && !passed_as_argument(func, ev),
                     same: inner.lock == outer.lock,
                 });
             }
@@ -612,6 +635,7 @@ impl<'f> Nesting<'f> {
                     || acqs.iter().any(|a| a.id == ev.id)
                     || !held_at(func, outer, ev)
                     || elsewhere(ev)
+                    || moved_into(func, outer, ev)
                 {
                     continue;
                 }

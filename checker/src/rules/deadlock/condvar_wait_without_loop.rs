@@ -6,9 +6,9 @@ use crate::rules::{event_region, finding, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
     /// ### What it does
-    /// Finds `Condvar::wait` (and `wait_timeout`, parking_lot's `wait_for`/`wait_until`)
-    /// called outside any `while` or `loop` of the function, i.e. the predicate the thread
-    /// waits for is checked at most once before the wait and never after it.
+    /// Finds `Condvar::wait` (std's `wait(guard)`, parking_lot's `wait(&mut guard)`) called
+    /// outside any `while` or `loop` of the function, i.e. the predicate the thread waits for
+    /// is checked at most once before the wait and never after it.
     ///
     /// ### Why is this bad
     /// A condition variable may wake up spuriously, and a notification can be consumed by
@@ -39,6 +39,11 @@ declare_rule! {
     /// ```
     ///
     /// ### Known limitations
+    /// Timed waits (`wait_timeout`, `wait_for`, `wait_until`) are not reported: without a
+    /// loop they are the usual interruptible sleep, where an early wake-up is harmless. A wait
+    /// on a guard the function received as a parameter is a wrapper (the caller owns the
+    /// predicate and the loop) and is not reported; neither is a wait in a `park`-like
+    /// function, whose contract allows spurious returns.
     /// A condition variable is recognized by its declared type (`Condvar`), or, when the
     /// receiver's type is not declared (a tuple destructured from an `Arc`), by a lock guard
     /// passed as the argument. A `for` loop does not count as re-checking; any `while` or
@@ -54,8 +59,8 @@ declare_rule! {
 
 pub struct CondvarWaitWithoutLoop;
 
-/// Waits that return on any wake-up (not the `_while` forms, which re-check).
-const WAITS: &[&str] = &["wait", "wait_timeout", "wait_timeout_ms", "wait_for", "wait_until"];
+/// Untimed waits that return on any wake-up (not the `_while` forms, which re-check).
+const WAITS: &[&str] = &["wait"];
 
 /// Whether `ev` is a wait on a condition variable.
 fn is_condvar_wait(index: &CrateIndex, func: &FnFacts, ev: &Event) -> bool {
@@ -66,6 +71,14 @@ fn is_condvar_wait(index: &CrateIndex, func: &FnFacts, ev: &Event) -> bool {
     let Some(recv) = &ev.receiver else {
         return false;
     };
+    // A wrapper around the wait (the guard is the caller's), or a park: the caller loops.
+    let guard_param = ev.args[0]
+        .place
+        .as_ref()
+        .is_some_and(|p| p.root == crate::analysis::Root::Param);
+    if guard_param || func.short_name().contains("park") {
+        return false;
+    }
     if let Some(t) = index.type_of(func, recv) {
         return t.contains("Condvar");
     }
@@ -104,12 +117,8 @@ impl Rule for CondvarWaitWithoutLoop {
                          it run while the condition is still false",
                         ev.name
                     ),
-                    format!(
-                        "use `{}` with the predicate, or call `{}` in a `while` loop over the \
-                         predicate",
-                        if ev.name == "wait" { "wait_while" } else { "wait_timeout_while" },
-                        ev.name
-                    ),
+                    "use `wait_while` with the predicate, or call `wait` in a `while` loop over \
+                     the predicate",
                 ));
             }
         }
