@@ -611,7 +611,7 @@ fn summary_file_counts_critical_sections_per_backend() {
     assert_eq!(lines.len(), 2, "{tsv}");
     for (line, backend) in lines.iter().zip(["shuttle", "loom"]) {
         let cols: Vec<&str> = line.split('\t').collect();
-        assert_eq!(cols.len(), 7, "{line}");
+        assert_eq!(cols.len(), 8, "{line}"); // .., description, warning
         assert_eq!((cols[1], cols[4]), (backend, "pass"), "{line}");
         // two instances per execution
         let execs: u64 = cols[2].parse().unwrap();

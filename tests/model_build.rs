@@ -21,7 +21,16 @@ fn model_suites_pass_in_the_model_build() {
         .args(["test", "-p", "heisen", "--features", "model"])
         .args(["--test", "model_detection", "--test", "model_primitives"])
         .args(["--test", "critical", "--test", "facade_fixes"])
-        .args(["--test", "model_time", "--test", "deadlock_agree"])
+        .args(["--test", "model_time", "--test", "model_fidelity"])
+        .args(["--test", "deadlock_agree"])
+        .args([
+            "--test",
+            "model_summary",
+            "--test",
+            "parity",
+            "--test",
+            "facade_fidelity",
+        ])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -52,6 +61,16 @@ fn model_suites_pass_in_the_model_build() {
         "shuttle_schedules_spread_over_threads_find_the_race_and_run_every_schedule",
         "a_skew_that_reorders_causally_ordered_readings_is_found_by_both_backends",
         "shuttle_replay_reproduces_the_skews",
+        "a_body_without_concurrency_passes_shuttle_as_one_complete_execution",
+        "a_caught_panic_is_not_the_failure",
+        "a_failure_raised_inside_an_operation_points_at_that_operation",
+        "a_skipped_should_panic_test_is_ok_and_recorded_as_skipped",
+        "a_shuttle_pass_is_kept_when_loom_then_fails",
+        "the_summary_file_carries_the_never_overlapped_warning",
+        "facade_items_run_with_std_semantics",
+        "a_static_lazylock_is_modelled_and_reset_per_execution",
+        "leaked_arc_cycle_is_reported_by_loom",
+        "a_std_object_touched_inside_a_model_run_is_an_error_naming_its_construction_site",
     ] {
         assert!(
             stdout.contains(&format!("test {name} ... ok")),

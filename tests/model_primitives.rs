@@ -7,6 +7,9 @@ use heisen::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use heisen::sync::{mpsc, Arc, Barrier, Condvar, Mutex, RwLock};
 use heisen::thread;
 
+#[path = "support/model.rs"]
+mod support;
+
 fn cfg(name: &str) -> Config {
     Config::new(name).iterations(100)
 }
@@ -17,22 +20,7 @@ fn pass(name: &str, f: fn()) -> heisen::runner::Summary {
 
 #[test]
 fn condvar_handoff_with_a_loop_passes() {
-    pass("t::condvar", || {
-        let pair = Arc::new((Mutex::new(false), Condvar::new()));
-        let p2 = pair.clone();
-        let h = thread::spawn(move || {
-            let (m, c) = &*p2;
-            *m.lock().unwrap() = true;
-            c.notify_one();
-        });
-        let (m, c) = &*pair;
-        let mut ready = m.lock().unwrap();
-        while !*ready {
-            ready = c.wait(ready).unwrap();
-        }
-        drop(ready);
-        h.join().unwrap();
-    });
+    pass("t::condvar", || support::condvar_handoff(false));
 }
 
 fn condvar_without_predicate() {
@@ -109,7 +97,7 @@ fn try_lock_and_fetch_ops_pass() {
         let n = Arc::new(AtomicUsize::new(0));
         let (m2, n2) = (m.clone(), n.clone());
         let h = thread::spawn(move || {
-            if let Some(mut g) = m2.try_lock() {
+            if let Ok(mut g) = m2.try_lock() {
                 *g += 1;
             }
             n2.fetch_add(2, SeqCst);

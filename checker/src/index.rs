@@ -347,124 +347,138 @@ fn ordered_structs(ix: &CrateIndex, files: &[&FileFacts]) -> HashMap<String, Ord
             }
         }
         for func in &facts.functions {
-            if func.owner().is_some() && ORDER_IMPLS.contains(&func.short_name()) {
-                continue;
-            }
-            let declared = func
-                .params
+            order_uses_in(ix, fi, func, &mut mark);
+        }
+    }
+    through_first_fields(ix, &mut out);
+    out
+}
+
+/// Where `func` (in file `fi`) puts values in order: declared ordered-collection keys,
+/// comparisons, `cmp`/`max`/`min`, sorts, sort keys and ordered-collection inserts; `mark`
+/// records the types of the values.
+fn order_uses_in(
+    ix: &CrateIndex,
+    fi: usize,
+    func: &FnFacts,
+    mark: &mut impl FnMut(&str, usize, Region, &str),
+) {
+    if func.owner().is_some() && ORDER_IMPLS.contains(&func.short_name()) {
+        return;
+    }
+    let declared = func
+        .params
+        .iter()
+        .map(|(_, t)| (t, func.region))
+        .chain(func.ret.iter().map(|t| (t, func.region)))
+        .chain(
+            func.bindings
                 .iter()
-                .map(|(_, t)| (t, func.region))
-                .chain(func.ret.iter().map(|t| (t, func.region)))
-                .chain(
-                    func.bindings
-                        .iter()
-                        .filter_map(|b| Some((b.ty.as_ref()?, b.region))),
-                );
-            for (t, region) in declared {
-                for k in ordered_keys(t) {
-                    mark(
-                        &self_replaced(func.owner(), k),
-                        fi,
-                        region,
-                        "as an ordered-collection key",
-                    );
-                }
-            }
-            let ty = |p: &Place| ix.type_of(func, p).map(|t| self_replaced(func.owner(), &t));
-            for c in &func.comparisons {
-                for op in [&c.lhs, &c.rhs] {
-                    if let Some(t) = op.place.as_ref().and_then(ty) {
-                        mark(&t, fi, c.region, &format!("by `{}`", c.op));
-                    }
-                }
-            }
-            for ev in &func.events {
-                let name = ev.name.as_str();
-                let how = format!("by `{}`", last_segment(name));
-                let arg_places = || ev.args.iter().filter_map(|a| a.place.as_ref());
-                match ev.kind {
-                    EventKind::MethodCall => {}
-                    EventKind::Call
-                        if ev.args.len() == 2
-                            && matches!(
-                                last_segment(name),
-                                "max" | "min" | "cmp" | "partial_cmp"
-                            ) =>
-                    {
-                        for t in arg_places().filter_map(ty) {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                        continue;
-                    }
-                    _ => continue,
-                }
-                let recv_ty = ev.receiver.as_ref().and_then(ty);
-                match name {
-                    "cmp" | "partial_cmp" | "max" | "min" | "clamp" if !ev.args.is_empty() => {
-                        for t in recv_ty.into_iter().chain(arg_places().filter_map(ty)) {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                    }
-                    "sort" | "sort_unstable" if ev.args.is_empty() => {
-                        if let Some(t) = recv_ty {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                    }
-                    // `v.iter().max()`: the collection the iterator chain starts from.
-                    "max" | "min" => {
-                        for &d in &ev.receiver_deps {
-                            let e = &func.events[d];
-                            let start = matches!(
-                                e.name.as_str(),
-                                "iter" | "into_iter" | "iter_mut" | "values" | "keys" | "drain"
-                            );
-                            if let Some(t) = e.receiver.as_ref().filter(|_| start).and_then(ty) {
-                                mark(&t, fi, ev.region, &how);
-                            }
-                        }
-                    }
-                    "sort_by_key"
-                    | "sort_unstable_by_key"
-                    | "sort_by_cached_key"
-                    | "max_by_key"
-                    | "min_by_key"
-                    | "binary_search_by_key" => {
-                        let key = ev.args.last().into_iter().flat_map(|a| &a.fields);
-                        for t in key.filter_map(ty) {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                    }
-                    "insert" | "entry" | "push" if !ev.args.is_empty() => {
-                        let ordered = ev.receiver.as_ref().is_some_and(|r| {
-                            let init = match &r.root {
-                                Root::Local { init, .. } => init.as_deref(),
-                                _ => None,
-                            };
-                            [recv_ty.as_deref(), init].iter().flatten().any(|t| {
-                                ["BTreeMap", "BTreeSet", "BinaryHeap"]
-                                    .iter()
-                                    .any(|c| t.contains(c))
-                            })
-                        });
-                        let a = &ev.args[0];
-                        let key = a
-                            .tuple_elems
-                            .first()
-                            .map_or(a.place.as_ref(), |e| e.place.as_ref());
-                        if let Some(t) = key.filter(|_| ordered).and_then(ty) {
-                            mark(&t, fi, ev.region, "as an ordered-collection key");
-                        }
-                    }
-                    _ => {}
-                }
+                .filter_map(|b| Some((b.ty.as_ref()?, b.region))),
+        );
+    for (t, region) in declared {
+        for k in ordered_keys(t) {
+            mark(
+                &self_replaced(func.owner(), k),
+                fi,
+                region,
+                "as an ordered-collection key",
+            );
+        }
+    }
+    let ty = |p: &Place| ix.type_of(func, p).map(|t| self_replaced(func.owner(), &t));
+    for c in &func.comparisons {
+        for op in [&c.lhs, &c.rhs] {
+            if let Some(t) = op.place.as_ref().and_then(ty) {
+                mark(&t, fi, c.region, &format!("by `{}`", c.op));
             }
         }
     }
-    // A derived order compares the first field: ordering `Entry { stamp: Hlc, .. }` orders
-    // `Hlc` values.
+    for ev in &func.events {
+        let name = ev.name.as_str();
+        let how = format!("by `{}`", last_segment(name));
+        let arg_places = || ev.args.iter().filter_map(|a| a.place.as_ref());
+        match ev.kind {
+            EventKind::MethodCall => {}
+            EventKind::Call
+                if ev.args.len() == 2
+                    && matches!(last_segment(name), "max" | "min" | "cmp" | "partial_cmp") =>
+            {
+                for t in arg_places().filter_map(ty) {
+                    mark(&t, fi, ev.region, &how);
+                }
+                continue;
+            }
+            _ => continue,
+        }
+        let recv_ty = ev.receiver.as_ref().and_then(ty);
+        match name {
+            "cmp" | "partial_cmp" | "max" | "min" | "clamp" if !ev.args.is_empty() => {
+                for t in recv_ty.into_iter().chain(arg_places().filter_map(ty)) {
+                    mark(&t, fi, ev.region, &how);
+                }
+            }
+            "sort" | "sort_unstable" if ev.args.is_empty() => {
+                if let Some(t) = recv_ty {
+                    mark(&t, fi, ev.region, &how);
+                }
+            }
+            // `v.iter().max()`: the collection the iterator chain starts from.
+            "max" | "min" => {
+                for &d in &ev.receiver_deps {
+                    let e = &func.events[d];
+                    let start = matches!(
+                        e.name.as_str(),
+                        "iter" | "into_iter" | "iter_mut" | "values" | "keys" | "drain"
+                    );
+                    if let Some(t) = e.receiver.as_ref().filter(|_| start).and_then(ty) {
+                        mark(&t, fi, ev.region, &how);
+                    }
+                }
+            }
+            "sort_by_key"
+            | "sort_unstable_by_key"
+            | "sort_by_cached_key"
+            | "max_by_key"
+            | "min_by_key"
+            | "binary_search_by_key" => {
+                let key = ev.args.last().into_iter().flat_map(|a| &a.fields);
+                for t in key.filter_map(ty) {
+                    mark(&t, fi, ev.region, &how);
+                }
+            }
+            "insert" | "entry" | "push" if !ev.args.is_empty() => {
+                let ordered = ev.receiver.as_ref().is_some_and(|r| {
+                    let init = match &r.root {
+                        Root::Local { init, .. } => init.as_deref(),
+                        _ => None,
+                    };
+                    [recv_ty.as_deref(), init].iter().flatten().any(|t| {
+                        ["BTreeMap", "BTreeSet", "BinaryHeap"]
+                            .iter()
+                            .any(|c| t.contains(c))
+                    })
+                });
+                let a = &ev.args[0];
+                let key = a
+                    .tuple_elems
+                    .first()
+                    .map_or(a.place.as_ref(), |e| e.place.as_ref());
+                if let Some(t) = key.filter(|_| ordered).and_then(ty) {
+                    mark(&t, fi, ev.region, "as an ordered-collection key");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A derived order compares the first field: ordering `Entry { stamp: Hlc, .. }` orders
+/// `Hlc` values. Adds those, transitively, to `out`.
+fn through_first_fields(ix: &CrateIndex, out: &mut HashMap<String, OrderUse>) {
     loop {
         let mut more = Vec::new();
-        for (name, u) in &out {
+        for (name, u) in out.iter() {
             let Some(s) = ix.structs.get(name) else {
                 continue;
             };
@@ -494,7 +508,6 @@ fn ordered_structs(ix: &CrateIndex, files: &[&FileFacts]) -> HashMap<String, Ord
             out.entry(w).or_insert(u);
         }
     }
-    out
 }
 
 /// Helper for rules: the functions of a set of files, with their file index.
@@ -503,4 +516,147 @@ pub fn functions<'a>(files: &'a [&'a FileFacts]) -> impl Iterator<Item = (usize,
         .iter()
         .enumerate()
         .flat_map(|(i, f)| f.functions.iter().map(move |func| (i, func)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::analyze_file;
+
+    const SRC: &str = "
+        struct Bank { state: Mutex<u64>, head: AtomicPtr<Node> }
+        struct Queue { state: AtomicUsize, head: AtomicPtr<Block> }
+        static READY: AtomicBool = AtomicBool::new(false);
+        impl Bank {
+            fn open() -> Self { todo!() }
+            fn f(&self, q: &Queue, n: u64) {
+                self.state.lock();
+                q.state.load(A);
+                self.head.load(A);
+                q.head.load(A);
+                n.count();
+                self.count();
+                crate::READY.load(A);
+                let b = Bank::open(); b.count();
+                let m = Mutex::new(0); m.lock();
+                let t: Vec<u8> = Vec::new(); t.count();
+                for u in n.items() { u.count(); }
+                Self::open();
+                open();
+                clock::open();
+                q.open();
+            }
+        }
+        fn open() -> u64 { 0 }
+    ";
+
+    /// The facts and index of `SRC`.
+    fn parsed() -> (FileFacts, CrateIndex) {
+        let facts = analyze_file(&syn::parse_file(SRC).unwrap());
+        let index = CrateIndex::build(&[&facts]);
+        (facts, index)
+    }
+
+    fn bank_f(facts: &FileFacts) -> &FnFacts {
+        facts
+            .functions
+            .iter()
+            .find(|f| f.name == "Bank::f")
+            .unwrap()
+    }
+
+    fn with_receivers(check: impl Fn(&CrateIndex, &FnFacts, &[&Place])) {
+        let (facts, index) = parsed();
+        let func = bank_f(&facts);
+        let recvs: Vec<&Place> = func
+            .events
+            .iter()
+            .filter_map(|e| e.receiver.as_ref())
+            .collect();
+        check(&index, func, &recvs);
+    }
+
+    #[test]
+    fn type_of_places() {
+        with_receivers(|ix, func, recvs| {
+            let got: Vec<(&str, Option<String>)> = recvs
+                .iter()
+                .map(|p| (p.text.as_str(), ix.type_of(func, p).map(|t| t.into_owned())))
+                .filter(|(t, _)| !t.is_empty())
+                .collect();
+            let want = |text: &str| {
+                let hit = got.iter().find(|(t, _)| *t == text);
+                hit.unwrap_or_else(|| panic!("no receiver {text} in {got:?}"))
+                    .1
+                    .clone()
+            };
+            // A field of `self`: the impl's own struct wins over another struct's field.
+            assert_eq!(want("self.state").as_deref(), Some("Mutex<u64>"));
+            assert_eq!(want("self.head").as_deref(), Some("AtomicPtr<Node>"));
+            // A field of something else: two structs disagree, so no answer.
+            assert_eq!(want("q.state"), None);
+            assert_eq!(want("q.head"), None);
+            assert_eq!(want("n").as_deref(), Some("u64"));
+            assert_eq!(want("self").as_deref(), Some("Self"));
+            assert_eq!(want("crate::READY").as_deref(), Some("AtomicBool"));
+            // Initialized by a crate function: its return type, `Self` resolved.
+            assert_eq!(want("b").as_deref(), Some("Bank"));
+            // By a library constructor: the constructor path.
+            assert_eq!(want("m").as_deref(), Some("Mutex::new"));
+            assert_eq!(want("t").as_deref(), Some("Vec<u8>"));
+            assert_eq!(want("u"), None);
+        });
+    }
+
+    #[test]
+    fn type_is_accepts_disagreeing_declarations_that_all_satisfy() {
+        with_receivers(|ix, func, recvs| {
+            let q_head = recvs.iter().find(|p| p.text == "q.head").unwrap();
+            assert!(ix.type_is(func, q_head, |t| t.contains("AtomicPtr")));
+            assert!(!ix.type_is(func, q_head, |t| t.contains("Node")));
+            let u = recvs.iter().find(|p| p.text == "u").unwrap();
+            assert!(!ix.type_is(func, u, |_| true));
+        });
+    }
+
+    #[test]
+    fn callees_resolve_owner_self_and_free_functions() {
+        let (facts, index) = parsed();
+        let func = bank_f(&facts);
+        let name_of = |k: &FnKey| facts.functions[k.func].name.as_str();
+        let calls: Vec<(String, Vec<&str>)> = func
+            .events
+            .iter()
+            .filter(|e| e.name.ends_with("open"))
+            .map(|e| {
+                (
+                    e.name.clone(),
+                    index.callees(func, e).iter().map(name_of).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("Bank::open".to_string(), vec!["Bank::open"]),
+                ("Self::open".to_string(), vec!["Bank::open"]),
+                ("open".to_string(), vec!["open"]),
+                // A lowercase qualifier is a module: a free function.
+                ("clock::open".to_string(), vec!["open"]),
+                // A method call may be any method of that name.
+                ("open".to_string(), vec!["Bank::open"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn self_replaced_keeps_the_text() {
+        assert_eq!(
+            self_replaced(Some("Entry"), "Option<Self>"),
+            "Option<Entry>"
+        );
+        assert_eq!(self_replaced(Some("E"), "&mut Self"), "&mut E");
+        assert_eq!(self_replaced(Some("E"), "SelfRef<Self>"), "SelfRef<E>");
+        assert_eq!(self_replaced(None, "Self"), "Self");
+    }
 }

@@ -234,13 +234,30 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         ));
     }
     let name = &sig.ident;
-    let attrs = &f.attrs;
+    // Inner attributes (`#![allow(..)]` at the top of the body) stay inside the body; the
+    // runner honours `#[should_panic]` itself (see `should_panic`), so libtest does not see it.
+    let (inner, outer): (Vec<_>, Vec<_>) = f
+        .attrs
+        .iter()
+        .partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
+    let mut expected_failure = None;
+    let mut attrs = Vec::new();
+    for a in outer {
+        if a.path().is_ident("should_panic") {
+            if expected_failure.is_some() {
+                return Err(err(a.span(), "duplicate `#[should_panic]`"));
+            }
+            expected_failure = Some(should_panic(a)?);
+        } else {
+            attrs.push(a);
+        }
+    }
     let vis = &f.vis;
-    let block = &f.block;
+    let stmts = &f.block.stmts;
     let body = if sig.asyncness.is_some() {
-        quote! { { ::heisen::future::block_on(async move #block) } }
+        quote! { { #(#inner)* ::heisen::future::block_on(async move { #(#stmts)* }) } }
     } else {
-        quote! { #block }
+        quote! { { #(#inner)* #(#stmts)* } }
     };
     let mut cfg = quote! {
         ::heisen::runner::Config::new(::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)))
@@ -264,8 +281,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     set(&mut cfg, args.iterations, quote!(iterations));
     set(&mut cfg, args.pct_depth, quote!(pct_depth));
     set(&mut cfg, args.seed, quote!(seed));
-    if f.attrs.iter().any(|a| a.path().is_ident("should_panic")) {
-        cfg = quote! { #cfg.expect_failure() };
+    match expected_failure {
+        Some(Some(text)) => cfg = quote! { #cfg.expect_failure_containing(#text) },
+        Some(None) => cfg = quote! { #cfg.expect_failure() },
+        None => {}
     }
     if let Some((ms, s)) = args.timeout_ms {
         cfg = quote_spanned! {s=> #cfg.timeout(::std::time::Duration::from_millis(#ms)) };
@@ -281,6 +300,39 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             ::heisen::runner::run_test(#cfg, __heisen_model_body);
         }
     })
+}
+
+/// The `expected` text of a `#[should_panic]` attribute (`None` for the bare form), in
+/// libtest's three forms: `#[should_panic]`, `#[should_panic = ".."]` and
+/// `#[should_panic(expected = "..")]`.
+fn should_panic(a: &syn::Attribute) -> syn::Result<Option<syn::LitStr>> {
+    let bad = |span| {
+        err(
+            span,
+            "expected `#[should_panic]`, `#[should_panic = \"..\"]` or `#[should_panic(expected = \"..\")]`",
+        )
+    };
+    match &a.meta {
+        Meta::Path(_) => Ok(None),
+        Meta::NameValue(nv) => match &nv.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Ok(Some(s.clone())),
+            other => Err(bad(other.span())),
+        },
+        Meta::List(l) => {
+            let mut text = None;
+            l.parse_nested_meta(|m| {
+                if m.path.is_ident("expected") && text.is_none() {
+                    text = Some(m.value()?.parse::<syn::LitStr>()?);
+                    Ok(())
+                } else {
+                    Err(bad(m.path.span()))
+                }
+            })?;
+            text.map(Some).ok_or_else(|| bad(l.span()))
+        }
+    }
 }
 
 /// Marks a function or method as a **critical section**: it must behave as if it ran alone.

@@ -20,7 +20,10 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
     match rt::backend() {
         Backend::Std => crate::future_std::block_on(f),
         Backend::Loom => loom::future::block_on(f),
-        Backend::Shuttle => shuttle::future::block_on(f),
+        Backend::Shuttle => {
+            rt::note_future();
+            shuttle::future::block_on(f)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Renders the trace of a failing execution as a per-thread timeline.
 
-use super::rt::{Event, Op};
+use super::rt::{self, Event, Op, Trace};
+use crate::runner::group;
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -214,6 +215,10 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
                 super::time::fmt_skew(*skew)
             ),
             Op::Panic(m) => format!("PANIC: {}", m.lines().next().unwrap_or("")),
+            Op::CaughtPanic(m) => format!(
+                "panic (caught, the execution went on): {}",
+                m.lines().next().unwrap_or("")
+            ),
         };
         let text = format!("{via}{text}");
         if let Some(o) = e.object {
@@ -239,7 +244,7 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
     let lanes = rows.iter().map(|r| r.0).max().unwrap_or(0) + 1;
     let width = rows
         .iter()
-        .filter(|r| !r.1.starts_with("PANIC"))
+        .filter(|r| !r.1.starts_with("PANIC") && !r.1.starts_with("panic (caught"))
         .map(|r| r.0 * 4 + r.1.chars().count())
         .max()
         .unwrap_or(0)
@@ -281,6 +286,157 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
         let _ = writeln!(out, "{}", row.trim_end());
     }
     out
+}
+
+/// What a failure report says besides its trace (see [`failure_report`]).
+pub(crate) struct FailureText<'a> {
+    /// Test name.
+    pub(crate) test: &'a str,
+    /// Backend that found the failure.
+    pub(crate) backend: &'static str,
+    /// Its strategy (`random scheduler, seed ..`, `preemption bound 2`, `replay`).
+    pub(crate) strategy: &'a str,
+    /// Failure kind (`deadlock`, `assertion failed`, ..).
+    pub(crate) kind: &'static str,
+    /// Panic message.
+    pub(crate) message: &'a str,
+    /// Lane that failed.
+    pub(crate) thread: usize,
+    /// Panic location (`file:line:col`), if known.
+    pub(crate) location: Option<&'a str>,
+    /// Replay command.
+    pub(crate) replay: &'a str,
+}
+
+/// The counterexample report of a failed run: the failing execution's timeline, the failure
+/// (kind, thread, location, message; `BLOCKED` requests of a deadlock; an atomicity violation
+/// found beside another failure) and the replay recipe.
+pub(crate) fn failure_report(f: &FailureText<'_>, trace: &Trace) -> String {
+    let (kind, thread, backend, message, replay, location) =
+        (f.kind, f.thread, f.backend, f.message, f.replay, f.location);
+    let lane_name = |l: usize| {
+        format!(
+            "T{l}{}",
+            trace
+                .lane_names
+                .get(l)
+                .cloned()
+                .flatten()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        )
+    };
+    let mut r = String::new();
+    r.push_str(&format!(
+        "heisen: {} FAILED under {} ({}) in execution #{}\n\n",
+        f.test,
+        f.backend,
+        f.strategy,
+        group(trace.executions)
+    ));
+    r.push_str(
+        "timeline of the failing execution (one row per step; lanes indented per thread):\n",
+    );
+    r.push_str(&timeline(&trace.events, &trace.lane_names));
+    if trace.violation.is_some() {
+        r.push_str(&format!("\nfailure: {kind}\n"));
+    } else {
+        r.push_str(&format!(
+            "\nfailure: {kind}\n  thread:   {}\n",
+            lane_name(thread)
+        ));
+    }
+    if kind == "deadlock" {
+        let blocked: Vec<String> = trace
+            .events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.op,
+                    Op::Lock {
+                        acquired: false,
+                        ..
+                    }
+                )
+            })
+            .map(|e| {
+                format!(
+                    "{} at {}",
+                    lane_name(e.thread),
+                    e.location
+                        .map(|l| format!("{}:{}", l.file(), l.line()))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        if !blocked.is_empty() {
+            r.push_str(&format!("  blocked:  {}\n", blocked.join("; ")));
+        }
+    }
+    if let Some(l) = location.filter(|l| rt::raised_by_backend(l)) {
+        // Raised inside the backend (deadlock, race): point at the operation it was
+        // raised in (the PANIC row carries it), else at the user's last step.
+        let last = trace
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.thread == thread && e.location.is_some());
+        if let Some(loc) = last.and_then(|e| e.location) {
+            let text = source_line(loc.file(), loc.line()).unwrap_or_default();
+            r.push_str(&format!(
+                "  at:       {}:{}  │ {}\n",
+                loc.file(),
+                loc.line(),
+                text.trim()
+            ));
+        }
+        r.push_str(&format!("  raised by {backend} at {l}\n"));
+    } else if let Some(l) = &location {
+        let src = l.rsplitn(3, ':').collect::<Vec<_>>();
+        let line_text = if src.len() == 3 {
+            src[1].parse().ok().and_then(|n| source_line(src[2], n))
+        } else {
+            None
+        };
+        r.push_str(&format!("  at:       {l}"));
+        if let Some(t) = line_text {
+            r.push_str(&format!("  │ {}", t.trim()));
+        }
+        r.push('\n');
+    }
+    if trace.violation.is_some() {
+        for line in message.lines() {
+            r.push_str("  ");
+            r.push_str(line.trim_start_matches("atomicity violation: "));
+            r.push('\n');
+        }
+    } else {
+        for (i, line) in message.lines().enumerate() {
+            r.push_str(if i == 0 {
+                "  message:  "
+            } else {
+                "            "
+            });
+            r.push_str(line);
+            r.push('\n');
+        }
+        // The execution failed for another reason (an assertion, a deadlock): say if
+        // its critical sections also interleaved non-serializably up to that point.
+        if !trace.sections.is_empty() {
+            if let Some(v) = super::atomicity::check(&trace.events, &trace.sections) {
+                let text = super::atomicity::render(&v, &trace.events, &trace.sections);
+                r.push_str("\nalso an atomicity violation in this execution:\n");
+                for line in text.lines().skip(1) {
+                    r.push_str(line);
+                    r.push('\n');
+                }
+            }
+        }
+    }
+    r.push_str(&format!(
+        "\nreplay ({backend}, deterministic):\n  {replay}\n"
+    ));
+    r
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
 //! Model-build runtime: which backend is active on this OS thread, and the trace recorder.
+//! It only records: the atomicity check and the rendering read its trace (`runner`,
+//! `atomicity`, `report`).
 //!
 //! The recorder is the single source of truth for everything reported about an execution:
 //! per-execution events (thread lane, operation, object id, value, ordering, location), cleared
@@ -29,6 +31,27 @@ thread_local! {
     /// after its backend call returns, so this is the running thread: the panic hook uses it
     /// instead of asking loom/shuttle, which may be mid-update when they panic.
     static LAST_LANE: Cell<usize> = const { Cell::new(0) };
+    /// The facade operation whose backend call is running on this OS thread, with the lane that
+    /// started it: set by [`op_begin`] before the call, cleared when a lane is next looked up
+    /// (every facade operation records after its backend call returns). A panic raised inside
+    /// the backend while it is set (a loom causality violation or branch limit inside a load, a
+    /// deadlock inside a join) is that operation's failure, not the previous row's.
+    static IN_FLIGHT: Cell<Option<(&'static Location<'static>, usize)>> = const { Cell::new(None) };
+}
+
+/// Marks the facade operation at `location` as running its backend call on the current lane
+/// (see `IN_FLIGHT`). Costs one thread-local read and one write.
+#[inline]
+pub(crate) fn op_begin(location: &'static Location<'static>) {
+    let lane = LAST_LANE.with(|l| l.get());
+    IN_FLIGHT.with(|c| c.set(Some((location, lane))));
+}
+
+/// Whether a panic location is inside loom or shuttle (not the user's code).
+pub(crate) fn raised_by_backend(location: &str) -> bool {
+    location.contains("/.cargo/registry/")
+        || location.contains("/loom-")
+        || location.contains("/shuttle-")
 }
 
 /// Current backend of this OS thread.
@@ -166,8 +189,11 @@ pub enum Op {
         /// Whether it was nested.
         nested: bool,
     },
-    /// The thread panicked (the failure).
+    /// The thread panicked and the panic ended the execution (the failure).
     Panic(String),
+    /// The thread panicked and caught the panic (`catch_unwind`): not the failure; the
+    /// execution went on.
+    CaughtPanic(String),
 }
 
 /// One critical-section instance (outermost entry of a thread into a critical section).
@@ -189,6 +215,43 @@ struct LaneSection {
     inherited: Option<u32>,
 }
 
+/// A panic of the current execution. Until the thread that raised it records another operation
+/// while not unwinding (it caught the panic), it may be the failure: events recorded meanwhile
+/// may be unwinding noise (guard drops), dropped if the panic ends the execution.
+struct PanicMark {
+    lane: usize,
+    message: String,
+    location: Option<String>,
+    /// Index of its `Panic` row in `events`.
+    at: usize,
+    /// Lock requests not granted when it was raised (shown `BLOCKED` if it is the failure).
+    pending: Vec<Event>,
+    caught: bool,
+}
+
+/// Backend limits a run ran into (see `runner`): what the test used that a backend cannot
+/// express, noted in that backend's summary line.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Used {
+    /// An atomic operation or fence with an ordering weaker than `SeqCst`.
+    pub(crate) weak_ordering: bool,
+    /// `Condvar::notify_one`.
+    pub(crate) notify_one: bool,
+    /// `heisen::future::block_on` (also under `future::spawn`).
+    pub(crate) futures: bool,
+}
+
+impl Used {
+    /// Either run's uses.
+    pub(crate) fn or(self, o: Used) -> Used {
+        Used {
+            weak_ordering: self.weak_ordering || o.weak_ordering,
+            notify_one: self.notify_one || o.notify_one,
+            futures: self.futures || o.futures,
+        }
+    }
+}
+
 /// The trace of the current execution plus bookkeeping.
 #[derive(Default)]
 pub(crate) struct Trace {
@@ -197,8 +260,13 @@ pub(crate) struct Trace {
     lanes: Vec<LaneKey>,
     pub(crate) lane_names: Vec<Option<String>>,
     pub(crate) executions: u64,
-    /// First panic of the current execution: (lane, message, location).
+    /// The panic that ended the failing execution: (lane, message, location). Set by
+    /// [`finish_failed_run`].
     pub(crate) failure: Option<(usize, String, Option<String>)>,
+    /// Panics of the current execution, in order (see [`PanicMark`]).
+    panics: Vec<PanicMark>,
+    /// What the run used that a backend cannot express (whole run).
+    pub(crate) used: Used,
     /// Shuttle replay record of the current execution (seed + choices).
     pub(crate) shuttle_schedule: Option<(u64, Vec<Option<usize>>)>,
     /// Lock requests not granted yet: (token, event). A request enters the timeline when it
@@ -233,20 +301,46 @@ pub(crate) fn start_run(clock_bound: std::time::Duration) {
     });
 }
 
-/// Stops recording and hands back the trace of the last execution.
+/// Stops recording and hands back the trace of the last execution (of a passing run).
 pub(crate) fn finish_run() -> Trace {
     TRACE.with(|t| {
         let mut tr = std::mem::take(&mut *t.borrow_mut());
         tr.active = false;
-        if tr.failure.is_some() {
-            tr.flush_pending();
-        }
         tr
     })
 }
 
+/// Stops recording a run whose last execution failed, and hands back its trace ending in the
+/// failure: the last panic nobody caught (`failure` names it). Events recorded while it unwound
+/// are dropped; lock requests not granted when it was raised enter as `BLOCKED`.
+pub(crate) fn finish_failed_run() -> Trace {
+    let mut tr = finish_run();
+    // Normally the last panic, still open. If every panic was seen caught (a guard dropped
+    // outside any unwinding after the failure), the last one ended the execution after all.
+    let Some(i) = tr
+        .panics
+        .iter()
+        .rposition(|p| !p.caught)
+        .or(tr.panics.len().checked_sub(1))
+    else {
+        return tr;
+    };
+    let mut mark = tr.panics.swap_remove(i);
+    let mut row = tr.events[mark.at].clone();
+    if let Op::CaughtPanic(m) = row.op {
+        row.op = Op::Panic(m);
+    }
+    tr.events.truncate(mark.at);
+    tr.events.append(&mut mark.pending);
+    tr.events.push(row);
+    tr.failure = Some((mark.lane, mark.message, mark.location));
+    tr
+}
+
 /// Called at the start of every execution (on its main model thread).
 pub(crate) fn begin_execution() {
+    super::statics::begin_execution();
+    super::time::begin_execution();
     let key = current_key();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
@@ -254,6 +348,7 @@ pub(crate) fn begin_execution() {
         t.lanes.clear();
         t.lane_names.clear();
         t.failure = None;
+        t.panics.clear();
         t.pending.clear();
         t.sections.clear();
         t.lane_sections.clear();
@@ -262,6 +357,7 @@ pub(crate) fn begin_execution() {
         t.lane_skews.clear();
         t.executions += 1;
         LAST_LANE.with(|l| l.set(0));
+        IN_FLIGHT.with(|c| c.set(None));
         if let Some(k) = key {
             t.lanes.push(k);
             t.lane_names.push(Some("main".into()));
@@ -286,6 +382,7 @@ pub(crate) fn current_lane() -> usize {
     };
     let lane = current_lane_of(key);
     LAST_LANE.with(|l| l.set(lane));
+    IN_FLIGHT.with(|c| c.set(None));
     lane
 }
 
@@ -328,6 +425,7 @@ pub(crate) fn reserve_lane(name: Option<String>) -> usize {
 /// Called first thing in a spawned model thread: binds its backend id to the reserved lane.
 pub(crate) fn adopt_lane(lane: usize) {
     LAST_LANE.with(|l| l.set(lane));
+    IN_FLIGHT.with(|c| c.set(None));
     if let Some(key) = current_key() {
         TRACE.with(|t| {
             let mut t = t.borrow_mut();
@@ -362,9 +460,14 @@ pub(crate) fn record_via(
     let thread = current_lane();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
-        // After the failure only unwinding (guard drops) follows: not part of the story.
-        if !t.active || t.failure.is_some() {
+        if !t.accepting() {
             return None;
+        }
+        if let Some(o) = ordering {
+            t.used.weak_ordering |= o != Ordering::SeqCst;
+        }
+        if matches!(op, Op::Notify("notify_one")) {
+            t.used.notify_one = true;
         }
         let section = t.unit_of(thread);
         t.events.push(Event {
@@ -393,7 +496,7 @@ pub(crate) fn lock_requested(
     let thread = current_lane();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
-        if !t.active || t.failure.is_some() {
+        if !t.accepting() {
             return None;
         }
         t.next_token += 1;
@@ -427,7 +530,7 @@ pub(crate) fn mark_acquired(token: Option<u64>) {
             return;
         };
         let (_, mut e) = t.pending.remove(i);
-        if !t.active || t.failure.is_some() {
+        if !t.accepting() {
             return;
         }
         if let Op::Lock { acquired, .. } = &mut e.op {
@@ -449,7 +552,7 @@ pub(crate) fn section_enter(name: &'static str) -> bool {
     let lane = current_lane();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
-        if !t.active || t.failure.is_some() {
+        if !t.accepting() {
             return false;
         }
         let mut ls = t.lane_sections.get(lane).copied().unwrap_or_default();
@@ -496,7 +599,7 @@ pub(crate) fn section_exit(name: &'static str) {
             ls.open = None;
         }
         t.set_lane_section(lane, ls);
-        if !t.active || t.failure.is_some() {
+        if !t.accepting() {
             return;
         }
         t.events.push(Event {
@@ -511,23 +614,25 @@ pub(crate) fn section_exit(name: &'static str) {
     });
 }
 
-/// End of one execution's body: check the atomicity of its critical sections (if any) and
-/// fail the execution (panic) on a violation.
-pub(crate) fn end_execution() {
-    let verdict = TRACE.with(|t| {
+/// End of one execution's body (it returned: every panic so far was caught). When the
+/// execution entered critical sections, counts them and hands its events and sections to
+/// `check`; a verdict is kept as the execution's violation and returned, for the caller to fail
+/// the execution with (the recorder itself judges nothing).
+pub(crate) fn end_execution(
+    check: impl FnOnce(&[Event], &[Section]) -> Option<String>,
+) -> Option<String> {
+    // Per-execution statics are dropped first (inside the execution: they may hold models).
+    super::statics::end_execution();
+    TRACE.with(|t| {
         let mut t = t.borrow_mut();
-        if !t.active || t.failure.is_some() || t.sections.is_empty() {
+        if !t.accepting() || t.open_panic() || t.sections.is_empty() {
             return None;
         }
         t.critical_checked += t.sections.len() as u64;
-        let v = super::atomicity::check(&t.events, &t.sections)?;
-        let text = super::atomicity::render(&v, &t.events, &t.sections);
+        let text = check(&t.events, &t.sections)?;
         t.violation = Some(text.clone());
         Some(text)
-    });
-    if let Some(text) = verdict {
-        std::panic::panic_any(text);
-    }
+    })
 }
 
 impl Trace {
@@ -543,10 +648,30 @@ impl Trace {
         }
         self.lane_sections[lane] = ls;
     }
-    /// Moves still-pending (never granted) lock requests into the timeline.
-    fn flush_pending(&mut self) {
-        let pending = std::mem::take(&mut self.pending);
-        self.events.extend(pending.into_iter().map(|(_, e)| e));
+    /// Whether the last panic may still end the execution (nobody was seen catching it).
+    fn open_panic(&self) -> bool {
+        self.panics.last().is_some_and(|p| !p.caught)
+    }
+    /// Whether an event of the running thread enters the trace now. An operation recorded
+    /// while no thread unwinds after a panic means the panic was caught (an uncaught one ends
+    /// the execution: neither loom nor shuttle runs user code after it): its row says so.
+    fn accepting(&mut self) -> bool {
+        if !self.active {
+            return false;
+        }
+        if self.open_panic() && !std::thread::panicking() {
+            self.catch_open_panic();
+        }
+        true
+    }
+    fn catch_open_panic(&mut self) {
+        if let Some(p) = self.panics.last_mut() {
+            p.caught = true;
+            let row = &mut self.events[p.at];
+            if let Op::Panic(m) = &mut row.op {
+                row.op = Op::CaughtPanic(std::mem::take(m));
+            }
+        }
     }
 }
 
@@ -559,6 +684,13 @@ pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
         return false;
     }
     let lane = LAST_LANE.with(|l| l.get());
+    // Raised inside the backend during a facade operation of this lane: the row is that
+    // operation's (see `IN_FLIGHT`).
+    let in_flight = IN_FLIGHT
+        .with(|c| c.get())
+        .filter(|&(_, l)| l == lane)
+        .map(|(at, _)| at)
+        .filter(|_| loc.as_deref().is_some_and(raised_by_backend));
     TRACE.with(|t| {
         let Ok(mut t) = t.try_borrow_mut() else {
             return true;
@@ -566,22 +698,48 @@ pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
         if !t.active {
             return false;
         }
-        if t.failure.is_none() {
-            t.flush_pending();
-            t.failure = Some((lane, msg.clone(), loc));
-            let section = t.unit_of(lane);
-            t.events.push(Event {
-                thread: lane,
-                op: Op::Panic(msg),
-                object: None,
-                ordering: None,
-                location: None,
-                section,
-                via: None,
-            });
+        // A panic while another unwinds aborts the process, so an earlier panic still open
+        // was caught; this one is the candidate for the failure until it is seen caught.
+        if t.open_panic() {
+            t.catch_open_panic();
         }
+        let section = t.unit_of(lane);
+        let at = t.events.len();
+        let pending = t.pending.iter().map(|(_, e)| e.clone()).collect();
+        t.events.push(Event {
+            thread: lane,
+            op: Op::Panic(msg.clone()),
+            object: None,
+            ordering: None,
+            location: in_flight,
+            section,
+            via: None,
+        });
+        t.panics.push(PanicMark {
+            lane,
+            message: msg,
+            location: loc,
+            at,
+            pending,
+            caught: false,
+        });
         true
     })
+}
+
+/// Whether the current execution has a panic nobody caught yet (loom may be tearing the
+/// execution down, e.g. after a deadlock): drops must not call into the backend then.
+pub(crate) fn execution_failed() -> bool {
+    TRACE.with(|t| t.try_borrow().map_or(true, |t| t.open_panic()))
+}
+
+/// Notes that the run used `heisen::future` (see [`Used`]).
+pub(crate) fn note_future() {
+    TRACE.with(|t| {
+        if let Ok(mut t) = t.try_borrow_mut() {
+            t.used.futures = true;
+        }
+    });
 }
 
 /// The model wall clock's skew bound for the current run.
@@ -631,11 +789,6 @@ pub(crate) fn peek_schedule() -> Option<(u64, Vec<Option<usize>>)> {
     TRACE.with(|t| t.borrow().shuttle_schedule.clone())
 }
 
-/// Critical-section instances checked so far in the current run.
-pub(crate) fn peek_critical_checked() -> u64 {
-    TRACE.with(|t| t.borrow().critical_checked)
-}
-
 /// A critical-section guard: created on entry (`#[heisen::critical]`,
 /// `heisen::critical_section!`), the exit is recorded when it drops.
 #[must_use]
@@ -663,13 +816,16 @@ impl Drop for CriticalGuard {
     }
 }
 
-/// Timeline of the current execution so far (see `runner::__current_timeline`).
-pub(crate) fn current_timeline() -> String {
+/// `f` over the current execution's events and lane names so far (see
+/// `runner::__current_timeline`); `None` outside a model run.
+pub(crate) fn with_current_events<R>(
+    f: impl FnOnce(&[Event], &[Option<String>]) -> R,
+) -> Option<R> {
     if !recording() {
-        return String::new();
+        return None;
     }
     TRACE.with(|t| {
         let t = t.borrow();
-        super::report::timeline(&t.events, &t.lane_names)
+        Some(f(&t.events, &t.lane_names))
     })
 }

@@ -846,4 +846,81 @@ mod tests {
             .collect();
         assert_eq!(ids, ["Bank.state", "Bank.state", "Other.state", "TOTAL", "Bank.log"]);
     }
+
+    /// Whether a lock is held at each `mark()` call of the function named `name`.
+    fn held_at_marks(src: &str, name: &str) -> Vec<bool> {
+        let (facts, index) = crate_of(src);
+        let func = facts.functions.iter().find(|f| f.name == name).unwrap();
+        let guards = Guards::of(&index, func);
+        func.events
+            .iter()
+            .filter(|e| e.name == "mark")
+            .map(|e| guards.live_at(e))
+            .collect()
+    }
+
+    const BANK: &str = "struct Bank { state: Mutex<u64>, cache: RwLock<u64>, n: u64 }\n";
+
+    #[test]
+    fn a_bound_guard_is_live_to_the_end_of_its_scope() {
+        let src = format!(
+            "{BANK}impl Bank {{ fn f(&self) {{ mark(); {{ let g = self.state.lock().unwrap(); \
+             mark(); }} mark(); }} }}"
+        );
+        assert_eq!(held_at_marks(&src, "Bank::f"), [false, true, false]);
+    }
+
+    #[test]
+    fn drop_ends_a_guard_and_a_temporary_guard_ends_with_its_statement() {
+        let src = format!(
+            "{BANK}impl Bank {{ fn f(&self) {{ let g = self.state.lock().unwrap(); mark(); \
+             drop(g); mark(); *self.state.lock().unwrap() += 1; mark(); }} }}"
+        );
+        assert_eq!(held_at_marks(&src, "Bank::f"), [true, false, false]);
+    }
+
+    #[test]
+    fn if_let_guards_and_guards_of_locks_of_unknown_type() {
+        // `if let Ok(g) = ..`: the guard lives in the branch. `self.inner().lock()` has no
+        // declared type, but `lock()` takes a guard whatever the receiver.
+        let src = format!(
+            "{BANK}impl Bank {{ fn f(&self) {{ if let Ok(g) = self.state.lock() {{ mark(); }} \
+             mark(); let h = self.inner().lock(); mark(); }} }}"
+        );
+        assert_eq!(held_at_marks(&src, "Bank::f"), [true, false, true]);
+    }
+
+    #[test]
+    fn read_guards_do_not_serialize() {
+        let src = format!(
+            "{BANK}impl Bank {{ fn f(&self) {{ let r = self.cache.read().unwrap(); mark(); \
+             let w = self.cache.write().unwrap(); mark(); }} }}"
+        );
+        assert_eq!(held_at_marks(&src, "Bank::f"), [false, true]);
+    }
+
+    #[test]
+    fn acquisitions_are_typed_and_follow_their_chain() {
+        let src = format!(
+            "{BANK}impl Bank {{ fn f(&self) {{ let g = self.state.lock().unwrap(); \
+             let r = self.cache.read().unwrap(); self.n.lock(); g.push(1); }} }}"
+        );
+        let (facts, index) = crate_of(&src);
+        let func = &facts.functions[0];
+        let acqs = acquisitions(&index, func);
+        let got: Vec<(&str, bool, usize, usize)> = acqs
+            .iter()
+            .map(|a| (a.lock.as_str(), a.writable, a.chain.len(), a.holders.len()))
+            .collect();
+        // `self.n` is a `u64`: its `lock()` is no lock's.
+        assert_eq!(
+            got,
+            [("self.state", true, 2, 1), ("self.cache", false, 2, 1)]
+        );
+        let push = func.events.iter().find(|e| e.name == "push").unwrap();
+        assert!(acts_through(func, &acqs[0], push));
+        assert!(!acts_through(func, &acqs[1], push));
+        assert!(held_at(func, &acqs[0], push));
+        assert!(reads_of(func, &acqs[0]).contains(&push.id));
+    }
 }

@@ -112,7 +112,7 @@ pub(crate) fn same_body(a: &Event, b: &Event) -> bool {
 /// Whether the function runs with exclusive access to `self` (`&mut self`, `self`, `Drop`),
 /// where `Relaxed` is enough because no other thread can touch the object.
 pub(crate) fn exclusive(func: &FnFacts) -> bool {
-    func.exclusive_self() || func.name.ends_with("::drop")
+    func.exclusive_self() || (func.owner().is_some() && func.short_name() == "drop")
 }
 
 #[cfg(test)]

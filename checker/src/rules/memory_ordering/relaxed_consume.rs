@@ -54,7 +54,9 @@ declare_rule! {
     /// between the load and the access silences the finding, even one on another atomic.
     /// Only reads are reported, not writes made under a flag check (usually the owner's).
     /// Functions that own `self` exclusively (`&mut self`, `Drop`) or hold a lock guard are
-    /// skipped.
+    /// skipped. A pointer is followed when it is loaded from a field or static declared as an
+    /// `AtomicPtr`; one loaded from a parameter or local (`data: &AtomicPtr<()>`, the shape of
+    /// a vtable function) is not: the stores that publish it are the caller's to see.
     pub static RELAXED_CONSUME = {
         name: "relaxed-consume",
         group: MemoryOrdering,
@@ -231,7 +233,10 @@ impl Rule for RelaxedConsume {
                 {
                     continue;
                 }
-                let is_ptr = cx.index.type_is(func, recv, |t| t.contains("AtomicPtr"));
+                // Fields and statics only (see Known limitations).
+                let is_ptr =
+                    matches!(recv.root, Root::SelfValue | Root::Static) || recv.text.contains('.');
+                let is_ptr = is_ptr && cx.index.type_is(func, recv, |t| t.contains("AtomicPtr"));
                 let accesses = acc.get_or_insert_with(|| accesses(cx.index, func));
                 let hit = accesses.iter().find(|a| {
                     let Some(g) = gate(func, l, a) else {

@@ -10,7 +10,7 @@ pub mod non_idempotent_retry;
 pub mod retry_without_backoff;
 pub mod retry_without_jitter;
 
-use crate::analysis::{Case, Deps, Event, EventId, EventKind, FnFacts, LoopKind};
+use crate::analysis::{last_segment, Case, Deps, Event, EventId, EventKind, FnFacts, LoopKind};
 use crate::finding::Region;
 use std::collections::HashSet;
 
@@ -271,10 +271,6 @@ const GROWTH: &[&str] = &[
     "wrapping_shl",
 ];
 
-fn last_segment(name: &str) -> &str {
-    name.rsplit("::").next().unwrap_or(name)
-}
-
 fn mentions_randomness(s: &str) -> bool {
     let s = s.to_ascii_lowercase();
     ["rand", "jitter", "rng", "getrandom", "fastrand"]
@@ -362,6 +358,9 @@ fn mentions_place(text: &str, p: &str) -> bool {
 
 /// Classifies the delay of a retrying `sleep` in loop `lp`: follows the events and locals that
 /// flow into it, and the assignments inside the loop to the places it reads.
+// One piece on purpose (~135 lines): a worklist fixpoint whose three passes (events the delay
+// depends on, names its texts mention, assignments in the loop to what it reads) feed each
+// other through the shared `pending`/`texts`/`seen_*` state until none makes progress.
 pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay {
     let l = &func.loops[lp];
     let lr = l.region;

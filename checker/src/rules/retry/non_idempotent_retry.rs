@@ -1,4 +1,4 @@
-use crate::analysis::{Event, EventKind, FnFacts};
+use crate::analysis::{last_segment, Event, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
 use crate::rules::retry::retry_loops;
@@ -81,7 +81,7 @@ const SENDS: &[&str] = &[
 
 /// The HTTP method a request-building event uses, when it is a mutating one.
 fn mutating_method(ev: &Event) -> Option<String> {
-    let last = ev.name.rsplit("::").next().unwrap_or(&ev.name);
+    let last = last_segment(&ev.name);
     match ev.kind {
         EventKind::MethodCall if MUTATING.contains(&last) && ev.args.len() == 1 => {
             Some(last.to_ascii_uppercase())
@@ -242,7 +242,7 @@ impl Rule for NonIdempotentRetry {
                 let Some((at, why, scope)) = retried_at(func, m) else {
                     continue;
                 };
-                let verb = m.name.rsplit("::").next().unwrap_or(&m.name);
+                let verb = last_segment(&m.name);
                 let mut f = if !keyed {
                     finding(
                         &NON_IDEMPOTENT_RETRY,

@@ -38,7 +38,6 @@ impl Ctx<'_, '_> {
             }
             let name = ev.name.as_str();
             let recv = ev.receiver.as_ref();
-            let recv_text = recv.map(|p| p.text.as_str()).unwrap_or("the collection");
             match name {
                 "sort_by_key"
                 | "sort_unstable_by_key"
@@ -71,41 +70,9 @@ impl Ctx<'_, '_> {
                     );
                 }
                 "sort" | "sort_unstable" if ev.args.is_empty() => {
-                    let Some(r) = recv else { continue };
-                    let pushed = func.events[..ev.id].iter().rev().find_map(|p| {
-                        let same = p.kind == EventKind::MethodCall
-                            && matches!(
-                                p.name.as_str(),
-                                "push" | "push_back" | "push_front" | "insert"
-                            )
-                            && p.receiver.as_ref().is_some_and(|x| x.text == r.text);
-                        let a = p.args.last().filter(|_| same)?;
-                        let first = a.tuple_elems.first()?;
-                        c.taint(func, &side_of_operand(func.facts, first))
-                            .map(|t| (p, t))
-                    });
-                    let Some((push, t)) = pushed else { continue };
-                    let labels = vec![
-                        Label {
-                            region: event_region(push),
-                            message: "a tuple starting with a wall-clock reading is added here"
-                                .to_string(),
-                            file: None,
-                        },
-                        c.taint_label(func.facts, self.fi, &t),
-                    ];
-                    self.emit(
-                        event_region(ev),
-                        format!(
-                            "`{recv_text}.{name}()` orders tuples whose first element is a \
-                             wall-clock reading; events from skewed clocks replay out of order"
-                        ),
-                        "put a logical timestamp first (a Lamport counter or hybrid logical \
-                         clock, or a sequence assigned by one authority) and keep the wall-clock \
-                         time for display"
-                            .to_string(),
-                        labels,
-                    );
+                    if let Some(r) = recv {
+                        self.sorted_tuples(ev, r);
+                    }
                 }
                 "push" if ev.args.len() == 1 => {
                     let Some(r) = recv.filter(|r| self.recv_type_has(r, "BinaryHeap")) else {
@@ -152,6 +119,45 @@ impl Ctx<'_, '_> {
                 _ => {}
             }
         }
+    }
+
+    /// `.sort()` of a collection whose last push added a tuple starting with a reading.
+    fn sorted_tuples(&mut self, ev: &Event, r: &Place) {
+        let (c, func) = (self.c, self.func);
+        let (name, recv_text) = (ev.name.as_str(), r.text.as_str());
+        let pushed = func.events[..ev.id].iter().rev().find_map(|p| {
+            let same = p.kind == EventKind::MethodCall
+                && matches!(
+                    p.name.as_str(),
+                    "push" | "push_back" | "push_front" | "insert"
+                )
+                && p.receiver.as_ref().is_some_and(|x| x.text == r.text);
+            let a = p.args.last().filter(|_| same)?;
+            let first = a.tuple_elems.first()?;
+            c.taint(func, &side_of_operand(func.facts, first))
+                .map(|t| (p, t))
+        });
+        let Some((push, t)) = pushed else { return };
+        let labels = vec![
+            Label {
+                region: event_region(push),
+                message: "a tuple starting with a wall-clock reading is added here".to_string(),
+                file: None,
+            },
+            c.taint_label(func.facts, self.fi, &t),
+        ];
+        self.emit(
+            event_region(ev),
+            format!(
+                "`{recv_text}.{name}()` orders tuples whose first element is a \
+                 wall-clock reading; events from skewed clocks replay out of order"
+            ),
+            "put a logical timestamp first (a Lamport counter or hybrid logical \
+             clock, or a sequence assigned by one authority) and keep the wall-clock \
+             time for display"
+                .to_string(),
+            labels,
+        );
     }
 
     pub(super) fn ordered_key(&mut self, ev: &Event, recv: &str, what: &str, labels: Vec<Label>) {

@@ -1,0 +1,4 @@
+#[heisen::model]
+#[should_panic(message = "boom")]
+fn t() {}
+fn main() {}
