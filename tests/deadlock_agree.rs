@@ -52,7 +52,8 @@ fn relock_in_a_scrutinee_arm_deadlocks_under_both_backends() {
         let f = deadlock(cfg, relock::take_from_empty);
         let rows = blocked_rows(&f);
         assert!(
-            rows.iter().any(|r| r.contains(&at(RELOCK, "// MODEL-RELOCK"))),
+            rows.iter()
+                .any(|r| r.contains(&at(RELOCK, "// MODEL-RELOCK"))),
             "{}",
             f.report
         );
@@ -69,12 +70,14 @@ fn lock_order_inversion_deadlocks_under_both_backends() {
         let rows = blocked_rows(&f);
         assert_eq!(rows.len(), 2, "{}", f.report);
         assert!(
-            rows.iter().any(|r| r.contains(&at(ORDER, "// MODEL-BALANCE"))),
+            rows.iter()
+                .any(|r| r.contains(&at(ORDER, "// MODEL-BALANCE"))),
             "{}",
             f.report
         );
         assert!(
-            rows.iter().any(|r| r.contains(&at(ORDER, "//~ lock-order-inversion"))),
+            rows.iter()
+                .any(|r| r.contains(&at(ORDER, "//~ lock-order-inversion"))),
             "{}",
             f.report
         );
@@ -84,8 +87,14 @@ fn lock_order_inversion_deadlocks_under_both_backends() {
 #[test]
 fn the_near_misses_pass_under_both_backends() {
     for (name, body) in [
-        ("deadlock_agree::relock_fixed", relock::take_from_empty_fixed as fn()),
-        ("deadlock_agree::order_fixed", order::deposit_while_auditing_fixed),
+        (
+            "deadlock_agree::relock_fixed",
+            relock::take_from_empty_fixed as fn(),
+        ),
+        (
+            "deadlock_agree::order_fixed",
+            order::deposit_while_auditing_fixed,
+        ),
     ] {
         check(&Config::new(name), body).unwrap_or_else(|f| panic!("{f}"));
     }

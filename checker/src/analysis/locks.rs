@@ -185,8 +185,8 @@ fn acquisition<'f>(func: &'f FnFacts, ev: &Event, lock: String, writable: bool) 
         scrutinee = func
             .scrutinees
             .iter()
-            .filter(|s| s.expr.contains(&ev.region))
-            .last();
+            .rev()
+            .find(|s| s.expr.contains(&ev.region));
         if scrutinee.is_none() {
             statement = func.events[ev.id + 1..]
                 .iter()
@@ -383,9 +383,9 @@ fn passed_as_argument(func: &FnFacts, ev: &Event) -> bool {
 /// then owns the guard and decides when it ends.
 fn moved_into(func: &FnFacts, acq: &Acq<'_>, call: &Event) -> bool {
     let region = acq.event(func).region;
-    call.args.iter().any(|a| {
-        a.region.contains(&region) || acq.holders.iter().any(|h| h.name == a.text)
-    })
+    call.args
+        .iter()
+        .any(|a| a.region.contains(&region) || acq.holders.iter().any(|h| h.name == a.text))
 }
 
 /// One lock a function may acquire, directly or through in-crate calls.
@@ -422,9 +422,7 @@ pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(F
     let mut keys = index.callees(func, ev);
     let on_self = match ev.kind {
         EventKind::MethodCall => ev.receiver.as_ref().is_some_and(|p| p.text == "self"),
-        _ => {
-            ev.name.starts_with("Self::") && ev.args.first().is_some_and(|a| a.text == "self")
-        }
+        _ => ev.name.starts_with("Self::") && ev.args.first().is_some_and(|a| a.text == "self"),
     };
     if on_self && ev.kind == EventKind::MethodCall {
         let own: Vec<FnKey> = index
@@ -436,7 +434,10 @@ pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(F
             .collect();
         keys = own;
     }
-    (keys.len() == 1).then(|| (keys[0], on_self))
+    match keys.as_slice() {
+        [one] => Some((*one, on_self)),
+        _ => None,
+    }
 }
 
 impl LockSummary {
@@ -460,7 +461,8 @@ impl LockSummary {
                         continue;
                     }
                     if let Some(lock) = lock_id(index, func, place) {
-                        let on_self = place.root == Root::SelfValue && place.text.matches('.').count() == 1;
+                        let on_self =
+                            place.root == Root::SelfValue && place.text.matches('.').count() == 1;
                         add(
                             takes.entry(key).or_default(),
                             Taken {
@@ -485,7 +487,10 @@ impl LockSummary {
                 for ev in &func.events {
                     if let Some((callee, on_self)) = crate_callee(index, func, ev) {
                         if callee != key && !runs_elsewhere(func, ev) {
-                            calls.entry(key).or_default().push((callee, on_self, ev.region));
+                            calls
+                                .entry(key)
+                                .or_default()
+                                .push((callee, on_self, ev.region));
                         }
                     }
                 }
@@ -607,7 +612,8 @@ impl<'f> Nesting<'f> {
                 continue;
             }
             let outer_ev = outer.event(func);
-            let elsewhere = |ev: &Event| runs_elsewhere(func, ev) && !runs_elsewhere(func, outer_ev);
+            let elsewhere =
+                |ev: &Event| runs_elsewhere(func, ev) && !runs_elsewhere(func, outer_ev);
             for (i, inner) in acqs.iter().enumerate() {
                 let ev = inner.event(func);
                 if reentrant[i] || !held_at(func, outer, ev) || elsewhere(ev) {
@@ -627,9 +633,8 @@ impl<'f> Nesting<'f> {
             }
             let outer_place = outer_ev.receiver.as_ref();
             let outer_static = outer_place.is_some_and(|p| p.root == Root::Static);
-            let outer_self = outer_place.is_some_and(|p| {
-                p.root == Root::SelfValue && p.text.matches('.').count() == 1
-            });
+            let outer_self = outer_place
+                .is_some_and(|p| p.root == Root::SelfValue && p.text.matches('.').count() == 1);
             for ev in func.events[outer.id + 1..].iter() {
                 if !matches!(ev.kind, EventKind::MethodCall | EventKind::Call)
                     || acqs.iter().any(|a| a.id == ev.id)
@@ -844,7 +849,16 @@ mod tests {
                     .map_or("-".into(), |l| l.0)
             })
             .collect();
-        assert_eq!(ids, ["Bank.state", "Bank.state", "Other.state", "TOTAL", "Bank.log"]);
+        assert_eq!(
+            ids,
+            [
+                "Bank.state",
+                "Bank.state",
+                "Other.state",
+                "TOTAL",
+                "Bank.log"
+            ]
+        );
     }
 
     /// Whether a lock is held at each `mark()` call of the function named `name`.

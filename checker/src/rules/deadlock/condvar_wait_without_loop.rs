@@ -85,7 +85,9 @@ fn is_condvar_wait(index: &CrateIndex, func: &FnFacts, ev: &Event) -> bool {
     // Undeclared receiver: the argument is a guard (its value comes from a lock call).
     ev.args[0].deps.iter().any(|&d| {
         let e = &func.events[d];
-        e.kind == EventKind::MethodCall && e.args.is_empty() && matches!(e.name.as_str(), "lock" | "write")
+        e.kind == EventKind::MethodCall
+            && e.args.is_empty()
+            && matches!(e.name.as_str(), "lock" | "write")
     })
 }
 

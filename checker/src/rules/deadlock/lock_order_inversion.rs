@@ -210,7 +210,11 @@ fn report(cx: &CrateContext<'_>, edges: &[Edge], cycle: &[usize]) -> Finding {
             e.held,
             format!("`{name}` locks `{}` here", e.from),
         );
-        let how = if e.taken.is_some() { "calls into code that locks" } else { "locks" };
+        let how = if e.taken.is_some() {
+            "calls into code that locks"
+        } else {
+            "locks"
+        };
         push_label(
             &mut f,
             cx,

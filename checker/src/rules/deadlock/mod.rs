@@ -44,7 +44,11 @@ pub fn report(
     let at = &func.events[n.at];
     let lock = &outer.lock;
     let read = if outer.writable { "" } else { "read " };
-    let mode = if n.inner_writable { "locked" } else { "read-locked" };
+    let mode = if n.inner_writable {
+        "locked"
+    } else {
+        "read-locked"
+    };
     let (message, default_help) = match &n.taken {
         None => (
             format!(
@@ -58,7 +62,11 @@ pub fn report(
         ),
         Some(t) => {
             let callee = &cx.files[t.at.0.file].facts.functions[t.at.0.func];
-            let mode = if n.inner_writable { "locks" } else { "read-locks" };
+            let mode = if n.inner_writable {
+                "locks"
+            } else {
+                "read-locks"
+            };
             (
                 format!(
                     "`{}` {mode} `{lock}` while this function's {read}guard of it from line {} \
@@ -81,7 +89,11 @@ pub fn report(
         help.to_string()
     };
     let mut f = finding(meta, file, event_region(at), message, help);
-    label(&mut f, event_region(outer_ev), format!("`{lock}` is locked here"));
+    label(
+        &mut f,
+        event_region(outer_ev),
+        format!("`{lock}` is locked here"),
+    );
     if let Some(t) = &n.taken {
         for (i, (k, region)) in t.via.iter().enumerate().skip(1) {
             let caller = &cx.files[k.file].facts.functions[k.func];

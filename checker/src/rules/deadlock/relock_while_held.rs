@@ -77,7 +77,15 @@ impl Rule for RelockWhileHeld {
             for n in &nesting.nested {
                 let outer = &nesting.acqs[n.outer];
                 if n.same && n.inner_blocks && outer.writable {
-                    out.push(report(&RELOCK_WHILE_HELD, cx, file, f.facts, &nesting, n, ""));
+                    out.push(report(
+                        &RELOCK_WHILE_HELD,
+                        cx,
+                        file,
+                        f.facts,
+                        &nesting,
+                        n,
+                        "",
+                    ));
                 }
             }
         }
