@@ -384,6 +384,9 @@ pub struct FnFacts {
     pub is_async: bool,
     /// `unsafe fn`: the caller upholds invariants the body relies on (often exclusivity).
     pub is_unsafe: bool,
+    /// Marked `#[test]` (or `#[tokio::test]`, `#[…_test]`).
+    #[serde(default)]
+    pub is_test: bool,
     /// Parameters: name and type as written (`self` has type `Self`, `&Self` or `&mut Self`).
     pub params: Vec<(String, String)>,
     /// The return type as written, if any.

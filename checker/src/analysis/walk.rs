@@ -168,6 +168,7 @@ impl ItemVisitor<'_> {
             item_region,
             is_async: sig.asyncness.is_some(),
             is_unsafe: sig.unsafety.is_some(),
+            is_test: false,
             params,
             ret: match &sig.output {
                 syn::ReturnType::Default => None,
@@ -193,6 +194,20 @@ impl ItemVisitor<'_> {
         }
     }
 
+    /// Sets [`FnFacts::is_test`] on the function pushed at index `at` (`#[test]`,
+    /// `#[tokio::test]`, `#[…_test]` attributes).
+    fn mark_test(&mut self, at: usize, attrs: &[syn::Attribute]) {
+        let test = attrs.iter().any(|a| {
+            a.path().segments.last().is_some_and(|s| {
+                let n = s.ident.to_string();
+                n == "test" || n.ends_with("_test")
+            })
+        });
+        if let Some(f) = self.facts.functions.get_mut(at).filter(|_| test) {
+            f.is_test = true;
+        }
+    }
+
     fn qualified(&self, name: &syn::Ident) -> String {
         match self.self_ty.last() {
             Some(t) => format!("{t}::{name}"),
@@ -204,12 +219,16 @@ impl ItemVisitor<'_> {
 impl<'ast> Visit<'ast> for ItemVisitor<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let name = f.sig.ident.to_string();
+        let at = self.facts.functions.len();
         self.function(name, &f.sig, &f.block, span::item_fn(f));
+        self.mark_test(at, &f.attrs);
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let name = self.qualified(&f.sig.ident);
+        let at = self.facts.functions.len();
         self.function(name, &f.sig, &f.block, span::impl_item_fn(f));
+        self.mark_test(at, &f.attrs);
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {

@@ -43,7 +43,8 @@ declare_rule! {
     /// loop they are the usual interruptible sleep, where an early wake-up is harmless. A wait
     /// on a guard the function received as a parameter is a wrapper (the caller owns the
     /// predicate and the loop) and is not reported; neither is a wait in a `park`-like
-    /// function, whose contract allows spurious returns.
+    /// function, whose contract allows spurious returns. `#[test]` functions are skipped (as
+    /// by all `deadlock` rules): tests of synchronization code wait on purpose.
     /// A condition variable is recognized by its declared type (`Condvar`), or, when the
     /// receiver's type is not declared (a tuple destructured from an `Arc`), by a lock guard
     /// passed as the argument. A `for` loop does not count as re-checking; any `while` or
@@ -97,7 +98,7 @@ impl Rule for CondvarWaitWithoutLoop {
     }
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
-        for (file, func) in cx.functions() {
+        for (file, func) in cx.functions().filter(|(_, f)| !f.is_test) {
             for ev in &func.events {
                 if !is_condvar_wait(cx.index, func, ev) {
                     continue;

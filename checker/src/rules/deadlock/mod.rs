@@ -103,7 +103,7 @@ pub fn report(
                 file,
                 k.file,
                 *region,
-                format!("`{}` calls on (step {})", caller.short_name(), i),
+                format!("`{}` calls on here (step {i})", caller.short_name()),
             );
         }
         let callee = &cx.files[t.at.0.file].facts.functions[t.at.0.func];

@@ -54,7 +54,10 @@ declare_rule! {
     /// stayed in the first binding. The package's edition is not read: an `if let`
     /// scrutinee's temporary is taken to live through the `else` block (Rust 2021 and
     /// earlier); on Rust 2024 that case is a false positive. Code in closures passed to
-    /// `spawn` runs on another thread and is not counted.
+    /// `spawn` runs on another thread and is not counted. `#[test]` functions are skipped: a
+    /// deadlock there hangs the suite, and tests of lock implementations deadlock on purpose.
+    /// A second `let` of the same name on the same lock right after the first is taken as a
+    /// pair of `#[cfg]` alternatives (cfg is not evaluated) and not reported.
     pub static RELOCK_WHILE_HELD = {
         name: "relock-while-held",
         group: Deadlock,
