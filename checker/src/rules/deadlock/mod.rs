@@ -16,7 +16,7 @@
 //! [`Nesting`]: crate::analysis::locks::Nesting
 //! [`LockSummary`]: crate::analysis::locks::LockSummary
 
-use crate::analysis::locks::{Nested, Nesting};
+use crate::analysis::locks::{Acq, Nested, Nesting};
 use crate::analysis::FnFacts;
 use crate::finding::{Finding, Label};
 use crate::rules::{event_region, finding, label, CrateContext, FileCx, RuleMeta};
@@ -135,4 +135,25 @@ pub fn push_label(
         message,
         file,
     });
+}
+
+/// Reports every nested acquisition of the *same* lock that blocks and that `pick` accepts
+/// (given the live guard's acquisition and the nesting), over every function of the crate:
+/// the common driver of `relock-while-held` and `rwlock-upgrade`.
+pub fn report_same_lock(
+    meta: &'static RuleMeta,
+    cx: &CrateContext<'_>,
+    pick: impl Fn(&Acq<'_>, &Nested) -> bool,
+    help: &str,
+    out: &mut Vec<Finding>,
+) {
+    let summary = cx.lock_summary();
+    for (file, f) in cx.keyed_functions() {
+        let nesting = Nesting::of(cx.index, summary, f.key, f.facts);
+        for n in &nesting.nested {
+            if n.same && n.inner_blocks && pick(&nesting.acqs[n.outer], n) {
+                out.push(report(meta, cx, file, f.facts, &nesting, n, help));
+            }
+        }
+    }
 }

@@ -1,5 +1,4 @@
-use super::report;
-use crate::analysis::locks::Nesting;
+use super::report_same_lock;
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{CrateContext, Rule, RuleMeta};
@@ -74,23 +73,6 @@ impl Rule for RelockWhileHeld {
     }
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
-        let summary = cx.lock_summary();
-        for (file, f) in cx.keyed_functions() {
-            let nesting = Nesting::of(cx.index, summary, f.key, f.facts);
-            for n in &nesting.nested {
-                let outer = &nesting.acqs[n.outer];
-                if n.same && n.inner_blocks && outer.writable {
-                    out.push(report(
-                        &RELOCK_WHILE_HELD,
-                        cx,
-                        file,
-                        f.facts,
-                        &nesting,
-                        n,
-                        "",
-                    ));
-                }
-            }
-        }
+        report_same_lock(&RELOCK_WHILE_HELD, cx, |outer, _| outer.writable, "", out);
     }
 }

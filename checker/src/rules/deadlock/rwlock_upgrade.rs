@@ -1,5 +1,4 @@
-use super::report;
-use crate::analysis::locks::Nesting;
+use super::report_same_lock;
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{CrateContext, Rule, RuleMeta};
@@ -65,24 +64,13 @@ impl Rule for RwlockUpgrade {
     }
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
-        let summary = cx.lock_summary();
-        for (file, f) in cx.keyed_functions() {
-            let nesting = Nesting::of(cx.index, summary, f.key, f.facts);
-            for n in &nesting.nested {
-                let outer = &nesting.acqs[n.outer];
-                if n.same && n.inner_blocks && !outer.writable && n.inner_writable {
-                    out.push(report(
-                        &RWLOCK_UPGRADE,
-                        cx,
-                        file,
-                        f.facts,
-                        &nesting,
-                        n,
-                        "drop the read guard before `write()` and re-check under the write \
+        report_same_lock(
+            &RWLOCK_UPGRADE,
+            cx,
+            |outer, n| !outer.writable && n.inner_writable,
+            "drop the read guard before `write()` and re-check under the write \
                          guard, or take `upgradable_read()` (parking_lot) and `upgrade()` it",
-                    ));
-                }
-            }
-        }
+            out,
+        );
     }
 }
