@@ -527,6 +527,8 @@ macro_rules! critical_section {
     };
 }
 
+#[doc(hidden)]
+pub mod counterexample;
 mod future_std;
 #[cfg(feature = "model")]
 mod model;

@@ -30,6 +30,8 @@ fn model_suites_pass_in_the_model_build() {
             "parity",
             "--test",
             "facade_fidelity",
+            "--test",
+            "counterexample",
         ])
         .arg("--manifest-path")
         .arg(&manifest)
