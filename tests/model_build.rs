@@ -22,6 +22,7 @@ fn model_suites_pass_in_the_model_build() {
         .args(["--test", "model_detection", "--test", "model_primitives"])
         .args(["--test", "critical", "--test", "facade_fixes"])
         .args(["--test", "model_time", "--test", "model_fidelity"])
+        .args(["--test", "deadlock_agree"])
         .args([
             "--test",
             "model_summary",

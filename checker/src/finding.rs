@@ -15,16 +15,18 @@ pub enum Group {
     WallClock,
     MemoryOrdering,
     Retry,
+    Deadlock,
     /// Findings about heisen's own directives (unused suppressions, missing reasons).
     Meta,
 }
 
 impl Group {
-    pub const ALL: [Group; 5] = [
+    pub const ALL: [Group; 6] = [
         Group::LostUpdate,
         Group::WallClock,
         Group::MemoryOrdering,
         Group::Retry,
+        Group::Deadlock,
         Group::Meta,
     ];
 
@@ -34,6 +36,7 @@ impl Group {
             Group::WallClock => "wall-clock",
             Group::MemoryOrdering => "memory-ordering",
             Group::Retry => "retry",
+            Group::Deadlock => "deadlock",
             Group::Meta => "meta",
         }
     }

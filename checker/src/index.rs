@@ -54,6 +54,9 @@ pub struct CrateIndex {
     /// Struct name → the first place where values of that struct are put in order (see
     /// `ordered_structs`).
     pub ordered: HashMap<String, OrderUse>,
+    /// The crate's lock summary, computed on first use by the rules that ask for it
+    /// (`CrateContext::lock_summary`).
+    pub lock_summary: std::sync::OnceLock<crate::analysis::locks::LockSummary>,
 }
 
 /// A place where values of a crate struct are ordered: compared with `<`/`cmp`/`max`, sorted,

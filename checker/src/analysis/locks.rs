@@ -1,18 +1,28 @@
 //! Lock guards: which events take a guard of a `Mutex`/`RwLock`, which bindings hold it and
 //! for how long, which later events act through it, and whether some guard is live at a given
 //! event. Every rule that asks "is a lock held here" asks [`lock_held_at`]; the `lost-update`
-//! rules that follow one lock's guards use [`acquisitions`]. A query over [`FnFacts`] and the
-//! [`CrateIndex`], not a syntax walk.
+//! rules that follow one lock's guards use [`acquisitions`]; the `deadlock` rules use
+//! [`held_at`], [`lock_id`] and the per-crate [`LockSummary`] ("function f acquires locks
+//! {…}", through its in-crate callees). A query over [`FnFacts`] and the [`CrateIndex`], not a
+//! syntax walk.
 //!
 //! A guard is live from its acquisition to the end of the scope of the binding that holds it
 //! (`let g = m.lock().unwrap();`, `if let Ok(g) = m.lock()`), unless that binding is passed to
-//! `drop` first. A guard no binding holds is a temporary, gone at the end of its statement.
-//! Not followed yet: a guard moved into a call or a struct, and a temporary guard in a
-//! `match`/`if let` scrutinee (live for the whole `match`), which needs the scrutinee's region
-//! from the walk.
+//! `drop` first. A guard no binding holds is a temporary: it lives to the end of the
+//! outermost call around it in the same closure (`m.lock().unwrap().push(self.helper())` holds
+//! it while `helper` runs), or, in the matched expression of a `match`/`if let`/`while let`,
+//! through the arms and body ([`Scrutinee`]; for `if let` the `else` block too before Rust
+//! 2024, see [`DEFAULT_EDITION`]). A guard handed to a call (`helper(guard)`,
+//! `f(m.lock())`) belongs to the callee from then on: [`Nesting`] does not count that call.
+//! Not followed yet: a guard moved into a struct or another binding (`let h = g;`, taken to
+//! live as long as `g`'s scope).
 
-use crate::analysis::{Binding, Event, EventId, EventKind, FnFacts, Place, Root};
-use crate::index::CrateIndex;
+use crate::analysis::{
+    Binding, Event, EventId, EventKind, FnFacts, Place, Root, Scrutinee, ScrutineeKind,
+};
+use crate::finding::Region;
+use crate::index::{CrateIndex, FnKey};
+use std::collections::{BTreeMap, HashMap};
 
 /// Lock types whose guards these rules follow (std, parking_lot, tokio, async-std, spin).
 pub fn is_lock_type(ty: &str) -> bool {
@@ -23,9 +33,11 @@ pub fn is_lock_type(ty: &str) -> bool {
         || ty.ends_with("RwLock")
 }
 
-/// Whether the place is declared as a lock of the kinds above ([`CrateIndex::type_of`]).
+/// Whether the place is declared as a lock of the kinds above: every declaration the crate
+/// has for it is one ([`CrateIndex::type_is`]; `Mutex<u32>` and `Mutex<u8>` fields of one
+/// name are both locks).
 pub fn is_lock_place(index: &CrateIndex, func: &FnFacts, place: &Place) -> bool {
-    index.type_of(func, place).is_some_and(|t| is_lock_type(&t))
+    index.type_is(func, place, is_lock_type)
 }
 
 /// Methods that take a guard (no arguments).
@@ -76,6 +88,11 @@ pub struct Acq<'f> {
     pub chain: Vec<EventId>,
     /// Bindings that hold the guard (`let g = m.lock().unwrap();`).
     pub holders: Vec<&'f Binding>,
+    /// For a guard no binding holds: the matched expression it is a temporary of, if any.
+    pub scrutinee: Option<&'f Scrutinee>,
+    /// For a guard no binding holds (outside a scrutinee): the outermost call of the same
+    /// closure around it, whose later parts run while the temporary is alive.
+    pub statement: Option<Region>,
 }
 
 impl Acq<'_> {
@@ -158,17 +175,65 @@ fn acquisition<'f>(func: &'f FnFacts, ev: &Event, lock: String, writable: bool) 
             chain.push(next.id);
         }
     }
-    let holders = func
+    let holders: Vec<&Binding> = func
         .bindings
         .iter()
         .filter(|b| b.init.is_some_and(|i| chain.contains(&i)))
         .collect();
+    let (mut scrutinee, mut statement) = (None, None);
+    if holders.is_empty() {
+        scrutinee = func
+            .scrutinees
+            .iter()
+            .rev()
+            .find(|s| s.expr.contains(&ev.region));
+        if scrutinee.is_none() {
+            statement = func.events[ev.id + 1..]
+                .iter()
+                .filter(|e| e.closure_depth == ev.closure_depth && e.region.contains(&ev.region))
+                .map(|e| e.region)
+                .max_by_key(|r| (std::cmp::Reverse(r.start()), r.end()));
+        }
+    }
     Acq {
         id: ev.id,
         lock,
         writable,
         chain,
         holders,
+        scrutinee,
+        statement,
+    }
+}
+
+/// How long temporaries of an `if let` scrutinee live: to the end of the whole `if … else …`
+/// (Rust 2015–2021), or only through the then-block (Rust 2024).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edition {
+    E2021,
+    E2024,
+}
+
+/// The edition the liveness queries assume. Discovery does not read a package's `edition`
+/// yet, so the rules take the older rule, under which an `if let` temporary is still alive in
+/// the `else` block: on a 2024 crate a second lock in that `else` block is reported although it
+/// no longer deadlocks (suppress it, or bind the guard in a block before the `if let`).
+pub const DEFAULT_EDITION: Edition = Edition::E2021;
+
+impl Acq<'_> {
+    /// Where a temporary guard is alive (see the module docs), under `edition`.
+    pub fn temporary_scope(&self, edition: Edition) -> Option<Region> {
+        match self.scrutinee {
+            Some(s) if s.kind == ScrutineeKind::IfLet && edition == Edition::E2024 => Some(s.then),
+            Some(s) => Some(s.whole),
+            None => self.statement,
+        }
+    }
+
+    /// Whether the acquisition only tries (`try_lock`, `try_write`, `try_read`): it never
+    /// blocks, so taking it again while held is no deadlock.
+    pub fn is_try(&self, func: &FnFacts) -> bool {
+        self.event(func).name.starts_with("try_")
     }
 }
 
@@ -185,11 +250,20 @@ fn dropped_between(func: &FnFacts, name: &str, after: EventId, before: EventId) 
 /// inside that binding's scope, and the binding was not passed to `drop` in between. A guard
 /// that no binding holds is a temporary, gone at the end of its statement.
 pub fn held_at(func: &FnFacts, acq: &Acq<'_>, ev: &Event) -> bool {
-    ev.id > acq.id
-        && acq
-            .holders
-            .iter()
-            .any(|b| b.scope.contains(&ev.region) && !dropped_between(func, &b.name, acq.id, ev.id))
+    held_at_in(func, acq, ev, DEFAULT_EDITION)
+}
+
+/// [`held_at`] under the temporary rules of `edition`.
+pub fn held_at_in(func: &FnFacts, acq: &Acq<'_>, ev: &Event, edition: Edition) -> bool {
+    if ev.id <= acq.id || acq.chain.contains(&ev.id) {
+        return false;
+    }
+    if let Some(r) = acq.temporary_scope(edition) {
+        return r.contains(&ev.region);
+    }
+    acq.holders
+        .iter()
+        .any(|b| b.scope.contains(&ev.region) && !dropped_between(func, &b.name, acq.id, ev.id))
 }
 
 /// Whether `ev` acts on the guarded data of `acq`: its receiver/target is rooted at a binding
@@ -222,6 +296,392 @@ pub fn reads_of(func: &FnFacts, acq: &Acq<'_>) -> Vec<EventId> {
     out
 }
 
+/// A lock as the whole crate names it, for questions across functions: a field by its owner
+/// type and name (`Bank.state`, whichever instance), or a static by name (`REGISTRY`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LockId(pub String);
+
+impl std::fmt::Display for LockId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The crate-wide name of the lock at `place` in `func`: a static declared as a lock, or a
+/// field declared as a lock in a crate struct — the impl's own struct for `self.f`, the
+/// struct the base's declared type names (`acct: &Account` → `Account.f`), else the one
+/// struct that declares a lock field of that name. `None` for locals, parameters and fields
+/// whose owner is ambiguous (those are still compared by place text within one function).
+pub fn lock_id(index: &CrateIndex, func: &FnFacts, place: &Place) -> Option<LockId> {
+    let text = place.text.trim_end_matches("[]");
+    if place.root == Root::Static && !text.contains('.') {
+        let name = crate::analysis::last_segment(text);
+        let s = index.statics.get(name)?;
+        return is_lock_type(&s.ty).then(|| LockId(name.to_string()));
+    }
+    let (base, member) = text.rsplit_once('.')?;
+    let decls: Vec<&str> = index
+        .fields
+        .get(member)?
+        .iter()
+        .filter(|d| is_lock_type(&d.ty))
+        .map(|d| d.strukt.as_str())
+        .collect();
+    let owner = if base == "self" {
+        func.owner().filter(|o| decls.contains(o))
+    } else {
+        let base_place = Place {
+            text: base.to_string(),
+            root: place.root.clone(),
+        };
+        index.type_of(func, &base_place).and_then(|t| {
+            t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .find_map(|w| decls.iter().copied().find(|d| *d == w))
+        })
+    };
+    let owner = owner.or_else(|| {
+        let first = *decls.first()?;
+        decls.iter().all(|d| *d == first).then_some(first)
+    })?;
+    Some(LockId(format!("{owner}.{member}")))
+}
+
+/// Whether the lock at `place` is reentrant (`ReentrantMutex`, `ReentrantLock`): the thread
+/// holding it may lock it again.
+pub fn is_reentrant(index: &CrateIndex, func: &FnFacts, place: &Place) -> bool {
+    index
+        .type_of(func, place)
+        .is_some_and(|t| t.contains("Reentrant"))
+}
+
+/// Whether `ev` runs on another thread or task than the function's own code, or may be
+/// abandoned: inside a closure or async block passed to a `spawn` (`thread::spawn`,
+/// `tokio::spawn`, `s.spawn`, `spawn_blocking`, `rayon::spawn`), or to a `timeout` that
+/// gives up on it. A lock taken there blocks that thread (or times out), not the holder.
+pub fn runs_elsewhere(func: &FnFacts, ev: &Event) -> bool {
+    ev.closure_depth > 0
+        && func.events[ev.id + 1..].iter().any(|s| {
+            let name = crate::analysis::last_segment(&s.name);
+            (name.starts_with("spawn") || name == "execute" || name.starts_with("timeout"))
+                && s.closure_depth < ev.closure_depth
+                && s.region.contains(&ev.region)
+        })
+}
+
+/// Whether the value of `ev` is passed on as a call argument as it is (`spawn(lock.read())`,
+/// `timeout(d, m.lock())`): for an async lock that is a future nobody awaits here, so the
+/// acquisition does not block at this point.
+fn passed_as_argument(func: &FnFacts, ev: &Event) -> bool {
+    !ev.awaited
+        && func.events[ev.id + 1..]
+            .iter()
+            .any(|e| e.args.iter().any(|a| a.region == ev.region))
+}
+
+/// Whether the guard of `acq` is handed to the call `call`: the acquisition is (inside) one
+/// of its arguments, or a binding holding it is passed by value (`helper(guard)`). The callee
+/// then owns the guard and decides when it ends.
+fn moved_into(func: &FnFacts, acq: &Acq<'_>, call: &Event) -> bool {
+    let region = acq.event(func).region;
+    call.args
+        .iter()
+        .any(|a| a.region.contains(&region) || acq.holders.iter().any(|h| h.name == a.text))
+}
+
+/// One lock a function may acquire, directly or through in-crate calls.
+#[derive(Clone, Debug)]
+pub struct Taken {
+    pub lock: LockId,
+    /// The lock is a field of the function's own `self` (`self.state`), reached through
+    /// calls on `self` only: the same instance as the caller's `self.state`.
+    pub on_self: bool,
+    pub writable: bool,
+    /// Where the lock is finally acquired: the function and the acquisition's region.
+    pub at: (FnKey, Region),
+    /// The calls from the summarized function down to `at`, outermost first (empty when the
+    /// function acquires it itself).
+    pub via: Vec<(FnKey, Region)>,
+}
+
+/// The per-crate lock summary: for every function, the blocking acquisitions of crate-named
+/// locks ([`lock_id`]) it performs itself or through the in-crate functions it calls, computed
+/// once per crate to a fixed point over the call graph. A call on `self` (`self.helper()`,
+/// `Self::helper(self)`) resolves to the caller's impl; any other call only when
+/// [`CrateIndex::callees`] finds exactly one function. `try_*` acquisitions, reentrant locks
+/// and code in spawned closures do not count.
+#[derive(Debug, Default)]
+pub struct LockSummary {
+    pub takes: HashMap<FnKey, Vec<Taken>>,
+}
+
+/// A call of an in-crate function in `func`: the callee and whether it is a call on `self`.
+pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(FnKey, bool)> {
+    if !matches!(ev.kind, EventKind::MethodCall | EventKind::Call) {
+        return None;
+    }
+    let mut keys = index.callees(func, ev);
+    let on_self = match ev.kind {
+        EventKind::MethodCall => ev.receiver.as_ref().is_some_and(|p| p.text == "self"),
+        _ => ev.name.starts_with("Self::") && ev.args.first().is_some_and(|a| a.text == "self"),
+    };
+    if on_self && ev.kind == EventKind::MethodCall {
+        let own: Vec<FnKey> = index
+            .functions
+            .get(crate::analysis::last_segment(&ev.name))?
+            .iter()
+            .filter(|e| e.owner.as_deref() == func.owner() && keys.contains(&e.key))
+            .map(|e| e.key)
+            .collect();
+        keys = own;
+    }
+    match keys.as_slice() {
+        [one] => Some((*one, on_self)),
+        _ => None,
+    }
+}
+
+impl LockSummary {
+    /// Builds the summary of one crate; `files` in the order the index was built from.
+    pub fn build(index: &CrateIndex, files: &[&crate::analysis::FileFacts]) -> LockSummary {
+        let mut takes: HashMap<FnKey, Vec<Taken>> = HashMap::new();
+        // Direct acquisitions, and the in-crate calls of each function.
+        let mut calls: BTreeMap<FnKey, Vec<(FnKey, bool, Region)>> = BTreeMap::new();
+        for (fi, facts) in files.iter().enumerate() {
+            for (i, func) in facts.functions.iter().enumerate() {
+                let key = FnKey { file: fi, func: i };
+                for a in acquisitions(index, func) {
+                    let ev = a.event(func);
+                    if a.is_try(func) || runs_elsewhere(func, ev) {
+                        continue;
+                    }
+                    let Some(place) = ev.receiver.as_ref() else {
+                        continue;
+                    };
+                    if is_reentrant(index, func, place) {
+                        continue;
+                    }
+                    if let Some(lock) = lock_id(index, func, place) {
+                        let on_self =
+                            place.root == Root::SelfValue && place.text.matches('.').count() == 1;
+                        add(
+                            takes.entry(key).or_default(),
+                            Taken {
+                                lock,
+                                on_self,
+                                writable: a.writable,
+                                at: (key, ev.region),
+                                via: Vec::new(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        // A crate that locks nothing named has nothing to propagate.
+        if takes.is_empty() {
+            return LockSummary { takes };
+        }
+        for (fi, facts) in files.iter().enumerate() {
+            for (i, func) in facts.functions.iter().enumerate() {
+                let key = FnKey { file: fi, func: i };
+                for ev in &func.events {
+                    if let Some((callee, on_self)) = crate_callee(index, func, ev) {
+                        if callee != key && !runs_elsewhere(func, ev) {
+                            calls
+                                .entry(key)
+                                .or_default()
+                                .push((callee, on_self, ev.region));
+                        }
+                    }
+                }
+            }
+        }
+        // Propagate to a fixed point (bounded: every round adds at least one new take).
+        for _ in 0..32 {
+            let mut changed = false;
+            for (caller, cs) in &calls {
+                for (callee, on_self, region) in cs {
+                    let Some(inner) = takes.get(callee).cloned() else {
+                        continue;
+                    };
+                    let mine = takes.entry(*caller).or_default();
+                    for t in inner {
+                        if t.via.len() >= 8 {
+                            continue;
+                        }
+                        let mut via = vec![(*caller, *region)];
+                        via.extend(t.via);
+                        changed |= add(
+                            mine,
+                            Taken {
+                                lock: t.lock,
+                                on_self: t.on_self && *on_self,
+                                writable: t.writable,
+                                at: t.at,
+                                via,
+                            },
+                        );
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        LockSummary { takes }
+    }
+
+    /// What `key` acquires (directly or through calls).
+    pub fn of(&self, key: FnKey) -> &[Taken] {
+        self.takes.get(&key).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Adds `t` unless an equivalent take (same lock, instance and mode) is there; whether added.
+fn add(list: &mut Vec<Taken>, t: Taken) -> bool {
+    if list
+        .iter()
+        .any(|o| o.lock == t.lock && o.on_self == t.on_self && o.writable == t.writable)
+    {
+        return false;
+    }
+    list.push(t);
+    true
+}
+
+/// A lock taken while a guard is live, in one function: directly (`inner` is an acquisition of
+/// the function) or through a call whose callee takes it ([`LockSummary`]).
+#[derive(Clone, Debug)]
+pub struct Nested {
+    /// Index of the live guard's acquisition in [`Nesting::acqs`].
+    pub outer: usize,
+    /// The second acquisition, or the call that reaches it.
+    pub at: EventId,
+    /// `Some(i)`: the second acquisition is `acqs[i]`; `None`: it is `taken`, through the call.
+    pub inner: Option<usize>,
+    pub taken: Option<Taken>,
+    /// Crate names of both locks, when they have one ([`lock_id`]).
+    pub outer_id: Option<LockId>,
+    pub inner_id: Option<LockId>,
+    pub inner_writable: bool,
+    /// The second acquisition blocks (not `try_*`).
+    pub inner_blocks: bool,
+    /// Both are the same lock object: the same place in the function, the same static, or the
+    /// caller's `self.f` and a callee's `self.f` reached through calls on `self`.
+    pub same: bool,
+}
+
+/// Every acquisition of a function and every lock taken while one of its guards is live.
+pub struct Nesting<'f> {
+    pub acqs: Vec<Acq<'f>>,
+    pub nested: Vec<Nested>,
+}
+
+impl<'f> Nesting<'f> {
+    /// Computes the nesting of `func` (with key `key`). Reentrant locks and guards in spawned
+    /// closures (other than the closure's own code) are left out.
+    pub fn of(
+        index: &CrateIndex,
+        summary: &LockSummary,
+        key: FnKey,
+        func: &'f FnFacts,
+    ) -> Nesting<'f> {
+        let acqs = acquisitions(index, func);
+        let mut nested = Vec::new();
+        // A deadlock in a test hangs the suite (which finds it), and tests of lock
+        // implementations deadlock on purpose.
+        if acqs.is_empty() || func.is_test {
+            return Nesting { acqs, nested };
+        }
+        let ids: Vec<Option<LockId>> = acqs
+            .iter()
+            .map(|a| {
+                let place = a.event(func).receiver.as_ref()?;
+                lock_id(index, func, place)
+            })
+            .collect();
+        let reentrant: Vec<bool> = acqs
+            .iter()
+            .map(|a| {
+                a.event(func)
+                    .receiver
+                    .as_ref()
+                    .is_some_and(|p| is_reentrant(index, func, p))
+            })
+            .collect();
+        for (o, outer) in acqs.iter().enumerate() {
+            if reentrant[o] {
+                continue;
+            }
+            let outer_ev = outer.event(func);
+            let elsewhere =
+                |ev: &Event| runs_elsewhere(func, ev) && !runs_elsewhere(func, outer_ev);
+            for (i, inner) in acqs.iter().enumerate() {
+                let ev = inner.event(func);
+                // `let g = m.lock(); let g = m.lock();` is the walk's view of two
+                // `#[cfg]`-alternative statements (cfg is not evaluated), never a real sequence.
+                let rebinds = inner
+                    .holders
+                    .iter()
+                    .any(|h| outer.holders.iter().any(|o| o.name == h.name))
+                    && inner.lock == outer.lock;
+                if reentrant[i] || !held_at(func, outer, ev) || elsewhere(ev) || rebinds {
+                    continue;
+                }
+                nested.push(Nested {
+                    outer: o,
+                    at: ev.id,
+                    inner: Some(i),
+                    taken: None,
+                    outer_id: ids[o].clone(),
+                    inner_id: ids[i].clone(),
+                    inner_writable: inner.writable,
+                    inner_blocks: !inner.is_try(func) && !passed_as_argument(func, ev),
+                    same: inner.lock == outer.lock,
+                });
+            }
+            let outer_place = outer_ev.receiver.as_ref();
+            let outer_static = outer_place.is_some_and(|p| p.root == Root::Static);
+            let outer_self = outer_place
+                .is_some_and(|p| p.root == Root::SelfValue && p.text.matches('.').count() == 1);
+            for ev in func.events[outer.id + 1..].iter() {
+                if !matches!(ev.kind, EventKind::MethodCall | EventKind::Call)
+                    || acqs.iter().any(|a| a.id == ev.id)
+                    || !held_at(func, outer, ev)
+                    || elsewhere(ev)
+                    || moved_into(func, outer, ev)
+                {
+                    continue;
+                }
+                let Some((callee, on_self)) = crate_callee(index, func, ev) else {
+                    continue;
+                };
+                if callee == key {
+                    continue;
+                }
+                for t in summary.of(callee) {
+                    let same = ids[o].as_ref() == Some(&t.lock)
+                        && (outer_static || (outer_self && on_self && t.on_self));
+                    let mut t = t.clone();
+                    t.via.insert(0, (key, ev.region));
+                    nested.push(Nested {
+                        outer: o,
+                        at: ev.id,
+                        inner: None,
+                        outer_id: ids[o].clone(),
+                        inner_id: Some(t.lock.clone()),
+                        inner_writable: t.writable,
+                        inner_blocks: true,
+                        same,
+                        taken: Some(t),
+                    });
+                }
+            }
+        }
+        Nesting { acqs, nested }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +691,183 @@ mod tests {
         let facts = analyze_file(&syn::parse_file(src).expect("test source parses"));
         let index = CrateIndex::build(&[&facts]);
         (facts, index)
+    }
+
+    fn func<'a>(facts: &'a FileFacts, name: &str) -> (FnKey, &'a FnFacts) {
+        let i = facts
+            .functions
+            .iter()
+            .position(|f| f.name == name)
+            .expect("function exists");
+        (FnKey { file: 0, func: i }, &facts.functions[i])
+    }
+
+    const HEAD: &str = "use std::sync::{Mutex, RwLock};
+        struct Bank { state: Mutex<u32>, log: Mutex<Vec<u32>>, limits: RwLock<u32> }
+        static TOTAL: Mutex<u32> = Mutex::new(0);\n";
+
+    /// (outer line, inner event line, same) for every nesting of `name`.
+    fn nested(src: &str, name: &str) -> Vec<(usize, usize, bool)> {
+        let src = format!("{HEAD}{src}");
+        let (facts, index) = crate_of(&src);
+        let summary = LockSummary::build(&index, &[&facts]);
+        let (key, f) = func(&facts, name);
+        let n = Nesting::of(&index, &summary, key, f);
+        n.nested
+            .iter()
+            .map(|x| {
+                let o = n.acqs[x.outer].event(f).region.line;
+                (o, f.events[x.at].region.line, x.same)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bound_guard_is_live_to_scope_end_unless_dropped() {
+        let got = nested(
+            "impl Bank { fn f(&self) {
+                let g = self.state.lock().unwrap();
+                let h = self.state.lock().unwrap();
+                drop(g);
+                let k = self.state.lock().unwrap();
+            } }",
+            "Bank::f",
+        );
+        // line numbers: HEAD has 3 lines, so `fn f` is on 4.
+        assert_eq!(got, [(5, 6, true), (6, 8, true)]);
+    }
+
+    #[test]
+    fn scrutinee_temporaries_live_through_the_arms() {
+        let got = nested(
+            "impl Bank { fn f(&self) {
+                match *self.state.lock().unwrap() {
+                    0 => { self.state.lock().unwrap(); }
+                    _ => {}
+                }
+                self.state.lock().unwrap();
+                let n = *self.state.lock().unwrap();
+                self.state.lock().unwrap();
+            } }",
+            "Bank::f",
+        );
+        assert_eq!(got, [(5, 6, true)]);
+    }
+
+    #[test]
+    fn if_let_else_depends_on_the_edition() {
+        let src = format!(
+            "{HEAD}impl Bank {{ fn f(&self) {{
+                if let Some(x) = self.log.lock().unwrap().first().copied() {{
+                    self.log.lock().unwrap();
+                }} else {{
+                    self.log.lock().unwrap();
+                }}
+            }} }}"
+        );
+        let (facts, index) = crate_of(&src);
+        let (_, f) = func(&facts, "Bank::f");
+        let acqs = acquisitions(&index, f);
+        let (first, then, els) = (&acqs[0], acqs[1].event(f), acqs[2].event(f));
+        assert!(held_at_in(f, first, then, Edition::E2021));
+        assert!(held_at_in(f, first, then, Edition::E2024));
+        assert!(held_at_in(f, first, els, Edition::E2021));
+        assert!(!held_at_in(f, first, els, Edition::E2024));
+    }
+
+    #[test]
+    fn statement_temporaries_live_through_the_arguments() {
+        let got = nested(
+            "impl Bank { fn f(&self) {
+                self.log.lock().unwrap().push(*self.state.lock().unwrap());
+                self.log.lock().unwrap().push(self.total());
+            }
+            fn total(&self) -> u32 { *self.log.lock().unwrap() } }",
+            "Bank::f",
+        );
+        assert_eq!(got, [(5, 5, false), (6, 6, true)]);
+        let nested_self = nested(
+            "impl Bank { fn f(&self) { let g = self.log.lock().unwrap(); self.total(); }
+             fn total(&self) -> u32 { self.inner() } fn inner(&self) -> u32 { *self.log.lock().unwrap() } }",
+            "Bank::f",
+        );
+        assert_eq!(nested_self, [(4, 4, true)]);
+    }
+
+    #[test]
+    fn summary_follows_self_calls_and_keeps_instances_apart() {
+        let src = format!(
+            "{HEAD}impl Bank {{
+                fn a(&self) {{ self.b(); }}
+                fn b(&self) {{ *self.state.lock().unwrap() += 1; *TOTAL.lock().unwrap() += 1; }}
+                fn c(&self, other: &Bank) {{ other.b(); }}
+                fn d(&self) {{ self.state.try_lock(); }}
+            }}"
+        );
+        let (facts, index) = crate_of(&src);
+        let summary = LockSummary::build(&index, &[&facts]);
+        let names = |name: &str| {
+            let (key, _) = func(&facts, name);
+            let mut v: Vec<(String, bool, usize)> = summary
+                .of(key)
+                .iter()
+                .map(|t| (t.lock.0.clone(), t.on_self, t.via.len()))
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(
+            names("Bank::a"),
+            [("Bank.state".into(), true, 1), ("TOTAL".into(), false, 1)]
+        );
+        assert_eq!(
+            names("Bank::c"),
+            [("Bank.state".into(), false, 1), ("TOTAL".into(), false, 1)]
+        );
+        assert!(names("Bank::d").is_empty());
+    }
+
+    #[test]
+    fn spawned_closures_and_reentrant_locks_do_not_nest() {
+        let got = nested(
+            "impl Bank { fn f(&self, r: &parking_lot::ReentrantMutex<u32>) {
+                let g = self.state.lock().unwrap();
+                std::thread::spawn(move || { TOTAL.lock().unwrap(); });
+                let a = r.lock();
+                let b = r.lock();
+                self.state.try_lock();
+            } }",
+            "Bank::f",
+        );
+        // Only the try_lock nests (and it does not block).
+        assert_eq!(got, [(5, 9, true)]);
+    }
+
+    #[test]
+    fn lock_ids_name_the_owner_type() {
+        let src = format!(
+            "{HEAD}struct Other {{ state: Mutex<u8> }}
+             impl Bank {{ fn f(&self, acct: &Bank, o: &Other) {{ self.state.lock(); acct.state.lock(); o.state.lock(); TOTAL.lock(); self.log.lock(); }} }}"
+        );
+        let (facts, index) = crate_of(&src);
+        let (_, f) = func(&facts, "Bank::f");
+        let ids: Vec<String> = acquisitions(&index, f)
+            .iter()
+            .map(|a| {
+                lock_id(&index, f, a.event(f).receiver.as_ref().unwrap())
+                    .map_or("-".into(), |l| l.0)
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "Bank.state",
+                "Bank.state",
+                "Other.state",
+                "TOTAL",
+                "Bank.log"
+            ]
+        );
     }
 
     /// Whether a lock is held at each `mark()` call of the function named `name`.

@@ -309,6 +309,30 @@ pub struct Case {
     pub negated: bool,
 }
 
+/// What kind of expression a [`Scrutinee`] belongs to.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScrutineeKind {
+    Match,
+    IfLet,
+    WhileLet,
+}
+
+/// The matched expression of a `match`, `if let` or `while let`. Temporaries created in it
+/// (a lock guard in `match m.lock().unwrap().get(k)`) are not dropped at the end of the
+/// expression but live on: through every arm of a `match`, through the body of a `while let`
+/// (each iteration), and through the then-block of an `if let` — and, before Rust 2024, its
+/// `else` block too (the whole `if`).
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Scrutinee {
+    pub kind: ScrutineeKind,
+    /// The matched expression itself.
+    pub expr: Region,
+    /// The whole `match` / `if let … else …` / `while let` expression.
+    pub whole: Region,
+    /// The then-block of an `if let`, the body of a `while let`, `whole` for a `match`.
+    pub then: Region,
+}
+
 /// A `break` or `return` in a function body.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Exit {
@@ -359,6 +383,9 @@ pub struct FnFacts {
     pub is_async: bool,
     /// `unsafe fn`: the caller upholds invariants the body relies on (often exclusivity).
     pub is_unsafe: bool,
+    /// Marked `#[test]` (or `#[tokio::test]`, `#[…_test]`).
+    #[serde(default)]
+    pub is_test: bool,
     /// Parameters: name and type as written (`self` has type `Self`, `&Self` or `&mut Self`).
     pub params: Vec<(String, String)>,
     /// The return type as written, if any.
@@ -375,6 +402,9 @@ pub struct FnFacts {
     pub derefs: Vec<Deref>,
     /// Pattern-matched regions (see [`Case`]), in source order.
     pub cases: Vec<Case>,
+    /// The matched expressions of `match`/`if let`/`while let`, in source order.
+    #[serde(default)]
+    pub scrutinees: Vec<Scrutinee>,
     /// Every `break`/`return`, in evaluation order.
     pub exits: Vec<Exit>,
 }

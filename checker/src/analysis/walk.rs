@@ -293,6 +293,7 @@ impl ItemVisitor<'_> {
             item_region,
             is_async: sig.asyncness.is_some(),
             is_unsafe: sig.unsafety.is_some(),
+            is_test: false,
             params,
             ret: match &sig.output {
                 syn::ReturnType::Default => None,
@@ -305,6 +306,7 @@ impl ItemVisitor<'_> {
             returns: w.returns,
             derefs: w.derefs,
             cases: w.cases,
+            scrutinees: w.scrutinees,
             exits: w.exits,
             comparisons: w.comparisons,
         });
@@ -314,6 +316,20 @@ impl ItemVisitor<'_> {
                 self.visit_item(&item);
             }
             self.depth -= 1;
+        }
+    }
+
+    /// Sets [`FnFacts::is_test`] on the function pushed at index `at` (`#[test]`,
+    /// `#[tokio::test]`, `#[…_test]` attributes).
+    fn mark_test(&mut self, at: usize, attrs: &[syn::Attribute]) {
+        let test = attrs.iter().any(|a| {
+            a.path().segments.last().is_some_and(|s| {
+                let n = s.ident.to_string();
+                n == "test" || n.ends_with("_test")
+            })
+        });
+        if let Some(f) = self.facts.functions.get_mut(at).filter(|_| test) {
+            f.is_test = true;
         }
     }
 
@@ -328,12 +344,16 @@ impl ItemVisitor<'_> {
 impl<'ast> Visit<'ast> for ItemVisitor<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let name = f.sig.ident.to_string();
+        let at = self.facts.functions.len();
         self.function(name, &f.sig, &f.block, span::item_fn(f));
+        self.mark_test(at, &f.attrs);
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let name = self.qualified(&f.sig.ident);
+        let at = self.facts.functions.len();
         self.function(name, &f.sig, &f.block, span::impl_item_fn(f));
+        self.mark_test(at, &f.attrs);
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
@@ -568,6 +588,7 @@ struct FnWalker {
     /// The string literal a `let` binds (for [`Binding::str_value`]).
     bind_str: Option<String>,
     cases: Vec<Case>,
+    scrutinees: Vec<Scrutinee>,
     exits: Vec<Exit>,
 }
 
@@ -1189,7 +1210,7 @@ impl FnWalker {
             }
             Expr::Binary(b) => self.expr_binary(e, b),
             Expr::If(i) => self.expr_if(e, i),
-            Expr::Match(m) => self.expr_match(m),
+            Expr::Match(m) => self.expr_match(e, m),
             Expr::While(w) => self.expr_while(e, w),
             Expr::Loop(l) => self.expr_loop(e, l),
             Expr::ForLoop(f) => self.expr_for(e, f),
@@ -1373,6 +1394,12 @@ impl FnWalker {
         let (c, t) = self.with_scope(span::expr(e), |w| {
             let c = w.cond(&i.cond);
             if let Expr::Let(l) = &*i.cond {
+                w.scrutinees.push(Scrutinee {
+                    kind: ScrutineeKind::IfLet,
+                    expr: span::expr(&l.expr),
+                    whole: span::expr(e),
+                    then: span::block(&i.then_branch),
+                });
                 w.push_case(&l.pat, &c, span::block(&i.then_branch), false);
                 if let Some((_, els)) = &i.else_branch {
                     w.push_case(&l.pat, &c, span::expr(els), true);
@@ -1396,7 +1423,13 @@ impl FnWalker {
 
     /// `match`: every arm starts from the state before it and runs under the scrutinee (and its
     /// guard); locals join after the match.
-    fn expr_match(&mut self, m: &syn::ExprMatch) -> Deps {
+    fn expr_match(&mut self, e: &Expr, m: &syn::ExprMatch) -> Deps {
+        self.scrutinees.push(Scrutinee {
+            kind: ScrutineeKind::Match,
+            expr: span::expr(&m.expr),
+            whole: span::expr(e),
+            then: span::expr(e),
+        });
         let s = self.expr(&m.expr);
         let mut out = s.clone();
         let mut any_diverges = false;
@@ -1435,6 +1468,12 @@ impl FnWalker {
         self.with_scope(span::expr(e), |this| {
             let h = this.cond(&w.cond);
             if let Expr::Let(l) = &*w.cond {
+                this.scrutinees.push(Scrutinee {
+                    kind: ScrutineeKind::WhileLet,
+                    expr: span::expr(&l.expr),
+                    whole: span::expr(e),
+                    then: span::block(&w.body),
+                });
                 this.push_case(&l.pat, &h, span::block(&w.body), false);
             }
             let before = this.snapshot();

@@ -6,7 +6,7 @@
 //! ```text
 //! {"kind":"finding",
 //!  "rule":"atomic-load-store",        // kebab-case rule name
-//!  "group":"lost-update",             // lost-update | wall-clock | memory-ordering | retry | meta
+//!  "group":"lost-update",             // lost-update | wall-clock | memory-ordering | retry | deadlock | meta
 //!  "level":"warn",                    // warn | deny
 //!  "file":"src/bank.rs",              // relative to the workspace root, `/` separators as given
 //!  "line":6,"column":5,               // 1-based; columns count Unicode scalar values

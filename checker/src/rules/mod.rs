@@ -9,6 +9,7 @@ use crate::finding::{Finding, Group, Label, Level, Region};
 use crate::index::{CrateIndex, FnKey, FnRef};
 use crate::source::SourceFile;
 
+pub mod deadlock;
 pub mod lost_update;
 pub mod memory_ordering;
 pub mod meta;
@@ -92,6 +93,10 @@ pub static RULES: &[&dyn Rule] = &[
     &retry::retry_without_backoff::RetryWithoutBackoff,
     &retry::retry_without_jitter::RetryWithoutJitter,
     &retry::non_idempotent_retry::NonIdempotentRetry,
+    &deadlock::relock_while_held::RelockWhileHeld,
+    &deadlock::rwlock_upgrade::RwlockUpgrade,
+    &deadlock::lock_order_inversion::LockOrderInversion,
+    &deadlock::condvar_wait_without_loop::CondvarWaitWithoutLoop,
 ];
 
 /// Rules reported by the filter stage rather than by a query over facts.
@@ -138,6 +143,15 @@ impl<'a> CrateContext<'a> {
         self.files
             .iter()
             .flat_map(|f| f.facts.functions.iter().map(move |func| (f, func)))
+    }
+
+    /// The crate's [`LockSummary`](crate::analysis::locks::LockSummary), computed once.
+    pub fn lock_summary(&self) -> &'a crate::analysis::locks::LockSummary {
+        let index: &'a CrateIndex = self.index;
+        index.lock_summary.get_or_init(|| {
+            let facts: Vec<&FileFacts> = self.files.iter().map(|f| f.facts).collect();
+            crate::analysis::locks::LockSummary::build(index, &facts)
+        })
     }
 
     /// Every function of the crate with the file it is in and its key.

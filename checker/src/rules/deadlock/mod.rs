@@ -1,0 +1,159 @@
+//! Group `deadlock`: a thread blocks forever on a lock it (or another thread, in the opposite
+//! order) already holds, or waits on a condition variable without re-checking its predicate.
+//!
+//! All rules ask the shared lock queries of `analysis::locks`: [`Nesting`] (every lock taken
+//! while a guard is live, directly or through in-crate callees) over the per-crate
+//! [`LockSummary`].
+//!
+//! **Guards held across `.await` are left to clippy.** `clippy::await_holding_lock` (std and
+//! parking_lot guards) and `await_holding_refcell_ref` already look at every type that lives
+//! across an `.await` in an async body, including a guard passed into an async helper as a
+//! parameter (it is part of that helper's future), with the compiler's exact drop
+//! information. A syntax-only copy would be strictly weaker, so heisen has no
+//! `guard-across-await` rule: enable `clippy::await_holding_lock` (it is in clippy's
+//! `suspicious` group, on by default).
+//!
+//! [`Nesting`]: crate::analysis::locks::Nesting
+//! [`LockSummary`]: crate::analysis::locks::LockSummary
+
+use crate::analysis::locks::{Acq, Nested, Nesting};
+use crate::analysis::FnFacts;
+use crate::finding::{Finding, Label};
+use crate::rules::{event_region, finding, label, CrateContext, FileCx, RuleMeta};
+
+pub mod condvar_wait_without_loop;
+pub mod lock_order_inversion;
+pub mod relock_while_held;
+pub mod rwlock_upgrade;
+
+/// The finding of a nested acquisition of the same lock: at the second acquisition (or the
+/// call that reaches it), labelled with where the live guard was taken and, through a call,
+/// where the callee acquires the lock. Shared shape of `relock-while-held` and
+/// `rwlock-upgrade` (the latter passes its own `help`).
+pub fn report(
+    meta: &'static RuleMeta,
+    cx: &CrateContext<'_>,
+    file: &FileCx<'_>,
+    func: &FnFacts,
+    nesting: &Nesting<'_>,
+    n: &Nested,
+    help: &str,
+) -> Finding {
+    let outer = &nesting.acqs[n.outer];
+    let outer_ev = outer.event(func);
+    let at = &func.events[n.at];
+    let lock = &outer.lock;
+    let read = if outer.writable { "" } else { "read " };
+    let mode = if n.inner_writable {
+        "locked"
+    } else {
+        "read-locked"
+    };
+    let (message, default_help) = match &n.taken {
+        None => (
+            format!(
+                "`{lock}` is {mode} again while its {read}guard from line {} is still live: \
+                 the thread waits for itself forever",
+                outer_ev.region.line
+            ),
+            "end the first guard before locking again: bind the value in its own statement, \
+             or `drop(guard)` first"
+                .to_string(),
+        ),
+        Some(t) => {
+            let callee = &cx.files[t.at.0.file].facts.functions[t.at.0.func];
+            let mode = if n.inner_writable {
+                "locks"
+            } else {
+                "read-locks"
+            };
+            (
+                format!(
+                    "`{}` {mode} `{lock}` while this function's {read}guard of it from line {} \
+                     is still live: the thread waits for itself forever",
+                    crate::analysis::last_segment(&at.name),
+                    outer_ev.region.line
+                ),
+                format!(
+                    "drop the guard before calling `{}`, or pass the guarded data to a variant \
+                     of `{}` that does not lock",
+                    crate::analysis::last_segment(&at.name),
+                    callee.short_name()
+                ),
+            )
+        }
+    };
+    let help = if help.is_empty() {
+        default_help
+    } else {
+        help.to_string()
+    };
+    let mut f = finding(meta, file, event_region(at), message, help);
+    label(
+        &mut f,
+        event_region(outer_ev),
+        format!("`{lock}` is locked here"),
+    );
+    if let Some(t) = &n.taken {
+        for (i, (k, region)) in t.via.iter().enumerate().skip(1) {
+            let caller = &cx.files[k.file].facts.functions[k.func];
+            push_label(
+                &mut f,
+                cx,
+                file,
+                k.file,
+                *region,
+                format!("`{}` calls on here (step {i})", caller.short_name()),
+            );
+        }
+        let callee = &cx.files[t.at.0.file].facts.functions[t.at.0.func];
+        push_label(
+            &mut f,
+            cx,
+            file,
+            t.at.0.file,
+            t.at.1,
+            format!("`{}` locks `{}` here", callee.short_name(), t.lock),
+        );
+    }
+    f
+}
+
+/// Adds a label in the file with index `fi` of the crate (a cross-file label names its file).
+pub fn push_label(
+    f: &mut Finding,
+    cx: &CrateContext<'_>,
+    here: &FileCx<'_>,
+    fi: usize,
+    region: crate::finding::Region,
+    message: String,
+) {
+    let other = &cx.files[fi].source.rel;
+    let file = (*other != here.source.rel).then(|| other.clone());
+    f.labels.push(Label {
+        region,
+        message,
+        file,
+    });
+}
+
+/// Reports every nested acquisition of the *same* lock that blocks and that `pick` accepts
+/// (given the live guard's acquisition and the nesting), over every function of the crate:
+/// the common driver of `relock-while-held` and `rwlock-upgrade`.
+pub fn report_same_lock(
+    meta: &'static RuleMeta,
+    cx: &CrateContext<'_>,
+    pick: impl Fn(&Acq<'_>, &Nested) -> bool,
+    help: &str,
+    out: &mut Vec<Finding>,
+) {
+    let summary = cx.lock_summary();
+    for (file, f) in cx.keyed_functions() {
+        let nesting = Nesting::of(cx.index, summary, f.key, f.facts);
+        for n in &nesting.nested {
+            if n.same && n.inner_blocks && pick(&nesting.acqs[n.outer], n) {
+                out.push(report(meta, cx, file, f.facts, &nesting, n, help));
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+use super::report_same_lock;
+use crate::declare_rule;
+use crate::finding::Finding;
+use crate::rules::{CrateContext, Rule, RuleMeta};
+
+declare_rule! {
+    /// ### What it does
+    /// Finds a lock (std, parking_lot, tokio, async-std or spin `Mutex`; an `RwLock` locked
+    /// for writing) that is acquired again while a guard of the same lock is still live in the
+    /// same function, or while the function calls an in-crate function that acquires it. The
+    /// guard may be bound (`let g = m.lock()`), a temporary of a `match`, `if let` or `while
+    /// let` scrutinee (live through every arm), or a temporary whose statement goes on
+    /// (`m.lock().unwrap().push(self.helper())`).
+    ///
+    /// ### Why is this bad
+    /// None of these locks is reentrant: the second acquisition waits for the guard that the
+    /// same thread holds, forever. std's `Mutex` may also panic instead, tokio's waits
+    /// forever too. The bug hides in guards that live longer than they look — a guard in a
+    /// `match` scrutinee lives until the end of the `match`, not of the scrutinee — and in
+    /// helpers that lock on their own.
+    ///
+    /// ### Example
+    /// ```rust,ignore
+    /// fn poll(&self) {
+    ///     match self.queue.lock().unwrap().pop_front() {
+    ///         Some(job) => job.run(),
+    ///         None => self.refill(), // locks self.queue again: the guard is still live
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// ### Use instead
+    /// End the guard before the second acquisition: bind the value in its own statement (or
+    /// block), `drop(guard)` first, or pass the guarded data to a helper that does not lock:
+    /// ```rust,ignore
+    /// fn poll(&self) {
+    ///     let next = self.queue.lock().unwrap().pop_front();
+    ///     match next {
+    ///         Some(job) => job.run(),
+    ///         None => self.refill(),
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// ### Known limitations
+    /// Locks are recognized by their declared type (fields, statics, parameters, typed
+    /// locals). Through calls, a lock is the same object when it is a static, or a field of
+    /// `self` reached by calls on `self`; calls resolve by name within the crate (a method on
+    /// another receiver only when one crate function has that name), and trait objects,
+    /// closures stored for later and callbacks are not followed. `ReentrantMutex`, `try_lock`
+    /// and a read lock taken twice are not reported (a read-then-write is
+    /// `rwlock-upgrade`'s). A guard moved into another binding or a call is followed as if it
+    /// stayed in the first binding. The package's edition is not read: an `if let`
+    /// scrutinee's temporary is taken to live through the `else` block (Rust 2021 and
+    /// earlier); on Rust 2024 that case is a false positive. Code in closures passed to
+    /// `spawn` runs on another thread and is not counted. `#[test]` functions are skipped: a
+    /// deadlock there hangs the suite, and tests of lock implementations deadlock on purpose.
+    /// A second `let` of the same name on the same lock right after the first is taken as a
+    /// pair of `#[cfg]` alternatives (cfg is not evaluated) and not reported.
+    pub static RELOCK_WHILE_HELD = {
+        name: "relock-while-held",
+        group: Deadlock,
+        level: Warn,
+        summary: "a lock is acquired again while a guard of the same lock is live (directly or in a callee): the thread deadlocks on itself",
+    };
+}
+
+pub struct RelockWhileHeld;
+
+impl Rule for RelockWhileHeld {
+    fn meta(&self) -> &'static RuleMeta {
+        &RELOCK_WHILE_HELD
+    }
+
+    fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
+        report_same_lock(&RELOCK_WHILE_HELD, cx, |outer, _| outer.writable, "", out);
+    }
+}
