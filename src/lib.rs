@@ -433,6 +433,7 @@ macro_rules! critical_section {
 }
 
 mod future_std;
+pub mod lin;
 #[cfg(feature = "model")]
 mod model;
 pub mod runner;
