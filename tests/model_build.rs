@@ -22,7 +22,7 @@ fn model_suites_pass_in_the_model_build() {
         .args(["--test", "model_detection", "--test", "model_primitives"])
         .args(["--test", "critical", "--test", "facade_fixes"])
         .args(["--test", "model_time", "--test", "model_fidelity"])
-        .args(["--test", "model_summary"])
+        .args(["--test", "model_summary", "--test", "lin"])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -59,6 +59,14 @@ fn model_suites_pass_in_the_model_build() {
         "a_skipped_should_panic_test_is_ok_and_recorded_as_skipped",
         "a_shuttle_pass_is_kept_when_loom_then_fails",
         "the_summary_file_carries_the_never_overlapped_warning",
+        "model::a_load_store_counter_is_not_linearizable_under_both_backends",
+        "model::a_stack_with_a_racy_len_is_not_linearizable_under_both_backends",
+        "model::a_queue_that_loses_an_element_is_not_linearizable_under_both_backends",
+        "model::the_correct_versions_pass_under_both_backends",
+        "model::a_batch_finds_the_racy_counter_and_shrinks_it_to_two_increments",
+        "model::readme_report_is_current",
+        "two_pops_of_one_element_are_always_explainable",
+        "michael_scott_queue_is_linearizable",
     ] {
         assert!(
             stdout.contains(&format!("test {name} ... ok")),

@@ -53,7 +53,7 @@
 //!   thread:   T0 (main)
 //!   at:       tests/lin.rs:…
 //!   message:  not linearizable: no sequential order of the operations explains their results
-//!             the longest prefix a sequential order explains (2 of 4 operations):
+//!             the longest prefix a sequential order explains (2 of 3 operations):
 //!               T1 Push(1) → Pushed
 //!               T2 Pop → Popped(Some(1))
 //!             after it, no operation's recorded result is the spec's:
@@ -319,20 +319,17 @@ pub fn check<S, T>(
     for op in scenario.init {
         entries.push(run_one(&*obj, &*run, op, me, true, &clock));
     }
-    let handles: Vec<_> = scenario
-        .lanes
-        .into_iter()
-        .enumerate()
-        .map(|(i, ops)| {
-            let (obj, run, clock) = (obj.clone(), run.clone(), clock.clone());
-            crate::thread::spawn(move || {
-                let lane = lane_here(i + 1);
-                ops.into_iter()
-                    .map(|op| run_one(&*obj, &*run, op, lane, false, &clock))
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
+    // A loop, not a closure: `spawn`'s row names the caller of `check` (`#[track_caller]`).
+    let mut handles = Vec::with_capacity(scenario.lanes.len());
+    for (i, ops) in scenario.lanes.into_iter().enumerate() {
+        let (obj, run, clock) = (obj.clone(), run.clone(), clock.clone());
+        handles.push(crate::thread::spawn(move || {
+            let lane = lane_here(i + 1);
+            ops.into_iter()
+                .map(|op| run_one(&*obj, &*run, op, lane, false, &clock))
+                .collect::<Vec<_>>()
+        }));
+    }
     for h in handles {
         match h.join() {
             Ok(lane) => entries.extend(lane),
