@@ -239,8 +239,8 @@ const NIL: usize = 0;
 impl MsQueue {
     fn new(lose: bool) -> Self {
         MsQueue {
-            vals: (0..8).map(|_| AtomicU64::new(0)).collect(),
-            next: (0..8).map(|_| AtomicUsize::new(NIL)).collect(),
+            vals: (0..32).map(|_| AtomicU64::new(0)).collect(),
+            next: (0..32).map(|_| AtomicUsize::new(NIL)).collect(),
             alloc: AtomicUsize::new(1),
             head: AtomicUsize::new(0),
             tail: AtomicUsize::new(0),
@@ -597,4 +597,100 @@ mod model {
              heisen/model --test lin and read the diff. Captured:\n{want}"
         );
     }
+}
+
+// ------------------------------------------------------------------------- bench
+
+#[derive(Clone, Debug, PartialEq)]
+enum MOp {
+    Put(u64, u64),
+    Get(u64),
+}
+#[derive(Clone, Default, Hash)]
+struct SeqMap(std::collections::BTreeMap<u64, u64>);
+impl Spec for SeqMap {
+    type Op = MOp;
+    type Ret = Option<u64>;
+    fn apply(&mut self, op: &MOp) -> Option<u64> {
+        match op {
+            MOp::Put(k, v) => self.0.insert(*k, *v),
+            MOp::Get(k) => self.0.get(k).copied(),
+        }
+    }
+    fn partition(op: &MOp) -> Option<u64> {
+        match op {
+            MOp::Put(k, _) | MOp::Get(k) => Some(*k),
+        }
+    }
+    fn fingerprint(&self) -> Option<u64> {
+        Some(lin::fingerprint_of(self))
+    }
+}
+
+/// Checking cost: the checker's share of a model run, per history shape. Run with
+/// `cargo test --release --features heisen/model --test lin -- --ignored --nocapture bench`.
+#[cfg(feature = "model")]
+#[test]
+#[ignore = "a bench: prints the checker's time as a ratio to the model run"]
+fn bench_checker_time_against_the_model_run() {
+    use heisen::runner::{check, Config};
+    use std::time::{Duration, Instant};
+    fn measure(label: &str, cfg: Config, body: impl Fn() + Send + Sync + 'static) {
+        let (h0, t0) = lin::__checker_stats();
+        let start = Instant::now();
+        let s = check(&cfg, body).unwrap_or_else(|f| panic!("{label} must pass:\n{}", f.report));
+        let total = start.elapsed();
+        let (h1, t1) = lin::__checker_stats();
+        let (histories, checker) = (h1 - h0, t1 - t0);
+        let executions: u64 = s.runs.iter().map(|r| r.executions).sum();
+        println!(
+            "{label:<44} {:>7} executions  checker {:>9.1?}/history  {:>6.3}× the model run ({:.2?} of {:.2?})",
+            executions,
+            checker / histories.max(1) as u32,
+            checker.as_secs_f64() / total.as_secs_f64(),
+            checker,
+            total
+        );
+    }
+    let ops = [QOp::Enq(1), QOp::Enq(2), QOp::Deq];
+    for (threads, per) in [(2, 2), (2, 6), (3, 4), (4, 2), (4, 6)] {
+        let scenario = Scenario::random(&ops, threads, per, 7).post(vec![QOp::Deq]);
+        for (backend, cfg) in [
+            ("shuttle", Config::new("bench").shuttle_only()),
+            ("loom", Config::new("bench").loom_only()),
+        ] {
+            let mut cfg = cfg;
+            cfg.iterations = 200;
+            cfg.timeout = Duration::from_secs(10);
+            let sc = scenario.clone();
+            measure(
+                &format!("MS queue {threads} threads × {per} ops, {backend}"),
+                cfg,
+                move || {
+                    lin::check::<SeqQueue, _>(|| MsQueue::new(false), queue_op, sc.clone());
+                },
+            );
+        }
+    }
+    // 1,000 operations (4 lanes × 250) on a Mutex<HashMap> over 16 keys, partitioned by key.
+    let mut cfg = Config::new("bench").shuttle_only();
+    cfg.iterations = 10;
+    let mut seed = 11u64;
+    let map_ops: Vec<MOp> = (0..32)
+        .map(|i| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            if i % 2 == 0 { MOp::Put(seed >> 60, i) } else { MOp::Get(seed >> 60) }
+        })
+        .collect();
+    let scenario = Scenario::random(&map_ops, 4, 250, 3);
+    measure("map 4 threads × 250 ops, partitioned, shuttle", cfg, move || {
+        lin::check::<SeqMap, _>(
+            || Mutex::new(std::collections::HashMap::new()),
+            |m: &Mutex<std::collections::HashMap<u64, u64>>, op: &MOp| match op {
+                MOp::Put(k, v) => m.lock().unwrap().insert(*k, *v),
+                MOp::Get(k) => m.lock().unwrap().get(k).copied(),
+            },
+            scenario.clone(),
+        );
+    });
 }

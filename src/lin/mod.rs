@@ -343,7 +343,11 @@ pub fn check<S, T>(
         entries,
         order: order_here(),
     };
-    match search::check::<S>(&history) {
+    let started = std::time::Instant::now();
+    let verdict = search::check::<S>(&history);
+    CHECKER_NANOS.fetch_add(started.elapsed().as_nanos() as u64, SeqCst);
+    CHECKED.fetch_add(1, SeqCst);
+    match verdict {
         Verdict::Linearizable(_) => {}
         Verdict::NotLinearizable(v) => {
             let with_history = !cfg!(feature = "model") || !in_model();
@@ -356,6 +360,19 @@ pub fn check<S, T>(
             report::group(g.configurations)
         ),
     }
+}
+
+static CHECKER_NANOS: AtomicU64 = AtomicU64::new(0);
+static CHECKED: AtomicU64 = AtomicU64::new(0);
+
+/// Histories checked by [`check`] in this process so far, and the time the checker took on
+/// them (for the checking-cost bench in `tests/lin.rs`). Not public API.
+#[doc(hidden)]
+pub fn __checker_stats() -> (u64, std::time::Duration) {
+    (
+        CHECKED.load(SeqCst),
+        std::time::Duration::from_nanos(CHECKER_NANOS.load(SeqCst)),
+    )
 }
 
 fn in_model() -> bool {
