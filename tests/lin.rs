@@ -67,6 +67,7 @@ fn counter_op(c: &Counter, op: &COp) -> CRet {
         COp::Get => CRet::Value(c.n.load(SeqCst)),
     }
 }
+#[cfg_attr(not(feature = "model"), allow(dead_code))] // used by the model-build tests
 fn counter_racy() {
     lin::check::<SeqCounter, _>(
         || counter(true),
@@ -306,6 +307,7 @@ fn queue_op(q: &MsQueue, op: &QOp) -> QRet {
         QOp::Deq => QRet::Dequeued(q.dequeue()),
     }
 }
+#[cfg_attr(not(feature = "model"), allow(dead_code))] // used by the model-build tests
 fn queue_losing() {
     lin::check::<SeqQueue, _>(
         || MsQueue::new(true),
@@ -318,8 +320,11 @@ fn queue_lock_free() {
     lin::check::<SeqQueue, _>(
         || MsQueue::new(false),
         queue_op,
-        Scenario::threads(vec![vec![QOp::Enq(1), QOp::Deq], vec![QOp::Enq(2), QOp::Deq]])
-            .post(vec![QOp::Deq]),
+        Scenario::threads(vec![
+            vec![QOp::Enq(1), QOp::Deq],
+            vec![QOp::Enq(2), QOp::Deq],
+        ])
+        .post(vec![QOp::Deq]),
     );
 }
 
@@ -445,7 +450,8 @@ mod model {
                 assert!(f.report.contains("call "), "{name}:\n{}", f.report);
                 assert!(f.report.contains("ret "), "{name}:\n{}", f.report);
                 assert!(
-                    f.report.contains("after it, no operation's recorded result is the spec's")
+                    f.report
+                        .contains("after it, no operation's recorded result is the spec's")
                         || f.report.contains("no operation can come first"),
                     "{name}:\n{}",
                     f.report
@@ -467,7 +473,8 @@ mod model {
     fn a_load_store_counter_is_not_linearizable_under_both_backends() {
         for f in both("counter_racy", counter_racy) {
             assert!(
-                f.report.contains("T0 Get returned Value(1), the spec returns Value(2)"),
+                f.report
+                    .contains("T0 Get returned Value(1), the spec returns Value(2)"),
                 "{}",
                 f.report
             );
@@ -478,8 +485,10 @@ mod model {
     fn a_stack_with_a_racy_len_is_not_linearizable_under_both_backends() {
         for f in both("stack_racy_len", stack_racy_len) {
             assert!(
-                f.report
-                    .contains(&format!("Len returned Len({}), the spec returns Len(0)", usize::MAX)),
+                f.report.contains(&format!(
+                    "Len returned Len({}), the spec returns Len(0)",
+                    usize::MAX
+                )),
                 "{}",
                 f.report
             );
@@ -551,14 +560,22 @@ mod model {
             (0..8).map(|seed| Scenario::random(&ops, 2, 3, seed)),
         )
         .expect_err("the racy counter must fail");
-        assert!(f.report.starts_with("heisen::lin: scenario #"), "{}", f.report);
+        assert!(
+            f.report.starts_with("heisen::lin: scenario #"),
+            "{}",
+            f.report
+        );
         // The smallest failing scenario: one increment per lane and a read.
         let shrunk = f.report.lines().nth(1).unwrap().trim();
         let lanes = shrunk.matches("vec![").count() - 1;
         assert_eq!(lanes, 2, "{}", f.report);
         assert_eq!(shrunk.matches("Incr").count(), 2, "{}", f.report);
         assert_eq!(shrunk.matches("Get").count(), 1, "{}", f.report);
-        assert!(f.replay.starts_with("HEISEN_LIN_SCENARIO='"), "{}", f.replay);
+        assert!(
+            f.replay.starts_with("HEISEN_LIN_SCENARIO='"),
+            "{}",
+            f.replay
+        );
         assert!(f.replay.contains("HEISEN_REPLAY='shuttle:"), "{}", f.replay);
         // The correct counter passes the same batch.
         let s = lin::batch::<SeqCounter, _>(
@@ -575,11 +592,15 @@ mod model {
     /// (`UPDATE_TIMELINES=1 cargo test --features heisen/model --test lin` rewrites it).
     #[test]
     fn readme_report_is_current() {
-        if std::env::var_os("HEISEN_SEED").is_some() || std::env::var_os("HEISEN_BACKEND").is_some() {
+        if std::env::var_os("HEISEN_SEED").is_some() || std::env::var_os("HEISEN_BACKEND").is_some()
+        {
             return;
         }
         let report = heisen::runner::capture_report(stack_with_racy_len).expect("a failure");
-        let want: String = report.lines().map(|l| format!("{}\n", l.trim_end())).collect();
+        let want: String = report
+            .lines()
+            .map(|l| format!("{}\n", l.trim_end()))
+            .collect();
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
         let text = std::fs::read_to_string(path).unwrap();
         let marker = "<!-- lin-report: stack_with_racy_len -->\n```text\n";
@@ -601,11 +622,13 @@ mod model {
 
 // ------------------------------------------------------------------------- bench
 
+#[cfg_attr(not(feature = "model"), allow(dead_code))] // used by the model-build tests
 #[derive(Clone, Debug, PartialEq)]
 enum MOp {
     Put(u64, u64),
     Get(u64),
 }
+#[cfg_attr(not(feature = "model"), allow(dead_code))] // used by the model-build tests
 #[derive(Clone, Default, Hash)]
 struct SeqMap(std::collections::BTreeMap<u64, u64>);
 impl Spec for SeqMap {
@@ -678,19 +701,29 @@ fn bench_checker_time_against_the_model_run() {
     let mut seed = 11u64;
     let map_ops: Vec<MOp> = (0..32)
         .map(|i| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            if i % 2 == 0 { MOp::Put(seed >> 60, i) } else { MOp::Get(seed >> 60) }
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if i % 2 == 0 {
+                MOp::Put(seed >> 60, i)
+            } else {
+                MOp::Get(seed >> 60)
+            }
         })
         .collect();
     let scenario = Scenario::random(&map_ops, 4, 250, 3);
-    measure("map 4 threads × 250 ops, partitioned, shuttle", cfg, move || {
-        lin::check::<SeqMap, _>(
-            || Mutex::new(std::collections::HashMap::new()),
-            |m: &Mutex<std::collections::HashMap<u64, u64>>, op: &MOp| match op {
-                MOp::Put(k, v) => m.lock().unwrap().insert(*k, *v),
-                MOp::Get(k) => m.lock().unwrap().get(k).copied(),
-            },
-            scenario.clone(),
-        );
-    });
+    measure(
+        "map 4 threads × 250 ops, partitioned, shuttle",
+        cfg,
+        move || {
+            lin::check::<SeqMap, _>(
+                || Mutex::new(std::collections::HashMap::new()),
+                |m: &Mutex<std::collections::HashMap<u64, u64>>, op: &MOp| match op {
+                    MOp::Put(k, v) => m.lock().unwrap().insert(*k, *v),
+                    MOp::Get(k) => m.lock().unwrap().get(k).copied(),
+                },
+                scenario.clone(),
+            );
+        },
+    );
 }

@@ -208,7 +208,10 @@ impl<Op: Clone> Scenario<Op> {
     /// `threads` lanes of `ops_per_thread` operations each, drawn uniformly from `ops` by a
     /// generator seeded with `seed` (the same seed gives the same scenario).
     pub fn random(ops: &[Op], threads: usize, ops_per_thread: usize, seed: u64) -> Self {
-        assert!(!ops.is_empty(), "Scenario::random: no operations to draw from");
+        assert!(
+            !ops.is_empty(),
+            "Scenario::random: no operations to draw from"
+        );
         let mut state = seed;
         let lanes = (0..threads)
             .map(|_| {
@@ -273,10 +276,13 @@ fn order_here() -> Order {
     Order::RealTime
 }
 
+/// How `check` runs an operation on the object.
+type OpFn<T, Op, Ret> = dyn Fn(&T, &Op) -> Ret + Send + Sync;
+
 /// Runs one operation and records it.
 fn run_one<T, Op: Debug, Ret: Debug>(
     obj: &T,
-    run: &(dyn Fn(&T, &Op) -> Ret + Send + Sync),
+    run: &OpFn<T, Op, Ret>,
     op: Op,
     lane: usize,
     main: bool,
@@ -311,7 +317,7 @@ pub fn check<S, T>(
     S::Ret: Clone + Debug + PartialEq + Send + 'static,
     T: Send + Sync + 'static,
 {
-    let run: Arc<dyn Fn(&T, &S::Op) -> S::Ret + Send + Sync> = Arc::new(run);
+    let run: Arc<OpFn<T, S::Op, S::Ret>> = Arc::new(run);
     let obj = Arc::new(new());
     let clock = Arc::new(AtomicU64::new(0));
     let me = lane_here(0);
@@ -520,14 +526,14 @@ where
     };
     let mut executions = 0u64;
     let count = scenarios.len();
-    for k in first..count {
-        let original = std::mem::replace(&mut scenarios[k], Scenario::threads(Vec::new()));
+    for (k, slot) in scenarios.iter_mut().enumerate().skip(first) {
+        let original = std::mem::replace(slot, Scenario::threads(Vec::new()));
         let mut current = original.clone();
         if let Some(cuts) = &fixed_cuts {
             for c in cuts {
-                current = c
-                    .apply(&current)
-                    .unwrap_or_else(|| panic!("HEISEN_LIN_SCENARIO: cut {} does not apply", c.code()));
+                current = c.apply(&current).unwrap_or_else(|| {
+                    panic!("HEISEN_LIN_SCENARIO: cut {} does not apply", c.code())
+                });
             }
         }
         let mut failure = match explore(&current) {
@@ -576,7 +582,11 @@ where
             format!("{env} {}", f.replay)
         };
         let body = if f.replay.is_empty() {
-            format!("{}\nreplay this scenario alone:\n  {env} cargo test -- --exact {}\n", f.report, cfg.test_filter())
+            format!(
+                "{}\nreplay this scenario alone:\n  {env} cargo test -- --exact {}\n",
+                f.report,
+                cfg.test_filter()
+            )
         } else {
             f.report.replace(&f.replay, &replay)
         };

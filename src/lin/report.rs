@@ -32,7 +32,12 @@ pub(crate) fn history<Op: Debug, Ret: Debug>(h: &History<Op, Ret>) -> String {
     }
     out.push('\n');
     for (i, (_, lane, text)) in rows.iter().enumerate() {
-        let _ = writeln!(out, "  {:>4}  T{lane:<2}│ {}{text}", i + 1, "    ".repeat(*lane));
+        let _ = writeln!(
+            out,
+            "  {:>4}  T{lane:<2}│ {}{text}",
+            i + 1,
+            "    ".repeat(*lane)
+        );
     }
     out
 }
@@ -45,8 +50,9 @@ pub(crate) fn violation<Op: Debug, Ret: Debug>(
     v: &Violation<Ret>,
     with_history: bool,
 ) -> String {
-    let mut out =
-        String::from("not linearizable: no sequential order of the operations explains their results\n");
+    let mut out = String::from(
+        "not linearizable: no sequential order of the operations explains their results\n",
+    );
     if with_history {
         out.push_str("history (one row per invocation and response; lanes indented per thread):\n");
         out.push_str(&history(h));
@@ -69,7 +75,11 @@ pub(crate) fn violation<Op: Debug, Ret: Debug>(
             out,
             "the longest prefix a sequential order explains ({} of {}{} operations):",
             v.prefix.len(),
-            if v.partition.is_some() { "at least " } else { "" },
+            if v.partition.is_some() {
+                "at least "
+            } else {
+                ""
+            },
             part_len
         );
         for &i in &v.prefix {

@@ -150,7 +150,11 @@ fn memo_key(done: &Bits, fingerprint: u64) -> u64 {
 }
 
 /// Wing–Gong search over the operations `idx` of `h`.
-fn check_part<S>(h: &History<S::Op, S::Ret>, idx: &[usize], partition: Option<u64>) -> Verdict<S::Ret>
+fn check_part<S>(
+    h: &History<S::Op, S::Ret>,
+    idx: &[usize],
+    partition: Option<u64>,
+) -> Verdict<S::Ret>
 where
     S: Spec + Clone + Default,
     S::Ret: PartialEq + Clone,

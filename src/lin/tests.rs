@@ -195,7 +195,11 @@ fn a_long_partitioned_history_is_decided_quickly() {
     for round in 0..250u64 {
         for lane in 1..=4usize {
             let k = (round * 4 + lane as u64) % 10;
-            let op = if lane % 2 == 0 { Get(k) } else { Put(k, round as u32) };
+            let op = if lane % 2 == 0 {
+                Get(k)
+            } else {
+                Put(k, round as u32)
+            };
             rows.push((lane, op, None, t + lane as u64, t + 10));
         }
         t += 20;
