@@ -4,14 +4,20 @@
 //!
 //! | instead of | use |
 //! |---|---|
-//! | `std::sync::{Arc, Mutex, MutexGuard, RwLock, Condvar, Barrier, mpsc}` | [`heisen::sync`](sync) |
-//! | `std::sync::atomic::{AtomicBool, AtomicI8..AtomicU64, AtomicIsize, AtomicUsize, AtomicPtr, Ordering, fence}` | [`heisen::sync::atomic`](sync::atomic) |
-//! | `std::thread::{spawn, scope, yield_now, JoinHandle}` | [`heisen::thread`](thread) |
-//! | `std::cell::UnsafeCell` | [`heisen::cell::UnsafeCell`](cell::UnsafeCell) (loom's `with` / `with_mut` API) |
+//! | `std::sync::{Arc, Weak, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Condvar, WaitTimeoutResult, Barrier, BarrierWaitResult, Once, OnceState, OnceLock, LazyLock, mpsc}` (+ `LockResult`, `TryLockResult`, `PoisonError`, `TryLockError`) | [`heisen::sync`](sync) |
+//! | `std::sync::atomic::{AtomicBool, AtomicI8..AtomicU64, AtomicIsize, AtomicUsize, AtomicPtr, Ordering, fence, compiler_fence}` | [`heisen::sync::atomic`](sync::atomic) |
+//! | `std::thread::{spawn, scope, current, park, park_timeout, sleep, yield_now, panicking, available_parallelism, Builder, JoinHandle, Scope, ScopedJoinHandle, Thread, ThreadId, LocalKey, AccessError, Result}` | [`heisen::thread`](thread) |
+//! | `std::thread_local!`, `lazy_static::{lazy_static!, initialize}` | [`heisen::thread_local!`](thread_local), [`heisen::lazy_static!`](macro@lazy_static), [`heisen::lazy_static::initialize`](lazy_static::initialize) — see [Statics](#statics) |
+//! | `std::cell::UnsafeCell` | [`heisen::cell::UnsafeCell`](cell::UnsafeCell) (loom's API: `with` / `with_mut`, `get` / `get_mut` returning [`ConstPtr`](cell::ConstPtr) / [`MutPtr`](cell::MutPtr)) |
 //! | `std::hint::spin_loop` | [`heisen::hint::spin_loop`](hint::spin_loop) |
-//! | `std::time::{SystemTime, UNIX_EPOCH, SystemTimeError, Duration, Instant}` | [`heisen::time`](time) (in model runs each thread's `SystemTime::now()` is skewed, see [Clock skew](#clock-skew-heisentime)) |
+//! | `std::alloc::{alloc, alloc_zeroed, dealloc, Layout}`, loom's `alloc::Track` | [`heisen::alloc`](alloc) (leaks reported under loom) |
+//! | `std::time::{SystemTime, UNIX_EPOCH, SystemTimeError, Duration, Instant}` | [`heisen::time`](time) (in model runs `Instant` is the model's clock and each thread's `SystemTime::now()` is skewed, see [Clock skew](#clock-skew-heisentime)) |
 //! | (nothing: a statement of intent) | [`#[heisen::critical]`](macro@critical), [`heisen::critical_section!`](critical_section) — see [Critical sections](#critical-sections-heisencritical) |
 //! | an executor's `block_on` / `spawn` | [`heisen::future::block_on`](future::block_on), [`heisen::future::spawn`](future::spawn) |
+//!
+//! Every item has std's signature in both builds (`tests/parity.rs` assigns each one to a
+//! `fn` pointer of std's type and is compiled in the normal and in the model build), with the
+//! exceptions listed under *Limits* below.
 //!
 //! In a normal build these **are** `std` (re-exports; `UnsafeCell` is an `#[inline]` newtype),
 //! so production code pays nothing and needs no `cfg` of its own.
@@ -56,17 +62,61 @@
 //!
 //! Limits to know:
 //! * Objects must be created *inside* the test body: the backend of an object is chosen when
-//!   it is constructed, so a `static` (or anything built before the run) stays plain `std` and
-//!   is not modelled. In model builds the constructors are not `const` (as in loom).
-//! * [`sync::Arc`] is `std::sync::Arc` in every build (its reference count is correct by
-//!   construction; loom's leak checking of `Arc` is not used).
+//!   it is constructed. An object built before the run (a `static` with a `const`
+//!   constructor in a normal build, an object shared from outside) is plain `std`, and using
+//!   it inside a model run is an **error** naming its construction site (`heisen: this Mutex
+//!   was created outside the model run (at src/lib.rs:12:5) …`), never a silent std object.
+//!   In model builds the constructors are not `const` (as in loom): model a `static` with
+//!   [`heisen::lazy_static!`](macro@lazy_static) or [`sync::LazyLock`] (see [Statics](#statics)).
+//! * [`sync::Arc`] / [`sync::Weak`] are std's in normal builds. In model builds, inside a
+//!   **loom** run, an `Arc`'s reference count is modelled: every drop is a loom release and the
+//!   last drop (like `get_mut`, `try_unwrap`, `Weak::upgrade`) an acquire, as std's
+//!   `fetch_sub(Release)` + `fence(Acquire)`, so the last owner's drop *happens after* every
+//!   other owner's use; a leaked allocation (an `Arc` cycle) is reported by loom (`Allocation
+//!   leaked`); and loom explores as many executions as with its own `Arc` (a clone is not a
+//!   scheduling point, as loom's `Arc` treats clones as independent of drops; with a
+//!   preemption bound the counts can differ slightly, since loom's `Arc` counts a clone as a
+//!   preemption point). Under shuttle (whose `Arc` is std's) and outside runs the count is
+//!   std's. Cost: two words per `Arc` and one loom operation per drop under loom. Not
+//!   available: unsized coercion (`let a: Arc<dyn Tr> = Arc::new(x)` needs the unstable
+//!   `CoerceUnsized`; loom's own `Arc` has the same limit): build it with
+//!   `Arc::from(Box::new(x) as Box<dyn Tr>)` or `Arc::from(std_arc)`, which compile in both
+//!   builds. `Arc::into_raw`/`from_raw` keep the modelled count (by address). An `Arc` built
+//!   outside the run keeps std's count inside it (the objects it holds are guarded on their
+//!   own, see above).
+//! * **Frees are accesses** under loom: dropping a facade `UnsafeCell` is a write access and
+//!   dropping a facade atomic an unsynchronized access, so freeing memory (a `Box` dropped when
+//!   a hand-rolled refcount hits zero, a channel slot) while another thread's last access is
+//!   not ordered before the free is reported as a data race (loom's own types do not check
+//!   this). Memory without a facade cell or atomic in it is not tracked; [`heisen::alloc`](alloc)
+//!   (loom's `alloc` API) reports leaked raw allocations and `Track`ed values. Share facade
+//!   objects through [`heisen::sync::Arc`](sync::Arc), not `std::sync::Arc`: loom cannot see
+//!   std's `Arc` synchronize, so a std `Arc`'s last drop on another thread (not joined before)
+//!   would free the objects in a way loom calls a data race.
+//! * Timed waits (`Condvar::wait_timeout[_while]`, `Receiver::recv_timeout`) **never time
+//!   out** inside a model run (neither backend models timers; this is loom's and shuttle's own
+//!   semantics): they are waits whose result says `timed_out() == false`. `thread::sleep` and
+//!   `park_timeout` are yields that advance the model's monotonic clock ([`time::Instant`]) by
+//!   the duration (a `park_timeout` returns at once: a spurious wakeup, which std allows).
+//!   `thread::park` may also return spuriously.
+//! * `sync_channel` under loom (which has none) is a bounded queue under a loom `Mutex` +
+//!   `Condvar`; loom explores it as any locked queue.
 //! * [`thread::scope`] is modelled by shuttle; loom has no scoped threads, so inside a loom
 //!   run it panics with an explanation: mark such tests `#[heisen::model(shuttle)]`.
 //! * `UnsafeCell` data races are detected by loom only; shuttle records the accesses.
 //! * Atomics: `fetch_update` is recorded step by step (`fetch_update: load ..`, then each CAS
 //!   attempt with its success or failure and values). `get_mut` works on std and shuttle
 //!   objects; loom's atomics have none, so inside a loom run it panics (use `load`/`store`:
-//!   with `&mut` no other thread can race them).
+//!   with `&mut` no other thread can race them). `as_ptr` exists for std objects only (loom
+//!   and shuttle keep the value in their own state): inside a model run it panics with an
+//!   explanation. The deprecated `compare_and_swap` is a `compare_exchange` with std's
+//!   failure ordering. Not offered: `from_ptr` (a model atomic cannot live at a user address).
+//! * `Mutex::is_poisoned` / `RwLock::is_poisoned` are always `false` under loom (loom never
+//!   poisons).
+//! * `LazyLock`'s initialiser is `Fn() -> T` in model builds (std: `FnOnce`), since a model
+//!   run initialises it once per execution: every closure a `static` can hold qualifies.
+//! * `JoinHandle::is_finished` inside a model run is a check of whether the thread's closure
+//!   returned, not a scheduling point; join to synchronize with the thread.
 //! * What a backend cannot express is said in its summary line whenever the test used it:
 //!   loom's `Condvar::notify_one` always wakes the *first* waiter (shuttle explores which
 //!   waiter wakes): `…, Condvar::notify_one always wakes the first waiter under loom …`;
@@ -363,6 +413,51 @@
 //! example and its report, the search, and its limits (`async` operations wait for a
 //! `heisen::tokio` facade, which does not exist yet).
 //!
+//! ## Statics
+//!
+//! Real code keeps shared state in `static`s. In a model run every explored execution must
+//! start from the same state, so heisen's statics are **per execution** there:
+//!
+//! ```
+//! use heisen::sync::atomic::{AtomicU64, Ordering::SeqCst};
+//! use heisen::sync::{LazyLock, Mutex, OnceLock};
+//!
+//! static NEXT_ID: LazyLock<AtomicU64> = LazyLock::new(|| AtomicU64::new(1));
+//! heisen::lazy_static! {
+//!     static ref REGISTRY: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+//! }
+//! static CONFIG: OnceLock<String> = OnceLock::new();
+//! heisen::thread_local! {
+//!     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+//! }
+//!
+//! fn register() -> u64 {
+//!     let id = NEXT_ID.fetch_add(1, SeqCst);
+//!     REGISTRY.lock().unwrap().push(id);
+//!     SCRATCH.with_borrow_mut(|s| s.push(1));
+//!     id
+//! }
+//! # CONFIG.get_or_init(|| "x".into());
+//! # assert_eq!(register(), 1);
+//! ```
+//!
+//! * [`sync::Once`] (`static INIT: Once = Once::new()`) is per execution the same way; its
+//!   `call_once` blocks concurrent callers on a modelled mutex until the initialiser returns,
+//!   and a panicking initialiser poisons it, as std's.
+//! * Normal builds: these are exactly std's `Once`, `LazyLock`, `OnceLock` and `thread_local!`
+//!   (`heisen::lazy_static!` declares a `std::sync::LazyLock` static, used through `Deref`).
+//! * Model builds, inside a model run: the first access of an execution initialises the value
+//!   (so the `AtomicU64` and `Mutex` above are loom / shuttle objects, explored like any
+//!   other), and the values are dropped when the execution's body returns; a thread-local has
+//!   one value per model thread, dropped when that thread's closure returns. Under loom the
+//!   initialisation is ordered before every other thread's use, as loom's `lazy_static!` does.
+//!   As in loom, initialisation is not a scheduling point, and two threads racing to
+//!   initialise may both run the initialiser (the first value stored wins). Outside model runs
+//!   (ordinary `#[test]`s in the model build) they are std's.
+//! * A plain `static X: heisen::sync::Mutex<_> = Mutex::new(..)` compiles in normal builds
+//!   only (model constructors are not `const`), and any facade object built outside the run
+//!   and used inside is refused with its construction site (see *Limits*).
+//!
 //! ## Harness tests
 //!
 //! [`runner::check`] runs a body under a [`runner::Config`] and returns the
@@ -454,15 +549,15 @@ pub mod runner;
 pub mod sync {
     #[cfg(not(feature = "model"))]
     pub use std::sync::{
-        mpsc, Barrier, BarrierWaitResult, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard,
-        RwLockWriteGuard,
+        mpsc, Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, Mutex, MutexGuard, Once,
+        OnceLock, OnceState, RwLock, RwLockReadGuard, RwLockWriteGuard, WaitTimeoutResult, Weak,
     };
-    pub use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult, Weak};
+    pub use std::sync::{LockResult, PoisonError, TryLockError, TryLockResult};
 
     #[cfg(feature = "model")]
     pub use crate::model::sync::{
-        mpsc, Barrier, BarrierWaitResult, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard,
-        RwLockWriteGuard,
+        mpsc, Arc, Barrier, BarrierWaitResult, Condvar, LazyLock, Mutex, MutexGuard, Once,
+        OnceLock, OnceState, RwLock, RwLockReadGuard, RwLockWriteGuard, WaitTimeoutResult, Weak,
     };
 
     /// Atomic types (std in normal builds, modelled and recorded in model runs).
@@ -486,22 +581,158 @@ pub mod sync {
 /// Threads (std in normal builds, modelled in model runs).
 pub mod thread {
     #[cfg(not(feature = "model"))]
-    pub use std::thread::{scope, spawn, yield_now, JoinHandle, Scope, ScopedJoinHandle};
+    pub use std::thread::{
+        available_parallelism, current, panicking, park, park_timeout, scope, sleep, spawn,
+        yield_now, AccessError, Builder, JoinHandle, LocalKey, Result, Scope, ScopedJoinHandle,
+        Thread, ThreadId,
+    };
 
     #[cfg(feature = "model")]
-    pub use crate::model::thread::{scope, spawn, yield_now, JoinHandle, Scope, ScopedJoinHandle};
+    pub use crate::model::thread::{
+        available_parallelism, current, panicking, park, park_timeout, scope, sleep, spawn,
+        yield_now, AccessError, Builder, JoinHandle, LocalKey, Result, Scope, ScopedJoinHandle,
+        Thread, ThreadId,
+    };
 }
 
-/// `UnsafeCell` with loom's closure API.
+/// Declares thread-locals (as `std::thread_local!`): std's in normal builds; in model builds a
+/// [`thread::LocalKey`] whose value, inside a model run, is per model thread and per execution
+/// (dropped when the thread's closure returns).
+#[cfg(not(feature = "model"))]
+#[macro_export]
+macro_rules! thread_local {
+    ($($t:tt)*) => {
+        ::std::thread_local!($($t)*);
+    };
+}
+
+/// Declares thread-locals (as `std::thread_local!`): std's in normal builds; in model builds a
+/// [`thread::LocalKey`] whose value, inside a model run, is per model thread and per execution
+/// (dropped when the thread's closure returns).
+#[cfg(feature = "model")]
+#[macro_export]
+macro_rules! thread_local {
+    () => {};
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const $init:block; $($rest:tt)*) => {
+        $crate::__thread_local_inner!($(#[$attr])* $vis $name, $t, $init);
+        $crate::thread_local!($($rest)*);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const $init:block) => {
+        $crate::__thread_local_inner!($(#[$attr])* $vis $name, $t, $init);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr; $($rest:tt)*) => {
+        $crate::__thread_local_inner!($(#[$attr])* $vis $name, $t, $init);
+        $crate::thread_local!($($rest)*);
+    };
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr) => {
+        $crate::__thread_local_inner!($(#[$attr])* $vis $name, $t, $init);
+    };
+}
+
+#[doc(hidden)]
+#[cfg(feature = "model")]
+#[macro_export]
+macro_rules! __thread_local_inner {
+    ($(#[$attr:meta])* $vis:vis $name:ident, $t:ty, $init:expr) => {
+        $(#[$attr])* $vis static $name: $crate::thread::LocalKey<$t> = {
+            ::std::thread_local!(static __HEISEN_STD: $t = $init);
+            $crate::thread::LocalKey::__new(&__HEISEN_STD, || $init)
+        };
+    };
+}
+
+/// A modelled `static`, in `lazy_static::lazy_static!` syntax: `static ref NAME: T = expr;`
+/// declares `static NAME: heisen::sync::LazyLock<T>` (use it through `Deref`, as with
+/// `lazy_static`). Normal builds: std's `LazyLock`, initialised once per process. Model builds:
+/// inside a model run the value is initialised anew in every execution (so the objects it
+/// holds are modelled) and dropped when the execution's body returns, as loom's
+/// `lazy_static!`.
+#[macro_export]
+macro_rules! lazy_static {
+    () => {};
+    ($(#[$attr:meta])* $vis:vis static ref $name:ident : $t:ty = $init:expr; $($rest:tt)*) => {
+        $(#[$attr])* $vis static $name: $crate::sync::LazyLock<$t> =
+            $crate::sync::LazyLock::new(|| $init);
+        $crate::lazy_static!($($rest)*);
+    };
+}
+
+/// `lazy_static::initialize`, for statics declared with [`heisen::lazy_static!`](macro@lazy_static).
+pub mod lazy_static {
+    /// Forces the initialisation of a lazy static (as `lazy_static::initialize`).
+    #[cfg(not(feature = "model"))]
+    pub fn initialize<T, F: FnOnce() -> T>(lazy: &crate::sync::LazyLock<T, F>) {
+        crate::sync::LazyLock::force(lazy);
+    }
+    /// Forces the initialisation of a lazy static (as `lazy_static::initialize`).
+    #[cfg(feature = "model")]
+    pub fn initialize<T, F: Fn() -> T>(lazy: &crate::sync::LazyLock<T, F>) {
+        crate::sync::LazyLock::force(lazy);
+    }
+}
+
+/// `UnsafeCell` with loom's API (`with` / `with_mut`, `get` / `get_mut`).
 pub mod cell {
     #[cfg(feature = "model")]
-    pub use crate::model::cell::UnsafeCell;
+    pub use crate::model::cell::{ConstPtr, MutPtr, UnsafeCell};
 
-    /// `std::cell::UnsafeCell` with loom's `with` / `with_mut` API (an `#[inline]` newtype).
+    /// `std::cell::UnsafeCell` with loom's `with` / `with_mut` and `get` / `get_mut` API (an
+    /// `#[inline]` newtype).
     #[cfg(not(feature = "model"))]
     #[derive(Debug, Default)]
     #[repr(transparent)]
     pub struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
+
+    /// A read access to an [`UnsafeCell`] (loom's `ConstPtr`; a raw pointer in normal builds).
+    #[cfg(not(feature = "model"))]
+    #[derive(Debug)]
+    pub struct ConstPtr<T: ?Sized>(*const T);
+
+    /// A write access to an [`UnsafeCell`] (loom's `MutPtr`; a raw pointer in normal builds).
+    #[cfg(not(feature = "model"))]
+    #[derive(Debug)]
+    pub struct MutPtr<T: ?Sized>(*mut T);
+
+    #[cfg(not(feature = "model"))]
+    impl<T: ?Sized> ConstPtr<T> {
+        /// Dereferences the pointer.
+        ///
+        /// # Safety
+        /// As dereferencing `*const T`.
+        #[inline]
+        pub unsafe fn deref(&self) -> &T {
+            &*self.0
+        }
+        /// Runs `f` with the raw pointer.
+        #[inline]
+        pub fn with<F, R>(&self, f: F) -> R
+        where
+            F: FnOnce(*const T) -> R,
+        {
+            f(self.0)
+        }
+    }
+
+    #[cfg(not(feature = "model"))]
+    impl<T: ?Sized> MutPtr<T> {
+        /// Dereferences the pointer.
+        ///
+        /// # Safety
+        /// As dereferencing `*mut T`: the result must be the only reference while it lives.
+        #[inline]
+        #[allow(clippy::mut_from_ref)]
+        pub unsafe fn deref(&self) -> &mut T {
+            &mut *self.0
+        }
+        /// Runs `f` with the raw pointer.
+        #[inline]
+        pub fn with<F, R>(&self, f: F) -> R
+        where
+            F: FnOnce(*mut T) -> R,
+        {
+            f(self.0)
+        }
+    }
 
     #[cfg(not(feature = "model"))]
     impl<T> UnsafeCell<T> {
@@ -518,6 +749,14 @@ pub mod cell {
     }
 
     #[cfg(not(feature = "model"))]
+    impl<T> From<T> for UnsafeCell<T> {
+        #[inline]
+        fn from(v: T) -> Self {
+            UnsafeCell::new(v)
+        }
+    }
+
+    #[cfg(not(feature = "model"))]
     impl<T: ?Sized> UnsafeCell<T> {
         /// Immutable access through a raw pointer.
         #[inline]
@@ -529,6 +768,16 @@ pub mod cell {
         pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
             f(self.0.get())
         }
+        /// A read access (loom's `get`): a pointer wrapper to dereference.
+        #[inline]
+        pub fn get(&self) -> ConstPtr<T> {
+            ConstPtr(self.0.get())
+        }
+        /// A write access (loom's `get_mut`): a pointer wrapper to dereference.
+        #[inline]
+        pub fn get_mut(&self) -> MutPtr<T> {
+            MutPtr(self.0.get())
+        }
     }
 }
 
@@ -536,8 +785,9 @@ pub mod cell {
 ///
 /// | item | normal build | model build |
 /// |---|---|---|
-/// | [`Duration`], [`Instant`] | `std::time` | `std::time` (an `Instant` measures time on one machine, where skew does not matter; model runs read the real monotonic clock) |
-/// | [`SystemTime`], [`UNIX_EPOCH`], [`SystemTimeError`] | `std::time` | a thin mirror of std's API: `now`, `duration_since`, `elapsed`, `checked_add` / `checked_sub`, `+` / `-` a `Duration`, `Ord`, `Hash`, `Debug`, `From` to and from `std::time::SystemTime` |
+/// | [`Duration`](crate::time::Duration) | `std::time` | `std::time` |
+/// | [`Instant`](crate::time::Instant) | `std::time` | std's API; inside a model run [`Instant::now`](crate::time::Instant::now) reads the model's true time (below, without any thread's skew: one machine's monotonic clock), so deadlines are deterministic; `thread::sleep(d)` and `park_timeout(d)` advance it by `d` without real time passing |
+/// | [`SystemTime`](crate::time::SystemTime), [`UNIX_EPOCH`](crate::time::UNIX_EPOCH), [`SystemTimeError`](crate::time::SystemTimeError) | `std::time` | a thin mirror of std's API: `now`, `duration_since`, `elapsed`, `checked_add` / `checked_sub`, `+` / `-` a `Duration`, `Ord`, `Hash`, `Debug`, `From` to and from `std::time::SystemTime` |
 ///
 /// In a model build, `SystemTime::now()` outside a model run is the real clock. Inside one,
 /// every model thread reads **its own clock**: the model's *true time* plus the thread's
@@ -563,17 +813,58 @@ pub mod cell {
 ///
 /// Every reading is a row of the failure timeline, with the thread's skew:
 /// `SystemTime::now() = 1.050s (skew +50ms)` (`elapsed: SystemTime::now() = …` for
-/// [`SystemTime::elapsed`]), and run summaries name the exploration
+/// [`SystemTime::elapsed`](crate::time::SystemTime::elapsed)), and run summaries name the exploration
 /// (`clock skew ±50ms (each thread: -50ms, 0 or +50ms)` under loom, `(each thread: sampled)`
 /// under shuttle).
 pub mod time {
-    pub use std::time::{Duration, Instant};
+    pub use std::time::Duration;
 
     #[cfg(not(feature = "model"))]
-    pub use std::time::{SystemTime, SystemTimeError, UNIX_EPOCH};
+    pub use std::time::{Instant, SystemTime, SystemTimeError, UNIX_EPOCH};
 
     #[cfg(feature = "model")]
-    pub use crate::model::time::{SystemTime, SystemTimeError, UNIX_EPOCH};
+    pub use crate::model::time::{Instant, SystemTime, SystemTimeError, UNIX_EPOCH};
+}
+
+/// Allocation with loom's leak tracking (loom's `alloc` API): std's allocator in normal builds;
+/// inside a loom run an allocation never freed, or a [`Track`](alloc::Track)ed value never
+/// dropped, is reported as a leak at the end of the execution.
+pub mod alloc {
+    pub use std::alloc::Layout;
+
+    #[cfg(feature = "model")]
+    pub use crate::model::alloc::{alloc, alloc_zeroed, dealloc, Track};
+    #[cfg(not(feature = "model"))]
+    pub use std::alloc::{alloc, alloc_zeroed, dealloc};
+
+    /// A value tracked for leaks in model runs (loom's `alloc::Track`); a plain wrapper here.
+    #[cfg(not(feature = "model"))]
+    #[derive(Debug)]
+    pub struct Track<T>(T);
+
+    #[cfg(not(feature = "model"))]
+    impl<T> Track<T> {
+        /// Tracks `value`.
+        #[inline]
+        pub fn new(value: T) -> Track<T> {
+            Track(value)
+        }
+        /// The value.
+        #[inline]
+        pub fn get_ref(&self) -> &T {
+            &self.0
+        }
+        /// The value, mutably.
+        #[inline]
+        pub fn get_mut(&mut self) -> &mut T {
+            &mut self.0
+        }
+        /// Stops tracking, returning the value.
+        #[inline]
+        pub fn into_inner(self) -> T {
+            self.0
+        }
+    }
 }
 
 /// Hints.

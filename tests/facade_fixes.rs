@@ -57,7 +57,7 @@ fn contended_locking() {
             let (m, rw) = (m.clone(), rw.clone());
             thread::spawn(move || {
                 *m.lock().unwrap() += 1;
-                if let Some(mut g) = m.try_lock() {
+                if let Ok(mut g) = m.try_lock() {
                     *g += 1;
                 }
                 *rw.write().unwrap() += 1;

@@ -61,6 +61,46 @@ fn facade_types_are_the_std_types() {
         TypeId::of::<std::time::Instant>()
     );
     assert_eq!(heisen::time::UNIX_EPOCH, std::time::UNIX_EPOCH);
+    // Items added for std parity (issue 15) are std's too.
+    macro_rules! same {
+        ($($a:ty => $b:ty),* $(,)?) => {
+            $(assert_eq!(TypeId::of::<$a>(), TypeId::of::<$b>(), stringify!($a));)*
+        };
+    }
+    same! {
+        heisen::sync::Weak<u8> => std::sync::Weak<u8>,
+        heisen::sync::OnceLock<u8> => std::sync::OnceLock<u8>,
+        heisen::sync::Once => std::sync::Once,
+        heisen::sync::OnceState => std::sync::OnceState,
+        heisen::sync::LazyLock<u8> => std::sync::LazyLock<u8>,
+        heisen::sync::WaitTimeoutResult => std::sync::WaitTimeoutResult,
+        heisen::sync::Barrier => std::sync::Barrier,
+        heisen::sync::BarrierWaitResult => std::sync::BarrierWaitResult,
+        heisen::sync::MutexGuard<'static, u8> => std::sync::MutexGuard<'static, u8>,
+        heisen::sync::RwLockReadGuard<'static, u8> => std::sync::RwLockReadGuard<'static, u8>,
+        heisen::sync::RwLockWriteGuard<'static, u8> => std::sync::RwLockWriteGuard<'static, u8>,
+        heisen::sync::mpsc::Sender<u8> => std::sync::mpsc::Sender<u8>,
+        heisen::sync::mpsc::SyncSender<u8> => std::sync::mpsc::SyncSender<u8>,
+        heisen::sync::mpsc::Receiver<u8> => std::sync::mpsc::Receiver<u8>,
+        heisen::sync::mpsc::IntoIter<u8> => std::sync::mpsc::IntoIter<u8>,
+        heisen::sync::mpsc::TrySendError<u8> => std::sync::mpsc::TrySendError<u8>,
+        heisen::sync::mpsc::RecvTimeoutError => std::sync::mpsc::RecvTimeoutError,
+        heisen::sync::atomic::AtomicI32 => std::sync::atomic::AtomicI32,
+        heisen::thread::Thread => std::thread::Thread,
+        heisen::thread::ThreadId => std::thread::ThreadId,
+        heisen::thread::Builder => std::thread::Builder,
+        heisen::thread::LocalKey<u8> => std::thread::LocalKey<u8>,
+        heisen::thread::AccessError => std::thread::AccessError,
+        heisen::thread::ScopedJoinHandle<'static, u8> => std::thread::ScopedJoinHandle<'static, u8>,
+    }
+    // `heisen::thread_local!` and `heisen::lazy_static!` are std's thread_local! / LazyLock.
+    heisen::thread_local!(static TL: std::cell::Cell<u8> = const { std::cell::Cell::new(1) });
+    let _: &'static std::thread::LocalKey<std::cell::Cell<u8>> = &TL;
+    heisen::lazy_static! {
+        static ref LS: Vec<u8> = vec![1];
+    }
+    let _: &'static std::sync::LazyLock<Vec<u8>> = &LS;
+    assert_eq!(*LS, vec![1]);
     // The one newtype is layout-identical (repr(transparent), #[inline] accessors).
     assert_eq!(
         std::mem::size_of::<heisen::cell::UnsafeCell<[u64; 3]>>(),

@@ -22,7 +22,16 @@ fn model_suites_pass_in_the_model_build() {
         .args(["--test", "model_detection", "--test", "model_primitives"])
         .args(["--test", "critical", "--test", "facade_fixes"])
         .args(["--test", "model_time", "--test", "model_fidelity"])
-        .args(["--test", "model_summary", "--test", "lin"])
+        .args([
+            "--test",
+            "model_summary",
+            "--test",
+            "parity",
+            "--test",
+            "facade_fidelity",
+            "--test",
+            "lin",
+        ])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
@@ -59,6 +68,10 @@ fn model_suites_pass_in_the_model_build() {
         "a_skipped_should_panic_test_is_ok_and_recorded_as_skipped",
         "a_shuttle_pass_is_kept_when_loom_then_fails",
         "the_summary_file_carries_the_never_overlapped_warning",
+        "facade_items_run_with_std_semantics",
+        "a_static_lazylock_is_modelled_and_reset_per_execution",
+        "leaked_arc_cycle_is_reported_by_loom",
+        "a_std_object_touched_inside_a_model_run_is_an_error_naming_its_construction_site",
         "model::a_load_store_counter_is_not_linearizable_under_both_backends",
         "model::a_stack_with_a_racy_len_is_not_linearizable_under_both_backends",
         "model::a_queue_that_loses_an_element_is_not_linearizable_under_both_backends",

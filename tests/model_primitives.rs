@@ -97,7 +97,7 @@ fn try_lock_and_fetch_ops_pass() {
         let n = Arc::new(AtomicUsize::new(0));
         let (m2, n2) = (m.clone(), n.clone());
         let h = thread::spawn(move || {
-            if let Some(mut g) = m2.try_lock() {
+            if let Ok(mut g) = m2.try_lock() {
                 *g += 1;
             }
             n2.fetch_add(2, SeqCst);

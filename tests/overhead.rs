@@ -103,8 +103,8 @@ macro_rules! queue {
     }};
 }
 
-/// Arcs are `std::sync::Arc` on every side, as in `heisen::sync` (the reference count is not
-/// modelled), so all sides explore the same executions.
+/// Arcs are `std::sync::Arc` on every side (not loom's, and not `heisen::sync::Arc`, whose
+/// count is modelled under loom), so all sides explore the same executions.
 /// One body against both backends, hand-wired and through `heisen::runner`; minimum of `rounds`
 /// (the machine is shared, the minimum is the least noisy). Prints one line per backend.
 fn compare(

@@ -26,7 +26,7 @@
 
 use crate::analysis::FileFacts;
 use crate::finding::{Finding, Fix, Group, Label, Level, ParseFailure, Region};
-use crate::output::Fnv1a64;
+use crate::hash::Fnv1a64;
 use crate::suppress::Directive;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -32,7 +32,7 @@
 //! the offending key or value, and renders as a miette diagnostic pointing at it.
 
 use crate::finding::{Group, Level};
-use crate::output::Fnv1a64;
+use crate::hash::Fnv1a64;
 use crate::rules::RuleMeta;
 use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};

@@ -466,14 +466,10 @@ fn attach_functions(findings: &mut [Finding], parsed: &[Parsed]) {
         let Some(facts) = by_file.get(f.file.as_str()) else {
             continue;
         };
-        let start = (f.region.line, f.region.column);
         f.function = facts
             .functions
             .iter()
-            .filter(|func| {
-                let r = func.item_region;
-                (r.line, r.column) <= start && start < (r.end_line, r.end_column)
-            })
+            .filter(|func| func.item_region.covers_start_of(&f.region))
             .min_by_key(|func| {
                 let r = func.item_region;
                 (

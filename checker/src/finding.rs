@@ -3,6 +3,7 @@
 //! Machine formats (json, sarif, github, gitlab) and the human renderer all read these
 //! structs; no renderer looks at syntax trees.
 
+use crate::hash::Fnv1a64;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -200,4 +201,162 @@ pub struct Report {
     pub summary: Summary,
     /// Source text by `Finding::file` (and label files), for snippets and fingerprints.
     pub sources: std::collections::BTreeMap<String, std::sync::Arc<str>>,
+}
+
+impl Finding {
+    /// The base fingerprint of a finding: FNV-1a 64 of the rule name, the file path (with `\`
+    /// turned into `/`) and the whitespace-normalized text of the flagged lines
+    /// (`region.line..=region.end_line`). The line *number* is deliberately not part of it, so
+    /// the fingerprint survives edits elsewhere in the file. When the source text is unknown,
+    /// the message stands in for it.
+    pub fn base_fingerprint(&self, source: Option<&str>) -> u64 {
+        let mut h = Fnv1a64::new();
+        h.write_str("heisen/v1");
+        h.write_str(self.rule);
+        h.write_str(&self.file.replace('\\', "/"));
+        match source {
+            Some(text) => {
+                let lines = line_range_text(text, self.region.line, self.region.end_line);
+                h.write_str(&normalize_whitespace(&lines));
+            }
+            None => h.write_str(&normalize_whitespace(&self.message)),
+        }
+        h.finish()
+    }
+}
+
+impl Report {
+    /// Fingerprints of all findings, in order, as 16 lowercase hex digits: the line-number-free
+    /// identity of a finding that SARIF, JSON, GitLab and the baseline use.
+    ///
+    /// Two findings with the same base fingerprint (same rule, file and line text, e.g. a
+    /// repeated statement) are told apart by their occurrence index in report order: the first
+    /// keeps the base fingerprint, the n-th (n ≥ 1) hashes the base with `n`. This keeps the
+    /// first occurrence stable and the rest distinct.
+    pub fn fingerprints(&self) -> Vec<String> {
+        let mut seen: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+        self.findings
+            .iter()
+            .map(|f| {
+                let base = f.base_fingerprint(self.sources.get(&f.file).map(|s| &**s));
+                let n = seen.entry(base).or_insert(0);
+                let fp = if *n == 0 {
+                    base
+                } else {
+                    let mut h = Fnv1a64::new();
+                    h.write(&base.to_le_bytes());
+                    h.write(&n.to_le_bytes());
+                    h.finish()
+                };
+                *n += 1;
+                format!("{fp:016x}")
+            })
+            .collect()
+    }
+
+    /// Finding counts per rule, most frequent first (ties by rule name).
+    pub fn statistics(&self) -> Vec<(&'static str, usize)> {
+        let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
+        for f in &self.findings {
+            *counts.entry(f.rule).or_default() += 1;
+        }
+        let mut v: Vec<_> = counts.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v
+    }
+}
+
+/// The text of lines `first..=last` (1-based, clamped) of `text`, without line terminators,
+/// joined with `\n`. Empty when the range is out of bounds.
+fn line_range_text(text: &str, first: usize, last: usize) -> String {
+    let first = first.max(1);
+    let last = last.max(first);
+    text.lines()
+        .enumerate()
+        .filter(|(i, _)| (first..=last).contains(&(i + 1)))
+        .map(|(_, l)| l)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Collapses every run of whitespace to one space and trims the ends.
+fn normalize_whitespace(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding_at(line: usize) -> Finding {
+        Finding {
+            rule: "atomic-load-store",
+            group: Group::LostUpdate,
+            level: Level::Warn,
+            file: "src/a.rs".into(),
+            region: Region {
+                line,
+                column: 5,
+                end_line: line,
+                end_column: 10,
+            },
+            message: "m".into(),
+            help: "h".into(),
+            labels: vec![],
+            fix: None,
+            function: None,
+        }
+    }
+
+    #[test]
+    fn fingerprint_ignores_line_number_and_whitespace() {
+        let a = "fn f() {\n    x.store(v, SeqCst);\n}\n";
+        let b = "// a new comment\n\nfn f() {\n        x.store(v,   SeqCst);\n}\n";
+        assert_eq!(
+            finding_at(2).base_fingerprint(Some(a)),
+            finding_at(4).base_fingerprint(Some(b))
+        );
+        // Different text → different fingerprint.
+        assert_ne!(
+            finding_at(1).base_fingerprint(Some(a)),
+            finding_at(2).base_fingerprint(Some(a))
+        );
+        // Different rule → different fingerprint.
+        let mut other = finding_at(2);
+        other.rule = "relaxed-any";
+        assert_ne!(
+            finding_at(2).base_fingerprint(Some(a)),
+            other.base_fingerprint(Some(a))
+        );
+    }
+
+    #[test]
+    fn fingerprints_disambiguate_repeats() {
+        let text: std::sync::Arc<str> = "x.store(1);\nx.store(1);\n".into();
+        let mut report = Report {
+            findings: vec![finding_at(1), finding_at(2)],
+            ..Default::default()
+        };
+        report.sources.insert("src/a.rs".into(), text.clone());
+        let fps = report.fingerprints();
+        assert_ne!(fps[0], fps[1]);
+        assert_eq!(
+            fps[0],
+            format!("{:016x}", finding_at(1).base_fingerprint(Some(&text)))
+        );
+    }
+
+    #[test]
+    fn statistics_sorted_by_count_then_name() {
+        let mut report = Report {
+            findings: vec![finding_at(1), finding_at(2)],
+            ..Default::default()
+        };
+        report.findings[1].rule = "relaxed-any";
+        report.findings.push(report.findings[1].clone());
+        assert_eq!(
+            report.statistics(),
+            [("relaxed-any", 2), ("atomic-load-store", 1)]
+        );
+    }
 }

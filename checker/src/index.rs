@@ -2,10 +2,45 @@
 //! every file's [`FileFacts`] and shared read-only.
 
 use crate::analysis::{
-    EventKind, FieldDecl, FileFacts, FnFacts, Place, Root, StaticDecl, StructDecl,
+    last_segment, Event, EventKind, FieldDecl, FileFacts, FnFacts, Place, Root, StaticDecl,
+    StructDecl,
 };
 use crate::finding::Region;
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// Identifies one function of a crate: the index of its file (in the order the index was built
+/// from) and of the function in that file's facts. Stable for one run of the rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FnKey {
+    pub file: usize,
+    pub func: usize,
+}
+
+/// A function of the crate together with its [`FnKey`], for queries that keep per-function
+/// results (`FnRef` dereferences to the facts).
+#[derive(Clone, Copy, Debug)]
+pub struct FnRef<'a> {
+    pub key: FnKey,
+    pub facts: &'a FnFacts,
+}
+
+impl std::ops::Deref for FnRef<'_> {
+    type Target = FnFacts;
+    fn deref(&self) -> &FnFacts {
+        self.facts
+    }
+}
+
+/// What the index keeps of each function for cross-function questions (calls, return types).
+#[derive(Clone, Debug)]
+pub struct FnEntry {
+    pub key: FnKey,
+    /// [`FnFacts::owner`]: the impl type, `None` for free functions.
+    pub owner: Option<String>,
+    /// The return type as written, `Self` replaced by the owner (`()` when none is written).
+    pub ret: String,
+}
 
 /// Cross-file declarations of one crate (package), by name.
 #[derive(Default, Debug)]
@@ -14,10 +49,10 @@ pub struct CrateIndex {
     pub fields: HashMap<String, Vec<FieldDecl>>,
     pub statics: HashMap<String, StaticDecl>,
     pub structs: HashMap<String, StructDecl>,
-    /// Function name (last segment, e.g. `now_ms` for `Clock::now_ms`) → (file index, fn index).
-    pub functions: HashMap<String, Vec<(usize, usize)>>,
+    /// Function name (last segment, e.g. `now_ms` for `Clock::now_ms`) → its functions.
+    pub functions: HashMap<String, Vec<FnEntry>>,
     /// Struct name → the first place where values of that struct are put in order (see
-    /// [`CrateIndex::ordered_by`]).
+    /// `ordered_structs`).
     pub ordered: HashMap<String, OrderUse>,
 }
 
@@ -50,13 +85,15 @@ impl CrateIndex {
                 ix.structs.insert(s.name.clone(), s.clone());
             }
             for (i, func) in facts.functions.iter().enumerate() {
-                let short = func
-                    .name
-                    .rsplit("::")
-                    .next()
-                    .unwrap_or(&func.name)
-                    .to_string();
-                ix.functions.entry(short).or_default().push((fi, i));
+                let entry = FnEntry {
+                    key: FnKey { file: fi, func: i },
+                    owner: func.owner().map(str::to_string),
+                    ret: self_replaced(func.owner(), func.ret.as_deref().unwrap_or("()")),
+                };
+                ix.functions
+                    .entry(func.short_name().to_string())
+                    .or_default()
+                    .push(entry);
             }
         }
         ix.ordered = ordered_structs(&ix, files);
@@ -72,85 +109,158 @@ impl CrateIndex {
             .map(|d| d.ty.as_str())
     }
 
-    /// The declared type of the place's last field or static, when the crate declares one
-    /// unambiguously enough: all declarations of that name agree on `pred`.
-    pub fn place_type_is(&self, place_text: &str, pred: impl Fn(&str) -> bool) -> bool {
-        let last = place_text
-            .trim_end_matches("[]")
-            .rsplit(['.', ':'])
-            .next()
-            .unwrap_or(place_text);
-        if let Some(s) = self.statics.get(last) {
-            return pred(&s.ty);
-        }
-        let mut any = false;
-        for ty in self.field_types(last) {
-            if !pred(ty) {
-                return false;
-            }
-            any = true;
-        }
-        any
-    }
-
-    /// `Self` in a type written inside an `impl` block, replaced by the impl's type.
-    fn self_type(&self, func: &FnFacts, ty: &str) -> String {
-        match func.name.rsplit_once("::") {
-            Some((t, _)) if type_words(ty).any(|w| w == "Self") => {
-                let t = t.rsplit("::").next().unwrap_or(t);
-                type_words(ty)
-                    .map(|w| if w == "Self" { t } else { w })
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            }
-            _ => ty.to_string(),
-        }
-    }
-
-    /// The declared type of a place in `func`, when the crate states it: a parameter's or an
-    /// annotated local's type, the return type of the crate function a local was initialized
-    /// by, the type of `self`, or the type of a field whose declarations all agree. `None` for
-    /// pattern bindings and other locals of unknown type.
-    pub fn type_of_place(&self, files: &[&FileFacts], func: &FnFacts, p: &Place) -> Option<String> {
-        let text = p.text.trim_end_matches("[]");
+    /// Every type the crate declares for `place` in `func` — the one place-type resolver that
+    /// [`CrateIndex::type_of`] and [`CrateIndex::type_is`] decide on:
+    ///
+    /// * a field (`self.state`, `acct.balance`, `self.slots[]`, a field of a temporary): the
+    ///   declaration in the impl's own struct for a direct field of `self`, else every
+    ///   declaration of a field of that name;
+    /// * `self`: `Self`; a parameter: its type; an annotated local: its annotation;
+    /// * an unannotated local initialized by a call (`let m = Registry::open(..)`): the return
+    ///   type of every crate function that call may be, else the constructor path as written
+    ///   (`moka::sync::Cache::new`), which names the type for the library constructors that
+    ///   rules look for;
+    /// * a static or const (by its last path segment): its type.
+    ///
+    /// Types are as written, except that `Self` in a return type is its impl's type. Empty for
+    /// temporaries, pattern bindings and other locals of unknown type.
+    pub fn declared_types<'a>(&'a self, func: &'a FnFacts, place: &'a Place) -> Vec<Cow<'a, str>> {
+        let text = place.text.trim_end_matches("[]");
         if let Some((_, member)) = text.rsplit_once('.') {
-            let mut types = self.field_types(member);
-            let first = types.next()?;
-            return types.all(|t| t == first).then(|| first.to_string());
+            if place.root == Root::SelfValue && text.matches('.').count() == 1 {
+                let own = self
+                    .fields
+                    .get(member)
+                    .into_iter()
+                    .flatten()
+                    .find(|d| func.owner() == Some(d.strukt.as_str()));
+                if let Some(d) = own {
+                    return vec![Cow::Borrowed(d.ty.as_str())];
+                }
+            }
+            return self.field_types(member).map(Cow::Borrowed).collect();
         }
-        let ty = match &p.root {
-            Root::SelfValue => "Self".to_string(),
-            Root::Param => func.params.iter().find(|(n, _)| n == text)?.1.clone(),
-            Root::Local { ty: Some(t), .. } => t.clone(),
+        let one = |t: &'a str| vec![Cow::Borrowed(t)];
+        match &place.root {
+            Root::SelfValue => one("Self"),
+            Root::Param => func
+                .params
+                .iter()
+                .find(|(n, _)| n == text)
+                .map_or_else(Vec::new, |(_, t)| one(t)),
+            Root::Local { ty: Some(t), .. } => one(t),
             Root::Local {
                 init: Some(path), ..
             } => {
-                let segs: Vec<&str> = path.split("::").collect();
-                let last = *segs.last()?;
-                let owner_of = |f: &FnFacts| {
-                    let (t, _) = f.name.rsplit_once("::")?;
-                    Some(t.rsplit("::").next().unwrap_or(t).to_string())
-                };
-                let owner = match segs.len().checked_sub(2).map(|i| segs[i]) {
-                    Some("Self") => owner_of(func),
-                    // `crate::clock::now_ms` is a free function.
-                    o => o
-                        .filter(|t| t.starts_with(|c: char| c.is_ascii_uppercase()))
-                        .map(str::to_string),
-                };
-                let mut rets = self.functions.get(last)?.iter().filter_map(|&(fi, i)| {
-                    let f = files.get(fi)?.functions.get(i)?;
-                    (owner_of(f) == owner)
-                        .then(|| self.self_type(f, f.ret.as_deref().unwrap_or("()")))
-                });
-                let first = rets.next()?;
-                return rets.all(|t| t == first).then_some(first);
+                let rets = self.returned_by(func, path);
+                if rets.is_empty() {
+                    one(path)
+                } else {
+                    rets.into_iter().map(Cow::Borrowed).collect()
+                }
             }
-            Root::Static => self.statics.get(text)?.ty.clone(),
-            _ => return None,
-        };
-        Some(self.self_type(func, &ty))
+            Root::Static => self
+                .statics
+                .get(last_segment(text))
+                .map_or_else(Vec::new, |s| one(&s.ty)),
+            Root::Local { .. } | Root::Temporary => Vec::new(),
+        }
     }
+
+    /// The declared type of `place` in `func` when the crate states one unambiguously: every
+    /// declaration [`CrateIndex::declared_types`] finds agrees (a field name two structs
+    /// declare with different types gives `None`).
+    pub fn type_of<'a>(&'a self, func: &'a FnFacts, place: &'a Place) -> Option<Cow<'a, str>> {
+        let mut types = self.declared_types(func, place).into_iter();
+        let first = types.next()?;
+        types.all(|t| t == first).then_some(first)
+    }
+
+    /// Whether the crate declares a type for `place` and every declaration satisfies `pred`
+    /// (`AtomicPtr<Node>` and `AtomicPtr<Block>` fields of one name are both pointers).
+    pub fn type_is(&self, func: &FnFacts, place: &Place, pred: impl Fn(&str) -> bool) -> bool {
+        let types = self.declared_types(func, place);
+        !types.is_empty() && types.iter().all(|t| pred(t))
+    }
+
+    /// The return types of the crate functions a call of `path` (as written, in `func`) may
+    /// be: `Type::f` / `Self::f` (the impl of `func`) match methods of that type, a lowercase
+    /// qualifier (`crate::clock::now_ms`) or none matches free functions.
+    fn returned_by<'a>(&'a self, func: &FnFacts, path: &str) -> Vec<&'a str> {
+        let segs: Vec<&str> = path.split("::").collect();
+        let Some(entries) = segs.last().and_then(|last| self.functions.get(*last)) else {
+            return Vec::new();
+        };
+        let owner = match segs.len().checked_sub(2).map(|i| segs[i]) {
+            Some("Self") => func.owner(),
+            o => o.filter(|t| t.starts_with(|c: char| c.is_ascii_uppercase())),
+        };
+        entries
+            .iter()
+            .filter(|e| e.owner.as_deref() == owner)
+            .map(|e| e.ret.as_str())
+            .collect()
+    }
+
+    /// The crate functions a call or method call `ev` in `func` may resolve to, by name: a
+    /// method call may be any method of that name (the receiver's type is not known); a path
+    /// call `Type::f` (`Self::f`: the impl of `func`) a method of `Type`; a path with a
+    /// lowercase qualifier (`clock::now`) or none a free function. Macros and assignments call
+    /// nothing.
+    pub fn callees(&self, func: &FnFacts, ev: &Event) -> Vec<FnKey> {
+        let name = last_segment(&ev.name);
+        let Some(entries) = self.functions.get(name) else {
+            return Vec::new();
+        };
+        let segs: Vec<&str> = ev.name.split("::").collect();
+        let wanted: Option<Option<&str>> = match ev.kind {
+            // Any method: matched below.
+            EventKind::MethodCall => None,
+            EventKind::Call if segs.len() >= 2 => {
+                let t = segs[segs.len() - 2];
+                let t = if t == "Self" {
+                    func.owner().unwrap_or(t)
+                } else {
+                    t
+                };
+                Some(t.starts_with(|c: char| c.is_ascii_uppercase()).then_some(t))
+            }
+            EventKind::Call => Some(None),
+            _ => return Vec::new(),
+        };
+        entries
+            .iter()
+            .filter(|e| match wanted {
+                None => e.owner.is_some(),
+                Some(owner) => e.owner.as_deref() == owner,
+            })
+            .map(|e| e.key)
+            .collect()
+    }
+}
+
+/// `Self` in a type written inside an `impl` block of `owner`, replaced by `owner`; the rest
+/// of the text is kept as written (`Option<Self>` → `Option<Entry>`).
+pub fn self_replaced(owner: Option<&str>, ty: &str) -> String {
+    let Some(owner) = owner else {
+        return ty.to_string();
+    };
+    let mut out = String::with_capacity(ty.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(if word == "Self" { owner } else { word });
+        word.clear();
+    };
+    for c in ty.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 /// Methods whose body defines an order rather than uses one (`impl Ord for T { fn cmp }`).
@@ -234,125 +344,138 @@ fn ordered_structs(ix: &CrateIndex, files: &[&FileFacts]) -> HashMap<String, Ord
             }
         }
         for func in &facts.functions {
-            let method = func.name.rsplit("::").next().unwrap_or(&func.name);
-            if func.name.contains("::") && ORDER_IMPLS.contains(&method) {
-                continue;
-            }
-            let declared = func
-                .params
+            order_uses_in(ix, fi, func, &mut mark);
+        }
+    }
+    through_first_fields(ix, &mut out);
+    out
+}
+
+/// Where `func` (in file `fi`) puts values in order: declared ordered-collection keys,
+/// comparisons, `cmp`/`max`/`min`, sorts, sort keys and ordered-collection inserts; `mark`
+/// records the types of the values.
+fn order_uses_in(
+    ix: &CrateIndex,
+    fi: usize,
+    func: &FnFacts,
+    mark: &mut impl FnMut(&str, usize, Region, &str),
+) {
+    if func.owner().is_some() && ORDER_IMPLS.contains(&func.short_name()) {
+        return;
+    }
+    let declared = func
+        .params
+        .iter()
+        .map(|(_, t)| (t, func.region))
+        .chain(func.ret.iter().map(|t| (t, func.region)))
+        .chain(
+            func.bindings
                 .iter()
-                .map(|(_, t)| (t, func.region))
-                .chain(func.ret.iter().map(|t| (t, func.region)))
-                .chain(
-                    func.bindings
-                        .iter()
-                        .filter_map(|b| Some((b.ty.as_ref()?, b.region))),
-                );
-            for (t, region) in declared {
-                for k in ordered_keys(t) {
-                    mark(
-                        &ix.self_type(func, k),
-                        fi,
-                        region,
-                        "as an ordered-collection key",
-                    );
-                }
-            }
-            let ty = |p: &Place| ix.type_of_place(files, func, p);
-            for c in &func.comparisons {
-                for op in [&c.lhs, &c.rhs] {
-                    if let Some(t) = op.place.as_ref().and_then(ty) {
-                        mark(&t, fi, c.region, &format!("by `{}`", c.op));
-                    }
-                }
-            }
-            for ev in &func.events {
-                let name = ev.name.as_str();
-                let how = format!("by `{}`", name.rsplit("::").next().unwrap_or(name));
-                let arg_places = || ev.args.iter().filter_map(|a| a.place.as_ref());
-                match ev.kind {
-                    EventKind::MethodCall => {}
-                    EventKind::Call
-                        if ev.args.len() == 2
-                            && matches!(
-                                name.rsplit("::").next(),
-                                Some("max" | "min" | "cmp" | "partial_cmp")
-                            ) =>
-                    {
-                        for t in arg_places().filter_map(ty) {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                        continue;
-                    }
-                    _ => continue,
-                }
-                let recv_ty = ev.receiver.as_ref().and_then(ty);
-                match name {
-                    "cmp" | "partial_cmp" | "max" | "min" | "clamp" if !ev.args.is_empty() => {
-                        for t in recv_ty.into_iter().chain(arg_places().filter_map(ty)) {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                    }
-                    "sort" | "sort_unstable" if ev.args.is_empty() => {
-                        if let Some(t) = recv_ty {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                    }
-                    // `v.iter().max()`: the collection the iterator chain starts from.
-                    "max" | "min" => {
-                        for &d in &ev.receiver_deps {
-                            let e = &func.events[d];
-                            let start = matches!(
-                                e.name.as_str(),
-                                "iter" | "into_iter" | "iter_mut" | "values" | "keys" | "drain"
-                            );
-                            if let Some(t) = e.receiver.as_ref().filter(|_| start).and_then(ty) {
-                                mark(&t, fi, ev.region, &how);
-                            }
-                        }
-                    }
-                    "sort_by_key"
-                    | "sort_unstable_by_key"
-                    | "sort_by_cached_key"
-                    | "max_by_key"
-                    | "min_by_key"
-                    | "binary_search_by_key" => {
-                        let key = ev.args.last().into_iter().flat_map(|a| &a.fields);
-                        for t in key.filter_map(ty) {
-                            mark(&t, fi, ev.region, &how);
-                        }
-                    }
-                    "insert" | "entry" | "push" if !ev.args.is_empty() => {
-                        let ordered = ev.receiver.as_ref().is_some_and(|r| {
-                            let init = match &r.root {
-                                Root::Local { init, .. } => init.as_deref(),
-                                _ => None,
-                            };
-                            [recv_ty.as_deref(), init].iter().flatten().any(|t| {
-                                ["BTreeMap", "BTreeSet", "BinaryHeap"]
-                                    .iter()
-                                    .any(|c| t.contains(c))
-                            })
-                        });
-                        let a = &ev.args[0];
-                        let key = a
-                            .tuple_elems
-                            .first()
-                            .map_or(a.place.as_ref(), |e| e.place.as_ref());
-                        if let Some(t) = key.filter(|_| ordered).and_then(ty) {
-                            mark(&t, fi, ev.region, "as an ordered-collection key");
-                        }
-                    }
-                    _ => {}
-                }
+                .filter_map(|b| Some((b.ty.as_ref()?, b.region))),
+        );
+    for (t, region) in declared {
+        for k in ordered_keys(t) {
+            mark(
+                &self_replaced(func.owner(), k),
+                fi,
+                region,
+                "as an ordered-collection key",
+            );
+        }
+    }
+    let ty = |p: &Place| ix.type_of(func, p).map(|t| self_replaced(func.owner(), &t));
+    for c in &func.comparisons {
+        for op in [&c.lhs, &c.rhs] {
+            if let Some(t) = op.place.as_ref().and_then(ty) {
+                mark(&t, fi, c.region, &format!("by `{}`", c.op));
             }
         }
     }
-    // A derived order compares the first field: ordering `Entry { stamp: Hlc, .. }` orders
-    // `Hlc` values.
+    for ev in &func.events {
+        let name = ev.name.as_str();
+        let how = format!("by `{}`", last_segment(name));
+        let arg_places = || ev.args.iter().filter_map(|a| a.place.as_ref());
+        match ev.kind {
+            EventKind::MethodCall => {}
+            EventKind::Call
+                if ev.args.len() == 2
+                    && matches!(last_segment(name), "max" | "min" | "cmp" | "partial_cmp") =>
+            {
+                for t in arg_places().filter_map(ty) {
+                    mark(&t, fi, ev.region, &how);
+                }
+                continue;
+            }
+            _ => continue,
+        }
+        let recv_ty = ev.receiver.as_ref().and_then(ty);
+        match name {
+            "cmp" | "partial_cmp" | "max" | "min" | "clamp" if !ev.args.is_empty() => {
+                for t in recv_ty.into_iter().chain(arg_places().filter_map(ty)) {
+                    mark(&t, fi, ev.region, &how);
+                }
+            }
+            "sort" | "sort_unstable" if ev.args.is_empty() => {
+                if let Some(t) = recv_ty {
+                    mark(&t, fi, ev.region, &how);
+                }
+            }
+            // `v.iter().max()`: the collection the iterator chain starts from.
+            "max" | "min" => {
+                for &d in &ev.receiver_deps {
+                    let e = &func.events[d];
+                    let start = matches!(
+                        e.name.as_str(),
+                        "iter" | "into_iter" | "iter_mut" | "values" | "keys" | "drain"
+                    );
+                    if let Some(t) = e.receiver.as_ref().filter(|_| start).and_then(ty) {
+                        mark(&t, fi, ev.region, &how);
+                    }
+                }
+            }
+            "sort_by_key"
+            | "sort_unstable_by_key"
+            | "sort_by_cached_key"
+            | "max_by_key"
+            | "min_by_key"
+            | "binary_search_by_key" => {
+                let key = ev.args.last().into_iter().flat_map(|a| &a.fields);
+                for t in key.filter_map(ty) {
+                    mark(&t, fi, ev.region, &how);
+                }
+            }
+            "insert" | "entry" | "push" if !ev.args.is_empty() => {
+                let ordered = ev.receiver.as_ref().is_some_and(|r| {
+                    let init = match &r.root {
+                        Root::Local { init, .. } => init.as_deref(),
+                        _ => None,
+                    };
+                    [recv_ty.as_deref(), init].iter().flatten().any(|t| {
+                        ["BTreeMap", "BTreeSet", "BinaryHeap"]
+                            .iter()
+                            .any(|c| t.contains(c))
+                    })
+                });
+                let a = &ev.args[0];
+                let key = a
+                    .tuple_elems
+                    .first()
+                    .map_or(a.place.as_ref(), |e| e.place.as_ref());
+                if let Some(t) = key.filter(|_| ordered).and_then(ty) {
+                    mark(&t, fi, ev.region, "as an ordered-collection key");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A derived order compares the first field: ordering `Entry { stamp: Hlc, .. }` orders
+/// `Hlc` values. Adds those, transitively, to `out`.
+fn through_first_fields(ix: &CrateIndex, out: &mut HashMap<String, OrderUse>) {
     loop {
         let mut more = Vec::new();
-        for (name, u) in &out {
+        for (name, u) in out.iter() {
             let Some(s) = ix.structs.get(name) else {
                 continue;
             };
@@ -382,7 +505,6 @@ fn ordered_structs(ix: &CrateIndex, files: &[&FileFacts]) -> HashMap<String, Ord
             out.entry(w).or_insert(u);
         }
     }
-    out
 }
 
 /// Helper for rules: the functions of a set of files, with their file index.
@@ -391,4 +513,147 @@ pub fn functions<'a>(files: &'a [&'a FileFacts]) -> impl Iterator<Item = (usize,
         .iter()
         .enumerate()
         .flat_map(|(i, f)| f.functions.iter().map(move |func| (i, func)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::analyze_file;
+
+    const SRC: &str = "
+        struct Bank { state: Mutex<u64>, head: AtomicPtr<Node> }
+        struct Queue { state: AtomicUsize, head: AtomicPtr<Block> }
+        static READY: AtomicBool = AtomicBool::new(false);
+        impl Bank {
+            fn open() -> Self { todo!() }
+            fn f(&self, q: &Queue, n: u64) {
+                self.state.lock();
+                q.state.load(A);
+                self.head.load(A);
+                q.head.load(A);
+                n.count();
+                self.count();
+                crate::READY.load(A);
+                let b = Bank::open(); b.count();
+                let m = Mutex::new(0); m.lock();
+                let t: Vec<u8> = Vec::new(); t.count();
+                for u in n.items() { u.count(); }
+                Self::open();
+                open();
+                clock::open();
+                q.open();
+            }
+        }
+        fn open() -> u64 { 0 }
+    ";
+
+    /// The facts and index of `SRC`.
+    fn parsed() -> (FileFacts, CrateIndex) {
+        let facts = analyze_file(&syn::parse_file(SRC).unwrap());
+        let index = CrateIndex::build(&[&facts]);
+        (facts, index)
+    }
+
+    fn bank_f(facts: &FileFacts) -> &FnFacts {
+        facts
+            .functions
+            .iter()
+            .find(|f| f.name == "Bank::f")
+            .unwrap()
+    }
+
+    fn with_receivers(check: impl Fn(&CrateIndex, &FnFacts, &[&Place])) {
+        let (facts, index) = parsed();
+        let func = bank_f(&facts);
+        let recvs: Vec<&Place> = func
+            .events
+            .iter()
+            .filter_map(|e| e.receiver.as_ref())
+            .collect();
+        check(&index, func, &recvs);
+    }
+
+    #[test]
+    fn type_of_places() {
+        with_receivers(|ix, func, recvs| {
+            let got: Vec<(&str, Option<String>)> = recvs
+                .iter()
+                .map(|p| (p.text.as_str(), ix.type_of(func, p).map(|t| t.into_owned())))
+                .filter(|(t, _)| !t.is_empty())
+                .collect();
+            let want = |text: &str| {
+                let hit = got.iter().find(|(t, _)| *t == text);
+                hit.unwrap_or_else(|| panic!("no receiver {text} in {got:?}"))
+                    .1
+                    .clone()
+            };
+            // A field of `self`: the impl's own struct wins over another struct's field.
+            assert_eq!(want("self.state").as_deref(), Some("Mutex<u64>"));
+            assert_eq!(want("self.head").as_deref(), Some("AtomicPtr<Node>"));
+            // A field of something else: two structs disagree, so no answer.
+            assert_eq!(want("q.state"), None);
+            assert_eq!(want("q.head"), None);
+            assert_eq!(want("n").as_deref(), Some("u64"));
+            assert_eq!(want("self").as_deref(), Some("Self"));
+            assert_eq!(want("crate::READY").as_deref(), Some("AtomicBool"));
+            // Initialized by a crate function: its return type, `Self` resolved.
+            assert_eq!(want("b").as_deref(), Some("Bank"));
+            // By a library constructor: the constructor path.
+            assert_eq!(want("m").as_deref(), Some("Mutex::new"));
+            assert_eq!(want("t").as_deref(), Some("Vec<u8>"));
+            assert_eq!(want("u"), None);
+        });
+    }
+
+    #[test]
+    fn type_is_accepts_disagreeing_declarations_that_all_satisfy() {
+        with_receivers(|ix, func, recvs| {
+            let q_head = recvs.iter().find(|p| p.text == "q.head").unwrap();
+            assert!(ix.type_is(func, q_head, |t| t.contains("AtomicPtr")));
+            assert!(!ix.type_is(func, q_head, |t| t.contains("Node")));
+            let u = recvs.iter().find(|p| p.text == "u").unwrap();
+            assert!(!ix.type_is(func, u, |_| true));
+        });
+    }
+
+    #[test]
+    fn callees_resolve_owner_self_and_free_functions() {
+        let (facts, index) = parsed();
+        let func = bank_f(&facts);
+        let name_of = |k: &FnKey| facts.functions[k.func].name.as_str();
+        let calls: Vec<(String, Vec<&str>)> = func
+            .events
+            .iter()
+            .filter(|e| e.name.ends_with("open"))
+            .map(|e| {
+                (
+                    e.name.clone(),
+                    index.callees(func, e).iter().map(name_of).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("Bank::open".to_string(), vec!["Bank::open"]),
+                ("Self::open".to_string(), vec!["Bank::open"]),
+                ("open".to_string(), vec!["open"]),
+                // A lowercase qualifier is a module: a free function.
+                ("clock::open".to_string(), vec!["open"]),
+                // A method call may be any method of that name.
+                ("open".to_string(), vec!["Bank::open"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn self_replaced_keeps_the_text() {
+        assert_eq!(
+            self_replaced(Some("Entry"), "Option<Self>"),
+            "Option<Entry>"
+        );
+        assert_eq!(self_replaced(Some("E"), "&mut Self"), "&mut E");
+        assert_eq!(self_replaced(Some("E"), "SelfRef<Self>"), "SelfRef<E>");
+        assert_eq!(self_replaced(None, "Self"), "Self");
+    }
 }

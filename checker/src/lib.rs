@@ -12,6 +12,7 @@ pub mod discover;
 pub mod engine;
 pub mod finding;
 pub mod gate;
+pub mod hash;
 pub mod index;
 pub mod model_cmd;
 pub mod output;

@@ -3,10 +3,9 @@
 //! * each `buggy` file is reported by the rules its example demonstrates (table below), and
 //! * no `fixed` file has any finding.
 //!
-//! Rules are added by several people at once, so a rule in the table is only asserted when it
-//! is registered in this build (`rules::find`); the assertions tighten by themselves as rules
-//! land. `NOT_YET` lists buggy files that no rule reports yet (none today); a file there that
-//! starts being reported fails the test, so the table gets updated.
+//! Every rule in the table must exist (a renamed rule fails here rather than silently dropping
+//! its expectation). `NOT_YET` lists buggy files that no rule reports yet (none today); a file
+//! there that starts being reported fails the test, so the table gets updated.
 
 use cargo_heisen::rules;
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,7 +119,14 @@ fn buggy_examples_are_reported_and_fixed_ones_are_clean() {
     for (file, rule, _) in &findings {
         by_file.entry(file).or_default().insert(rule);
     }
-    let registered = |r: &str| rules::find(r).is_some();
+    for (file, expected) in EXPECTED {
+        for rule in *expected {
+            assert!(
+                rules::find(rule).is_some(),
+                "{file}: expects `{rule}`, which is no rule (renamed?); update EXPECTED"
+            );
+        }
+    }
 
     // Every buggy file is in the table (or explicitly not covered yet).
     let mut files = Vec::new();
@@ -133,25 +139,17 @@ fn buggy_examples_are_reported_and_fixed_ones_are_clean() {
         );
     }
 
-    // Each buggy file is reported by its rules (those registered in this build).
-    let mut asserted = 0;
+    // Each buggy file is reported by each of its rules.
     for (file, expected) in EXPECTED {
         assert!(files.iter().any(|f| f == file), "{file} does not exist");
         let got = by_file.get(file).cloned().unwrap_or_default();
-        for rule in expected.iter().filter(|r| registered(r)) {
+        for rule in *expected {
             assert!(
                 got.contains(rule),
                 "{file}: expected a `{rule}` finding, got {got:?}"
             );
-            asserted += 1;
-        }
-        if expected.iter().any(|r| registered(r)) {
-            assert!(!got.is_empty(), "{file}: no finding");
-        } else {
-            eprintln!("note: {file}: none of {expected:?} is registered yet; not asserted");
         }
     }
-    assert!(asserted > 0, "no expected rule is registered at all");
 
     // A buggy file that is not covered yet: if a rule starts reporting it, say so.
     for file in NOT_YET {
@@ -162,20 +160,10 @@ fn buggy_examples_are_reported_and_fixed_ones_are_clean() {
         );
     }
 
-    // Nothing in a fixed file. The one exception: a reasoned suppression of a rule that is
-    // not registered in this build is reported as unused; that is not the fix's fault.
-    let unregistered_suppression = |rule: &str, message: &str| {
-        rule == "unused-suppression"
-            && EXPECTED
-                .iter()
-                .flat_map(|(_, rs)| rs.iter())
-                .any(|r| !registered(r) && message.contains(r))
-    };
+    // Nothing in a fixed file.
     let in_fixed: Vec<_> = findings
         .iter()
-        .filter(|(file, rule, message)| {
-            file.contains("fixed") && !unregistered_suppression(rule, message)
-        })
+        .filter(|(file, _, _)| file.contains("fixed"))
         .collect();
     assert!(
         in_fixed.is_empty(),

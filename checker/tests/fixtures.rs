@@ -1,10 +1,14 @@
 //! The fixture harness: every file (or directory = one crate) under `tests/fixtures/` is run
 //! through the real pipeline (parse → facts → rules → suppressions → levels) and its findings
 //! must match the inline markers exactly: a line ending in `//~ rule-a rule-b` expects those
-//! findings starting on that line; any other finding, or a missing one, fails.
+//! findings starting on that line; any other finding, or a missing one, fails. Each fixture's
+//! rendered findings (message, labels, help, fix) are also an insta snapshot
+//! (`tests/snapshots/fixtures__<fixture>.snap`), so a change of wording or of a label fails
+//! too; review one with `cargo insta review` (or regenerate with `INSTA_UPDATE=always`).
 
 use cargo_heisen::config::Config;
 use cargo_heisen::engine::{self, Parsed};
+use cargo_heisen::finding::{Finding, Region};
 use cargo_heisen::rules;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -34,8 +38,43 @@ fn markers(rel: &str, text: &str) -> BTreeSet<(String, usize, String)> {
 /// (file, line, rule) triples.
 type Markers = BTreeSet<(String, usize, String)>;
 
-/// Runs one fixture crate; returns (expected, actual).
-fn run_fixture(files: &[PathBuf]) -> (Markers, Markers) {
+/// `line:column-end_line:end_column`.
+fn at(r: &Region) -> String {
+    format!("{}:{}-{}:{}", r.line, r.column, r.end_line, r.end_column)
+}
+
+/// One finding as its snapshot shows it: everything a user reads, in report order.
+fn render(f: &Finding) -> String {
+    let mut s = format!(
+        "{} {} {}:{} [{}]\n  {}\n  help: {}\n",
+        f.rule,
+        f.level,
+        f.file,
+        at(&f.region),
+        f.function.as_deref().unwrap_or("-"),
+        f.message,
+        f.help
+    );
+    for l in &f.labels {
+        let file = l
+            .file
+            .as_deref()
+            .map(|f| format!("{f}:"))
+            .unwrap_or_default();
+        s.push_str(&format!("  label {file}{}: {}\n", at(&l.region), l.message));
+    }
+    if let Some(fix) = &f.fix {
+        s.push_str(&format!(
+            "  fix {}: {:?}\n",
+            at(&fix.region),
+            fix.replacement
+        ));
+    }
+    s
+}
+
+/// Runs one fixture crate; returns (expected, actual, rendered findings).
+fn run_fixture(files: &[PathBuf]) -> (Markers, Markers, String) {
     let mut expected = BTreeSet::new();
     let mut parsed: Vec<Parsed> = Vec::new();
     for f in files {
@@ -62,7 +101,13 @@ fn run_fixture(files: &[PathBuf]) -> (Markers, Markers) {
         .iter()
         .map(|f| (f.file.clone(), f.region.line, f.rule.to_string()))
         .collect();
-    (expected, actual)
+    let rendered = report
+        .findings
+        .iter()
+        .map(render)
+        .collect::<Vec<_>>()
+        .join("\n");
+    (expected, actual, rendered)
 }
 
 /// The configuration of a fixture: a fixture directory may hold a `heisen.toml` (e.g. to turn
@@ -106,7 +151,7 @@ fn all_fixtures() -> Vec<(String, Vec<PathBuf>)> {
 fn fixtures_match_their_markers() {
     let mut report = String::new();
     for (name, files) in all_fixtures() {
-        let (expected, actual) = run_fixture(&files);
+        let (expected, actual, _) = run_fixture(&files);
         let missing: Vec<_> = expected.difference(&actual).collect();
         let unexpected: Vec<_> = actual.difference(&expected).collect();
         if !missing.is_empty() || !unexpected.is_empty() {
@@ -128,7 +173,7 @@ fn every_rule_has_a_fixture_that_fires_it() {
                 meta.name, meta.name
             );
         };
-        let (expected, _) = run_fixture(files);
+        let (expected, _, _) = run_fixture(files);
         assert!(
             expected.iter().any(|(_, _, r)| r == meta.name),
             "fixture of `{}` expects no finding of it",
@@ -145,5 +190,14 @@ fn fixture_names_are_rules() {
             names.contains(name.as_str()),
             "fixture `{name}` names no rule"
         );
+    }
+}
+
+/// The wording of every fixture's findings: messages, helps, labels and fixes.
+#[test]
+fn fixture_findings_match_their_snapshots() {
+    for (name, files) in all_fixtures() {
+        let (_, _, rendered) = run_fixture(&files);
+        insta::assert_snapshot!(format!("fixture_{name}"), rendered);
     }
 }

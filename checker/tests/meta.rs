@@ -72,3 +72,169 @@ fn rules_table_lists_every_rule() {
         );
     }
 }
+
+/// The rule modules of `src/rules/`: (group, rule) for every `<group>/<rule>.rs` and
+/// `<group>/<rule>/` (a rule split into parts).
+fn rule_modules(rules_dir: &Path) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for group in std::fs::read_dir(rules_dir).unwrap() {
+        let group = group.unwrap().path();
+        if !group.is_dir() {
+            continue;
+        }
+        let g = group.file_name().unwrap().to_string_lossy().to_string();
+        for entry in std::fs::read_dir(&group).unwrap() {
+            let p = entry.unwrap().path();
+            let stem = p.file_stem().unwrap().to_string_lossy().to_string();
+            if p.is_dir() || (p.extension().is_some_and(|e| e == "rs") && stem != "mod") {
+                out.insert((g.clone(), stem));
+            }
+        }
+    }
+    out
+}
+
+/// Every path a `use` tree names, as segments (`use a::{b, c::d}` → `a::b`, `a::c::d`).
+fn use_paths(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            use_paths(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => out.push([&prefix[..], &[n.ident.to_string()]].concat()),
+        syn::UseTree::Rename(r) => out.push([&prefix[..], &[r.ident.to_string()]].concat()),
+        syn::UseTree::Glob(_) => out.push(prefix.clone()),
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                use_paths(t, prefix, out);
+            }
+        }
+    }
+}
+
+/// The `use` paths of `items` (and of inline modules in them), resolved to paths from the
+/// crate root; `module` is the path of the module the items are in. External paths are left
+/// out.
+fn resolved_uses(items: &[syn::Item], module: &[String], out: &mut Vec<Vec<String>>) {
+    for item in items {
+        match item {
+            syn::Item::Use(u) => {
+                let mut paths = Vec::new();
+                use_paths(&u.tree, &mut Vec::new(), &mut paths);
+                for p in paths {
+                    let mut base: Vec<String> = match p.first().map(String::as_str) {
+                        Some("crate") => Vec::new(),
+                        Some("super" | "self") => module.to_vec(),
+                        _ => continue,
+                    };
+                    let mut rest = &p[..];
+                    if rest[0] == "crate" || rest[0] == "self" {
+                        rest = &rest[1..];
+                    }
+                    while rest.first().is_some_and(|s| s == "super") {
+                        base.pop();
+                        rest = &rest[1..];
+                    }
+                    base.extend(rest.iter().cloned());
+                    out.push(base);
+                }
+            }
+            syn::Item::Mod(m) => {
+                if let Some((_, inner)) = &m.content {
+                    let sub = [module, &[m.ident.to_string()]].concat();
+                    resolved_uses(inner, &sub, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Rules share helpers through `analysis/` and `index.rs` (or their group's `mod.rs`), never
+/// through another rule's module: a helper one rule needs from another belongs in the shared
+/// analysis, where it has one answer and its own tests.
+#[test]
+fn no_rule_imports_from_another_rule() {
+    let rules_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+    let rules = rule_modules(&rules_dir);
+    let mut violations = Vec::new();
+    let mut checked = 0;
+    for (group, rule) in &rules {
+        let file = rules_dir.join(group).join(format!("{rule}.rs"));
+        let files: Vec<(std::path::PathBuf, Vec<String>)> = if file.exists() {
+            vec![(file, vec![])]
+        } else {
+            let dir = rules_dir.join(group).join(rule);
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+                .map(|p| {
+                    let stem = p.file_stem().unwrap().to_string_lossy().to_string();
+                    let sub = if stem == "mod" { vec![] } else { vec![stem] };
+                    (p, sub)
+                })
+                .collect()
+        };
+        for (path, sub) in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let ast = syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let module: Vec<String> = ["rules", group, rule]
+                .iter()
+                .map(|s| s.to_string())
+                .chain(sub)
+                .collect();
+            let mut uses = Vec::new();
+            resolved_uses(&ast.items, &module, &mut uses);
+            checked += 1;
+            for u in uses {
+                if let [r, g, other, ..] = &u[..] {
+                    if r == "rules"
+                        && rules.contains(&(g.clone(), other.clone()))
+                        && (g, other) != (group, rule)
+                    {
+                        violations.push(format!("{}: use {}", path.display(), u.join("::")));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= rules.len(), "no rule file was read");
+    assert!(
+        violations.is_empty(),
+        "rules import from other rules (move the helper to analysis/ or index.rs):\n{}",
+        violations.join("\n")
+    );
+}
+
+/// The check above finds what it is meant to find: both `super::` and `crate::` forms.
+#[test]
+fn rule_import_check_sees_sibling_imports() {
+    let ast: syn::File = syn::parse_str(
+        "use super::relaxed_lock::is_acquiring;
+         use crate::rules::lost_update::{map_check_then_act::same_key, locks};
+         use super::{ordering_fix, relaxed_any};
+         mod tests { use super::super::super::retry::retry_loops; use super::*; }",
+    )
+    .unwrap();
+    let module: Vec<String> = ["rules", "memory_ordering", "relaxed_consume"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut uses = Vec::new();
+    resolved_uses(&ast.items, &module, &mut uses);
+    let got: Vec<String> = uses.iter().map(|u| u.join("::")).collect();
+    assert_eq!(
+        got,
+        [
+            "rules::memory_ordering::relaxed_lock::is_acquiring",
+            "rules::lost_update::map_check_then_act::same_key",
+            "rules::lost_update::locks",
+            "rules::memory_ordering::ordering_fix",
+            "rules::memory_ordering::relaxed_any",
+            "rules::retry::retry_loops",
+            "rules::memory_ordering::relaxed_consume",
+        ]
+    );
+}

@@ -2,6 +2,7 @@
 //! and record every access in the trace.
 
 use super::rt::{self, Backend, Op};
+use super::statics::std_only;
 use std::panic::Location;
 pub use std::sync::atomic::Ordering;
 
@@ -10,7 +11,10 @@ macro_rules! dispatch {
     // call is its (see `rt::op_begin`).
     ($self:ident, $a:ident => $e:expr) => {
         match &$self.0 {
-            Inner::Std($a) => $e,
+            Inner::Std($a, site) => {
+                std_only(site, $self.kind());
+                $e
+            }
             Inner::Loom($a) => {
                 rt::op_begin(Location::caller());
                 $e
@@ -26,7 +30,7 @@ macro_rules! dispatch {
 macro_rules! atomic_common {
     ($name:ident, $t:ty, $fmt:expr) => {
         enum Inner {
-            Std(std::sync::atomic::$name),
+            Std(std::sync::atomic::$name, super::super::statics::Site),
             Loom(loom::sync::atomic::$name),
             Shuttle(shuttle::sync::atomic::$name),
         }
@@ -36,13 +40,16 @@ macro_rules! atomic_common {
             #[track_caller]
             pub fn new(v: $t) -> Self {
                 $name(match rt::backend() {
-                    Backend::Std => Inner::Std(std::sync::atomic::$name::new(v)),
+                    Backend::Std => Inner::Std(std::sync::atomic::$name::new(v), Location::caller()),
                     Backend::Loom => Inner::Loom(loom::sync::atomic::$name::new(v)),
                     Backend::Shuttle => Inner::Shuttle(shuttle::sync::atomic::$name::new(v)),
                 })
             }
             fn id(&self) -> Option<usize> {
                 Some(self as *const Self as usize)
+            }
+            fn kind(&self) -> &'static str {
+                stringify!($name)
             }
             /// Loads the value.
             #[track_caller]
@@ -63,6 +70,24 @@ macro_rules! atomic_common {
                 let old = dispatch!(self, a => a.swap(val, order));
                 rt::record(Op::Rmw("swap", $fmt(&old), $fmt(&val)), self.id(), Some(order), Some(Location::caller()));
                 old
+            }
+            /// Deprecated compare-and-swap (std's): a `compare_exchange` whose failure ordering
+            /// is the strongest one allowed for `order`; returns the previous value.
+            #[deprecated(note = "Use `compare_exchange` or `compare_exchange_weak` instead")]
+            #[track_caller]
+            pub fn compare_and_swap(&self, current: $t, new: $t, order: Ordering) -> $t {
+                let failure = failure_order(order);
+                match self.compare_exchange(current, new, order, failure) {
+                    Ok(v) | Err(v) => v,
+                }
+            }
+            /// A raw pointer to the value: std objects only (loom and shuttle keep the value in
+            /// their own state, so inside a model run this panics with an explanation).
+            pub fn as_ptr(&self) -> *mut $t {
+                match &self.0 {
+                    Inner::Std(a, _) => a.as_ptr(),
+                    _ => no_ptr(stringify!($name)),
+                }
             }
             /// Compare-and-exchange.
             #[track_caller]
@@ -111,17 +136,31 @@ macro_rules! atomic_common {
             /// panics (use `load`/`store` there: with `&mut self` no other thread can race them).
             pub fn get_mut(&mut self) -> &mut $t {
                 match &mut self.0 {
-                    Inner::Std(a) => a.get_mut(),
+                    Inner::Std(a, _) => a.get_mut(),
                     Inner::Shuttle(a) => a.get_mut(),
                     Inner::Loom(_) => panic!(concat!("heisen: ", stringify!($name), "::get_mut is not available under loom (loom has no get_mut); use load/store")),
                 }
             }
             /// Consumes the atomic, returning the value.
             pub fn into_inner(self) -> $t {
-                match self.0 {
-                    Inner::Std(a) => a.into_inner(),
+                let this = std::mem::ManuallyDrop::new(self);
+                // SAFETY: `this` is never used or dropped again.
+                match unsafe { std::ptr::read(&this.0) } {
+                    Inner::Std(a, _) => a.into_inner(),
                     Inner::Loom(a) => a.into_inner(),
                     Inner::Shuttle(a) => a.into_inner(),
+                }
+            }
+        }
+
+        /// Freeing an atomic is an unsynchronized write (tracked allocation): under loom a
+        /// drop not ordered after another thread's last access is reported as a data race.
+        impl Drop for $name {
+            fn drop(&mut self) {
+                if let Inner::Loom(a) = &mut self.0 {
+                    if super::super::statics::tracking_frees() {
+                        LoomFree::free(a);
+                    }
                 }
             }
         }
@@ -130,6 +169,13 @@ macro_rules! atomic_common {
             #[track_caller]
             fn default() -> Self {
                 Self::new(Default::default())
+            }
+        }
+
+        impl From<$t> for $name {
+            #[track_caller]
+            fn from(v: $t) -> Self {
+                Self::new(v)
             }
         }
 
@@ -157,8 +203,58 @@ macro_rules! rmw {
     };
 }
 
+/// The access a loom atomic's free is checked as: an unsynchronized write (`with_mut`) where
+/// loom has one, else an unsynchronized read (`AtomicBool`: conflicts with stores only).
+trait LoomFree {
+    fn free(&mut self);
+}
+macro_rules! loom_free_mut {
+    ($($t:ident),*) => {
+        $(impl LoomFree for loom::sync::atomic::$t {
+            fn free(&mut self) {
+                self.with_mut(|_| ());
+            }
+        })*
+    };
+}
+loom_free_mut!(
+    AtomicI8,
+    AtomicI16,
+    AtomicI32,
+    AtomicI64,
+    AtomicIsize,
+    AtomicU8,
+    AtomicU16,
+    AtomicU32,
+    AtomicU64,
+    AtomicUsize
+);
+impl LoomFree for loom::sync::atomic::AtomicBool {
+    fn free(&mut self) {
+        // SAFETY: a plain read of the current value (`&mut self`: no concurrent access).
+        let _ = unsafe { self.unsync_load() };
+    }
+}
+
 fn fmt_display<T: std::fmt::Display>(v: &T) -> String {
     v.to_string()
+}
+
+/// The failure ordering std's deprecated `compare_and_swap` uses for `order`.
+fn failure_order(order: Ordering) -> Ordering {
+    match order {
+        Ordering::Release | Ordering::Relaxed => Ordering::Relaxed,
+        Ordering::AcqRel | Ordering::Acquire => Ordering::Acquire,
+        _ => Ordering::SeqCst,
+    }
+}
+
+#[cold]
+fn no_ptr(name: &str) -> ! {
+    panic!(
+        "heisen: {name}::as_ptr is not available inside a model run (loom and shuttle keep the \
+         value in their own state, so a raw pointer to it cannot exist); use load/store"
+    )
 }
 
 macro_rules! int_type {
@@ -175,6 +271,7 @@ macro_rules! int_type {
                     fetch_add,
                     fetch_sub,
                     fetch_and,
+                    fetch_nand,
                     fetch_or,
                     fetch_xor,
                     fetch_max,
@@ -185,6 +282,7 @@ macro_rules! int_type {
                         "fetch_add" => old.wrapping_add(v),
                         "fetch_sub" => old.wrapping_sub(v),
                         "fetch_and" => old & v,
+                        "fetch_nand" => !(old & v),
                         "fetch_or" => old | v,
                         "fetch_xor" => old ^ v,
                         "fetch_max" => old.max(v),
@@ -214,10 +312,18 @@ mod bool_ {
     pub struct AtomicBool(Inner);
     atomic_common!(AtomicBool, bool, fmt_display);
     impl AtomicBool {
-        rmw!(bool, fmt_display, fetch_and, fetch_or, fetch_xor);
+        rmw!(
+            bool,
+            fmt_display,
+            fetch_and,
+            fetch_nand,
+            fetch_or,
+            fetch_xor
+        );
         fn apply(op: &str, old: bool, v: bool) -> bool {
             match op {
                 "fetch_and" => old & v,
+                "fetch_nand" => !(old & v),
                 "fetch_or" => old | v,
                 _ => old ^ v,
             }
@@ -234,7 +340,7 @@ mod ptr_ {
     macro_rules! ptr_inner {
         () => {
             enum Inner<T> {
-                Std(std::sync::atomic::AtomicPtr<T>),
+                Std(std::sync::atomic::AtomicPtr<T>, super::super::statics::Site),
                 Loom(loom::sync::atomic::AtomicPtr<T>),
                 Shuttle(shuttle::sync::atomic::AtomicPtr<T>),
             }
@@ -244,16 +350,22 @@ mod ptr_ {
     /// Facade atomic pointer (std outside model runs, loom/shuttle inside; recorded).
     pub struct AtomicPtr<T>(Inner<T>);
     impl<T> AtomicPtr<T> {
-        /// Creates a new atomic pointer.
+        /// Creates a new atomic pointer (modelled when created inside a model run).
+        #[track_caller]
         pub fn new(p: *mut T) -> Self {
             AtomicPtr(match rt::backend() {
-                Backend::Std => Inner::Std(std::sync::atomic::AtomicPtr::new(p)),
+                Backend::Std => {
+                    Inner::Std(std::sync::atomic::AtomicPtr::new(p), Location::caller())
+                }
                 Backend::Loom => Inner::Loom(loom::sync::atomic::AtomicPtr::new(p)),
                 Backend::Shuttle => Inner::Shuttle(shuttle::sync::atomic::AtomicPtr::new(p)),
             })
         }
         fn id(&self) -> Option<usize> {
             Some(self as *const Self as usize)
+        }
+        fn kind(&self) -> &'static str {
+            "AtomicPtr"
         }
         /// Loads the pointer.
         #[track_caller]
@@ -300,7 +412,47 @@ mod ptr_ {
             failure: Ordering,
         ) -> Result<*mut T, *mut T> {
             let r = dispatch!(self, a => a.compare_exchange(current, new, success, failure));
-            let result = match &r {
+            self.record_cas(current, new, &r, success, failure);
+            r
+        }
+        /// Weak compare-and-exchange.
+        #[track_caller]
+        pub fn compare_exchange_weak(
+            &self,
+            current: *mut T,
+            new: *mut T,
+            success: Ordering,
+            failure: Ordering,
+        ) -> Result<*mut T, *mut T> {
+            let r = dispatch!(self, a => a.compare_exchange_weak(current, new, success, failure));
+            self.record_cas(current, new, &r, success, failure);
+            r
+        }
+        /// Deprecated compare-and-swap (see the integer atomics).
+        #[deprecated(note = "Use `compare_exchange` or `compare_exchange_weak` instead")]
+        #[track_caller]
+        pub fn compare_and_swap(&self, current: *mut T, new: *mut T, order: Ordering) -> *mut T {
+            match self.compare_exchange(current, new, order, failure_order(order)) {
+                Ok(v) | Err(v) => v,
+            }
+        }
+        /// A raw pointer to the pointer: std objects only (see the integer atomics).
+        pub fn as_ptr(&self) -> *mut *mut T {
+            match &self.0 {
+                Inner::Std(a, _) => a.as_ptr(),
+                _ => no_ptr("AtomicPtr"),
+            }
+        }
+        #[track_caller]
+        fn record_cas(
+            &self,
+            current: *mut T,
+            new: *mut T,
+            r: &Result<*mut T, *mut T>,
+            success: Ordering,
+            failure: Ordering,
+        ) {
+            let result = match r {
                 Ok(v) => Ok(fmt_ptr(v)),
                 Err(v) => Err(fmt_ptr(v)),
             };
@@ -315,7 +467,6 @@ mod ptr_ {
                 Some(ord),
                 Some(Location::caller()),
             );
-            r
         }
     }
     impl<T> AtomicPtr<T> {
@@ -364,7 +515,7 @@ mod ptr_ {
         /// Mutable access (not under loom: see the integer atomics' `get_mut`).
         pub fn get_mut(&mut self) -> &mut *mut T {
             match &mut self.0 {
-                Inner::Std(a) => a.get_mut(),
+                Inner::Std(a, _) => a.get_mut(),
                 Inner::Shuttle(a) => a.get_mut(),
                 Inner::Loom(_) => {
                     panic!("heisen: AtomicPtr::get_mut is not available under loom; use load/store")
@@ -373,11 +524,34 @@ mod ptr_ {
         }
         /// Consumes the atomic, returning the pointer.
         pub fn into_inner(self) -> *mut T {
-            match self.0 {
-                Inner::Std(a) => a.into_inner(),
+            let this = std::mem::ManuallyDrop::new(self);
+            // SAFETY: `this` is never used or dropped again.
+            match unsafe { std::ptr::read(&this.0) } {
+                Inner::Std(a, _) => a.into_inner(),
                 Inner::Loom(a) => a.into_inner(),
                 Inner::Shuttle(a) => a.into_inner(),
             }
+        }
+    }
+    impl<T> Drop for AtomicPtr<T> {
+        fn drop(&mut self) {
+            if let Inner::Loom(a) = &mut self.0 {
+                if super::super::statics::tracking_frees() {
+                    a.with_mut(|_| ());
+                }
+            }
+        }
+    }
+    impl<T> Default for AtomicPtr<T> {
+        #[track_caller]
+        fn default() -> Self {
+            AtomicPtr::new(std::ptr::null_mut())
+        }
+    }
+    impl<T> From<*mut T> for AtomicPtr<T> {
+        #[track_caller]
+        fn from(p: *mut T) -> Self {
+            AtomicPtr::new(p)
         }
     }
     impl<T> std::fmt::Debug for AtomicPtr<T> {

@@ -341,6 +341,8 @@ pub(crate) fn finish_failed_run() -> Trace {
 
 /// Called at the start of every execution (on its main model thread).
 pub(crate) fn begin_execution() {
+    super::statics::begin_execution();
+    super::time::begin_execution();
     let key = current_key();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
@@ -621,6 +623,8 @@ pub(crate) fn section_exit(name: &'static str) {
 pub(crate) fn end_execution(
     check: impl FnOnce(&[Event], &[Section]) -> Option<String>,
 ) -> Option<String> {
+    // Per-execution statics are dropped first (inside the execution: they may hold models).
+    super::statics::end_execution();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
         if !t.accepting() || t.open_panic() || t.sections.is_empty() {
@@ -723,6 +727,12 @@ pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
         });
         true
     })
+}
+
+/// Whether the current execution has a panic nobody caught yet (loom may be tearing the
+/// execution down, e.g. after a deadlock): drops must not call into the backend then.
+pub(crate) fn execution_failed() -> bool {
+    TRACE.with(|t| t.try_borrow().map_or(true, |t| t.open_panic()))
 }
 
 /// Notes that the run used `heisen::future` (see [`Used`]).

@@ -1,17 +1,150 @@
 //! Model-build threads.
 
 use super::rt::{self, Backend, Op};
+use super::statics;
+use std::fmt;
 use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+pub use super::statics::{AccessError, LocalKey};
+pub use std::thread::{available_parallelism, panicking, Result};
 
 /// Handle to a facade thread.
 pub struct JoinHandle<T> {
     inner: JInner<T>,
     lane: usize,
+    thread: Thread,
+    finished: std::sync::Arc<AtomicBool>,
 }
 enum JInner<T> {
     Std(std::thread::JoinHandle<T>),
     Loom(loom::thread::JoinHandle<T>),
     Shuttle(shuttle::thread::JoinHandle<T>),
+}
+
+/// A handle to a thread (as `std::thread::Thread`).
+#[derive(Clone)]
+pub struct Thread(TInner);
+#[derive(Clone)]
+enum TInner {
+    Std(std::thread::Thread),
+    Loom(loom::thread::Thread),
+    Shuttle(shuttle::thread::Thread),
+}
+
+/// A unique thread identifier (as `std::thread::ThreadId`; model threads have the backend's).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ThreadId(IdInner);
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum IdInner {
+    Std(std::thread::ThreadId),
+    Loom(loom::thread::ThreadId),
+    Shuttle(shuttle::thread::ThreadId),
+}
+
+impl fmt::Debug for ThreadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            IdInner::Std(i) => fmt::Debug::fmt(i, f),
+            IdInner::Loom(i) => fmt::Debug::fmt(i, f),
+            IdInner::Shuttle(i) => fmt::Debug::fmt(i, f),
+        }
+    }
+}
+
+impl Thread {
+    /// The thread's identifier.
+    pub fn id(&self) -> ThreadId {
+        ThreadId(match &self.0 {
+            TInner::Std(t) => IdInner::Std(t.id()),
+            TInner::Loom(t) => IdInner::Loom(t.id()),
+            TInner::Shuttle(t) => IdInner::Shuttle(t.id()),
+        })
+    }
+    /// The thread's name.
+    pub fn name(&self) -> Option<&str> {
+        match &self.0 {
+            TInner::Std(t) => t.name(),
+            TInner::Loom(t) => t.name(),
+            TInner::Shuttle(t) => t.name(),
+        }
+    }
+    /// Makes the thread's park token available (wakes it if it is parked).
+    pub fn unpark(&self) {
+        match &self.0 {
+            TInner::Std(t) => t.unpark(),
+            TInner::Loom(t) => t.unpark(),
+            TInner::Shuttle(t) => t.unpark(),
+        }
+    }
+}
+
+impl fmt::Debug for Thread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Thread")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The calling thread.
+pub fn current() -> Thread {
+    Thread(match rt::backend() {
+        Backend::Std => TInner::Std(std::thread::current()),
+        Backend::Loom => TInner::Loom(loom::thread::current()),
+        Backend::Shuttle => TInner::Shuttle(shuttle::thread::current()),
+    })
+}
+
+/// Blocks until the thread's park token is available (may return spuriously, as std's).
+#[track_caller]
+pub fn park() {
+    match rt::backend() {
+        Backend::Std => std::thread::park(),
+        Backend::Loom => loom::thread::park(),
+        Backend::Shuttle => shuttle::thread::park(),
+    }
+    rt::record(Op::Yield, None, None, Some(Location::caller()));
+}
+
+/// Parks for at most `dur`. Inside a model run the timeout always expires at once: the call
+/// is a yield (a spurious wakeup, which std allows) that advances the model's monotonic clock
+/// (`heisen::time::Instant`) by `dur`.
+#[track_caller]
+pub fn park_timeout(dur: Duration) {
+    if rt::backend() == Backend::Std {
+        return std::thread::park_timeout(dur);
+    }
+    super::time::advance(dur);
+    yield_now();
+}
+
+/// Sleeps for `dur`. Inside a model run: a yield that advances the model's monotonic clock
+/// (`heisen::time::Instant`) by `dur` (no real time passes).
+#[track_caller]
+pub fn sleep(dur: Duration) {
+    if rt::backend() == Backend::Std {
+        return std::thread::sleep(dur);
+    }
+    super::time::advance(dur);
+    yield_now();
+}
+
+/// Wraps a model thread's body: binds its lane, marks it finished, drops its thread-locals.
+fn model_body<F, T>(lane: usize, finished: std::sync::Arc<AtomicBool>, f: F) -> impl FnOnce() -> T
+where
+    F: FnOnce() -> T,
+{
+    statics::thread_start();
+    move || {
+        rt::adopt_lane(lane);
+        let r = f();
+        statics::thread_exit(lane);
+        finished.store(true, Ordering::Release);
+        r
+    }
 }
 
 /// Spawns a thread (a modelled thread inside a model run; the spawn is recorded).
@@ -21,24 +154,126 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let b = rt::backend();
-    if b == Backend::Std {
-        return JoinHandle {
-            inner: JInner::Std(std::thread::spawn(f)),
-            lane: 0,
-        };
+    Builder::new()
+        .spawn_at(f, Location::caller())
+        .expect("failed to spawn thread")
+}
+
+/// Thread factory (as `std::thread::Builder`): a name (shown as the lane's name in reports)
+/// and a stack size (ignored by the model backends).
+#[derive(Debug, Default)]
+pub struct Builder {
+    name: Option<String>,
+    stack_size: Option<usize>,
+}
+
+impl Builder {
+    /// A builder with no name and the default stack size.
+    pub fn new() -> Builder {
+        Builder::default()
     }
-    let lane = rt::reserve_lane(None);
-    rt::record(Op::Spawn(lane), None, None, Some(Location::caller()));
-    let body = move || {
-        rt::adopt_lane(lane);
-        f()
-    };
-    let inner = match b {
-        Backend::Loom => JInner::Loom(loom::thread::spawn(body)),
-        _ => JInner::Shuttle(shuttle::thread::spawn(body)),
-    };
-    JoinHandle { inner, lane }
+    /// Names the thread.
+    pub fn name(mut self, name: String) -> Builder {
+        self.name = Some(name);
+        self
+    }
+    /// Sets the stack size in bytes.
+    pub fn stack_size(mut self, size: usize) -> Builder {
+        self.stack_size = Some(size);
+        self
+    }
+    /// Spawns the thread.
+    #[track_caller]
+    pub fn spawn<F, T>(self, f: F) -> std::io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn_at(f, Location::caller())
+    }
+    fn spawn_at<F, T>(self, f: F, at: &'static Location<'static>) -> std::io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let finished = std::sync::Arc::new(AtomicBool::new(false));
+        let b = rt::backend();
+        if b == Backend::Std {
+            let mut sb = std::thread::Builder::new();
+            if let Some(n) = self.name {
+                sb = sb.name(n);
+            }
+            if let Some(s) = self.stack_size {
+                sb = sb.stack_size(s);
+            }
+            let h = sb.spawn(f)?;
+            return Ok(JoinHandle {
+                thread: Thread(TInner::Std(h.thread().clone())),
+                inner: JInner::Std(h),
+                lane: 0,
+                finished,
+            });
+        }
+        let lane = rt::reserve_lane(self.name.clone());
+        rt::record(Op::Spawn(lane), None, None, Some(at));
+        let body = model_body(lane, finished.clone(), f);
+        let (inner, thread) = match b {
+            Backend::Loom => {
+                let mut lb = loom::thread::Builder::new();
+                if let Some(n) = self.name {
+                    lb = lb.name(n);
+                }
+                let h = lb.spawn(body)?;
+                let t = Thread(TInner::Loom(h.thread().clone()));
+                (JInner::Loom(h), t)
+            }
+            _ => {
+                let mut sb = shuttle::thread::Builder::new();
+                if let Some(n) = self.name {
+                    sb = sb.name(n);
+                }
+                let h = sb.spawn(body)?;
+                let t = Thread(TInner::Shuttle(h.thread().clone()));
+                (JInner::Shuttle(h), t)
+            }
+        };
+        Ok(JoinHandle {
+            inner,
+            lane,
+            thread,
+            finished,
+        })
+    }
+    /// Spawns a scoped thread (see [`scope`]).
+    #[track_caller]
+    pub fn spawn_scoped<'scope, 'env, F, T>(
+        self,
+        scope: &'scope Scope<'scope, 'env>,
+        f: F,
+    ) -> std::io::Result<ScopedJoinHandle<'scope, T>>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        match scope.0 {
+            SInner::Std(s) => {
+                let mut sb = std::thread::Builder::new();
+                if let Some(n) = self.name {
+                    sb = sb.name(n);
+                }
+                if let Some(sz) = self.stack_size {
+                    sb = sb.stack_size(sz);
+                }
+                let h = sb.spawn_scoped(s, f)?;
+                Ok(ScopedJoinHandle {
+                    thread: Thread(TInner::Std(h.thread().clone())),
+                    inner: SJInner::Std(h),
+                    lane: 0,
+                })
+            }
+            SInner::Shuttle(_) => Ok(scope.spawn_named(self.name, f, Location::caller())),
+        }
+    }
 }
 
 impl<T> JoinHandle<T> {
@@ -54,9 +289,21 @@ impl<T> JoinHandle<T> {
         rt::record(Op::Join(self.lane), None, None, Some(Location::caller()));
         r
     }
+    /// The spawned thread.
+    pub fn thread(&self) -> &Thread {
+        &self.thread
+    }
+    /// Whether the thread's closure has returned (in a model run: a plain check that is not a
+    /// scheduling point; join to synchronize with the thread).
+    pub fn is_finished(&self) -> bool {
+        match &self.inner {
+            JInner::Std(h) => h.is_finished(),
+            _ => self.finished.load(Ordering::Acquire),
+        }
+    }
 }
-impl<T> std::fmt::Debug for JoinHandle<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
             .field("thread", &self.lane)
             .finish()
@@ -86,6 +333,7 @@ enum SInner<'scope, 'env: 'scope> {
 pub struct ScopedJoinHandle<'scope, T> {
     inner: SJInner<'scope, T>,
     lane: usize,
+    thread: Thread,
 }
 enum SJInner<'scope, T> {
     Std(std::thread::ScopedJoinHandle<'scope, T>),
@@ -100,20 +348,35 @@ impl<'scope> Scope<'scope, '_> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
+        self.spawn_named(None, f, Location::caller())
+    }
+    fn spawn_named<F, T>(
+        &'scope self,
+        name: Option<String>,
+        f: F,
+        at: &'static Location<'static>,
+    ) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
         match self.0 {
-            SInner::Std(s) => ScopedJoinHandle {
-                inner: SJInner::Std(s.spawn(f)),
-                lane: 0,
-            },
-            SInner::Shuttle(s) => {
-                let lane = rt::reserve_lane(None);
-                rt::record(Op::Spawn(lane), None, None, Some(Location::caller()));
-                let body = move || {
-                    rt::adopt_lane(lane);
-                    f()
-                };
+            SInner::Std(s) => {
+                let h = s.spawn(f);
                 ScopedJoinHandle {
-                    inner: SJInner::Shuttle(s.spawn(body)),
+                    thread: Thread(TInner::Std(h.thread().clone())),
+                    inner: SJInner::Std(h),
+                    lane: 0,
+                }
+            }
+            SInner::Shuttle(s) => {
+                let lane = rt::reserve_lane(name);
+                rt::record(Op::Spawn(lane), None, None, Some(at));
+                let body = model_body(lane, std::sync::Arc::new(AtomicBool::new(false)), f);
+                let h = s.spawn(body);
+                ScopedJoinHandle {
+                    thread: Thread(TInner::Shuttle(h.thread().clone())),
+                    inner: SJInner::Shuttle(h),
                     lane,
                 }
             }
@@ -132,6 +395,17 @@ impl<T> ScopedJoinHandle<'_, T> {
         };
         rt::record(Op::Join(self.lane), None, None, Some(Location::caller()));
         r
+    }
+    /// The spawned thread.
+    pub fn thread(&self) -> &Thread {
+        &self.thread
+    }
+    /// Whether the thread's closure has returned.
+    pub fn is_finished(&self) -> bool {
+        match &self.inner {
+            SJInner::Std(h) => h.is_finished(),
+            SJInner::Shuttle(h) => h.is_finished(),
+        }
     }
 }
 

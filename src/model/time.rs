@@ -10,6 +10,7 @@
 //! shuttle (replayable). Outside a model run the clock is the real one.
 
 use super::rt::{self, Backend, Op};
+use std::cell::Cell;
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
 use std::panic::Location;
@@ -83,43 +84,45 @@ impl fmt::Debug for SystemTime {
     }
 }
 
-impl Add<Duration> for SystemTime {
-    type Output = SystemTime;
-    fn add(self, d: Duration) -> SystemTime {
-        SystemTime(self.0 + d)
-    }
+/// `±`/`±=` a `Duration`, and conversions to and from the std type, for a clock newtype.
+macro_rules! clock_ops {
+    ($t:ident) => {
+        impl Add<Duration> for $t {
+            type Output = $t;
+            fn add(self, d: Duration) -> $t {
+                $t(self.0 + d)
+            }
+        }
+        impl AddAssign<Duration> for $t {
+            fn add_assign(&mut self, d: Duration) {
+                self.0 += d;
+            }
+        }
+        impl Sub<Duration> for $t {
+            type Output = $t;
+            fn sub(self, d: Duration) -> $t {
+                $t(self.0 - d)
+            }
+        }
+        impl SubAssign<Duration> for $t {
+            fn sub_assign(&mut self, d: Duration) {
+                self.0 -= d;
+            }
+        }
+        impl From<std::time::$t> for $t {
+            fn from(t: std::time::$t) -> $t {
+                $t(t)
+            }
+        }
+        impl From<$t> for std::time::$t {
+            fn from(t: $t) -> std::time::$t {
+                t.0
+            }
+        }
+    };
 }
-
-impl AddAssign<Duration> for SystemTime {
-    fn add_assign(&mut self, d: Duration) {
-        self.0 += d;
-    }
-}
-
-impl Sub<Duration> for SystemTime {
-    type Output = SystemTime;
-    fn sub(self, d: Duration) -> SystemTime {
-        SystemTime(self.0 - d)
-    }
-}
-
-impl SubAssign<Duration> for SystemTime {
-    fn sub_assign(&mut self, d: Duration) {
-        self.0 -= d;
-    }
-}
-
-impl From<std::time::SystemTime> for SystemTime {
-    fn from(t: std::time::SystemTime) -> SystemTime {
-        SystemTime(t)
-    }
-}
-
-impl From<SystemTime> for std::time::SystemTime {
-    fn from(t: SystemTime) -> std::time::SystemTime {
-        t.0
-    }
-}
+clock_ops!(SystemTime);
+clock_ops!(Instant);
 
 /// The model clock's tick for a skew bound (see the module docs).
 fn tick(bound: Duration) -> u128 {
@@ -166,7 +169,7 @@ fn read(location: &'static Location<'static>, via: Option<&'static str>) -> Syst
         rt::set_lane_skew(lane, s);
         s
     });
-    let true_now = start(bound) + tick(bound) * u128::from(rt::next_clock_read());
+    let true_now = true_time(bound);
     let nanos = u64::try_from(true_now as i128 + i128::from(skew)).expect("model clock in range");
     let reading = Duration::from_nanos(nanos);
     rt::record_via(
@@ -177,6 +180,90 @@ fn read(location: &'static Location<'static>, via: Option<&'static str>) -> Syst
         via,
     );
     SystemTime(std::time::UNIX_EPOCH + reading)
+}
+
+thread_local! {
+    /// Time the model's clocks were moved forward in this execution (`thread::sleep`,
+    /// `park_timeout`), in nanoseconds.
+    static ADVANCED: Cell<u128> = const { Cell::new(0) };
+}
+
+/// Start of an execution: the model's clocks start again.
+pub(crate) fn begin_execution() {
+    ADVANCED.with(|a| a.set(0));
+}
+
+/// Moves the model's true time forward by `d` (a modelled sleep: no real time passes).
+pub(crate) fn advance(d: Duration) {
+    ADVANCED.with(|a| a.set(a.get().saturating_add(d.as_nanos())));
+}
+
+/// The model's true time at a reading (nanoseconds since the Unix epoch): one tick per reading
+/// of any clock, plus the modelled sleeps.
+fn true_time(bound: Duration) -> u128 {
+    start(bound) + tick(bound) * u128::from(rt::next_clock_read()) + ADVANCED.with(Cell::get)
+}
+
+/// A monotonic clock reading (as `std::time::Instant`). Inside a model run [`Instant::now`]
+/// reads the model's true time (the clock behind [`SystemTime`], without any thread's skew:
+/// one machine's monotonic clock), which advances one tick per clock reading and by the
+/// duration of every modelled `thread::sleep` / `park_timeout`; so deadlines and timeouts are
+/// deterministic. Outside a model run it is the real clock.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(std::time::Instant);
+
+/// The real instant model readings are offset from (fixed per process).
+fn instant_base() -> std::time::Instant {
+    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *BASE.get_or_init(std::time::Instant::now)
+}
+
+impl Instant {
+    /// The current instant (the model's true time inside a model run).
+    pub fn now() -> Instant {
+        if rt::backend() == Backend::Std {
+            return Instant(std::time::Instant::now());
+        }
+        let ns = true_time(rt::clock_bound());
+        Instant(instant_base() + Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX)))
+    }
+    /// The time from `earlier` to `self` (zero if `earlier` is later).
+    pub fn duration_since(&self, earlier: Instant) -> Duration {
+        self.0.saturating_duration_since(earlier.0)
+    }
+    /// The time from `earlier` to `self`, or `None` if `earlier` is later.
+    pub fn checked_duration_since(&self, earlier: Instant) -> Option<Duration> {
+        self.0.checked_duration_since(earlier.0)
+    }
+    /// The time from `earlier` to `self`, or zero.
+    pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
+        self.0.saturating_duration_since(earlier.0)
+    }
+    /// The time since `self` (reads the clock).
+    pub fn elapsed(&self) -> Duration {
+        Instant::now().duration_since(*self)
+    }
+    /// `self + d`, or `None` on overflow.
+    pub fn checked_add(&self, d: Duration) -> Option<Instant> {
+        self.0.checked_add(d).map(Instant)
+    }
+    /// `self - d`, or `None` on overflow.
+    pub fn checked_sub(&self, d: Duration) -> Option<Instant> {
+        self.0.checked_sub(d).map(Instant)
+    }
+}
+
+impl fmt::Debug for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+    fn sub(self, other: Instant) -> Duration {
+        self.duration_since(other)
+    }
 }
 
 /// `1.050s`: seconds with as many decimals as the value needs (3, 6 or 9).

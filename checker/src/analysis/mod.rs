@@ -17,6 +17,10 @@
 //!
 //! Rules never walk syntax trees themselves: they query these facts.
 
+pub mod atomics;
+pub mod locks;
+mod query;
+mod region;
 mod span;
 mod walk;
 
@@ -24,6 +28,7 @@ use crate::finding::Region;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+pub use query::last_segment;
 pub use walk::analyze_file;
 
 // Every fact type derives `Serialize, Deserialize`: the result cache (`src/cache.rs`) stores
@@ -382,30 +387,6 @@ impl FnFacts {
         self.params
             .first()
             .is_some_and(|(n, t)| n == "self" && (t == "&mut Self" || t == "Self"))
-    }
-
-    /// Whether a lock guard is taken before event `before` in this function (a `lock()`,
-    /// `write()`, `try_lock()`, … call whose guard is kept), i.e. the code after it is
-    /// serialized by some lock.
-    pub fn holds_lock_before(&self, before: EventId) -> bool {
-        self.events[..before.min(self.events.len())]
-            .iter()
-            .any(|e| {
-                e.kind == EventKind::MethodCall
-                    && e.args.is_empty()
-                    && e.value_used
-                    && matches!(
-                        e.name.as_str(),
-                        "lock"
-                            | "write"
-                            | "try_lock"
-                            | "try_write"
-                            | "lock_exclusive"
-                            | "upgradable_read"
-                            | "blocking_lock"
-                            | "blocking_write"
-                    )
-            })
     }
 
     /// Events strictly between `a` and `b` (by evaluation order).

@@ -2,7 +2,7 @@
 //! only findings that are not in it.
 //!
 //! A finding's baseline identity ([`key`]) is the hash of its base fingerprint
-//! ([`crate::output::base_fingerprint`]: rule, file path, whitespace-normalized text of the
+//! ([`crate::finding::Finding::base_fingerprint`]: rule, file path, whitespace-normalized text of the
 //! flagged lines) and the name of its enclosing function ([`Finding::function`]). Line
 //! numbers are not part of it, so inserting or deleting unrelated lines, reformatting, or
 //! moving the function within its file keeps the finding matched; editing the flagged lines,
@@ -27,7 +27,7 @@
 
 use super::retain_findings;
 use crate::finding::{Finding, Report};
-use crate::output::{base_fingerprint, Fnv1a64};
+use crate::hash::Fnv1a64;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -72,7 +72,7 @@ pub fn key(finding: &Finding, source: Option<&str>) -> String {
         None => finding,
     };
     let mut h = Fnv1a64::new();
-    h.write(&base_fingerprint(finding, source).to_le_bytes());
+    h.write(&finding.base_fingerprint(source).to_le_bytes());
     h.write_str(finding.function.as_deref().unwrap_or(""));
     format!("{:016x}", h.finish())
 }

@@ -8,7 +8,7 @@
 
 use super::retain_findings;
 use crate::finding::{Fix, Report};
-use crate::output::byte_offset;
+use crate::source::byte_offset;
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -39,21 +39,10 @@ pub fn retain_findings(
     before - report.findings.len()
 }
 
-/// Finding counts per rule, most frequent first (ties by rule name).
-pub fn statistics(report: &Report) -> Vec<(&'static str, usize)> {
-    let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
-    for f in &report.findings {
-        *counts.entry(f.rule).or_default() += 1;
-    }
-    let mut v: Vec<_> = counts.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    v
-}
-
 /// The `--statistics` table: `count  rule  group  level`, one line per rule (see
-/// [`statistics`]), then the summary line.
+/// [`Report::statistics`]), then the summary line.
 pub fn render_statistics(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let stats = statistics(report);
+    let stats = report.statistics();
     let width = stats.iter().map(|(r, _)| r.len()).max().unwrap_or(4).max(4);
     let cw = stats
         .iter()
@@ -81,7 +70,7 @@ mod tests {
         let mut report = test_support::report();
         report.findings.push(report.findings[1].clone());
         assert_eq!(
-            statistics(&report),
+            report.statistics(),
             [("wall-clock-ordering", 2), ("atomic-load-store", 1)]
         );
         let mut out = Vec::new();

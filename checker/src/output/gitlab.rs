@@ -14,8 +14,8 @@
 //! repository root: run the check from there (or in workspace mode with the workspace at the
 //! repository root).
 
-use super::{fingerprints, Fnv1a64};
 use crate::finding::{Level, Report};
+use crate::hash::Fnv1a64;
 use serde_json::{json, Value};
 
 /// CodeClimate severity of a heisen level.
@@ -29,7 +29,7 @@ pub fn severity(level: Level) -> &'static str {
 
 /// Builds the report as a JSON value.
 pub fn to_value(report: &Report) -> Value {
-    let fps = fingerprints(report);
+    let fps = report.fingerprints();
     let mut issues: Vec<Value> = report
         .findings
         .iter()

@@ -17,9 +17,10 @@
 //! with no styles (output contains no escape sequences). Width is fixed at 100 columns so
 //! output does not depend on the terminal.
 
-use super::{byte_offset, summary_line};
+use super::summary_line;
 use crate::finding::{Finding, Level, Report};
 use crate::rules::RuleMeta;
+use crate::source::byte_offset;
 use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity,
     SourceSpan,

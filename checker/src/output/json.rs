@@ -25,9 +25,8 @@
 //!  "suppressed":1,"parse_failed":1}
 //! ```
 //!
-//! `fingerprint` is described in [`super::fingerprints`].
+//! `fingerprint` is described in [`Report::fingerprints`].
 
-use super::fingerprints;
 use crate::finding::{Group, Level, Report};
 use serde::Serialize;
 
@@ -98,7 +97,7 @@ fn write_line<T: Serialize>(out: &mut dyn std::io::Write, value: &T) -> std::io:
 
 /// Renders the JSON Lines format (schema in the module docs).
 pub fn render(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let fps = fingerprints(report);
+    let fps = report.fingerprints();
     for (f, fp) in report.findings.iter().zip(&fps) {
         let line = FindingLine {
             kind: "finding",

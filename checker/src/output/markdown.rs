@@ -2,7 +2,7 @@
 //!
 //! Layout: a `### heisen` heading with the summary line ([`super::summary_line`]); when
 //! there are findings, a table of finding counts per rule (most frequent first, as
-//! [`crate::gate::statistics`]) and a table of the top [`TOP`] findings (`deny` first, then
+//! [`Report::statistics`]) and a table of the top [`TOP`] findings (`deny` first, then
 //! report order) with location, rule, enclosing function and message, plus a note of how
 //! many were left out; then the files that failed to parse. Table cells escape `|`, and `<`
 //! outside code spans, so messages cannot break the table or turn into HTML.
@@ -47,7 +47,7 @@ pub fn render(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<
     if !report.findings.is_empty() {
         writeln!(out, "| rule | group | findings |")?;
         writeln!(out, "|---|---|---:|")?;
-        for (rule, n) in crate::gate::statistics(report) {
+        for (rule, n) in report.statistics() {
             let group = report
                 .findings
                 .iter()

@@ -11,12 +11,12 @@
 //!   absolute paths become `file://` URIs without a base id), `region` with 1-based,
 //!   end-exclusive columns counted in Unicode code points (`runs[0].columnKind`),
 //!   `relatedLocations` for labels, and `partialFingerprints."heisen/v1"` (see
-//!   [`super::fingerprints`]).
+//!   [`Report::fingerprints`]).
 //! - parse failures: `runs[0].invocations[0].toolExecutionNotifications` (level `error`,
 //!   descriptor id `parse-error`); `executionSuccessful` stays `true` because the rest of the
 //!   scan ran.
 
-use super::{find_rule, fingerprints};
+use super::find_rule;
 use crate::finding::{Level, Region, Report};
 use crate::rules::RuleMeta;
 use serde_json::{json, Value};
@@ -99,7 +99,7 @@ fn rule_descriptor(rule: &RuleMeta) -> Value {
 
 /// Builds the SARIF log as a JSON value.
 pub fn to_value(report: &Report, rules: &[&'static RuleMeta]) -> Value {
-    let fps = fingerprints(report);
+    let fps = report.fingerprints();
     let results: Vec<Value> = report
         .findings
         .iter()

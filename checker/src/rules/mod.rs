@@ -6,7 +6,7 @@
 
 use crate::analysis::{Event, FileFacts, FnFacts};
 use crate::finding::{Finding, Group, Label, Level, Region};
-use crate::index::CrateIndex;
+use crate::index::{CrateIndex, FnKey, FnRef};
 use crate::source::SourceFile;
 
 pub mod lost_update;
@@ -138,6 +138,16 @@ impl<'a> CrateContext<'a> {
         self.files
             .iter()
             .flat_map(|f| f.facts.functions.iter().map(move |func| (f, func)))
+    }
+
+    /// Every function of the crate with the file it is in and its key.
+    pub fn keyed_functions(&self) -> impl Iterator<Item = (&'a FileCx<'a>, FnRef<'a>)> + 'a {
+        self.files.iter().enumerate().flat_map(|(fi, f)| {
+            f.facts.functions.iter().enumerate().map(move |(i, facts)| {
+                let key = FnKey { file: fi, func: i };
+                (f, FnRef { key, facts })
+            })
+        })
     }
 }
 

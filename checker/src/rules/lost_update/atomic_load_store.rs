@@ -1,6 +1,8 @@
+use crate::analysis::atomics::is_fence_call;
+use crate::analysis::locks::Guards;
 use crate::analysis::{Event, EventId, EventKind, FnFacts, MemOrdering};
 use crate::declare_rule;
-use crate::finding::{Finding, Region};
+use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -117,15 +119,21 @@ fn rmw_between(func: &FnFacts, a: EventId, b: EventId, recv: &str) -> bool {
 
 /// Patterns where the load/store pair cannot lose an update because only one thread writes:
 /// * `&mut self` / `self`: exclusive access;
-/// * a lock guard taken earlier in the function serializes the writers;
+/// * a lock guard live at the load (`analysis::locks::Guards`) serializes the writers;
 /// * `unsafe fn`: the caller guarantees the invariants (typically "the lock is held");
 /// * a `Release` store, or an explicit `fence` in the function: a hand-written memory protocol
 ///   (SPSC queue indices, seqlock writers, work-stealing deques) whose writer owns the value
 ///   and publishes it;
 /// * a store of a `bool` literal guarded by the load (`if !done.load(..) { done.store(true) }`)
 ///   writes the same value whichever thread wins.
-fn serialized(func: &FnFacts, load: &Event, store: &Event, data: bool) -> bool {
-    if func.exclusive_self() || func.is_unsafe || func.holds_lock_before(load.id) {
+fn serialized(
+    cx: &CrateContext<'_>,
+    func: &FnFacts,
+    load: &Event,
+    store: &Event,
+    data: bool,
+) -> bool {
+    if func.exclusive_self() || func.is_unsafe || Guards::of(cx.index, func).live_at(load) {
         return true;
     }
     if store.closure_depth > 0 && !spawned(func, store) {
@@ -133,11 +141,7 @@ fn serialized(func: &FnFacts, load: &Event, store: &Event, data: bool) -> bool {
     }
     // Hand-written memory protocols (explicit fences, Release publication of an index the
     // writer owns) are single-writer by design; lost updates live in code that counts.
-    if store.args[1].ordering == Some(MemOrdering::Release)
-        || func
-            .events
-            .iter()
-            .any(|e| e.kind == EventKind::Call && e.name.ends_with("fence"))
+    if store.args[1].ordering == Some(MemOrdering::Release) || func.events.iter().any(is_fence_call)
     {
         return true;
     }
@@ -172,13 +176,8 @@ fn spawned(func: &FnFacts, ev: &Event) -> bool {
             && (call.name.ends_with("spawn")
                 || call.name.ends_with("spawn_blocking")
                 || call.name.ends_with("spawn_local"))
-            && call.args.iter().any(|a| contains(&a.region, &ev.region))
+            && call.args.iter().any(|a| a.region.contains(&ev.region))
     })
-}
-
-fn contains(outer: &Region, inner: &Region) -> bool {
-    (outer.line, outer.column) <= (inner.line, inner.column)
-        && (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
 }
 
 /// The concrete fix for this store.
@@ -219,7 +218,7 @@ impl Rule for AtomicLoadStore {
                 let Some((load, data)) = matching_load(func, store) else {
                     continue;
                 };
-                if serialized(func, load, store, data) {
+                if serialized(cx, func, load, store, data) {
                     continue;
                 }
                 let recv = &store

@@ -1,7 +1,6 @@
 use crate::analysis::{Deps, Event, EventId, EventKind, FnFacts, Root};
 use crate::declare_rule;
 use crate::finding::Finding;
-use crate::rules::lost_update::locks::place_type;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -134,7 +133,7 @@ fn is_redis_conn(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> bool {
         let l = t.to_lowercase();
         l.contains("redis") || l.contains("connection")
     };
-    if place_type(cx, func, place).is_some_and(|t| redisy(&t)) {
+    if cx.index.type_of(func, place).is_some_and(|t| redisy(&t)) {
         return true;
     }
     // `let mut con = client.get_multiplexed_async_connection().await?;`

@@ -1,7 +1,7 @@
-use crate::analysis::{Arg, Event, EventKind, FnFacts};
+use crate::analysis::locks::{acquisitions, acts_through, held_at};
+use crate::analysis::{Event, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::Finding;
-use crate::rules::lost_update::locks::{acquisitions, acts_through, held_at, place_type};
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -111,28 +111,6 @@ fn is_std_map(ty: &str) -> bool {
     .any(|t| ty.contains(t))
 }
 
-/// The key argument, normalized: `&k`, `k.clone()`, `k` are one key.
-fn key_of(a: &Arg) -> String {
-    if let Some(p) = &a.place {
-        return p.text.clone();
-    }
-    let mut t = a.text.trim_start_matches('&').to_string();
-    for suffix in [".clone()", ".to_string()", ".to_owned()", ".into()"] {
-        if let Some(s) = t.strip_suffix(suffix) {
-            t = s.to_string();
-        }
-    }
-    t
-}
-
-/// Whether two map calls name the same key (first argument).
-pub fn same_key(r: &Event, w: &Event) -> bool {
-    match (r.args.first(), w.args.first()) {
-        (Some(a), Some(b)) => key_of(a) == key_of(b),
-        _ => false,
-    }
-}
-
 fn is_read(e: &Event) -> bool {
     e.kind == EventKind::MethodCall && READS.contains(&e.name.as_str()) && !e.args.is_empty()
 }
@@ -154,14 +132,17 @@ fn concurrent_pairs<'f>(cx: &CrateContext<'_>, func: &'f FnFacts, out: &mut Vec<
     for w in func.events.iter().filter(|e| is_write(e)) {
         let Some(place) = &w.receiver else { continue };
         if !place.maybe_shared()
-            || !place_type(cx, func, place).is_some_and(|t| is_concurrent_map(&t))
+            || !cx
+                .index
+                .type_of(func, place)
+                .is_some_and(|t| is_concurrent_map(&t))
         {
             continue;
         }
         let read = func.events[..w.id].iter().rev().find(|r| {
             is_read(r)
                 && r.receiver.as_ref().is_some_and(|p| p.text == place.text)
-                && same_key(r, w)
+                && r.same_key(w)
                 && w.depends_on(r.id)
         });
         if let Some(read) = read {
@@ -177,12 +158,12 @@ fn concurrent_pairs<'f>(cx: &CrateContext<'_>, func: &'f FnFacts, out: &mut Vec<
 
 /// Pairs on a std map behind a lock, read and written under separate acquisitions.
 fn locked_pairs<'f>(cx: &CrateContext<'_>, func: &'f FnFacts, out: &mut Vec<Pair<'f>>) {
-    let acqs = acquisitions(cx, func);
+    let acqs = acquisitions(cx.index, func);
     let inner_is_map = |lock: &str| {
         acqs.iter()
             .find(|a| a.lock == lock)
             .and_then(|a| a.event(func).receiver.as_ref())
-            .and_then(|p| place_type(cx, func, p))
+            .and_then(|p| cx.index.type_of(func, p))
             .is_some_and(|t| is_std_map(&t))
     };
     for a2 in acqs.iter().filter(|a| a.writable && inner_is_map(&a.lock)) {
@@ -202,7 +183,7 @@ fn locked_pairs<'f>(cx: &CrateContext<'_>, func: &'f FnFacts, out: &mut Vec<Pair
                     return None;
                 }
                 func.events[a1.id + 1..a2.id].iter().rev().find(|r| {
-                    is_read(r) && acts_through(func, a1, r) && same_key(r, w) && w.depends_on(r.id)
+                    is_read(r) && acts_through(func, a1, r) && r.same_key(w) && w.depends_on(r.id)
                 })
             });
             if let Some(read) = found {

@@ -2,7 +2,6 @@
 
 pub mod atomic_load_store;
 pub mod kv_read_then_write;
-pub mod locks;
 pub mod map_check_then_act;
 pub mod split_lock_update;
 pub mod sql_read_then_write;

@@ -1,8 +1,7 @@
+use crate::analysis::locks::{acquisitions, acts_through, held_at, reads_of, Acq};
 use crate::analysis::{Event, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::Finding;
-use crate::rules::lost_update::locks::{acquisitions, acts_through, held_at, reads_of, Acq};
-use crate::rules::lost_update::map_check_then_act::same_key;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -135,7 +134,7 @@ impl Rule for SplitLockUpdate {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
-            let acqs = acquisitions(cx, func);
+            let acqs = acquisitions(cx.index, func);
             for a2 in acqs.iter().filter(|a| a.writable) {
                 let revalidation = reads_of(func, a2);
                 for w in func.events[a2.id + 1..]
@@ -161,7 +160,7 @@ impl Rule for SplitLockUpdate {
                             && reads.iter().any(|r| {
                                 MAP_READS.contains(&func.events[*r].name.as_str())
                                     && w.depends_on(*r)
-                                    && same_key(&func.events[*r], w)
+                                    && func.events[*r].same_key(w)
                             });
                         if map_pair {
                             return None;

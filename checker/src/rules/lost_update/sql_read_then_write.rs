@@ -1,4 +1,4 @@
-use crate::analysis::{Event, EventId, EventKind, FnFacts, Root};
+use crate::analysis::{last_segment, Event, EventId, EventKind, FnFacts, Root};
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
@@ -289,7 +289,7 @@ fn parse(sql: &str) -> Option<Sql> {
 /// The SQL text an event passes, when it is one of the SQL APIs and the text is a literal or a
 /// string `const`/`static` of the crate.
 fn sql_text(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> Option<(usize, String)> {
-    let short = ev.name.rsplit("::").next().unwrap_or(&ev.name);
+    let short = last_segment(&ev.name);
     if !SQL_APIS.contains(&short) {
         return None;
     }
@@ -303,7 +303,7 @@ fn sql_text(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> Option<(usize,
                 let p = a.place.as_ref()?;
                 match p.root {
                     Root::Static => {
-                        let last = p.text.rsplit("::").next().unwrap_or(&p.text);
+                        let last = last_segment(&p.text);
                         cx.index.statics.get(last)?.str_value.clone()
                     }
                     // `let sql = "UPDATE …"; query(sql)`: the last such binding before the call.
@@ -375,6 +375,34 @@ fn update_deps(func: &FnFacts, u: &Event) -> (BTreeSet<EventId>, BTreeSet<EventI
     (data, u.control_deps.clone())
 }
 
+/// The parsed SQL statements of `func` (event, index of the SQL argument, statement); `None`
+/// when the function sets a serializable isolation level, which makes the database abort a
+/// lost update.
+fn statements(cx: &CrateContext<'_>, func: &FnFacts) -> Option<Vec<(EventId, usize, Sql)>> {
+    let mut stmts: Vec<(EventId, usize, Sql)> = Vec::new();
+    let mut serializable = false;
+    for ev in &func.events {
+        // PostgreSQL aborts a lost update under REPEATABLE READ as well; MySQL does
+        // not, but the rule cannot tell the two apart and stays quiet.
+        if ev.args.iter().any(|a| {
+            a.text.contains("Serializable")
+                || a.text.contains("RepeatableRead")
+                || a.str_lit.as_ref().is_some_and(|s| {
+                    let u = s.to_uppercase();
+                    u.contains("SERIALIZABLE") || u.contains("REPEATABLE READ")
+                })
+        }) {
+            serializable = true;
+        }
+        if let Some((i, text)) = sql_text(cx, func, ev) {
+            if let Some(sql) = parse(&text) {
+                stmts.push((ev.id, i, sql));
+            }
+        }
+    }
+    (!serializable).then_some(stmts)
+}
+
 impl Rule for SqlReadThenWrite {
     fn meta(&self) -> &'static RuleMeta {
         &SQL_READ_THEN_WRITE
@@ -382,30 +410,9 @@ impl Rule for SqlReadThenWrite {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
-            let mut stmts: Vec<(EventId, usize, Sql)> = Vec::new();
-            let mut serializable = false;
-            for ev in &func.events {
-                // PostgreSQL aborts a lost update under REPEATABLE READ as well; MySQL does
-                // not, but the rule cannot tell the two apart and stays quiet.
-                if ev.args.iter().any(|a| {
-                    a.text.contains("Serializable")
-                        || a.text.contains("RepeatableRead")
-                        || a.str_lit.as_ref().is_some_and(|s| {
-                            let u = s.to_uppercase();
-                            u.contains("SERIALIZABLE") || u.contains("REPEATABLE READ")
-                        })
-                }) {
-                    serializable = true;
-                }
-                if let Some((i, text)) = sql_text(cx, func, ev) {
-                    if let Some(sql) = parse(&text) {
-                        stmts.push((ev.id, i, sql));
-                    }
-                }
-            }
-            if serializable {
+            let Some(stmts) = statements(cx, func) else {
                 continue;
-            }
+            };
             for (uid, sql_arg, usql) in &stmts {
                 let Sql::Update {
                     table,

@@ -1,9 +1,10 @@
 //! Group `memory-ordering`: `Ordering::Relaxed` where another thread's memory is handed over.
 //!
-//! Shared helpers for the group's rules: recognizing atomic operations, fences, the exact
-//! `Relaxed` token of an ordering argument (for quick fixes), and the memory accesses that a
-//! flag, index or pointer publishes (writes through an `UnsafeCell`, raw-pointer writes,
-//! `Box::into_raw`) or gates (reads through an `UnsafeCell`, pointer dereferences).
+//! Shared helpers for the group's rules: the exact `Relaxed` token of an ordering argument
+//! (for quick fixes), and the memory accesses that a flag, index or pointer publishes (writes
+//! through an `UnsafeCell`, raw-pointer writes, `Box::into_raw`) or gates (reads through an
+//! `UnsafeCell`, pointer dereferences). Atomic operations, orderings, fences and spin locks
+//! are the shared analysis's (`analysis::atomics`).
 
 pub mod relaxed_any;
 pub mod relaxed_consume;
@@ -11,127 +12,9 @@ pub mod relaxed_lock;
 pub mod relaxed_publication;
 pub mod relaxed_refcount_drop;
 
-use crate::analysis::{Arg, Event, EventKind, FnFacts, MemOrdering, Place};
+use crate::analysis::{Arg, Event, EventKind, FnFacts, Place};
 use crate::finding::{Fix, Region};
 use crate::index::CrateIndex;
-
-/// Methods of the std atomic types that take orderings.
-const ATOMIC_METHODS: &[&str] = &[
-    "load",
-    "store",
-    "swap",
-    "compare_exchange",
-    "compare_exchange_weak",
-    "compare_and_swap",
-    "fetch_update",
-    "fetch_add",
-    "fetch_sub",
-    "fetch_and",
-    "fetch_nand",
-    "fetch_or",
-    "fetch_xor",
-    "fetch_max",
-    "fetch_min",
-    "fetch_ptr_add",
-    "fetch_ptr_sub",
-    "fetch_byte_add",
-    "fetch_byte_sub",
-    "fetch_not",
-    "fetch_neg",
-];
-
-/// Whether the event is a method call on an atomic (an ordering argument is present).
-pub(crate) fn is_atomic_op(ev: &Event) -> bool {
-    ev.kind == EventKind::MethodCall
-        && ATOMIC_METHODS.contains(&ev.name.as_str())
-        && ev.args.iter().any(|a| a.ordering.is_some())
-}
-
-/// The ordering arguments of an atomic op, in order (success first for CAS).
-pub(crate) fn ordering_args(ev: &Event) -> Vec<&Arg> {
-    ev.args.iter().filter(|a| a.ordering.is_some()).collect()
-}
-
-/// The ordering that decides what the op synchronizes with when it succeeds.
-pub(crate) fn success_ordering(ev: &Event) -> Option<&Arg> {
-    ordering_args(ev).into_iter().next()
-}
-
-/// Whether the ordering acquires (`Acquire`, `AcqRel`, `SeqCst`).
-pub(crate) fn acquires(o: MemOrdering) -> bool {
-    matches!(
-        o,
-        MemOrdering::Acquire | MemOrdering::AcqRel | MemOrdering::SeqCst
-    )
-}
-
-/// Whether the ordering releases (`Release`, `AcqRel`, `SeqCst`).
-pub(crate) fn releases(o: MemOrdering) -> bool {
-    matches!(
-        o,
-        MemOrdering::Release | MemOrdering::AcqRel | MemOrdering::SeqCst
-    )
-}
-
-/// The last segment of a call's path (`std::sync::atomic::fence` → `fence`).
-pub(crate) fn last_segment(path: &str) -> &str {
-    path.rsplit("::").next().unwrap_or(path)
-}
-
-/// The last field of a place (`self.inner.ready` → `ready`, `READY` → `READY`).
-pub(crate) fn place_name(p: &Place) -> &str {
-    p.text
-        .trim_end_matches("[]")
-        .rsplit(['.', ':'])
-        .next()
-        .unwrap_or(&p.text)
-}
-
-/// `fence(o)` / `compiler_fence` excluded: only a real fence orders memory between threads.
-fn fence_ordering(ev: &Event) -> Option<MemOrdering> {
-    if ev.kind == EventKind::Call && last_segment(&ev.name) == "fence" {
-        return ev.args.first().and_then(|a| a.ordering);
-    }
-    None
-}
-
-/// An acquire fence: `fence(Acquire | AcqRel | SeqCst)`, or std's `acquire!(..)` macro (the
-/// one `Arc` uses, copied by many crates).
-pub(crate) fn is_acquire_fence(ev: &Event) -> bool {
-    if ev.kind == EventKind::Macro && last_segment(&ev.name) == "acquire" {
-        return true;
-    }
-    fence_ordering(ev).is_some_and(acquires)
-}
-
-/// A release fence: `fence(Release | AcqRel | SeqCst)`.
-pub(crate) fn is_release_fence(ev: &Event) -> bool {
-    fence_ordering(ev).is_some_and(releases)
-}
-
-/// Whether any event in `evs` acquires: an acquire fence, or an atomic op whose success
-/// ordering acquires.
-pub(crate) fn any_acquire(evs: &[Event]) -> bool {
-    evs.iter().any(|e| {
-        is_acquire_fence(e)
-            || (is_atomic_op(e)
-                && success_ordering(e)
-                    .and_then(|a| a.ordering)
-                    .is_some_and(acquires))
-    })
-}
-
-/// Whether any event in `evs` releases: a release fence, or an atomic op with a releasing
-/// success ordering.
-pub(crate) fn any_release(evs: &[Event]) -> bool {
-    evs.iter().any(|e| {
-        is_release_fence(e)
-            || (is_atomic_op(e)
-                && success_ordering(e)
-                    .and_then(|a| a.ordering)
-                    .is_some_and(releases))
-    })
-}
 
 /// The region of the ordering's own name in an ordering argument: for `Ordering::Relaxed` just
 /// `Relaxed`. `None` when the argument is not a plain path on one line.
@@ -172,7 +55,7 @@ pub(crate) fn ordering_fix(arg: &Arg, to: &str) -> Option<Fix> {
 /// field name shared with a non-cell field of another struct still counts: `get()` with no
 /// arguments on such a field is almost always the cell's).
 fn is_cell_place(index: &CrateIndex, place: &Place) -> bool {
-    let last = place_name(place);
+    let last = place.last_name();
     let cell = |t: &str| t.contains("UnsafeCell");
     index.statics.get(last).is_some_and(|s| cell(&s.ty)) || index.field_types(last).any(cell)
 }
@@ -229,7 +112,7 @@ pub(crate) fn same_body(a: &Event, b: &Event) -> bool {
 /// Whether the function runs with exclusive access to `self` (`&mut self`, `self`, `Drop`),
 /// where `Relaxed` is enough because no other thread can touch the object.
 pub(crate) fn exclusive(func: &FnFacts) -> bool {
-    func.exclusive_self() || func.name.ends_with("::drop")
+    func.exclusive_self() || (func.owner().is_some() && func.short_name() == "drop")
 }
 
 #[cfg(test)]

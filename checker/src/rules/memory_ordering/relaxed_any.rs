@@ -1,4 +1,5 @@
-use super::{is_atomic_op, ordering_token};
+use super::ordering_token;
+use crate::analysis::atomics::is_atomic_op;
 use crate::analysis::MemOrdering;
 use crate::declare_rule;
 use crate::finding::Finding;

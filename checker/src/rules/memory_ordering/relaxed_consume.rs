@@ -1,7 +1,6 @@
-use super::relaxed_lock::is_acquiring;
-use super::{
-    any_acquire, exclusive, is_unsafe_cell_get, ordering_fix, place_name, unsafe_cell_with,
-};
+use super::{exclusive, is_unsafe_cell_get, ordering_fix, unsafe_cell_with};
+use crate::analysis::atomics::{any_acquire, is_spin_acquire};
+use crate::analysis::locks::Guards;
 use crate::analysis::{Deps, Event, EventId, EventKind, FnFacts, MemOrdering, Place, Root};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
@@ -55,7 +54,9 @@ declare_rule! {
     /// between the load and the access silences the finding, even one on another atomic.
     /// Only reads are reported, not writes made under a flag check (usually the owner's).
     /// Functions that own `self` exclusively (`&mut self`, `Drop`) or hold a lock guard are
-    /// skipped.
+    /// skipped. A pointer is followed when it is loaded from a field or static declared as an
+    /// `AtomicPtr`; one loaded from a parameter or local (`data: &AtomicPtr<()>`, the shape of
+    /// a vtable function) is not: the stores that publish it are the caller's to see.
     pub static RELAXED_CONSUME = {
         name: "relaxed-consume",
         group: MemoryOrdering,
@@ -167,16 +168,11 @@ fn gate(func: &FnFacts, l: &Event, a: &Access) -> Option<Gate> {
     func.loops
         .iter()
         .enumerate()
-        .filter(|(i, lp)| !a.loops.contains(i) && after(&a.region, &lp.region))
+        .filter(|(i, lp)| !a.loops.contains(i) && lp.region.precedes(&a.region))
         .any(|(i, lp)| {
             lp.header_deps.contains(&l.id) || (l.loops.contains(&i) && lp.exit_deps.contains(&l.id))
         })
         .then_some(Gate::Control)
-}
-
-/// Whether `a` starts after `b` ends.
-fn after(a: &Region, b: &Region) -> bool {
-    (a.line, a.column) >= (b.end_line, b.end_column)
 }
 
 /// Whether the cell `data` belongs with the flag `flag`: a field of the object that holds the
@@ -207,6 +203,7 @@ impl Rule for RelaxedConsume {
                 continue;
             }
             let mut acc: Option<Vec<Access>> = None;
+            let mut guards = None;
             for l in &func.events {
                 // A `load`, or a `compare_exchange` whose success decides the access (a lock
                 // taken that way is `relaxed-lock`'s).
@@ -218,7 +215,7 @@ impl Rule for RelaxedConsume {
                         "compare_exchange" | "compare_exchange_weak"
                     )
                     && l.args.len() == 4
-                    && !is_acquiring(func, l)
+                    && !is_spin_acquire(func, l)
                 {
                     &l.args[2]
                 } else {
@@ -230,12 +227,16 @@ impl Rule for RelaxedConsume {
                 let Some(recv) = l.receiver.as_ref().filter(|r| r.maybe_shared()) else {
                     continue;
                 };
-                if func.holds_lock_before(l.id) {
+                if guards
+                    .get_or_insert_with(|| Guards::of(cx.index, func))
+                    .live_at(l)
+                {
                     continue;
                 }
-                let is_ptr = cx
-                    .index
-                    .place_type_is(&recv.text, |t| t.contains("AtomicPtr"));
+                // Fields and statics only (see Known limitations).
+                let is_ptr =
+                    matches!(recv.root, Root::SelfValue | Root::Static) || recv.text.contains('.');
+                let is_ptr = is_ptr && cx.index.type_is(func, recv, |t| t.contains("AtomicPtr"));
                 let accesses = acc.get_or_insert_with(|| accesses(cx.index, func));
                 let hit = accesses.iter().find(|a| {
                     let Some(g) = gate(func, l, a) else {
@@ -259,7 +260,7 @@ impl Rule for RelaxedConsume {
                 let Some(a) = hit else {
                     continue;
                 };
-                let name = place_name(recv);
+                let name = recv.last_name();
                 let message = if is_ptr && !a.through_cell {
                     format!(
                         "the pointer loaded from `{}` with `Relaxed` is dereferenced; the \

@@ -1,8 +1,8 @@
-use super::{
-    is_acquire_fence, is_atomic_op, is_release_fence, last_segment, ordering_fix, place_name,
-    success_ordering,
+use super::ordering_fix;
+use crate::analysis::atomics::{
+    is_acquire_fence, is_release_fence, is_spin_acquire, is_spin_release, success_ordering,
 };
-use crate::analysis::{Arg, Event, FnFacts, MemOrdering};
+use crate::analysis::MemOrdering;
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, CrateContext, Rule, RuleMeta};
@@ -64,96 +64,6 @@ declare_rule! {
 
 pub struct RelaxedLock;
 
-fn lockish_name(s: &str) -> bool {
-    let s = s.to_ascii_lowercase();
-    s.contains("lock") || s.contains("mutex") || s.starts_with("spin")
-}
-
-/// A `LOCKED`-style constant (not `UNLOCKED`).
-fn lock_const(text: &str) -> bool {
-    let last = last_segment(text);
-    last.chars().any(|c| c.is_ascii_uppercase())
-        && !last.chars().any(|c| c.is_ascii_lowercase())
-        && last.contains("LOCK")
-        && !last.contains("UNLOCK")
-}
-
-fn locked_value(a: &Arg) -> bool {
-    a.text == "true" || a.int_lit == Some(1) || lock_const(&a.text)
-}
-
-fn unlocked_value(a: &Arg) -> bool {
-    a.text == "false" || a.int_lit == Some(0) || last_segment(&a.text).contains("UNLOCK")
-}
-
-fn lock_fn(func: &FnFacts) -> bool {
-    let n = last_segment(&func.name);
-    matches!(
-        n,
-        "lock" | "try_lock" | "acquire" | "spin_lock" | "raw_lock"
-    ) || n.starts_with("lock_")
-        || n.starts_with("try_lock")
-}
-
-fn unlock_fn(func: &FnFacts) -> bool {
-    let n = last_segment(&func.name);
-    n.contains("unlock") || matches!(n, "release" | "drop")
-}
-
-/// Whether `ev` takes a lock (any ordering): CAS unlocked→locked, swap(locked) whose old value
-/// is tested, fetch_or(LOCKED) whose old value is tested.
-pub(crate) fn is_acquiring(func: &FnFacts, ev: &Event) -> bool {
-    if !is_atomic_op(ev) {
-        return false;
-    }
-    let Some(recv) = &ev.receiver else {
-        return false;
-    };
-    let named = lockish_name(place_name(recv));
-    let (value_is_lock, shape) = match ev.name.as_str() {
-        "compare_exchange" | "compare_exchange_weak" | "compare_and_swap" if ev.args.len() >= 3 => {
-            (
-                lock_const(&ev.args[1].text),
-                unlocked_value(&ev.args[0]) && locked_value(&ev.args[1]),
-            )
-        }
-        "swap" if ev.args.len() == 2 => (
-            lock_const(&ev.args[0].text),
-            ev.value_used && locked_value(&ev.args[0]),
-        ),
-        "fetch_or" if ev.args.len() == 2 => (
-            lock_const(&ev.args[0].text),
-            ev.value_used && lock_const(&ev.args[0].text),
-        ),
-        _ => (false, false),
-    };
-    shape && (named || value_is_lock || lock_fn(func))
-}
-
-/// Whether `ev` releases a lock (any ordering): store/swap of the unlocked value, or
-/// fetch_and(!LOCKED).
-fn is_releasing(func: &FnFacts, ev: &Event) -> bool {
-    if !is_atomic_op(ev) {
-        return false;
-    }
-    let Some(recv) = &ev.receiver else {
-        return false;
-    };
-    let (value_is_lock, shape) = match ev.name.as_str() {
-        "store" | "swap" if ev.args.len() == 2 => (
-            last_segment(&ev.args[0].text).contains("UNLOCK"),
-            unlocked_value(&ev.args[0]),
-        ),
-        "fetch_and" if ev.args.len() == 2 => {
-            let t = ev.args[0].text.trim_start_matches('!');
-            let neg = ev.args[0].text.starts_with('!');
-            (neg && lock_const(t), neg && lock_const(t))
-        }
-        _ => (false, false),
-    };
-    shape && (lockish_name(place_name(recv)) || value_is_lock || unlock_fn(func))
-}
-
 impl Rule for RelaxedLock {
     fn meta(&self) -> &'static RuleMeta {
         &RELAXED_LOCK
@@ -163,9 +73,9 @@ impl Rule for RelaxedLock {
         // Atomics the crate uses as locks: some function acquires them.
         let mut locks: HashSet<String> = HashSet::new();
         for (_, func) in cx.functions() {
-            for ev in func.events.iter().filter(|e| is_acquiring(func, e)) {
+            for ev in func.events.iter().filter(|e| is_spin_acquire(func, e)) {
                 if let Some(r) = &ev.receiver {
-                    locks.insert(place_name(r).to_string());
+                    locks.insert(r.last_name().to_string());
                 }
             }
         }
@@ -184,7 +94,7 @@ impl Rule for RelaxedLock {
                 // `fence(Release)` followed by a Relaxed unlock.
                 let fenced_after = func.events[ev.id + 1..].iter().any(is_acquire_fence);
                 let fenced_before = func.events[..ev.id].iter().any(is_release_fence);
-                let (message, help, to) = if is_acquiring(func, ev) && !fenced_after {
+                let (message, help, to) = if is_spin_acquire(func, ev) && !fenced_after {
                     (
                         format!(
                             "the lock `{}` is taken with `Relaxed`; the previous owner's writes \
@@ -198,8 +108,8 @@ impl Rule for RelaxedLock {
                         ),
                         "Acquire",
                     )
-                } else if locks.contains(place_name(recv))
-                    && is_releasing(func, ev)
+                } else if locks.contains(recv.last_name())
+                    && is_spin_release(func, ev)
                     && !fenced_before
                 {
                     (

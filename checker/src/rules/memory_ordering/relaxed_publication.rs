@@ -1,8 +1,9 @@
 use super::{
-    any_release, exclusive, is_atomic_op, is_into_raw, is_unsafe_cell_get, last_segment,
-    ordering_fix, same_body, success_ordering, unsafe_cell_with,
+    exclusive, is_into_raw, is_unsafe_cell_get, ordering_fix, same_body, unsafe_cell_with,
 };
-use crate::analysis::{Event, EventKind, FnFacts, MemOrdering};
+use crate::analysis::atomics::{any_release, is_atomic_op, success_ordering};
+use crate::analysis::locks::Guards;
+use crate::analysis::{last_segment, Event, EventKind, FnFacts, MemOrdering};
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::finding::Region;
@@ -157,6 +158,7 @@ impl Rule for RelaxedPublication {
             if exclusive(func) {
                 continue;
             }
+            let mut guards = None;
             for store in func.events.iter().filter(|e| is_atomic_op(e)) {
                 if store.name == "load" || store.name == "fetch_update" {
                     continue;
@@ -177,7 +179,10 @@ impl Rule for RelaxedPublication {
                 let Some(recv) = store.receiver.as_ref().filter(|r| r.maybe_shared()) else {
                     continue;
                 };
-                if func.holds_lock_before(store.id) {
+                if guards
+                    .get_or_insert_with(|| Guards::of(cx.index, func))
+                    .live_at(store)
+                {
                     continue;
                 }
                 // The stored value is a pointer to data built just now.

@@ -1,5 +1,6 @@
-use super::{any_acquire, any_release, last_segment, ordering_fix, same_body};
-use crate::analysis::{Event, EventKind, FnFacts, MemOrdering};
+use super::{ordering_fix, same_body};
+use crate::analysis::atomics::{any_acquire, any_release};
+use crate::analysis::{last_segment, Event, EventKind, FnFacts, MemOrdering};
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};

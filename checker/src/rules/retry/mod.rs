@@ -10,15 +10,9 @@ pub mod non_idempotent_retry;
 pub mod retry_without_backoff;
 pub mod retry_without_jitter;
 
-use crate::analysis::{Case, Deps, Event, EventId, EventKind, FnFacts, LoopKind};
+use crate::analysis::{last_segment, Case, Deps, Event, EventId, EventKind, FnFacts, LoopKind};
 use crate::finding::Region;
 use std::collections::HashSet;
-
-/// Whether `inner` lies within `outer`.
-pub(crate) fn within(inner: &Region, outer: &Region) -> bool {
-    (inner.line, inner.column) >= (outer.line, outer.column)
-        && (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
-}
 
 /// `std::thread::sleep(d)`, `tokio::time::sleep(d)`, `async_std::task::sleep(d)` (or an
 /// imported `sleep(d)`).
@@ -126,7 +120,7 @@ fn exits_on_success(func: &FnFacts, lp: usize, depth: usize, attempts: &Deps) ->
             && (x.is_return || x.label.is_some() || x.loops.last() == Some(&lp))
             && (func.cases.iter().any(|c| {
                 is_ok_case(c)
-                    && within(&x.region, &c.region)
+                    && c.region.contains(&x.region)
                     && c.scrutinee.iter().any(|s| attempts.contains(s))
             }) || tests_result(func, &x.control_deps, attempts))
     })
@@ -139,16 +133,16 @@ fn success_stays(func: &FnFacts, lp: usize, attempts: &Deps) -> bool {
     func.cases.iter().any(|c| {
         is_ok_case(c)
             && !c.negated
-            && within(&c.region, &lr)
+            && lr.contains(&c.region)
             && c.scrutinee.iter().any(|s| attempts.contains(s))
             && !func
                 .exits
                 .iter()
-                .any(|x| x.loops.contains(&lp) && within(&x.region, &c.region))
+                .any(|x| x.loops.contains(&lp) && c.region.contains(&x.region))
             && !func
                 .events
                 .iter()
-                .any(|e| is_sleep(e) && within(&e.region, &c.region))
+                .any(|e| is_sleep(e) && c.region.contains(&e.region))
     })
 }
 
@@ -161,7 +155,7 @@ pub(crate) fn retry_loops(func: &FnFacts) -> Vec<RetryLoop<'_>> {
         // The calls on whose error path the sleep runs.
         let mut attempts = Deps::new();
         for c in &func.cases {
-            if is_err_case(c) && within(&s.region, &c.region) {
+            if is_err_case(c) && c.region.contains(&s.region) {
                 attempts.extend(in_loop_calls(func, &c.scrutinee, lp, depth));
             }
         }
@@ -179,10 +173,10 @@ pub(crate) fn retry_loops(func: &FnFacts) -> Vec<RetryLoop<'_>> {
             x.closure_depth == depth
                 && x.loops.contains(&lp)
                 && (x.is_return || x.loops.last() == Some(&lp))
-                && (x.region.line, x.region.column) > (s.region.end_line, s.region.end_column)
+                && x.region.start() > s.region.end()
                 && x.control_deps == s.control_deps
                 && func.cases.iter().any(|c| {
-                    is_err_case(c) && within(&s.region, &c.region) && within(&x.region, &c.region)
+                    is_err_case(c) && c.region.contains(&s.region) && c.region.contains(&x.region)
                 })
         });
         if attempts.is_empty()
@@ -277,10 +271,6 @@ const GROWTH: &[&str] = &[
     "wrapping_shl",
 ];
 
-fn last_segment(name: &str) -> &str {
-    name.rsplit("::").next().unwrap_or(name)
-}
-
 fn mentions_randomness(s: &str) -> bool {
     let s = s.to_ascii_lowercase();
     ["rand", "jitter", "rng", "getrandom", "fastrand"]
@@ -368,6 +358,9 @@ fn mentions_place(text: &str, p: &str) -> bool {
 
 /// Classifies the delay of a retrying `sleep` in loop `lp`: follows the events and locals that
 /// flow into it, and the assignments inside the loop to the places it reads.
+// One piece on purpose (~135 lines): a worklist fixpoint whose three passes (events the delay
+// depends on, names its texts mention, assignments in the loop to what it reads) feed each
+// other through the shared `pending`/`texts`/`seen_*` state until none makes progress.
 pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay {
     let l = &func.loops[lp];
     let lr = l.region;
@@ -393,7 +386,7 @@ pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay 
             if is_random(ev) {
                 random = true;
             }
-            if !within(&ev.region, &lr) {
+            if !lr.contains(&ev.region) {
                 continue;
             }
             let name = last_segment(&ev.name);
@@ -427,11 +420,10 @@ pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay 
                 for b in func
                     .bindings
                     .iter()
-                    .filter(|b| b.name == n && within(&b.region, &lr))
+                    .filter(|b| b.name == n && lr.contains(&b.region))
                 {
                     let is_loop_var = l.kind == LoopKind::For
-                        && l.header_region
-                            .is_some_and(|h| (b.region.line, b.region.column) < (h.line, h.column));
+                        && l.header_region.is_some_and(|h| b.region.starts_before(&h));
                     if is_loop_var {
                         varying = true;
                         loop_var = true;
@@ -441,7 +433,7 @@ pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay 
                         .deps
                         .iter()
                         .copied()
-                        .filter(|&d| within(&func.events[d].region, &lr))
+                        .filter(|&d| lr.contains(&func.events[d].region))
                         .collect();
                     if inner.is_empty() {
                         // Bound in the loop from something we do not see (a literal, an
@@ -458,7 +450,7 @@ pub(crate) fn classify_delay(func: &FnFacts, lp: usize, sleep: &Event) -> Delay 
             .iter()
             .filter(|e| {
                 matches!(e.kind, EventKind::Assign { .. })
-                    && within(&e.region, &lr)
+                    && lr.contains(&e.region)
                     && !seen_assigns.contains(&e.id)
             })
             .collect();

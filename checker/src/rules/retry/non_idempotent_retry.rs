@@ -1,7 +1,7 @@
-use crate::analysis::{Event, EventKind, FnFacts};
+use crate::analysis::{last_segment, Event, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
-use crate::rules::retry::{retry_loops, within};
+use crate::rules::retry::retry_loops;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -81,7 +81,7 @@ const SENDS: &[&str] = &[
 
 /// The HTTP method a request-building event uses, when it is a mutating one.
 fn mutating_method(ev: &Event) -> Option<String> {
-    let last = ev.name.rsplit("::").next().unwrap_or(&ev.name);
+    let last = last_segment(&ev.name);
     match ev.kind {
         EventKind::MethodCall if MUTATING.contains(&last) && ev.args.len() == 1 => {
             Some(last.to_ascii_uppercase())
@@ -165,12 +165,12 @@ fn generates_key(ev: &Event) -> bool {
 fn key_regenerated(func: &FnFacts, scope: &Region) -> Option<Region> {
     let has = |s: &str| s.to_ascii_lowercase().contains("idempoten");
     func.events.iter().find_map(|k| {
-        if !within(&k.region, scope) || !k.args.iter().any(|a| has(&a.text)) {
+        if !scope.contains(&k.region) || !k.args.iter().any(|a| has(&a.text)) {
             return None;
         }
         let fresh = k.data_deps.iter().any(|&d| {
             let g = &func.events[d];
-            within(&g.region, scope) && generates_key(g)
+            scope.contains(&g.region) && generates_key(g)
         });
         fresh.then(|| event_region(k))
     })
@@ -205,10 +205,10 @@ fn retried_at(func: &FnFacts, m: &Event) -> Option<(Region, String, Region)> {
             .args
             .iter()
             .map(|a| a.region)
-            .find(|r| within(&m.region, r))
+            .find(|r| r.contains(&m.region))
             .or_else(|| {
                 e.receiver_region
-                    .filter(|r| e.kind == EventKind::MethodCall && within(&m.region, r))
+                    .filter(|r| e.kind == EventKind::MethodCall && r.contains(&m.region))
                     .filter(|r| *r != m.region)
             })?;
         Some((
@@ -242,7 +242,7 @@ impl Rule for NonIdempotentRetry {
                 let Some((at, why, scope)) = retried_at(func, m) else {
                     continue;
                 };
-                let verb = m.name.rsplit("::").next().unwrap_or(&m.name);
+                let verb = last_segment(&m.name);
                 let mut f = if !keyed {
                     finding(
                         &NON_IDEMPOTENT_RETRY,

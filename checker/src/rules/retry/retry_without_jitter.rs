@@ -1,4 +1,4 @@
-use crate::analysis::{EventKind, FnFacts};
+use crate::analysis::{last_segment, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
 use crate::rules::retry::{classify_delay, retry_loops, Delay};
@@ -166,7 +166,7 @@ impl Rule for RetryWithoutJitter {
             let jitter = mentions_jitter(func);
             for ev in &func.events {
                 let name = ev.name.as_str();
-                let last = name.rsplit("::").next().unwrap_or(name);
+                let last = last_segment(name);
                 // `.with_randomization_factor(0.0)` / `b.randomization_factor = 0.0`
                 let zero_factor = (ev.is_method("with_randomization_factor", 1)
                     && is_zero(&ev.args[0].text))

@@ -1,0 +1,162 @@
+//! Queries over one function's facts that several rules and the index ask: who owns the
+//! function, which binding a name refers to at a point. Computed from the recorded facts (the
+//! walk stores nothing extra for them).
+
+use super::{Arg, Binding, Event, FnFacts, Place};
+use crate::finding::Region;
+
+/// The last `::` segment of a path (`std::sync::atomic::fence` → `fence`, `now` → `now`).
+pub fn last_segment(path: &str) -> &str {
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+impl Place {
+    /// The last field or path segment of the place (`self.inner.ready` → `ready`,
+    /// `crate::READY` → `READY`, `self.slots[]` → `slots`).
+    pub fn last_name(&self) -> &str {
+        self.text
+            .trim_end_matches("[]")
+            .rsplit(['.', ':'])
+            .next()
+            .unwrap_or(&self.text)
+    }
+}
+
+impl Arg {
+    /// The argument as a map key: its place when it is one, else its text without a leading
+    /// `&` and trailing `.clone()`/`.to_string()`/`.to_owned()`/`.into()` (`&k`, `k.clone()`
+    /// and `k` are one key).
+    pub fn key_text(&self) -> String {
+        if let Some(p) = &self.place {
+            return p.text.clone();
+        }
+        let mut t = self.text.trim_start_matches('&').to_string();
+        for suffix in [".clone()", ".to_string()", ".to_owned()", ".into()"] {
+            if let Some(s) = t.strip_suffix(suffix) {
+                t = s.to_string();
+            }
+        }
+        t
+    }
+}
+
+impl Event {
+    /// Whether two calls name the same key: their first arguments' [`Arg::key_text`] agree.
+    pub fn same_key(&self, other: &Event) -> bool {
+        match (self.args.first(), other.args.first()) {
+            (Some(a), Some(b)) => a.key_text() == b.key_text(),
+            _ => false,
+        }
+    }
+}
+
+impl FnFacts {
+    /// The type of the function's `impl` (or trait) block, as the item visitor names it: the
+    /// last path segment of the self type (`impl<T> store::Bank<T>` → `Bank`). `None` for free
+    /// functions, including functions nested in a method's body.
+    pub fn owner(&self) -> Option<&str> {
+        self.name
+            .rsplit_once("::")
+            .map(|(owner, _)| last_segment(owner))
+    }
+
+    /// The function's own name, without its owner (`Bank::deposit` → `deposit`).
+    pub fn short_name(&self) -> &str {
+        last_segment(&self.name)
+    }
+
+    /// The binding that `name` refers to at `at`: the last one named so, declared before `at`,
+    /// whose scope contains `at` (shadowing). `None` for names bound elsewhere (parameters are
+    /// bindings too; statics are not).
+    pub fn binding_at(&self, name: &str, at: &Region) -> Option<&Binding> {
+        self.bindings
+            .iter()
+            .filter(|b| b.name == name && b.region.starts_before(at) && b.scope.contains(at))
+            .max_by_key(|b| b.region.start())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::analyze_file;
+
+    fn facts(src: &str) -> crate::analysis::FileFacts {
+        analyze_file(&syn::parse_file(src).expect("test source parses"))
+    }
+
+    #[test]
+    fn owner_is_the_impl_or_trait_type() {
+        let f = facts(
+            "fn free() { fn nested() {} }
+             impl<T> store::Bank<T> { fn deposit(&self) { fn helper() {} } }
+             impl Clone for Entry { fn clone(&self) -> Self { todo!() } }
+             trait Clock { fn now(&self) -> u64 { 0 } }",
+        );
+        let got: Vec<(&str, Option<&str>, &str)> = f
+            .functions
+            .iter()
+            .map(|f| (f.name.as_str(), f.owner(), f.short_name()))
+            .collect();
+        assert!(got.contains(&("free", None, "free")), "{got:?}");
+        assert!(got.contains(&("nested", None, "nested")), "{got:?}");
+        assert!(got.contains(&("helper", None, "helper")), "{got:?}");
+        assert!(
+            got.contains(&("Bank::deposit", Some("Bank"), "deposit")),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("Entry::clone", Some("Entry"), "clone")),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("Clock::now", Some("Clock"), "now")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn keys_ignore_borrows_and_conversions() {
+        let f = facts(
+            "fn f(&self, k: String) { m.get(&k); m.insert(k.clone(), 1); m.remove(k.to_string()); \
+             m.get(&self.key); m.insert(self.key, 2); m.get(\"a\".into()); m.insert(\"a\", 3); m.get(j); }",
+        );
+        let ev = &f.functions[0].events;
+        let gets: Vec<&Event> = ev.iter().filter(|e| e.name == "get").collect();
+        let first = |name: &str, n: usize| ev.iter().filter(|e| e.name == name).nth(n).unwrap();
+        assert!(gets[0].same_key(first("insert", 0)));
+        assert!(gets[0].same_key(first("remove", 0)));
+        assert!(gets[1].same_key(first("insert", 1)));
+        assert!(gets[2].same_key(first("insert", 2)));
+        assert!(!gets[3].same_key(first("insert", 0)));
+        assert!(!gets[0].same_key(first("insert", 1)));
+        assert_eq!(gets[1].args[0].key_text(), "self.key");
+    }
+
+    #[test]
+    fn last_name_of_places() {
+        let f = facts(
+            "fn f(&self) { self.inner.ready.load(A); crate::READY.load(A); self.slots[i].get(); }",
+        );
+        let names: Vec<&str> = f.functions[0]
+            .events
+            .iter()
+            .filter_map(|e| e.receiver.as_ref().map(Place::last_name))
+            .collect();
+        assert_eq!(names, ["ready", "READY", "slots"]);
+    }
+
+    #[test]
+    fn binding_at_follows_shadowing_and_scope() {
+        let src = "fn f() {\n    let g = 1;\n    {\n        let g = 2;\n        use_it(g);\n    }\n    use_it(g);\n}\n";
+        let f = &facts(src).functions[0];
+        let uses: Vec<_> = f.events.iter().filter(|e| e.name == "use_it").collect();
+        let inner = f.binding_at("g", &uses[0].region).expect("inner g");
+        let outer = f.binding_at("g", &uses[1].region).expect("outer g");
+        assert_eq!((inner.region.line, outer.region.line), (4, 2));
+        assert!(f.binding_at("h", &uses[0].region).is_none());
+        // Not yet declared: a use before the `let` sees nothing.
+        let first = f.bindings.iter().find(|b| b.name == "g").unwrap();
+        assert!(f.binding_at("g", &first.region).is_none());
+    }
+}
