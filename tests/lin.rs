@@ -727,3 +727,37 @@ fn bench_checker_time_against_the_model_run() {
         },
     );
 }
+
+/// In every build: a batch finds the sequentially wrong "stack" and shrinks the failing
+/// scenario to the two pushes and the pop that show it.
+#[test]
+fn a_batch_shrinks_a_failure_to_the_smallest_failing_scenario() {
+    let fifo = || Fifo(Mutex::new(Default::default()));
+    let run = |s: &Fifo, op: &Op| match op {
+        Op::Push(v) => {
+            s.0.lock().unwrap().push_back(*v);
+            Ret::Pushed
+        }
+        Op::Pop => Ret::Popped(s.0.lock().unwrap().pop_front()),
+        Op::Len => Ret::Len(s.0.lock().unwrap().len()),
+    };
+    let cfg = heisen::runner::Config::new("lin::fifo_batch");
+    let ops = [Op::Push(1), Op::Push(2), Op::Pop, Op::Len];
+    let f = lin::batch::<SeqStack, _>(
+        &cfg,
+        fifo,
+        run,
+        (0..30).map(|seed| Scenario::random(&ops, 1, 6, seed)),
+    )
+    .expect_err("a FIFO is not a stack");
+    let shrunk = f.report.lines().nth(1).unwrap().trim();
+    assert_eq!(shrunk.matches("Push(").count(), 2, "{}", f.report);
+    assert_eq!(shrunk.matches("Pop").count(), 1, "{}", f.report);
+    assert_eq!(shrunk.matches("Len").count(), 0, "{}", f.report);
+    assert!(
+        f.replay.starts_with("HEISEN_LIN_SCENARIO='"),
+        "{}",
+        f.report
+    );
+    assert!(f.report.contains("not linearizable"), "{}", f.report);
+}
