@@ -32,7 +32,6 @@
 //!         Scenario::threads(vec![vec![Op::Push(1), Op::Pop], vec![Op::Push(2), Op::Pop]]),
 //!     );
 //! }
-//! # stack_is_linearizable();
 //! ```
 //!
 //! [`check`] builds the object, runs the scenario's `init` operations on the calling thread,
