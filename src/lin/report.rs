@@ -1,20 +1,8 @@
 //! The text of a linearizability violation, in the style of heisen's failure timelines.
 
 use super::search::{History, Order, Violation};
+pub(crate) use crate::runner::group;
 use std::fmt::{Debug, Write};
-
-/// `12,345`.
-pub(crate) fn group(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// The history as a timeline: one row per invocation and per response, in the order they
 /// happened, indented per thread lane.
