@@ -441,7 +441,7 @@ impl Cut {
         }
     }
     fn parse(s: &str) -> Option<Cut> {
-        let (k, rest) = s.split_at(1);
+        let (k, rest) = (s.get(..1)?, s.get(1..)?);
         Some(match k {
             "l" => Cut::Lane(rest.parse().ok()?),
             "i" => Cut::Init(rest.parse().ok()?),

@@ -214,3 +214,32 @@ fn a_long_partitioned_history_is_decided_quickly() {
         Verdict::Linearizable(o) if o.len() == 1000
     ));
 }
+
+#[test]
+fn shrink_cuts_round_trip_through_their_replay_codes_and_apply() {
+    use super::{Cut, Scenario};
+    let s = Scenario::threads(vec![vec![1, 2], vec![3]])
+        .init(vec![0])
+        .post(vec![4]);
+    let cuts = Cut::all(&s);
+    assert_eq!(cuts.len(), 2 + 1 + 1 + 3);
+    for c in &cuts {
+        assert_eq!(Cut::parse(&c.code()), Some(*c));
+        assert_eq!(
+            c.apply(&s).unwrap().len(),
+            if matches!(c, Cut::Lane(0)) { 3 } else { 4 }
+        );
+    }
+    // Dropping a lane's last operation drops the lane.
+    let t = Cut::Op(1, 0).apply(&s).unwrap();
+    assert_eq!(t.lanes(), &[vec![1, 2]]);
+    assert_eq!(Cut::Op(5, 0).apply(&s), None);
+    assert_eq!(Cut::parse("x1"), None);
+    assert_eq!(Cut::parse("o1"), None);
+    assert_eq!(Cut::parse("é1"), None);
+    assert_eq!(Cut::parse(""), None);
+    assert_eq!(
+        s.to_string(),
+        "Scenario::threads(vec![vec![1, 2], vec![3]]).init(vec![0]).post(vec![4])"
+    );
+}
