@@ -539,6 +539,8 @@ macro_rules! critical_section {
     };
 }
 
+#[doc(hidden)]
+pub mod counterexample;
 mod future_std;
 pub mod lin;
 #[cfg(feature = "model")]

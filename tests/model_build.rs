@@ -31,6 +31,8 @@ fn model_suites_pass_in_the_model_build() {
             "facade_fidelity",
             "--test",
             "lin",
+            "--test",
+            "counterexample",
         ])
         .arg("--manifest-path")
         .arg(&manifest)

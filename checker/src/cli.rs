@@ -66,6 +66,11 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+    /// cargo's message format: `json` (also `json-diagnostic-short`,
+    /// `json-diagnostic-rendered-ansi`) prints cargo's JSON messages, as `--format cargo-json`,
+    /// for rust-analyzer's `check.overrideCommand`; `human` is the default format.
+    #[arg(long, value_name = "FMT", conflicts_with = "format", value_parser = output::cargo_json::parse_message_format)]
+    pub message_format: Option<output::cargo_json::MessageFormat>,
     /// Configuration file (default: heisen.toml at the root, or Cargo.toml metadata).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -354,10 +359,32 @@ fn check(a: &CheckArgs) -> i32 {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let rendered = if a.statistics {
+    let (format, rendered_as) = match a.message_format {
+        Some(output::cargo_json::MessageFormat::Json(r)) => (Format::CargoJson, r),
+        Some(output::cargo_json::MessageFormat::Human) => (Format::Human, Default::default()),
+        None => (a.format, Default::default()),
+    };
+    // Machine formats own stdout: anything else (statistics, notes) goes to stderr.
+    let machine = matches!(
+        format,
+        Format::Json | Format::Sarif | Format::Gitlab | Format::CargoJson
+    );
+    let rendered = if a.statistics && !machine {
         gate::render_statistics(&report, &mut out)
     } else {
-        output::render(a.format, &report, &metas, &mut out, color)
+        if a.statistics {
+            let _ = gate::render_statistics(&report, &mut std::io::stderr());
+        }
+        match format {
+            Format::CargoJson => {
+                let ws = output::cargo_json::Workspace {
+                    root: discovered.root.clone(),
+                    packages: discovered.packages.clone(),
+                };
+                output::cargo_json::render(&report, &ws, rendered_as, &mut out)
+            }
+            _ => output::render(format, &report, &metas, &mut out, color),
+        }
     };
     if let Err(e) = rendered {
         if e.kind() != std::io::ErrorKind::BrokenPipe {

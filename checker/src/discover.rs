@@ -26,6 +26,32 @@ pub struct Discovered {
     pub units: Vec<Unit>,
     /// Entries that could not be walked (symlink loops, unreadable directories).
     pub errors: Vec<ParseFailure>,
+    /// The packages the files belong to, for formats that name them (cargo's JSON messages).
+    pub packages: Vec<PackageMeta>,
+}
+
+/// A package as cargo names it.
+#[derive(Debug, Clone, Default)]
+pub struct PackageMeta {
+    /// Cargo's package id (`path+file:///abs/dir#name@version`).
+    pub id: String,
+    /// Absolute path of the package's `Cargo.toml`.
+    pub manifest_path: PathBuf,
+    /// The package's targets as `cargo metadata` prints them. Empty in PATHS mode, which reads
+    /// only the manifest's name and version (no cargo process); see
+    /// [`crate::output::cargo_json`] for how a file's target is named then.
+    pub targets: Vec<serde_json::Value>,
+    /// `package.name` (empty when the manifest could not be read).
+    pub name: String,
+    /// `package.edition` (`2015` when the manifest does not say).
+    pub edition: String,
+}
+
+impl PackageMeta {
+    /// The package directory (the manifest's parent).
+    pub fn dir(&self) -> &Path {
+        self.manifest_path.parent().unwrap_or(Path::new(""))
+    }
 }
 
 /// A discovery failure that stops the run (exit 2).
@@ -131,6 +157,21 @@ pub fn workspace(
             files,
         });
     }
+    out.packages = meta
+        .workspace_packages()
+        .iter()
+        .map(|pkg| PackageMeta {
+            id: pkg.id.repr.clone(),
+            manifest_path: pkg.manifest_path.clone().into(),
+            targets: pkg
+                .targets
+                .iter()
+                .filter_map(|t| serde_json::to_value(t).ok())
+                .collect(),
+            name: pkg.name.to_string(),
+            edition: pkg.edition.as_str().to_string(),
+        })
+        .collect();
     Ok(out)
 }
 
@@ -161,17 +202,58 @@ pub fn paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
         std::collections::BTreeMap::new();
     let mut cache: std::collections::HashMap<PathBuf, Option<PathBuf>> = Default::default();
     for (abs, rel) in files {
-        let pkg = abs.parent().and_then(|dir| package_dir(dir, &mut cache));
+        let pkg = root
+            .join(&abs)
+            .parent()
+            .and_then(|dir| package_dir(dir, &mut cache));
         by_pkg.entry(pkg).or_default().push((abs, rel));
     }
     for (pkg, files) in by_pkg {
-        let name = match pkg {
-            Some(dir) => display_rel(&root, &dir),
+        let name = match &pkg {
+            Some(dir) => display_rel(&root, dir),
             None => "paths".to_string(),
         };
+        if let Some(dir) = pkg {
+            out.packages.push(manifest_package(&dir));
+        }
         out.units.push(Unit { name, files });
     }
     Ok(out)
+}
+
+/// What PATHS mode knows of the package in `dir`: the name, version and edition its
+/// `Cargo.toml` declares (read as TOML, never with cargo), and an id in cargo's format. A
+/// manifest that cannot be read or parsed gives an id of the directory alone.
+fn manifest_package(dir: &Path) -> PackageMeta {
+    let manifest_path = dir.join("Cargo.toml");
+    let table = std::fs::read_to_string(&manifest_path)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok());
+    let package = table
+        .as_ref()
+        .and_then(|t| t.get("package"))
+        .and_then(|p| p.as_table());
+    let field = |k: &str| {
+        package
+            .and_then(|p| p.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let name = field("name").unwrap_or_default();
+    let url = format!("path+file://{}", dir.to_string_lossy().replace('\\', "/"));
+    let id = match (name.is_empty(), field("version")) {
+        (true, _) => url,
+        (false, Some(v)) => format!("{url}#{name}@{v}"),
+        // `version.workspace = true` or none: cargo's id then still names the package.
+        (false, None) => format!("{url}#{name}"),
+    };
+    PackageMeta {
+        id,
+        manifest_path,
+        targets: Vec::new(),
+        name,
+        edition: field("edition").unwrap_or_else(|| "2015".to_string()),
+    }
 }
 
 /// The nearest ancestor of `dir` (itself included) that holds a `Cargo.toml`.

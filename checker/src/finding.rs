@@ -111,6 +111,25 @@ impl Region {
     pub fn contains_line(&self, line: usize) -> bool {
         self.line <= line && line <= self.end_line
     }
+
+    /// The region with its start at least 1:1 and its end at least its start, as formats that
+    /// require well-formed positions (SARIF, cargo's JSON messages) write it.
+    pub fn clamped(self) -> Region {
+        let line = self.line.max(1);
+        let column = self.column.max(1);
+        let end_line = self.end_line.max(line);
+        let end_column = if end_line == line {
+            self.end_column.max(column)
+        } else {
+            self.end_column.max(1)
+        };
+        Region {
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }
 }
 
 /// A secondary location of a finding, e.g. "balance read here".

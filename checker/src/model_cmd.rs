@@ -8,6 +8,11 @@
 //! (or `cargo nextest run` when partitioning and nextest is installed) with the output passed
 //! through (so counterexample reports appear as the test harness prints them), and then
 //! renders the summary table. Exit code: 0 all passed, 1 a test failed, 2 usage / cargo error.
+//!
+//! `--html DIR` passes `HEISEN_REPORT_DIR=DIR`, where each failing test writes its
+//! counterexample as a page and as JSON; `--format sarif` reads those JSON files (from a
+//! scratch directory when `--html` is not given) and prints a SARIF log of the failing tests
+//! (see [`crate::output::sarif_model`]) as the only thing on stdout.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -40,6 +45,14 @@ pub struct ModelArgs {
     /// Only tests whose name contains this string (as `cargo test FILTER`).
     #[arg(value_name = "FILTER")]
     pub filter: Option<String>,
+    /// `human`: the summary table on stdout. `sarif`: a SARIF 2.1.0 log of the failing tests
+    /// on stdout (one thread flow per model thread); cargo's output and the table go to stderr.
+    #[arg(long, value_name = "FORMAT", default_value = "human", value_parser = ["human", "sarif"])]
+    pub format: String,
+    /// Write each failing test's counterexample as `DIR/<test>.html` (a swimlane page) and
+    /// `DIR/<test>.json`; sets `HEISEN_REPORT_DIR`.
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
 }
 
 /// A `k/n` partition, 1-based `k`.
@@ -340,6 +353,21 @@ fn run_inner(args: &ModelArgs) -> Result<i32, String> {
         c
     };
     cmd.env("HEISEN_SUMMARY_FILE", &summary_file);
+    let sarif = args.format == "sarif";
+    // Counterexample files: the --html directory, or a scratch one for SARIF alone.
+    let scratch = summary_file.with_extension("reports");
+    let report_dir = match (&args.html, sarif) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, true) => Some(scratch.clone()),
+        (None, false) => None,
+    };
+    if let Some(dir) = &report_dir {
+        cmd.env("HEISEN_REPORT_DIR", dir);
+    }
+    if sarif {
+        // stdout is the SARIF log only.
+        cmd.stdout(std::io::stderr());
+    }
     if let Some(b) = &args.backend {
         cmd.env("HEISEN_BACKEND", b);
     }
@@ -356,8 +384,35 @@ fn run_inner(args: &ModelArgs) -> Result<i32, String> {
     let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
     let rows = parse_rows(&std::fs::read_to_string(&summary_file).unwrap_or_default());
     let _ = std::fs::remove_file(&summary_file);
-    print!("{}", render_summary(&rows));
-    println!("  total time {:.1?}", start.elapsed());
+    let table = format!(
+        "{}  total time {:.1?}\n",
+        render_summary(&rows),
+        start.elapsed()
+    );
+    if sarif {
+        eprint!("{table}");
+        let failed = failed_tests(&rows, report_dir.as_deref());
+        let _ = std::fs::remove_dir_all(&scratch);
+        // A build error runs no test: the invocation did not succeed (and has no results).
+        let ran = status.success() || !rows.is_empty();
+        let log = crate::output::sarif_model::to_value(&failed, ran);
+        let text = serde_json::to_string_pretty(&log).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{table}");
+    }
+    if let Some(dir) = &args.html {
+        let pages = rows
+            .iter()
+            .filter(|r| r.status == "FAIL" || r.status == "xfail")
+            .count();
+        if pages > 0 {
+            eprintln!(
+                "cargo heisen model: counterexample pages in {}",
+                dir.display()
+            );
+        }
+    }
     // `xfail` = a `#[should_panic]` model test that failed as expected.
     let any_failed = rows.iter().any(|r| r.status == "FAIL");
     if any_failed || !status.success() {
@@ -367,6 +422,44 @@ fn run_inner(args: &ModelArgs) -> Result<i32, String> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// The failing tests of the run (`FAIL` and `xfail` rows), each with its counterexample
+/// document from `dir` when the runtime wrote one.
+fn failed_tests(
+    rows: &[Row],
+    dir: Option<&std::path::Path>,
+) -> Vec<crate::output::sarif_model::Failed> {
+    let docs: Vec<serde_json::Value> = dir
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .filter_map(|t| serde_json::from_str(&t).ok())
+        .collect();
+    let mut out: Vec<crate::output::sarif_model::Failed> = Vec::new();
+    for r in rows {
+        if !(r.status == "FAIL" || r.status == "xfail") || out.iter().any(|f| f.test == r.test) {
+            continue;
+        }
+        // The failing backend's row describes the failure.
+        let description = rows
+            .iter()
+            .filter(|x| x.test == r.test)
+            .find(|x| x.bounded == "failed")
+            .unwrap_or(r)
+            .description
+            .clone();
+        out.push(crate::output::sarif_model::Failed {
+            test: r.test.clone(),
+            status: r.status.clone(),
+            description,
+            counterexample: docs.iter().find(|d| d["test"] == r.test.as_str()).cloned(),
+        });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -148,8 +148,26 @@ pub(crate) fn object_names(events: &[Event]) -> Vec<Option<String>> {
     names_with(events, &sources(events))
 }
 
-/// One human-readable row per event.
-pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> String {
+/// Records in `latest` the value `e` stores to its object, if it stores one (a store, a
+/// read-modify-write, a successful CAS), so that a later load of another value is stale.
+pub(crate) fn track_latest(latest: &mut HashMap<usize, String>, e: &Event) {
+    if let Some(o) = e.object {
+        match &e.op {
+            Op::Store(v) | Op::Rmw(_, _, v) => {
+                latest.insert(o, v.clone());
+            }
+            Op::Cas {
+                new, result: Ok(_), ..
+            } => {
+                latest.insert(o, new.clone());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One described row per event: (lane, text, `file:line`, trimmed source line).
+pub(crate) fn rows(events: &[Event]) -> Vec<(usize, String, String, String)> {
     let srcs = sources(events);
     let names = names_with(events, &srcs);
     let mut rows = Vec::new();
@@ -222,19 +240,7 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
             ),
         };
         let text = format!("{via}{text}");
-        if let Some(o) = e.object {
-            match &e.op {
-                Op::Store(v) | Op::Rmw(_, _, v) => {
-                    latest.insert(o, v.clone());
-                }
-                Op::Cas {
-                    new, result: Ok(_), ..
-                } => {
-                    latest.insert(o, new.clone());
-                }
-                _ => {}
-            }
-        }
+        track_latest(&mut latest, e);
         let loc = e
             .location
             .map(|l| format!("{}:{}", l.file(), l.line()))
@@ -242,6 +248,12 @@ pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> Strin
         let snippet = src.map(|s| s.trim().to_string()).unwrap_or_default();
         rows.push((e.thread, text, loc, snippet));
     }
+    rows
+}
+
+/// One human-readable row per event.
+pub(crate) fn timeline(events: &[Event], lane_names: &[Option<String>]) -> String {
+    let rows = rows(events);
     let lanes = rows.iter().map(|r| r.0).max().unwrap_or(0) + 1;
     let width = rows
         .iter()

@@ -112,6 +112,10 @@ impl Ctx<'_> {
             replay,
             runs: std::mem::take(&mut self.runs),
             report: r,
+            timeline: Some(Arc::new(crate::counterexample::from_trace(
+                &trace.events,
+                &trace.lane_names,
+            ))),
         })
     }
 

@@ -114,6 +114,9 @@ pub struct Failure {
     pub runs: Vec<BackendRun>,
     /// The full human-readable report (timeline + failure + replay).
     pub report: String,
+    /// The failing execution's timeline as data (model builds), for the JSON and HTML files
+    /// of `HEISEN_REPORT_DIR` (see [`crate::counterexample`]).
+    pub timeline: Option<Arc<crate::counterexample::Timeline>>,
 }
 
 impl fmt::Display for Failure {
@@ -224,6 +227,7 @@ where
             }
             let status = if cfg.expect_failure { "xfail" } else { "FAIL" };
             write_summary_file(&fail.test, &fail.runs, status, None);
+            crate::counterexample::write_for(&fail, status);
             if cfg.expect_failure {
                 match &cfg.expected_message {
                     Some(m) if !fail.report.contains(m.as_str()) => panic!(
@@ -356,6 +360,7 @@ mod imp {
                     replay: String::new(),
                     runs: vec![run],
                     report,
+                    timeline: None,
                 }))
             }
         }

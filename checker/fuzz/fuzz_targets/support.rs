@@ -37,6 +37,7 @@ fn check_text(text: String) {
             cargo_heisen::output::Format::Json,
             cargo_heisen::output::Format::Sarif,
             cargo_heisen::output::Format::Github,
+            cargo_heisen::output::Format::CargoJson,
         ] {
             cargo_heisen::output::render(format, &report, &cargo_heisen::rules::all_meta(), &mut out, false)
                 .unwrap();

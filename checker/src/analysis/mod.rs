@@ -18,6 +18,7 @@
 //! Rules never walk syntax trees themselves: they query these facts.
 
 pub mod atomics;
+mod deps;
 pub mod locks;
 mod query;
 mod region;
@@ -26,8 +27,8 @@ mod walk;
 
 use crate::finding::Region;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 
+pub use deps::Deps;
 pub use query::last_segment;
 pub use walk::analyze_file;
 
@@ -37,8 +38,6 @@ pub use walk::analyze_file;
 
 /// Index of an [`Event`] in [`FnFacts::events`].
 pub type EventId = usize;
-/// A set of events, ordered by id (which is evaluation order).
-pub type Deps = BTreeSet<EventId>;
 
 /// Memory orderings named in an argument (`Ordering::Relaxed`, or a bare `Relaxed` import).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

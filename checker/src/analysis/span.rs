@@ -8,7 +8,7 @@
 //! shapes they do not model (attributes on expressions, types, patterns, verbatim tokens). The
 //! result is the same region `Spanned` gives; `tests::same_regions_as_spanned` checks that over
 //! every expression, statement and function of the checker's own sources and fixtures (and
-//! `walk::expr_text` against `walk::tokens_text` over every expression).
+//! `walk::expr_text` and `walk::type_text` against `walk::tokens_text` over every expression and type).
 
 use crate::finding::Region;
 use proc_macro2::Span;
@@ -409,6 +409,16 @@ mod tests {
             );
             syn::visit::visit_expr(self, e);
         }
+        fn visit_type(&mut self, t: &'ast syn::Type) {
+            // The type text shortcut of the walk.
+            assert_eq!(
+                super::super::walk::type_text(t),
+                super::super::walk::tokens_text(quote::ToTokens::to_token_stream(t)),
+                "type text differs in {}",
+                self.file
+            );
+            syn::visit::visit_type(self, t);
+        }
         fn visit_arm(&mut self, a: &'ast syn::Arm) {
             self.same(arm(a), a.span(), "arm");
             syn::visit::visit_arm(self, a);
@@ -486,6 +496,8 @@ mod tests {
                 let _ = #[allow(x)] 1; m!(); m! { } ::std::f(); yield; yield 1;
                 let _ = Fn::<()>::call; let _ = a.b::<u8>(1).c().d;
                 let _ = || -> u8 { 1 }; let _ = 'e: loop {};
+                let _: (&'a mut ::std::vec::Vec<(u8,)>, [Option<&'b str>], (), Box<dyn T>);
+                let _: r#type::Q<r#u8, 'static, [u8; 4], fn(u8) -> u8, A<B=C>, T,>;
             }
         "#;
         let mut cases: Vec<(String, String)> = files

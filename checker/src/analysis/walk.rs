@@ -6,7 +6,6 @@ use super::*;
 use crate::finding::Region;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
-use std::collections::HashMap;
 use syn::parse::discouraged::Speculative;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -90,7 +89,7 @@ fn push_text(e: &Expr, out: &mut String) -> bool {
                 if i > 0 {
                     out.push_str("::");
                 }
-                out.push_str(&seg.ident.to_string());
+                push_ident(&seg.ident, out);
             }
             true
         }
@@ -99,10 +98,7 @@ fn push_text(e: &Expr, out: &mut String) -> bool {
                 return false;
             }
             out.push('.');
-            match &f.member {
-                syn::Member::Named(i) => out.push_str(&i.to_string()),
-                syn::Member::Unnamed(i) => out.push_str(&i.index.to_string()),
-            }
+            push_member(&f.member, out);
             true
         }
         Expr::Reference(r) if r.attrs.is_empty() => {
@@ -116,16 +112,145 @@ fn push_text(e: &Expr, out: &mut String) -> bool {
     }
 }
 
-fn type_text(ty: &syn::Type) -> String {
-    tokens_text(ty.to_token_stream())
+/// [`tokens_text`] of a type. The common shapes (paths with type and lifetime arguments,
+/// references, tuples, slices) are written out as the token printer would print them and then
+/// compacted, without building a token stream; tested equal over our sources (and the corpus).
+pub(crate) fn type_text(ty: &syn::Type) -> String {
+    let mut raw = String::new();
+    if push_type_raw(ty, &mut raw) {
+        compact(&raw)
+    } else {
+        tokens_text(ty.to_token_stream())
+    }
 }
 
+/// Appends the token printer's rendering of `ty` (tokens separated by one space, none after a
+/// joint punctuation) to `out`; `false` (with `out` unspecified) for a shape not handled here.
+fn push_type_raw(ty: &syn::Type, out: &mut String) -> bool {
+    // Each token written through `tok`: a space before every token but the first.
+    fn tok(out: &mut String, t: &str) {
+        if !out.is_empty() && !out.ends_with(['(', '[']) {
+            out.push(' ');
+        }
+        out.push_str(t);
+    }
+    fn lifetime(l: &syn::Lifetime, out: &mut String) {
+        tok(out, "'");
+        push_ident(&l.ident, out);
+    }
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => {
+            if p.path.leading_colon.is_some() {
+                tok(out, "::");
+            }
+            for (i, seg) in p.path.segments.iter().enumerate() {
+                if i > 0 {
+                    tok(out, "::");
+                }
+                tok(out, "");
+                push_ident(&seg.ident, out);
+                match &seg.arguments {
+                    syn::PathArguments::None => {}
+                    syn::PathArguments::AngleBracketed(a) => {
+                        if a.colon2_token.is_some() {
+                            tok(out, "::");
+                        }
+                        tok(out, "<");
+                        for pair in a.args.pairs() {
+                            let ok = match pair.value() {
+                                syn::GenericArgument::Type(t) => push_type_raw(t, out),
+                                syn::GenericArgument::Lifetime(l) => {
+                                    lifetime(l, out);
+                                    true
+                                }
+                                _ => false,
+                            };
+                            if !ok {
+                                return false;
+                            }
+                            if pair.punct().is_some() {
+                                tok(out, ",");
+                            }
+                        }
+                        tok(out, ">");
+                    }
+                    syn::PathArguments::Parenthesized(_) => return false,
+                }
+            }
+            true
+        }
+        syn::Type::Reference(r) => {
+            tok(out, "&");
+            if let Some(l) = &r.lifetime {
+                lifetime(l, out);
+            }
+            if r.mutability.is_some() {
+                tok(out, "mut");
+            }
+            push_type_raw(&r.elem, out)
+        }
+        syn::Type::Tuple(t) => {
+            tok(out, "(");
+            for pair in t.elems.pairs() {
+                if !push_type_raw(pair.value(), out) {
+                    return false;
+                }
+                if pair.punct().is_some() {
+                    tok(out, ",");
+                }
+            }
+            out.push(')');
+            true
+        }
+        syn::Type::Slice(s) => {
+            tok(out, "[");
+            if !push_type_raw(&s.elem, out) {
+                return false;
+            }
+            out.push(']');
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The path's segment names joined by `::` (generic arguments and a leading `::` dropped).
 fn path_text(path: &syn::Path) -> String {
-    path.segments
+    let mut out = String::new();
+    push_path(path, &mut out);
+    out
+}
+
+fn push_path(path: &syn::Path, out: &mut String) {
+    for (i, seg) in path.segments.iter().enumerate() {
+        if i > 0 {
+            out.push_str("::");
+        }
+        push_ident(&seg.ident, out);
+    }
+}
+
+fn push_ident(i: &proc_macro2::Ident, out: &mut String) {
+    use std::fmt::Write;
+    let _ = write!(out, "{i}");
+}
+
+fn push_member(m: &syn::Member, out: &mut String) {
+    match m {
+        syn::Member::Named(i) => push_ident(i, out),
+        syn::Member::Unnamed(i) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{}", i.index);
+        }
+    }
+}
+
+/// Methods whose result is the receiver itself for place purposes (`x.clone()` of a shared
+/// handle, `x.as_ref()`, …).
+fn is_handle_method(m: &proc_macro2::Ident) -> bool {
+    ["clone", "as_ref", "borrow", "deref", "as_deref", "get_ref"]
         .iter()
-        .map(|s| s.ident.to_string())
-        .collect::<Vec<_>>()
-        .join("::")
+        .any(|h| m == h)
 }
 
 struct ItemVisitor<'a> {
@@ -160,7 +285,7 @@ impl ItemVisitor<'_> {
             }
         }
         let tail = w.block(block);
-        w.returns.extend(tail);
+        w.returns.union_with(&tail);
         let nested = std::mem::take(&mut w.nested_items);
         self.facts.functions.push(FnFacts {
             name,
@@ -381,6 +506,46 @@ struct Local {
     fields: Vec<Place>,
 }
 
+/// An open scope: its region (for [`Binding::scope`]) and its locals, each name once, in
+/// binding order.
+struct Scope {
+    region: Region,
+    locals: Vec<(String, Local)>,
+}
+
+impl Scope {
+    fn get(&self, name: &str) -> Option<&Local> {
+        self.locals.iter().find(|(n, _)| n == name).map(|(_, l)| l)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Local> {
+        self.locals
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, l)| l)
+    }
+}
+
+/// The parts of an [`Event`] its syntax gives; [`FnWalker::push_event`] adds the rest.
+struct NewEvent {
+    kind: EventKind,
+    name: String,
+    region: Region,
+    name_region: Region,
+    receiver: Option<Place>,
+    receiver_region: Option<Region>,
+    receiver_deps: Deps,
+    args: Vec<Arg>,
+}
+
+/// The locals' deps at one point of the walk (see [`FnWalker::snapshot`]): every open scope's
+/// locals in order, and how many each scope had.
+#[derive(Default)]
+struct Snapshot {
+    deps: Vec<Deps>,
+    lens: Vec<usize>,
+}
+
 #[derive(Default)]
 struct FnWalker {
     events: Vec<Event>,
@@ -388,7 +553,8 @@ struct FnWalker {
     loop_stack: Vec<usize>,
     field_inits: Vec<FieldInit>,
     bindings: Vec<Binding>,
-    scopes: Vec<HashMap<String, Local>>,
+    /// The open scopes, innermost last.
+    scopes: Vec<Scope>,
     guards: Vec<Deps>,
     closure_depth: usize,
     depth: usize,
@@ -397,8 +563,6 @@ struct FnWalker {
     nested_items: Vec<syn::Item>,
     derefs: Vec<Deref>,
     comparisons: Vec<Comparison>,
-    /// Regions of the open scopes, innermost last (for [`Binding::scope`]).
-    scope_regions: Vec<Region>,
     /// The event a pattern being bound destructures directly (for [`Binding::init`]).
     bind_init: Option<EventId>,
     /// The string literal a `let` binds (for [`Binding::str_value`]).
@@ -408,8 +572,16 @@ struct FnWalker {
 }
 
 fn union(mut a: Deps, b: Deps) -> Deps {
-    a.extend(b);
+    a.union_with(&b);
     a
+}
+
+fn union_all<'a>(sets: impl IntoIterator<Item = &'a Deps>) -> Deps {
+    let mut out = Deps::new();
+    for s in sets {
+        out.union_with(s);
+    }
+    out
 }
 
 fn is_diverging_macro(m: &syn::Macro) -> bool {
@@ -468,95 +640,95 @@ impl FnWalker {
         self.scopes.iter().rev().find_map(|s| s.get(name))
     }
 
+    /// Binds `name` in the innermost scope (replacing a binding of the same name there).
+    fn insert_local(&mut self, name: String, local: Local) {
+        if let Some(scope) = self.scopes.last_mut() {
+            match scope.locals.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, l)) => *l = local,
+                None => scope.locals.push((name, local)),
+            }
+        }
+    }
+
+    fn scope_region(&self) -> Region {
+        self.scopes.last().map(|s| s.region).unwrap_or_default()
+    }
+
     fn lookup_mut(&mut self, name: &str) -> Option<&mut Local> {
         self.scopes.iter_mut().rev().find_map(|s| s.get_mut(name))
     }
 
     fn guard_deps(&self) -> Deps {
-        self.guards.iter().flatten().copied().collect()
+        union_all(&self.guards)
     }
 
     /// Normalizes a receiver/target expression to a place, without recording events.
     fn place_of(&self, e: &Expr) -> Option<Place> {
+        let mut text = String::new();
+        let root = self.place_into(e, &mut text)?;
+        Some(Place { text, root })
+    }
+
+    /// [`Self::place_of`], appending the place's text to `out` (unspecified on `None`).
+    fn place_into(&self, e: &Expr, out: &mut String) -> Option<Root> {
         let e = strip_place_wrappers(e);
         match e {
             Expr::Field(f) => {
-                let base = self.place_of(&f.base)?;
-                let member = match &f.member {
-                    syn::Member::Named(i) => i.to_string(),
-                    syn::Member::Unnamed(i) => i.index.to_string(),
-                };
-                Some(Place {
-                    text: format!("{}.{}", base.text, member),
-                    root: base.root,
-                })
+                let root = self.place_into(&f.base, out)?;
+                out.push('.');
+                push_member(&f.member, out);
+                Some(root)
             }
             Expr::Index(i) => {
-                let base = self.place_of(&i.expr)?;
-                Some(Place {
-                    text: format!("{}[]", base.text),
-                    root: base.root,
-                })
+                let root = self.place_into(&i.expr, out)?;
+                out.push_str("[]");
+                Some(root)
             }
             Expr::Path(p) if p.qself.is_none() => {
                 let segs = &p.path.segments;
-                if segs.len() == 1 {
-                    let name = segs[0].ident.to_string();
-                    if name == "self" {
-                        return Some(Place {
-                            text: name,
-                            root: Root::SelfValue,
-                        });
-                    }
-                    if let Some(local) = self.lookup(&name) {
-                        if let Some(alias) = &local.alias {
-                            return Some(alias.clone());
-                        }
-                        return Some(Place {
-                            text: name,
-                            root: Root::Local {
-                                init: local.init.clone(),
-                                ty: local.ty.clone(),
-                            },
-                        });
-                    }
-                    if self.params.contains(&name) {
-                        return Some(Place {
-                            text: name,
-                            root: Root::Param,
-                        });
-                    }
-                    let root = if is_upper_ident(&name) {
-                        Root::Static
-                    } else {
-                        // Captured from an enclosing scope we do not see: unknown origin.
-                        Root::Local {
-                            init: None,
-                            ty: None,
-                        }
-                    };
-                    Some(Place { text: name, root })
-                } else {
-                    Some(Place {
-                        text: path_text(&p.path),
-                        root: Root::Static,
-                    })
+                if segs.len() != 1 {
+                    push_path(&p.path, out);
+                    return Some(Root::Static);
                 }
+                let ident = &segs[0].ident;
+                if ident == "self" {
+                    out.push_str("self");
+                    return Some(Root::SelfValue);
+                }
+                let name = ident.to_string();
+                if let Some(local) = self.lookup(&name) {
+                    if let Some(alias) = &local.alias {
+                        out.push_str(&alias.text);
+                        return Some(alias.root.clone());
+                    }
+                    out.push_str(&name);
+                    return Some(Root::Local {
+                        init: local.init.clone(),
+                        ty: local.ty.clone(),
+                    });
+                }
+                out.push_str(&name);
+                if self.params.contains(&name) {
+                    return Some(Root::Param);
+                }
+                Some(if is_upper_ident(&name) {
+                    Root::Static
+                } else {
+                    // Captured from an enclosing scope we do not see: unknown origin.
+                    Root::Local {
+                        init: None,
+                        ty: None,
+                    }
+                })
             }
-            Expr::MethodCall(m)
-                if m.args.is_empty()
-                    && matches!(
-                        m.method.to_string().as_str(),
-                        "clone" | "as_ref" | "borrow" | "deref" | "as_deref" | "get_ref"
-                    ) =>
-            {
-                self.place_of(&m.receiver)
+            Expr::MethodCall(m) if m.args.is_empty() && is_handle_method(&m.method) => {
+                self.place_into(&m.receiver, out)
             }
             Expr::Call(c) if c.args.len() == 1 => match &*c.func {
                 Expr::Path(p) => {
                     let t = path_text(&p.path);
                     if t.ends_with("Arc::clone") || t.ends_with("Rc::clone") {
-                        self.place_of(&c.args[0])
+                        self.place_into(&c.args[0], out)
                     } else {
                         None
                     }
@@ -572,13 +744,7 @@ impl FnWalker {
     fn alias_of(&self, e: &Expr) -> Option<Place> {
         let is_aliasing = match e {
             Expr::Reference(_) => true,
-            Expr::MethodCall(m) => {
-                m.args.is_empty()
-                    && matches!(
-                        m.method.to_string().as_str(),
-                        "clone" | "as_ref" | "borrow" | "deref" | "as_deref" | "get_ref"
-                    )
-            }
+            Expr::MethodCall(m) => m.args.is_empty() && is_handle_method(&m.method),
             Expr::Call(_) => true,
             _ => false,
         };
@@ -607,21 +773,19 @@ impl FnWalker {
                     deps: deps.clone(),
                     ty: ty.clone(),
                     init: self.bind_init,
-                    scope: self.scope_regions.last().copied().unwrap_or_default(),
+                    scope: self.scope_region(),
                     str_value: self.bind_str.clone(),
                 });
-                if let Some(scope) = self.scopes.last_mut() {
-                    scope.insert(
-                        name,
-                        Local {
-                            deps: deps.clone(),
-                            alias,
-                            init,
-                            ty,
-                            fields: Vec::new(),
-                        },
-                    );
-                }
+                self.insert_local(
+                    name,
+                    Local {
+                        deps: deps.clone(),
+                        alias,
+                        init,
+                        ty,
+                        fields: Vec::new(),
+                    },
+                );
                 if let Some((_, sub)) = &i.subpat {
                     self.bind(sub, deps, None, None, None);
                 }
@@ -642,37 +806,35 @@ impl FnWalker {
                         deps: deps.clone(),
                         ty: None,
                         init: self.bind_init,
-                        scope: self.scope_regions.last().copied().unwrap_or_default(),
+                        scope: self.scope_region(),
                         str_value: None,
                     });
-                    if let Some(scope) = self.scopes.last_mut() {
-                        scope.insert(
-                            name,
-                            Local {
-                                deps: deps.clone(),
-                                ..Local::default()
-                            },
-                        );
-                    }
+                    self.insert_local(
+                        name,
+                        Local {
+                            deps: deps.clone(),
+                            ..Local::default()
+                        },
+                    );
                 }
             }
         }
     }
 
+    /// A block is a scope; guards pushed by its statements (early exits, `let … else`) last
+    /// until its end.
     fn block(&mut self, b: &Block) -> Deps {
-        self.scopes.push(HashMap::new());
-        self.scope_regions.push(span::block(b));
-        let guard_len = self.guards.len();
-        let mut last = Deps::new();
-        let n = b.stmts.len();
-        for (i, stmt) in b.stmts.iter().enumerate() {
-            last = self.stmt(stmt, i + 1 == n);
-            self.rest_case(stmt, b);
-        }
-        self.guards.truncate(guard_len);
-        self.scopes.pop();
-        self.scope_regions.pop();
-        last
+        self.with_scope(span::block(b), |w| {
+            let guard_len = w.guards.len();
+            let mut last = Deps::new();
+            let n = b.stmts.len();
+            for (i, stmt) in b.stmts.iter().enumerate() {
+                last = w.stmt(stmt, i + 1 == n);
+                w.rest_case(stmt, b);
+            }
+            w.guards.truncate(guard_len);
+            last
+        })
     }
 
     /// Returns the deps of the statement's value (only meaningful for a tail expression).
@@ -828,8 +990,8 @@ impl FnWalker {
         for ev in &self.events {
             if region_within(&ev.region, &r) {
                 deps.insert(ev.id);
-                deps.extend(ev.data_deps.iter().copied());
-                deps.extend(ev.receiver_deps.iter().copied());
+                deps.union_with(&ev.data_deps);
+                deps.union_with(&ev.receiver_deps);
             }
         }
         // Locals read by the condition.
@@ -837,7 +999,7 @@ impl FnWalker {
         expr_idents(cond, &mut names);
         for n in names {
             if let Some(l) = self.lookup(&n) {
-                deps.extend(l.deps.iter().copied());
+                deps.union_with(&l.deps);
             }
         }
         deps
@@ -856,38 +1018,29 @@ impl FnWalker {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push_event(
-        &mut self,
-        kind: EventKind,
-        name: String,
-        span: Region,
-        name_span: Region,
-        receiver: Option<Place>,
-        receiver_span: Option<Region>,
-        receiver_deps: Deps,
-        args: Vec<Arg>,
-    ) -> EventId {
+    /// Records an event under the current guards, loops and closure depth; returns its id and
+    /// its `data_deps` (the union of its arguments' deps).
+    fn push_event(&mut self, new: NewEvent) -> (EventId, Deps) {
         let id = self.events.len();
-        let data_deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
+        let data_deps = union_all(new.args.iter().map(|a| &a.deps));
         self.events.push(Event {
             id,
-            kind,
-            name,
-            region: span,
-            name_region: name_span,
-            receiver,
-            receiver_region: receiver_span,
-            receiver_deps,
-            args,
-            data_deps,
+            kind: new.kind,
+            name: new.name,
+            region: new.region,
+            name_region: new.name_region,
+            receiver: new.receiver,
+            receiver_region: new.receiver_region,
+            receiver_deps: new.receiver_deps,
+            args: new.args,
+            data_deps: data_deps.clone(),
             control_deps: self.guard_deps(),
             loops: self.loop_stack.clone(),
             closure_depth: self.closure_depth,
             value_used: true,
             awaited: false,
         });
-        id
+        (id, data_deps)
     }
 
     fn arg(&mut self, e: &Expr) -> Arg {
@@ -975,19 +1128,16 @@ impl FnWalker {
             .iter()
             .map(|e| self.arg(e))
             .collect();
-        let deps: Deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
-        let name_span = region(mac.path.span());
-        let id = self.push_event(
-            EventKind::Macro,
+        let (id, mut out) = self.push_event(NewEvent {
+            kind: EventKind::Macro,
             name,
-            span,
-            name_span,
-            None,
-            None,
-            Deps::new(),
+            region: span,
+            name_region: region(mac.path.span()),
+            receiver: None,
+            receiver_region: None,
+            receiver_deps: Deps::new(),
             args,
-        );
-        let mut out = deps;
+        });
         out.insert(id);
         out
     }
@@ -1025,240 +1175,30 @@ impl FnWalker {
         out
     }
 
+    /// Walks one expression; returns the events its value depends on. A dispatcher: each
+    /// shape with more to it than its children has its own `expr_*` method.
     fn expr_inner(&mut self, e: &Expr) -> Deps {
         match e {
-            Expr::MethodCall(m) => {
-                let recv_deps = self.expr(&m.receiver);
-                let args: Vec<Arg> = m.args.iter().map(|a| self.arg(a)).collect();
-                let arg_deps: Deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
-                let receiver = self.place_of(&m.receiver);
-                let id = self.push_event(
-                    EventKind::MethodCall,
-                    m.method.to_string(),
-                    span::expr(e),
-                    region(m.method.span()),
-                    receiver,
-                    Some(span::expr(&m.receiver)),
-                    recv_deps.clone(),
-                    args,
-                );
-                let mut out = union(recv_deps, arg_deps);
-                out.insert(id);
-                out
-            }
-            Expr::Call(c) => {
-                let (name, func_deps, name_span) = match &*c.func {
-                    Expr::Path(p) => (
-                        path_text(&p.path),
-                        // Calling a local closure: its result carries what it captured.
-                        self.expr(&c.func),
-                        p.path
-                            .segments
-                            .last()
-                            .map(|s| region(s.ident.span()))
-                            .unwrap_or_else(|| span::expr(&c.func)),
-                    ),
-                    other => (expr_text(other), self.expr(other), span::expr(other)),
-                };
-                let args: Vec<Arg> = c.args.iter().map(|a| self.arg(a)).collect();
-                let arg_deps: Deps = args.iter().flat_map(|a| a.deps.iter().copied()).collect();
-                let id = self.push_event(
-                    EventKind::Call,
-                    name,
-                    span::expr(e),
-                    name_span,
-                    None,
-                    None,
-                    func_deps.clone(),
-                    args,
-                );
-                let mut out = union(func_deps, arg_deps);
-                out.insert(id);
-                out
-            }
+            Expr::MethodCall(m) => self.expr_method_call(e, m),
+            Expr::Call(c) => self.expr_call(e, c),
             Expr::Macro(m) => self.macro_call(&m.mac, span::expr(e)),
-            Expr::Assign(a) => {
-                let value = self.arg(&a.right);
-                let n_derefs = self.derefs.len();
-                let target_deps = self.expr(&a.left);
-                self.derefs[n_derefs..]
-                    .iter_mut()
-                    .for_each(|d| d.is_write = true);
-                self.assign(&a.left, value, target_deps, None, span::expr(e));
-                Deps::new()
-            }
+            Expr::Assign(a) => self.expr_assign(e, &a.left, &a.right, None),
             Expr::Binary(b) if is_compound_assign(&b.op) => {
-                let value = self.arg(&b.right);
-                let n_derefs = self.derefs.len();
-                let target_deps = self.expr(&b.left);
-                self.derefs[n_derefs..]
-                    .iter_mut()
-                    .for_each(|d| d.is_write = true);
                 let op = tokens_text(b.op.to_token_stream());
-                self.assign(&b.left, value, target_deps, Some(op), span::expr(e));
-                Deps::new()
+                self.expr_assign(e, &b.left, &b.right, Some(op))
             }
-            Expr::Binary(b) => {
-                let l = self.expr(&b.left);
-                let r = self.expr(&b.right);
-                if let Some(op) = ordering_op(&b.op) {
-                    let lhs = self.operand(&b.left, l.clone());
-                    let rhs = self.operand(&b.right, r.clone());
-                    self.comparisons.push(Comparison {
-                        op: op.to_string(),
-                        region: span::expr(e),
-                        lhs,
-                        rhs,
-                        after: self.events.len(),
-                        closure_depth: self.closure_depth,
-                    });
-                }
-                union(l, r)
-            }
-            Expr::If(i) => {
-                let before = self.snapshot();
-                self.scopes.push(HashMap::new());
-                self.scope_regions.push(span::expr(e));
-                let c = self.cond(&i.cond);
-                if let Expr::Let(l) = &*i.cond {
-                    self.push_case(&l.pat, &c, span::block(&i.then_branch), false);
-                    if let Some((_, els)) = &i.else_branch {
-                        self.push_case(&l.pat, &c, span::expr(els), true);
-                    }
-                }
-                self.guards.push(c.clone());
-                let t = self.block(&i.then_branch);
-                self.guards.pop();
-                self.scopes.pop();
-                self.scope_regions.pop();
-                let mut out = union(c.clone(), t);
-                if let Some((_, els)) = &i.else_branch {
-                    let after_then = self.snapshot();
-                    self.restore(&before, false);
-                    self.guards.push(c);
-                    let e2 = self.expr(els);
-                    self.guards.pop();
-                    out.extend(e2);
-                    self.restore(&after_then, true);
-                } else {
-                    self.restore(&before, true);
-                }
-                out
-            }
-            Expr::Match(m) => {
-                let s = self.expr(&m.expr);
-                let mut out = s.clone();
-                let mut any_diverges = false;
-                let scrutinee = self.event_of(&m.expr);
-                let before = self.snapshot();
-                let mut arm_states = Vec::new();
-                for arm in &m.arms {
-                    self.restore(&before, false);
-                    self.scopes.push(HashMap::new());
-                    self.scope_regions.push(span::arm(arm));
-                    self.bind_init = scrutinee;
-                    self.bind(&arm.pat, &s, None, None, None);
-                    self.bind_init = None;
-                    let mut g = s.clone();
-                    if let Some((_, guard)) = &arm.guard {
-                        g.extend(self.expr(guard));
-                    }
-                    self.push_case(&arm.pat, &s, span::expr(&arm.body), false);
-                    self.guards.push(g);
-                    out.extend(self.expr(&arm.body));
-                    self.guards.pop();
-                    self.scopes.pop();
-                    self.scope_regions.pop();
-                    any_diverges |= expr_diverges(&arm.body);
-                    arm_states.push(self.snapshot());
-                }
-                // Join: a local after the match carries what any arm assigned to it.
-                for (i, st) in arm_states.iter().enumerate() {
-                    self.restore(st, i > 0);
-                }
-                if any_diverges {
-                    // The code after the match runs only for the non-diverging arms.
-                    self.guards.push(s);
-                }
-                out
-            }
-            Expr::While(w) => {
-                self.scopes.push(HashMap::new());
-                self.scope_regions.push(span::expr(e));
-                let h = self.cond(&w.cond);
-                if let Expr::Let(l) = &*w.cond {
-                    self.push_case(&l.pat, &h, span::block(&w.body), false);
-                }
-                let body = &w.body;
-                let before = self.snapshot();
-                self.with_loop(
-                    LoopKind::While,
-                    span::expr(e),
-                    Some(&w.cond),
-                    h.clone(),
-                    |this| {
-                        this.guards.push(h);
-                        this.block(body);
-                        this.guards.pop();
-                    },
-                );
-                self.restore(&before, true);
-                self.scopes.pop();
-                self.scope_regions.pop();
-                Deps::new()
-            }
-            Expr::Loop(l) => {
-                let body = &l.body;
-                let mut out = Deps::new();
-                let before = self.snapshot();
-                self.with_loop(LoopKind::Loop, span::expr(e), None, Deps::new(), |this| {
-                    out = this.block(body);
-                });
-                self.restore(&before, true);
-                out
-            }
-            Expr::ForLoop(f) => {
-                let it = self.expr(&f.expr);
-                self.scopes.push(HashMap::new());
-                self.scope_regions.push(span::expr(e));
-                self.bind(&f.pat, &it, None, None, None);
-                let body = &f.body;
-                let before = self.snapshot();
-                self.with_loop(LoopKind::For, span::expr(e), Some(&f.expr), it, |this| {
-                    this.block(body);
-                });
-                self.restore(&before, true);
-                self.scopes.pop();
-                self.scope_regions.pop();
-                Deps::new()
-            }
+            Expr::Binary(b) => self.expr_binary(e, b),
+            Expr::If(i) => self.expr_if(e, i),
+            Expr::Match(m) => self.expr_match(m),
+            Expr::While(w) => self.expr_while(e, w),
+            Expr::Loop(l) => self.expr_loop(e, l),
+            Expr::ForLoop(f) => self.expr_for(e, f),
             Expr::Block(b) => self.block(&b.block),
             Expr::Unsafe(b) => self.block(&b.block),
             Expr::Const(b) => self.block(&b.block),
             Expr::TryBlock(b) => self.block(&b.block),
-            Expr::Async(a) => {
-                self.closure_depth += 1;
-                let d = self.block(&a.block);
-                self.closure_depth -= 1;
-                d
-            }
-            Expr::Closure(c) => {
-                self.closure_depth += 1;
-                self.scopes.push(HashMap::new());
-                self.scope_regions.push(span::expr(e));
-                // Closures run later, possibly many times, possibly on another thread: their
-                // parameters carry nothing, and their loops are not the enclosing function's.
-                let saved_loops = std::mem::take(&mut self.loop_stack);
-                for input in &c.inputs {
-                    self.bind(input, &Deps::new(), None, None, None);
-                }
-                let d = self.expr(&c.body);
-                self.loop_stack = saved_loops;
-                self.scopes.pop();
-                self.scope_regions.pop();
-                self.closure_depth -= 1;
-                d
-            }
+            Expr::Async(a) => self.in_closure(|w| w.block(&a.block)),
+            Expr::Closure(c) => self.expr_closure(e, c),
             Expr::Field(f) => self.expr(&f.base),
             Expr::Index(i) => {
                 let a = self.expr(&i.expr);
@@ -1268,31 +1208,10 @@ impl FnWalker {
             Expr::Paren(p) => self.expr(&p.expr),
             Expr::Group(g) => self.expr(&g.expr),
             Expr::Reference(r) => self.expr(&r.expr),
-            Expr::Unary(u) => {
-                let d = self.expr(&u.expr);
-                if matches!(u.op, syn::UnOp::Deref(_)) {
-                    self.derefs.push(Deref {
-                        region: span::expr(e),
-                        deps: d.clone(),
-                        after: self.events.len(),
-                        control_deps: self.guard_deps(),
-                        loops: self.loop_stack.clone(),
-                        closure_depth: self.closure_depth,
-                        is_write: false,
-                    });
-                }
-                d
-            }
+            Expr::Unary(u) => self.expr_unary(e, u),
             Expr::Cast(c) => self.expr(&c.expr),
             Expr::Try(t) => self.expr(&t.expr),
-            Expr::Await(a) => {
-                let d = self.expr(&a.base);
-                let r = span::expr(&a.base);
-                if let Some(ev) = self.events.iter_mut().rev().find(|ev| ev.region == r) {
-                    ev.awaited = true;
-                }
-                d
-            }
+            Expr::Await(a) => self.expr_await(a),
             Expr::Path(p) => {
                 if p.qself.is_none() && p.path.segments.len() == 1 {
                     let name = p.path.segments[0].ident.to_string();
@@ -1302,51 +1221,15 @@ impl FnWalker {
                 }
                 Deps::new()
             }
-            Expr::Struct(s) => {
-                let strukt = s
-                    .path
-                    .segments
-                    .last()
-                    .map(|s| s.ident.to_string())
-                    .unwrap_or_default();
-                let mut out = Deps::new();
-                for f in &s.fields {
-                    let d = self.expr(&f.expr);
-                    let field = match &f.member {
-                        syn::Member::Named(i) => i.to_string(),
-                        syn::Member::Unnamed(i) => i.index.to_string(),
-                    };
-                    self.field_inits.push(FieldInit {
-                        strukt: strukt.clone(),
-                        field,
-                        region: span::field_value(f),
-                        deps: d.clone(),
-                        text: expr_text(&f.expr),
-                    });
-                    out.extend(d);
-                }
-                if let Some(rest) = &s.rest {
-                    out.extend(self.expr(rest));
-                }
-                out
-            }
+            Expr::Struct(s) => self.expr_struct(s),
             Expr::Tuple(t) => self.exprs(t.elems.iter()),
             Expr::Array(a) => self.exprs(a.elems.iter()),
             Expr::Repeat(r) => self.expr(&r.expr),
-            Expr::Range(r) => {
-                let mut out = Deps::new();
-                if let Some(s) = &r.start {
-                    out.extend(self.expr(s));
-                }
-                if let Some(s) = &r.end {
-                    out.extend(self.expr(s));
-                }
-                out
-            }
+            Expr::Range(r) => self.exprs(r.start.iter().chain(&r.end).map(|b| &**b)),
             Expr::Return(r) => {
                 if let Some(v) = &r.expr {
                     let d = self.expr(v);
-                    self.returns.extend(d);
+                    self.returns.union_with(&d);
                 }
                 self.push_exit(span::expr(e), true, None);
                 self.count_exit();
@@ -1375,6 +1258,291 @@ impl FnWalker {
             },
             _ => Deps::new(),
         }
+    }
+
+    /// Runs `f` in a new scope over `region` (for [`Binding::scope`]); its bindings end with it.
+    fn with_scope<R>(&mut self, region: Region, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.scopes.push(Scope {
+            region,
+            locals: Vec::new(),
+        });
+        let out = f(self);
+        self.scopes.pop();
+        out
+    }
+
+    /// Runs `f` with `deps` deciding whether its events run (a branch condition).
+    fn with_guard<R>(&mut self, deps: Deps, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.guards.push(deps);
+        let out = f(self);
+        self.guards.pop();
+        out
+    }
+
+    /// Runs `f` one closure (or async block) level deeper.
+    fn in_closure<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.closure_depth += 1;
+        let out = f(self);
+        self.closure_depth -= 1;
+        out
+    }
+
+    fn expr_method_call(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Deps {
+        let recv_deps = self.expr(&m.receiver);
+        let args: Vec<Arg> = m.args.iter().map(|a| self.arg(a)).collect();
+        let receiver = self.place_of(&m.receiver);
+        let (id, arg_deps) = self.push_event(NewEvent {
+            kind: EventKind::MethodCall,
+            name: m.method.to_string(),
+            region: span::expr(e),
+            name_region: region(m.method.span()),
+            receiver,
+            receiver_region: Some(span::expr(&m.receiver)),
+            receiver_deps: recv_deps.clone(),
+            args,
+        });
+        let mut out = union(recv_deps, arg_deps);
+        out.insert(id);
+        out
+    }
+
+    fn expr_call(&mut self, e: &Expr, c: &syn::ExprCall) -> Deps {
+        let (name, func_deps, name_region) = match &*c.func {
+            Expr::Path(p) => (
+                path_text(&p.path),
+                // Calling a local closure: its result carries what it captured.
+                self.expr(&c.func),
+                p.path
+                    .segments
+                    .last()
+                    .map(|s| region(s.ident.span()))
+                    .unwrap_or_else(|| span::expr(&c.func)),
+            ),
+            other => (expr_text(other), self.expr(other), span::expr(other)),
+        };
+        let args: Vec<Arg> = c.args.iter().map(|a| self.arg(a)).collect();
+        let (id, arg_deps) = self.push_event(NewEvent {
+            kind: EventKind::Call,
+            name,
+            region: span::expr(e),
+            name_region,
+            receiver: None,
+            receiver_region: None,
+            receiver_deps: func_deps.clone(),
+            args,
+        });
+        let mut out = union(func_deps, arg_deps);
+        out.insert(id);
+        out
+    }
+
+    /// `left = right` (`op` `None`) or `left op= right`: the value first, then the target (whose
+    /// dereferences are writes).
+    fn expr_assign(&mut self, e: &Expr, left: &Expr, right: &Expr, op: Option<String>) -> Deps {
+        let value = self.arg(right);
+        let n_derefs = self.derefs.len();
+        let target_deps = self.expr(left);
+        self.derefs[n_derefs..]
+            .iter_mut()
+            .for_each(|d| d.is_write = true);
+        self.assign(left, value, target_deps, op, span::expr(e));
+        Deps::new()
+    }
+
+    fn expr_binary(&mut self, e: &Expr, b: &syn::ExprBinary) -> Deps {
+        let l = self.expr(&b.left);
+        let r = self.expr(&b.right);
+        if let Some(op) = ordering_op(&b.op) {
+            let lhs = self.operand(&b.left, l.clone());
+            let rhs = self.operand(&b.right, r.clone());
+            self.comparisons.push(Comparison {
+                op: op.to_string(),
+                region: span::expr(e),
+                lhs,
+                rhs,
+                after: self.events.len(),
+                closure_depth: self.closure_depth,
+            });
+        }
+        union(l, r)
+    }
+
+    /// `if`: the condition guards both branches; locals join after them.
+    fn expr_if(&mut self, e: &Expr, i: &syn::ExprIf) -> Deps {
+        let before = self.snapshot();
+        let (c, t) = self.with_scope(span::expr(e), |w| {
+            let c = w.cond(&i.cond);
+            if let Expr::Let(l) = &*i.cond {
+                w.push_case(&l.pat, &c, span::block(&i.then_branch), false);
+                if let Some((_, els)) = &i.else_branch {
+                    w.push_case(&l.pat, &c, span::expr(els), true);
+                }
+            }
+            let t = w.with_guard(c.clone(), |w| w.block(&i.then_branch));
+            (c, t)
+        });
+        let mut out = union(c.clone(), t);
+        if let Some((_, els)) = &i.else_branch {
+            let after_then = self.snapshot();
+            self.restore(&before, false);
+            let e2 = self.with_guard(c, |w| w.expr(els));
+            out.union_with(&e2);
+            self.restore(&after_then, true);
+        } else {
+            self.restore(&before, true);
+        }
+        out
+    }
+
+    /// `match`: every arm starts from the state before it and runs under the scrutinee (and its
+    /// guard); locals join after the match.
+    fn expr_match(&mut self, m: &syn::ExprMatch) -> Deps {
+        let s = self.expr(&m.expr);
+        let mut out = s.clone();
+        let mut any_diverges = false;
+        let scrutinee = self.event_of(&m.expr);
+        let before = self.snapshot();
+        let mut arm_states = Vec::new();
+        for arm in &m.arms {
+            self.restore(&before, false);
+            let body = self.with_scope(span::arm(arm), |w| {
+                w.bind_init = scrutinee;
+                w.bind(&arm.pat, &s, None, None, None);
+                w.bind_init = None;
+                let mut g = s.clone();
+                if let Some((_, guard)) = &arm.guard {
+                    g.union_with(&w.expr(guard));
+                }
+                w.push_case(&arm.pat, &s, span::expr(&arm.body), false);
+                w.with_guard(g, |w| w.expr(&arm.body))
+            });
+            out.union_with(&body);
+            any_diverges |= expr_diverges(&arm.body);
+            arm_states.push(self.snapshot());
+        }
+        // Join: a local after the match carries what any arm assigned to it.
+        for (i, st) in arm_states.iter().enumerate() {
+            self.restore(st, i > 0);
+        }
+        if any_diverges {
+            // The code after the match runs only for the non-diverging arms.
+            self.guards.push(s);
+        }
+        out
+    }
+
+    fn expr_while(&mut self, e: &Expr, w: &syn::ExprWhile) -> Deps {
+        self.with_scope(span::expr(e), |this| {
+            let h = this.cond(&w.cond);
+            if let Expr::Let(l) = &*w.cond {
+                this.push_case(&l.pat, &h, span::block(&w.body), false);
+            }
+            let before = this.snapshot();
+            this.with_loop(
+                LoopKind::While,
+                span::expr(e),
+                Some(&w.cond),
+                h.clone(),
+                |this| {
+                    this.with_guard(h, |this| this.block(&w.body));
+                },
+            );
+            this.restore(&before, true);
+        });
+        Deps::new()
+    }
+
+    fn expr_loop(&mut self, e: &Expr, l: &syn::ExprLoop) -> Deps {
+        let mut out = Deps::new();
+        let before = self.snapshot();
+        self.with_loop(LoopKind::Loop, span::expr(e), None, Deps::new(), |this| {
+            out = this.block(&l.body);
+        });
+        self.restore(&before, true);
+        out
+    }
+
+    fn expr_for(&mut self, e: &Expr, f: &syn::ExprForLoop) -> Deps {
+        let it = self.expr(&f.expr);
+        self.with_scope(span::expr(e), |this| {
+            this.bind(&f.pat, &it, None, None, None);
+            let before = this.snapshot();
+            this.with_loop(LoopKind::For, span::expr(e), Some(&f.expr), it, |this| {
+                this.block(&f.body);
+            });
+            this.restore(&before, true);
+        });
+        Deps::new()
+    }
+
+    fn expr_closure(&mut self, e: &Expr, c: &syn::ExprClosure) -> Deps {
+        self.in_closure(|w| {
+            w.with_scope(span::expr(e), |w| {
+                // Closures run later, possibly many times, possibly on another thread: their
+                // parameters carry nothing, and their loops are not the enclosing function's.
+                let saved_loops = std::mem::take(&mut w.loop_stack);
+                for input in &c.inputs {
+                    w.bind(input, &Deps::new(), None, None, None);
+                }
+                let d = w.expr(&c.body);
+                w.loop_stack = saved_loops;
+                d
+            })
+        })
+    }
+
+    /// `*e` records a [`Deref`]; `!e` and `-e` only pass their operand's deps on.
+    fn expr_unary(&mut self, e: &Expr, u: &syn::ExprUnary) -> Deps {
+        let d = self.expr(&u.expr);
+        if matches!(u.op, syn::UnOp::Deref(_)) {
+            self.derefs.push(Deref {
+                region: span::expr(e),
+                deps: d.clone(),
+                after: self.events.len(),
+                control_deps: self.guard_deps(),
+                loops: self.loop_stack.clone(),
+                closure_depth: self.closure_depth,
+                is_write: false,
+            });
+        }
+        d
+    }
+
+    fn expr_await(&mut self, a: &syn::ExprAwait) -> Deps {
+        let d = self.expr(&a.base);
+        let r = span::expr(&a.base);
+        if let Some(ev) = self.events.iter_mut().rev().find(|ev| ev.region == r) {
+            ev.awaited = true;
+        }
+        d
+    }
+
+    /// A struct literal records a [`FieldInit`] per field.
+    fn expr_struct(&mut self, s: &syn::ExprStruct) -> Deps {
+        let strukt = s
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let mut out = Deps::new();
+        for f in &s.fields {
+            let d = self.expr(&f.expr);
+            let mut field = String::new();
+            push_member(&f.member, &mut field);
+            self.field_inits.push(FieldInit {
+                strukt: strukt.clone(),
+                field,
+                region: span::field_value(f),
+                deps: d.clone(),
+                text: expr_text(&f.expr),
+            });
+            out.union_with(&d);
+        }
+        if let Some(rest) = &s.rest {
+            out.union_with(&self.expr(rest));
+        }
+        out
     }
 
     /// The event recorded for `e` itself (a call, method call or macro), looking through
@@ -1485,7 +1653,7 @@ impl FnWalker {
         if let Some(&l) = self.loop_stack.last() {
             self.loops[l].exits += 1;
             let g = self.guard_deps();
-            self.loops[l].exit_deps.extend(g);
+            self.loops[l].exit_deps.union_with(&g);
         }
     }
 
@@ -1497,30 +1665,35 @@ impl FnWalker {
     fn exprs<'a>(&mut self, it: impl Iterator<Item = &'a Expr>) -> Deps {
         let mut out = Deps::new();
         for e in it {
-            out.extend(self.expr(e));
+            out.union_with(&self.expr(e));
         }
         out
     }
 
     /// The deps of every visible local, scope by scope (for joins after branches and loops).
-    fn snapshot(&self) -> Vec<HashMap<String, Deps>> {
-        self.scopes
-            .iter()
-            .map(|s| s.iter().map(|(k, l)| (k.clone(), l.deps.clone())).collect())
-            .collect()
+    fn snapshot(&self) -> Snapshot {
+        let mut snap = Snapshot::default();
+        for scope in &self.scopes {
+            snap.lens.push(scope.locals.len());
+            snap.deps
+                .extend(scope.locals.iter().map(|(_, l)| l.deps.clone()));
+        }
+        snap
     }
 
-    /// Sets (or, with `join`, adds) the locals' deps from a snapshot. Scopes opened after the
-    /// snapshot are left alone.
-    fn restore(&mut self, snap: &[HashMap<String, Deps>], join: bool) {
-        for (scope, saved) in self.scopes.iter_mut().zip(snap) {
-            for (name, deps) in saved {
-                if let Some(l) = scope.get_mut(name) {
-                    if join {
-                        l.deps.extend(deps.iter().copied());
-                    } else {
-                        l.deps = deps.clone();
-                    }
+    /// Sets (or, with `join`, adds) the locals' deps from a snapshot. Scopes opened and locals
+    /// bound after the snapshot are left alone. (A scope's locals only grow, and rebinding a
+    /// name replaces it in place, so a local's position stands for its name.)
+    fn restore(&mut self, snap: &Snapshot, join: bool) {
+        let mut start = 0;
+        for (scope, &len) in self.scopes.iter_mut().zip(&snap.lens) {
+            let saved = &snap.deps[start..start + len];
+            start += len;
+            for ((_, l), deps) in scope.locals.iter_mut().zip(saved) {
+                if join {
+                    l.deps.union_with(deps);
+                } else {
+                    l.deps.clone_from(deps);
                 }
             }
         }
@@ -1546,7 +1719,7 @@ impl FnWalker {
                 if let Some(l) = self.lookup_mut(&name) {
                     if l.alias.is_none() {
                         if compound {
-                            l.deps.extend(vdeps);
+                            l.deps.union_with(&vdeps);
                         } else {
                             l.deps = vdeps;
                         }
@@ -1555,16 +1728,16 @@ impl FnWalker {
             }
         }
         let name = op.clone().unwrap_or_else(|| "=".to_string());
-        self.push_event(
-            EventKind::Assign { op },
+        self.push_event(NewEvent {
+            kind: EventKind::Assign { op },
             name,
-            span,
-            span::expr(target),
-            place,
-            Some(span::expr(target)),
-            target_deps,
-            vec![value],
-        );
+            region: span,
+            name_region: span::expr(target),
+            receiver: place,
+            receiver_region: Some(span::expr(target)),
+            receiver_deps: target_deps,
+            args: vec![value],
+        });
     }
 }
 
@@ -1641,3 +1814,7 @@ fn expr_idents(e: &Expr, out: &mut Vec<String>) {
     }
     V(out).visit_expr(e);
 }
+
+#[cfg(test)]
+#[path = "walk_tests.rs"]
+mod tests;

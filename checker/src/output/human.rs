@@ -34,31 +34,9 @@ pub fn render(
     out: &mut dyn std::io::Write,
     color: bool,
 ) -> std::io::Result<()> {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::none()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_links(false)
-        .with_width(100)
-        .with_context_lines(1);
+    let handler = handler(color);
     for finding in &report.findings {
-        let diag = FindingDiagnostic::new(finding, report);
-        let mut buf = String::new();
-        if handler.render_report(&mut buf, &diag).is_err() {
-            // miette failed to render (should not happen): fall back to a plain line.
-            buf = format!(
-                "{}: {}:{}:{}: {} [heisen::{}]\n",
-                finding.level,
-                finding.file,
-                finding.region.line,
-                finding.region.column,
-                finding.message,
-                finding.rule
-            );
-        }
-        out.write_all(buf.as_bytes())?;
+        out.write_all(render_with(&handler, finding, report).as_bytes())?;
         writeln!(out)?;
     }
     for failure in &report.parse_failures {
@@ -78,6 +56,42 @@ pub fn render(
     }
     writeln!(out, "{}", summary_line(report))?;
     Ok(())
+}
+
+fn handler(color: bool) -> GraphicalReportHandler {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::none()
+    };
+    GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .with_width(100)
+        .with_context_lines(1)
+}
+
+/// One finding's report exactly as the human format prints it (without the blank line that
+/// separates reports); the `rendered` text of cargo's JSON messages.
+pub fn render_finding(finding: &Finding, report: &Report, color: bool) -> String {
+    render_with(&handler(color), finding, report)
+}
+
+fn render_with(handler: &GraphicalReportHandler, finding: &Finding, report: &Report) -> String {
+    let diag = FindingDiagnostic::new(finding, report);
+    let mut buf = String::new();
+    if handler.render_report(&mut buf, &diag).is_err() {
+        // miette failed to render (should not happen): fall back to a plain line.
+        buf = format!(
+            "{}: {}:{}:{}: {} [heisen::{}]\n",
+            finding.level,
+            finding.file,
+            finding.region.line,
+            finding.region.column,
+            finding.message,
+            finding.rule
+        );
+    }
+    buf
 }
 
 /// Adapter from a [`Finding`] to a miette [`Diagnostic`].

@@ -7,12 +7,14 @@
 use crate::finding::Report;
 use crate::rules::RuleMeta;
 
+pub mod cargo_json;
 pub mod github;
 pub mod gitlab;
 pub mod human;
 pub mod json;
 pub mod markdown;
 pub mod sarif;
+pub mod sarif_model;
 
 /// Output format of `cargo heisen check --format`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -29,6 +31,8 @@ pub enum Format {
     Gitlab,
     /// Markdown summary: counts per rule and the top findings (CI job summaries).
     Markdown,
+    /// cargo's JSON messages (`--message-format json`; rust-analyzer, cargo tools).
+    CargoJson,
 }
 
 /// Renders `report` in `format` to `out`.
@@ -49,6 +53,12 @@ pub fn render(
         Format::Github => github::render(report, out),
         Format::Gitlab => gitlab::render(report, out),
         Format::Markdown => markdown::render(report, out),
+        Format::CargoJson => cargo_json::render(
+            report,
+            &cargo_json::Workspace::default(),
+            cargo_json::Rendered::Plain,
+            out,
+        ),
     }
 }
 

@@ -36,7 +36,7 @@ pub fn sarif_level(level: Level) -> &'static str {
 }
 
 /// An artifact location for `path`: relative paths get `uriBaseId: %SRCROOT%`.
-fn artifact_location(path: &str) -> Value {
+pub(crate) fn artifact_location(path: &str) -> Value {
     let p = path.replace('\\', "/");
     let p = p.strip_prefix("./").unwrap_or(&p);
     let absolute = p.starts_with('/') || p.as_bytes().get(1) == Some(&b':');
@@ -66,20 +66,13 @@ fn percent_encode(s: &str) -> String {
 }
 
 /// A SARIF region; lines and columns are clamped to ≥ 1 and the end to ≥ the start.
-fn region(r: Region) -> Value {
-    let line = r.line.max(1);
-    let column = r.column.max(1);
-    let end_line = r.end_line.max(line);
-    let end_column = if end_line == line {
-        r.end_column.max(column)
-    } else {
-        r.end_column.max(1)
-    };
+pub(crate) fn region(r: Region) -> Value {
+    let r = r.clamped();
     json!({
-        "startLine": line,
-        "startColumn": column,
-        "endLine": end_line,
-        "endColumn": end_column,
+        "startLine": r.line,
+        "startColumn": r.column,
+        "endLine": r.end_line,
+        "endColumn": r.end_column,
     })
 }
 
@@ -95,6 +88,54 @@ fn rule_descriptor(rule: &RuleMeta) -> Value {
         "defaultConfiguration": { "level": sarif_level(rule.default_level) },
         "properties": { "tags": ["concurrency", rule.group.as_str()] },
     })
+}
+
+/// A lost update's steps as one thread flow: each label (the read, the check) in source
+/// order, then the write (the finding's own region), each a `threadFlowLocation` with its
+/// message, so that code scanning shows "read here → written here". Only the lost-update
+/// group: its labels are earlier steps of the same thread, which is what a thread flow says;
+/// other rules' labels are related places, not steps.
+fn code_flow(f: &crate::finding::Finding) -> Option<Value> {
+    if f.group != crate::finding::Group::LostUpdate || f.labels.is_empty() {
+        return None;
+    }
+    let mut steps: Vec<(&str, Region, &str)> = f
+        .labels
+        .iter()
+        .map(|l| {
+            (
+                l.file.as_deref().unwrap_or(&f.file),
+                l.region,
+                l.message.as_str(),
+            )
+        })
+        .collect();
+    steps.sort_by_key(|(file, r, _)| (*file != f.file, *r));
+    steps.push((&f.file, f.region, f.message.as_str()));
+    let locations: Vec<Value> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, (file, r, message))| {
+            json!({
+                "location": {
+                    "physicalLocation": {
+                        "artifactLocation": artifact_location(file),
+                        "region": region(*r),
+                    },
+                    "message": { "text": message },
+                },
+                "executionOrder": i + 1,
+                "importance": "essential",
+            })
+        })
+        .collect();
+    Some(json!({
+        "message": { "text": format!(
+            "one thread reads, then writes ({} steps); a write by another thread in between is lost",
+            locations.len()
+        ) },
+        "threadFlows": [{ "locations": locations }],
+    }))
 }
 
 /// Builds the SARIF log as a JSON value.
@@ -138,6 +179,9 @@ pub fn to_value(report: &Report, rules: &[&'static RuleMeta]) -> Value {
             if !related.is_empty() {
                 result["relatedLocations"] = Value::Array(related);
             }
+            if let Some(flow) = code_flow(f) {
+                result["codeFlows"] = json!([flow]);
+            }
             result
         })
         .collect();
@@ -160,23 +204,34 @@ pub fn to_value(report: &Report, rules: &[&'static RuleMeta]) -> Value {
             })
         })
         .collect();
+    log(
+        "heisen",
+        rules.iter().map(|r| rule_descriptor(r)).collect(),
+        json!({
+            "executionSuccessful": true,
+            "toolExecutionNotifications": notifications,
+        }),
+        results,
+    )
+}
+
+/// A SARIF log of one run of the tool `name` (heisen's version) with these rule descriptors,
+/// invocation and results.
+pub(crate) fn log(name: &str, rules: Vec<Value>, invocation: Value, results: Vec<Value>) -> Value {
     json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {
                 "driver": {
-                    "name": "heisen",
+                    "name": name,
                     "informationUri": INFORMATION_URI,
                     "version": env!("CARGO_PKG_VERSION"),
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "rules": rules.iter().map(|r| rule_descriptor(r)).collect::<Vec<_>>(),
+                    "rules": rules,
                 }
             },
-            "invocations": [{
-                "executionSuccessful": true,
-                "toolExecutionNotifications": notifications,
-            }],
+            "invocations": [invocation],
             "columnKind": "unicodeCodePoints",
             "results": results,
         }]

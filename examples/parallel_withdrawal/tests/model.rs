@@ -65,3 +65,34 @@ async fn in_sql_fixed() {
 fn readme_timeline() {
     readme_timelines::check!(in_memory_buggy);
 }
+
+/// The README's picture of this counterexample: the page the runner writes under
+/// `HEISEN_REPORT_DIR`, loaded in headless Chromium (skipped when none is installed). The two
+/// withdrawals' loads of 100 stand side by side in their own lanes, then both store 40.
+#[test]
+#[cfg_attr(not(feature = "model"), ignore = "needs the model build")]
+fn readme_counterexample_page() {
+    let report = heisen::runner::capture_report(in_memory_buggy).expect("a counterexample");
+    let Some(layout) = readme_timelines::check_page(
+        "in_memory_buggy",
+        &report,
+        Some(("parallel_withdrawal.png", 1000, 800)),
+    ) else {
+        return;
+    };
+    let loads: Vec<_> = layout
+        .rows
+        .iter()
+        .filter(|r| r.text == "load balance = 100 (SeqCst)")
+        .collect();
+    assert_eq!(loads.len(), 2, "{layout:#?}");
+    assert_ne!(loads[0].thread, loads[1].thread, "one load per thread");
+    assert!(loads[0].left < loads[1].left, "side by side: {layout:#?}");
+    let stores = layout
+        .rows
+        .iter()
+        .filter(|r| r.text == "store balance ← 40 (SeqCst)")
+        .count();
+    assert_eq!(stores, 2, "both store 40: the lost update");
+    assert!(layout.failure.contains("overdraft"), "{layout:#?}");
+}

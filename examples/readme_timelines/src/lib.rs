@@ -277,3 +277,108 @@ mod tests {
         assert_eq!(&lines[b[0].lines.clone()], &["x", "y"]);
     }
 }
+
+/// Loading a counterexample page in headless Chromium (shared with the `heisen` crate's own
+/// tests).
+#[path = "../../../tests/support/browser.rs"]
+pub mod browser;
+
+/// Runs the calling test binary's `#[heisen::model]` test `test` in a child process with
+/// `HEISEN_REPORT_DIR` set, so that the runner writes its counterexample page as it does for
+/// users; checks that the page was written; then loads it in headless Chromium and checks
+/// that it shows the lanes and every step of `report` (the test's text report, from
+/// `capture_report`) in order, in its thread's column. Takes a `width`×`height` screenshot
+/// next to the page, copied to the repository's `docs/img/<screenshot>` with
+/// `UPDATE_SCREENSHOTS=1`.
+///
+/// Returns the layout the browser computed, or `None` (after saying so on stderr) when no
+/// Chromium is installed.
+pub fn check_page(
+    test: &str,
+    report: &str,
+    screenshot: Option<(&str, u32, u32)>,
+) -> Option<browser::Layout> {
+    let dir = std::env::temp_dir().join(format!("heisen-page-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let exe = std::env::current_exe().expect("the test binary");
+    let out = std::process::Command::new(exe)
+        .args(["--exact", test, "--include-ignored", "--test-threads=1"])
+        .env("HEISEN_REPORT_DIR", &dir)
+        .env_remove("HEISEN_SUMMARY_FILE")
+        .output()
+        .expect("rerun the test binary");
+    assert!(
+        out.status.success(),
+        "{test} did not fail as expected:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let page = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{test} wrote no counterexample in {}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "html"))
+        .unwrap_or_else(|| panic!("{test} wrote no page in {}", dir.display()));
+    assert!(
+        page.with_extension("json").is_file(),
+        "the JSON is written next to the page"
+    );
+    let Some(chromium) = browser::chromium() else {
+        eprintln!(
+            "readme_timelines: skipped loading {} in a browser: no Chromium found \
+             (install chromium, or set HEISEN_CHROMIUM)",
+            page.display()
+        );
+        return None;
+    };
+    // The text report's lanes and rows.
+    let lanes: Vec<String> = {
+        let line = report
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("threads:"))
+            .expect("a threads line");
+        let mut lanes: Vec<String> = Vec::new();
+        for tok in line.split_whitespace() {
+            let is_lane = tok.starts_with('T') && tok[1..].chars().all(|c| c.is_ascii_digit());
+            match lanes.last_mut() {
+                Some(last) if !is_lane => {
+                    last.push(' ');
+                    last.push_str(tok);
+                }
+                _ => lanes.push(tok.to_string()),
+            }
+        }
+        lanes
+    };
+    let rows = browser::report_rows(report);
+    let layout = browser::layout(&chromium, &page);
+    let lane_refs: Vec<&str> = lanes.iter().map(String::as_str).collect();
+    browser::assert_well_formed(&layout, &lane_refs, rows.len());
+    for (row, shown) in rows.iter().zip(&layout.rows) {
+        assert!(
+            row.contains(&format!("T{} ", shown.thread))
+                || row.contains(&format!("T{}│", shown.thread)),
+            "step {} is in lane T{} in the report too: {row}",
+            shown.step,
+            shown.thread
+        );
+        assert!(
+            row.contains(&shown.text),
+            "step {} shows the report's text `{}`: {row}",
+            shown.step,
+            shown.text
+        );
+    }
+    assert!(layout.replay.contains("HEISEN_REPLAY="), "{layout:#?}");
+    if let Some((name, width, height)) = screenshot {
+        let png = page.with_extension("png");
+        browser::screenshot(&chromium, &page, &png, width, height);
+        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            let dest = examples_dir().join("../docs/img").join(name);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(&png, &dest).unwrap();
+            eprintln!("readme_timelines: wrote {}", dest.display());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(layout)
+}

@@ -1,4 +1,4 @@
-use crate::analysis::{last_segment, Event, EventId, EventKind, FnFacts, Root};
+use crate::analysis::{last_segment, Deps, Event, EventId, EventKind, FnFacts, Root};
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
@@ -334,7 +334,7 @@ fn is_key_col(c: &str) -> bool {
 /// chained onto it, and the conditions it runs under.
 /// The values bound to the statement's parameters, in order, when they can be told apart:
 /// macro arguments after the SQL, `.bind(..)` calls chained on it, or a `params![..]` list.
-fn bound_values(func: &FnFacts, u: &Event, sql_arg: usize) -> Option<Vec<BTreeSet<EventId>>> {
+fn bound_values(func: &FnFacts, u: &Event, sql_arg: usize) -> Option<Vec<Deps>> {
     if u.kind == EventKind::Macro {
         return Some(
             u.args[sql_arg + 1..]
@@ -343,7 +343,7 @@ fn bound_values(func: &FnFacts, u: &Event, sql_arg: usize) -> Option<Vec<BTreeSe
                 .collect(),
         );
     }
-    let binds: Vec<BTreeSet<EventId>> = func.events[u.id + 1..]
+    let binds: Vec<Deps> = func.events[u.id + 1..]
         .iter()
         .filter(|e| e.receiver_deps.contains(&u.id) && BINDS.contains(&e.name.as_str()))
         .map(|e| e.data_deps.clone())
@@ -365,8 +365,8 @@ fn bound_values(func: &FnFacts, u: &Event, sql_arg: usize) -> Option<Vec<BTreeSe
     None
 }
 
-fn update_deps(func: &FnFacts, u: &Event) -> (BTreeSet<EventId>, BTreeSet<EventId>) {
-    let mut data: BTreeSet<EventId> = u.data_deps.clone();
+fn update_deps(func: &FnFacts, u: &Event) -> (Deps, Deps) {
+    let mut data: Deps = u.data_deps.clone();
     for e in &func.events[u.id + 1..] {
         if e.receiver_deps.contains(&u.id) && BINDS.contains(&e.name.as_str()) {
             data.extend(e.data_deps.iter().copied());
