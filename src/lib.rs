@@ -401,6 +401,18 @@
 //!   timeline flags it `stale`). Channels, condvar notifications and barriers are
 //!   synchronization, not accesses.
 //!
+//! ## Linearizability: `heisen::lin`
+//!
+//! Instead of an assertion, write the object's sequential behaviour once ([`lin::Spec`]) and
+//! call [`lin::check`] in a `#[heisen::model]` test: every explored execution's history is
+//! checked against the spec, and a history no sequential order explains fails the execution
+//! with its `call`/`ret` rows in the timeline and the reason (the longest explained prefix,
+//! the operation whose result no order gives). [`lin::check_batch`] explores generated
+//! scenarios and shrinks a failure. Under loom only happens-before orders operations of
+//! different threads; under shuttle and on real threads real time does. See [`lin`] for the
+//! example and its report, the search, and its limits (`async` operations wait for a
+//! `heisen::tokio` facade, which does not exist yet).
+//!
 //! ## Statics
 //!
 //! Real code keeps shared state in `static`s. In a model run every explored execution must
@@ -530,6 +542,7 @@ macro_rules! critical_section {
 #[doc(hidden)]
 pub mod counterexample;
 mod future_std;
+pub mod lin;
 #[cfg(feature = "model")]
 mod model;
 pub mod runner;

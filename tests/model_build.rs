@@ -31,6 +31,8 @@ fn model_suites_pass_in_the_model_build() {
             "--test",
             "facade_fidelity",
             "--test",
+            "lin",
+            "--test",
             "counterexample",
         ])
         .arg("--manifest-path")
@@ -73,6 +75,14 @@ fn model_suites_pass_in_the_model_build() {
         "a_static_lazylock_is_modelled_and_reset_per_execution",
         "leaked_arc_cycle_is_reported_by_loom",
         "a_std_object_touched_inside_a_model_run_is_an_error_naming_its_construction_site",
+        "model::a_load_store_counter_is_not_linearizable_under_both_backends",
+        "model::a_stack_with_a_racy_len_is_not_linearizable_under_both_backends",
+        "model::a_queue_that_loses_an_element_is_not_linearizable_under_both_backends",
+        "model::the_correct_versions_pass_under_both_backends",
+        "model::a_batch_finds_the_racy_counter_and_shrinks_it_to_two_increments",
+        "model::readme_report_is_current",
+        "two_pops_of_one_element_are_always_explainable",
+        "michael_scott_queue_is_linearizable",
     ] {
         assert!(
             stdout.contains(&format!("test {name} ... ok")),

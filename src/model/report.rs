@@ -227,6 +227,7 @@ pub(crate) fn rows(events: &[Event]) -> Vec<(usize, String, String, String)> {
             Op::Recv => "channel recv".to_string(),
             Op::Yield => "yield".to_string(),
             Op::Choose(v, n) => format!("choose({n}) = {v}"),
+            Op::Lin(row) => row.clone(),
             Op::ClockRead { reading, skew } => format!(
                 "SystemTime::now() = {} (skew {})",
                 super::time::fmt_reading(*reading),

@@ -194,6 +194,8 @@ pub enum Op {
     /// The thread panicked and caught the panic (`catch_unwind`): not the failure; the
     /// execution went on.
     CaughtPanic(String),
+    /// A row of `heisen::lin`'s history (`call Push(1)`, `ret Pushed`): not an access.
+    Lin(String),
 }
 
 /// One critical-section instance (outermost entry of a thread into a critical section).

@@ -38,6 +38,8 @@ pub(super) fn classify(msg: &str) -> &'static str {
     let m = msg.to_ascii_lowercase();
     if m.starts_with("atomicity violation") {
         "atomicity violation"
+    } else if m.starts_with("not linearizable") {
+        "not linearizable"
     } else if m.contains("deadlock") {
         "deadlock"
     } else if m.contains("causality violation") || m.contains("data race") {

@@ -125,7 +125,7 @@ impl fmt::Display for Failure {
     }
 }
 
-#[cfg(feature = "model")]
+/// `12,345`: a count as summaries and reports print it.
 pub(crate) fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
