@@ -590,7 +590,27 @@ struct FnWalker {
     cases: Vec<Case>,
     scrutinees: Vec<Scrutinee>,
     exits: Vec<Exit>,
+    /// The element place the next closure's first parameter stands for (set just before a
+    /// closure argument of an iterator adapter over a place: `self.shards.iter().for_each(|s|
+    /// ..)` → `self.shards[]`), taken by [`FnWalker::expr_closure`].
+    closure_elem: Option<Place>,
 }
+
+/// Iterator adapters whose closure's first parameter is the current element.
+const ELEMENT_ADAPTERS: &[&str] = &[
+    "for_each",
+    "try_for_each",
+    "map",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "find",
+    "find_map",
+    "any",
+    "all",
+    "inspect",
+    "position",
+];
 
 fn union(mut a: Deps, b: Deps) -> Deps {
     a.union_with(&b);
@@ -1310,7 +1330,21 @@ impl FnWalker {
 
     fn expr_method_call(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Deps {
         let recv_deps = self.expr(&m.receiver);
-        let args: Vec<Arg> = m.args.iter().map(|a| self.arg(a)).collect();
+        let elem = (m.args.len() == 1
+            && matches!(m.args[0], Expr::Closure(_))
+            && ELEMENT_ADAPTERS.iter().any(|a| m.method == a))
+        .then(|| self.element_place(&m.receiver))
+        .flatten();
+        let args: Vec<Arg> = m
+            .args
+            .iter()
+            .map(|a| {
+                self.closure_elem = elem.clone();
+                let arg = self.arg(a);
+                self.closure_elem = None;
+                arg
+            })
+            .collect();
         let receiver = self.place_of(&m.receiver);
         let (id, arg_deps) = self.push_event(NewEvent {
             kind: EventKind::MethodCall,
@@ -1501,10 +1535,34 @@ impl FnWalker {
         out
     }
 
+    /// The element place of an iteration over a place: `X.iter()`, `X.iter_mut()`,
+    /// `X.values()`, `&X`, `&mut X` or `X` itself → `X[]` (a loop variable or an iterator
+    /// closure's parameter stands for one element of `X`).
+    fn element_place(&self, e: &Expr) -> Option<Place> {
+        let base = match strip_place_wrappers(e) {
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && ["iter", "iter_mut", "values", "values_mut"]
+                        .iter()
+                        .any(|n| m.method == n) =>
+            {
+                &*m.receiver
+            }
+            other => other,
+        };
+        if !matches!(strip_place_wrappers(base), Expr::Field(_) | Expr::Path(_)) {
+            return None;
+        }
+        let mut p = self.place_of(base)?;
+        p.text.push_str("[]");
+        Some(p)
+    }
+
     fn expr_for(&mut self, e: &Expr, f: &syn::ExprForLoop) -> Deps {
         let it = self.expr(&f.expr);
+        let elem = self.element_place(&f.expr);
         self.with_scope(span::expr(e), |this| {
-            this.bind(&f.pat, &it, None, None, None);
+            this.bind(&f.pat, &it, None, None, elem);
             let before = this.snapshot();
             this.with_loop(LoopKind::For, span::expr(e), Some(&f.expr), it, |this| {
                 this.block(&f.body);
@@ -1520,8 +1578,9 @@ impl FnWalker {
                 // Closures run later, possibly many times, possibly on another thread: their
                 // parameters carry nothing, and their loops are not the enclosing function's.
                 let saved_loops = std::mem::take(&mut w.loop_stack);
+                let mut elem = w.closure_elem.take();
                 for input in &c.inputs {
-                    w.bind(input, &Deps::new(), None, None, None);
+                    w.bind(input, &Deps::new(), None, None, elem.take());
                 }
                 let d = w.expr(&c.body);
                 w.loop_stack = saved_loops;
