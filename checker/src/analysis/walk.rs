@@ -384,6 +384,28 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
         self.self_ty.pop();
     }
 
+    /// The fields of an enum's variants, as `FileFacts::variant_fields` (`TargetKind::Multi`'s
+    /// `state`; tuple variants' fields `0`, `1`, …).
+    fn visit_item_enum(&mut self, e: &'ast syn::ItemEnum) {
+        let name = e.ident.to_string();
+        for v in &e.variants {
+            for (i, f) in v.fields.iter().enumerate() {
+                let field = f
+                    .ident
+                    .as_ref()
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| i.to_string());
+                self.facts.variant_fields.push(FieldDecl {
+                    strukt: format!("{name}::{}", v.ident),
+                    field,
+                    ty: type_text(&f.ty),
+                    region: region(f.span()),
+                });
+            }
+        }
+        syn::visit::visit_item_enum(self, e);
+    }
+
     fn visit_item_struct(&mut self, s: &'ast syn::ItemStruct) {
         let strukt = s.ident.to_string();
         let mut names = Vec::new();
@@ -816,6 +838,7 @@ impl FnWalker {
                     init: self.bind_init,
                     scope: self.scope_region(),
                     str_value: self.bind_str.clone(),
+                    field_of: None,
                 });
                 self.insert_local(
                     name,
@@ -840,7 +863,9 @@ impl FnWalker {
             other => {
                 let mut collect = Vec::new();
                 collect_pat_idents(other, &mut collect);
+                let fields = pat_field_idents(other);
                 for (name, span) in collect {
+                    let field_of = fields.iter().find(|(n, _)| *n == name).map(|(_, f)| f.clone());
                     self.bindings.push(Binding {
                         name: name.clone(),
                         region: region(span),
@@ -849,6 +874,7 @@ impl FnWalker {
                         init: self.bind_init,
                         scope: self.scope_region(),
                         str_value: None,
+                        field_of,
                     });
                     self.insert_local(
                         name,
@@ -1871,6 +1897,48 @@ fn is_compound_assign(op: &syn::BinOp) -> bool {
 fn region_within(inner: &Region, outer: &Region) -> bool {
     (inner.line, inner.column) >= (outer.line, outer.column)
         && (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
+}
+
+/// The identifiers a struct, struct-variant or tuple-variant pattern binds directly to one of
+/// its fields, with the pattern's path and the field (`TargetKind::Multi { ref state, .. }` →
+/// `state` ↦ (`TargetKind::Multi`, `state`); `Some(x)` → `x` ↦ (`Some`, `0`)), one level deep
+/// through references and parentheses.
+fn pat_field_idents(p: &Pat) -> Vec<(String, (String, String))> {
+    fn ident(p: &Pat) -> Option<String> {
+        match p {
+            Pat::Ident(i) if i.subpat.is_none() => Some(i.ident.to_string()),
+            Pat::Reference(r) => ident(&r.pat),
+            Pat::Paren(p) => ident(&p.pat),
+            _ => None,
+        }
+    }
+    let mut out = Vec::new();
+    match p {
+        Pat::Struct(s) => {
+            let path = path_text(&s.path);
+            for f in &s.fields {
+                let member = match &f.member {
+                    syn::Member::Named(n) => n.to_string(),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                };
+                if let Some(name) = ident(&f.pat) {
+                    out.push((name, (path.clone(), member)));
+                }
+            }
+        }
+        Pat::TupleStruct(t) => {
+            let path = path_text(&t.path);
+            for (i, e) in t.elems.iter().enumerate() {
+                if let Some(name) = ident(e) {
+                    out.push((name, (path.clone(), i.to_string())));
+                }
+            }
+        }
+        Pat::Reference(r) => return pat_field_idents(&r.pat),
+        Pat::Paren(p) => return pat_field_idents(&p.pat),
+        _ => {}
+    }
+    out
 }
 
 fn collect_pat_idents(p: &Pat, out: &mut Vec<(String, Span)>) {

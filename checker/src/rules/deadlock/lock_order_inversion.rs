@@ -224,6 +224,16 @@ fn report(cx: &CrateContext<'_>, edges: &[Edge], cycle: &[usize]) -> Finding {
             format!("then {how} `{}` while `{}` is held", e.to, e.from),
         );
         if let Some(t) = &e.taken {
+            for (i, (k, region)) in t.via.iter().enumerate().skip(1) {
+                push_label(
+                    &mut f,
+                    cx,
+                    file,
+                    k.file,
+                    *region,
+                    format!("`{}` calls on here (step {i})", func_of(*k).short_name()),
+                );
+            }
             push_label(
                 &mut f,
                 cx,
