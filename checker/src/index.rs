@@ -63,6 +63,9 @@ pub struct CrateIndex {
     /// Lock fields shared through an `Arc` under different owners, by the crate struct they
     /// protect (`locks::lock_classes`), computed on first use.
     pub lock_classes: std::sync::OnceLock<HashMap<String, String>>,
+    /// The package's edition, as far as temporary lifetimes go (set by the engine; 2021 when
+    /// unknown).
+    pub edition: crate::analysis::locks::Edition,
 }
 
 /// A place where values of a crate struct are ordered: compared with `<`/`cmp`/`max`, sorted,

@@ -208,16 +208,28 @@ fn acquisition<'f>(func: &'f FnFacts, ev: &Event, lock: String, writable: bool) 
 
 /// How long temporaries of an `if let` scrutinee live: to the end of the whole `if … else …`
 /// (Rust 2015–2021), or only through the then-block (Rust 2024).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Edition {
+    #[default]
     E2021,
     E2024,
 }
 
-/// The edition the liveness queries assume. Discovery does not read a package's `edition`
-/// yet, so the rules take the older rule, under which an `if let` temporary is still alive in
-/// the `else` block: on a 2024 crate a second lock in that `else` block is reported although it
-/// no longer deadlocks (suppress it, or bind the guard in a block before the `if let`).
+impl Edition {
+    /// The temporary rules of a manifest's `edition` (`"2015"`–`"2021"`: the older ones;
+    /// `"2024"` and later: the newer). Unknown (`None`, `edition.workspace = true` in paths
+    /// mode) is taken as 2021, under which an `if let` temporary is still alive in the `else`
+    /// block.
+    pub fn of(edition: Option<&str>) -> Edition {
+        match edition.and_then(|e| e.parse::<u32>().ok()) {
+            Some(y) if y >= 2024 => Edition::E2024,
+            _ => Edition::E2021,
+        }
+    }
+}
+
+/// The edition [`held_at`] assumes (the deadlock rules use the package's, through
+/// [`held_at_in`] and `CrateIndex::edition`).
 pub const DEFAULT_EDITION: Edition = Edition::E2021;
 
 impl Acq<'_> {
@@ -873,7 +885,7 @@ impl<'f> Nesting<'f> {
                     .iter()
                     .any(|h| outer.holders.iter().any(|o| o.name == h.name))
                     && inner.lock == outer.lock;
-                if reentrant[i] || !held_at(func, outer, ev) || elsewhere(ev) || rebinds {
+                if reentrant[i] || !held_at_in(func, outer, ev, index.edition) || elsewhere(ev) || rebinds {
                     continue;
                 }
                 nested.push(Nested {
@@ -894,7 +906,7 @@ impl<'f> Nesting<'f> {
             for ev in func.events[outer.id + 1..].iter() {
                 if !matches!(ev.kind, EventKind::MethodCall | EventKind::Call)
                     || acqs.iter().any(|a| a.id == ev.id)
-                    || !held_at(func, outer, ev)
+                    || !held_at_in(func, outer, ev, index.edition)
                     || elsewhere(ev)
                     || moved_into(func, outer, ev)
                 {
@@ -1020,6 +1032,28 @@ mod tests {
         assert!(held_at_in(f, first, then, Edition::E2024));
         assert!(held_at_in(f, first, els, Edition::E2021));
         assert!(!held_at_in(f, first, els, Edition::E2024));
+    }
+
+    #[test]
+    fn nesting_follows_the_package_edition() {
+        // Rust 2024 drops an `if let` scrutinee's temporaries before the `else` block.
+        let src = format!(
+            "{HEAD}impl Bank {{ fn f(&self) {{
+                if let Some(x) = self.log.lock().unwrap().first().copied() {{
+                    drop(x);
+                }} else {{
+                    self.log.lock().unwrap();
+                }}
+            }} }}"
+        );
+        let (facts, mut index) = crate_of(&src);
+        let summary = LockSummary::build(&index, &[&facts]);
+        let (key, f) = func(&facts, "Bank::f");
+        assert_eq!(Nesting::of(&index, &summary, key, f).nested.len(), 1);
+        index.edition = Edition::of(Some("2024"));
+        assert!(Nesting::of(&index, &summary, key, f).nested.is_empty());
+        assert_eq!(Edition::of(Some("2018")), Edition::E2021);
+        assert_eq!(Edition::of(None), Edition::E2021);
     }
 
     #[test]
