@@ -524,6 +524,9 @@ pub struct LockSummary {
 
 /// A call of an in-crate function in `func`: the callee and whether it is a call on `self`.
 pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(FnKey, bool)> {
+    if let Some(k) = drop_impl_run(index, func, ev) {
+        return Some((k, false));
+    }
     if !matches!(ev.kind, EventKind::MethodCall | EventKind::Call) {
         return None;
     }
@@ -573,6 +576,35 @@ pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(F
         [one] => Some((*one, on_self)),
         _ => None,
     }
+}
+
+/// The crate's `Drop::drop` that `ev` runs, if any: `drop(x)` (or `mem::drop`) of a value
+/// whose declared type is a crate type with a `Drop` impl, or an assignment `place = v` that
+/// drops the old value of a place of such a type. Drops at scope end are not followed.
+pub fn drop_impl_run(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<FnKey> {
+    let place = match &ev.kind {
+        EventKind::Call if ev.name == "drop" || ev.name.ends_with("mem::drop") => {
+            ev.args.first()?.place.as_ref()?
+        }
+        EventKind::Assign { op: None } => ev.receiver.as_ref()?,
+        _ => return None,
+    };
+    let drops = index.functions.get("drop")?;
+    let ty = index.type_of(func, place)?;
+    // The value's own type: its outermost crate type (`Handle`, `Option<Handle>`; not the
+    // `T` of an `Arc<T>`, which drops only with the last reference).
+    if ty.contains("Arc<") || ty.contains("Rc<") || ty.starts_with('&') {
+        return None;
+    }
+    let words: Vec<&str> = ty
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut found = drops
+        .iter()
+        .filter(|e| e.owner.as_deref().is_some_and(|o| words.contains(&o)));
+    let one = found.next()?;
+    found.next().is_none().then_some(one.key)
 }
 
 /// What the crate knows of the receiver of a method call ([`receiver_type`]).
@@ -904,7 +936,8 @@ impl<'f> Nesting<'f> {
             let outer_static = outer_place.is_some_and(|p| p.root == Root::Static);
             let outer_self = outer.lock.starts_with("self.") && outer.lock.matches('.').count() == 1;
             for ev in func.events[outer.id + 1..].iter() {
-                if !matches!(ev.kind, EventKind::MethodCall | EventKind::Call)
+                let drops = matches!(ev.kind, EventKind::Assign { op: None });
+                if !(matches!(ev.kind, EventKind::MethodCall | EventKind::Call) || drops)
                     || acqs.iter().any(|a| a.id == ev.id)
                     || !held_at_in(func, outer, ev, index.edition)
                     || elsewhere(ev)

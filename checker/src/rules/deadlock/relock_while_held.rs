@@ -42,7 +42,8 @@ declare_rule! {
     /// }
     /// ```
     ///
-    /// The lock may also be taken by a guard getter (`fn state(&self) -> MutexGuard<'_, S>`:
+    /// The lock may also be taken by a crate `Drop` impl run by `drop(x)` or by overwriting
+    /// a field, by a guard getter (`fn state(&self) -> MutexGuard<'_, S>`:
     /// its guard lives in the caller as long as the value it returns), and be an element of a
     /// field iterated over (`for s in &self.shards`, `self.shards.iter().for_each(|s| ..)`:
     /// any shard, so a callee that locks every shard locks the held one too).
@@ -53,8 +54,11 @@ declare_rule! {
     /// is a static, or a field of `self` reached by calls on `self`; calls resolve within the
     /// crate by the receiver's type when it is known (declared, a guard's, a crate method's
     /// return type), else by name (a method on another receiver only when one crate function
-    /// has that name); trait objects, closures stored for later, callbacks (wakers) and
-    /// `Drop` impls run by dropping a value are not followed. `ReentrantMutex`, `try_lock`
+    /// has that name); trait objects, closures stored for later and callbacks (wakers) are
+    /// not followed. A crate `Drop` impl is followed where a value of its declared type is
+    /// dropped by `drop(x)` or overwritten by an assignment (not behind an `Arc`); drops at
+    /// scope end, discarded `take()`/`remove()` results and values held inside other values
+    /// (a request's type-erased extensions) are not. `ReentrantMutex`, `try_lock`
     /// and a read lock taken twice are not reported (a read-then-write is
     /// `rwlock-upgrade`'s). A guard moved into another binding or a call is followed as if it
     /// stayed in the first binding. An `if let` scrutinee's temporary lives through the
