@@ -98,7 +98,10 @@ impl CrateIndex {
             }
             for f in &facts.variant_fields {
                 let variant = last_segment(&f.strukt).to_string();
-                ix.variant_fields.entry(variant).or_default().push(f.clone());
+                ix.variant_fields
+                    .entry(variant)
+                    .or_default()
+                    .push(f.clone());
             }
             for (i, func) in facts.functions.iter().enumerate() {
                 let entry = FnEntry {

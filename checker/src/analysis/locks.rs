@@ -417,7 +417,11 @@ fn protected_struct<'t>(index: &CrateIndex, ty: &'t str) -> Option<&'t str> {
 /// with two fields (`a: Mutex<Inner>`, `b: Mutex<Inner>`: two locks) forms no class.
 pub fn lock_classes(index: &CrateIndex) -> HashMap<String, String> {
     let mut by_struct: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
-    let decls = index.fields.values().flatten().map(|d| (d.strukt.as_str(), d));
+    let decls = index
+        .fields
+        .values()
+        .flatten()
+        .map(|d| (d.strukt.as_str(), d));
     let variants = index.variant_fields.values().flatten().map(|d| {
         let owner = d.strukt.split("::").next().unwrap_or(&d.strukt);
         (owner, d)
@@ -917,7 +921,11 @@ impl<'f> Nesting<'f> {
                     .iter()
                     .any(|h| outer.holders.iter().any(|o| o.name == h.name))
                     && inner.lock == outer.lock;
-                if reentrant[i] || !held_at_in(func, outer, ev, index.edition) || elsewhere(ev) || rebinds {
+                if reentrant[i]
+                    || !held_at_in(func, outer, ev, index.edition)
+                    || elsewhere(ev)
+                    || rebinds
+                {
                     continue;
                 }
                 nested.push(Nested {
@@ -934,7 +942,8 @@ impl<'f> Nesting<'f> {
             }
             let outer_place = outer_ev.receiver.as_ref();
             let outer_static = outer_place.is_some_and(|p| p.root == Root::Static);
-            let outer_self = outer.lock.starts_with("self.") && outer.lock.matches('.').count() == 1;
+            let outer_self =
+                outer.lock.starts_with("self.") && outer.lock.matches('.').count() == 1;
             for ev in func.events[outer.id + 1..].iter() {
                 let drops = matches!(ev.kind, EventKind::Assign { op: None });
                 if !(matches!(ev.kind, EventKind::MethodCall | EventKind::Call) || drops)

@@ -865,7 +865,10 @@ impl FnWalker {
                 collect_pat_idents(other, &mut collect);
                 let fields = pat_field_idents(other);
                 for (name, span) in collect {
-                    let field_of = fields.iter().find(|(n, _)| *n == name).map(|(_, f)| f.clone());
+                    let field_of = fields
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, f)| f.clone());
                     self.bindings.push(Binding {
                         name: name.clone(),
                         region: region(span),

@@ -73,8 +73,7 @@ pub fn report(
                     "this drops a value whose `{}` {mode} `{lock}` while this function's \
                      {read}guard of it from line {} is still live: the thread waits for itself \
                      forever",
-                    dropped.name,
-                    outer_ev.region.line
+                    dropped.name, outer_ev.region.line
                 ),
                 "drop the guard before the value, or move the value out and drop it after the \
                  guard"
