@@ -224,7 +224,7 @@ impl CrateIndex {
         structs
             .filter(|d| d.strukt == last)
             .chain(variants.filter(|d| {
-                d.field == *field && named.is_none_or(|e| d.strukt == format!("{e}::{last}"))
+                d.field == *field && named.map_or(true, |e| d.strukt == format!("{e}::{last}"))
             }))
             .map(|d| d.ty.as_str())
             .collect()
