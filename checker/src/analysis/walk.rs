@@ -247,6 +247,13 @@ fn push_member(m: &syn::Member, out: &mut String) {
 
 /// Methods whose result is the receiver itself for place purposes (`x.clone()` of a shared
 /// handle, `x.as_ref()`, …).
+/// A field's name: its identifier, or its position in a tuple struct or variant (`0`, `1`).
+fn field_name(f: &syn::Field, i: usize) -> String {
+    f.ident
+        .as_ref()
+        .map_or_else(|| i.to_string(), |id| id.to_string())
+}
+
 fn is_handle_method(m: &proc_macro2::Ident) -> bool {
     ["clone", "as_ref", "borrow", "deref", "as_deref", "get_ref"]
         .iter()
@@ -390,14 +397,9 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
         let name = e.ident.to_string();
         for v in &e.variants {
             for (i, f) in v.fields.iter().enumerate() {
-                let field = f
-                    .ident
-                    .as_ref()
-                    .map(|i| i.to_string())
-                    .unwrap_or_else(|| i.to_string());
                 self.facts.variant_fields.push(FieldDecl {
                     strukt: format!("{name}::{}", v.ident),
-                    field,
+                    field: field_name(f, i),
                     ty: type_text(&f.ty),
                     region: region(f.span()),
                 });
@@ -410,11 +412,7 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
         let strukt = s.ident.to_string();
         let mut names = Vec::new();
         for (i, f) in s.fields.iter().enumerate() {
-            let field = f
-                .ident
-                .as_ref()
-                .map(|i| i.to_string())
-                .unwrap_or_else(|| i.to_string());
+            let field = field_name(f, i);
             self.facts.fields.push(FieldDecl {
                 strukt: strukt.clone(),
                 field: field.clone(),
