@@ -545,6 +545,7 @@ mod future_std;
 pub mod lin;
 #[cfg(feature = "model")]
 mod model;
+pub mod net;
 pub mod runner;
 
 /// Synchronization primitives (std in normal builds, modelled in model runs).
