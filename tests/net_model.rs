@@ -365,3 +365,32 @@ fn summaries_name_the_faults() {
         s.runs[0].description
     );
 }
+
+/// loom's executions: the oracle's start is explored three ways (its one race with the
+/// creator), and every binary choice doubles what follows, with no duplicates.
+#[test]
+fn loom_pays_three_for_the_network_and_two_per_binary_choice() {
+    let executions = |k: usize, bound: Option<usize>| {
+        let cfg = Config::new("net::count")
+            .loom_only()
+            .preemption_bound(bound);
+        let s = check(&cfg, move || {
+            let net = Network::<u32>::new();
+            let a = net.node("a");
+            for i in 0..k {
+                a.send("a", i as u32);
+            }
+            // Each receive finds a message in flight: deliver or time out, one binary choice.
+            for _ in 0..k {
+                let _ = a.recv_timeout(MS);
+            }
+        })
+        .unwrap_or_else(|f| panic!("{f}"));
+        s.runs[0].executions
+    };
+    assert_eq!(executions(0, Some(2)), 3);
+    assert_eq!(executions(1, Some(2)), 6);
+    assert_eq!(executions(3, Some(2)), 24);
+    // Unbounded: the same, and complete.
+    assert_eq!(executions(1, None), 6);
+}

@@ -228,17 +228,22 @@ impl Chooser {
 /// [`BITS`] atomics and stores `1` into each (all `Relaxed`) and ends. Nothing orders those
 /// stores before any other thread's loads in loom's memory model (no acquire ever reads them),
 /// so a load of a fresh atomic may return the initial `0` or the `1`: loom explores both. Each
-/// bit is read once. (The oracle publishes the atomics' *creation* with a release store before
-/// storing the `1`s: loom requires every load to happen after its atomic's initialisation.)
+/// bit is read once.
 ///
-/// Exploration cost: the network's creator waits for the oracle by yielding on a std flag (no
-/// loom access, so no race loom would explore), then reads one more loom atomic the oracle
-/// wrote last. That read orders the oracle before every later load in loom's *scheduling*
-/// analysis (its DPOR), without ordering it in the memory model, so the bits cost no
-/// redundant interleavings; the one race left (that last atomic) adds one alternative
-/// schedule of the oracle itself. Threads that already ran before the network was created are
-/// not ordered after the oracle: create the network first. When the bits run out, another
-/// oracle (another loom thread) is started.
+/// Exploration cost. Every way for the creator to learn that the oracle is done would also
+/// order the oracle's stores before it (then it could only read the `1`s), except a race
+/// loom explores. So: the creator parks until the oracle created its atomics (an unpark orders
+/// the creation before the creator's loads, as loom requires, and is no access), the oracle
+/// stores its bits, and the creator waits for a std flag by yielding, then reads one loom
+/// atomic the oracle wrote last. That read orders the oracle before every later load in loom's
+/// *scheduling* analysis (its DPOR), without ordering it in the memory model, so reading a bit
+/// costs no redundant interleavings (without it, every bit read would race with its store).
+/// The one race left, on that last atomic, makes loom explore the oracle's start three ways
+/// (within the default preemption bound): a network multiplies a loom run's executions by at
+/// most 3 (exactly 3 for a body without other threads; less where the alternatives' smaller
+/// preemption budget prunes the rest). Threads that already ran before the network was
+/// created are not ordered after the oracle: create the network first. When the bits run out,
+/// another oracle (another loom thread) is started.
 #[cfg(feature = "model")]
 pub(super) mod loom_pool {
     use loom::sync::atomic::AtomicUsize;
@@ -249,7 +254,7 @@ pub(super) mod loom_pool {
     pub(crate) const BITS: usize = 24;
 
     /// The current oracle's bits and the next one to read. (A std mutex: loom never sees it.)
-    pub(crate) struct Pool(Mutex<(Vec<AtomicUsize>, usize)>);
+    pub(crate) struct Pool(Mutex<(Arc<Vec<AtomicUsize>>, usize)>);
 
     impl Pool {
         pub(crate) fn start() -> Pool {
@@ -273,30 +278,38 @@ pub(super) mod loom_pool {
     }
 
     /// Starts an oracle thread and returns its bits once it stored them.
-    fn oracle() -> Vec<AtomicUsize> {
-        let slot: Arc<Mutex<Option<Vec<AtomicUsize>>>> = Arc::default();
+    fn oracle() -> Arc<Vec<AtomicUsize>> {
+        let slot: Arc<Mutex<Option<Arc<Vec<AtomicUsize>>>>> = Arc::default();
+        let created = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicBool::new(false));
-        let created = Arc::new(AtomicUsize::new(0));
         let last = Arc::new(AtomicUsize::new(0));
-        let (slot2, done2, created2, last2) =
-            (slot.clone(), done.clone(), created.clone(), last.clone());
+        let (slot2, created2, done2, last2) =
+            (slot.clone(), created.clone(), done.clone(), last.clone());
+        let me = loom::thread::current();
         loom::thread::spawn(move || {
-            let bits: Vec<AtomicUsize> = (0..BITS).map(|_| AtomicUsize::new(0)).collect();
-            // The readers must see the atomics created (loom checks that a load happens after
-            // the initialisation), but not the stores below.
-            created2.store(1, Ordering::Release);
-            for b in &bits {
+            let bits: Arc<Vec<AtomicUsize>> =
+                Arc::new((0..BITS).map(|_| AtomicUsize::new(0)).collect());
+            *slot2.lock().unwrap_or_else(PoisonError::into_inner) = Some(bits.clone());
+            created2.store(true, Ordering::SeqCst);
+            // The creator must see the atomics created (loom checks that a load happens after
+            // the initialisation) but not the stores below: an unpark orders what came before
+            // it, and it is no access loom's scheduling analysis would explore a race on.
+            me.unpark();
+            for b in bits.iter() {
                 b.store(1, Ordering::Relaxed);
             }
-            *slot2.lock().unwrap_or_else(PoisonError::into_inner) = Some(bits);
+            drop(bits);
             last2.store(1, Ordering::Relaxed);
             done2.store(true, Ordering::SeqCst);
         });
+        // Parked (not yielding: loom would then never let this thread read an initial value
+        // it saw before a yield) until the oracle created its atomics.
+        while !created.load(Ordering::SeqCst) {
+            loom::thread::park();
+        }
         while !done.load(Ordering::SeqCst) {
             loom::thread::yield_now();
         }
-        // Reads 1 (this thread saw the initial 0 before yielding): happens after the creation.
-        let _ = created.load(Ordering::Acquire);
         // Orders the oracle's stores before this thread's (and its later children's) loads in
         // loom's scheduling analysis; `Relaxed`: no happens-before in the memory model.
         let _ = last.load(Ordering::Relaxed);
