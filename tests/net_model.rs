@@ -148,7 +148,9 @@ fn drop_duplicate_and_reorder_each_happen_when_enabled() {
         let reorder = deliveries(&cfg, &[1, 2], Faults::new(false, false, true, 1));
         assert!(reorder.contains("2,1"), "{}: {reorder:?}", cfg.name);
         assert!(
-            !reorder.iter().any(|o| o.contains("1,1") || o.contains("2,2")),
+            !reorder
+                .iter()
+                .any(|o| o.contains("1,1") || o.contains("2,2")),
             "reorder never duplicates: {reorder:?}"
         );
     }
@@ -341,7 +343,8 @@ fn a_network_built_outside_the_run_is_refused_inside_it() {
     })
     .expect_err("std network inside a model run");
     assert!(
-        f.message.contains("heisen::net::Network was created outside the model run"),
+        f.message
+            .contains("heisen::net::Network was created outside the model run"),
         "{}",
         f.message
     );
@@ -393,4 +396,15 @@ fn loom_pays_three_for_the_network_and_two_per_binary_choice() {
     assert_eq!(executions(3, Some(2)), 24);
     // Unbounded: the same, and complete.
     assert_eq!(executions(1, None), 6);
+}
+
+#[heisen::model(net_faults = "duplicate", max_net_faults = 1)]
+#[should_panic(expected = "delivered twice")]
+fn the_attribute_s_faults_reach_the_network() {
+    let net = Network::<u32>::new();
+    let a = net.node("a");
+    let b = net.node("b");
+    a.send("b", 1);
+    let _ = b.recv();
+    assert!(b.recv_timeout(MS).is_none(), "delivered twice");
 }

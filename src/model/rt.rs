@@ -612,7 +612,9 @@ pub(crate) fn set_net_faults(f: crate::net::Faults) {
 /// Keeps `state` as the current state of network `id` (printed by the failure report).
 pub(crate) fn set_net_state(id: usize, state: String) {
     TRACE.with(|t| {
-        let Ok(mut t) = t.try_borrow_mut() else { return };
+        let Ok(mut t) = t.try_borrow_mut() else {
+            return;
+        };
         if !t.accepting() {
             return;
         }

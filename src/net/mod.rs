@@ -315,9 +315,9 @@ impl<M: Debug> State<M> {
         )
     }
     fn cut(&self, a: usize, b: usize) -> bool {
-        self.cuts.iter().any(|(x, y)| {
-            (x.contains(&a) && y.contains(&b)) || (x.contains(&b) && y.contains(&a))
-        })
+        self.cuts
+            .iter()
+            .any(|(x, y)| (x.contains(&a) && y.contains(&b)) || (x.contains(&b) && y.contains(&a)))
     }
     fn slot(f: Fault) -> usize {
         f as usize
@@ -781,7 +781,9 @@ impl<M: Clone + Debug + Send + 'static> Node<M> {
                 return Some((from, msg));
             }
             let left = match deadline {
-                Some(d) => d.checked_duration_since(Instant::now()).filter(|l| !l.is_zero()),
+                Some(d) => d
+                    .checked_duration_since(Instant::now())
+                    .filter(|l| !l.is_zero()),
                 None => Some(Duration::from_secs(3600)),
             };
             let Some(left) = left else { return None };
@@ -805,7 +807,10 @@ impl<M: Clone + Debug + Send + 'static> Node<M> {
 }
 
 /// The timer of a std [`RecvTimeout`]: fired flag and the waker to call.
-type Timer = Arc<(std::sync::atomic::AtomicBool, std::sync::Mutex<Option<Waker>>)>;
+type Timer = Arc<(
+    std::sync::atomic::AtomicBool,
+    std::sync::Mutex<Option<Waker>>,
+)>;
 
 struct RecvInner<'a, M> {
     node: &'a Node<M>,
@@ -833,7 +838,10 @@ impl<'a, M: Clone + Debug + Send + 'static> RecvInner<'a, M> {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<(String, M)>> {
-        assert!(!self.done, "heisen::net: receive future polled after it completed");
+        assert!(
+            !self.done,
+            "heisen::net: receive future polled after it completed"
+        );
         let sh = &self.node.shared;
         let me = self.node.me;
         let loc = self.loc;
@@ -944,7 +952,9 @@ impl<M: Clone + Debug + Send + 'static> Future for RecvTimeout<'_, M> {
 
 impl<M> Debug for Recv<'_, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Recv").field("node", &self.0.node.name).finish()
+        f.debug_struct("Recv")
+            .field("node", &self.0.node.name)
+            .finish()
     }
 }
 
