@@ -786,7 +786,7 @@ impl<M: Clone + Debug + Send + 'static> Node<M> {
                     .filter(|l| !l.is_zero()),
                 None => Some(Duration::from_secs(3600)),
             };
-            let Some(left) = left else { return None };
+            let left = left?;
             st = sh.cond.wait_timeout(st, left);
         }
     }
