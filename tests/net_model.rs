@@ -42,69 +42,70 @@ fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+/// Under both backends, `body`'s outcomes over all executions are exactly `expected`.
+fn explores<F>(name: &str, expected: &[&str], body: F)
+where
+    F: Fn() -> String + Clone + Send + Sync + 'static,
+{
+    for cfg in both(name) {
+        assert_eq!(outcomes(&cfg, body.clone()), set(expected), "{}", cfg.name);
+    }
+}
+
 #[test]
 fn one_sender_is_received_in_fifo_order_on_both_backends() {
-    for cfg in both("fifo") {
-        let got = outcomes(&cfg, || {
-            let net = Network::<u32>::new();
-            let a = net.node("a");
-            let b = net.node("b");
-            let t = thread::spawn(move || {
-                for i in 1..=3 {
-                    a.send("b", i);
-                }
-            });
-            let got: Vec<String> = (0..3).map(|_| b.recv().1.to_string()).collect();
-            t.join().unwrap();
-            got.join(",")
+    explores("fifo", &["1,2,3"], || {
+        let net = Network::<u32>::new();
+        let a = net.node("a");
+        let b = net.node("b");
+        let t = thread::spawn(move || {
+            for i in 1..=3 {
+                a.send("b", i);
+            }
         });
-        assert_eq!(got, set(&["1,2,3"]), "{}", cfg.name);
-    }
+        let got: Vec<String> = (0..3).map(|_| b.recv().1.to_string()).collect();
+        t.join().unwrap();
+        got.join(",")
+    });
 }
 
 #[test]
 fn which_sender_is_delivered_first_is_explored() {
-    for cfg in both("two_senders") {
-        let got = outcomes(&cfg, || {
-            let net = Network::<&'static str>::new();
-            let a = net.node("a");
-            let b = net.node("b");
-            let c = net.node("c");
-            // Both are sent before the receiver looks: only the delivery choice orders them.
-            a.send("c", "a");
-            b.send("c", "b");
-            let t = thread::spawn(move || {
-                let first = c.recv();
-                let second = c.recv();
-                format!("{}{}", first.1, second.1)
-            });
-            t.join().unwrap()
+    explores("two_senders", &["ab", "ba"], || {
+        let net = Network::<&'static str>::new();
+        let a = net.node("a");
+        let b = net.node("b");
+        let c = net.node("c");
+        // Both are sent before the receiver looks: only the delivery choice orders them.
+        a.send("c", "a");
+        b.send("c", "b");
+        let t = thread::spawn(move || {
+            let first = c.recv();
+            let second = c.recv();
+            format!("{}{}", first.1, second.1)
         });
-        assert_eq!(got, set(&["ab", "ba"]), "{}", cfg.name);
-    }
+        t.join().unwrap()
+    });
 }
 
 #[test]
 fn a_timeout_may_fire_while_the_reply_is_in_flight() {
-    for cfg in both("timeout") {
-        let got = outcomes(&cfg, || {
-            let net = Network::<u32>::new();
-            let client = net.node("client");
-            let server = net.node("server");
-            let t = thread::spawn(move || {
-                let (from, n) = server.recv();
-                server.send(&from, n + 1);
-            });
-            client.send("server", 1);
-            let first = client.recv_timeout(MS);
-            t.join().unwrap();
-            // Reliable network: a reply that missed the timeout is still in flight.
-            let reply = first.clone().or_else(|| Some(client.recv()));
-            assert_eq!(reply.map(|r| r.1), Some(2));
-            if first.is_some() { "reply" } else { "timeout" }.to_string()
+    explores("timeout", &["reply", "timeout"], || {
+        let net = Network::<u32>::new();
+        let client = net.node("client");
+        let server = net.node("server");
+        let t = thread::spawn(move || {
+            let (from, n) = server.recv();
+            server.send(&from, n + 1);
         });
-        assert_eq!(got, set(&["reply", "timeout"]), "{}", cfg.name);
-    }
+        client.send("server", 1);
+        let first = client.recv_timeout(MS);
+        t.join().unwrap();
+        // Reliable network: a reply that missed the timeout is still in flight.
+        let reply = first.clone().or_else(|| Some(client.recv()));
+        assert_eq!(reply.map(|r| r.1), Some(2));
+        if first.is_some() { "reply" } else { "timeout" }.to_string()
+    });
 }
 
 /// One message a→b, then b's receives: every message received, as a list.
@@ -178,49 +179,43 @@ fn each_fault_strikes_at_most_max_net_faults_times() {
 
 #[test]
 fn a_partition_drops_messages_across_the_cut_until_healed() {
-    for cfg in both("partition") {
-        let got = outcomes(&cfg, || {
-            let net = Network::<u32>::new();
-            let a = net.node("a");
-            let b = net.node("b");
-            let c = net.node("c");
-            a.send("b", 1); // in flight when the cut comes: dropped
-            net.partition(&["a"], &["b", "c"]);
-            a.send("c", 2); // across the cut: dropped
-            b.send("c", 3); // same side: delivered
-            net.heal();
-            a.send("b", 4);
-            let t = thread::spawn(move || format!("b:{} c:{}", b.recv().1, c.recv().1));
-            t.join().unwrap()
-        });
-        assert_eq!(got, set(&["b:4 c:3"]), "{}", cfg.name);
-    }
+    explores("partition", &["b:4 c:3"], || {
+        let net = Network::<u32>::new();
+        let a = net.node("a");
+        let b = net.node("b");
+        let c = net.node("c");
+        a.send("b", 1); // in flight when the cut comes: dropped
+        net.partition(&["a"], &["b", "c"]);
+        a.send("c", 2); // across the cut: dropped
+        b.send("c", 3); // same side: delivered
+        net.heal();
+        a.send("b", 4);
+        let t = thread::spawn(move || format!("b:{} c:{}", b.recv().1, c.recv().1));
+        t.join().unwrap()
+    });
 }
 
 #[test]
 fn async_receives_are_explored_like_blocking_ones() {
-    for cfg in both("async") {
-        let got = outcomes(&cfg, || {
-            let net = Network::<u32>::new();
-            let client = net.node("client");
-            let server = net.node("server");
-            let t = heisen::future::spawn(async move {
-                let (from, n) = server.recv_async().await;
-                server.send(&from, n + 1);
-            });
-            client.send("server", 1);
-            let first = heisen::future::block_on(client.recv_timeout_async(MS));
-            t.join().unwrap();
-            let timed_out = first.is_none();
-            let reply = match first {
-                Some(r) => r,
-                None => heisen::future::block_on(client.recv_async()),
-            };
-            assert_eq!(reply, ("server".to_string(), 2));
-            if timed_out { "timeout" } else { "reply" }.to_string()
+    explores("async", &["reply", "timeout"], || {
+        let net = Network::<u32>::new();
+        let client = net.node("client");
+        let server = net.node("server");
+        let t = heisen::future::spawn(async move {
+            let (from, n) = server.recv_async().await;
+            server.send(&from, n + 1);
         });
-        assert_eq!(got, set(&["reply", "timeout"]), "{}", cfg.name);
-    }
+        client.send("server", 1);
+        let first = heisen::future::block_on(client.recv_timeout_async(MS));
+        t.join().unwrap();
+        let timed_out = first.is_none();
+        let reply = match first {
+            Some(r) => r,
+            None => heisen::future::block_on(client.recv_async()),
+        };
+        assert_eq!(reply, ("server".to_string(), 2));
+        if timed_out { "timeout" } else { "reply" }.to_string()
+    });
 }
 
 /// The lost-response shape: a retry after a timeout, with the server's dedupe forgotten.

@@ -505,6 +505,21 @@ pub(crate) fn lock_requested(
     object: usize,
     location: &'static Location<'static>,
 ) -> Option<u64> {
+    let op = Op::Lock {
+        kind,
+        acquired: false,
+    };
+    pend(op, Some(object), location, false)
+}
+
+/// Adds a pending row of the calling thread (see `Trace::pending`); returns its token.
+/// `in_section`: the row carries the thread's critical-section instance.
+fn pend(
+    op: Op,
+    object: Option<usize>,
+    location: &'static Location<'static>,
+    in_section: bool,
+) -> Option<u64> {
     if !recording() {
         return None;
     }
@@ -516,18 +531,16 @@ pub(crate) fn lock_requested(
         }
         t.next_token += 1;
         let token = t.next_token;
+        let section = if in_section { t.unit_of(thread) } else { None };
         t.pending.push((
             token,
             Event {
                 thread,
-                op: Op::Lock {
-                    kind,
-                    acquired: false,
-                },
-                object: Some(object),
+                op,
+                object,
                 ordering: None,
                 location: Some(location),
-                section: None,
+                section,
                 via: None,
             },
         ));
@@ -561,32 +574,7 @@ pub(crate) fn mark_acquired(token: Option<u64>) {
 /// row when it completes (`heisen::net`'s `recv`): `op` enters the timeline only if the
 /// execution fails while it still waits (a deadlock). Pass the token to [`wait_end`].
 pub(crate) fn wait_begin(op: Op, location: &'static Location<'static>) -> Option<u64> {
-    if !recording() {
-        return None;
-    }
-    let thread = current_lane();
-    TRACE.with(|t| {
-        let mut t = t.borrow_mut();
-        if !t.accepting() {
-            return None;
-        }
-        t.next_token += 1;
-        let token = t.next_token;
-        let section = t.unit_of(thread);
-        t.pending.push((
-            token,
-            Event {
-                thread,
-                op,
-                object: None,
-                ordering: None,
-                location: Some(location),
-                section,
-                via: None,
-            },
-        ));
-        Some(token)
-    })
+    pend(op, None, location, true)
 }
 
 /// The wait `token` of [`wait_begin`] ended: it never enters the timeline.
