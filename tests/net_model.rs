@@ -403,3 +403,26 @@ fn the_attribute_s_faults_reach_the_network() {
     let _ = b.recv();
     assert!(b.recv_timeout(MS).is_none(), "delivered twice");
 }
+
+#[test]
+fn the_shuttle_replay_line_reproduces_the_deliveries_and_faults() {
+    let cfg = Config::new("net::replay")
+        .shuttle_only()
+        .net_faults(Faults::new(true, true, true, 1));
+    let f = check(&cfg, double_charge).expect_err("the double charge is found");
+    let schedule = f
+        .replay
+        .split('\'')
+        .nth(1)
+        .expect("HEISEN_REPLAY='shuttle:..'")
+        .to_string();
+    let again = check(&cfg.clone().replay(schedule), double_charge).expect_err("replayed");
+    let rows = |r: &str| -> Vec<String> {
+        r.lines()
+            .filter(|l| l.contains(" net "))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(rows(&f.report).len() >= 4, "{}", f.report);
+    assert_eq!(rows(&f.report), rows(&again.report));
+}
