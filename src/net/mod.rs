@@ -75,8 +75,10 @@
 //! **loom cost**: loom has no choice primitive and allows five threads per execution, the test
 //! body included. A network under loom starts one short-lived *oracle* thread when it is
 //! created (so user code gets three spawned threads besides it), whose relaxed stores loom's
-//! weak-memory exploration turns into binary choices (see `sys.rs` for why this adds no
-//! redundant interleavings). Create the network before spawning the threads that use it.
+//! weak-memory exploration turns into binary choices. Each binary choice doubles what follows
+//! and explores nothing twice; the oracle's start is explored three ways, so a network
+//! multiplies a loom run's executions by at most 3 (`sys.rs` says why; `tests/net_model.rs`
+//! pins both). Create the network before spawning the threads that use it.
 //!
 //! ## In the report
 //!
