@@ -489,6 +489,37 @@ fn a_free_racing_with_the_other_threads_last_access_is_a_data_race_under_loom() 
     .unwrap_or_else(|f| panic!("{f}"));
 }
 
+/// Atomics shared through `std::sync::Arc` (loom's own `fence.rs`/`yield.rs` tests): the last
+/// std drop may run on a thread that loom does not see ordered after the other's store (std's
+/// count is invisible to loom). Freeing an atomic is not an access, so this passes, as with
+/// loom's own atomics; the un-joined thread's store while main returns is the `yield.rs` shape.
+fn atomics_in_a_std_arc() {
+    use heisen::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let x = std::sync::Arc::new((AtomicBool::new(false), AtomicUsize::new(0)));
+    let t = {
+        let x = x.clone();
+        thread::spawn(move || {
+            x.0.store(true, Relaxed);
+            x.1.fetch_add(1, Relaxed);
+        })
+    };
+    let u = {
+        let x = x.clone();
+        thread::spawn(move || x.0.load(Relaxed))
+    };
+    x.1.store(5, Relaxed);
+    drop(x);
+    u.join().unwrap();
+    drop(t);
+}
+
+#[test]
+fn atomics_freed_through_std_arc_on_another_thread_are_not_a_race() {
+    let s = check(&Config::new("t::std_arc_atomics").loom_only(), atomics_in_a_std_arc)
+        .unwrap_or_else(|f| panic!("{f}"));
+    assert!(s.runs[0].executions > 1, "{s:?}");
+}
+
 #[test]
 fn tracked_allocations_and_values_leak_only_when_not_freed() {
     use heisen::alloc::{alloc, dealloc, Layout, Track};

@@ -1,5 +1,11 @@
 //! Model-build atomics: dispatch to std / loom / shuttle by the backend active at construction,
 //! and record every access in the trace.
+//!
+//! Freeing an atomic is not an access (as with loom's own atomics): atomics are commonly
+//! shared through `std::sync::Arc`, whose count loom cannot see, and a free checked as a write
+//! would turn every such last drop on another thread into a false data race (loom's
+//! `fence.rs`, `yield.rs` and `atomic_relaxed.rs` tests). Frees of the data, the facade
+//! `UnsafeCell`, stay accesses (`cell.rs`).
 
 use super::rt::{self, Backend, Op};
 use super::statics::std_only;
@@ -114,15 +120,32 @@ macro_rules! atomic_common {
             /// attempts). Recorded step by step as `fetch_update`: the load, then every CAS
             /// attempt with its success or failure and values.
             #[track_caller]
-            pub fn fetch_update<F: FnMut($t) -> Option<$t>>(&self, set_order: Ordering, fetch_order: Ordering, mut f: F) -> Result<$t, $t> {
+            pub fn fetch_update<F: FnMut($t) -> Option<$t>>(&self, set_order: Ordering, fetch_order: Ordering, f: F) -> Result<$t, $t> {
+                self.update_via("fetch_update", set_order, fetch_order, f)
+            }
+            /// std's `try_update` (the new name of `fetch_update`): recorded step by step.
+            #[track_caller]
+            pub fn try_update(&self, set_order: Ordering, fetch_order: Ordering, f: impl FnMut($t) -> Option<$t>) -> Result<$t, $t> {
+                self.update_via("try_update", set_order, fetch_order, f)
+            }
+            /// std's `update`: applies `f` until its result is installed; returns the previous
+            /// value. Recorded step by step.
+            #[track_caller]
+            pub fn update(&self, set_order: Ordering, fetch_order: Ordering, mut f: impl FnMut($t) -> $t) -> $t {
+                match self.update_via("update", set_order, fetch_order, |v| Some(f(v))) {
+                    Ok(v) | Err(v) => v,
+                }
+            }
+            #[track_caller]
+            fn update_via<F: FnMut($t) -> Option<$t>>(&self, via: &'static str, set_order: Ordering, fetch_order: Ordering, mut f: F) -> Result<$t, $t> {
                 let loc = Location::caller();
                 let mut prev = dispatch!(self, a => a.load(fetch_order));
-                rt::record_via(Op::Load($fmt(&prev)), self.id(), Some(fetch_order), Some(loc), Some("fetch_update"));
+                rt::record_via(Op::Load($fmt(&prev)), self.id(), Some(fetch_order), Some(loc), Some(via));
                 while let Some(next) = f(prev) {
                     let r = dispatch!(self, a => a.compare_exchange_weak(prev, next, set_order, fetch_order));
                     let result = match &r { Ok(v) => Ok($fmt(v)), Err(v) => Err($fmt(v)) };
                     let ord = if r.is_ok() { set_order } else { fetch_order };
-                    rt::record_via(Op::Cas { expected: $fmt(&prev), new: $fmt(&next), result }, self.id(), Some(ord), Some(loc), Some("fetch_update"));
+                    rt::record_via(Op::Cas { expected: $fmt(&prev), new: $fmt(&next), result }, self.id(), Some(ord), Some(loc), Some(via));
                     match r {
                         Ok(v) => return Ok(v),
                         Err(v) => prev = v,
@@ -149,18 +172,6 @@ macro_rules! atomic_common {
                     Inner::Std(a, _) => a.into_inner(),
                     Inner::Loom(a) => a.into_inner(),
                     Inner::Shuttle(a) => a.into_inner(),
-                }
-            }
-        }
-
-        /// Freeing an atomic is an unsynchronized write (tracked allocation): under loom a
-        /// drop not ordered after another thread's last access is reported as a data race.
-        impl Drop for $name {
-            fn drop(&mut self) {
-                if let Inner::Loom(a) = &mut self.0 {
-                    if super::super::statics::tracking_frees() {
-                        LoomFree::free(a);
-                    }
                 }
             }
         }
@@ -201,39 +212,6 @@ macro_rules! rmw {
             }
         )*
     };
-}
-
-/// The access a loom atomic's free is checked as: an unsynchronized write (`with_mut`) where
-/// loom has one, else an unsynchronized read (`AtomicBool`: conflicts with stores only).
-trait LoomFree {
-    fn free(&mut self);
-}
-macro_rules! loom_free_mut {
-    ($($t:ident),*) => {
-        $(impl LoomFree for loom::sync::atomic::$t {
-            fn free(&mut self) {
-                self.with_mut(|_| ());
-            }
-        })*
-    };
-}
-loom_free_mut!(
-    AtomicI8,
-    AtomicI16,
-    AtomicI32,
-    AtomicI64,
-    AtomicIsize,
-    AtomicU8,
-    AtomicU16,
-    AtomicU32,
-    AtomicU64,
-    AtomicUsize
-);
-impl LoomFree for loom::sync::atomic::AtomicBool {
-    fn free(&mut self) {
-        // SAFETY: a plain read of the current value (`&mut self`: no concurrent access).
-        let _ = unsafe { self.unsync_load() };
-    }
 }
 
 fn fmt_display<T: std::fmt::Display>(v: &T) -> String {
@@ -320,6 +298,19 @@ mod bool_ {
             fetch_or,
             fetch_xor
         );
+        /// Logical "not" of the value (std's `fetch_not`: a `fetch_xor(true)`); returns the
+        /// previous value.
+        #[track_caller]
+        pub fn fetch_not(&self, order: Ordering) -> bool {
+            let old = dispatch!(self, a => a.fetch_xor(true, order));
+            rt::record(
+                Op::Rmw("fetch_not", fmt_display(&old), fmt_display(&!old)),
+                self.id(),
+                Some(order),
+                Some(Location::caller()),
+            );
+            old
+        }
         fn apply(op: &str, old: bool, v: bool) -> bool {
             match op {
                 "fetch_and" => old & v,
@@ -476,6 +467,38 @@ mod ptr_ {
             &self,
             set_order: Ordering,
             fetch_order: Ordering,
+            f: F,
+        ) -> Result<*mut T, *mut T> {
+            self.update_via("fetch_update", set_order, fetch_order, f)
+        }
+        /// std's `try_update` (see the integer atomics): recorded step by step.
+        #[track_caller]
+        pub fn try_update(
+            &self,
+            set_order: Ordering,
+            fetch_order: Ordering,
+            f: impl FnMut(*mut T) -> Option<*mut T>,
+        ) -> Result<*mut T, *mut T> {
+            self.update_via("try_update", set_order, fetch_order, f)
+        }
+        /// std's `update` (see the integer atomics): recorded step by step.
+        #[track_caller]
+        pub fn update(
+            &self,
+            set_order: Ordering,
+            fetch_order: Ordering,
+            mut f: impl FnMut(*mut T) -> *mut T,
+        ) -> *mut T {
+            match self.update_via("update", set_order, fetch_order, |p| Some(f(p))) {
+                Ok(p) | Err(p) => p,
+            }
+        }
+        #[track_caller]
+        fn update_via<F: FnMut(*mut T) -> Option<*mut T>>(
+            &self,
+            via: &'static str,
+            set_order: Ordering,
+            fetch_order: Ordering,
             mut f: F,
         ) -> Result<*mut T, *mut T> {
             let loc = Location::caller();
@@ -485,7 +508,7 @@ mod ptr_ {
                 self.id(),
                 Some(fetch_order),
                 Some(loc),
-                Some("fetch_update"),
+                Some(via),
             );
             while let Some(next) = f(prev) {
                 let r = dispatch!(self, a => a.compare_exchange_weak(prev, next, set_order, fetch_order));
@@ -503,7 +526,7 @@ mod ptr_ {
                     self.id(),
                     Some(ord),
                     Some(loc),
-                    Some("fetch_update"),
+                    Some(via),
                 );
                 match r {
                     Ok(v) => return Ok(v),
@@ -511,6 +534,127 @@ mod ptr_ {
                 }
             }
             Err(prev)
+        }
+        /// One read-modify-write of the address: std's and shuttle's own operation; loom's
+        /// `AtomicPtr` has none, so there it is loom's `fetch_update` (a load and compare-and-
+        /// exchange attempts, each a loom operation). Recorded as one row.
+        #[track_caller]
+        fn ptr_rmw(
+            &self,
+            name: &'static str,
+            order: Ordering,
+            std_op: fn(&std::sync::atomic::AtomicPtr<T>, usize, Ordering) -> *mut T,
+            shuttle_op: fn(&shuttle::sync::atomic::AtomicPtr<T>, usize, Ordering) -> *mut T,
+            val: usize,
+            f: fn(*mut T, usize) -> *mut T,
+        ) -> *mut T {
+            let old = match &self.0 {
+                Inner::Std(a, site) => {
+                    std_only(site, "AtomicPtr");
+                    std_op(a, val, order)
+                }
+                Inner::Loom(a) => {
+                    rt::op_begin(Location::caller());
+                    match a.fetch_update(order, failure_order(order), |p| Some(f(p, val))) {
+                        Ok(p) | Err(p) => p,
+                    }
+                }
+                Inner::Shuttle(a) => {
+                    rt::op_begin(Location::caller());
+                    shuttle_op(a, val, order)
+                }
+            };
+            rt::record(
+                Op::Rmw(name, fmt_ptr(&old), fmt_ptr(&f(old, val))),
+                self.id(),
+                Some(order),
+                Some(Location::caller()),
+            );
+            old
+        }
+        /// Offsets the pointer by `val` elements of `T` (wrapping); returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_ptr_add(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_ptr_add",
+                order,
+                std::sync::atomic::AtomicPtr::fetch_ptr_add,
+                shuttle::sync::atomic::AtomicPtr::fetch_ptr_add,
+                val,
+                |p, v| p.wrapping_add(v),
+            )
+        }
+        /// Offsets the pointer back by `val` elements of `T` (wrapping); returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_ptr_sub(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_ptr_sub",
+                order,
+                std::sync::atomic::AtomicPtr::fetch_ptr_sub,
+                shuttle::sync::atomic::AtomicPtr::fetch_ptr_sub,
+                val,
+                |p, v| p.wrapping_sub(v),
+            )
+        }
+        /// Offsets the pointer by `val` bytes (wrapping); returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_byte_add(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_byte_add",
+                order,
+                std::sync::atomic::AtomicPtr::fetch_byte_add,
+                shuttle::sync::atomic::AtomicPtr::fetch_byte_add,
+                val,
+                |p, v| p.wrapping_byte_add(v),
+            )
+        }
+        /// Offsets the pointer back by `val` bytes (wrapping); returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_byte_sub(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_byte_sub",
+                order,
+                std::sync::atomic::AtomicPtr::fetch_byte_sub,
+                shuttle::sync::atomic::AtomicPtr::fetch_byte_sub,
+                val,
+                |p, v| p.wrapping_byte_sub(v),
+            )
+        }
+        /// Bitwise "or" of the address with `val`, keeping provenance; returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_or(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_or",
+                order,
+                std::sync::atomic::AtomicPtr::fetch_or,
+                shuttle::sync::atomic::AtomicPtr::fetch_or,
+                val,
+                |p, v| p.map_addr(|a| a | v),
+            )
+        }
+        /// Bitwise "and" of the address with `val`, keeping provenance; returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_and(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_and",
+                order,
+                std::sync::atomic::AtomicPtr::fetch_and,
+                shuttle::sync::atomic::AtomicPtr::fetch_and,
+                val,
+                |p, v| p.map_addr(|a| a & v),
+            )
+        }
+        /// Bitwise "xor" of the address with `val`, keeping provenance; returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_xor(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_xor",
+                order,
+                std::sync::atomic::AtomicPtr::fetch_xor,
+                shuttle::sync::atomic::AtomicPtr::fetch_xor,
+                val,
+                |p, v| p.map_addr(|a| a ^ v),
+            )
         }
         /// Mutable access (not under loom: see the integer atomics' `get_mut`).
         pub fn get_mut(&mut self) -> &mut *mut T {
@@ -533,15 +677,6 @@ mod ptr_ {
             }
         }
     }
-    impl<T> Drop for AtomicPtr<T> {
-        fn drop(&mut self) {
-            if let Inner::Loom(a) = &mut self.0 {
-                if super::super::statics::tracking_frees() {
-                    a.with_mut(|_| ());
-                }
-            }
-        }
-    }
     impl<T> Default for AtomicPtr<T> {
         #[track_caller]
         fn default() -> Self {
@@ -552,6 +687,13 @@ mod ptr_ {
         #[track_caller]
         fn from(p: *mut T) -> Self {
             AtomicPtr::new(p)
+        }
+    }
+    /// std's: the pointer of a `Relaxed` load (a recorded load in model runs).
+    impl<T> std::fmt::Pointer for AtomicPtr<T> {
+        #[track_caller]
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            std::fmt::Pointer::fmt(&self.load(Ordering::Relaxed), f)
         }
     }
     impl<T> std::fmt::Debug for AtomicPtr<T> {
