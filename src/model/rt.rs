@@ -681,11 +681,21 @@ impl Trace {
 ///
 /// Never calls into loom/shuttle (they may be mid-update when they panic): the thread is the
 /// one that ran the last facade operation (see `LAST_LANE`).
-pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
+pub(crate) fn note_panic(mut msg: String, loc: Option<String>) -> bool {
     if !recording() {
         return false;
     }
     let lane = LAST_LANE.with(|l| l.get());
+    // A failure inside the teardown of a per-execution static or thread-local (e.g. a
+    // destructor that blocks: a deadlock) names it, as the timeline has no row for the drop.
+    if let Some(what) = super::statics::destroying() {
+        let when = if lane == 0 {
+            "when the body returned"
+        } else {
+            "when its closure returned"
+        };
+        msg = format!("{msg} (in {what}, run by T{lane} {when})");
+    }
     // Raised inside the backend during a facade operation of this lane: the row is that
     // operation's (see `IN_FLIGHT`).
     let in_flight = IN_FLIGHT

@@ -190,11 +190,29 @@ fn destroy_where(pick: impl Fn(&(usize, usize)) -> bool) {
             if key.1 != GLOBAL {
                 s.destroyed.push(key);
             }
-            s.map.remove(&key)
+            s.map.remove(&key).map(|v| (key, v))
         });
-        let Some(v) = next else { break };
+        let Some((key, v)) = next else { break };
+        let what = if key.1 == GLOBAL {
+            "a static's destructor"
+        } else {
+            "a thread-local's destructor"
+        };
+        let outer = DESTROYING.with(|d| d.replace(Some(what)));
         unsafe { (v.drop)(v.ptr) };
+        DESTROYING.with(|d| d.set(outer));
     }
+}
+
+thread_local! {
+    /// What the calling thread is destroying now (a failure raised meanwhile says so).
+    static DESTROYING: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// `Some("a static's destructor")` / `Some("a thread-local's destructor")` while the calling
+/// thread runs such a destructor of a per-execution slot (see [`destroy_where`]).
+pub(crate) fn destroying() -> Option<&'static str> {
+    DESTROYING.try_with(|d| d.get()).ok().flatten()
 }
 
 /// Start of an execution: forget what a failed previous one left (leaked: its model objects
