@@ -190,9 +190,23 @@ macro_rules! atomic_common {
             }
         }
 
+        /// std's: the value of a `Relaxed` load (a recorded load in model runs).
         impl std::fmt::Debug for $name {
+            #[track_caller]
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($name), "(..)"))
+                std::fmt::Debug::fmt(&self.debug_load(), f)
+            }
+        }
+
+        impl $name {
+            /// The value `Debug` shows: a recorded `Relaxed` load of a modelled atomic; a plain
+            /// load of a std one (also one built outside the run: formatting never refuses).
+            #[track_caller]
+            fn debug_load(&self) -> $t {
+                match &self.0 {
+                    Inner::Std(a, _) => a.load(Ordering::Relaxed),
+                    _ => self.load(Ordering::Relaxed),
+                }
             }
         }
     };
@@ -693,12 +707,23 @@ mod ptr_ {
     impl<T> std::fmt::Pointer for AtomicPtr<T> {
         #[track_caller]
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            std::fmt::Pointer::fmt(&self.load(Ordering::Relaxed), f)
+            std::fmt::Pointer::fmt(&self.debug_load(), f)
         }
     }
+    /// std's: the pointer of a `Relaxed` load (see the integer atomics' `Debug`).
     impl<T> std::fmt::Debug for AtomicPtr<T> {
+        #[track_caller]
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("AtomicPtr(..)")
+            std::fmt::Debug::fmt(&self.debug_load(), f)
+        }
+    }
+    impl<T> AtomicPtr<T> {
+        #[track_caller]
+        fn debug_load(&self) -> *mut T {
+            match &self.0 {
+                Inner::Std(a, _) => a.load(Ordering::Relaxed),
+                _ => self.load(Ordering::Relaxed),
+            }
         }
     }
 }

@@ -260,9 +260,36 @@ fn in_model() -> bool {
     rt::backend() != Backend::Std
 }
 
+/// The identity of a `Once`/`OnceLock` in the per-execution slots: assigned on first use and
+/// moved with the object (an address would lose the state when the object moves, e.g. out of a
+/// `Box`, and could hand a dead object's state to a new one at the same address). `const`, so
+/// statics can hold it.
+struct ObjectId(std::sync::atomic::AtomicUsize);
+
+impl ObjectId {
+    const fn new() -> Self {
+        ObjectId(std::sync::atomic::AtomicUsize::new(0))
+    }
+    fn get(&self) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        match self.0.load(Relaxed) {
+            0 => {
+                let id = NEXT.fetch_add(1, Relaxed);
+                match self.0.compare_exchange(0, id, Relaxed, Relaxed) {
+                    Ok(_) => id,
+                    Err(other) => other,
+                }
+            }
+            id => id,
+        }
+    }
+}
+
 /// `std::sync::OnceLock`; inside a model run its value is per execution (see the module docs).
 pub struct OnceLock<T> {
     std: std::sync::OnceLock<T>,
+    id: ObjectId,
 }
 
 impl<T> OnceLock<T> {
@@ -270,10 +297,11 @@ impl<T> OnceLock<T> {
     pub const fn new() -> Self {
         OnceLock {
             std: std::sync::OnceLock::new(),
+            id: ObjectId::new(),
         }
     }
     fn key(&self) -> (usize, usize) {
-        (self as *const Self as usize, GLOBAL)
+        (self.id.get(), GLOBAL)
     }
     /// The value, if initialised (in this execution, inside a model run).
     pub fn get(&self) -> Option<&T> {
@@ -535,6 +563,7 @@ impl<T: 'static> fmt::Debug for LocalKey<T> {
 /// panicking initialiser poisons it, as std's.
 pub struct Once {
     std: std::sync::Once,
+    id: ObjectId,
 }
 
 /// State passed to [`Once::call_once_force`]'s closure (as `std::sync::OnceState`).
@@ -560,10 +589,11 @@ impl Once {
     pub const fn new() -> Once {
         Once {
             std: std::sync::Once::new(),
+            id: ObjectId::new(),
         }
     }
     fn key(&self) -> (usize, usize) {
-        (self as *const Self as usize, GLOBAL)
+        (self.id.get(), GLOBAL)
     }
     /// This execution's state, under its modelled mutex.
     fn state(&self) -> &super::sync::Mutex<u8> {
