@@ -55,6 +55,18 @@ const BUGS: &[Bug] = &[
               0.1.4 also relaxed every ordering from SeqCst)",
     },
     Bug {
+        id: "oneshot-try-recv-unparking",
+        krate: "oneshot",
+        buggy: "0.1.4",
+        fixed: "0.1.5",
+        tests_from: "0.1.5",
+        test: "loom",
+        names: &["poll_then_try_recv_while_sending"],
+        source: "oneshot CHANGELOG 0.1.5 \"Handle the UNPARKING state correctly in all recv methods\"",
+        bug: "try_recv on a Receiver whose sender is unparking it after an async poll reaches \
+              `unreachable!()` (the UNPARKING state is not handled)",
+    },
+    Bug {
         id: "spmc-disconnect-loses-message",
         krate: "spmc",
         buggy: "0.2.3",
