@@ -515,8 +515,11 @@ fn atomics_in_a_std_arc() {
 
 #[test]
 fn atomics_freed_through_std_arc_on_another_thread_are_not_a_race() {
-    let s = check(&Config::new("t::std_arc_atomics").loom_only(), atomics_in_a_std_arc)
-        .unwrap_or_else(|f| panic!("{f}"));
+    let s = check(
+        &Config::new("t::std_arc_atomics").loom_only(),
+        atomics_in_a_std_arc,
+    )
+    .unwrap_or_else(|f| panic!("{f}"));
     assert!(s.runs[0].executions > 1, "{s:?}");
 }
 
@@ -683,7 +686,10 @@ fn thread_names_moved_onces_atomic_formatting_and_detached_results_are_std_s() {
         assert_eq!(format!("{a:?}"), "7");
         let mut x = 0u8;
         let p = heisen::sync::atomic::AtomicPtr::new(&mut x as *mut u8);
-        assert_eq!(format!("{p:?} {p:p}"), format!("{0:?} {0:p}", &mut x as *mut u8));
+        assert_eq!(
+            format!("{p:?} {p:p}"),
+            format!("{0:?} {0:p}", &mut x as *mut u8)
+        );
     });
     heisen::thread_local! {
         static LOCAL: Cell<u32> = const { Cell::new(0) };

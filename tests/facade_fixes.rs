@@ -243,16 +243,19 @@ fn aborting_probe() {
             panic!("destructor panicked");
         }
     }
-    heisen::runner::run_test(Config::new("facade_fixes::aborting_probe").shuttle_only(), || {
-        let flag = Arc::new(AtomicU64::new(0));
-        let f2 = flag.clone();
-        let h = thread::spawn(move || f2.store(1, SeqCst));
-        let _guard = PanicsOnDrop;
-        if flag.load(SeqCst) == 0 {
-            panic!("the original failure");
-        }
-        h.join().unwrap();
-    });
+    heisen::runner::run_test(
+        Config::new("facade_fixes::aborting_probe").shuttle_only(),
+        || {
+            let flag = Arc::new(AtomicU64::new(0));
+            let f2 = flag.clone();
+            let h = thread::spawn(move || f2.store(1, SeqCst));
+            let _guard = PanicsOnDrop;
+            if flag.load(SeqCst) == 0 {
+                panic!("the original failure");
+            }
+            h.join().unwrap();
+        },
+    );
 }
 
 #[test]
@@ -260,7 +263,7 @@ fn a_panic_that_aborts_the_process_is_still_reported_with_its_failure() {
     let summary = std::env::temp_dir().join(format!("heisen-abort-{}.tsv", std::process::id()));
     let _ = std::fs::remove_file(&summary);
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "aborting_probe", "--nocapture"])
+        .args(["--exact", "aborting_probe"]) // captured: the report must bypass the capture
         .env("HEISEN_ABORT_PROBE", "1")
         .env("HEISEN_SUMMARY_FILE", &summary)
         .output()
@@ -271,11 +274,27 @@ fn a_panic_that_aborts_the_process_is_still_reported_with_its_failure() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!out.status.success(), "{all}");
-    assert!(all.contains("heisen: facade_fixes::aborting_probe FAILED under shuttle; the process aborts"), "{all}");
-    assert!(all.contains("the original failure") && all.contains("destructor panicked"), "{all}");
+    assert!(
+        all.contains(
+            "heisen: facade_fixes::aborting_probe FAILED under shuttle; the process aborts"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("the original failure") && all.contains("destructor panicked"),
+        "{all}"
+    );
     assert!(all.contains("timeline of the failing execution"), "{all}");
     let tsv = std::fs::read_to_string(&summary).unwrap_or_default();
     let _ = std::fs::remove_file(&summary);
     let cols: Vec<&str> = tsv.trim_end().split('\t').collect();
-    assert_eq!((cols.first(), cols.get(1), cols.get(4)), (Some(&"facade_fixes::aborting_probe"), Some(&"shuttle"), Some(&"FAIL")), "{tsv:?}");
+    assert_eq!(
+        (cols.first(), cols.get(1), cols.get(4)),
+        (
+            Some(&"facade_fixes::aborting_probe"),
+            Some(&"shuttle"),
+            Some(&"FAIL")
+        ),
+        "{tsv:?}"
+    );
 }

@@ -153,7 +153,14 @@ fn fetch(name: &str, version: &str) -> Result<(), String> {
     // all versions of the range may be yanked: then generate-lockfile fails and `update
     // --precise` below is what picks the version
     let _ = run(&mut with(&["generate-lockfile", "-q"]));
-    run(&mut with(&["update", "-q", "-p", name, "--precise", version]))?;
+    run(&mut with(&[
+        "update",
+        "-q",
+        "-p",
+        name,
+        "--precise",
+        version,
+    ]))?;
     run(&mut with(&["fetch", "-q"])).map(drop)
 }
 
@@ -191,8 +198,11 @@ fn write_shim() -> Result<PathBuf, String> {
         root().display().to_string()
     );
     std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("src/lib.rs"), include_str!("support/heisen_loom.rs"))
-        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        include_str!("support/heisen_loom.rs"),
+    )
+    .map_err(|e| e.to_string())?;
     Ok(dir)
 }
 
@@ -252,7 +262,14 @@ fn copy_tree(from: &Path, to: &Path, rewrite: bool) -> Result<(), String> {
 /// lists are rediscovered (the tests come from another version).
 fn port_manifest(manifest: &str, shim: &Path) -> Result<String, String> {
     let mut m: toml::Table = manifest.parse().map_err(|e| format!("Cargo.toml: {e}"))?;
-    for k in ["dev-dependencies", "dev_dependencies", "bench", "test", "example", "bin"] {
+    for k in [
+        "dev-dependencies",
+        "dev_dependencies",
+        "bench",
+        "test",
+        "example",
+        "bin",
+    ] {
         m.remove(k);
     }
     let mut deps = m
@@ -262,8 +279,7 @@ fn port_manifest(manifest: &str, shim: &Path) -> Result<String, String> {
     if let Some(toml::Value::Table(targets)) = m.remove("target") {
         for (cfg, t) in targets {
             let loom_on = cfg.replace(' ', "") == "cfg(loom)";
-            if let (true, Some(d)) = (loom_on, t.get("dependencies").and_then(|d| d.as_table()))
-            {
+            if let (true, Some(d)) = (loom_on, t.get("dependencies").and_then(|d| d.as_table())) {
                 deps.extend(d.clone());
             }
         }
@@ -307,8 +323,7 @@ fn port(b: &Bug, version: &str, shim: &Path) -> Result<PathBuf, String> {
     // heisen's own lock file: the same loom and shuttle as the workspace (cargo adds the
     // crate's dependencies)
     std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| e.to_string())?;
-    let manifest =
-        std::fs::read_to_string(pkg.join("Cargo.toml")).map_err(|e| e.to_string())?;
+    let manifest = std::fs::read_to_string(pkg.join("Cargo.toml")).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("Cargo.toml"), port_manifest(&manifest, shim)?)
         .map_err(|e| e.to_string())?;
     Ok(dir)
@@ -325,17 +340,24 @@ fn run_version(b: &Bug, dir: &Path) -> Result<Outcome, String> {
     let sum = dir.join("heisen-summary.tsv");
     let _ = std::fs::remove_file(&sum);
     let mut cmd = cargo();
-    cmd.args(["test", "--release", "-q", "--test", b.test, "--manifest-path"])
-        .arg(dir.join("Cargo.toml"))
-        // the conformance suite's: heisen, loom and shuttle in release are built there already
-        // (not the workspace's `target/`: the `cargo test` running this holds its lock)
-        .env("CARGO_TARGET_DIR", root().join("target/conformance/target"))
-        .env("HEISEN_SUMMARY_FILE", &sum)
-        .env("RUST_BACKTRACE", "0")
-        .env_remove("HEISEN_BACKEND")
-        .env_remove("HEISEN_REPLAY")
-        .env_remove("HEISEN_SEED")
-        .args(["--", "--test-threads=1"]);
+    cmd.args([
+        "test",
+        "--release",
+        "-q",
+        "--test",
+        b.test,
+        "--manifest-path",
+    ])
+    .arg(dir.join("Cargo.toml"))
+    // the conformance suite's: heisen, loom and shuttle in release are built there already
+    // (not the workspace's `target/`: the `cargo test` running this holds its lock)
+    .env("CARGO_TARGET_DIR", root().join("target/conformance/target"))
+    .env("HEISEN_SUMMARY_FILE", &sum)
+    .env("RUST_BACKTRACE", "0")
+    .env_remove("HEISEN_BACKEND")
+    .env_remove("HEISEN_REPLAY")
+    .env_remove("HEISEN_SEED")
+    .args(["--", "--test-threads=1"]);
     if !b.names.is_empty() {
         cmd.arg("--exact").args(b.names);
     }
@@ -410,7 +432,11 @@ fn buggy_versions_fail_and_fixed_versions_pass() {
                 _ => Err(format!(
                     "{}@{version}: expected {}, got libtest {} with [{lines}]\n{}",
                     b.krate,
-                    if want_fail { "a heisen failure" } else { "a pass" },
+                    if want_fail {
+                        "a heisen failure"
+                    } else {
+                        "a pass"
+                    },
                     if o.passed { "ok" } else { "FAILED" },
                     o.output
                 )),
@@ -448,7 +474,10 @@ fn loom_cfg_predicates_are_switched_on_and_nothing_else() {
     let out = enable_loom_cfg(src);
     assert!(out.contains("#[cfg(all())] use loom::sync;"), "{out}");
     assert!(out.contains("not(all())"), "{out}");
-    assert!(out.contains("#[cfg_attr(all(), allow(dead_code))]"), "{out}");
+    assert!(
+        out.contains("#[cfg_attr(all(), allow(dead_code))]"),
+        "{out}"
+    );
     // a path, a parameter name followed by `:` and text in a string stay
     assert!(out.contains("fn f(loom: u8)"), "{out}");
     assert!(out.contains("use loom::sync"), "{out}");
@@ -476,11 +505,23 @@ fn manifests_map_loom_onto_the_shim() {
         [[test]]
         name = "old"
     "#;
-    let out: toml::Table = port_manifest(m, Path::new("/shim")).unwrap().parse().unwrap();
+    let out: toml::Table = port_manifest(m, Path::new("/shim"))
+        .unwrap()
+        .parse()
+        .unwrap();
     let deps = out["dependencies"].as_table().unwrap();
     assert_eq!(deps["loom"]["package"].as_str(), Some("heisen-loom"));
-    assert!(deps.contains_key("other") && !deps.contains_key("fast"), "{out}");
-    assert!(!out.contains_key("dev-dependencies") && !out.contains_key("test"), "{out}");
-    assert!(!out["features"].as_table().unwrap().contains_key("loom"), "{out}");
+    assert!(
+        deps.contains_key("other") && !deps.contains_key("fast"),
+        "{out}"
+    );
+    assert!(
+        !out.contains_key("dev-dependencies") && !out.contains_key("test"),
+        "{out}"
+    );
+    assert!(
+        !out["features"].as_table().unwrap().contains_key("loom"),
+        "{out}"
+    );
     assert!(out.contains_key("workspace"), "{out}");
 }

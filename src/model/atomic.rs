@@ -352,6 +352,11 @@ mod ptr_ {
         };
     }
     ptr_inner!();
+    /// `p` moved to address `addr`, keeping its provenance (`<*mut T>::with_addr`, which is
+    /// newer than this crate's MSRV).
+    fn with_addr<T>(p: *mut T, addr: usize) -> *mut T {
+        p.wrapping_byte_add(addr.wrapping_sub(p as usize))
+    }
     /// Facade atomic pointer (std outside model runs, loom/shuttle inside; recorded).
     pub struct AtomicPtr<T>(Inner<T>);
     impl<T> AtomicPtr<T> {
@@ -549,15 +554,15 @@ mod ptr_ {
             }
             Err(prev)
         }
-        /// One read-modify-write of the address: std's and shuttle's own operation; loom's
-        /// `AtomicPtr` has none, so there it is loom's `fetch_update` (a load and compare-and-
-        /// exchange attempts, each a loom operation). Recorded as one row.
+        /// One read-modify-write of the address: shuttle's own operation; loom's `AtomicPtr`
+        /// has none, so there it is loom's `fetch_update` (a load and compare-and-exchange
+        /// attempts, each a loom operation), and on a std object std's `fetch_update` (std's
+        /// own methods are newer than this crate's MSRV). Recorded as one row.
         #[track_caller]
         fn ptr_rmw(
             &self,
             name: &'static str,
             order: Ordering,
-            std_op: fn(&std::sync::atomic::AtomicPtr<T>, usize, Ordering) -> *mut T,
             shuttle_op: fn(&shuttle::sync::atomic::AtomicPtr<T>, usize, Ordering) -> *mut T,
             val: usize,
             f: fn(*mut T, usize) -> *mut T,
@@ -565,7 +570,9 @@ mod ptr_ {
             let old = match &self.0 {
                 Inner::Std(a, site) => {
                     std_only(site, "AtomicPtr");
-                    std_op(a, val, order)
+                    match a.fetch_update(order, failure_order(order), |p| Some(f(p, val))) {
+                        Ok(p) | Err(p) => p,
+                    }
                 }
                 Inner::Loom(a) => {
                     rt::op_begin(Location::caller());
@@ -592,7 +599,6 @@ mod ptr_ {
             self.ptr_rmw(
                 "fetch_ptr_add",
                 order,
-                std::sync::atomic::AtomicPtr::fetch_ptr_add,
                 shuttle::sync::atomic::AtomicPtr::fetch_ptr_add,
                 val,
                 |p, v| p.wrapping_add(v),
@@ -604,7 +610,6 @@ mod ptr_ {
             self.ptr_rmw(
                 "fetch_ptr_sub",
                 order,
-                std::sync::atomic::AtomicPtr::fetch_ptr_sub,
                 shuttle::sync::atomic::AtomicPtr::fetch_ptr_sub,
                 val,
                 |p, v| p.wrapping_sub(v),
@@ -616,7 +621,6 @@ mod ptr_ {
             self.ptr_rmw(
                 "fetch_byte_add",
                 order,
-                std::sync::atomic::AtomicPtr::fetch_byte_add,
                 shuttle::sync::atomic::AtomicPtr::fetch_byte_add,
                 val,
                 |p, v| p.wrapping_byte_add(v),
@@ -628,7 +632,6 @@ mod ptr_ {
             self.ptr_rmw(
                 "fetch_byte_sub",
                 order,
-                std::sync::atomic::AtomicPtr::fetch_byte_sub,
                 shuttle::sync::atomic::AtomicPtr::fetch_byte_sub,
                 val,
                 |p, v| p.wrapping_byte_sub(v),
@@ -640,10 +643,9 @@ mod ptr_ {
             self.ptr_rmw(
                 "fetch_or",
                 order,
-                std::sync::atomic::AtomicPtr::fetch_or,
                 shuttle::sync::atomic::AtomicPtr::fetch_or,
                 val,
-                |p, v| p.map_addr(|a| a | v),
+                |p, v| with_addr(p, p as usize | v),
             )
         }
         /// Bitwise "and" of the address with `val`, keeping provenance; returns the previous pointer.
@@ -652,10 +654,9 @@ mod ptr_ {
             self.ptr_rmw(
                 "fetch_and",
                 order,
-                std::sync::atomic::AtomicPtr::fetch_and,
                 shuttle::sync::atomic::AtomicPtr::fetch_and,
                 val,
-                |p, v| p.map_addr(|a| a & v),
+                |p, v| with_addr(p, p as usize & v),
             )
         }
         /// Bitwise "xor" of the address with `val`, keeping provenance; returns the previous pointer.
@@ -664,10 +665,9 @@ mod ptr_ {
             self.ptr_rmw(
                 "fetch_xor",
                 order,
-                std::sync::atomic::AtomicPtr::fetch_xor,
                 shuttle::sync::atomic::AtomicPtr::fetch_xor,
                 val,
-                |p, v| p.map_addr(|a| a ^ v),
+                |p, v| with_addr(p, p as usize ^ v),
             )
         }
         /// Mutable access (not under loom: see the integer atomics' `get_mut`).

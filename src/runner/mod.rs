@@ -213,7 +213,11 @@ fn abort_report(note: &str) {
         crate::model::rt::Backend::Loom => "loom",
         _ => "shuttle",
     };
-    eprintln!("heisen: {test} FAILED under {backend}; the process aborts\n\n{note}");
+    // straight to the process's stderr: libtest's output capture would be lost in the abort
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("heisen: {test} FAILED under {backend}; the process aborts\n\n{note}").as_bytes(),
+    );
     write_summary_file(
         &test,
         &[BackendRun {
@@ -223,7 +227,9 @@ fn abort_report(note: &str) {
             elapsed: Duration::ZERO,
             failed: true,
             critical_sections: 0,
-            description: format!("{backend}: a panic while unwinding from the failure aborted the process"),
+            description: format!(
+                "{backend}: a panic while unwinding from the failure aborted the process"
+            ),
             warning: None,
         }],
         "FAIL",

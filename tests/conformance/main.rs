@@ -202,11 +202,20 @@ mod translator {
             "{out}"
         );
         // a helper's call (qualified), with its iteration count as an expression
-        assert!(out.contains("fn checked_twice (n : usize) { :: heisen :: runner :: run_test ("), "{out}");
+        assert!(
+            out.contains("fn checked_twice (n : usize) { :: heisen :: runner :: run_test ("),
+            "{out}"
+        );
         assert!(out.contains(". iterations ((n) as usize)"), "{out}");
         assert!(by("helper").not_portable.is_none(), "{tests:?}");
         // a helper's run is shared with passing tests: it cannot carry an expected failure
-        assert!(by("helper_fails").not_portable.as_deref().is_some_and(|w| w.contains("#[should_panic]")), "{tests:?}");
+        assert!(
+            by("helper_fails")
+                .not_portable
+                .as_deref()
+                .is_some_and(|w| w.contains("#[should_panic]")),
+            "{tests:?}"
+        );
         // a run in the test's own loop can
         assert!(by("in_a_loop").not_portable.is_none(), "{tests:?}");
         assert!(out.contains(". expect_failure ()"), "{out}");

@@ -702,7 +702,12 @@ impl Cx {
         }
         let name = f.sig.ident.to_string();
         let expect_failure = has_attr(&f.attrs, "should_panic");
-        let block = runner_calls(f.block.to_token_stream(), self.origin, &name, expect_failure);
+        let block = runner_calls(
+            f.block.to_token_stream(),
+            self.origin,
+            &name,
+            expect_failure,
+        );
         let attrs = f.attrs.iter().filter(|a| !is_test_attr(a));
         let vis = &f.vis;
         let ident = &f.sig.ident;
@@ -751,8 +756,7 @@ fn runner_calls(ts: TokenStream, origin: Origin, name: &str, expect_failure: boo
                 && !after_dot
                 && g.delimiter() == Delimiter::Parenthesis
             {
-                if let Some(call) = runner_call(&id.to_string(), g.stream(), name, expect_failure)
-                {
+                if let Some(call) = runner_call(&id.to_string(), g.stream(), name, expect_failure) {
                     // drop a `shuttle ::` qualifier already pushed
                     let n = out.len();
                     if n >= 3
