@@ -154,17 +154,8 @@ fn excluded_backend_in_check_returns_a_skipped_summary() {
         return;
     }
     // Through `check`: the reason is in the summary, and nothing ran.
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "loom_only_probe"])
-        .env("HEISEN_BACKEND", "lom")
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "{all}");
+    let (ok, all) = run_self("loom_only_probe", &[("HEISEN_BACKEND", "lom".as_ref())]);
+    assert!(!ok, "{all}");
     assert!(
         all.contains("HEISEN_BACKEND=\"lom\": expected `loom` or `shuttle`"),
         "{all}"
@@ -262,18 +253,15 @@ fn aborting_probe() {
 fn a_panic_that_aborts_the_process_is_still_reported_with_its_failure() {
     let summary = std::env::temp_dir().join(format!("heisen-abort-{}.tsv", std::process::id()));
     let _ = std::fs::remove_file(&summary);
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "aborting_probe"]) // captured: the report must bypass the capture
-        .env("HEISEN_ABORT_PROBE", "1")
-        .env("HEISEN_SUMMARY_FILE", &summary)
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    // captured (no --nocapture): the report must bypass libtest's capture
+    let (ok, all) = run_self(
+        "aborting_probe",
+        &[
+            ("HEISEN_ABORT_PROBE", "1".as_ref()),
+            ("HEISEN_SUMMARY_FILE", summary.as_os_str()),
+        ],
     );
-    assert!(!out.status.success(), "{all}");
+    assert!(!ok, "{all}");
     assert!(
         all.contains(
             "heisen: facade_fixes::aborting_probe FAILED under shuttle; the process aborts"
@@ -297,4 +285,20 @@ fn a_panic_that_aborts_the_process_is_still_reported_with_its_failure() {
         ),
         "{tsv:?}"
     );
+}
+
+/// Runs one test of this binary in a child process: (success, stdout + stderr).
+fn run_self(test: &str, env: &[(&str, &std::ffi::OsStr)]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", test]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), all)
 }

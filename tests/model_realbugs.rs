@@ -43,18 +43,6 @@ struct Bug {
 
 const BUGS: &[Bug] = &[
     Bug {
-        id: "oneshot-unpark-race",
-        krate: "oneshot",
-        buggy: "0.1.3",
-        fixed: "0.1.4",
-        tests_from: "0.1.5",
-        test: "loom",
-        names: &[],
-        source: "oneshot CHANGELOG 0.1.4 \"Fix race condition that could happen during unparking of a receiving Receiver (#17 + #20)\"; tests/loom.rs from 0.1.5",
-        bug: "a race during the unparking of a receiving Receiver (the changelog's words; \
-              0.1.4 also relaxed every ordering from SeqCst)",
-    },
-    Bug {
         id: "oneshot-try-recv-unparking",
         krate: "oneshot",
         buggy: "0.1.4",
@@ -62,7 +50,8 @@ const BUGS: &[Bug] = &[
         tests_from: "0.1.5",
         test: "loom",
         names: &["poll_then_try_recv_while_sending"],
-        source: "oneshot CHANGELOG 0.1.5 \"Handle the UNPARKING state correctly in all recv methods\"",
+        source:
+            "oneshot CHANGELOG 0.1.5 \"Handle the UNPARKING state correctly in all recv methods\"",
         bug: "try_recv on a Receiver whose sender is unparking it after an async poll reaches \
               `unreachable!()` (the UNPARKING state is not handled)",
     },
@@ -302,13 +291,13 @@ fn port_manifest(manifest: &str, shim: &Path) -> Result<String, String> {
     if let Some(toml::Value::Table(f)) = m.get_mut("features") {
         for (_, v) in f.iter_mut() {
             if let toml::Value::Array(a) = v {
-                a.retain(|x| x.as_str().is_none_or(|s| s != "dep:loom" && s != "loom"));
+                a.retain(|x| !matches!(x.as_str(), Some("dep:loom" | "loom")));
             }
         }
         f.remove("loom");
     }
     m.insert("workspace".into(), toml::Value::Table(toml::Table::new()));
-    Ok(toml::to_string(&m).map_err(|e| e.to_string())?)
+    toml::to_string(&m).map_err(|e| e.to_string())
 }
 
 /// One version ported under `target/model-realbugs/ports/`: its `src/`, the `tests/` of
