@@ -85,15 +85,19 @@
 //!   builds. `Arc::into_raw`/`from_raw` keep the modelled count (by address). An `Arc` built
 //!   outside the run keeps std's count inside it (the objects it holds are guarded on their
 //!   own, see above).
-//! * **Frees are accesses** under loom: dropping a facade `UnsafeCell` is a write access and
-//!   dropping a facade atomic an unsynchronized access, so freeing memory (a `Box` dropped when
-//!   a hand-rolled refcount hits zero, a channel slot) while another thread's last access is
-//!   not ordered before the free is reported as a data race (loom's own types do not check
-//!   this). Memory without a facade cell or atomic in it is not tracked; [`heisen::alloc`](alloc)
-//!   (loom's `alloc` API) reports leaked raw allocations and `Track`ed values. Share facade
-//!   objects through [`heisen::sync::Arc`](sync::Arc), not `std::sync::Arc`: loom cannot see
-//!   std's `Arc` synchronize, so a std `Arc`'s last drop on another thread (not joined before)
-//!   would free the objects in a way loom calls a data race.
+//! * **Frees of data are accesses** under loom: dropping a facade `UnsafeCell` is a write
+//!   access, so freeing memory (a `Box` dropped when a hand-rolled refcount hits zero, a
+//!   channel slot) while another thread's last access to the cell is not ordered before the
+//!   free is reported as a data race (loom's own types do not check this). Dropping a facade
+//!   *atomic* is not an access (as in loom): atomics are often shared through
+//!   `std::sync::Arc`, whose synchronization loom cannot see, and checking their free made
+//!   loom's own `fence.rs` / `yield.rs` tests fail falsely. So a refcount bug is found through
+//!   the data it frees (an `UnsafeCell`), not through the count itself. Memory without a facade
+//!   cell in it is not tracked; [`heisen::alloc`](alloc) (loom's `alloc` API) reports leaked
+//!   raw allocations and `Track`ed values. Share facade cells through
+//!   [`heisen::sync::Arc`](sync::Arc), not `std::sync::Arc`: loom cannot see std's `Arc`
+//!   synchronize, so a std `Arc`'s last drop of an `UnsafeCell` on another thread (not joined
+//!   before) frees it in a way loom calls a data race.
 //! * Timed waits (`Condvar::wait_timeout[_while]`, `Receiver::recv_timeout`) **never time
 //!   out** inside a model run (neither backend models timers; this is loom's and shuttle's own
 //!   semantics): they are waits whose result says `timed_out() == false`. `thread::sleep` and

@@ -750,11 +750,21 @@ impl Trace {
 ///
 /// Never calls into loom/shuttle (they may be mid-update when they panic): the thread is the
 /// one that ran the last facade operation (see `LAST_LANE`).
-pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
+pub(crate) fn note_panic(mut msg: String, loc: Option<String>) -> bool {
     if !recording() {
         return false;
     }
     let lane = LAST_LANE.with(|l| l.get());
+    // A failure inside the teardown of a per-execution static or thread-local (e.g. a
+    // destructor that blocks: a deadlock) names it, as the timeline has no row for the drop.
+    if let Some(what) = super::statics::destroying() {
+        let when = if lane == 0 {
+            "when the body returned"
+        } else {
+            "when its closure returned"
+        };
+        msg = format!("{msg} (in {what}, run by T{lane} {when})");
+    }
     // Raised inside the backend during a facade operation of this lane: the row is that
     // operation's (see `IN_FLIGHT`).
     let in_flight = IN_FLIGHT
@@ -795,6 +805,53 @@ pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
             caught: false,
         });
         true
+    })
+}
+
+/// std's message when a destructor panics while the thread unwinds (`panic_nounwind`): the
+/// process aborts right after the panic hook returns.
+const NOUNWIND: &str = "panic in a destructor during cleanup";
+
+/// A panic on which Rust aborts the process (see [`NOUNWIND`]): nothing of the run would be
+/// reported, so this returns the report to print first (the timeline so far and the
+/// execution's panics in order: the failure, then the destructor's panic while unwinding from
+/// it), or `None` for any other panic.
+pub(crate) fn abort_note(msg: &str) -> Option<String> {
+    if !recording() || !msg.starts_with(NOUNWIND) {
+        return None;
+    }
+    TRACE.with(|t| {
+        let t = t.try_borrow().ok()?;
+        if !t.active || t.panics.is_empty() {
+            return None;
+        }
+        let panics: String = t
+            .panics
+            .iter()
+            .map(|p| {
+                format!(
+                    "  T{} at {}: {}\n",
+                    p.lane,
+                    p.location.as_deref().unwrap_or("?"),
+                    p.message
+                )
+            })
+            .collect();
+        // the panic it unwound from was not caught (a second panic marked it so)
+        let mut events = t.events.clone();
+        if let [.., from, last] = t.panics.as_slice() {
+            if from.lane == last.lane {
+                if let Some(Op::CaughtPanic(m)) = events.get(from.at).map(|e| e.op.clone()) {
+                    events[from.at].op = Op::Panic(m);
+                }
+            }
+        }
+        Some(format!(
+            "timeline of the failing execution (one row per step; lanes indented per thread):\n{}\n\
+             failure: a destructor panicked while the thread unwound from a panic, and Rust \
+             aborts the process on that ({NOUNWIND})\npanics of the execution, in order:\n{panics}",
+            super::report::timeline(&events, &t.lane_names),
+        ))
     })
 }
 

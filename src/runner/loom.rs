@@ -26,6 +26,9 @@ impl Ctx<'_> {
             })
         }));
         drop(g);
+        // the last execution's tracked blocks and raw `Arc` counts hold loom objects: never
+        // dropped outside the run (see `alloc::begin_execution`)
+        crate::model::alloc::begin_execution();
         let elapsed = start.elapsed();
         let bound = match cfg.preemption_bound {
             Some(n) => format!("preemption bound {n}"),
