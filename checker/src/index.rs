@@ -242,6 +242,56 @@ impl CrateIndex {
     }
 }
 
+impl CrateIndex {
+    /// [`CrateIndex::callees`] narrowed by the receiver's declared type when the crate states
+    /// one ([`CrateIndex::declared_types`]): a method call on a value whose type names
+    /// `Retry` resolves only to `Retry`'s methods, and to none of the crate's when the type is
+    /// a library's (`backon::ExponentialBuilder::default`). Unknown receivers keep every
+    /// method of that name.
+    pub fn method_callees(&self, func: &FnFacts, ev: &Event) -> Vec<FnKey> {
+        let all = self.callees(func, ev);
+        let Some(recv) = ev
+            .receiver
+            .as_ref()
+            .filter(|_| ev.kind == EventKind::MethodCall)
+        else {
+            return all;
+        };
+        let types: Vec<String> = self
+            .declared_types(func, recv)
+            .iter()
+            .map(|t| self_replaced(func.owner(), t))
+            .collect();
+        if types.is_empty() {
+            return all;
+        }
+        let owners: HashMap<FnKey, &str> = self
+            .functions
+            .get(last_segment(&ev.name))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((e.key, e.owner.as_deref()?)))
+            .collect();
+        all.into_iter()
+            .filter(|k| {
+                owners
+                    .get(k)
+                    .is_some_and(|o| types.iter().any(|t| names_word(t, o)))
+            })
+            .collect()
+    }
+}
+
+/// Whether `word` occurs in `text` as a whole identifier (`Retry` in `Result<Retry<'a>>`, not
+/// in `PatientRetry`).
+fn names_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        !text[..i].chars().next_back().is_some_and(ident)
+            && !text[i + word.len()..].chars().next().is_some_and(ident)
+    })
+}
+
 /// `Self` in a type written inside an `impl` block of `owner`, replaced by `owner`; the rest
 /// of the text is kept as written (`Option<Self>` → `Option<Entry>`).
 pub fn self_replaced(owner: Option<&str>, ty: &str) -> String {

@@ -308,6 +308,7 @@ impl ItemVisitor<'_> {
             cases: w.cases,
             scrutinees: w.scrutinees,
             exits: w.exits,
+            continues: w.continues,
             comparisons: w.comparisons,
         });
         if self.depth < 16 {
@@ -590,6 +591,7 @@ struct FnWalker {
     cases: Vec<Case>,
     scrutinees: Vec<Scrutinee>,
     exits: Vec<Exit>,
+    continues: Vec<Exit>,
 }
 
 fn union(mut a: Deps, b: Deps) -> Deps {
@@ -1266,6 +1268,12 @@ impl FnWalker {
                 self.count_exit();
                 d
             }
+            Expr::Continue(c) => {
+                let label = c.label.as_ref().map(|l| l.ident.to_string());
+                let exit = self.exit_here(span::expr(e), false, label);
+                self.continues.push(exit);
+                Deps::new()
+            }
             Expr::Let(l) => {
                 let d = self.expr(&l.expr);
                 self.bind_init = self.event_of(&l.expr);
@@ -1616,14 +1624,19 @@ impl FnWalker {
     }
 
     fn push_exit(&mut self, span: Region, is_return: bool, label: Option<String>) {
-        self.exits.push(Exit {
+        let exit = self.exit_here(span, is_return, label);
+        self.exits.push(exit);
+    }
+
+    fn exit_here(&self, span: Region, is_return: bool, label: Option<String>) -> Exit {
+        Exit {
             region: span,
             is_return,
             label,
             loops: self.loop_stack.clone(),
             control_deps: self.guard_deps(),
             closure_depth: self.closure_depth,
-        });
+        }
     }
 
     /// After `if let P = x { return }` or a `match` some of whose arms leave the block, the
