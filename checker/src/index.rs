@@ -709,4 +709,55 @@ mod tests {
         assert_eq!(self_replaced(Some("E"), "SelfRef<Self>"), "SelfRef<E>");
         assert_eq!(self_replaced(None, "Self"), "Self");
     }
+
+    #[test]
+    fn method_callees_follow_the_receiver_type() {
+        let src = "
+            struct Retry; struct PatientRetry;
+            impl Retry { fn new() -> Retry { Retry } fn attempt(&mut self) {} }
+            impl PatientRetry { fn attempt(&mut self) {} fn run(&mut self) { self.attempt(); } }
+            fn f(p: &PatientRetry, xs: Vec<Unknown>) {
+                let mut r = Retry::new(); r.attempt();
+                p.attempt();
+                for x in xs { x.attempt(); }
+                let b = backon::ExponentialBuilder::default(); b.attempt();
+            }
+        ";
+        let facts = analyze_file(&syn::parse_file(src).unwrap());
+        let index = CrateIndex::build(&[&facts]);
+        let owners = |fname: &str| -> Vec<Vec<String>> {
+            let func = facts.functions.iter().find(|f| f.name == fname).unwrap();
+            func.events
+                .iter()
+                .filter(|e| e.name == "attempt")
+                .map(|e| {
+                    let mut o: Vec<String> = index
+                        .method_callees(func, e)
+                        .iter()
+                        .map(|k| facts.functions[k.func].name.clone())
+                        .collect();
+                    o.sort();
+                    o
+                })
+                .collect()
+        };
+        assert_eq!(
+            owners("f"),
+            vec![
+                vec!["Retry::attempt".to_string()],
+                vec!["PatientRetry::attempt".to_string()],
+                // A pattern binding, of unknown type: every method of that name.
+                vec![
+                    "PatientRetry::attempt".to_string(),
+                    "Retry::attempt".to_string()
+                ],
+                // A library type: none of the crate's.
+                vec![],
+            ]
+        );
+        assert_eq!(
+            owners("PatientRetry::run"),
+            vec![vec!["PatientRetry::attempt".to_string()]]
+        );
+    }
 }

@@ -350,7 +350,7 @@ const PURE: &[&str] = &[
 ];
 
 /// Pure operations that make a delay grow with its input.
-const GROWTH: &[&str] = &[
+pub(crate) const GROWTH: &[&str] = &[
     "pow",
     "checked_pow",
     "saturating_pow",
@@ -364,7 +364,7 @@ const GROWTH: &[&str] = &[
     "wrapping_shl",
 ];
 
-fn mentions_randomness(s: &str) -> bool {
+pub(crate) fn mentions_randomness(s: &str) -> bool {
     let s = s.to_ascii_lowercase();
     ["rand", "jitter", "rng", "getrandom", "fastrand"]
         .iter()
@@ -373,7 +373,7 @@ fn mentions_randomness(s: &str) -> bool {
 
 /// Whether the event draws randomness: `rand::random`, `thread_rng`, `rng.gen_range(..)`,
 /// `fastrand::u64(..)`, `getrandom(..)`, `jitter(..)`.
-fn is_random(ev: &Event) -> bool {
+pub(crate) fn is_random(ev: &Event) -> bool {
     mentions_randomness(&ev.name)
         || matches!(
             ev.name.as_str(),

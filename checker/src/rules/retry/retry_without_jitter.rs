@@ -1,7 +1,9 @@
 use crate::analysis::{last_segment, Event, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
-use crate::rules::retry::{classify_delay, retry_loops, Delay};
+use crate::rules::retry::{
+    classify_delay, is_random, mentions_randomness, retry_loops, Delay, GROWTH,
+};
 use crate::rules::{event_region, finding, label, CrateContext, FileCx, Rule, RuleMeta};
 
 declare_rule! {
@@ -57,6 +59,11 @@ declare_rule! {
     /// (`builder.with_jitter();`) or a lazy adapter (`strategy.map(jitter);`) whose result is
     /// discarded leaves the policy without jitter. Keep the result:
     /// `builder = builder.with_jitter();`.
+    ///
+    /// So is jitter too small to matter: a growing delay (`saturating_mul`, `pow`, …) plus a
+    /// random fraction of something that does not grow (`cur + self.min_delay.mul_f32(rng)`).
+    /// Once the delay has grown, every client's delay differs by at most the minimum delay and
+    /// they retry in waves; scale the jitter by the current delay (`cur.mul_f32(rng)`).
     ///
     /// ### Known limitations
     /// Randomness is recognized by name (`rand`, `rng`, `jitter`, `fastrand`, `getrandom`,
@@ -146,6 +153,39 @@ fn mutates_in_place(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> bool {
         })
 }
 
+/// `grown.saturating_add(fixed.mul_f32(random))`: jitter whose magnitude is a value that does
+/// not grow, added to a delay that does. Returns the scaling call and the add.
+fn fixed_jitter<'f>(func: &'f FnFacts) -> Vec<(&'f Event, &'f Event)> {
+    let grows = |deps: &crate::analysis::Deps| {
+        deps.iter()
+            .any(|&d| GROWTH.contains(&last_segment(&func.events[d].name)))
+    };
+    let random = |a: &crate::analysis::Arg| {
+        mentions_randomness(&a.text) || a.deps.iter().any(|&d| is_random(&func.events[d]))
+    };
+    let mut out = Vec::new();
+    for s in &func.events {
+        if !(s.is_method("mul_f32", 1) || s.is_method("mul_f64", 1)) || !random(&s.args[0]) {
+            continue;
+        }
+        let Some(scale) = &s.receiver else { continue };
+        if grows(&s.receiver_deps) {
+            continue;
+        }
+        let add = func.events.iter().find(|a| {
+            a.kind == EventKind::MethodCall
+                && matches!(a.name.as_str(), "saturating_add" | "checked_add" | "add")
+                && a.data_deps.contains(&s.id)
+                && grows(&a.receiver_deps)
+                && a.receiver.as_ref().is_some_and(|r| r.text != scale.text)
+        });
+        if let Some(a) = add {
+            out.push((s, a));
+        }
+    }
+    out
+}
+
 fn crate_finding(file: &FileCx<'_>, region: Region, message: String, help: &str) -> Finding {
     finding(&RETRY_WITHOUT_JITTER, file, region, message, help)
 }
@@ -202,6 +242,29 @@ impl Rule for RetryWithoutJitter {
                          remove the field to use `..Default::default()`'s",
                     ));
                 }
+            }
+            for (scale, add) in fixed_jitter(func) {
+                let fixed = scale.receiver.as_ref().map_or("", |p| p.text.as_str());
+                let grown = add.receiver.as_ref().map_or("", |p| p.text.as_str());
+                let mut f = crate_finding(
+                    file,
+                    event_region(scale),
+                    format!(
+                        "the jitter added to the growing delay `{grown}` is a random fraction of \
+                         `{fixed}`, which does not grow: once the delay has grown the jitter is \
+                         negligible and clients retry in waves"
+                    ),
+                    &format!(
+                        "scale the jitter by the current delay: `{grown}.{}(..)`",
+                        scale.name
+                    ),
+                );
+                label(
+                    &mut f,
+                    event_region(add),
+                    format!("added to `{grown}`, which grows"),
+                );
+                out.push(f);
             }
             let jitter = mentions_jitter(func);
             for ev in &func.events {
