@@ -31,6 +31,19 @@ impl Case {
         }
     }
 
+    /// The case runs only on an error path: every alternative of the pattern is an `Err(..)`
+    /// (possibly nested, `Ok(Err(..))`), or the code runs when `Ok(..)` did not match.
+    /// `Ok(_) | Err(NeedMore) => {}` also runs on success and is no error-only case.
+    pub fn only_on_error(&self) -> bool {
+        if self.negated {
+            all_ok(&self.pattern)
+        } else {
+            self.pattern
+                .split('|')
+                .all(|h| parts(h).any(|p| p == "Err"))
+        }
+    }
+
     /// The case runs only on the success path of its scrutinee (`Ok(..)`, or not `Err(..)`).
     pub fn on_success(&self) -> bool {
         if self.negated {
@@ -67,7 +80,7 @@ pub fn is_delay_like(ev: &Event) -> bool {
     .any(|w| name.contains(w))
 }
 
-/// The function returns `Ok(None)` from an error case of a call it makes (with no wait in
+/// The function returns `Ok(None)` from an error-only case of a call it makes (with no wait in
 /// that case) and its return type is a `Result` of an `Option`: a caller gets "failed, retry"
 /// as a value. Returns the `Ok(None)` event.
 pub fn retry_signal(func: &FnFacts) -> Option<&Event> {
@@ -82,7 +95,7 @@ pub fn retry_signal(func: &FnFacts) -> Option<&Event> {
             && e.args.len() == 1
             && e.args[0].text == "None"
             && func.cases.iter().any(|c| {
-                c.on_error()
+                c.only_on_error()
                     && !c.scrutinee.is_empty()
                     && c.region.contains(&e.region)
                     && !func
@@ -150,5 +163,18 @@ mod tests {
             }",
         );
         assert!(retry_signal(&waits).is_none());
+        // A decoder's "need more input": the `Ok(None)` follows a match whose fall-through
+        // arms include success.
+        let decoder = func(
+            "fn decode(&mut self, buf: &mut Buf) -> Result<Option<Frame>, Error> {
+                match self.frame.load(buf) {
+                    Ok(_) => {}
+                    Err(Error::NeedMore) if !self.end => {}
+                    Err(e) => return Err(e),
+                }
+                if self.end { Ok(Some(self.take())) } else { Ok(None) }
+            }",
+        );
+        assert!(retry_signal(&decoder).is_none());
     }
 }

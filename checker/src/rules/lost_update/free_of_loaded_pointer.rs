@@ -41,8 +41,10 @@ declare_rule! {
     /// or free only after a `compare_exchange` that replaced the pointer succeeded.
     ///
     /// ### Known limitations
-    /// Data flow is followed within one function. The atomic is recognized by its declared
-    /// type (`AtomicPtr<..>`). Not reported: functions with exclusive access (`&mut self`,
+    /// Data flow is followed within one function. The atomic is recognized by a declared type
+    /// `AtomicPtr<..>` of its field, static or parameter (a field name that several structs
+    /// declare counts when one of them is an `AtomicPtr`: only that one can be loaded with an
+    /// ordering). Not reported: functions with exclusive access (`&mut self`,
     /// `self`, `Drop::drop`) and `unsafe fn`s (their callers guarantee ownership), loads under
     /// a lock guard, and frees after a `swap`/`compare_exchange`/`store` of the same atomic
     /// between the load and the free (a write after the free comes too late). Reclamation schemes that defer the free (epochs, hazard
@@ -91,7 +93,14 @@ fn loads_reaching<'f>(cx: &CrateContext<'_>, func: &'f FnFacts, f: &Event) -> Ve
             let Some(p) = &l.receiver else { return false };
             shared_field_or_static(&p.root)
                 && !p.text.starts_with('(')
-                && cx.index.type_is(func, p, |t| t.contains("AtomicPtr"))
+                && l.args[0].ordering.is_some()
+                // A field name several structs declare: the one that can be loaded with an
+                // ordering is the atomic (`block: AtomicPtr<Block>` beside `block: *const u8`).
+                && cx
+                    .index
+                    .declared_types(func, p)
+                    .iter()
+                    .any(|t| t.contains("AtomicPtr"))
                 && !func.events.iter().any(|w| {
                     w.id > l.id
                         && w.id < f.id
