@@ -212,6 +212,16 @@ pub(crate) fn immediate_retries<'f>(
             continue;
         }
         let depth = a.closure_depth;
+        // `for mgr in managers { if let Ok(Some(v)) = mgr.lookup(k) { return v } }` asks each
+        // item once: a search, not a retry of the same call.
+        let l = &func.loops[lp];
+        if l.kind == LoopKind::For
+            && l.header_deps
+                .iter()
+                .any(|h| a.receiver_deps.contains(h) || a.data_deps.contains(h))
+        {
+            continue;
+        }
         let callees = cx.index.method_callees(func, a);
         let signals: Vec<(FnKey, Region)> = callees
             .iter()
