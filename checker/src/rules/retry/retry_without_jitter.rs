@@ -155,7 +155,7 @@ fn mutates_in_place(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> bool {
 
 /// `grown.saturating_add(fixed.mul_f32(random))`: jitter whose magnitude is a value that does
 /// not grow, added to a delay that does. Returns the scaling call and the add.
-fn fixed_jitter<'f>(func: &'f FnFacts) -> Vec<(&'f Event, &'f Event)> {
+fn fixed_jitter(func: &FnFacts) -> Vec<(&Event, &Event)> {
     let grows = |deps: &crate::analysis::Deps| {
         deps.iter()
             .any(|&d| GROWTH.contains(&last_segment(&func.events[d].name)))
