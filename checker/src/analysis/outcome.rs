@@ -22,25 +22,26 @@ impl Case {
     /// The case runs on an error path of its scrutinee (some alternative is an `Err(..)`,
     /// possibly nested as `Ok(Err(..))`, or the code runs when `Ok(..)` did not match).
     pub fn on_error(&self) -> bool {
-        if self.negated {
-            all_ok(&self.pattern)
-        } else {
-            self.pattern
-                .split('|')
-                .any(|h| parts(h).any(|p| p == "Err"))
-        }
+        self.errs(false)
     }
 
     /// The case runs only on an error path: every alternative of the pattern is an `Err(..)`
     /// (possibly nested, `Ok(Err(..))`), or the code runs when `Ok(..)` did not match.
     /// `Ok(_) | Err(NeedMore) => {}` also runs on success and is no error-only case.
     pub fn only_on_error(&self) -> bool {
+        self.errs(true)
+    }
+
+    /// Some (`every`: each) alternative of the pattern is an error; a negated case is on the
+    /// error path when the pattern it did not match is all `Ok`.
+    fn errs(&self, every: bool) -> bool {
+        let is_err = |h: &str| parts(h).any(|p| p == "Err");
         if self.negated {
             all_ok(&self.pattern)
+        } else if every {
+            self.pattern.split('|').all(is_err)
         } else {
-            self.pattern
-                .split('|')
-                .all(|h| parts(h).any(|p| p == "Err"))
+            self.pattern.split('|').any(is_err)
         }
     }
 
