@@ -68,7 +68,7 @@ impl Case {
 }
 
 /// Names of calls that wait before going on: sleeps, timers, backoff helpers, waits on a
-/// condition or channel. Matched against the last path segment, lower-cased.
+/// condition, a notification (`notified`, `changed`) or a channel (`recv`). Matched against the last path segment, lower-cased.
 pub fn is_delay_like(ev: &Event) -> bool {
     if !matches!(ev.kind, EventKind::Call | EventKind::MethodCall) {
         return false;
@@ -76,6 +76,7 @@ pub fn is_delay_like(ev: &Event) -> bool {
     let name = super::last_segment(&ev.name).to_ascii_lowercase();
     [
         "sleep", "delay", "backoff", "wait", "park", "tick", "timer", "interval", "throttle",
+        "notified", "changed", "recv",
     ]
     .iter()
     .any(|w| name.contains(w))
@@ -86,7 +87,9 @@ pub fn is_delay_like(ev: &Event) -> bool {
 /// as a value. Returns the `Ok(None)` event.
 pub fn retry_signal(func: &FnFacts) -> Option<&Event> {
     let ret = func.ret.as_deref()?;
-    if !ret.contains("Option<") {
+    // `Result<Option<T>, E>` (or an alias such as `CargoResult<Option<T>>`), not an
+    // `Option<Result<Option<T>, E>>` whose `Some(Ok(None))` is an answer.
+    if !ret.contains("Option<") || ret.starts_with("Option<") {
         return None;
     }
     func.events.iter().find(|e| {
@@ -95,6 +98,8 @@ pub fn retry_signal(func: &FnFacts) -> Option<&Event> {
             && e.closure_depth == 0
             && e.args.len() == 1
             && e.args[0].text == "None"
+            // Returned as it is, not wrapped into another value.
+            && !func.events.iter().any(|o| o.data_deps.contains(&e.id))
             && func.cases.iter().any(|c| {
                 c.only_on_error()
                     && !c.scrutinee.is_empty()
@@ -177,5 +182,16 @@ mod tests {
             }",
         );
         assert!(retry_signal(&decoder).is_none());
+        // `Some(Ok(None))`: "stopped, without an error code", an answer wrapped in `Some`.
+        let stopped = func(
+            "fn stopped(conn: &mut State) -> Option<Result<Option<u64>, Error>> {
+                match conn.stream().stopped() {
+                    Err(Closed) => Some(Ok(None)),
+                    Ok(Some(code)) => Some(Ok(Some(code))),
+                    Ok(None) => None,
+                }
+            }",
+        );
+        assert!(retry_signal(&stopped).is_none());
     }
 }

@@ -208,7 +208,10 @@ pub(crate) fn immediate_retries<'f>(
     let mut out = Vec::new();
     for a in &func.events {
         let Some(&lp) = a.loops.last() else { continue };
-        if !matches!(a.kind, EventKind::Call | EventKind::MethodCall) {
+        // `try_recv`, `try_lock`: a non-blocking attempt polled in a loop, as in `retry_loops`.
+        if !matches!(a.kind, EventKind::Call | EventKind::MethodCall)
+            || last_segment(&a.name).starts_with("try_")
+        {
             continue;
         }
         let depth = a.closure_depth;
