@@ -302,6 +302,56 @@ impl CrateIndex {
     }
 }
 
+impl CrateIndex {
+    /// [`CrateIndex::callees`] narrowed by the receiver's declared type when the crate states
+    /// one ([`CrateIndex::declared_types`]): a method call on a value whose type names
+    /// `Retry` resolves only to `Retry`'s methods, and to none of the crate's when the type is
+    /// a library's (`backon::ExponentialBuilder::default`). Unknown receivers keep every
+    /// method of that name.
+    pub fn method_callees(&self, func: &FnFacts, ev: &Event) -> Vec<FnKey> {
+        let all = self.callees(func, ev);
+        let Some(recv) = ev
+            .receiver
+            .as_ref()
+            .filter(|_| ev.kind == EventKind::MethodCall)
+        else {
+            return all;
+        };
+        let types: Vec<String> = self
+            .declared_types(func, recv)
+            .iter()
+            .map(|t| self_replaced(func.owner(), t))
+            .collect();
+        if types.is_empty() {
+            return all;
+        }
+        let owners: HashMap<FnKey, &str> = self
+            .functions
+            .get(last_segment(&ev.name))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((e.key, e.owner.as_deref()?)))
+            .collect();
+        all.into_iter()
+            .filter(|k| {
+                owners
+                    .get(k)
+                    .is_some_and(|o| types.iter().any(|t| names_word(t, o)))
+            })
+            .collect()
+    }
+}
+
+/// Whether `word` occurs in `text` as a whole identifier (`Retry` in `Result<Retry<'a>>`, not
+/// in `PatientRetry`).
+fn names_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        !text[..i].chars().next_back().is_some_and(ident)
+            && !text[i + word.len()..].chars().next().is_some_and(ident)
+    })
+}
+
 /// `Self` in a type written inside an `impl` block of `owner`, replaced by `owner`; the rest
 /// of the text is kept as written (`Option<Self>` → `Option<Entry>`).
 pub fn self_replaced(owner: Option<&str>, ty: &str) -> String {
@@ -718,5 +768,56 @@ mod tests {
         assert_eq!(self_replaced(Some("E"), "&mut Self"), "&mut E");
         assert_eq!(self_replaced(Some("E"), "SelfRef<Self>"), "SelfRef<E>");
         assert_eq!(self_replaced(None, "Self"), "Self");
+    }
+
+    #[test]
+    fn method_callees_follow_the_receiver_type() {
+        let src = "
+            struct Retry; struct PatientRetry;
+            impl Retry { fn new() -> Retry { Retry } fn attempt(&mut self) {} }
+            impl PatientRetry { fn attempt(&mut self) {} fn run(&mut self) { self.attempt(); } }
+            fn f(p: &PatientRetry, xs: Vec<Unknown>) {
+                let mut r = Retry::new(); r.attempt();
+                p.attempt();
+                for x in xs { x.attempt(); }
+                let b = backon::ExponentialBuilder::default(); b.attempt();
+            }
+        ";
+        let facts = analyze_file(&syn::parse_file(src).unwrap());
+        let index = CrateIndex::build(&[&facts]);
+        let owners = |fname: &str| -> Vec<Vec<String>> {
+            let func = facts.functions.iter().find(|f| f.name == fname).unwrap();
+            func.events
+                .iter()
+                .filter(|e| e.name == "attempt")
+                .map(|e| {
+                    let mut o: Vec<String> = index
+                        .method_callees(func, e)
+                        .iter()
+                        .map(|k| facts.functions[k.func].name.clone())
+                        .collect();
+                    o.sort();
+                    o
+                })
+                .collect()
+        };
+        assert_eq!(
+            owners("f"),
+            vec![
+                vec!["Retry::attempt".to_string()],
+                vec!["PatientRetry::attempt".to_string()],
+                // A pattern binding, of unknown type: every method of that name.
+                vec![
+                    "PatientRetry::attempt".to_string(),
+                    "Retry::attempt".to_string()
+                ],
+                // A library type: none of the crate's.
+                vec![],
+            ]
+        );
+        assert_eq!(
+            owners("PatientRetry::run"),
+            vec![vec!["PatientRetry::attempt".to_string()]]
+        );
     }
 }

@@ -20,6 +20,7 @@
 pub mod atomics;
 mod deps;
 pub mod locks;
+pub mod outcome;
 mod query;
 mod region;
 mod span;
@@ -412,6 +413,9 @@ pub struct FnFacts {
     pub scrutinees: Vec<Scrutinee>,
     /// Every `break`/`return`, in evaluation order.
     pub exits: Vec<Exit>,
+    /// Every `continue`, in evaluation order (`is_return` is false; `label` as for `break`).
+    #[serde(default)]
+    pub continues: Vec<Exit>,
 }
 
 impl FnFacts {

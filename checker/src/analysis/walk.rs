@@ -315,6 +315,7 @@ impl ItemVisitor<'_> {
             cases: w.cases,
             scrutinees: w.scrutinees,
             exits: w.exits,
+            continues: w.continues,
             comparisons: w.comparisons,
         });
         if self.depth < 16 {
@@ -614,6 +615,7 @@ struct FnWalker {
     /// closure argument of an iterator adapter over a place: `self.shards.iter().for_each(|s|
     /// ..)` → `self.shards[]`), taken by [`FnWalker::expr_closure`].
     closure_elem: Option<Place>,
+    continues: Vec<Exit>,
 }
 
 /// Iterator adapters whose closure's first parameter is the current element.
@@ -1313,6 +1315,12 @@ impl FnWalker {
                 self.count_exit();
                 d
             }
+            Expr::Continue(c) => {
+                let label = c.label.as_ref().map(|l| l.ident.to_string());
+                let exit = self.exit_here(span::expr(e), false, label);
+                self.continues.push(exit);
+                Deps::new()
+            }
             Expr::Let(l) => {
                 let d = self.expr(&l.expr);
                 self.bind_init = self.event_of(&l.expr);
@@ -1702,14 +1710,19 @@ impl FnWalker {
     }
 
     fn push_exit(&mut self, span: Region, is_return: bool, label: Option<String>) {
-        self.exits.push(Exit {
+        let exit = self.exit_here(span, is_return, label);
+        self.exits.push(exit);
+    }
+
+    fn exit_here(&self, span: Region, is_return: bool, label: Option<String>) -> Exit {
+        Exit {
             region: span,
             is_return,
             label,
             loops: self.loop_stack.clone(),
             control_deps: self.guard_deps(),
             closure_depth: self.closure_depth,
-        });
+        }
     }
 
     /// After `if let P = x { return }` or a `match` some of whose arms leave the block, the

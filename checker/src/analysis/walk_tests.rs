@@ -89,6 +89,19 @@ pub(crate) fn render(f: &FnFacts) -> String {
             x.loops
         );
     }
+    for x in &f.continues {
+        let label = x
+            .label
+            .as_deref()
+            .map(|l| format!(" '{l}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  continue{label} ctrl={} loops={:?}",
+            set(&x.control_deps),
+            x.loops
+        );
+    }
     for c in &f.comparisons {
         let _ = writeln!(
             out,
@@ -347,6 +360,30 @@ fn loop_with_conditional_break() {
               e1 call spin ctrl={e0} loops=[0] unused
               loop0 Loop header={} exits=1 exit_deps={e0}
               exit break ctrl={e0} loops=[0]
+        "#]],
+    );
+}
+
+#[test]
+fn continues_are_recorded_with_their_guards_and_labels() {
+    check(
+        r#"fn f(p: &P) { 'outer: loop { match p.open() { Ok(Some(c)) => return, Ok(None) => continue, Err(e) => { if e.transient() { continue 'outer; } return; } } } }"#,
+        expect![[r#"
+            fn f
+              e0 method open recv=p loops=[0]
+              e1 method transient recv=e recv_deps={e0} ctrl={e0} loops=[0]
+              loop0 Loop header={} exits=2 exit_deps={e0,e1}
+              let c deps={e0} init=e0
+              let None deps={e0} init=e0
+              let e deps={e0} init=e0
+              case Ok(Some) scrutinee={e0}
+              case Ok(None) scrutinee={e0}
+              case Err scrutinee={e0}
+              exit return ctrl={e0} loops=[0]
+              exit return ctrl={e0,e1} loops=[0]
+              continue ctrl={e0} loops=[0]
+              continue 'outer ctrl={e0,e1} loops=[0]
+              returns={e0}
         "#]],
     );
 }
