@@ -473,6 +473,28 @@ pub use heisen_macros::{critical, model};
 pub mod __private {
     #[cfg(feature = "model")]
     pub use crate::model::rt::CriticalGuard;
+    #[cfg(feature = "tokio")]
+    pub use ::tokio;
+
+    /// Runs the body of `#[heisen::model] async fn`: model build with `tokio`, as task 0 of
+    /// heisen's modelled tokio runtime; normal build with `tokio`, once on a current-thread
+    /// tokio runtime with time enabled and paused (as `#[tokio::test(start_paused = true)]`:
+    /// the clock jumps to the next timer when no task can run, like the model's virtual time,
+    /// so a test that sleeps an hour finishes at once in both builds); without `tokio`, under
+    /// `heisen::future::block_on`.
+    pub fn block_on_body<F: std::future::Future>(f: F) -> F::Output {
+        #[cfg(all(feature = "tokio", feature = "model"))]
+        return crate::model::tokio::block_on_body(f);
+        #[cfg(all(feature = "tokio", not(feature = "model")))]
+        return ::tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("heisen: build a tokio current-thread runtime")
+            .block_on(f);
+        #[cfg(not(feature = "tokio"))]
+        return crate::future::block_on(f);
+    }
 }
 
 /// Selects `#[heisen::critical]`'s expansion by heisen's own `model` feature: the original
@@ -543,6 +565,8 @@ macro_rules! critical_section {
 pub mod counterexample;
 mod future_std;
 pub mod lin;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 #[cfg(feature = "model")]
 mod model;
 pub mod runner;

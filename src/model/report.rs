@@ -228,6 +228,8 @@ pub(crate) fn rows(events: &[Event]) -> Vec<(usize, String, String, String)> {
             Op::Yield => "yield".to_string(),
             Op::Choose(v, n) => format!("choose({n}) = {v}"),
             Op::Lin(row) => row.clone(),
+            Op::Task(row) if e.object.is_some() => format!("{row} {obj_name}"),
+            Op::Task(row) => row.clone(),
             Op::ClockRead { reading, skew } => format!(
                 "SystemTime::now() = {} (skew {})",
                 super::time::fmt_reading(*reading),
