@@ -206,8 +206,9 @@ pub enum Op {
     Lin(String),
     /// A `heisen::tokio` task event that is not a lock (a timer firing, a message sent or
     /// received, a notification, a task's end): its text, followed by the object's name when
-    /// the event has an object.
-    Task(String),
+    /// the event has an object; and the method whose receiver in the source line names the
+    /// object (`send` in `tx.send(v)` names `tx`).
+    Task(String, Option<&'static str>),
 }
 
 /// One critical-section instance (outermost entry of a thread into a critical section).

@@ -26,9 +26,9 @@ fn live() -> bool {
 }
 
 #[track_caller]
-fn row(text: &str, obj: usize) {
+fn row(text: &str, method: &'static str, obj: usize) {
     rt::record(
-        Op::Task(text.to_string()),
+        Op::Task(text.to_string(), Some(method)),
         Some(obj),
         None,
         Some(Location::caller()),
@@ -687,7 +687,7 @@ impl Semaphore {
     /// Adds `n` permits.
     #[track_caller]
     pub fn add_permits(&self, n: usize) {
-        row(&format!("add_permits({n})"), self.id());
+        row(&format!("add_permits({n})"), "add_permits", self.id());
         self.sem.release(n);
     }
     /// Acquires one permit (an await point while none is free).
@@ -714,7 +714,7 @@ impl Semaphore {
     pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         match self.sem.try_acquire(n as usize) {
             Ok(()) => {
-                row("try_acquire", self.id());
+                row("try_acquire", "try_acquire", self.id());
                 Ok(SemaphorePermit {
                     s: self,
                     permits: n,
@@ -917,7 +917,7 @@ impl Notify {
     /// Wakes the first waiting task, or stores a permit for the next `notified()`.
     #[track_caller]
     pub fn notify_one(&self) {
-        row("notify_one", self.id());
+        row("notify_one", "notify_one", self.id());
         if let Some(w) = self.st.with(Self::notify_one_inner) {
             w.wake();
         }
@@ -925,7 +925,7 @@ impl Notify {
     /// Wakes every task waiting now (no permit is stored).
     #[track_caller]
     pub fn notify_waiters(&self) {
-        row("notify_waiters", self.id());
+        row("notify_waiters", "notify_waiters", self.id());
         let ws = self.st.with(|s| {
             s.generation += 1;
             s.waiters.drain(..).map(|(_, w)| w).collect()
@@ -996,7 +996,7 @@ impl Future for Notified<'_> {
         this.waiting = w;
         if ready {
             rt::record(
-                Op::Task("notified().await".into()),
+                Op::Task("notified().await".into(), Some("notified")),
                 Some(this.n.id()),
                 None,
                 Some(this.at),
@@ -1203,7 +1203,6 @@ pub mod oneshot {
     /// Receives the value: a future of `Result<T, RecvError>`.
     pub struct Receiver<T> {
         c: Arc<Chan<T>>,
-        at: &'static Location<'static>,
         done: bool,
     }
 
@@ -1224,11 +1223,7 @@ pub mod oneshot {
         });
         (
             Sender { c: c.clone() },
-            Receiver {
-                c,
-                at: Location::caller(),
-                done: false,
-            },
+            Receiver { c, done: false },
         )
     }
 
@@ -1245,14 +1240,14 @@ pub mod oneshot {
             });
             match r {
                 Ok(w) => {
-                    row("send on", id(&self.c));
+                    row("send on", "send", id(&self.c));
                     if let Some(w) = w {
                         w.wake();
                     }
                     Ok(())
                 }
                 Err(t) => {
-                    row("send (receiver gone) on", id(&self.c));
+                    row("send (receiver gone) on", "send", id(&self.c));
                     Err(t)
                 }
             }
@@ -1315,7 +1310,7 @@ pub mod oneshot {
                 None => Err(TryRecvError::Empty),
             });
             if r.is_ok() {
-                row("try_recv on", id(&self.c));
+                row("try_recv on", "try_recv", id(&self.c));
             }
             r
         }
@@ -1348,11 +1343,12 @@ pub mod oneshot {
                 Some(r) => {
                     this.done = true;
                     let text = if r.is_ok() {
-                        "recv().await on"
+                        "oneshot received on"
                     } else {
-                        "recv().await (sender gone) on"
+                        "oneshot closed (sender gone) on"
                     };
-                    rt::record(Op::Task(text.into()), Some(id(&this.c)), None, Some(this.at));
+                    // The receiver is awaited directly: no call names the await's line.
+                    rt::record(Op::Task(text.into(), None), Some(id(&this.c)), None, None);
                     Poll::Ready(r)
                 }
                 None => Poll::Pending,
@@ -1501,7 +1497,7 @@ pub mod mpsc {
         });
         match r {
             Ok(w) => {
-                rt::record(Op::Task("send on".into()), Some(id(c)), None, Some(at));
+                rt::record(Op::Task("send on".into(), Some("send")), Some(id(c)), None, Some(at));
                 if let Some(w) = w {
                     w.wake();
                 }
@@ -1697,7 +1693,7 @@ pub mod mpsc {
         pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
             match self.take(None) {
                 Some(Some(v)) => {
-                    row("try_recv on", id(&self.c));
+                    row("try_recv on", "try_recv", id(&self.c));
                     Ok(v)
                 }
                 Some(None) => Err(TryRecvError::Disconnected),
@@ -1773,7 +1769,12 @@ pub mod mpsc {
                     } else {
                         "recv().await = None (closed) on"
                     };
-                    rt::record(Op::Task(text.into()), Some(id(&this.r.c)), None, Some(this.at));
+                    rt::record(
+                        Op::Task(text.into(), Some("recv")),
+                        Some(id(&this.r.c)),
+                        None,
+                        Some(this.at),
+                    );
                     Poll::Ready(v)
                 }
                 None => Poll::Pending,

@@ -100,7 +100,7 @@ impl<T> JoinHandle<T> {
         });
         if first {
             rt::record(
-                Op::Task(format!("abort task {}", self.id)),
+                Op::Task(format!("abort task {}", self.id), None),
                 None,
                 None,
                 Some(Location::caller()),
@@ -206,7 +206,7 @@ fn run_task<F: Future>(exec: Arc<Exec>, id: usize, future: F, cell: Arc<BMutex<J
         Err(e) if e.is_panic() => format!("task {id} panicked: JoinError::Panic"),
         Err(_) => format!("task {id} cancelled"),
     };
-    rt::record(Op::Task(row), None, None, None);
+    rt::record(Op::Task(row, None), None, None, None);
     let waker = cell.with(|s| {
         s.done = true;
         s.result = Some(result);

@@ -151,7 +151,7 @@ impl Sleep {
                         "timer fired: {} (virtual t={})",
                         self.what,
                         virtual_t(now)
-                    )),
+                    ), None),
                     None,
                     None,
                     Some(self.at),
