@@ -565,11 +565,11 @@ macro_rules! critical_section {
 pub mod counterexample;
 mod future_std;
 pub mod lin;
-#[cfg(feature = "tokio")]
-pub mod tokio;
 #[cfg(feature = "model")]
 mod model;
 pub mod runner;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 /// Synchronization primitives (std in normal builds, modelled in model runs).
 pub mod sync {

@@ -53,10 +53,7 @@ fn heisen_tokio_items_are_tokio_s_own() {
     fn type_id_of<T: 'static>(_: T) -> TypeId {
         TypeId::of::<T>()
     }
-    assert_eq!(
-        type_id_of(h::time::sleep),
-        type_id_of(tokio::time::sleep)
-    );
+    assert_eq!(type_id_of(h::time::sleep), type_id_of(tokio::time::sleep));
     assert_eq!(
         type_id_of(h::time::timeout::<std::future::Ready<()>>),
         type_id_of(tokio::time::timeout::<std::future::Ready<()>>)

@@ -229,9 +229,8 @@ pub(crate) fn advance_to(t: Instant) {
 
 /// How far `t` is past the execution's start on the virtual clock (`virtual t=+100ms` rows).
 pub(crate) fn since_start(t: Instant) -> Duration {
-    let origin = instant_base() + Duration::from_nanos(
-        u64::try_from(start(rt::clock_bound())).unwrap_or(u64::MAX),
-    );
+    let origin = instant_base()
+        + Duration::from_nanos(u64::try_from(start(rt::clock_bound())).unwrap_or(u64::MAX));
     t.0.saturating_duration_since(origin)
 }
 

@@ -206,7 +206,13 @@ impl Request {
             token: None,
         }
     }
-    fn poll(&mut self, acq: &mut Acq, sem: &Sem, obj: usize, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+    fn poll(
+        &mut self,
+        acq: &mut Acq,
+        sem: &Sem,
+        obj: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), ()>> {
         if self.token.is_none() {
             self.token = Some(rt::lock_requested(self.kind, obj, self.at));
         }
@@ -764,15 +770,13 @@ impl<'a> Future for AcquireFuture<'a> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let s = this.s;
-        this.req
-            .poll(&mut this.acq, &s.sem, s.id(), cx)
-            .map(|r| {
-                r.map(|()| SemaphorePermit {
-                    s,
-                    permits: this.acq.need as u32,
-                })
-                .map_err(|()| AcquireError(()))
+        this.req.poll(&mut this.acq, &s.sem, s.id(), cx).map(|r| {
+            r.map(|()| SemaphorePermit {
+                s,
+                permits: this.acq.need as u32,
             })
+            .map_err(|()| AcquireError(()))
+        })
     }
 }
 
@@ -1128,7 +1132,12 @@ impl Future for BarrierWait<'_> {
         wake_all(ws);
         match r {
             Some(leader) => {
-                rt::record(Op::BarrierWait, Some(this.b as *const Barrier as usize), None, Some(this.at));
+                rt::record(
+                    Op::BarrierWait,
+                    Some(this.b as *const Barrier as usize),
+                    None,
+                    Some(this.at),
+                );
                 Poll::Ready(BarrierWaitResult(leader))
             }
             None => Poll::Pending,
@@ -1221,10 +1230,7 @@ pub mod oneshot {
                 "sync::oneshot::channel",
             ),
         });
-        (
-            Sender { c: c.clone() },
-            Receiver { c, done: false },
-        )
+        (Sender { c: c.clone() }, Receiver { c, done: false })
     }
 
     impl<T> Sender<T> {
@@ -1497,7 +1503,12 @@ pub mod mpsc {
         });
         match r {
             Ok(w) => {
-                rt::record(Op::Task("send on".into(), Some("send")), Some(id(c)), None, Some(at));
+                rt::record(
+                    Op::Task("send on".into(), Some("send")),
+                    Some(id(c)),
+                    None,
+                    Some(at),
+                );
                 if let Some(w) = w {
                     w.wake();
                 }
@@ -1659,9 +1670,9 @@ pub mod mpsc {
             let sem = this.c.cap.as_ref().expect("bounded");
             match this.acq.poll(sem, cx) {
                 Poll::Pending => Poll::Pending,
-                Poll::Ready(Err(())) => Poll::Ready(Err(SendError(
-                    this.value.take().expect("value"),
-                ))),
+                Poll::Ready(Err(())) => {
+                    Poll::Ready(Err(SendError(this.value.take().expect("value"))))
+                }
                 Poll::Ready(Ok(())) => {
                     let v = this.value.take().expect("value");
                     Poll::Ready(push(this.c, v, this.at).map_err(SendError))

@@ -135,9 +135,7 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle")
-            .field("id", &self.id)
-            .finish()
+        f.debug_struct("JoinHandle").field("id", &self.id).finish()
     }
 }
 
@@ -170,7 +168,12 @@ where
     JoinHandle { cell, exec, id }
 }
 
-fn run_task<F: Future>(exec: Arc<Exec>, id: usize, future: F, cell: Arc<BMutex<JoinState<F::Output>>>) {
+fn run_task<F: Future>(
+    exec: Arc<Exec>,
+    id: usize,
+    future: F,
+    cell: Arc<BMutex<JoinState<F::Output>>>,
+) {
     exec.adopt(id);
     let waker = exec.waker(id);
     let mut cx = Context::from_waker(&waker);
@@ -183,7 +186,8 @@ fn run_task<F: Future>(exec: Arc<Exec>, id: usize, future: F, cell: Arc<BMutex<J
             });
         }
         let f = fut.as_mut().expect("future present");
-        let polled = polling(|| std::panic::catch_unwind(AssertUnwindSafe(|| f.as_mut().poll(&mut cx))));
+        let polled =
+            polling(|| std::panic::catch_unwind(AssertUnwindSafe(|| f.as_mut().poll(&mut cx))));
         match polled {
             Ok(Poll::Ready(v)) => break Ok(v),
             Ok(Poll::Pending) => {

@@ -147,11 +147,10 @@ impl Sleep {
             }
             if !self.fired && row {
                 rt::record(
-                    Op::Task(format!(
-                        "timer fired: {} (virtual t={})",
-                        self.what,
-                        virtual_t(now)
-                    ), None),
+                    Op::Task(
+                        format!("timer fired: {} (virtual t={})", self.what, virtual_t(now)),
+                        None,
+                    ),
                     None,
                     None,
                     Some(self.at),
@@ -194,7 +193,9 @@ impl fmt::Debug for Sleep {
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     let now = Instant::now();
-    let deadline = now.checked_add(duration).unwrap_or(now + Duration::from_secs(86400 * 365 * 30));
+    let deadline = now
+        .checked_add(duration)
+        .unwrap_or(now + Duration::from_secs(86400 * 365 * 30));
     Sleep::new(
         deadline,
         format!("sleep {}", clock::fmt_span(duration.as_nanos())),
