@@ -14,6 +14,7 @@
 //! | `std::time::{SystemTime, UNIX_EPOCH, SystemTimeError, Duration, Instant}` | [`heisen::time`](time) (in model runs `Instant` is the model's clock and each thread's `SystemTime::now()` is skewed, see [Clock skew](#clock-skew-heisentime)) |
 //! | (nothing: a statement of intent) | [`#[heisen::critical]`](macro@critical), [`heisen::critical_section!`](critical_section) — see [Critical sections](#critical-sections-heisencritical) |
 //! | an executor's `block_on` / `spawn` | [`heisen::future::block_on`](future::block_on), [`heisen::future::spawn`](future::spawn) |
+//! | `tokio::{spawn, select!, join!, try_join!, pin!}`, `tokio::task::{JoinHandle, JoinError, JoinSet, yield_now}`, `tokio::sync::{Mutex, RwLock, Semaphore, Notify, Barrier, mpsc, oneshot, watch}`, `tokio::time::{sleep, sleep_until, timeout, interval, Instant, Duration, error::Elapsed}` | `heisen::tokio` (cargo feature `tokio`; tokio's own items in normal builds, modelled tasks and virtual time in model builds: see the module's docs and the README's conformance table) |
 //!
 //! Every item has std's signature in both builds (`tests/parity.rs` assigns each one to a
 //! `fn` pointer of std's type and is compiled in the normal and in the model build), with the
@@ -49,7 +50,8 @@
 //! ```
 //!
 //! `#[heisen::model]` replaces `#[test]` (keep other attributes such as `#[should_panic]` or
-//! `#[ignore]`; `async fn` bodies run under [`future::block_on`]; inner attributes such as
+//! `#[ignore]`; `async fn` bodies run under [`future::block_on`], or with the `tokio` feature as
+//! a tokio test, see `heisen::tokio`; inner attributes such as
 //! `#![allow(..)]` at the top of the body apply to the body). `#[should_panic]` (all three of
 //! libtest's forms) is honoured by heisen itself rather than by libtest: the test passes when
 //! the model finds a failure whose report contains the `expected` text, and a test skipped by

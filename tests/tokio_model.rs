@@ -4,7 +4,7 @@
 //! Tests of a bug that only an explored interleaving shows are `ignore`d in the normal build.
 #![cfg(feature = "tokio")]
 
-use heisen::tokio::sync::{mpsc, oneshot, Mutex, Notify, RwLock, Semaphore};
+use heisen::tokio::sync::{mpsc, oneshot, watch, Mutex, Notify, RwLock, Semaphore};
 use heisen::tokio::task::{self, JoinSet};
 use heisen::tokio::time::{self, sleep, timeout, Duration, Instant};
 use std::sync::Arc;
@@ -171,6 +171,26 @@ async fn notify_semaphore_rwlock_and_unbounded_channels_work() {
     assert_eq!(rx.recv().await, Some(2));
     h.await.unwrap();
     assert_eq!(sem.available_permits(), 1);
+}
+
+#[heisen::model]
+async fn watch_receivers_see_the_latest_value_and_the_close() {
+    let (tx, mut rx) = watch::channel(0u32);
+    let h = heisen::tokio::spawn(async move {
+        let mut last = *rx.borrow();
+        while rx.changed().await.is_ok() {
+            let v = *rx.borrow_and_update();
+            assert!(v > last, "{v} after {last}");
+            last = v;
+        }
+        last
+    });
+    for v in 1..=3 {
+        tx.send(v).unwrap();
+        task::yield_now().await;
+    }
+    drop(tx);
+    assert_eq!(h.await.unwrap(), 3);
 }
 
 #[heisen::model]

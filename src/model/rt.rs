@@ -43,6 +43,7 @@ thread_local! {
 
 /// Whether the last panic noted by the panic hook was raised inside loom or shuttle (a
 /// deadlock, a limit), not by the user's code: code that catches panics must let it go on.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn last_panic_by_backend() -> bool {
     BACKEND_PANIC.with(Cell::get)
 }
@@ -208,6 +209,7 @@ pub enum Op {
     /// received, a notification, a task's end): its text, followed by the object's name when
     /// the event has an object; and the method whose receiver in the source line names the
     /// object (`send` in `tx.send(v)` names `tx`).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     Task(String, Option<&'static str>),
 }
 
@@ -539,6 +541,7 @@ pub(crate) fn lock_requested(
 
 /// The lock request `token` will never be granted (its future was dropped while it waited,
 /// e.g. a cancelled `select!` branch): it leaves the pending list without a row.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn lock_abandoned(token: Option<u64>) {
     let Some(token) = token else { return };
     TRACE.with(|t| {
@@ -795,6 +798,7 @@ pub(crate) fn set_lane_skew(lane: usize, skew: i64) {
 }
 
 /// How many wall-clock readings this execution took so far (without taking one).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn clock_reads() -> u64 {
     TRACE.with(|t| t.borrow().clock_reads)
 }

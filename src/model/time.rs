@@ -212,6 +212,7 @@ fn true_time(bound: Duration) -> u128 {
 /// The model's true time now, as an [`Instant`], *without* taking a reading: unlike
 /// [`Instant::now`] it does not advance the clock by a tick (a virtual-time reading behaves like
 /// tokio's paused clock: time stands still until a timer fires). Inside a model run only.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn now_virtual() -> Instant {
     let bound = rt::clock_bound();
     let ns = start(bound) + tick(bound) * u128::from(rt::clock_reads()) + ADVANCED.with(Cell::get);
@@ -220,6 +221,7 @@ pub(crate) fn now_virtual() -> Instant {
 
 /// Moves the model's true time forward to `t` (nothing if it is already later): a modelled
 /// timer fired at its deadline `t`. No real time passes.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn advance_to(t: Instant) {
     let now = now_virtual();
     if t > now {
@@ -228,6 +230,7 @@ pub(crate) fn advance_to(t: Instant) {
 }
 
 /// How far `t` is past the execution's start on the virtual clock (`virtual t=+100ms` rows).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn since_start(t: Instant) -> Duration {
     let origin = instant_base()
         + Duration::from_nanos(u64::try_from(start(rt::clock_bound())).unwrap_or(u64::MAX));

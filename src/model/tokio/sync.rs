@@ -1804,3 +1804,333 @@ pub mod mpsc {
     }
     debug_impls!(Sender, UnboundedSender, Receiver, UnboundedReceiver);
 }
+
+// ---------------------------------------------------------------------------------------------
+// watch
+
+/// A single-value channel that keeps the latest value (as `tokio::sync::watch`). In the model
+/// a `Ref` (a borrow) is exclusive: it holds the channel's state lock, so do not hold it
+/// across an `.await` (tokio's borrow is a read lock and blocks senders the same way).
+pub mod watch {
+    use super::*;
+
+    struct State<T> {
+        value: T,
+        version: u64,
+        sender: bool,
+        receivers: usize,
+        waiters: Vec<Waker>,
+        tx_waiters: Vec<Waker>,
+    }
+
+    struct Chan<T> {
+        st: BMutex<State<T>>,
+    }
+
+    fn id<T>(c: &Arc<Chan<T>>) -> usize {
+        Arc::as_ptr(c) as usize
+    }
+
+    /// Error types.
+    pub mod error {
+        use std::fmt;
+
+        /// Every receiver is gone; the value comes back.
+        #[derive(PartialEq, Eq, Clone, Copy)]
+        pub struct SendError<T>(pub T);
+
+        impl<T> fmt::Debug for SendError<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct("SendError").finish_non_exhaustive()
+            }
+        }
+        impl<T> fmt::Display for SendError<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("channel closed")
+            }
+        }
+        impl<T> std::error::Error for SendError<T> {}
+
+        /// The sender is gone.
+        #[derive(Debug, PartialEq, Eq, Clone)]
+        pub struct RecvError(pub(crate) ());
+
+        impl fmt::Display for RecvError {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("channel closed")
+            }
+        }
+        impl std::error::Error for RecvError {}
+    }
+    use error::{RecvError, SendError};
+
+    /// The sending half.
+    pub struct Sender<T> {
+        c: Arc<Chan<T>>,
+    }
+
+    /// A receiving half; clone it for more receivers.
+    pub struct Receiver<T> {
+        c: Arc<Chan<T>>,
+        seen: u64,
+    }
+
+    /// A borrow of the current value.
+    pub struct Ref<'a, T> {
+        g: super::super::BGuard<'a, State<T>>,
+        changed: bool,
+    }
+
+    impl<T> Ref<'_, T> {
+        /// Whether the value is newer than the receiver had seen (receivers' borrows only).
+        pub fn has_changed(&self) -> bool {
+            self.changed
+        }
+    }
+
+    impl<T> Deref for Ref<'_, T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            &self.g.value
+        }
+    }
+
+    impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            fmt::Debug::fmt(&self.g.value, f)
+        }
+    }
+
+    /// A new watch channel holding `init`.
+    #[track_caller]
+    pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
+        let c = Arc::new(Chan {
+            st: BMutex::new(
+                State {
+                    value: init,
+                    version: 0,
+                    sender: true,
+                    receivers: 1,
+                    waiters: Vec::new(),
+                    tx_waiters: Vec::new(),
+                },
+                "sync::watch::channel",
+            ),
+        });
+        (Sender { c: c.clone() }, Receiver { c, seen: 0 })
+    }
+
+    impl<T> Sender<T> {
+        /// Replaces the value and notifies the receivers; fails if none is left.
+        #[track_caller]
+        pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+            if self.c.st.with(|s| s.receivers == 0) {
+                return Err(SendError(value));
+            }
+            self.send_replace(value);
+            Ok(())
+        }
+        /// Replaces the value (even with no receiver left), returning the old one.
+        #[track_caller]
+        pub fn send_replace(&self, value: T) -> T {
+            let (old, ws) = self.c.st.with(|s| {
+                let old = std::mem::replace(&mut s.value, value);
+                s.version += 1;
+                (old, std::mem::take(&mut s.waiters))
+            });
+            row("send on", "send", id(&self.c));
+            wake_all(ws);
+            old
+        }
+        /// Modifies the value in place and notifies the receivers.
+        #[track_caller]
+        pub fn send_modify(&self, f: impl FnOnce(&mut T)) {
+            let ws = self.c.st.with(|s| {
+                f(&mut s.value);
+                s.version += 1;
+                std::mem::take(&mut s.waiters)
+            });
+            row("send_modify on", "send_modify", id(&self.c));
+            wake_all(ws);
+        }
+        /// Borrows the current value.
+        pub fn borrow(&self) -> Ref<'_, T> {
+            Ref {
+                g: self.c.st.lock(),
+                changed: false,
+            }
+        }
+        /// A new receiver that has seen the current value.
+        pub fn subscribe(&self) -> Receiver<T> {
+            let seen = self.c.st.with(|s| {
+                s.receivers += 1;
+                s.version
+            });
+            Receiver {
+                c: self.c.clone(),
+                seen,
+            }
+        }
+        /// How many receivers there are.
+        pub fn receiver_count(&self) -> usize {
+            self.c.st.with(|s| s.receivers)
+        }
+        /// Whether every receiver is gone.
+        pub fn is_closed(&self) -> bool {
+            self.receiver_count() == 0
+        }
+        /// Waits until every receiver is gone.
+        pub fn closed(&self) -> Closed<'_, T> {
+            Closed { s: self }
+        }
+    }
+
+    /// The future of [`Sender::closed`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Closed<'a, T> {
+        s: &'a Sender<T>,
+    }
+
+    impl<T> Future for Closed<'_, T> {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            let done = self.s.c.st.with(|s| {
+                if s.receivers == 0 {
+                    return true;
+                }
+                s.tx_waiters.push(cx.waker().clone());
+                false
+            });
+            if done {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    impl<T> Drop for Sender<T> {
+        fn drop(&mut self) {
+            if !live() {
+                return;
+            }
+            let ws = self.c.st.with(|s| {
+                s.sender = false;
+                std::mem::take(&mut s.waiters)
+            });
+            wake_all(ws);
+        }
+    }
+
+    impl<T> Receiver<T> {
+        /// Borrows the current value (without marking it seen).
+        pub fn borrow(&self) -> Ref<'_, T> {
+            let g = self.c.st.lock();
+            let changed = g.version != self.seen;
+            Ref { g, changed }
+        }
+        /// Borrows the current value and marks it seen.
+        pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
+            let g = self.c.st.lock();
+            let changed = g.version != self.seen;
+            self.seen = g.version;
+            Ref { g, changed }
+        }
+        /// Whether a value newer than the last seen was sent; an error once the sender is gone.
+        pub fn has_changed(&self) -> Result<bool, RecvError> {
+            self.c.st.with(|s| {
+                if !s.sender {
+                    Err(RecvError(()))
+                } else {
+                    Ok(s.version != self.seen)
+                }
+            })
+        }
+        /// Waits for a value newer than the last seen (an await point) and marks it seen; an
+        /// error once the sender is gone.
+        #[track_caller]
+        pub fn changed(&mut self) -> Changed<'_, T> {
+            Changed {
+                r: self,
+                at: Location::caller(),
+            }
+        }
+    }
+
+    impl<T> Clone for Receiver<T> {
+        fn clone(&self) -> Self {
+            self.c.st.with(|s| s.receivers += 1);
+            Receiver {
+                c: self.c.clone(),
+                seen: self.seen,
+            }
+        }
+    }
+
+    impl<T> Drop for Receiver<T> {
+        fn drop(&mut self) {
+            if !live() {
+                return;
+            }
+            let ws = self.c.st.with(|s| {
+                s.receivers -= 1;
+                if s.receivers == 0 {
+                    std::mem::take(&mut s.tx_waiters)
+                } else {
+                    Vec::new()
+                }
+            });
+            wake_all(ws);
+        }
+    }
+
+    /// The future of [`Receiver::changed`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Changed<'a, T> {
+        r: &'a mut Receiver<T>,
+        at: &'static Location<'static>,
+    }
+
+    impl<T> Future for Changed<'_, T> {
+        type Output = Result<(), RecvError>;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            let this = self.get_mut();
+            let seen = this.r.seen;
+            let r = this.r.c.st.with(|s| {
+                if s.version != seen {
+                    Some(Ok(s.version))
+                } else if !s.sender {
+                    Some(Err(RecvError(())))
+                } else {
+                    s.waiters.push(cx.waker().clone());
+                    None
+                }
+            });
+            match r {
+                Some(Ok(v)) => {
+                    this.r.seen = v;
+                    rt::record(
+                        Op::Task("changed().await on".into(), Some("changed")),
+                        Some(id(&this.r.c)),
+                        None,
+                        Some(this.at),
+                    );
+                    Poll::Ready(Ok(()))
+                }
+                Some(Err(e)) => Poll::Ready(Err(e)),
+                None => Poll::Pending,
+            }
+        }
+    }
+
+    impl<T> fmt::Debug for Sender<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("Sender").finish_non_exhaustive()
+        }
+    }
+    impl<T> fmt::Debug for Receiver<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("Receiver").finish_non_exhaustive()
+        }
+    }
+}
