@@ -177,7 +177,7 @@ async fn notify_semaphore_rwlock_and_unbounded_channels_work() {
 async fn watch_receivers_see_the_latest_value_and_the_close() {
     let (tx, mut rx) = watch::channel(0u32);
     let h = heisen::tokio::spawn(async move {
-        let mut last = *rx.borrow();
+        let mut last = *rx.borrow_and_update();
         while rx.changed().await.is_ok() {
             let v = *rx.borrow_and_update();
             assert!(v > last, "{v} after {last}");
