@@ -15,6 +15,64 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+/// `pub struct $name<T>(pub T)`: an error that gives the value back (its `Debug` hides it).
+macro_rules! value_error {
+    ($(#[$m:meta])* $name:ident, $text:literal) => {
+        $(#[$m])*
+        #[derive(PartialEq, Eq, Clone, Copy)]
+        pub struct $name<T>(pub T);
+
+        impl<T> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+        impl<T> std::fmt::Display for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($text)
+            }
+        }
+        impl<T> std::error::Error for $name<T> {}
+    };
+}
+
+/// `pub struct $name(())`: an error without data.
+macro_rules! unit_error {
+    ($(#[$m:meta])* $name:ident, $text:literal) => {
+        $(#[$m])*
+        #[derive(Debug, PartialEq, Eq, Clone)]
+        pub struct $name(pub(crate) ());
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($text)
+            }
+        }
+        impl std::error::Error for $name {}
+    };
+}
+
+/// `Debug` that shows only the type's name, for channel halves.
+macro_rules! opaque_debug {
+    ($($t:ident),*) => {$(
+        impl<T> std::fmt::Debug for $t<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+
+/// A channel's state behind its lock (the channel is an `Arc` of it).
+struct Shared<S> {
+    st: BMutex<S>,
+}
+
+/// A channel's identity in the timeline: the address of its shared state.
+fn arc_id<X>(c: &Arc<X>) -> usize {
+    Arc::as_ptr(c) as usize
+}
+
 fn wake_all(ws: Vec<Waker>) {
     for w in ws {
         w.wake();
@@ -1160,28 +1218,18 @@ pub mod oneshot {
         tx_waker: Option<Waker>,
     }
 
-    struct Chan<T> {
-        st: BMutex<State<T>>,
-    }
-
-    fn id<T>(c: &Arc<Chan<T>>) -> usize {
-        Arc::as_ptr(c) as usize
-    }
+    type Chan<T> = Shared<State<T>>;
+    use super::arc_id as id;
 
     /// Error types.
     pub mod error {
         use std::fmt;
 
-        /// The sender was dropped without sending.
-        #[derive(Debug, PartialEq, Eq, Clone)]
-        pub struct RecvError(pub(crate) ());
-
-        impl fmt::Display for RecvError {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("channel closed")
-            }
-        }
-        impl std::error::Error for RecvError {}
+        unit_error!(
+            /// The sender was dropped without sending.
+            RecvError,
+            "channel closed"
+        );
 
         /// `try_recv` found no value.
         #[derive(Debug, PartialEq, Eq, Clone)]
@@ -1370,16 +1418,7 @@ pub mod oneshot {
         }
     }
 
-    impl<T> fmt::Debug for Sender<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("Sender").finish_non_exhaustive()
-        }
-    }
-    impl<T> fmt::Debug for Receiver<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("Receiver").finish_non_exhaustive()
-        }
-    }
+    opaque_debug!(Sender, Receiver);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1403,29 +1442,17 @@ pub mod mpsc {
         cap: Option<Sem>,
     }
 
-    fn id<T>(c: &Arc<Chan<T>>) -> usize {
-        Arc::as_ptr(c) as usize
-    }
+    use super::arc_id as id;
 
     /// Error types.
     pub mod error {
         use std::fmt;
 
-        /// The receiver is gone; the value comes back.
-        #[derive(PartialEq, Eq, Clone, Copy)]
-        pub struct SendError<T>(pub T);
-
-        impl<T> fmt::Debug for SendError<T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct("SendError").finish_non_exhaustive()
-            }
-        }
-        impl<T> fmt::Display for SendError<T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("channel closed")
-            }
-        }
-        impl<T> std::error::Error for SendError<T> {}
+        value_error!(
+            /// The receiver is gone; the value comes back.
+            SendError,
+            "channel closed"
+        );
 
         /// `try_send` failed.
         #[derive(PartialEq, Eq, Clone, Copy)]
@@ -1793,16 +1820,7 @@ pub mod mpsc {
         }
     }
 
-    macro_rules! debug_impls {
-        ($($t:ident),*) => {$(
-            impl<T> fmt::Debug for $t<T> {
-                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.debug_struct(stringify!($t)).finish_non_exhaustive()
-                }
-            }
-        )*};
-    }
-    debug_impls!(Sender, UnboundedSender, Receiver, UnboundedReceiver);
+    opaque_debug!(Sender, UnboundedSender, Receiver, UnboundedReceiver);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1823,44 +1841,21 @@ pub mod watch {
         tx_waiters: Vec<Waker>,
     }
 
-    struct Chan<T> {
-        st: BMutex<State<T>>,
-    }
-
-    fn id<T>(c: &Arc<Chan<T>>) -> usize {
-        Arc::as_ptr(c) as usize
-    }
+    type Chan<T> = Shared<State<T>>;
+    use super::arc_id as id;
 
     /// Error types.
     pub mod error {
-        use std::fmt;
-
-        /// Every receiver is gone; the value comes back.
-        #[derive(PartialEq, Eq, Clone, Copy)]
-        pub struct SendError<T>(pub T);
-
-        impl<T> fmt::Debug for SendError<T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct("SendError").finish_non_exhaustive()
-            }
-        }
-        impl<T> fmt::Display for SendError<T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("channel closed")
-            }
-        }
-        impl<T> std::error::Error for SendError<T> {}
-
-        /// The sender is gone.
-        #[derive(Debug, PartialEq, Eq, Clone)]
-        pub struct RecvError(pub(crate) ());
-
-        impl fmt::Display for RecvError {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("channel closed")
-            }
-        }
-        impl std::error::Error for RecvError {}
+        value_error!(
+            /// Every receiver is gone; the value comes back.
+            SendError,
+            "channel closed"
+        );
+        unit_error!(
+            /// The sender is gone.
+            RecvError,
+            "channel closed"
+        );
     }
     use error::{RecvError, SendError};
 
@@ -2123,14 +2118,5 @@ pub mod watch {
         }
     }
 
-    impl<T> fmt::Debug for Sender<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("Sender").finish_non_exhaustive()
-        }
-    }
-    impl<T> fmt::Debug for Receiver<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("Receiver").finish_non_exhaustive()
-        }
-    }
+    opaque_debug!(Sender, Receiver);
 }
