@@ -124,6 +124,18 @@ async fn select_drops_the_losing_branch_and_join_polls_both() {
         *m.lock().await += 2
     });
     assert_eq!(*m.lock().await, 3);
+    // try_join! stops at the first error; pin! pins a timer polled by reference in select!.
+    let r: Result<(u8, u8), &str> = heisen::tokio::try_join!(async { Ok(1) }, async { Err("no") });
+    assert_eq!(r, Err("no"));
+    let deadline = sleep(Duration::from_millis(20));
+    heisen::tokio::pin!(deadline);
+    let (tx, rx) = oneshot::channel::<u8>();
+    drop(tx);
+    heisen::tokio::select! {
+        r = rx => assert!(r.is_err(), "the sender is gone"),
+        _ = &mut deadline => panic!("the closed channel is ready first"),
+    }
+    (&mut deadline).await;
 }
 
 #[heisen::model]
@@ -139,6 +151,20 @@ async fn a_panicking_task_is_a_join_error_and_abort_cancels() {
     });
     never.abort();
     assert!(never.await.unwrap_err().is_cancelled());
+}
+
+/// As in tokio, a panic does not poison the mutex: the guard the task held is released.
+#[heisen::model]
+async fn a_task_panicking_under_a_guard_releases_it() {
+    let m = Arc::new(Mutex::new(0));
+    let m2 = m.clone();
+    let h = heisen::tokio::spawn(async move {
+        let _g = m2.lock().await;
+        panic!("boom under the guard");
+    });
+    assert!(h.await.unwrap_err().is_panic());
+    *m.lock().await += 1;
+    assert_eq!(*m.lock().await, 1);
 }
 
 #[heisen::model]
@@ -332,6 +358,45 @@ mod model {
             })
             .expect_err("a deadlock");
             assert!(f.kind.contains("deadlock"), "{}: {}", f.kind, f.report);
+        }
+    }
+
+    /// Two tasks taking two tokio mutexes in opposite orders deadlock; the report shows both
+    /// waiting `lock().await` requests as BLOCKED.
+    #[test]
+    fn lock_order_inversion_between_tasks_is_a_deadlock_with_blocked_rows() {
+        for cfg in [
+            Config::new("tokio_model::inversion").loom_only(),
+            Config::new("tokio_model::inversion").shuttle_only(),
+        ] {
+            let f = check(&cfg, || {
+                heisen::__private::block_on_body(async {
+                    let a = Arc::new(Mutex::new(0));
+                    let b = Arc::new(Mutex::new(0));
+                    let (a2, b2) = (a.clone(), b.clone());
+                    let t = heisen::tokio::spawn(async move {
+                        let _x = b2.lock().await;
+                        task::yield_now().await;
+                        let _y = a2.lock().await; // INVERSION-A
+                    });
+                    let _x = a.lock().await;
+                    task::yield_now().await;
+                    let _y = b.lock().await; // INVERSION-B
+                    drop((_x, _y));
+                    t.await.unwrap();
+                })
+            })
+            .expect_err("a deadlock");
+            assert!(f.kind.contains("deadlock"), "{}: {}", f.kind, f.report);
+            for at in [line_of("// INVERSION-A"), line_of("// INVERSION-B")] {
+                assert!(
+                    f.report
+                        .lines()
+                        .any(|l| l.contains("BLOCKED") && l.contains(&at)),
+                    "no BLOCKED row at {at}:\n{}",
+                    f.report
+                );
+            }
         }
     }
 
