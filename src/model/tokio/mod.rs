@@ -211,6 +211,8 @@ struct Slot {
     /// Waiting in [`Exec::park`].
     parked: bool,
     done: bool,
+    /// `JoinHandle::abort` was called: the task stops at its next wake-up.
+    aborted: bool,
     cv: Arc<BCondvar>,
 }
 
@@ -265,6 +267,7 @@ impl Exec {
                 notified: false,
                 parked: false,
                 done: false,
+                aborted: false,
                 cv,
             });
             st.tasks.len() - 1
@@ -284,22 +287,24 @@ impl Exec {
             id,
         }))
     }
-    /// Parks task `id` until it is woken (returns at once if it was woken since its poll), or
-    /// until the runtime shuts down. Returns whether it shut down.
+    /// Parks task `id` until it is woken (returns at once if it was woken since its poll).
+    /// Returns whether the task must stop instead of being polled again: it was aborted, or
+    /// the runtime shut down.
     fn park(&self, id: usize) -> bool {
         let mut g = self.st.lock();
         if g.tasks[id].notified {
             g.tasks[id].notified = false;
-            return g.shutdown;
+            return g.shutdown || g.tasks[id].aborted;
         }
         g.tasks[id].parked = true;
         g.fire_if_idle();
         loop {
             if g.tasks[id].notified || g.shutdown {
+                let shutdown = g.shutdown;
                 let s = &mut g.tasks[id];
                 s.notified = false;
                 s.parked = false;
-                return g.shutdown;
+                return shutdown || s.aborted;
             }
             let cv = g.tasks[id].cv.clone();
             g = cv.wait(g);
@@ -312,8 +317,21 @@ impl Exec {
             st.fire_if_idle();
         });
     }
-    fn is_shutdown(&self) -> bool {
-        self.st.with(|st| st.shutdown)
+    /// Whether task `id` must stop before its first poll.
+    fn stopped(&self, id: usize) -> bool {
+        self.st.with(|st| st.shutdown || st.tasks[id].aborted)
+    }
+    /// Marks task `id` aborted and wakes it; false if it was aborted or finished already.
+    fn abort(&self, id: usize) -> bool {
+        self.st.with(|st| {
+            let s = &mut st.tasks[id];
+            if s.aborted || s.done {
+                return false;
+            }
+            s.aborted = true;
+            st.wake(id);
+            true
+        })
     }
     fn shutdown(&self) {
         self.st.with(|st| {

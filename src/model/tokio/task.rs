@@ -76,7 +76,6 @@ struct JoinState<T> {
     result: Option<Result<T, JoinError>>,
     taken: bool,
     waker: Option<Waker>,
-    aborted: bool,
     done: bool,
 }
 
@@ -93,19 +92,13 @@ impl<T> JoinHandle<T> {
     /// [`JoinError`]); nothing if it finished already.
     #[track_caller]
     pub fn abort(&self) {
-        let first = self.cell.with(|s| {
-            let first = !s.aborted && !s.done;
-            s.aborted = true;
-            first
-        });
-        if first {
+        if self.exec.abort(self.id) {
             rt::record(
                 Op::Task(format!("abort task {}", self.id), None),
                 None,
                 None,
                 Some(Location::caller()),
             );
-            self.exec.wake(self.id);
         }
     }
     /// Whether the task finished (completed, panicked or was cancelled).
@@ -154,7 +147,6 @@ where
             result: None,
             taken: false,
             waker: None,
-            aborted: false,
             done: false,
         },
         "spawn",
@@ -178,8 +170,9 @@ fn run_task<F: Future>(
     let waker = exec.waker(id);
     let mut cx = Context::from_waker(&waker);
     let mut fut = Some(Box::pin(future));
+    let mut stop = exec.stopped(id);
     let result = loop {
-        if cell.with(|s| s.aborted) || exec.is_shutdown() {
+        if stop {
             drop(fut.take());
             break Err(JoinError {
                 repr: Repr::Cancelled,
@@ -190,9 +183,7 @@ fn run_task<F: Future>(
             polling(|| std::panic::catch_unwind(AssertUnwindSafe(|| f.as_mut().poll(&mut cx))));
         match polled {
             Ok(Poll::Ready(v)) => break Ok(v),
-            Ok(Poll::Pending) => {
-                exec.park(id);
-            }
+            Ok(Poll::Pending) => stop = exec.park(id),
             Err(p) => {
                 // A panic of loom or shuttle themselves (a deadlock, a limit) is not the task's.
                 if rt::backend() == Backend::Std || rt::last_panic_by_backend() {
