@@ -42,16 +42,16 @@ pub mod task {
 pub mod sync {
     #[cfg(not(feature = "model"))]
     pub use ::tokio::sync::{
-        mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult, Mutex, MutexGuard, Notify,
-        OwnedMutexGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard, RwLockWriteGuard,
-        Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
+        broadcast, mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult, Mutex,
+        MutexGuard, Notify, OwnedMutexGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard,
+        RwLockWriteGuard, Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
     };
 
     #[cfg(feature = "model")]
     pub use crate::model::tokio::sync::{
-        mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult, Mutex, MutexGuard, Notify,
-        OwnedMutexGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard, RwLockWriteGuard,
-        Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
+        broadcast, mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult, Mutex,
+        MutexGuard, Notify, OwnedMutexGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard,
+        RwLockWriteGuard, Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
     };
 }
 

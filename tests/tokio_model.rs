@@ -4,7 +4,7 @@
 //! Tests of a bug that only an explored interleaving shows are `ignore`d in the normal build.
 #![cfg(feature = "tokio")]
 
-use heisen::tokio::sync::{mpsc, oneshot, watch, Mutex, Notify, RwLock, Semaphore};
+use heisen::tokio::sync::{broadcast, mpsc, oneshot, watch, Mutex, Notify, RwLock, Semaphore};
 use heisen::tokio::task::{self, JoinSet};
 use heisen::tokio::time::{self, sleep, timeout, Duration, Instant};
 use std::sync::Arc;
@@ -217,6 +217,34 @@ async fn watch_receivers_see_the_latest_value_and_the_close() {
     }
     drop(tx);
     assert_eq!(h.await.unwrap(), 3);
+}
+
+#[heisen::model]
+async fn broadcast_receivers_each_see_every_value_or_lag() {
+    let (tx, mut first) = broadcast::channel(2);
+    let mut second = tx.subscribe();
+    let h = heisen::tokio::spawn(async move {
+        let mut got = Vec::new();
+        while let Ok(v) = second.recv().await {
+            got.push(v);
+        }
+        got
+    });
+    for v in 1..=2u32 {
+        assert_eq!(tx.send(v).unwrap(), 2);
+        task::yield_now().await;
+    }
+    drop(tx);
+    assert_eq!(first.recv().await, Ok(1));
+    assert_eq!(first.recv().await, Ok(2));
+    assert_eq!(first.recv().await, Err(broadcast::error::RecvError::Closed));
+    assert_eq!(h.await.unwrap(), vec![1, 2]);
+    // A receiver more than `capacity` behind lags.
+    let (tx, mut rx) = broadcast::channel(1);
+    tx.send(1u8).unwrap();
+    tx.send(2).unwrap();
+    assert_eq!(rx.recv().await, Err(broadcast::error::RecvError::Lagged(1)));
+    assert_eq!(rx.recv().await, Ok(2));
 }
 
 #[heisen::model]

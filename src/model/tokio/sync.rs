@@ -2120,3 +2120,278 @@ pub mod watch {
 
     opaque_debug!(Sender, Receiver);
 }
+
+// ---------------------------------------------------------------------------------------------
+// broadcast
+
+/// A multi-producer, multi-consumer channel where every receiver sees every value (as
+/// `tokio::sync::broadcast`): a ring of `capacity` values; a receiver that falls further behind
+/// gets `Lagged(n)` and skips to the oldest value kept.
+pub mod broadcast {
+    use super::*;
+
+    struct State<T> {
+        buf: VecDeque<T>,
+        /// Position of `buf[0]`.
+        oldest: u64,
+        cap: usize,
+        senders: usize,
+        receivers: usize,
+        waiters: Vec<Waker>,
+    }
+
+    impl<T> State<T> {
+        fn next_pos(&self) -> u64 {
+            self.oldest + self.buf.len() as u64
+        }
+    }
+
+    type Chan<T> = Shared<State<T>>;
+    use super::arc_id as id;
+
+    /// Error types.
+    pub mod error {
+        value_error!(
+            /// No receiver is left; the value comes back.
+            SendError,
+            "channel closed"
+        );
+
+        /// `recv` failed.
+        #[derive(Debug, PartialEq, Eq, Clone)]
+        pub enum RecvError {
+            /// Every sender is gone and every value was received.
+            Closed,
+            /// The receiver fell behind: this many values were skipped.
+            Lagged(u64),
+        }
+
+        impl std::fmt::Display for RecvError {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    RecvError::Closed => f.write_str("channel closed"),
+                    RecvError::Lagged(n) => write!(f, "channel lagged by {n}"),
+                }
+            }
+        }
+        impl std::error::Error for RecvError {}
+
+        /// `try_recv` failed.
+        #[derive(Debug, PartialEq, Eq, Clone)]
+        pub enum TryRecvError {
+            /// No value now.
+            Empty,
+            /// Every sender is gone and every value was received.
+            Closed,
+            /// The receiver fell behind: this many values were skipped.
+            Lagged(u64),
+        }
+
+        impl std::fmt::Display for TryRecvError {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self {
+                    TryRecvError::Empty => f.write_str("channel empty"),
+                    TryRecvError::Closed => f.write_str("channel closed"),
+                    TryRecvError::Lagged(n) => write!(f, "channel lagged by {n}"),
+                }
+            }
+        }
+        impl std::error::Error for TryRecvError {}
+    }
+    use error::{RecvError, SendError, TryRecvError};
+
+    /// The sending half; clone it for more senders.
+    pub struct Sender<T> {
+        c: Arc<Chan<T>>,
+    }
+
+    /// A receiving half: it sees every value sent after it subscribed.
+    pub struct Receiver<T> {
+        c: Arc<Chan<T>>,
+        next: u64,
+    }
+
+    /// A new channel keeping up to `capacity` values (> 0).
+    #[track_caller]
+    pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+        assert!(capacity > 0, "broadcast channel capacity cannot be zero");
+        let c = Arc::new(Chan {
+            st: BMutex::new(
+                State {
+                    buf: VecDeque::new(),
+                    oldest: 0,
+                    cap: capacity,
+                    senders: 1,
+                    receivers: 1,
+                    waiters: Vec::new(),
+                },
+                "sync::broadcast::channel",
+            ),
+        });
+        (Sender { c: c.clone() }, Receiver { c, next: 0 })
+    }
+
+    impl<T> Sender<T> {
+        /// Sends `value` to every receiver; returns how many there are, or the value back if
+        /// none is left.
+        #[track_caller]
+        pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
+            let r = self.c.st.with(|s| {
+                if s.receivers == 0 {
+                    return Err(value);
+                }
+                s.buf.push_back(value);
+                if s.buf.len() > s.cap {
+                    s.buf.pop_front();
+                    s.oldest += 1;
+                }
+                Ok((s.receivers, std::mem::take(&mut s.waiters)))
+            });
+            match r {
+                Ok((n, ws)) => {
+                    row("send on", "send", id(&self.c));
+                    wake_all(ws);
+                    Ok(n)
+                }
+                Err(v) => Err(SendError(v)),
+            }
+        }
+        /// A new receiver that sees the values sent from now on.
+        pub fn subscribe(&self) -> Receiver<T> {
+            let next = self.c.st.with(|s| {
+                s.receivers += 1;
+                s.next_pos()
+            });
+            Receiver {
+                c: self.c.clone(),
+                next,
+            }
+        }
+        /// How many receivers there are.
+        pub fn receiver_count(&self) -> usize {
+            self.c.st.with(|s| s.receivers)
+        }
+    }
+
+    impl<T> Clone for Sender<T> {
+        fn clone(&self) -> Self {
+            self.c.st.with(|s| s.senders += 1);
+            Sender { c: self.c.clone() }
+        }
+    }
+
+    impl<T> Drop for Sender<T> {
+        fn drop(&mut self) {
+            if !live() {
+                return;
+            }
+            let ws = self.c.st.with(|s| {
+                s.senders -= 1;
+                if s.senders == 0 {
+                    std::mem::take(&mut s.waiters)
+                } else {
+                    Vec::new()
+                }
+            });
+            wake_all(ws);
+        }
+    }
+
+    impl<T: Clone> Receiver<T> {
+        /// The next value: `Ok(v)`, `Err(Empty)` (try_recv only), `Err(Closed)` or
+        /// `Err(Lagged(n))`; a waker is stored when empty and `cx` is given.
+        fn take(&mut self, cx: Option<&mut Context<'_>>) -> Result<T, TryRecvError> {
+            let next = self.next;
+            let (r, next) = self.c.st.with(|s| {
+                if next < s.oldest {
+                    return (Err(TryRecvError::Lagged(s.oldest - next)), s.oldest);
+                }
+                if next < s.next_pos() {
+                    let v = s.buf[(next - s.oldest) as usize].clone();
+                    return (Ok(v), next + 1);
+                }
+                if s.senders == 0 {
+                    return (Err(TryRecvError::Closed), next);
+                }
+                if let Some(cx) = cx {
+                    s.waiters.push(cx.waker().clone());
+                }
+                (Err(TryRecvError::Empty), next)
+            });
+            self.next = next;
+            r
+        }
+        /// Receives the next value (an await point while there is none).
+        #[track_caller]
+        pub fn recv(&mut self) -> Recv<'_, T> {
+            Recv {
+                r: self,
+                at: Location::caller(),
+            }
+        }
+        /// The next value if there is one now.
+        #[track_caller]
+        pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+            let r = self.take(None);
+            if r.is_ok() {
+                row("try_recv on", "try_recv", id(&self.c));
+            }
+            r
+        }
+    }
+
+    impl<T> Receiver<T> {
+        /// A new receiver that sees the values sent from now on.
+        pub fn resubscribe(&self) -> Receiver<T> {
+            let next = self.c.st.with(|s| {
+                s.receivers += 1;
+                s.next_pos()
+            });
+            Receiver {
+                c: self.c.clone(),
+                next,
+            }
+        }
+    }
+
+    impl<T> Drop for Receiver<T> {
+        fn drop(&mut self) {
+            if live() {
+                self.c.st.with(|s| s.receivers -= 1);
+            }
+        }
+    }
+
+    /// The future of [`Receiver::recv`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Recv<'a, T> {
+        r: &'a mut Receiver<T>,
+        at: &'static Location<'static>,
+    }
+
+    impl<T: Clone> Future for Recv<'_, T> {
+        type Output = Result<T, RecvError>;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            let this = self.get_mut();
+            let r = match this.r.take(Some(cx)) {
+                Err(TryRecvError::Empty) => return Poll::Pending,
+                Ok(v) => Ok(v),
+                Err(TryRecvError::Closed) => Err(RecvError::Closed),
+                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+            };
+            let text = match &r {
+                Ok(_) => "recv().await on".to_string(),
+                Err(e) => format!("recv().await = Err({e:?}) on"),
+            };
+            rt::record(
+                Op::Task(text, Some("recv")),
+                Some(id(&this.r.c)),
+                None,
+                Some(this.at),
+            );
+            Poll::Ready(r)
+        }
+    }
+
+    opaque_debug!(Sender, Receiver);
+}
