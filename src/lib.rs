@@ -15,6 +15,7 @@
 //! | (nothing: a statement of intent) | [`#[heisen::critical]`](macro@critical), [`heisen::critical_section!`](critical_section) — see [Critical sections](#critical-sections-heisencritical) |
 //! | an executor's `block_on` / `spawn` | [`heisen::future::block_on`](future::block_on), [`heisen::future::spawn`](future::spawn) |
 //! | `tokio::{spawn, select!, join!, try_join!, pin!}`, `tokio::task::{JoinHandle, JoinError, JoinSet, yield_now}`, `tokio::sync::{Mutex, RwLock, Semaphore, Notify, Barrier, mpsc, oneshot, watch}`, `tokio::time::{sleep, sleep_until, timeout, interval, Instant, Duration, error::Elapsed}` | `heisen::tokio` (cargo feature `tokio`; tokio's own items in normal builds, modelled tasks and virtual time in model builds: see the module's docs and the README's conformance table) |
+//! | a real network between machines (sockets, RPC) | [`heisen::net`](net): a simulated network of named nodes whose delivery order, delays, timeouts, partitions and faults the model explores |
 //!
 //! Every item has std's signature in both builds (`tests/parity.rs` assigns each one to a
 //! `fn` pointer of std's type and is compiled in the normal and in the model build), with the
@@ -144,6 +145,8 @@
 //! | `seed = N` | shuttle: base seed | `HEISEN_SEED`, else a stable hash of the test name | CI runs are reproducible |
 //! | `timeout = "30s"` | time budget per backend (`ms`, `s`, `m`) | `"60s"` | |
 //! | `clock_skew = "50ms"` | bound of each thread's wall-clock skew in [`heisen::time`](time) (`ns`, `us`, `ms`, `s`) | no skew | see [Clock skew](#clock-skew-heisentime) |
+//! | `net_faults = "drop, duplicate, reorder"` | network faults [`heisen::net`](net) may inject (any non-empty subset) | none: reliable, FIFO per pair, arbitrary delay | see [`net`] |
+//! | `max_net_faults = N` | how often each enabled fault kind may strike per execution (needs `net_faults`) | 2 | keeps loom tractable |
 //!
 //! Exploration is never a silent pass: every run prints what it explored, e.g.
 //! `shuttle: 1,000 random + 1,000 PCT(depth 3) schedules, seed … — bounded` and
@@ -569,6 +572,7 @@ mod future_std;
 pub mod lin;
 #[cfg(feature = "model")]
 mod model;
+pub mod net;
 pub mod runner;
 #[cfg(feature = "tokio")]
 pub mod tokio;

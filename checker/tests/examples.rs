@@ -4,9 +4,9 @@
 //! * no `fixed` file has any finding.
 //!
 //! Every rule in the table must exist (a renamed rule fails here rather than silently dropping
-//! its expectation). `NOT_YET` lists buggy files that no rule reports yet (`async_lease`: its
-//! storage ignores the fencing token, a missing check no rule sees); a file there that starts
-//! being reported fails the test, so the table gets updated.
+//! its expectation). `NOT_YET` lists buggy files that no rule reports yet (the `net_*`
+//! examples, and `async_lease`, whose storage ignores the fencing token: a missing check); a
+//! file there that starts being reported fails the test, so the table gets updated.
 
 use cargo_heisen::rules;
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,8 +33,17 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("async_withdrawal/src/buggy.rs", &["split-lock-update"]),
 ];
 
-/// Buggy files that no rule reports yet.
-const NOT_YET: &[&str] = &["async_lease/src/buggy.rs"];
+/// Buggy files that no rule reports yet: the `net_*` examples' bugs are protocol bugs over
+/// `heisen::net` (a retry without a key, a read from a follower, a vote count, a lease
+/// check) that the model finds and no static rule models yet; `async_lease`'s storage ignores
+/// the fencing token (a missing check).
+const NOT_YET: &[&str] = &[
+    "net_lost_response/src/buggy.rs",
+    "net_stale_read/src/buggy.rs",
+    "net_split_brain/src/buggy.rs",
+    "net_zombie_leader/src/buggy.rs",
+    "async_lease/src/buggy.rs",
+];
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
