@@ -282,6 +282,10 @@ where
                         fail.test, fail.report
                     ),
                     _ => {
+                        // The counterexample is still the point of the test: print it (libtest
+                        // shows a passing test's output only with --nocapture, which is how
+                        // examples/demo.sh shows the withdrawal's timeline).
+                        print!("{}", fail.report);
                         println!(
                             "heisen: {}: failed as expected (#[should_panic]) under {}: {}",
                             fail.test, fail.backend, fail.kind
