@@ -39,6 +39,10 @@ struct Bug {
     names: &'static [&'static str],
     source: &'static str,
     bug: &'static str,
+    /// A backend that cannot judge the fixed version, and why (an expected difference, as in
+    /// the conformance suite's `expected.toml`): the fixed version then runs on the other
+    /// backend alone (`HEISEN_BACKEND`), and the table says so.
+    fixed_not_under: Option<(&'static str, &'static str)>,
 }
 
 const BUGS: &[Bug] = &[
@@ -54,6 +58,7 @@ const BUGS: &[Bug] = &[
             "oneshot CHANGELOG 0.1.5 \"Handle the UNPARKING state correctly in all recv methods\"",
         bug: "try_recv on a Receiver whose sender is unparking it after an async poll reaches \
               `unreachable!()` (the UNPARKING state is not handled)",
+        fixed_not_under: None,
     },
     Bug {
         id: "spmc-disconnect-loses-message",
@@ -66,6 +71,11 @@ const BUGS: &[Bug] = &[
         source: "spmc f9686a0 \"fix race of inconsistent queue and is_disconnected\" (0.3.0)",
         bug: "try_recv pops an empty queue, then sees the sender's disconnect flag and reports \
               Disconnected although a message was pushed in between: a receiver loses it",
+        fixed_not_under: Some((
+            "loom",
+            "the fix relies on SeqCst loads reading the latest store; loom 0.7 models SeqCst \
+             loads more weakly than the C++20 model and reports a deadlock no real run has",
+        )),
     },
 ];
 
@@ -325,7 +335,7 @@ struct Outcome {
     output: String,
 }
 
-fn run_version(b: &Bug, dir: &Path) -> Result<Outcome, String> {
+fn run_version(b: &Bug, dir: &Path, only: Option<&str>) -> Result<Outcome, String> {
     let sum = dir.join("heisen-summary.tsv");
     let _ = std::fs::remove_file(&sum);
     let mut cmd = cargo();
@@ -347,6 +357,9 @@ fn run_version(b: &Bug, dir: &Path) -> Result<Outcome, String> {
     .env_remove("HEISEN_REPLAY")
     .env_remove("HEISEN_SEED")
     .args(["--", "--test-threads=1"]);
+    if let Some(backend) = only {
+        cmd.env("HEISEN_BACKEND", backend);
+    }
     if !b.names.is_empty() {
         cmd.arg("--exact").args(b.names);
     }
@@ -406,7 +419,9 @@ fn buggy_versions_fail_and_fixed_versions_pass() {
         }
         let verdict = |version: &str, want_fail: bool| -> Result<String, String> {
             let dir = port(b, version, &shim)?;
-            let o = run_version(b, &dir)?;
+            let skip = b.fixed_not_under.filter(|_| !want_fail);
+            let only = skip.map(|(bk, _)| if bk == "loom" { "shuttle" } else { "loom" });
+            let o = run_version(b, &dir, only)?;
             let failed = o.summary.iter().any(|(_, s)| s == "FAIL");
             let all_pass = o.summary.iter().all(|(_, s)| s == "pass");
             let lines = o
@@ -417,7 +432,10 @@ fn buggy_versions_fail_and_fixed_versions_pass() {
                 .join(", ");
             match (want_fail, o.passed, failed, all_pass) {
                 (true, false, true, _) => Ok(format!("FAIL ({lines}): {}", failure_of(&o))),
-                (false, true, _, true) => Ok(format!("pass ({lines})")),
+                (false, true, _, true) => Ok(match skip {
+                    Some((bk, why)) => format!("pass ({lines}; not under {bk}: {why})"),
+                    None => format!("pass ({lines})"),
+                }),
                 _ => Err(format!(
                     "{}@{version}: expected {}, got libtest {} with [{lines}]\n{}",
                     b.krate,
