@@ -52,6 +52,40 @@ pub fn success_ordering(ev: &Event) -> Option<&Arg> {
     ordering_args(ev).into_iter().next()
 }
 
+/// Whether `ev` is a `compare_exchange` / `compare_exchange_weak` with both orderings given.
+pub fn is_cas(ev: &Event) -> bool {
+    ev.kind == EventKind::MethodCall
+        && matches!(ev.name.as_str(), "compare_exchange" | "compare_exchange_weak")
+        && ev.args.len() == 4
+}
+
+/// The failure ordering of a `compare_exchange`: it orders the load that produced the value
+/// returned in `Err` (the value another thread stored), independently of the success ordering.
+pub fn failure_ordering(ev: &Event) -> Option<&Arg> {
+    is_cas(ev).then(|| &ev.args[3]).filter(|a| a.ordering.is_some())
+}
+
+/// Whether the value a failed `compare_exchange` returns flows on: the CAS is matched with an
+/// `Err(..)` pattern (`match`, `if let`), or its result is unwrapped to the current value
+/// (`.unwrap_or_else(|x| x)`, `.unwrap_err()`, `.err()`, `.unwrap_or(..)`). Then the failure
+/// ordering governs what that value may be used for.
+pub fn failure_value_used(func: &FnFacts, ev: &Event) -> bool {
+    if !is_cas(ev) {
+        return false;
+    }
+    func.cases
+        .iter()
+        .any(|c| !c.negated && c.pattern.starts_with("Err") && c.scrutinee.contains(&ev.id))
+        || func.events[ev.id + 1..].iter().any(|e| {
+            e.kind == EventKind::MethodCall
+                && matches!(
+                    e.name.as_str(),
+                    "unwrap_or_else" | "unwrap_err" | "err" | "unwrap_or"
+                )
+                && e.receiver_deps.contains(&ev.id)
+        })
+}
+
 /// Whether the ordering acquires (`Acquire`, `AcqRel`, `SeqCst`).
 pub fn acquires(o: MemOrdering) -> bool {
     matches!(

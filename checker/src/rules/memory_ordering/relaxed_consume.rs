@@ -1,5 +1,5 @@
-use super::{exclusive, is_unsafe_cell_get, ordering_fix, unsafe_cell_with};
-use crate::analysis::atomics::{any_acquire, is_spin_acquire};
+use super::{exclusive_place, is_unsafe_cell_get, ordering_fix, unsafe_cell_with};
+use crate::analysis::atomics::{any_acquire, failure_value_used, is_cas, is_spin_acquire};
 use crate::analysis::locks::Guards;
 use crate::analysis::{Deps, Event, EventId, EventKind, FnFacts, MemOrdering, Place, Root};
 use crate::declare_rule;
@@ -199,32 +199,35 @@ impl Rule for RelaxedConsume {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
-            if exclusive(func) {
-                continue;
-            }
             let mut acc: Option<Vec<Access>> = None;
             let mut guards = None;
             for l in &func.events {
                 // A `load`, or a `compare_exchange` whose success decides the access (a lock
                 // taken that way is `relaxed-lock`'s).
-                let arg = if l.is_method("load", 1) {
-                    &l.args[0]
-                } else if l.kind == EventKind::MethodCall
-                    && matches!(
-                        l.name.as_str(),
-                        "compare_exchange" | "compare_exchange_weak"
-                    )
-                    && l.args.len() == 4
-                    && !is_spin_acquire(func, l)
-                {
-                    &l.args[2]
+                // `failed`: only the value a failed CAS returns is unordered (success orders,
+                // failure is `Relaxed`): then only what that value locates counts.
+                let (arg, failed) = if l.is_method("load", 1) {
+                    (&l.args[0], false)
+                } else if is_cas(l) && !is_spin_acquire(func, l) {
+                    let relaxed = |a: &crate::analysis::Arg| a.ordering == Some(MemOrdering::Relaxed);
+                    if relaxed(&l.args[2]) {
+                        (&l.args[2], false)
+                    } else if relaxed(&l.args[3]) && failure_value_used(func, l) {
+                        (&l.args[3], true)
+                    } else {
+                        continue;
+                    }
                 } else {
                     continue;
                 };
                 if arg.ordering != Some(MemOrdering::Relaxed) {
                     continue;
                 }
-                let Some(recv) = l.receiver.as_ref().filter(|r| r.maybe_shared()) else {
+                let Some(recv) = l
+                    .receiver
+                    .as_ref()
+                    .filter(|r| r.maybe_shared() && !exclusive_place(func, r))
+                else {
                     continue;
                 };
                 if guards
@@ -247,6 +250,9 @@ impl Rule for RelaxedConsume {
                             return false;
                         }
                     }
+                    if failed && g != Gate::Data {
+                        return false;
+                    }
                     let kind_ok = match g {
                         // A pointer loaded from an `AtomicPtr` and followed; or an index
                         // that locates a slot read through a cell.
@@ -261,7 +267,14 @@ impl Rule for RelaxedConsume {
                     continue;
                 };
                 let name = recv.last_name();
-                let message = if is_ptr && !a.through_cell {
+                let message = if failed {
+                    format!(
+                        "`{}.{}` has `Relaxed` failure ordering and the value it returns on \
+                         failure (another thread's store) is used to read shared data; that \
+                         thread's writes before the store may not be visible yet",
+                        recv.text, l.name
+                    )
+                } else if is_ptr && !a.through_cell {
                     format!(
                         "the pointer loaded from `{}` with `Relaxed` is dereferenced; the \
                          pointee's initialization may not be visible to this thread",
@@ -279,11 +292,20 @@ impl Rule for RelaxedConsume {
                     file,
                     event_region(l),
                     message,
-                    format!(
-                        "load `{}` with `Ordering::Acquire` (paired with `Release` on the store), \
-                         or put `std::sync::atomic::fence(Ordering::Acquire)` before the access",
-                        recv.text
-                    ),
+                    if failed {
+                        format!(
+                            "give `{}.{}` the failure ordering `Ordering::Acquire` (Rust before \
+                             1.64 also needs `AcqRel` or `SeqCst` on success)",
+                            recv.text, l.name
+                        )
+                    } else {
+                        format!(
+                            "load `{}` with `Ordering::Acquire` (paired with `Release` on the \
+                             store), or put `std::sync::atomic::fence(Ordering::Acquire)` before \
+                             the access",
+                            recv.text
+                        )
+                    },
                 );
                 f.fix = ordering_fix(arg, "Acquire");
                 label(&mut f, a.region, "the data is read here");
