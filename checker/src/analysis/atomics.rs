@@ -86,6 +86,25 @@ pub fn failure_value_used(func: &FnFacts, ev: &Event) -> bool {
         })
 }
 
+/// The ordering argument that governs the value `ev` reads from its atomic: a `load`'s; a
+/// `swap`'s or `fetch_*`'s (the old value, read with the success ordering); for a
+/// `compare_exchange`, its failure ordering when the value returned on failure flows on
+/// ([`failure_value_used`]) — on success it returns the expected value, which the caller
+/// already had. `None` for anything else.
+pub fn read_ordering<'e>(func: &FnFacts, ev: &'e Event) -> Option<&'e Arg> {
+    if !is_atomic_op(ev) || ev.name == "store" {
+        return None;
+    }
+    if is_cas(ev) {
+        return failure_value_used(func, ev).then(|| &ev.args[3]);
+    }
+    match ev.name.as_str() {
+        "load" | "swap" => ordering_args(ev).into_iter().next(),
+        n if n.starts_with("fetch_") && n != "fetch_update" => ordering_args(ev).into_iter().next(),
+        _ => None,
+    }
+}
+
 /// Whether the ordering acquires (`Acquire`, `AcqRel`, `SeqCst`).
 pub fn acquires(o: MemOrdering) -> bool {
     matches!(
@@ -186,6 +205,18 @@ fn lock_fn(func: &FnFacts) -> bool {
         "lock" | "try_lock" | "acquire" | "spin_lock" | "raw_lock"
     ) || n.starts_with("lock_")
         || n.starts_with("try_lock")
+}
+
+/// Whether `func` takes a lock by its contract: a `lock`/`try_lock`/`lock_*` function
+/// (lock_api's `RawMutex::lock`, `RawRwLock::lock_exclusive`, …), or an `upgrade` /
+/// `try_upgrade*` of a lock type (`RawRwLockUpgrade::upgrade`: a type named `…Lock…` or
+/// `…Mutex…`; `Weak::upgrade` is not one). On return (or on `true`) the caller owns the
+/// protected data, so the function must acquire what the previous owner released.
+pub fn takes_lock(func: &FnFacts) -> bool {
+    let n = func.short_name();
+    lock_fn(func)
+        || ((n == "upgrade" || n.starts_with("try_upgrade"))
+            && func.owner().is_some_and(lockish_name))
 }
 
 fn unlock_fn(func: &FnFacts) -> bool {
