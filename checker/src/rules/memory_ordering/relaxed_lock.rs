@@ -148,11 +148,33 @@ fn relaxed_waits(func: &FnFacts) -> Vec<(&Event, crate::finding::Region)> {
         if opaque {
             continue;
         }
+        // A CAS loop that takes the lock inside (`while s & WRITER == 0 { match
+        // cas(s, s | WRITER, Acquire, Relaxed) { Ok(_) => return, Err(e) => s = e } }`): leaving
+        // it is not taking the lock.
+        let takes_inside = func.events.iter().any(|e| {
+            e.loops.contains(&i) && e.name != "load" && any_acquire(std::slice::from_ref(e))
+        });
+        if takes_inside {
+            continue;
+        }
+        // What runs after the wait: the rest of the function, and, for a wait nested in a
+        // retry loop (`while cas(.., Acquire).is_err() { while locked.load(Relaxed) {} }`),
+        // the enclosing loops.
         let end = lp.region.end_line;
+        let enclosing: Vec<usize> = func
+            .loops
+            .iter()
+            .enumerate()
+            .filter(|(j, o)| *j != i && o.region.line <= lp.region.line && o.region.end_line >= end)
+            .map(|(j, _)| j)
+            .collect();
         let after: Vec<Event> = func
             .events
             .iter()
-            .filter(|e| e.closure_depth == 0 && e.region.line > end)
+            .filter(|e| {
+                e.closure_depth == 0
+                    && (e.region.line > end || e.loops.iter().any(|l| enclosing.contains(l)))
+            })
             .cloned()
             .collect();
         if any_acquire(&after) {
@@ -160,7 +182,14 @@ fn relaxed_waits(func: &FnFacts) -> Vec<(&Event, crate::finding::Region)> {
         }
         let header = lp.header_region.unwrap_or(lp.region);
         for e in evs {
-            if e.closure_depth == 0 && relaxed_read(func, e).is_some() {
+            // Only values read anew in the loop decide when it ends (a ticket drawn before
+            // the loop is compared, not waited on). A spin acquire (`while locked.swap(true,
+            // Relaxed)`) is reported as one below.
+            if e.closure_depth == 0
+                && e.loops.contains(&i)
+                && relaxed_read(func, e).is_some()
+                && !is_spin_acquire(func, e)
+            {
                 out.push((e, header));
             }
         }
