@@ -19,6 +19,16 @@ declare_rule! {
     /// A lock is recognized by the atomic's name (`lock`, `locked`, `mutex`, `spin…`), a
     /// `LOCKED`-style constant, or a `lock`/`try_lock`/`unlock` function.
     ///
+    /// Lock words are also recognized by what the code does with them, whatever the
+    /// constants are called: a function that takes a lock by its contract (`lock`,
+    /// `try_lock*`, `lock_*` as in lock_api's `RawMutex`/`RawRwLock`, and `upgrade` /
+    /// `try_upgrade*` of a `…Lock`/`…Mutex` type) whose `Relaxed` read-modify-write decides
+    /// that the lock is taken while nothing in the function acquires; and, on the slow paths
+    /// those functions call on `self`, a wait loop (`while state & READERS != 0 { .. }`) that
+    /// re-reads the lock word with `Relaxed` — a `load`, or the value a `compare_exchange`
+    /// with `Relaxed` *failure* ordering returns in `Err` — when nothing acquires after the
+    /// wait: leaving that loop is the decision that the previous owners are gone.
+    ///
     /// ### Why is this bad
     /// A lock does two jobs: mutual exclusion, and handing the protected data from one owner
     /// to the next. The second job is the ordering: the unlock must `Release` what the
@@ -53,10 +63,14 @@ declare_rule! {
     ///
     /// ### Known limitations
     /// Locks are recognized by names and lock/unlock values (`true`/`false`, `1`/`0`,
-    /// `LOCKED`/`UNLOCKED` constants); a lock word with other encodings (ticket locks, state
-    /// machines with several bits) is only seen when its constants say `LOCK`. The fence forms
-    /// (`Relaxed` lock then `fence(Acquire)`, `fence(Release)` then `Relaxed` unlock) are
-    /// accepted when the fence is in the same function.
+    /// `LOCKED`/`UNLOCKED` constants), or by the lock-taking functions above; the release side
+    /// of a lock word with other encodings (ticket locks, state machines with several bits) is
+    /// only seen when its constants say `LOCK`. The fence forms (`Relaxed` lock then
+    /// `fence(Acquire)`, `fence(Release)` then `Relaxed` unlock) are accepted when the fence
+    /// is in the same function. A lock-taking function that calls a closure it was given
+    /// (`lock_common(.., try_lock: impl FnMut(..))`) is taken to acquire through it; a wait
+    /// whose condition calls a function, or whose loop takes the lock inside (a CAS loop), is
+    /// not judged. Slow paths are followed three calls deep, through calls on `self` only.
     pub static RELAXED_LOCK = {
         name: "relaxed-lock",
         group: MemoryOrdering,
