@@ -52,6 +52,9 @@ struct Bug {
     bug: String,
     #[allow(dead_code)]
     fix: String,
+    /// Why the checker does not (or cannot) report it, or what a still-flagged fix is about;
+    /// printed under the bug's row with `--verbose`.
+    note: Option<String>,
 }
 
 const GROUPS: [&str; 5] = [
@@ -263,6 +266,9 @@ fn main() {
                     }
                 ),
                 Err(e) => println!("{:<52} {:<16} ERROR {e}", b.id, b.group),
+            }
+            if let Some(n) = &b.note {
+                println!("    note: {n}");
             }
         }
         println!();

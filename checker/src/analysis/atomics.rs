@@ -42,6 +42,22 @@ pub fn is_atomic_op(ev: &Event) -> bool {
         && ev.args.iter().any(|a| a.ordering.is_some())
 }
 
+/// Whether `ev` looks like an atomic op whose orderings are not written out but passed in
+/// (`self.next_all.load(ordering)` in a helper that callers give `Acquire` or `Relaxed`):
+/// what it orders is the callers' choice, so it may acquire or release.
+pub fn has_passed_ordering(ev: &Event) -> bool {
+    let arity = match ev.name.as_str() {
+        "load" => 1,
+        "compare_exchange" | "compare_exchange_weak" => 4,
+        n if ATOMIC_METHODS.contains(&n) && n != "fetch_update" && n != "compare_and_swap" => 2,
+        _ => return false,
+    };
+    ev.kind == EventKind::MethodCall
+        && ev.args.len() == arity
+        && ev.args.iter().all(|a| a.ordering.is_none())
+        && ev.args.last().is_some_and(|a| a.place.is_some() && a.int_lit.is_none())
+}
+
 /// The ordering arguments of an atomic op, in order (success first for CAS).
 pub fn ordering_args(ev: &Event) -> Vec<&Arg> {
     ev.args.iter().filter(|a| a.ordering.is_some()).collect()
@@ -338,6 +354,47 @@ mod tests {
         assert!(any_acquire(&f.events[1..2]) && !any_release(&f.events[1..2]));
         assert!(any_release(&f.events[2..3]) && !any_acquire(&f.events[2..3]));
         assert!(any_acquire(&f.events[3..]) && any_release(&f.events[3..]));
+    }
+
+    #[test]
+    fn cas_failure_value_and_read_orderings() {
+        let src = "fn f(&self) {
+            match T.compare_exchange(a, b, AcqRel, Relaxed) { Ok(_) => b, Err(old) => old };
+            let v = T.compare_exchange(a, b, Release, Relaxed).unwrap_or_else(|x| x);
+            T.compare_exchange(a, b, Acquire, Relaxed).is_ok();
+            s.load(Acquire); s.fetch_sub(1, Relaxed); s.store(1, Release);
+        }";
+        let facts = analyze_file(&syn::parse_file(src).expect("test source parses"));
+        let f = &facts.functions[0];
+        let cas: Vec<&Event> = f.events.iter().filter(|e| is_cas(e)).collect();
+        let used: Vec<bool> = cas.iter().map(|e| failure_value_used(f, e)).collect();
+        // The third only tests success: its failure value goes nowhere.
+        assert_eq!(used, [true, true, false]);
+        assert_eq!(
+            failure_ordering(cas[0]).and_then(|a| a.ordering),
+            Some(MemOrdering::Relaxed)
+        );
+        let reads: Vec<Option<MemOrdering>> = f
+            .events
+            .iter()
+            .filter(|e| is_atomic_op(e))
+            .map(|e| read_ordering(f, e).and_then(|a| a.ordering))
+            .collect();
+        use MemOrdering::*;
+        assert_eq!(
+            reads,
+            [Some(Relaxed), Some(Relaxed), None, Some(Acquire), Some(Relaxed), None]
+        );
+    }
+
+    #[test]
+    fn lock_taking_functions_by_contract() {
+        let src = "impl RawRwLock { fn lock_exclusive(&self) {} fn upgrade(&self) {} \
+                   fn try_upgrade_for(&self) {} fn unlock(&self) {} }
+                   impl Weak { fn upgrade(&self) {} }";
+        let facts = analyze_file(&syn::parse_file(src).expect("test source parses"));
+        let got: Vec<bool> = facts.functions.iter().map(takes_lock).collect();
+        assert_eq!(got, [true, true, true, false, false]);
     }
 
     fn spin(src: &str) -> Vec<(bool, bool)> {

@@ -112,6 +112,22 @@ mod tests {
     }
 
     #[test]
+    fn loop_condition_carries_values_assigned_in_the_body() {
+        let f = facts(
+            "fn f(&self) { let mut s = self.a.load(Acquire); \
+             while s & MASK != 0 { if let Err(x) = self.a.compare_exchange(s, 1, Relaxed, Relaxed) { s = x; continue; } other = self.b.load(Relaxed); } }",
+        );
+        let func = &f.functions[0];
+        let deps: Vec<&str> = func
+            .loop_condition_deps(0)
+            .iter()
+            .map(|&d| func.events[d].name.as_str())
+            .collect();
+        // The initial load and the CAS whose failure value becomes `s`; not `other`'s load.
+        assert_eq!(deps, ["load", "compare_exchange"]);
+    }
+
+    #[test]
     fn owner_is_the_impl_or_trait_type() {
         let f = facts(
             "fn free() { fn nested() {} }

@@ -1,7 +1,7 @@
-use super::{exclusive_place, is_unsafe_cell_get, ordering_fix, unsafe_cell_with};
+use super::{exclusive, exclusive_place, is_unsafe_cell_get, ordering_fix, unsafe_cell_with};
 use crate::analysis::atomics::{
-    acquires, any_acquire, failure_value_used, is_acquire_fence, is_atomic_op, is_cas,
-    is_spin_acquire,
+    acquires, any_acquire, failure_value_used, has_passed_ordering, is_acquire_fence,
+    is_atomic_op, is_cas, is_spin_acquire,
 };
 use std::collections::{HashMap, HashSet};
 use crate::analysis::locks::Guards;
@@ -232,10 +232,18 @@ fn unpaired_releases(cx: &CrateContext<'_>) -> HashMap<String, (usize, Region)> 
                 .filter(|e| is_acquire_fence(e))
                 .map(|e| e.id)
                 .collect();
-            for ev in func.events.iter().filter(|e| is_atomic_op(e)) {
+            for ev in &func.events {
                 let Some(recv) = &ev.receiver else {
                     continue;
                 };
+                if has_passed_ordering(ev) {
+                    // `spin_next_all(.., Acquire)` → `self.next_all.load(ordering)`.
+                    acquired.insert(recv.last_name().to_string());
+                    continue;
+                }
+                if !is_atomic_op(ev) {
+                    continue;
+                }
                 let name = recv.last_name().to_string();
                 let ords = ev.orderings();
                 let acquires_here = ords.iter().any(|&o| acquires(o))
@@ -279,7 +287,9 @@ impl RelaxedConsume {
     fn unpaired(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         let mut unpaired = None;
         for (file, func) in cx.functions() {
-            if func.is_test {
+            // A function that owns its object exclusively (`&mut self`, `Drop`) reads what
+            // the previous owner handed over when it got the `&mut`; nothing to pair here.
+            if func.is_test || exclusive(func) {
                 continue;
             }
             let mut guards = None;
