@@ -23,8 +23,9 @@ declare_rule! {
     /// An atomic that the crate publishes with a `Release` `store`/`swap` but that no
     /// operation anywhere in the crate acquires (no `Acquire` load or read-modify-write, no
     /// `Relaxed` load followed by `fence(Acquire)`) is a release with nothing to pair with:
-    /// a `Relaxed` load of it whose value decides what runs next (`if inner.notified.load(
-    /// Relaxed) < n { .. }`) is reported, with the store as a label.
+    /// a `Relaxed` load of it whose value decides what is done to the object holding it
+    /// (`if inner.notified.load(Relaxed) < n { inner.lock().notify(n) }`) is reported, with
+    /// the store as a label.
     ///
     /// A `compare_exchange` whose success ordering acquires but whose *failure* ordering is
     /// `Relaxed` is reported when the value it returns in `Err` (matched with `Err(x)`, or
@@ -76,8 +77,9 @@ declare_rule! {
     /// `compare_exchange` only reads located by the returned value count, not code that runs
     /// because it failed. Atomics are matched across the crate by field or static name, so a
     /// field of the same name acquired in another struct silences the unpaired-release case;
-    /// a value only returned, or that becomes the expected value of a CAS on the same atomic,
-    /// decides nothing here. A pointer is followed when it is loaded from a field or static declared as an
+    /// a value only returned, only used to decide when to log, or that becomes the expected
+    /// value of a CAS on the same atomic decides nothing here, and neither does an atomic with
+    /// no owning object (a `&AtomicU64` parameter, a static). A pointer is followed when it is loaded from a field or static declared as an
     /// `AtomicPtr`; one loaded from a parameter or local (`data: &AtomicPtr<()>`, the shape of
     /// a vtable function) is not: the stores that publish it are the caller's to see.
     pub static RELAXED_CONSUME = {
@@ -264,21 +266,34 @@ fn unpaired_releases(cx: &CrateContext<'_>) -> HashMap<String, (usize, Region)> 
     published
 }
 
-/// Whether the value of `l` decides what runs next in `func`: some later event or exit is
-/// control-dependent on it (returning it leaves the decision to the caller).
-fn decides(func: &FnFacts, l: &Event) -> bool {
-    // The expected value of a CAS loop on the same atomic: the CAS checks it again.
+/// Whether the value of `l` decides what is done to the object that holds the atomic: some
+/// later event that runs only as the value says is a non-atomic access to that object
+/// (`if inner.notified.load(Relaxed) < n { inner.lock().notify(n) }`). A value that only
+/// decides when to log, or that becomes the expected value of a CAS on the same atomic (which
+/// checks it again), hands nothing over; an atomic with no owning object (a `&AtomicU64`
+/// parameter, a static) guards nothing this can see.
+fn decides(func: &FnFacts, l: &Event, recv: &Place) -> bool {
+    let Some((parent, _)) = recv.text.rsplit_once('.') else {
+        return false;
+    };
     let retried = func.events[l.id + 1..].iter().any(|e| {
         is_atomic_op(e) && e.receiver == l.receiver && e.data_deps.contains(&l.id)
     });
+    let of_object = |p: &Place| {
+        p.text == parent
+            || p
+                .text
+                .strip_prefix(parent)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    };
     !retried
-        && (func.events[l.id + 1..]
-            .iter()
-            .any(|e| e.closure_depth == l.closure_depth && e.control_deps.contains(&l.id))
-            || func
-                .exits
-                .iter()
-                .any(|x| x.closure_depth == l.closure_depth && x.control_deps.contains(&l.id)))
+        && func.events[l.id + 1..].iter().any(|e| {
+            e.closure_depth == l.closure_depth
+                && e.control_deps.contains(&l.id)
+                && matches!(e.kind, EventKind::MethodCall | EventKind::Assign { .. })
+                && !is_atomic_op(e)
+                && e.receiver.as_ref().is_some_and(of_object)
+        })
 }
 
 impl RelaxedConsume {
@@ -308,7 +323,7 @@ impl RelaxedConsume {
                 let Some(&(store_file, store_region)) = unpaired.get(recv.last_name()) else {
                     continue;
                 };
-                if !decides(func, l)
+                if !decides(func, l, recv)
                     || guards
                         .get_or_insert_with(|| Guards::of(cx.index, func))
                         .live_at(l)
