@@ -55,7 +55,10 @@ pub fn has_passed_ordering(ev: &Event) -> bool {
     ev.kind == EventKind::MethodCall
         && ev.args.len() == arity
         && ev.args.iter().all(|a| a.ordering.is_none())
-        && ev.args.last().is_some_and(|a| a.place.is_some() && a.int_lit.is_none())
+        && ev
+            .args
+            .last()
+            .is_some_and(|a| a.place.is_some() && a.int_lit.is_none())
 }
 
 /// The ordering arguments of an atomic op, in order (success first for CAS).
@@ -71,14 +74,19 @@ pub fn success_ordering(ev: &Event) -> Option<&Arg> {
 /// Whether `ev` is a `compare_exchange` / `compare_exchange_weak` with both orderings given.
 pub fn is_cas(ev: &Event) -> bool {
     ev.kind == EventKind::MethodCall
-        && matches!(ev.name.as_str(), "compare_exchange" | "compare_exchange_weak")
+        && matches!(
+            ev.name.as_str(),
+            "compare_exchange" | "compare_exchange_weak"
+        )
         && ev.args.len() == 4
 }
 
 /// The failure ordering of a `compare_exchange`: it orders the load that produced the value
 /// returned in `Err` (the value another thread stored), independently of the success ordering.
 pub fn failure_ordering(ev: &Event) -> Option<&Arg> {
-    is_cas(ev).then(|| &ev.args[3]).filter(|a| a.ordering.is_some())
+    is_cas(ev)
+        .then(|| &ev.args[3])
+        .filter(|a| a.ordering.is_some())
 }
 
 /// Whether the value a failed `compare_exchange` returns flows on: the CAS is matched with an
@@ -383,7 +391,14 @@ mod tests {
         use MemOrdering::*;
         assert_eq!(
             reads,
-            [Some(Relaxed), Some(Relaxed), None, Some(Acquire), Some(Relaxed), None]
+            [
+                Some(Relaxed),
+                Some(Relaxed),
+                None,
+                Some(Acquire),
+                Some(Relaxed),
+                None
+            ]
         );
     }
 

@@ -67,9 +67,9 @@ impl FnFacts {
         for e in &self.events {
             let carried = matches!(e.kind, super::EventKind::Assign { .. })
                 && e.loops.contains(&i)
-                && e.receiver.as_ref().is_some_and(|p| {
-                    matches!(p.root, super::Root::Local { .. }) && named(&p.text)
-                });
+                && e.receiver
+                    .as_ref()
+                    .is_some_and(|p| matches!(p.root, super::Root::Local { .. }) && named(&p.text));
             if carried {
                 out.union_with(&e.data_deps);
             }

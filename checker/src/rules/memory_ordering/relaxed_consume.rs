@@ -1,15 +1,15 @@
 use super::{exclusive, exclusive_place, is_unsafe_cell_get, ordering_fix, unsafe_cell_with};
 use crate::analysis::atomics::{
-    acquires, any_acquire, failure_value_used, has_passed_ordering, is_acquire_fence,
-    is_atomic_op, is_cas, is_spin_acquire,
+    acquires, any_acquire, failure_value_used, has_passed_ordering, is_acquire_fence, is_atomic_op,
+    is_cas, is_spin_acquire,
 };
-use std::collections::{HashMap, HashSet};
 use crate::analysis::locks::Guards;
 use crate::analysis::{Deps, Event, EventId, EventKind, FnFacts, MemOrdering, Place, Root};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
 use crate::index::CrateIndex;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
+use std::collections::{HashMap, HashSet};
 
 declare_rule! {
     /// ### What it does
@@ -248,16 +248,14 @@ fn unpaired_releases(cx: &CrateContext<'_>) -> HashMap<String, (usize, Region)> 
                 }
                 let name = recv.last_name().to_string();
                 let ords = ev.orderings();
-                let acquires_here = ords.iter().any(|&o| acquires(o))
-                    || fences.iter().any(|&f| f > ev.id);
+                let acquires_here =
+                    ords.iter().any(|&o| acquires(o)) || fences.iter().any(|&f| f > ev.id);
                 if acquires_here {
                     acquired.insert(name);
                 } else if matches!(ev.name.as_str(), "store" | "swap")
                     && ords.first() == Some(&MemOrdering::Release)
                 {
-                    published
-                        .entry(name)
-                        .or_insert((fi, event_region(ev)));
+                    published.entry(name).or_insert((fi, event_region(ev)));
                 }
             }
         }
@@ -276,13 +274,12 @@ fn decides(func: &FnFacts, l: &Event, recv: &Place) -> bool {
     let Some((parent, _)) = recv.text.rsplit_once('.') else {
         return false;
     };
-    let retried = func.events[l.id + 1..].iter().any(|e| {
-        is_atomic_op(e) && e.receiver == l.receiver && e.data_deps.contains(&l.id)
-    });
+    let retried = func.events[l.id + 1..]
+        .iter()
+        .any(|e| is_atomic_op(e) && e.receiver == l.receiver && e.data_deps.contains(&l.id));
     let of_object = |p: &Place| {
         p.text == parent
-            || p
-                .text
+            || p.text
                 .strip_prefix(parent)
                 .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
     };
@@ -378,7 +375,8 @@ impl Rule for RelaxedConsume {
                 let (arg, failed) = if l.is_method("load", 1) {
                     (&l.args[0], false)
                 } else if is_cas(l) && !is_spin_acquire(func, l) {
-                    let relaxed = |a: &crate::analysis::Arg| a.ordering == Some(MemOrdering::Relaxed);
+                    let relaxed =
+                        |a: &crate::analysis::Arg| a.ordering == Some(MemOrdering::Relaxed);
                     if relaxed(&l.args[2]) {
                         (&l.args[2], false)
                     } else if relaxed(&l.args[3]) && failure_value_used(func, l) {
@@ -484,8 +482,9 @@ impl Rule for RelaxedConsume {
         }
         let mut more = Vec::new();
         self.unpaired(cx, &mut more);
-        out.extend(more.into_iter().filter(|f| {
-            !reported.contains(&(f.file.clone(), f.region.line, f.region.column))
-        }));
+        out.extend(
+            more.into_iter()
+                .filter(|f| !reported.contains(&(f.file.clone(), f.region.line, f.region.column))),
+        );
     }
 }

@@ -119,9 +119,9 @@ fn lock_path(cx: &CrateContext<'_>) -> HashSet<FnKey> {
 
 /// Whether `func` calls one of its parameters (a closure it was given).
 fn calls_param(func: &FnFacts) -> bool {
-    func.events.iter().any(|e| {
-        e.kind == EventKind::Call && func.params.iter().any(|(n, _)| *n == e.name)
-    })
+    func.events
+        .iter()
+        .any(|e| e.kind == EventKind::Call && func.params.iter().any(|(n, _)| *n == e.name))
 }
 
 /// A read of a shared atomic (a field of `self`, a static) whose value is governed by a
@@ -145,10 +145,7 @@ fn relaxed_waits(func: &FnFacts) -> Vec<(&Event, crate::finding::Region)> {
             continue;
         }
         let deps = func.loop_condition_deps(i);
-        let evs: Vec<&Event> = deps
-            .iter()
-            .filter_map(|&d| func.events.get(d))
-            .collect();
+        let evs: Vec<&Event> = deps.iter().filter_map(|&d| func.events.get(d)).collect();
         // A condition decided by a call the walk cannot see into (`while !try_lock(&mut s)`,
         // a helper that may acquire) is not judged; getters on the loaded value are fine.
         let opaque = evs.iter().any(|e| {
@@ -241,7 +238,10 @@ impl Rule for RelaxedLock {
                     let Some(arg) = relaxed_read(func, read) else {
                         continue;
                     };
-                    let recv = read.receiver.as_ref().map_or("the lock", |r| r.text.as_str());
+                    let recv = read
+                        .receiver
+                        .as_ref()
+                        .map_or("the lock", |r| r.text.as_str());
                     let what = if read.name.starts_with("compare_exchange") {
                         "the value a failed compare-exchange returns (`Relaxed` failure \
                          ordering)"
