@@ -79,7 +79,8 @@ declare_rule! {
     /// field of the same name acquired in another struct silences the unpaired-release case;
     /// a value only returned, only used to decide when to log, or that becomes the expected
     /// value of a CAS on the same atomic decides nothing here, and neither does an atomic with
-    /// no owning object (a `&AtomicU64` parameter, a static). A pointer is followed when it is loaded from a field or static declared as an
+    /// no owning object (a `&AtomicU64` parameter, a static). A pointer is followed when it
+    /// is loaded from a field or static declared as an
     /// `AtomicPtr`; one loaded from a parameter or local (`data: &AtomicPtr<()>`, the shape of
     /// a vtable function) is not: the stores that publish it are the caller's to see.
     pub static RELAXED_CONSUME = {
