@@ -265,6 +265,14 @@ fn unpaired_releases(cx: &CrateContext<'_>) -> HashMap<String, (usize, Region)> 
     published
 }
 
+/// The atomic `l` reads, when another thread may reach it: not a local built here, not a
+/// place of `self` in a function that owns `self` exclusively.
+fn shared_receiver<'f>(func: &FnFacts, l: &'f Event) -> Option<&'f Place> {
+    l.receiver
+        .as_ref()
+        .filter(|r| r.maybe_shared() && !exclusive_place(func, r))
+}
+
 /// Whether the value of `l` decides what is done to the object that holds the atomic: some
 /// later event that runs only as the value says is a non-atomic access to that object
 /// (`if inner.notified.load(Relaxed) < n { inner.lock().notify(n) }`). A value that only
@@ -310,11 +318,7 @@ impl RelaxedConsume {
                 if l.args[0].ordering != Some(MemOrdering::Relaxed) {
                     continue;
                 }
-                let Some(recv) = l
-                    .receiver
-                    .as_ref()
-                    .filter(|r| r.maybe_shared() && !exclusive_place(func, r))
-                else {
+                let Some(recv) = shared_receiver(func, l) else {
                     continue;
                 };
                 let unpaired = unpaired.get_or_insert_with(|| unpaired_releases(cx));
@@ -391,11 +395,7 @@ impl Rule for RelaxedConsume {
                 if arg.ordering != Some(MemOrdering::Relaxed) {
                     continue;
                 }
-                let Some(recv) = l
-                    .receiver
-                    .as_ref()
-                    .filter(|r| r.maybe_shared() && !exclusive_place(func, r))
-                else {
+                let Some(recv) = shared_receiver(func, l) else {
                     continue;
                 };
                 if guards
