@@ -49,6 +49,9 @@ pub struct CrateIndex {
     pub fields: HashMap<String, Vec<FieldDecl>>,
     pub statics: HashMap<String, StaticDecl>,
     pub structs: HashMap<String, StructDecl>,
+    /// Variant name (`Multi` of `TargetKind::Multi`) → the fields of every enum variant of
+    /// that name (`FieldDecl::strukt` is `Enum::Variant`).
+    pub variant_fields: HashMap<String, Vec<FieldDecl>>,
     /// Function name (last segment, e.g. `now_ms` for `Clock::now_ms`) → its functions.
     pub functions: HashMap<String, Vec<FnEntry>>,
     /// Struct name → the first place where values of that struct are put in order (see
@@ -57,6 +60,12 @@ pub struct CrateIndex {
     /// The crate's lock summary, computed on first use by the rules that ask for it
     /// (`CrateContext::lock_summary`).
     pub lock_summary: std::sync::OnceLock<crate::analysis::locks::LockSummary>,
+    /// Lock fields shared through an `Arc` under different owners, by the crate struct they
+    /// protect (`locks::lock_classes`), computed on first use.
+    pub lock_classes: std::sync::OnceLock<HashMap<String, String>>,
+    /// The package's edition, as far as temporary lifetimes go (set by the engine; 2021 when
+    /// unknown).
+    pub edition: crate::analysis::locks::Edition,
 }
 
 /// A place where values of a crate struct are ordered: compared with `<`/`cmp`/`max`, sorted,
@@ -86,6 +95,13 @@ impl CrateIndex {
             }
             for s in &facts.structs {
                 ix.structs.insert(s.name.clone(), s.clone());
+            }
+            for f in &facts.variant_fields {
+                let variant = last_segment(&f.strukt).to_string();
+                ix.variant_fields
+                    .entry(variant)
+                    .or_default()
+                    .push(f.clone());
             }
             for (i, func) in facts.functions.iter().enumerate() {
                 let entry = FnEntry {
@@ -166,8 +182,52 @@ impl CrateIndex {
                 .statics
                 .get(last_segment(text))
                 .map_or_else(Vec::new, |s| one(&s.ty)),
-            Root::Local { .. } | Root::Temporary => Vec::new(),
+            Root::Local { .. } => self.pattern_field_types(func, text),
+            Root::Temporary => Vec::new(),
         }
+    }
+
+    /// The declared types of the field a pattern binds to the local `name` in `func`
+    /// ([`crate::analysis::Binding::field_of`]): `TargetKind::Multi { ref state, .. }` gives
+    /// the type of variant `Multi`'s field `state`, `Entry { key, .. }` that of `Entry.key`.
+    fn pattern_field_types<'a>(&'a self, func: &'a FnFacts, name: &str) -> Vec<Cow<'a, str>> {
+        let mut out: Vec<Cow<'a, str>> = Vec::new();
+        // Other bindings of the name (`let state = state.write().unwrap();` shadowing the
+        // pattern's `state`) are not consulted: places carry no binding, and a lock field
+        // bound by a pattern is usually locked right away under the same name.
+        for b in func.bindings.iter().filter(|b| b.name == name) {
+            if b.field_of.is_none() {
+                continue;
+            }
+            let types = self.binding_field_types(b);
+            if types.is_empty() {
+                // One field binding of that name has no known type: the type is unknown.
+                return Vec::new();
+            }
+            out.extend(types.into_iter().map(Cow::Borrowed));
+        }
+        out
+    }
+
+    /// The declared types of the field the pattern binding `b` binds (empty when it binds no
+    /// field, or one the crate does not declare).
+    pub fn binding_field_types(&self, b: &crate::analysis::Binding) -> Vec<&str> {
+        let Some((path, field)) = &b.field_of else {
+            return Vec::new();
+        };
+        let last = last_segment(path);
+        // `TargetKind::Multi` names its enum; `Self::Multi` or `Multi` any.
+        let segs: Vec<&str> = path.rsplitn(3, "::").collect();
+        let named = segs.get(1).filter(|e| **e != "Self");
+        let structs = self.fields.get(field.as_str()).into_iter().flatten();
+        let variants = self.variant_fields.get(last).into_iter().flatten();
+        structs
+            .filter(|d| d.strukt == last)
+            .chain(variants.filter(|d| {
+                d.field == *field && named.map_or(true, |e| d.strukt == format!("{e}::{last}"))
+            }))
+            .map(|d| d.ty.as_str())
+            .collect()
     }
 
     /// The declared type of `place` in `func` when the crate states one unambiguously: every

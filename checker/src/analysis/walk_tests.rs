@@ -523,3 +523,33 @@ fn methods_are_named_by_their_impl_type_and_nested_fns_walked() {
         "#]],
     );
 }
+
+#[test]
+fn iteration_variables_stand_for_an_element() {
+    // A loop variable over a place, and the first parameter of an iterator adapter's closure,
+    // are one element of it (`self.shards[]`); a range or a computed iterator is not a place.
+    check(
+        r#"fn f(&self) { for s in self.shards.iter() { s.write(); } self.shards.iter().for_each(|s| { s.read(); }); for s in &self.slots { s.lock(); } self.shards.iter().fold(0, |a, s| a); for i in 0..3 { i.lock(); } }"#,
+        expect![[r#"
+            fn f
+              e0 method iter recv=self.shards
+              e1 method write recv=self.shards[] recv_deps={e0} loops=[0] unused
+              e2 method iter recv=self.shards
+              e3 method read recv=self.shards[] closure=1 unused
+              e4 method for_each (| s | { s.read(); }) recv_deps={e2} unused
+              e5 method lock recv=self.slots[] loops=[1] unused
+              e6 method iter recv=self.shards
+              e7 method fold (0, | a , s | a) recv_deps={e6} unused
+              e8 method lock recv=i loops=[2] unused
+              loop0 For header={e0} exits=0 exit_deps={}
+              loop1 For header={} exits=0 exit_deps={}
+              loop2 For header={} exits=0 exit_deps={}
+              let s deps={e0}
+              let s deps={}
+              let s deps={}
+              let a deps={}
+              let s deps={}
+              let i deps={}
+        "#]],
+    );
+}
