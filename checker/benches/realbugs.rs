@@ -52,8 +52,8 @@ struct Bug {
     bug: String,
     #[allow(dead_code)]
     fix: String,
-    /// Why a static checker over syntax cannot see the bug (said per bug rather than faked).
-    #[allow(dead_code)]
+    /// Why the checker does not (or cannot) report it, or what a still-flagged fix is about;
+    /// printed under the bug's row with `--verbose`.
     note: Option<String>,
 }
 
@@ -266,6 +266,9 @@ fn main() {
                     }
                 ),
                 Err(e) => println!("{:<52} {:<16} ERROR {e}", b.id, b.group),
+            }
+            if let Some(n) = &b.note {
+                println!("    note: {n}");
             }
         }
         println!();

@@ -42,6 +42,25 @@ pub fn is_atomic_op(ev: &Event) -> bool {
         && ev.args.iter().any(|a| a.ordering.is_some())
 }
 
+/// Whether `ev` looks like an atomic op whose orderings are not written out but passed in
+/// (`self.next_all.load(ordering)` in a helper that callers give `Acquire` or `Relaxed`):
+/// what it orders is the callers' choice, so it may acquire or release.
+pub fn has_passed_ordering(ev: &Event) -> bool {
+    let arity = match ev.name.as_str() {
+        "load" => 1,
+        "compare_exchange" | "compare_exchange_weak" => 4,
+        n if ATOMIC_METHODS.contains(&n) && n != "fetch_update" && n != "compare_and_swap" => 2,
+        _ => return false,
+    };
+    ev.kind == EventKind::MethodCall
+        && ev.args.len() == arity
+        && ev.args.iter().all(|a| a.ordering.is_none())
+        && ev
+            .args
+            .last()
+            .is_some_and(|a| a.place.is_some() && a.int_lit.is_none())
+}
+
 /// The ordering arguments of an atomic op, in order (success first for CAS).
 pub fn ordering_args(ev: &Event) -> Vec<&Arg> {
     ev.args.iter().filter(|a| a.ordering.is_some()).collect()
@@ -50,6 +69,64 @@ pub fn ordering_args(ev: &Event) -> Vec<&Arg> {
 /// The ordering that decides what the op synchronizes with when it succeeds.
 pub fn success_ordering(ev: &Event) -> Option<&Arg> {
     ordering_args(ev).into_iter().next()
+}
+
+/// Whether `ev` is a `compare_exchange` / `compare_exchange_weak` with both orderings given.
+pub fn is_cas(ev: &Event) -> bool {
+    ev.kind == EventKind::MethodCall
+        && matches!(
+            ev.name.as_str(),
+            "compare_exchange" | "compare_exchange_weak"
+        )
+        && ev.args.len() == 4
+}
+
+/// The failure ordering of a `compare_exchange`: it orders the load that produced the value
+/// returned in `Err` (the value another thread stored), independently of the success ordering.
+pub fn failure_ordering(ev: &Event) -> Option<&Arg> {
+    is_cas(ev)
+        .then(|| &ev.args[3])
+        .filter(|a| a.ordering.is_some())
+}
+
+/// Whether the value a failed `compare_exchange` returns flows on: the CAS is matched with an
+/// `Err(..)` pattern (`match`, `if let`), or its result is unwrapped to the current value
+/// (`.unwrap_or_else(|x| x)`, `.unwrap_err()`, `.err()`, `.unwrap_or(..)`). Then the failure
+/// ordering governs what that value may be used for.
+pub fn failure_value_used(func: &FnFacts, ev: &Event) -> bool {
+    if !is_cas(ev) {
+        return false;
+    }
+    func.cases
+        .iter()
+        .any(|c| !c.negated && c.pattern.starts_with("Err") && c.scrutinee.contains(&ev.id))
+        || func.events[ev.id + 1..].iter().any(|e| {
+            e.kind == EventKind::MethodCall
+                && matches!(
+                    e.name.as_str(),
+                    "unwrap_or_else" | "unwrap_err" | "err" | "unwrap_or"
+                )
+                && e.receiver_deps.contains(&ev.id)
+        })
+}
+
+/// The ordering argument that governs the value `ev` reads from its atomic: a `load`'s; a
+/// `swap`'s or `fetch_*`'s (the old value, read with the success ordering); for a
+/// `compare_exchange`, its failure ordering when the value returned on failure flows on
+/// ([`failure_value_used`]) — on success it returns the expected value, which the caller
+/// already had. `None` for anything else.
+pub fn read_ordering<'e>(func: &FnFacts, ev: &'e Event) -> Option<&'e Arg> {
+    if !is_atomic_op(ev) || ev.name == "store" {
+        return None;
+    }
+    if is_cas(ev) {
+        return failure_value_used(func, ev).then(|| &ev.args[3]);
+    }
+    match ev.name.as_str() {
+        "load" | "swap" => ordering_args(ev).into_iter().next(),
+        n if n.starts_with("fetch_") && n != "fetch_update" => ordering_args(ev).into_iter().next(),
+        _ => None,
+    }
 }
 
 /// Whether the ordering acquires (`Acquire`, `AcqRel`, `SeqCst`).
@@ -152,6 +229,18 @@ fn lock_fn(func: &FnFacts) -> bool {
         "lock" | "try_lock" | "acquire" | "spin_lock" | "raw_lock"
     ) || n.starts_with("lock_")
         || n.starts_with("try_lock")
+}
+
+/// Whether `func` takes a lock by its contract: a `lock`/`try_lock`/`lock_*` function
+/// (lock_api's `RawMutex::lock`, `RawRwLock::lock_exclusive`, …), or an `upgrade` /
+/// `try_upgrade*` of a lock type (`RawRwLockUpgrade::upgrade`: a type named `…Lock…` or
+/// `…Mutex…`; `Weak::upgrade` is not one). On return (or on `true`) the caller owns the
+/// protected data, so the function must acquire what the previous owner released.
+pub fn takes_lock(func: &FnFacts) -> bool {
+    let n = func.short_name();
+    lock_fn(func)
+        || ((n == "upgrade" || n.starts_with("try_upgrade"))
+            && func.owner().is_some_and(lockish_name))
 }
 
 fn unlock_fn(func: &FnFacts) -> bool {
@@ -273,6 +362,54 @@ mod tests {
         assert!(any_acquire(&f.events[1..2]) && !any_release(&f.events[1..2]));
         assert!(any_release(&f.events[2..3]) && !any_acquire(&f.events[2..3]));
         assert!(any_acquire(&f.events[3..]) && any_release(&f.events[3..]));
+    }
+
+    #[test]
+    fn cas_failure_value_and_read_orderings() {
+        let src = "fn f(&self) {
+            match T.compare_exchange(a, b, AcqRel, Relaxed) { Ok(_) => b, Err(old) => old };
+            let v = T.compare_exchange(a, b, Release, Relaxed).unwrap_or_else(|x| x);
+            T.compare_exchange(a, b, Acquire, Relaxed).is_ok();
+            s.load(Acquire); s.fetch_sub(1, Relaxed); s.store(1, Release);
+        }";
+        let facts = analyze_file(&syn::parse_file(src).expect("test source parses"));
+        let f = &facts.functions[0];
+        let cas: Vec<&Event> = f.events.iter().filter(|e| is_cas(e)).collect();
+        let used: Vec<bool> = cas.iter().map(|e| failure_value_used(f, e)).collect();
+        // The third only tests success: its failure value goes nowhere.
+        assert_eq!(used, [true, true, false]);
+        assert_eq!(
+            failure_ordering(cas[0]).and_then(|a| a.ordering),
+            Some(MemOrdering::Relaxed)
+        );
+        let reads: Vec<Option<MemOrdering>> = f
+            .events
+            .iter()
+            .filter(|e| is_atomic_op(e))
+            .map(|e| read_ordering(f, e).and_then(|a| a.ordering))
+            .collect();
+        use MemOrdering::*;
+        assert_eq!(
+            reads,
+            [
+                Some(Relaxed),
+                Some(Relaxed),
+                None,
+                Some(Acquire),
+                Some(Relaxed),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn lock_taking_functions_by_contract() {
+        let src = "impl RawRwLock { fn lock_exclusive(&self) {} fn upgrade(&self) {} \
+                   fn try_upgrade_for(&self) {} fn unlock(&self) {} }
+                   impl Weak { fn upgrade(&self) {} }";
+        let facts = analyze_file(&syn::parse_file(src).expect("test source parses"));
+        let got: Vec<bool> = facts.functions.iter().map(takes_lock).collect();
+        assert_eq!(got, [true, true, true, false, false]);
     }
 
     fn spin(src: &str) -> Vec<(bool, bool)> {

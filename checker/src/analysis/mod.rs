@@ -13,7 +13,8 @@
 //!
 //! Receivers are normalized to [`Place`]s (`self.balance`, `ACCOUNT`, `acct.balance`); a
 //! `let b = &self.balance` (or an `Arc::clone`/`.clone()` of a place) is an alias, so `b.load()`
-//! has receiver `self.balance`.
+//! has receiver `self.balance`; so are `unsafe { &*p }` and `unsafe { xs.get_unchecked(i) }`
+//! (receiver `xs[]`, like `xs[i]`).
 //!
 //! Rules never walk syntax trees themselves: they query these facts.
 

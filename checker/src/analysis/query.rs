@@ -51,6 +51,32 @@ impl Event {
 }
 
 impl FnFacts {
+    /// What decides whether the `while` loop `loops[i]` runs again: its condition's deps and
+    /// the values the body assigns to the locals the condition names (`state = x` in the body
+    /// of `while state & MASK != 0`): the value carried around the loop into the next test.
+    pub fn loop_condition_deps(&self, i: usize) -> super::Deps {
+        let Some(lp) = self.loops.get(i) else {
+            return super::Deps::new();
+        };
+        let mut out = lp.header_deps.clone();
+        let named = |name: &str| {
+            lp.header_text
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|w| w == name)
+        };
+        for e in &self.events {
+            let carried = matches!(e.kind, super::EventKind::Assign { .. })
+                && e.loops.contains(&i)
+                && e.receiver
+                    .as_ref()
+                    .is_some_and(|p| matches!(p.root, super::Root::Local { .. }) && named(&p.text));
+            if carried {
+                out.union_with(&e.data_deps);
+            }
+        }
+        out
+    }
+
     /// The type of the function's `impl` (or trait) block, as the item visitor names it: the
     /// last path segment of the self type (`impl<T> store::Bank<T>` → `Bank`). `None` for free
     /// functions, including functions nested in a method's body.
@@ -83,6 +109,22 @@ mod tests {
 
     fn facts(src: &str) -> crate::analysis::FileFacts {
         analyze_file(&syn::parse_file(src).expect("test source parses"))
+    }
+
+    #[test]
+    fn loop_condition_carries_values_assigned_in_the_body() {
+        let f = facts(
+            "fn f(&self) { let mut s = self.a.load(Acquire); \
+             while s & MASK != 0 { if let Err(x) = self.a.compare_exchange(s, 1, Relaxed, Relaxed) { s = x; continue; } other = self.b.load(Relaxed); } }",
+        );
+        let func = &f.functions[0];
+        let deps: Vec<&str> = func
+            .loop_condition_deps(0)
+            .iter()
+            .map(|&d| func.events[d].name.as_str())
+            .collect();
+        // The initial load and the CAS whose failure value becomes `s`; not `other`'s load.
+        assert_eq!(deps, ["load", "compare_exchange"]);
     }
 
     #[test]

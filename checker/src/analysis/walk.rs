@@ -689,9 +689,28 @@ fn strip_place_wrappers(mut e: &Expr) -> &Expr {
             Expr::Group(g) => e = &g.expr,
             Expr::Reference(r) => e = &r.expr,
             Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => e = &u.expr,
+            Expr::Unsafe(u) => match unsafe_tail(&u.block) {
+                Some(t) => e = t,
+                None => return e,
+            },
             _ => return e,
         }
     }
+}
+
+/// The expression of an `unsafe { e }` block that holds nothing else: `unsafe { &*p }` names
+/// the same place as `&*p`.
+fn unsafe_tail(b: &Block) -> Option<&Expr> {
+    match b.stmts.as_slice() {
+        [Stmt::Expr(e, None)] => Some(e),
+        _ => None,
+    }
+}
+
+/// Unchecked element access (`xs.get_unchecked(i)`, `get_unchecked_mut`): a place, the element
+/// `xs[]`, like `xs[i]`.
+fn is_unchecked_index(m: &syn::ExprMethodCall) -> bool {
+    m.args.len() == 1 && (m.method == "get_unchecked" || m.method == "get_unchecked_mut")
 }
 
 fn is_upper_ident(s: &str) -> bool {
@@ -787,6 +806,11 @@ impl FnWalker {
             Expr::MethodCall(m) if m.args.is_empty() && is_handle_method(&m.method) => {
                 self.place_into(&m.receiver, out)
             }
+            Expr::MethodCall(m) if is_unchecked_index(m) => {
+                let root = self.place_into(&m.receiver, out)?;
+                out.push_str("[]");
+                Some(root)
+            }
             Expr::Call(c) if c.args.len() == 1 => match &*c.func {
                 Expr::Path(p) => {
                     let t = path_text(&p.path);
@@ -805,9 +829,15 @@ impl FnWalker {
     /// Whether `let x = e` makes `x` another name for the place `e` (a reference or a clone of
     /// a shared handle), rather than a copy of its value.
     fn alias_of(&self, e: &Expr) -> Option<Place> {
+        let e = match e {
+            Expr::Unsafe(u) => unsafe_tail(&u.block).unwrap_or(e),
+            _ => e,
+        };
         let is_aliasing = match e {
             Expr::Reference(_) => true,
-            Expr::MethodCall(m) => m.args.is_empty() && is_handle_method(&m.method),
+            Expr::MethodCall(m) => {
+                (m.args.is_empty() && is_handle_method(&m.method)) || is_unchecked_index(m)
+            }
             Expr::Call(_) => true,
             _ => false,
         };

@@ -171,6 +171,22 @@ fn alias_by_reference_and_clone() {
 }
 
 #[test]
+fn alias_through_unsafe_block_and_unchecked_index() {
+    check(
+        r#"fn f(&mut self, t: &Table) { let b = unsafe { t.buckets.get_unchecked(self.i) }; b.load(Relaxed); let p = unsafe { &*t.head }; p.load(Acquire); }"#,
+        expect![[r#"
+            fn f
+              e0 method get_unchecked recv=t.buckets (self.i)
+              e1 method load recv=t.buckets[] (Relaxed) recv_deps={e0} unused
+              e2 method load recv=t.head (Acquire) unused
+              let b deps={e0}
+              let p deps={}
+              deref deps={} after=2
+        "#]],
+    );
+}
+
+#[test]
 fn join_after_if_keeps_both_values() {
     check(
         r#"fn f() { let mut x = a(); if c() { x = b(); } use_it(x); }"#,

@@ -12,7 +12,7 @@ pub mod relaxed_lock;
 pub mod relaxed_publication;
 pub mod relaxed_refcount_drop;
 
-use crate::analysis::{Arg, Event, EventKind, FnFacts, Place};
+use crate::analysis::{Arg, Event, EventKind, FnFacts, Place, Root};
 use crate::finding::{Fix, Region};
 use crate::index::CrateIndex;
 
@@ -113,6 +113,13 @@ pub(crate) fn same_body(a: &Event, b: &Event) -> bool {
 /// where `Relaxed` is enough because no other thread can touch the object.
 pub(crate) fn exclusive(func: &FnFacts) -> bool {
     func.exclusive_self() || (func.owner().is_some() && func.short_name() == "drop")
+}
+
+/// Whether `place` is exclusively this function's: reached through `self` in a function that
+/// owns `self` exclusively ([`exclusive`]). A `&mut self` iterator that walks a `&ThreadLocal`
+/// parameter has exclusive access to its own fields only, not to the parameter's.
+pub(crate) fn exclusive_place(func: &FnFacts, place: &Place) -> bool {
+    exclusive(func) && place.root == Root::SelfValue
 }
 
 #[cfg(test)]

@@ -1,11 +1,15 @@
-use super::{exclusive, is_unsafe_cell_get, ordering_fix, unsafe_cell_with};
-use crate::analysis::atomics::{any_acquire, is_spin_acquire};
+use super::{exclusive, exclusive_place, is_unsafe_cell_get, ordering_fix, unsafe_cell_with};
+use crate::analysis::atomics::{
+    acquires, any_acquire, failure_value_used, has_passed_ordering, is_acquire_fence, is_atomic_op,
+    is_cas, is_spin_acquire,
+};
 use crate::analysis::locks::Guards;
 use crate::analysis::{Deps, Event, EventId, EventKind, FnFacts, MemOrdering, Place, Root};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
 use crate::index::CrateIndex;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
+use std::collections::{HashMap, HashSet};
 
 declare_rule! {
     /// ### What it does
@@ -15,6 +19,21 @@ declare_rule! {
     /// then dereferenced; an index loaded and then used to read a slot through an
     /// `UnsafeCell`. Not reported when an `Acquire` (or stronger) fence or atomic operation
     /// sits between the load and the access.
+    ///
+    /// An atomic that the crate publishes with a `Release` `store`/`swap` but that no
+    /// operation anywhere in the crate acquires (no `Acquire` load or read-modify-write, no
+    /// `Relaxed` load followed by `fence(Acquire)`) is a release with nothing to pair with:
+    /// a `Relaxed` load of it whose value decides what is done to the object holding it
+    /// (`if inner.notified.load(Relaxed) < n { inner.lock().notify(n) }`) is reported, with
+    /// the store as a label.
+    ///
+    /// A `compare_exchange` whose success ordering acquires but whose *failure* ordering is
+    /// `Relaxed` is reported when the value it returns in `Err` (matched with `Err(x)`, or
+    /// `.unwrap_or_else(|x| x)`) is the pointer or index of the read: the loser of a race to
+    /// install a global table uses the winner's table without acquiring its initialization.
+    /// The atomic may be reached through an alias (`let b = unsafe {
+    /// table.buckets.get_unchecked(i) }`, `&*ptr`); a `&mut self` function owns only what it
+    /// reaches through `self`, not a `&Table` parameter it walks.
     ///
     /// ### Why is this bad
     /// This is the consumer half of the release/acquire bug. Even when the producer stores
@@ -53,8 +72,15 @@ declare_rule! {
     /// atomic; data behind references of unknown origin is not. Any acquiring atomic operation
     /// between the load and the access silences the finding, even one on another atomic.
     /// Only reads are reported, not writes made under a flag check (usually the owner's).
-    /// Functions that own `self` exclusively (`&mut self`, `Drop`) or hold a lock guard are
-    /// skipped. A pointer is followed when it is loaded from a field or static declared as an
+    /// Atomics reached through `self` in functions that own `self` exclusively (`&mut self`,
+    /// `Drop`), and functions that hold a lock guard, are skipped. Of a failed
+    /// `compare_exchange` only reads located by the returned value count, not code that runs
+    /// because it failed. Atomics are matched across the crate by field or static name, so a
+    /// field of the same name acquired in another struct silences the unpaired-release case;
+    /// a value only returned, only used to decide when to log, or that becomes the expected
+    /// value of a CAS on the same atomic decides nothing here, and neither does an atomic with
+    /// no owning object (a `&AtomicU64` parameter, a static). A pointer is followed when it
+    /// is loaded from a field or static declared as an
     /// `AtomicPtr`; one loaded from a parameter or local (`data: &AtomicPtr<()>`, the shape of
     /// a vtable function) is not: the stores that publish it are the caller's to see.
     pub static RELAXED_CONSUME = {
@@ -192,39 +218,184 @@ fn same_object(flag: &Place, data: &Place) -> bool {
     }
 }
 
+/// The atomics (by field or static name) the crate writes with a bare `Release` — a `store`
+/// or `swap` whose ordering is exactly `Release`: the writer means to publish — and
+/// the names some operation acquires (an acquiring `load`/read-modify-write/CAS success or
+/// failure ordering, or a `Relaxed` load followed by `fence(Acquire)` in its function).
+/// Returns, per published name that nothing acquires, the first publishing store (file
+/// index, region).
+fn unpaired_releases(cx: &CrateContext<'_>) -> HashMap<String, (usize, Region)> {
+    let mut published: HashMap<String, (usize, Region)> = HashMap::new();
+    let mut acquired: HashSet<String> = HashSet::new();
+    for (fi, file) in cx.files.iter().enumerate() {
+        for func in &file.facts.functions {
+            let fences: Vec<EventId> = func
+                .events
+                .iter()
+                .filter(|e| is_acquire_fence(e))
+                .map(|e| e.id)
+                .collect();
+            for ev in &func.events {
+                let Some(recv) = &ev.receiver else {
+                    continue;
+                };
+                if has_passed_ordering(ev) {
+                    // `spin_next_all(.., Acquire)` → `self.next_all.load(ordering)`.
+                    acquired.insert(recv.last_name().to_string());
+                    continue;
+                }
+                if !is_atomic_op(ev) {
+                    continue;
+                }
+                let name = recv.last_name().to_string();
+                let ords = ev.orderings();
+                let acquires_here =
+                    ords.iter().any(|&o| acquires(o)) || fences.iter().any(|&f| f > ev.id);
+                if acquires_here {
+                    acquired.insert(name);
+                } else if matches!(ev.name.as_str(), "store" | "swap")
+                    && ords.first() == Some(&MemOrdering::Release)
+                {
+                    published.entry(name).or_insert((fi, event_region(ev)));
+                }
+            }
+        }
+    }
+    published.retain(|n, _| !acquired.contains(n));
+    published
+}
+
+/// The atomic `l` reads, when another thread may reach it: not a local built here, not a
+/// place of `self` in a function that owns `self` exclusively.
+fn shared_receiver<'f>(func: &FnFacts, l: &'f Event) -> Option<&'f Place> {
+    l.receiver
+        .as_ref()
+        .filter(|r| r.maybe_shared() && !exclusive_place(func, r))
+}
+
+/// Whether the value of `l` decides what is done to the object that holds the atomic: some
+/// later event that runs only as the value says is a non-atomic access to that object
+/// (`if inner.notified.load(Relaxed) < n { inner.lock().notify(n) }`). A value that only
+/// decides when to log, or that becomes the expected value of a CAS on the same atomic (which
+/// checks it again), hands nothing over; an atomic with no owning object (a `&AtomicU64`
+/// parameter, a static) guards nothing this can see.
+fn decides(func: &FnFacts, l: &Event, recv: &Place) -> bool {
+    let Some((parent, _)) = recv.text.rsplit_once('.') else {
+        return false;
+    };
+    let retried = func.events[l.id + 1..]
+        .iter()
+        .any(|e| is_atomic_op(e) && e.receiver == l.receiver && e.data_deps.contains(&l.id));
+    let of_object = |p: &Place| {
+        p.text == parent
+            || p.text
+                .strip_prefix(parent)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+    };
+    !retried
+        && func.events[l.id + 1..].iter().any(|e| {
+            e.closure_depth == l.closure_depth
+                && e.control_deps.contains(&l.id)
+                && matches!(e.kind, EventKind::MethodCall | EventKind::Assign { .. })
+                && !is_atomic_op(e)
+                && e.receiver.as_ref().is_some_and(of_object)
+        })
+}
+
+impl RelaxedConsume {
+    /// `Relaxed` loads of an atomic the crate publishes with `Release` and never acquires,
+    /// whose value decides what runs next.
+    fn unpaired(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
+        let mut unpaired = None;
+        for (file, func) in cx.functions() {
+            // A function that owns its object exclusively (`&mut self`, `Drop`) reads what
+            // the previous owner handed over when it got the `&mut`; nothing to pair here.
+            if func.is_test || exclusive(func) {
+                continue;
+            }
+            let mut guards = None;
+            for l in func.events.iter().filter(|e| e.is_method("load", 1)) {
+                if l.args[0].ordering != Some(MemOrdering::Relaxed) {
+                    continue;
+                }
+                let Some(recv) = shared_receiver(func, l) else {
+                    continue;
+                };
+                let unpaired = unpaired.get_or_insert_with(|| unpaired_releases(cx));
+                let Some(&(store_file, store_region)) = unpaired.get(recv.last_name()) else {
+                    continue;
+                };
+                if !decides(func, l, recv)
+                    || guards
+                        .get_or_insert_with(|| Guards::of(cx.index, func))
+                        .live_at(l)
+                {
+                    continue;
+                }
+                let store_rel = &cx.files[store_file].source.rel;
+                let mut f = finding(
+                    &RELAXED_CONSUME,
+                    file,
+                    event_region(l),
+                    format!(
+                        "`{}` is published with `Release` ({store_rel}:{}) but no operation in \
+                         the crate acquires it; this `Relaxed` load decides what runs next \
+                         without synchronizing with that store, so the writes made before it \
+                         may not be visible",
+                        recv.text, store_region.line
+                    ),
+                    format!(
+                        "load `{}` with `Ordering::Acquire` to pair with the `Release` store",
+                        recv.text
+                    ),
+                );
+                f.fix = ordering_fix(&l.args[0], "Acquire");
+                f.labels.push(crate::finding::Label {
+                    region: store_region,
+                    message: "published with `Release` here".into(),
+                    file: (store_rel != &file.source.rel).then(|| store_rel.clone()),
+                });
+                out.push(f);
+            }
+        }
+    }
+}
+
 impl Rule for RelaxedConsume {
     fn meta(&self) -> &'static RuleMeta {
         &RELAXED_CONSUME
     }
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
+        // Loads already reported as gating a read: (file, line, column).
+        let mut reported: HashSet<(String, usize, usize)> = HashSet::new();
         for (file, func) in cx.functions() {
-            if exclusive(func) {
-                continue;
-            }
             let mut acc: Option<Vec<Access>> = None;
             let mut guards = None;
             for l in &func.events {
                 // A `load`, or a `compare_exchange` whose success decides the access (a lock
                 // taken that way is `relaxed-lock`'s).
-                let arg = if l.is_method("load", 1) {
-                    &l.args[0]
-                } else if l.kind == EventKind::MethodCall
-                    && matches!(
-                        l.name.as_str(),
-                        "compare_exchange" | "compare_exchange_weak"
-                    )
-                    && l.args.len() == 4
-                    && !is_spin_acquire(func, l)
-                {
-                    &l.args[2]
+                // `failed`: only the value a failed CAS returns is unordered (success orders,
+                // failure is `Relaxed`): then only what that value locates counts.
+                let (arg, failed) = if l.is_method("load", 1) {
+                    (&l.args[0], false)
+                } else if is_cas(l) && !is_spin_acquire(func, l) {
+                    let relaxed =
+                        |a: &crate::analysis::Arg| a.ordering == Some(MemOrdering::Relaxed);
+                    if relaxed(&l.args[2]) {
+                        (&l.args[2], false)
+                    } else if relaxed(&l.args[3]) && failure_value_used(func, l) {
+                        (&l.args[3], true)
+                    } else {
+                        continue;
+                    }
                 } else {
                     continue;
                 };
                 if arg.ordering != Some(MemOrdering::Relaxed) {
                     continue;
                 }
-                let Some(recv) = l.receiver.as_ref().filter(|r| r.maybe_shared()) else {
+                let Some(recv) = shared_receiver(func, l) else {
                     continue;
                 };
                 if guards
@@ -247,6 +418,9 @@ impl Rule for RelaxedConsume {
                             return false;
                         }
                     }
+                    if failed && g != Gate::Data {
+                        return false;
+                    }
                     let kind_ok = match g {
                         // A pointer loaded from an `AtomicPtr` and followed; or an index
                         // that locates a slot read through a cell.
@@ -261,7 +435,14 @@ impl Rule for RelaxedConsume {
                     continue;
                 };
                 let name = recv.last_name();
-                let message = if is_ptr && !a.through_cell {
+                let message = if failed {
+                    format!(
+                        "`{}.{}` has `Relaxed` failure ordering and the value it returns on \
+                         failure (another thread's store) is used to read shared data; that \
+                         thread's writes before the store may not be visible yet",
+                        recv.text, l.name
+                    )
+                } else if is_ptr && !a.through_cell {
                     format!(
                         "the pointer loaded from `{}` with `Relaxed` is dereferenced; the \
                          pointee's initialization may not be visible to this thread",
@@ -279,16 +460,32 @@ impl Rule for RelaxedConsume {
                     file,
                     event_region(l),
                     message,
-                    format!(
-                        "load `{}` with `Ordering::Acquire` (paired with `Release` on the store), \
-                         or put `std::sync::atomic::fence(Ordering::Acquire)` before the access",
-                        recv.text
-                    ),
+                    if failed {
+                        format!(
+                            "give `{}.{}` the failure ordering `Ordering::Acquire` (Rust before \
+                             1.64 also needs `AcqRel` or `SeqCst` on success)",
+                            recv.text, l.name
+                        )
+                    } else {
+                        format!(
+                            "load `{}` with `Ordering::Acquire` (paired with `Release` on the \
+                             store), or put `std::sync::atomic::fence(Ordering::Acquire)` before \
+                             the access",
+                            recv.text
+                        )
+                    },
                 );
                 f.fix = ordering_fix(arg, "Acquire");
                 label(&mut f, a.region, "the data is read here");
+                reported.insert((f.file.clone(), f.region.line, f.region.column));
                 out.push(f);
             }
         }
+        let mut more = Vec::new();
+        self.unpaired(cx, &mut more);
+        out.extend(
+            more.into_iter()
+                .filter(|f| !reported.contains(&(f.file.clone(), f.region.line, f.region.column))),
+        );
     }
 }
