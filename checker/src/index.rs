@@ -780,6 +780,7 @@ mod tests {
                 let mut r = Retry::new(); r.attempt();
                 p.attempt();
                 for x in xs { x.attempt(); }
+                if let Some(y) = lookup() { y.attempt(); }
                 let b = backon::ExponentialBuilder::default(); b.attempt();
             }
         ";
@@ -806,6 +807,9 @@ mod tests {
             vec![
                 vec!["Retry::attempt".to_string()],
                 vec!["PatientRetry::attempt".to_string()],
+                // An element of `xs: Vec<Unknown>` (the loop variable stands for `xs[]`):
+                // a type the crate does not define, so none of the crate's methods.
+                vec![],
                 // A pattern binding, of unknown type: every method of that name.
                 vec![
                     "PatientRetry::attempt".to_string(),
