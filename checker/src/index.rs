@@ -34,23 +34,27 @@ impl std::ops::Deref for FnRef<'_> {
 
 /// What the index keeps of each function for cross-function questions (calls, return types).
 #[derive(Clone, Debug)]
-pub struct FnEntry {
+pub struct FnEntry<'f> {
     pub key: FnKey,
     /// [`FnFacts::owner`]: the impl type, `None` for free functions.
-    pub owner: Option<String>,
+    pub owner: Option<&'f str>,
     /// The return type as written, `Self` replaced by the owner (`()` when none is written).
     pub ret: String,
 }
 
 /// Cross-file declarations of one crate (package), by name.
+///
+/// The index borrows from the files' facts (`'f`): names and declarations are references,
+/// not copies, so building it allocates little and it adds little to peak memory (generated
+/// binding crates declare hundreds of thousands of fields and constants).
 #[derive(Default, Debug)]
-pub struct CrateIndex {
+pub struct CrateIndex<'f> {
     /// Field name → every declaration of a field with that name (struct, type).
-    pub fields: HashMap<String, Vec<FieldDecl>>,
-    pub statics: HashMap<String, StaticDecl>,
-    pub structs: HashMap<String, StructDecl>,
+    pub fields: HashMap<String, Vec<&'f FieldDecl>>,
+    pub statics: HashMap<&'f str, &'f StaticDecl>,
+    pub structs: HashMap<&'f str, &'f StructDecl>,
     /// Function name (last segment, e.g. `now_ms` for `Clock::now_ms`) → its functions.
-    pub functions: HashMap<String, Vec<FnEntry>>,
+    pub functions: HashMap<&'f str, Vec<FnEntry<'f>>>,
     /// Struct name → the first place where values of that struct are put in order (see
     /// `ordered_structs`).
     pub ordered: HashMap<String, OrderUse>,
@@ -71,30 +75,33 @@ pub struct OrderUse {
     pub how: String,
 }
 
-impl CrateIndex {
-    pub fn build(files: &[&FileFacts]) -> CrateIndex {
+impl<'f> CrateIndex<'f> {
+    pub fn build(files: &[&'f FileFacts]) -> CrateIndex<'f> {
         let mut ix = CrateIndex::default();
         for (fi, facts) in files.iter().enumerate() {
             for f in &facts.fields {
-                ix.fields
-                    .entry(f.field.clone())
-                    .or_default()
-                    .push(f.clone());
+                // One key per distinct field name, not per declaration.
+                match ix.fields.get_mut(f.field.as_str()) {
+                    Some(decls) => decls.push(f),
+                    None => {
+                        ix.fields.insert(f.field.clone(), vec![f]);
+                    }
+                }
             }
             for s in &facts.statics {
-                ix.statics.insert(s.name.clone(), s.clone());
+                ix.statics.insert(s.name.as_str(), s);
             }
             for s in &facts.structs {
-                ix.structs.insert(s.name.clone(), s.clone());
+                ix.structs.insert(s.name.as_str(), s);
             }
             for (i, func) in facts.functions.iter().enumerate() {
                 let entry = FnEntry {
                     key: FnKey { file: fi, func: i },
-                    owner: func.owner().map(str::to_string),
+                    owner: func.owner(),
                     ret: self_replaced(func.owner(), func.ret.as_deref().unwrap_or("()")),
                 };
                 ix.functions
-                    .entry(func.short_name().to_string())
+                    .entry(func.short_name())
                     .or_default()
                     .push(entry);
             }
@@ -200,7 +207,7 @@ impl CrateIndex {
         };
         entries
             .iter()
-            .filter(|e| e.owner.as_deref() == owner)
+            .filter(|e| e.owner == owner)
             .map(|e| e.ret.as_str())
             .collect()
     }
@@ -235,7 +242,7 @@ impl CrateIndex {
             .iter()
             .filter(|e| match wanted {
                 None => e.owner.is_some(),
-                Some(owner) => e.owner.as_deref() == owner,
+                Some(owner) => e.owner == owner,
             })
             .map(|e| e.key)
             .collect()
@@ -479,7 +486,7 @@ fn through_first_fields(ix: &CrateIndex, out: &mut HashMap<String, OrderUse>) {
     loop {
         let mut more = Vec::new();
         for (name, u) in out.iter() {
-            let Some(s) = ix.structs.get(name) else {
+            let Some(s) = ix.structs.get(name.as_str()) else {
                 continue;
             };
             if !s.derives.iter().any(|d| d == "Ord" || d == "PartialOrd") {
