@@ -34,27 +34,28 @@ impl std::ops::Deref for FnRef<'_> {
 
 /// What the index keeps of each function for cross-function questions (calls, return types).
 #[derive(Clone, Debug)]
-pub struct FnEntry<'f> {
+pub struct FnEntry {
     pub key: FnKey,
     /// [`FnFacts::owner`]: the impl type, `None` for free functions.
-    pub owner: Option<&'f str>,
+    pub owner: Option<String>,
     /// The return type as written, `Self` replaced by the owner (`()` when none is written).
     pub ret: String,
 }
 
 /// Cross-file declarations of one crate (package), by name.
 ///
-/// The index borrows from the files' facts (`'f`): names and declarations are references,
-/// not copies, so building it allocates little and it adds little to peak memory (generated
-/// binding crates declare hundreds of thousands of fields and constants).
+/// The index borrows the declarations from the files' facts (`'f`) instead of copying them,
+/// so building it allocates little and it adds little to peak memory (generated binding
+/// crates declare hundreds of thousands of fields and constants). Keys stay `String`s so
+/// lookups by `&str` and `&String` both work.
 #[derive(Default, Debug)]
 pub struct CrateIndex<'f> {
     /// Field name → every declaration of a field with that name (struct, type).
     pub fields: HashMap<String, Vec<&'f FieldDecl>>,
-    pub statics: HashMap<&'f str, &'f StaticDecl>,
-    pub structs: HashMap<&'f str, &'f StructDecl>,
+    pub statics: HashMap<String, &'f StaticDecl>,
+    pub structs: HashMap<String, &'f StructDecl>,
     /// Function name (last segment, e.g. `now_ms` for `Clock::now_ms`) → its functions.
-    pub functions: HashMap<&'f str, Vec<FnEntry<'f>>>,
+    pub functions: HashMap<String, Vec<FnEntry>>,
     /// Struct name → the first place where values of that struct are put in order (see
     /// `ordered_structs`).
     pub ordered: HashMap<String, OrderUse>,
@@ -89,21 +90,24 @@ impl<'f> CrateIndex<'f> {
                 }
             }
             for s in &facts.statics {
-                ix.statics.insert(s.name.as_str(), s);
+                ix.statics.insert(s.name.clone(), s);
             }
             for s in &facts.structs {
-                ix.structs.insert(s.name.as_str(), s);
+                ix.structs.insert(s.name.clone(), s);
             }
             for (i, func) in facts.functions.iter().enumerate() {
                 let entry = FnEntry {
                     key: FnKey { file: fi, func: i },
-                    owner: func.owner(),
+                    owner: func.owner().map(str::to_string),
                     ret: self_replaced(func.owner(), func.ret.as_deref().unwrap_or("()")),
                 };
-                ix.functions
-                    .entry(func.short_name())
-                    .or_default()
-                    .push(entry);
+                match ix.functions.get_mut(func.short_name()) {
+                    Some(entries) => entries.push(entry),
+                    None => {
+                        ix.functions
+                            .insert(func.short_name().to_string(), vec![entry]);
+                    }
+                }
             }
         }
         ix.ordered = ordered_structs(&ix, files);
@@ -207,7 +211,7 @@ impl<'f> CrateIndex<'f> {
         };
         entries
             .iter()
-            .filter(|e| e.owner == owner)
+            .filter(|e| e.owner.as_deref() == owner)
             .map(|e| e.ret.as_str())
             .collect()
     }
@@ -242,11 +246,20 @@ impl<'f> CrateIndex<'f> {
             .iter()
             .filter(|e| match wanted {
                 None => e.owner.is_some(),
-                Some(owner) => e.owner == owner,
+                Some(owner) => e.owner.as_deref() == owner,
             })
             .map(|e| e.key)
             .collect()
     }
+}
+
+/// For tests: the index of a one-file crate with `facts`, built over a leaked copy (the index
+/// borrows from the facts it is built from), so a test can keep both by value. Keys and
+/// texts agree with `facts`.
+#[cfg(test)]
+pub(crate) fn leaked_index(facts: &FileFacts) -> CrateIndex<'static> {
+    let leaked: &'static FileFacts = Box::leak(Box::new(facts.clone()));
+    CrateIndex::build(&[leaked])
 }
 
 /// `Self` in a type written inside an `impl` block of `owner`, replaced by `owner`; the rest
@@ -486,7 +499,7 @@ fn through_first_fields(ix: &CrateIndex, out: &mut HashMap<String, OrderUse>) {
     loop {
         let mut more = Vec::new();
         for (name, u) in out.iter() {
-            let Some(s) = ix.structs.get(name.as_str()) else {
+            let Some(s) = ix.structs.get(name) else {
                 continue;
             };
             if !s.derives.iter().any(|d| d == "Ord" || d == "PartialOrd") {
@@ -558,9 +571,9 @@ mod tests {
     ";
 
     /// The facts and index of `SRC`.
-    fn parsed() -> (FileFacts, CrateIndex) {
+    fn parsed() -> (FileFacts, CrateIndex<'static>) {
         let facts = analyze_file(&syn::parse_file(SRC).unwrap());
-        let index = CrateIndex::build(&[&facts]);
+        let index = leaked_index(&facts);
         (facts, index)
     }
 

@@ -687,13 +687,9 @@ mod tests {
     use super::*;
     use crate::analysis::{analyze_file, FileFacts};
 
-    /// The facts of `src` and the index of that one-file crate. The index borrows from the
-    /// facts, so it is built over a leaked copy (test memory only) and the caller gets an equal
-    /// owned copy: keys and texts agree.
     fn crate_of(src: &str) -> (FileFacts, CrateIndex<'static>) {
         let facts = analyze_file(&syn::parse_file(src).expect("test source parses"));
-        let leaked: &'static FileFacts = Box::leak(Box::new(facts.clone()));
-        let index = CrateIndex::build(&[leaked]);
+        let index = crate::index::leaked_index(&facts);
         (facts, index)
     }
 
