@@ -253,15 +253,6 @@ impl<'f> CrateIndex<'f> {
     }
 }
 
-/// For tests: the index of a one-file crate with `facts`, built over a leaked copy (the index
-/// borrows from the facts it is built from), so a test can keep both by value. Keys and
-/// texts agree with `facts`.
-#[cfg(test)]
-pub(crate) fn leaked_index(facts: &FileFacts) -> CrateIndex<'static> {
-    let leaked: &'static FileFacts = Box::leak(Box::new(facts.clone()));
-    CrateIndex::build(&[leaked])
-}
-
 /// `Self` in a type written inside an `impl` block of `owner`, replaced by `owner`; the rest
 /// of the text is kept as written (`Option<Self>` → `Option<Entry>`).
 pub fn self_replaced(owner: Option<&str>, ty: &str) -> String {
@@ -536,6 +527,15 @@ pub fn functions<'a>(files: &'a [&'a FileFacts]) -> impl Iterator<Item = (usize,
         .iter()
         .enumerate()
         .flat_map(|(i, f)| f.functions.iter().map(move |func| (i, func)))
+}
+
+/// For tests: the index of a one-file crate with `facts`, built over a leaked copy (the index
+/// borrows from the facts it is built from), so a test can keep both by value. Keys and
+/// texts agree with `facts`.
+#[cfg(test)]
+pub(crate) fn leaked_index(facts: &FileFacts) -> CrateIndex<'static> {
+    let leaked: &'static FileFacts = Box::leak(Box::new(facts.clone()));
+    CrateIndex::build(&[leaked])
 }
 
 #[cfg(test)]
