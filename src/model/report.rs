@@ -227,7 +227,8 @@ pub(crate) fn rows(events: &[Event]) -> Vec<(usize, String, String, String)> {
             Op::Recv => "channel recv".to_string(),
             Op::Yield => "yield".to_string(),
             Op::Choose(v, n) => format!("choose({n}) = {v}"),
-            Op::Lin(row) => row.clone(),
+            Op::Lin(row) | Op::Net(row) => row.clone(),
+            Op::NetBlocked(row) => format!("{row} … BLOCKED (nothing delivered)"),
             Op::ClockRead { reading, skew } => format!(
                 "SystemTime::now() = {} (skew {})",
                 super::time::fmt_reading(*reading),
@@ -369,7 +370,7 @@ pub(crate) fn failure_report(f: &FailureText<'_>, trace: &Trace) -> String {
                     Op::Lock {
                         acquired: false,
                         ..
-                    }
+                    } | Op::NetBlocked(_)
                 )
             })
             .map(|e| {
@@ -444,6 +445,14 @@ pub(crate) fn failure_report(f: &FailureText<'_>, trace: &Trace) -> String {
                     r.push('\n');
                 }
             }
+        }
+    }
+    for (_, state) in &trace.net_states {
+        r.push_str("\nnetwork at the failure (heisen::net):\n");
+        for line in state.lines() {
+            r.push_str("  ");
+            r.push_str(line);
+            r.push('\n');
         }
     }
     r.push_str(&format!(

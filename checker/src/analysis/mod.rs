@@ -20,6 +20,7 @@
 pub mod atomics;
 mod deps;
 pub mod locks;
+pub mod outcome;
 mod query;
 mod region;
 mod span;
@@ -369,6 +370,11 @@ pub struct Binding {
     /// The initializer's value when it is a string literal (`let sql = "UPDATE …";`).
     #[serde(default)]
     pub str_value: Option<String>,
+    /// For a name a struct, struct-variant or tuple-variant pattern binds to one field
+    /// directly: the pattern's path as written and the field (`TargetKind::Multi { ref state,
+    /// .. }` → (`TargetKind::Multi`, `state`); `After(pb)` → (`After`, `0`)).
+    #[serde(default)]
+    pub field_of: Option<(String, String)>,
 }
 
 /// The facts of one function.
@@ -407,6 +413,9 @@ pub struct FnFacts {
     pub scrutinees: Vec<Scrutinee>,
     /// Every `break`/`return`, in evaluation order.
     pub exits: Vec<Exit>,
+    /// Every `continue`, in evaluation order (`is_return` is false; `label` as for `break`).
+    #[serde(default)]
+    pub continues: Vec<Exit>,
 }
 
 impl FnFacts {
@@ -461,4 +470,8 @@ pub struct FileFacts {
     pub fields: Vec<FieldDecl>,
     pub statics: Vec<StaticDecl>,
     pub structs: Vec<StructDecl>,
+    /// The fields of enum variants (`strukt` is `Enum::Variant`; tuple fields `0`, `1`, …), kept
+    /// apart from struct fields: only pattern bindings ([`Binding::field_of`]) look them up.
+    #[serde(default)]
+    pub variant_fields: Vec<FieldDecl>,
 }
