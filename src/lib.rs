@@ -14,6 +14,7 @@
 //! | `std::time::{SystemTime, UNIX_EPOCH, SystemTimeError, Duration, Instant}` | [`heisen::time`](time) (in model runs `Instant` is the model's clock and each thread's `SystemTime::now()` is skewed, see [Clock skew](#clock-skew-heisentime)) |
 //! | (nothing: a statement of intent) | [`#[heisen::critical]`](macro@critical), [`heisen::critical_section!`](critical_section) — see [Critical sections](#critical-sections-heisencritical) |
 //! | an executor's `block_on` / `spawn` | [`heisen::future::block_on`](future::block_on), [`heisen::future::spawn`](future::spawn) |
+//! | `tokio::{spawn, select!, join!, try_join!, pin!}`, `tokio::task::{JoinHandle, JoinError, JoinSet, yield_now}`, `tokio::sync::{Mutex, RwLock, Semaphore, Notify, Barrier, mpsc, oneshot, watch}`, `tokio::time::{sleep, sleep_until, timeout, interval, Instant, Duration, error::Elapsed}` | `heisen::tokio` (cargo feature `tokio`; tokio's own items in normal builds, modelled tasks and virtual time in model builds: see the module's docs and the README's conformance table) |
 //! | a real network between machines (sockets, RPC) | [`heisen::net`](net): a simulated network of named nodes whose delivery order, delays, timeouts, partitions and faults the model explores |
 //!
 //! Every item has std's signature in both builds (`tests/parity.rs` assigns each one to a
@@ -50,7 +51,8 @@
 //! ```
 //!
 //! `#[heisen::model]` replaces `#[test]` (keep other attributes such as `#[should_panic]` or
-//! `#[ignore]`; `async fn` bodies run under [`future::block_on`]; inner attributes such as
+//! `#[ignore]`; `async fn` bodies run under [`future::block_on`], or with the `tokio` feature as
+//! a tokio test, see `heisen::tokio`; inner attributes such as
 //! `#![allow(..)]` at the top of the body apply to the body). `#[should_panic]` (all three of
 //! libtest's forms) is honoured by heisen itself rather than by libtest: the test passes when
 //! the model finds a failure whose report contains the `expected` text, and a test skipped by
@@ -480,6 +482,28 @@ pub use heisen_macros::{critical, model};
 pub mod __private {
     #[cfg(feature = "model")]
     pub use crate::model::rt::CriticalGuard;
+    #[cfg(feature = "tokio")]
+    pub use ::tokio;
+
+    /// Runs the body of `#[heisen::model] async fn`: model build with `tokio`, as task 0 of
+    /// heisen's modelled tokio runtime; normal build with `tokio`, once on a current-thread
+    /// tokio runtime with time enabled and paused (as `#[tokio::test(start_paused = true)]`:
+    /// the clock jumps to the next timer when no task can run, like the model's virtual time,
+    /// so a test that sleeps an hour finishes at once in both builds); without `tokio`, under
+    /// `heisen::future::block_on`.
+    pub fn block_on_body<F: std::future::Future>(f: F) -> F::Output {
+        #[cfg(all(feature = "tokio", feature = "model"))]
+        return crate::model::tokio::block_on_body(f);
+        #[cfg(all(feature = "tokio", not(feature = "model")))]
+        return ::tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("heisen: build a tokio current-thread runtime")
+            .block_on(f);
+        #[cfg(not(feature = "tokio"))]
+        return crate::future::block_on(f);
+    }
 }
 
 /// Selects `#[heisen::critical]`'s expansion by heisen's own `model` feature: the original
@@ -554,6 +578,8 @@ pub mod lin;
 mod model;
 pub mod net;
 pub mod runner;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 /// Synchronization primitives (std in normal builds, modelled in model runs).
 pub mod sync {

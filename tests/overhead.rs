@@ -6,6 +6,10 @@
 //! (`bench_shuttle_across_cores`); and the cost of `#[heisen::critical]` recording and checking
 //! (`bench_critical_vs_plain`).
 //!
+//! tokio bodies (`heisen::tokio` against shuttle + shuttle-tokio) are measured by the separate
+//! crate `benches/tokio_overhead/` (shuttle-tokio depends on criterion, regex, tracing, …: as a
+//! dev-dependency here it would be built by every `cargo test`).
+//!
 //! A benchmark, not a check: run it with
 //! `cargo test --release --features heisen/model --test overhead -- --ignored --nocapture`.
 #![cfg(feature = "model")]

@@ -312,7 +312,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let vis = &f.vis;
     let stmts = &f.block.stmts;
     let body = if sig.asyncness.is_some() {
-        quote! { { #(#inner)* ::heisen::future::block_on(async move { #(#stmts)* }) } }
+        quote! { { #(#inner)* ::heisen::__private::block_on_body(async move { #(#stmts)* }) } }
     } else {
         quote! { { #(#inner)* #(#stmts)* } }
     };

@@ -46,8 +46,10 @@ fn method_of(e: &Event) -> Option<&'static str> {
             "write" => "write",
             "relock after wait" => "wait",
             k if k.starts_with("try_lock") => "try_lock",
-            _ => "lock",
+            // heisen::tokio: `read().await`, `acquire().await`, …
+            k => k.strip_suffix("().await").unwrap_or("lock"),
         },
+        Op::Task(_, Some(m)) => m,
         Op::Wait(_) => "wait",
         Op::Notify(m) => m,
         Op::BarrierWait => "wait",
@@ -229,6 +231,8 @@ pub(crate) fn rows(events: &[Event]) -> Vec<(usize, String, String, String)> {
             Op::Choose(v, n) => format!("choose({n}) = {v}"),
             Op::Lin(row) | Op::Net(row) => row.clone(),
             Op::NetBlocked(row) => format!("{row} … BLOCKED (nothing delivered)"),
+            Op::Task(row, _) if e.object.is_some() => format!("{row} {obj_name}"),
+            Op::Task(row, _) => row.clone(),
             Op::ClockRead { reading, skew } => format!(
                 "SystemTime::now() = {} (skew {})",
                 super::time::fmt_reading(*reading),

@@ -37,6 +37,15 @@ thread_local! {
     /// the backend while it is set (a loom causality violation or branch limit inside a load, a
     /// deadlock inside a join) is that operation's failure, not the previous row's.
     static IN_FLIGHT: Cell<Option<(&'static Location<'static>, usize)>> = const { Cell::new(None) };
+    /// Whether the last panic was raised inside loom or shuttle (see [`last_panic_by_backend`]).
+    static BACKEND_PANIC: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the last panic noted by the panic hook was raised inside loom or shuttle (a
+/// deadlock, a limit), not by the user's code: code that catches panics must let it go on.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn last_panic_by_backend() -> bool {
+    BACKEND_PANIC.with(Cell::get)
 }
 
 /// Marks the facade operation at `location` as running its backend call on the current lane
@@ -196,6 +205,12 @@ pub enum Op {
     CaughtPanic(String),
     /// A row of `heisen::lin`'s history (`call Push(1)`, `ret Pushed`): not an access.
     Lin(String),
+    /// A `heisen::tokio` task event that is not a lock (a timer firing, a message sent or
+    /// received, a notification, a task's end): its text, followed by the object's name when
+    /// the event has an object; and the method whose receiver in the source line names the
+    /// object (`send` in `tx.send(v)` names `tx`).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    Task(String, Option<&'static str>),
     /// A `heisen::net` event (`net send client→server Charge { key: 7 }`, `net drop ..`,
     /// `net deliver ..`, `net timeout ..`, `net partition ..`): rendered verbatim; not an
     /// access (a delivery is synchronization, as a channel's).
@@ -355,6 +370,8 @@ pub(crate) fn finish_failed_run() -> Trace {
 pub(crate) fn begin_execution() {
     super::statics::begin_execution();
     super::time::begin_execution();
+    #[cfg(feature = "tokio")]
+    super::tokio::begin_execution();
     let key = current_key();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
@@ -548,6 +565,18 @@ fn pend(
     })
 }
 
+/// The lock request `token` will never be granted (its future was dropped while it waited,
+/// e.g. a cancelled `select!` branch): it leaves the pending list without a row.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn lock_abandoned(token: Option<u64>) {
+    let Some(token) = token else { return };
+    TRACE.with(|t| {
+        if let Ok(mut t) = t.try_borrow_mut() {
+            t.pending.retain(|(k, _)| *k != token);
+        }
+    });
+}
+
 /// The lock request `token` was granted: its row enters the timeline now.
 pub(crate) fn mark_acquired(token: Option<u64>) {
     let Some(token) = token else { return };
@@ -694,6 +723,8 @@ pub(crate) fn end_execution(
 ) -> Option<String> {
     // Per-execution statics are dropped first (inside the execution: they may hold models).
     super::statics::end_execution();
+    #[cfg(feature = "tokio")]
+    super::tokio::end_execution();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
         if !t.accepting() || t.open_panic() || t.sections.is_empty() {
@@ -754,6 +785,7 @@ pub(crate) fn note_panic(mut msg: String, loc: Option<String>) -> bool {
     if !recording() {
         return false;
     }
+    BACKEND_PANIC.with(|b| b.set(loc.as_deref().is_some_and(raised_by_backend)));
     let lane = LAST_LANE.with(|l| l.get());
     // A failure inside the teardown of a per-execution static or thread-local (e.g. a
     // destructor that blocks: a deadlock) names it, as the timeline has no row for the drop.
@@ -889,6 +921,12 @@ pub(crate) fn set_lane_skew(lane: usize, skew: i64) {
         }
         t.lane_skews[lane] = Some(skew);
     });
+}
+
+/// How many wall-clock readings this execution took so far (without taking one).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn clock_reads() -> u64 {
+    TRACE.with(|t| t.borrow().clock_reads)
 }
 
 /// Counts a wall-clock reading: returns how many readings preceded it in this execution.
