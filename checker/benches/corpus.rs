@@ -4,17 +4,46 @@
 //! Corpus: DIR, else `$HEISEN_CORPUS`, else `target/corpus` (fetch it with
 //! `bash benches/fetch-corpus.sh`). Reports, as medians of `HEISEN_BENCH_RUNS` (default 5) runs:
 //! bare parse time (read + `syn::parse_file`, all cores), `check` time (read + parse + facts +
-//! every rule + filter, all cores), their ratio, the warm re-run with a populated result cache
+//! every rule + filter, all cores), their ratio (also in CPU time, user + system of the whole
+//! process, which a machine shared with other work disturbs less than wall time), the warm re-run with a populated result cache
 //! (nothing changed) and its ratio to the cold check, an incremental re-run (the cached result
 //! of the largest crate dropped: its files load their facts and its rules re-run, as after an
 //! edit there), files/s and MB/s of `check`, and peak RSS.
-//! Absolute times depend on the machine; quote the ratios.
+//! Absolute times depend on the machine; quote the ratios. `HEISEN_BENCH_JOBS=N` runs both the
+//! bare parse and `check` on N worker threads (default: one per core), e.g. 1 for the
+//! single-threaded ratio.
+//!
+//! The bench uses the same global allocator as the `cargo-heisen` binary (mimalloc), for the
+//! bare parse as for `check`.
 
 use cargo_heisen::config::Config;
 use cargo_heisen::{discover, engine, rules};
 use rayon::prelude::*;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// User + system CPU time of this process so far (all threads), from `/proc/self/stat`.
+fn cpu_time() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesized command name; utime and stime are 14 and 15.
+            let rest = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<u64> = rest
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            Some(f.iter().sum::<u64>())
+        })
+        .unwrap_or(0);
+    // The kernel reports in USER_HZ, 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -58,16 +87,27 @@ fn main() {
         .sum();
     let config = Config::default();
     let _ = rules::all_meta();
-    // Both measurements use the same pool shape as the checker (big stacks, all cores).
+    let jobs: Option<usize> = std::env::var("HEISEN_BENCH_JOBS")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    // Both measurements use the same pool shape as the checker (big stacks, all cores or
+    // `HEISEN_BENCH_JOBS`).
     let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
         .stack_size(64 * 1024 * 1024)
         .build()
         .unwrap();
+    let options = || engine::Options {
+        jobs,
+        ..Default::default()
+    };
 
     let mut parse = Vec::new();
     let mut check = Vec::new();
+    let (mut parse_cpu, mut check_cpu) = (Vec::new(), Vec::new());
     let mut findings = 0;
     for _ in 0..runs {
+        let c = cpu_time();
         let t = Instant::now();
         let ok = pool.install(|| {
             files
@@ -83,11 +123,14 @@ fn main() {
                 .count()
         });
         parse.push(t.elapsed());
+        parse_cpu.push(cpu_time().saturating_sub(c));
         assert!(ok > 0);
 
+        let c = cpu_time();
         let t = Instant::now();
-        let report = engine::check(&discovered, &config, &engine::Options::default());
+        let report = engine::check(&discovered, &config, &options());
         check.push(t.elapsed());
+        check_cpu.push(cpu_time().saturating_sub(c));
         findings = report.summary.findings;
     }
     // Warm re-run: a populated result cache (per-file facts keyed by content), rules re-run.
@@ -95,7 +138,7 @@ fn main() {
     let _ = std::fs::remove_dir_all(&cache_dir);
     let cached = || engine::Options {
         cache: Some(cargo_heisen::cache::Cache::new(&cache_dir)),
-        ..Default::default()
+        ..options()
     };
     let t = Instant::now();
     engine::check(&discovered, &config, &cached());
@@ -129,10 +172,11 @@ fn main() {
     let (p, c) = (median(parse), median(check));
     let secs = c.as_secs_f64();
     println!(
-        "corpus: {} ({} files, {:.1} MB), {runs} runs, medians",
+        "corpus: {} ({} files, {:.1} MB), {runs} runs, medians, worker threads: {}",
         dir.display(),
         files.len(),
-        bytes as f64 / 1e6
+        bytes as f64 / 1e6,
+        jobs.map_or_else(|| "one per core".to_string(), |j| j.to_string())
     );
     println!("bare syn parse:   {:>8.1} ms", p.as_secs_f64() * 1e3);
     println!(
@@ -140,6 +184,13 @@ fn main() {
         secs * 1e3
     );
     println!("ratio check / bare parse: {:.2}x", secs / p.as_secs_f64());
+    let (pc, cc) = (median(parse_cpu), median(check_cpu));
+    println!(
+        "CPU time (user + system): bare parse {:.1} s, check {:.1} s, ratio {:.2}x",
+        pc.as_secs_f64(),
+        cc.as_secs_f64(),
+        cc.as_secs_f64() / pc.as_secs_f64().max(1e-9)
+    );
     let w = median(warm);
     println!(
         "cold run filling the cache: {:.1} ms",

@@ -254,12 +254,7 @@ pub fn check(discovered: &Discovered, config: &Config, opts: &Options) -> Report
     }
 }
 
-/// Files per batch: whole crates are read, parsed, checked and filtered a batch at a time, so
-/// peak memory is bounded by the largest batch, not by the whole tree, while each batch still
-/// has enough files to keep every core busy.
-const BATCH_FILES: usize = 512;
-
-/// One file of a batch, read.
+/// One file of a crate, read.
 struct Input<'a> {
     krate: usize,
     abs: &'a Path,
@@ -279,20 +274,13 @@ struct Run<'a> {
     n_loaded: AtomicUsize,
 }
 
+/// Crates stream through the pool: each crate is read, parsed, checked and filtered as one
+/// task, and rayon's work stealing lets one core parse the next crate's files while the other
+/// runs a crate's rules (no barrier between groups of crates, so no core waits for the
+/// slowest crate of a group). Peak memory is bounded by the crates in flight (about one per
+/// worker), not by the whole tree: a crate's texts are read only when its task starts and its
+/// facts are freed when it ends.
 fn check_in_pool(discovered: &Discovered, config: &Config, opts: &Options) -> Report {
-    let mut batches: Vec<Vec<(usize, &Path, &str)>> = vec![Vec::new()];
-    for (u, unit) in discovered.units.iter().enumerate() {
-        if batches.last().is_some_and(|b| b.len() >= BATCH_FILES) {
-            batches.push(Vec::new());
-        }
-        let batch = batches.last_mut().expect("one batch");
-        batch.extend(
-            unit.files
-                .iter()
-                .map(|(abs, rel)| (u, abs.as_path(), rel.as_str()))
-                .filter(|(_, _, rel)| !config.is_excluded(rel)),
-        );
-    }
     let run = Run {
         discovered,
         config,
@@ -301,11 +289,22 @@ fn check_in_pool(discovered: &Discovered, config: &Config, opts: &Options) -> Re
         n_parsed: AtomicUsize::new(0),
         n_loaded: AtomicUsize::new(0),
     };
+    let parts: Vec<Report> = (0..discovered.units.len())
+        .into_par_iter()
+        .with_max_len(1)
+        .filter_map(|u| {
+            let jobs: Vec<(&Path, &str)> = discovered.units[u]
+                .files
+                .iter()
+                .map(|(abs, rel)| (abs.as_path(), rel.as_str()))
+                .filter(|(_, rel)| !config.is_excluded(rel))
+                .collect();
+            (!jobs.is_empty()).then(|| check_unit(u, read_unit(u, &jobs, &run), &run))
+        })
+        .collect();
     let mut report = Report::default();
-    for jobs in &batches {
-        for part in check_batch(jobs, &run) {
-            merge(&mut report, part);
-        }
+    for part in parts {
+        merge(&mut report, part);
     }
     report
         .parse_failures
@@ -333,12 +332,11 @@ fn merge(report: &mut Report, part: Report) {
     s.suppressed += p.suppressed;
 }
 
-/// Reads one batch of whole crates, then checks each crate (in parallel).
-fn check_batch(jobs: &[(usize, &Path, &str)], run: &Run<'_>) -> Vec<Report> {
+/// Reads (and, when caching, hashes) one crate's files, in parallel.
+fn read_unit<'a>(krate: usize, jobs: &[(&'a Path, &'a str)], run: &Run<'_>) -> Vec<Input<'a>> {
     let caching = run.opts.cache.is_some();
-    let inputs: Vec<Input<'_>> = jobs
-        .par_iter()
-        .map(|&(krate, abs, rel)| {
+    jobs.par_iter()
+        .map(|&(abs, rel)| {
             let text = read_source(abs, rel);
             let hash = match &text {
                 Ok(t) if caching => Content::new(t).hash,
@@ -352,14 +350,6 @@ fn check_batch(jobs: &[(usize, &Path, &str)], run: &Run<'_>) -> Vec<Report> {
                 hash,
             }
         })
-        .collect();
-    let mut by_unit: BTreeMap<usize, Vec<Input<'_>>> = BTreeMap::new();
-    for input in inputs {
-        by_unit.entry(input.krate).or_default().push(input);
-    }
-    by_unit
-        .into_par_iter()
-        .map(|(u, inputs)| check_unit(u, inputs, run))
         .collect()
 }
 

@@ -43,15 +43,20 @@ pub struct FnEntry {
 }
 
 /// Cross-file declarations of one crate (package), by name.
+///
+/// The index borrows the declarations from the files' facts (`'f`) instead of copying them,
+/// so building it allocates little and it adds little to peak memory (generated binding
+/// crates declare hundreds of thousands of fields and constants). Keys stay `String`s so
+/// lookups by `&str` and `&String` both work.
 #[derive(Default, Debug)]
-pub struct CrateIndex {
+pub struct CrateIndex<'f> {
     /// Field name → every declaration of a field with that name (struct, type).
-    pub fields: HashMap<String, Vec<FieldDecl>>,
-    pub statics: HashMap<String, StaticDecl>,
-    pub structs: HashMap<String, StructDecl>,
+    pub fields: HashMap<String, Vec<&'f FieldDecl>>,
+    pub statics: HashMap<String, &'f StaticDecl>,
+    pub structs: HashMap<String, &'f StructDecl>,
     /// Variant name (`Multi` of `TargetKind::Multi`) → the fields of every enum variant of
     /// that name (`FieldDecl::strukt` is `Enum::Variant`).
-    pub variant_fields: HashMap<String, Vec<FieldDecl>>,
+    pub variant_fields: HashMap<String, Vec<&'f FieldDecl>>,
     /// Function name (last segment, e.g. `now_ms` for `Clock::now_ms`) → its functions.
     pub functions: HashMap<String, Vec<FnEntry>>,
     /// Struct name → the first place where values of that struct are put in order (see
@@ -80,28 +85,28 @@ pub struct OrderUse {
     pub how: String,
 }
 
-impl CrateIndex {
-    pub fn build(files: &[&FileFacts]) -> CrateIndex {
+impl<'f> CrateIndex<'f> {
+    pub fn build(files: &[&'f FileFacts]) -> CrateIndex<'f> {
         let mut ix = CrateIndex::default();
         for (fi, facts) in files.iter().enumerate() {
             for f in &facts.fields {
-                ix.fields
-                    .entry(f.field.clone())
-                    .or_default()
-                    .push(f.clone());
+                // One key per distinct field name, not per declaration.
+                match ix.fields.get_mut(f.field.as_str()) {
+                    Some(decls) => decls.push(f),
+                    None => {
+                        ix.fields.insert(f.field.clone(), vec![f]);
+                    }
+                }
             }
             for s in &facts.statics {
-                ix.statics.insert(s.name.clone(), s.clone());
+                ix.statics.insert(s.name.clone(), s);
             }
             for s in &facts.structs {
-                ix.structs.insert(s.name.clone(), s.clone());
+                ix.structs.insert(s.name.clone(), s);
             }
             for f in &facts.variant_fields {
                 let variant = last_segment(&f.strukt).to_string();
-                ix.variant_fields
-                    .entry(variant)
-                    .or_default()
-                    .push(f.clone());
+                ix.variant_fields.entry(variant).or_default().push(f);
             }
             for (i, func) in facts.functions.iter().enumerate() {
                 let entry = FnEntry {
@@ -109,10 +114,13 @@ impl CrateIndex {
                     owner: func.owner().map(str::to_string),
                     ret: self_replaced(func.owner(), func.ret.as_deref().unwrap_or("()")),
                 };
-                ix.functions
-                    .entry(func.short_name().to_string())
-                    .or_default()
-                    .push(entry);
+                match ix.functions.get_mut(func.short_name()) {
+                    Some(entries) => entries.push(entry),
+                    None => {
+                        ix.functions
+                            .insert(func.short_name().to_string(), vec![entry]);
+                    }
+                }
             }
         }
         ix.ordered = ordered_structs(&ix, files);
@@ -302,7 +310,7 @@ impl CrateIndex {
     }
 }
 
-impl CrateIndex {
+impl CrateIndex<'_> {
     /// [`CrateIndex::callees`] narrowed by the receiver's declared type when the crate states
     /// one ([`CrateIndex::declared_types`]): a method call on a value whose type names
     /// `Retry` resolves only to `Retry`'s methods, and to none of the crate's when the type is
@@ -628,6 +636,15 @@ pub fn functions<'a>(files: &'a [&'a FileFacts]) -> impl Iterator<Item = (usize,
         .flat_map(|(i, f)| f.functions.iter().map(move |func| (i, func)))
 }
 
+/// For tests: the index of a one-file crate with `facts`, built over a leaked copy (the index
+/// borrows from the facts it is built from), so a test can keep both by value. Keys and
+/// texts agree with `facts`.
+#[cfg(test)]
+pub(crate) fn leaked_index(facts: &FileFacts) -> CrateIndex<'static> {
+    let leaked: &'static FileFacts = Box::leak(Box::new(facts.clone()));
+    CrateIndex::build(&[leaked])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -661,9 +678,9 @@ mod tests {
     ";
 
     /// The facts and index of `SRC`.
-    fn parsed() -> (FileFacts, CrateIndex) {
+    fn parsed() -> (FileFacts, CrateIndex<'static>) {
         let facts = analyze_file(&syn::parse_file(SRC).unwrap());
-        let index = CrateIndex::build(&[&facts]);
+        let index = leaked_index(&facts);
         (facts, index)
     }
 

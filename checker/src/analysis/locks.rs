@@ -988,9 +988,9 @@ mod tests {
     use super::*;
     use crate::analysis::{analyze_file, FileFacts};
 
-    fn crate_of(src: &str) -> (FileFacts, CrateIndex) {
+    fn crate_of(src: &str) -> (FileFacts, CrateIndex<'static>) {
         let facts = analyze_file(&syn::parse_file(src).expect("test source parses"));
-        let index = CrateIndex::build(&[&facts]);
+        let index = crate::index::leaked_index(&facts);
         (facts, index)
     }
 

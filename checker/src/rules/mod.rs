@@ -135,7 +135,7 @@ pub struct FileCx<'a> {
 /// Everything a rule may look at: the files of one crate with their facts, and the crate index.
 pub struct CrateContext<'a> {
     pub files: &'a [FileCx<'a>],
-    pub index: &'a CrateIndex,
+    pub index: &'a CrateIndex<'a>,
 }
 
 impl<'a> CrateContext<'a> {
@@ -148,7 +148,7 @@ impl<'a> CrateContext<'a> {
 
     /// The crate's [`LockSummary`](crate::analysis::locks::LockSummary), computed once.
     pub fn lock_summary(&self) -> &'a crate::analysis::locks::LockSummary {
-        let index: &'a CrateIndex = self.index;
+        let index: &'a CrateIndex<'a> = self.index;
         index.lock_summary.get_or_init(|| {
             let facts: Vec<&FileFacts> = self.files.iter().map(|f| f.facts).collect();
             crate::analysis::locks::LockSummary::build(index, &facts)
