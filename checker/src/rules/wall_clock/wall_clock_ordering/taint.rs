@@ -62,6 +62,21 @@ pub(super) const CONVERSIONS: &[&str] = &[
     "elapsed",
 ];
 
+/// Whether a method's arguments are operands of its result: arithmetic, bounds, fallbacks
+/// and the [`CONVERSIONS`].
+pub(super) fn operand_method(name: &str) -> bool {
+    CONVERSIONS.contains(&name)
+        || matches!(
+            name,
+            "max" | "min" | "clamp" | "add" | "sub" | "mul" | "div" | "rem" | "pow" | "abs_diff"
+                | "unwrap_or_else" | "or" | "or_else" | "map_or" | "map_or_else" | "to_string"
+                | "from"
+        )
+        || ["checked_", "saturating_", "wrapping_", "overflowing_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+}
+
 /// Where a wall-clock field is stamped.
 pub(super) struct Stamp {
     pub(super) file: usize,
@@ -318,6 +333,31 @@ impl Crate<'_> {
         deps.iter()
             .copied()
             .find(|&id| self.is_source(func.facts, &func.events[id]))
+    }
+
+    /// The first reading among `deps` that reaches the value itself. A method's result
+    /// derives from its receiver, not from its arguments: a reading that only went into an
+    /// argument of a method call on something else (`ctx.create_stream(Ulid::generate())`
+    /// returns a slab index, `query.bind(now)` a query, `heartbeat.eq(now)` a filter) stops
+    /// there — except for the methods whose arguments are operands of the result
+    /// ([`operand_method`]: `a.max(now)`, `x.saturating_sub(now)`, `opt.unwrap_or(now)`).
+    pub(super) fn reaching_source(&self, func: FnRef<'_>, deps: &Deps) -> Option<EventId> {
+        let is_src = |id: EventId| match self.sources.get(&func.key) {
+            Some(v) => v[id],
+            None => self.is_source(func.facts, &func.events[id]),
+        };
+        let barriers: Vec<&Event> = deps
+            .iter()
+            .map(|&id| &func.events[id])
+            .filter(|e| e.kind == EventKind::MethodCall && !operand_method(&e.name))
+            .filter(|e| !is_src(e.id))
+            .collect();
+        deps.iter().copied().find(|&id| {
+            is_src(id)
+                && !barriers
+                    .iter()
+                    .any(|b| b.data_deps.contains(&id) && !b.receiver_deps.contains(&id))
+        })
     }
 
     /// The first wall-clock field among `fields`.
