@@ -73,13 +73,16 @@ impl Ctx<'_, '_> {
         let (c, func) = (self.c, self.func);
         let mut reported: HashSet<EventId> = HashSet::new();
         let mut reported_fields: HashSet<String> = HashSet::new();
-        // (where, name, deps of the value, the value when it is a field read)
-        let mut cands: Vec<(Region, &str, &Deps, Option<&Place>)> = Vec::new();
+        // (where, name, deps of the value, the value when it is a field read, the value's
+        // region and text when known)
+        type Cand<'a> = (Region, &'a str, &'a Deps, Option<&'a Place>, Option<(Region, &'a str)>);
+        let mut cands: Vec<Cand<'_>> = Vec::new();
         for b in &func.bindings {
-            cands.push((b.region, &b.name, &b.deps, b.field.as_ref()));
+            cands.push((b.region, &b.name, &b.deps, b.field.as_ref(), None));
         }
         for init in &func.field_inits {
-            cands.push((init.region, &init.field, &init.deps, init.field_read.as_ref()));
+            let value = Some((init.region, init.text.as_str()));
+            cands.push((init.region, &init.field, &init.deps, init.field_read.as_ref(), value));
         }
         for ev in &func.events {
             if let (EventKind::Assign { .. }, Some(m), Some(a)) = (
@@ -87,11 +90,12 @@ impl Ctx<'_, '_> {
                 ev.receiver.as_ref().and_then(member),
                 ev.args.first(),
             ) {
-                cands.push((ev.region, m, &a.deps, None));
+                let value = Some((a.region, a.text.as_str()));
+                cands.push((ev.region, m, &a.deps, None, value));
             }
         }
-        cands.sort_by_key(|(r, _, _, _)| r.start());
-        for (region, name, deps, field) in cands {
+        cands.sort_by_key(|c| c.0.start());
+        for (region, name, deps, field, value) in cands {
             if !id_ish(name) || self.quiet(&region) {
                 continue;
             }
@@ -106,6 +110,9 @@ impl Ctx<'_, '_> {
                     let Some(src) = c.reaching_source(func, deps) else {
                         continue;
                     };
+                    if value.is_some_and(|(r, t)| !c.reaches(func, src, &r, t)) {
+                        continue;
+                    }
                     if exempt_id(func.facts, deps) || !reported.insert(src) {
                         continue;
                     }

@@ -360,6 +360,36 @@ impl Crate<'_> {
         })
     }
 
+    /// Whether the reading `src` reaches the value written as `text` at `region` other than
+    /// through locals that hold one unstamped field (`let id = pasta.id;` then
+    /// `encrypt(id.to_string())`: the reading went into `pasta.created`, not `pasta.id`).
+    /// The reading is inside the value itself, or a local the value names carries it and is
+    /// not such a field read.
+    pub(super) fn reaches(&self, func: FnRef<'_>, src: EventId, region: &Region, text: &str) -> bool {
+        if region.contains(&func.events[src].region) {
+            return true;
+        }
+        let mut via_field = false;
+        let mut names: Vec<&str> = text
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty())
+            .collect();
+        names.dedup();
+        for n in names {
+            let Some(b) = func.binding_at(n, region) else {
+                continue;
+            };
+            if !b.deps.contains(&src) {
+                continue;
+            }
+            match &b.field {
+                Some(p) if self.wall_field(&[p]).is_none() => via_field = true,
+                _ => return true,
+            }
+        }
+        !via_field
+    }
+
     /// The first wall-clock field among `fields`.
     pub(super) fn wall_field<'p>(&'p self, fields: &[&'p Place]) -> Option<(&'p Place, &'p Stamp)> {
         fields.iter().find_map(|p| {
