@@ -154,7 +154,7 @@ const QUIET_MACROS: &[&str] = &[
 ];
 
 /// Words that mark a skew allowance.
-const LEEWAY: &[&str] = &[
+pub(super) const LEEWAY: &[&str] = &[
     "leeway",
     "skew",
     "tolerance",
