@@ -1080,7 +1080,53 @@ impl FnWalker {
         }
     }
 
+    /// `V(x)` (`Some(x)`, `Ok(x)`, `ExpiresAt(x)`, nested) matched against a local carrying
+    /// `fields`: `x` is the whole payload, so it carries them too (a stamp stays a stamp).
+    fn payload_fields(&mut self, pat: &Pat, fields: Option<Vec<Place>>) {
+        let Some(fields) = fields.filter(|f| !f.is_empty()) else {
+            return;
+        };
+        let mut p = pat;
+        loop {
+            match p {
+                Pat::TupleStruct(ts) if ts.elems.len() == 1 => p = &ts.elems[0],
+                Pat::Ident(i) if i.subpat.is_none() && !std::ptr::eq(p, pat) => {
+                    if let Some(l) = self.lookup_mut(&i.ident.to_string()) {
+                        l.fields = fields;
+                    }
+                    return;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// The field reads a plain local carries ([`Self::record_local_fields`]).
+    fn local_fields_of(&self, e: &Expr) -> Option<Vec<Place>> {
+        let Expr::Path(p) = e else { return None };
+        let name = p.path.get_ident()?.to_string();
+        self.lookup(&name).map(|l| l.fields.clone())
+    }
+
     fn record_local_fields(&mut self, pat: &Pat, init: &Expr) {
+        if let (Pat::Tuple(pt), Expr::Block(b)) = (pat, init) {
+            // `let (v, exp) = { let n = node.borrow(); (n.value.clone(), n.expires_at) };`:
+            // each name carries the field reads of its own element of the block's tail tuple.
+            if let Some(Stmt::Expr(Expr::Tuple(t), None)) = b.block.stmts.last() {
+                if t.elems.len() == pt.elems.len() {
+                    for (p, e) in pt.elems.iter().zip(&t.elems) {
+                        if let Pat::Ident(i) = p {
+                            let mut fields = self.field_reads(e);
+                            fields.truncate(16);
+                            if let Some(l) = self.lookup_mut(&i.ident.to_string()) {
+                                l.fields = fields;
+                            }
+                        }
+                    }
+                }
+            }
+            return;
+        }
         let ident = match pat {
             Pat::Ident(i) if i.subpat.is_none() => &i.ident,
             Pat::Type(t) => match &*t.pat {
@@ -1531,8 +1577,11 @@ impl FnWalker {
             self.restore(&before, false);
             let body = self.with_scope(span::arm(arm), |w| {
                 w.bind_init = scrutinee;
+                // (Read before binding: the arm may shadow the scrutinee's name.)
+                let payload = w.local_fields_of(&m.expr);
                 w.bind(&arm.pat, &s, None, None, None);
                 w.bind_init = None;
+                w.payload_fields(&arm.pat, payload);
                 let mut g = s.clone();
                 if let Some((_, guard)) = &arm.guard {
                     g.union_with(&w.expr(guard));

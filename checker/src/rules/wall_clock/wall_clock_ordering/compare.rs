@@ -64,6 +64,15 @@ const FOREIGN: &[&str] = &[
         "incoming",
     ];
 
+/// Whether a field read's base names something from elsewhere (`token.exp`, `msg.sent_at`).
+fn foreign_base(p: &Place) -> bool {
+    let Some(m) = member(p) else {
+        return false;
+    };
+    let base = &p.text[..p.text.len() - m.len()];
+    words(base).iter().any(|w| FOREIGN.contains(&w.as_str()))
+}
+
 pub(super) fn foreign_time_field<'p>(fields: &[&'p Place]) -> Option<&'p Place> {
     fields.iter().copied().find(|p| {
         if p.root == Root::SelfValue || p.text.starts_with("self.") {
@@ -84,6 +93,26 @@ pub(super) fn foreign_time_field<'p>(fields: &[&'p Place]) -> Option<&'p Place> 
     })
 }
 
+/// Lowercase words of a name in any case style (`AccessToken` → `access`, `token`).
+fn camel_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for ch in s.chars() {
+        if !ch.is_ascii_alphanumeric() || (ch.is_ascii_uppercase() && !cur.is_empty()) {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+        if ch.is_ascii_alphanumeric() {
+            cur.push(ch.to_ascii_lowercase());
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 /// Whether a name says expiry or validity (`exp`, `expiry_date`, `not_before`, `deadline`).
 fn expiry_word(name: &str) -> bool {
     words(name).iter().any(|w| STRONG.contains(&w.as_str()))
@@ -94,7 +123,9 @@ fn expiry_word(name: &str) -> bool {
 /// place (`expiry - Duration::minutes(1)`, `now + chrono::Duration::seconds(30)`) or a
 /// constant (`now + MARGIN`) — a skew allowance written into the check itself.
 fn explicit_margin(func: &FnFacts, side: &Side<'_>) -> bool {
-    if !side.text.contains(" + ") && !side.text.contains(" - ") {
+    // (Rendered tokens drop the space next to a parenthesis: `f()- d`.)
+    let t = side.text.trim_start_matches('-');
+    if !t.contains('+') && !t.replace("->", "").contains('-') {
         return false;
     }
     let duration_call = side.deps.iter().any(|&id| {
@@ -178,10 +209,9 @@ impl Ctx<'_, '_> {
             } else {
                 recv.text.clone()
             };
-            let foreign = words(&holder).iter().any(|w| FOREIGN.contains(&w.as_str()))
-                || holder
-                    .split(|ch: char| !ch.is_ascii_alphanumeric())
-                    .any(|w| FOREIGN.iter().any(|f| w.eq_ignore_ascii_case(f)));
+            let foreign = camel_words(&holder)
+                .iter()
+                .any(|w| FOREIGN.contains(&w.as_str()));
             (typed && foreign).then(|| format!("{}.{}()", recv.text, ev.name))
         })
     }
@@ -276,7 +306,7 @@ impl Ctx<'_, '_> {
         let mut all: Vec<&Place> = lhs.fields.clone();
         all.extend(rhs.fields.iter().copied());
         let ordering = !["max", "min", "clamp"].iter().any(|m| what.contains(m));
-        let local_check = ordering && !self.leeway && foreign_time_field(&all).is_none();
+        let local_check = ordering && !self.leeway && !all.iter().any(|p| foreign_base(p));
         if let Some(src) = local.filter(|_| local_check) {
             let stamped = [lhs, rhs].into_iter().find_map(|side| {
                 let stamps = |m: &str| c.wall_fields.get(m).into_iter().flatten();
@@ -364,7 +394,10 @@ impl Ctx<'_, '_> {
             let name = ev.name.as_str();
             match ev.kind {
                 EventKind::MethodCall
-                    if matches!(name, "cmp" | "partial_cmp" | "max" | "min" | "clamp")
+                    if matches!(
+                        name,
+                        "cmp" | "partial_cmp" | "max" | "min" | "clamp" | "lt" | "gt" | "le" | "ge"
+                    )
                         && !ev.args.is_empty() =>
                 {
                     let recv_text = match (&ev.receiver, ev.receiver_region) {

@@ -91,7 +91,7 @@ pub(super) struct Stamp {
 
 /// Whether a stamped value adds a delay to the reading (`now + ttl`, `now.checked_add(d)`).
 fn adds_delay(text: &str) -> bool {
-    text.contains(" + ") || text.contains("checked_add(") || text.contains("saturating_add(")
+    text.contains('+') || text.contains("checked_add(") || text.contains("saturating_add(")
 }
 
 /// Whether a type as written holds a wall-clock time wherever its value comes from
@@ -487,6 +487,11 @@ impl Crate<'_> {
                 let ev = &func.events[*id];
                 let message = if is_direct_source(ev) {
                     "the wall clock is read here".to_string()
+                } else if !self.reads_clock(func, ev) {
+                    format!(
+                        "`{}` holds a wall-clock time (by its type)",
+                        ev.receiver.as_ref().map_or("the receiver", |r| r.text.as_str())
+                    )
                 } else {
                     format!(
                         "`{}()` returns a wall-clock reading",
