@@ -35,7 +35,25 @@ declare_rule! {
     ///   compares, sorts, or uses as an ordered-collection key, in any file);
     /// * an identifier, sequence number, version or map key made from a reading;
     /// * an expiry/lease/token check of a timestamp that came from elsewhere (`token.exp`,
-    ///   `msg.sent_at`, `row.expires_at`) against the local clock with no skew allowance.
+    ///   `msg.sent_at`, `row.expires_at`, a claim looked up by name as in `claims.get("exp")`,
+    ///   an expiry method of a token such as `self.expiry_date()` in `impl AccessToken`)
+    ///   against the local clock with no skew allowance, or with a leeway whose default (in
+    ///   the crate's `Default` impl) is zero;
+    /// * a deadline kept in memory only (a field named for expiry, or stamped as a reading
+    ///   plus a delay: `fire_at: SystemTime::now() + delay`, on structs that derive no
+    ///   serialization or database trait) checked against the wall clock with `<`, `lt`, `cmp`,
+    ///   …: a clock step fires it early or holds it back, and an `Instant` would not step.
+    ///
+    /// A value is a wall-clock time by where it comes from *and* by its type: a field, parameter
+    /// or local declared as `SystemTime`, chrono's `DateTime<Tz>`/`NaiveDateTime`, time's
+    /// `OffsetDateTime`/`UtcDateTime`/`PrimitiveDateTime`, jiff's `Timestamp`/`Zoned` or
+    /// `UnixTime` is a stamp wherever its value came from (deserialised, passed in). Taint is
+    /// field- and tuple-sensitive where it decides identities: `let id = row.id` holds the
+    /// row's `id`, not the clock reading that went into `row.created`; `let (ts, id) = (now(),
+    /// next())` binds each element to its own value; a reading passed as an argument to a
+    /// method on something else (`ctx.create_stream(ulid)`, `query.bind(now)`) does not reach
+    /// the method's result, except for arithmetic and fallbacks (`a.max(now)`,
+    /// `x.saturating_sub(now)`, `opt.unwrap_or(now)`).
     ///
     /// Logging, metrics, `Instant` timeouts and deadlines, and stamps that are only stored or
     /// returned are not reported.
@@ -95,10 +113,16 @@ declare_rule! {
     /// counts only when every method of that name in the crate returns a reading;
     /// `x.elapsed()` counts when `x` is a field declared as a `SystemTime`.
     /// Comparisons of a local reading with a field of `self` (a same-node TTL or rate limit)
-    /// are not reported; an expiry check counts as "from elsewhere" by its names (`exp`,
+    /// are not reported unless the field is an in-memory deadline (above); elapsed-time checks
+    /// that add the delay in the comparison (`now > self.last_flush + 1_000`) are not
+    /// reported. Whether a struct is in memory only is read from its derives (`Serialize`,
+    /// `Deserialize`, `FromRow`, `Queryable`, prost's `Message`, …), not from how its values
+    /// travel. An expiry check counts as "from elsewhere" by its names (`exp`,
     /// `expires_at`, `not_before`, or a `_at`/`ts` field of a token, message, row, request…),
-    /// and any mention of a leeway/skew/tolerance/grace term in the function counts as a skew
-    /// allowance. Functions named like logical-clock code (`hlc`, `lamport`, `logical`, …) are
+    /// and any mention of a leeway/skew/tolerance/grace term in the function, or an explicit
+    /// margin in the comparison (`exp - Duration::minutes(1) <= now`, `now + MARGIN`), counts
+    /// as a skew allowance. In test code (`#[cfg(test)]`, `#[test]`, `tests/`, `benches/`,
+    /// `xtask/`) the rule is off by default: `[test-code] wall-clock = true` turns it on. Functions named like logical-clock code (`hlc`, `lamport`, `logical`, …) are
     /// not reported.
     ///
     /// A struct of the crate is a hybrid logical clock, and neither its values nor its physical
