@@ -144,7 +144,8 @@ declare_rule! {
     /// filled with typed values), and the first field of another ordered derived `Ord`. A value
     /// bound by a pattern (`Nightly(d) => d.cmp(..)`) or collected into an unannotated local has
     /// no known type, and the struct's own comparison methods (`fn partial_cmp` in
-    /// `impl PartialOrd`) define the order rather than use it. The sink does not follow which
+    /// `impl PartialOrd`) define the order rather than use it (no comparison inside an
+    /// `Ord`/`PartialOrd` method of an impl is reported). The sink does not follow which
     /// values are ordered: a struct whose clock-made values are only printed while other values
     /// of it (parsed, say) are sorted is still reported.
     pub static WALL_CLOCK_ORDERING = {
@@ -275,7 +276,16 @@ impl Rule for WallClockOrdering {
                     seen: &mut seen,
                     out,
                 };
-                ctx.comparisons();
+                // `impl Ord for T { fn cmp(..) }` defines the order of `T` (a library's own
+                // date type, say); the uses of that order are what this rule judges.
+                let defines_order = func.owner().is_some()
+                    && matches!(
+                        func.name.rsplit("::").next().unwrap_or(""),
+                        "cmp" | "partial_cmp" | "lt" | "le" | "gt" | "ge" | "max" | "min"
+                    );
+                if !defines_order {
+                    ctx.comparisons();
+                }
                 ctx.keys();
                 ctx.ids();
             }
