@@ -726,7 +726,10 @@ mod tests {
         let e = err("[test-code]\nwall-clok = true\n");
         assert_eq!(e.kind, ConfigErrorKind::UnknownRule);
         assert_eq!(e.help.as_deref(), Some("did you mean `wall-clock`?"));
-        assert_eq!(err("[test-code]\nwall-clock = \"yes\"\n").kind, ConfigErrorKind::Syntax);
+        assert_eq!(
+            err("[test-code]\nwall-clock = \"yes\"\n").kind,
+            ConfigErrorKind::Syntax
+        );
     }
 
     #[test]

@@ -19,7 +19,10 @@ use std::collections::HashSet;
 /// Whether the path (relative, `/` separators) is test code by where it lives.
 pub fn is_test_path(rel: &str) -> bool {
     let rel = rel.replace('\\', "/");
-    let mut comps: Vec<&str> = rel.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    let mut comps: Vec<&str> = rel
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
     comps.pop();
     comps
         .iter()
@@ -27,7 +30,9 @@ pub fn is_test_path(rel: &str) -> bool {
 }
 
 /// The files of one crate that are test code as a whole (see the module docs).
-pub fn test_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a FileFacts)>) -> HashSet<String> {
+pub fn test_files<'a>(
+    files: impl IntoIterator<Item = (&'a str, &'a FileFacts)>,
+) -> HashSet<String> {
     let files: Vec<(String, &FileFacts)> = files
         .into_iter()
         .map(|(rel, f)| (rel.replace('\\', "/"), f))

@@ -274,7 +274,8 @@ pub(crate) fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
             return false;
         };
         let t = compact(&list.tokens.to_string());
-        t == "test" || (t.starts_with("all(") && t[4..].split([',', ')']).any(|w| w.trim() == "test"))
+        t == "test"
+            || (t.starts_with("all(") && t[4..].split([',', ')']).any(|w| w.trim() == "test"))
     })
 }
 

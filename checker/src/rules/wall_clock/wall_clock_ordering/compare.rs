@@ -5,64 +5,64 @@ use super::taint::{
     member, side_of_arg, side_of_operand, side_of_receiver, wall_clock_type, words, Side, Taint,
 };
 use super::Ctx;
-use crate::analysis::{last_segment, EventKind, Place, Root};
 use crate::analysis::FnFacts;
+use crate::analysis::{last_segment, EventKind, Place, Root};
 use crate::finding::{Label, Region};
 use crate::rules::event_region;
 
 /// A field read that holds a time that came from elsewhere: `token.exp`, `claims.nbf`,
 /// `msg.sent_at`, `row.expires_at` (not a field of `self`).
 const STRONG: &[&str] = &[
-        "exp",
-        "expires",
-        "expiry",
-        "expiration",
-        "expire",
-        "nbf",
-        "iat",
-        "deadline",
-        "lease",
-        "until",
-        "issued",
-    ];
+    "exp",
+    "expires",
+    "expiry",
+    "expiration",
+    "expire",
+    "nbf",
+    "iat",
+    "deadline",
+    "lease",
+    "until",
+    "issued",
+];
 const WEAK: &[&str] = &[
-        "at",
-        "ts",
-        "time",
-        "timestamp",
-        "stamp",
-        "sent",
-        "created",
-        "updated",
-        "modified",
-    ];
+    "at",
+    "ts",
+    "time",
+    "timestamp",
+    "stamp",
+    "sent",
+    "created",
+    "updated",
+    "modified",
+];
 const FOREIGN: &[&str] = &[
-        "token",
-        "claims",
-        "claim",
-        "jwt",
-        "msg",
-        "message",
-        "row",
-        "record",
-        "request",
-        "req",
-        "packet",
-        "frame",
-        "header",
-        "headers",
-        "lease",
-        "session",
-        "cookie",
-        "cert",
-        "certificate",
-        "ticket",
-        "grant",
-        "payload",
-        "remote",
-        "peer",
-        "incoming",
-    ];
+    "token",
+    "claims",
+    "claim",
+    "jwt",
+    "msg",
+    "message",
+    "row",
+    "record",
+    "request",
+    "req",
+    "packet",
+    "frame",
+    "header",
+    "headers",
+    "lease",
+    "session",
+    "cookie",
+    "cert",
+    "certificate",
+    "ticket",
+    "grant",
+    "payload",
+    "remote",
+    "peer",
+    "incoming",
+];
 
 /// Whether a field read's base names something from elsewhere (`token.exp`, `msg.sent_at`).
 fn foreign_base(p: &Place) -> bool {
@@ -98,10 +98,8 @@ fn camel_words(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for ch in s.chars() {
-        if !ch.is_ascii_alphanumeric() || (ch.is_ascii_uppercase() && !cur.is_empty()) {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
+        if (!ch.is_ascii_alphanumeric() || ch.is_ascii_uppercase()) && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
         }
         if ch.is_ascii_alphanumeric() {
             cur.push(ch.to_ascii_lowercase());
@@ -243,8 +241,7 @@ impl Ctx<'_, '_> {
             Some(Label {
                 region: init.region,
                 message: format!("`{field}` defaults to `{}` here", init.text),
-                file: (f.key.file != self.fi)
-                    .then(|| c.cx.files[f.key.file].source.rel.clone()),
+                file: (f.key.file != self.fi).then(|| c.cx.files[f.key.file].source.rel.clone()),
             })
         })
     }
@@ -256,9 +253,10 @@ impl Ctx<'_, '_> {
         let mut decls = index.fields.get(name).into_iter().flatten().peekable();
         decls.peek().is_some()
             && decls.all(|d| {
-                index.structs.get(&d.strukt).is_some_and(|s| {
-                    !s.derives.iter().any(|x| PERSISTED.contains(&x.as_str()))
-                })
+                index
+                    .structs
+                    .get(&d.strukt)
+                    .is_some_and(|s| !s.derives.iter().any(|x| PERSISTED.contains(&x.as_str())))
             })
     }
 
@@ -312,9 +310,9 @@ impl Ctx<'_, '_> {
                 let stamps = |m: &str| c.wall_fields.get(m).into_iter().flatten();
                 side.fields.iter().copied().find_map(|p| {
                     let m = member(p)?;
-                    let st = stamps(m).find(|s| s.deadline).or_else(|| {
-                        stamps(m).next().filter(|_| expiry_word(m))
-                    })?;
+                    let st = stamps(m)
+                        .find(|s| s.deadline)
+                        .or_else(|| stamps(m).next().filter(|_| expiry_word(m)))?;
                     (c.local_source(func, side.deps).is_none() && self.in_memory_field(m))
                         .then_some((p, st))
                 })
@@ -397,8 +395,7 @@ impl Ctx<'_, '_> {
                     if matches!(
                         name,
                         "cmp" | "partial_cmp" | "max" | "min" | "clamp" | "lt" | "gt" | "le" | "ge"
-                    )
-                        && !ev.args.is_empty() =>
+                    ) && !ev.args.is_empty() =>
                 {
                     let recv_text = match (&ev.receiver, ev.receiver_region) {
                         (Some(p), _) => p.text.clone(),

@@ -75,14 +75,26 @@ impl Ctx<'_, '_> {
         let mut reported_fields: HashSet<String> = HashSet::new();
         // (where, name, deps of the value, the value when it is a field read, the value's
         // region and text when known)
-        type Cand<'a> = (Region, &'a str, &'a Deps, Option<&'a Place>, Option<(Region, &'a str)>);
+        type Cand<'a> = (
+            Region,
+            &'a str,
+            &'a Deps,
+            Option<&'a Place>,
+            Option<(Region, &'a str)>,
+        );
         let mut cands: Vec<Cand<'_>> = Vec::new();
         for b in &func.bindings {
             cands.push((b.region, &b.name, &b.deps, b.field.as_ref(), None));
         }
         for init in &func.field_inits {
             let value = Some((init.region, init.text.as_str()));
-            cands.push((init.region, &init.field, &init.deps, init.field_read.as_ref(), value));
+            cands.push((
+                init.region,
+                &init.field,
+                &init.deps,
+                init.field_read.as_ref(),
+                value,
+            ));
         }
         for ev in &func.events {
             if let (EventKind::Assign { .. }, Some(m), Some(a)) = (

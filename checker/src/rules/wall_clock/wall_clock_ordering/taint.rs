@@ -68,8 +68,22 @@ pub(super) fn operand_method(name: &str) -> bool {
     CONVERSIONS.contains(&name)
         || matches!(
             name,
-            "max" | "min" | "clamp" | "add" | "sub" | "mul" | "div" | "rem" | "pow" | "abs_diff"
-                | "unwrap_or_else" | "or" | "or_else" | "map_or" | "map_or_else" | "to_string"
+            "max"
+                | "min"
+                | "clamp"
+                | "add"
+                | "sub"
+                | "mul"
+                | "div"
+                | "rem"
+                | "pow"
+                | "abs_diff"
+                | "unwrap_or_else"
+                | "or"
+                | "or_else"
+                | "map_or"
+                | "map_or_else"
+                | "to_string"
                 | "from"
         )
         || ["checked_", "saturating_", "wrapping_", "overflowing_"]
@@ -439,7 +453,13 @@ impl Crate<'_> {
     /// `encrypt(id.to_string())`: the reading went into `pasta.created`, not `pasta.id`).
     /// The reading is inside the value itself, or a local the value names carries it and is
     /// not such a field read.
-    pub(super) fn reaches(&self, func: FnRef<'_>, src: EventId, region: &Region, text: &str) -> bool {
+    pub(super) fn reaches(
+        &self,
+        func: FnRef<'_>,
+        src: EventId,
+        region: &Region,
+        text: &str,
+    ) -> bool {
         if region.contains(&func.events[src].region) {
             return true;
         }
@@ -490,7 +510,9 @@ impl Crate<'_> {
                 } else if !self.reads_clock(func, ev) {
                     format!(
                         "`{}` holds a wall-clock time (by its type)",
-                        ev.receiver.as_ref().map_or("the receiver", |r| r.text.as_str())
+                        ev.receiver
+                            .as_ref()
+                            .map_or("the receiver", |r| r.text.as_str())
                     )
                 } else {
                     format!(
