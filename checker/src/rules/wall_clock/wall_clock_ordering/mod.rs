@@ -108,8 +108,9 @@ declare_rule! {
     /// wall-clock value, unless a field of that name is declared as an `Instant`, a `Duration`
     /// or a hybrid-logical-clock struct (below); when several structs declare the name, each must be stamped
     /// (an assignment to a field of something other than `self` counts for all). A field read
-    /// is followed through plain `let` bindings, not through destructuring, reassignment or
-    /// calls. Wall-clock functions are found through calls inside the crate only, and a method
+    /// is followed through plain `let` bindings, `let (a, b) = …` of a tuple (or of a block
+    /// ending in one) element by element, and one-payload patterns (`Until(t) => …`), not
+    /// through other destructuring, reassignment or calls. Wall-clock functions are found through calls inside the crate only, and a method
     /// counts only when every method of that name in the crate returns a reading;
     /// `x.elapsed()` counts when `x` is a field declared as a `SystemTime`.
     /// Comparisons of a local reading with a field of `self` (a same-node TTL or rate limit)
