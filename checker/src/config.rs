@@ -472,6 +472,17 @@ impl Config {
         config.exclude_set = set
             .build()
             .map_err(|e| ConfigError::new(ConfigErrorKind::BadGlob, e.to_string(), origin))?;
+        let unknown_rule_or_group = |name: &Spanned<String>| {
+            let hint = suggest(name.get_ref(), rule_names().chain(group_names()))
+                .unwrap_or_else(|| "`cargo heisen rules` lists the rule names".into());
+            ConfigError::new(
+                ConfigErrorKind::UnknownRule,
+                format!("unknown rule or group `{}`", name.get_ref()),
+                origin,
+            )
+            .at(text, name.span(), "not a heisen rule or group")
+            .help(hint)
+        };
         for entry in &raw.ignore {
             let matcher = glob(entry.path.get_ref()).map_err(|e| bad_glob(&entry.path, e))?;
             let mut names = Vec::new();
@@ -482,15 +493,7 @@ impl Config {
                 } else if let Some(g) = Group::from_name(name.get_ref()) {
                     groups.push(g);
                 } else {
-                    let hint = suggest(name.get_ref(), rule_names().chain(group_names()))
-                        .unwrap_or_else(|| "`cargo heisen rules` lists the rule names".into());
-                    return Err(ConfigError::new(
-                        ConfigErrorKind::UnknownRule,
-                        format!("unknown rule or group `{}`", name.get_ref()),
-                        origin,
-                    )
-                    .at(text, name.span(), "not a heisen rule or group")
-                    .help(hint));
+                    return Err(unknown_rule_or_group(name));
                 }
             }
             config.ignores.push(IgnoreEntry {
@@ -508,15 +511,7 @@ impl Config {
             } else if let Some(g) = Group::from_name(name.get_ref()) {
                 config.test_code_groups.insert(g, *on.get_ref());
             } else {
-                let hint = suggest(name.get_ref(), rule_names().chain(group_names()))
-                    .unwrap_or_else(|| "`cargo heisen rules` lists the rule names".into());
-                return Err(ConfigError::new(
-                    ConfigErrorKind::UnknownRule,
-                    format!("unknown rule or group `{}`", name.get_ref()),
-                    origin,
-                )
-                .at(text, name.span(), "not a heisen rule or group")
-                .help(hint));
+                return Err(unknown_rule_or_group(name));
             }
         }
         Ok(config)
