@@ -15,6 +15,11 @@ heisen model --manifest-path examples/Cargo.toml
 echo
 echo "== 3. the counterexample heisen prints for examples/parallel_withdrawal (in_memory_buggy)"
 # The test is #[should_panic]: run it ignoring that, so its report is printed as a failure.
-cargo test -q --manifest-path examples/Cargo.toml -p parallel_withdrawal --test model \
-  -- --exact in_memory_buggy --nocapture 2>&1 | sed -n '/FAILED under/,/HEISEN_REPLAY/p' | head -40
+report=$(cargo test -q --manifest-path examples/Cargo.toml -p parallel_withdrawal --test model \
+  -- --exact in_memory_buggy --nocapture 2>&1 | sed -n '/FAILED under/,/HEISEN_REPLAY/p' | head -40)
+if [ -z "$report" ]; then
+  echo "demo: the model printed no counterexample for in_memory_buggy" >&2
+  exit 1
+fi
+echo "$report"
 exit 0

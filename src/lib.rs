@@ -14,6 +14,8 @@
 //! | `std::time::{SystemTime, UNIX_EPOCH, SystemTimeError, Duration, Instant}` | [`heisen::time`](time) (in model runs `Instant` is the model's clock and each thread's `SystemTime::now()` is skewed, see [Clock skew](#clock-skew-heisentime)) |
 //! | (nothing: a statement of intent) | [`#[heisen::critical]`](macro@critical), [`heisen::critical_section!`](critical_section) — see [Critical sections](#critical-sections-heisencritical) |
 //! | an executor's `block_on` / `spawn` | [`heisen::future::block_on`](future::block_on), [`heisen::future::spawn`](future::spawn) |
+//! | `tokio::{spawn, select!, join!, try_join!, pin!}`, `tokio::task::{JoinHandle, JoinError, JoinSet, yield_now}`, `tokio::sync::{Mutex, RwLock, Semaphore, Notify, Barrier, mpsc, oneshot, watch}`, `tokio::time::{sleep, sleep_until, timeout, interval, Instant, Duration, error::Elapsed}` | `heisen::tokio` (cargo feature `tokio`; tokio's own items in normal builds, modelled tasks and virtual time in model builds: see the module's docs and the README's conformance table) |
+//! | a real network between machines (sockets, RPC) | [`heisen::net`](net): a simulated network of named nodes whose delivery order, delays, timeouts, partitions and faults the model explores |
 //!
 //! Every item has std's signature in both builds (`tests/parity.rs` assigns each one to a
 //! `fn` pointer of std's type and is compiled in the normal and in the model build), with the
@@ -49,7 +51,8 @@
 //! ```
 //!
 //! `#[heisen::model]` replaces `#[test]` (keep other attributes such as `#[should_panic]` or
-//! `#[ignore]`; `async fn` bodies run under [`future::block_on`]; inner attributes such as
+//! `#[ignore]`; `async fn` bodies run under [`future::block_on`], or with the `tokio` feature as
+//! a tokio test, see `heisen::tokio`; inner attributes such as
 //! `#![allow(..)]` at the top of the body apply to the body). `#[should_panic]` (all three of
 //! libtest's forms) is honoured by heisen itself rather than by libtest: the test passes when
 //! the model finds a failure whose report contains the `expected` text, and a test skipped by
@@ -84,15 +87,19 @@
 //!   builds. `Arc::into_raw`/`from_raw` keep the modelled count (by address). An `Arc` built
 //!   outside the run keeps std's count inside it (the objects it holds are guarded on their
 //!   own, see above).
-//! * **Frees are accesses** under loom: dropping a facade `UnsafeCell` is a write access and
-//!   dropping a facade atomic an unsynchronized access, so freeing memory (a `Box` dropped when
-//!   a hand-rolled refcount hits zero, a channel slot) while another thread's last access is
-//!   not ordered before the free is reported as a data race (loom's own types do not check
-//!   this). Memory without a facade cell or atomic in it is not tracked; [`heisen::alloc`](alloc)
-//!   (loom's `alloc` API) reports leaked raw allocations and `Track`ed values. Share facade
-//!   objects through [`heisen::sync::Arc`](sync::Arc), not `std::sync::Arc`: loom cannot see
-//!   std's `Arc` synchronize, so a std `Arc`'s last drop on another thread (not joined before)
-//!   would free the objects in a way loom calls a data race.
+//! * **Frees of data are accesses** under loom: dropping a facade `UnsafeCell` is a write
+//!   access, so freeing memory (a `Box` dropped when a hand-rolled refcount hits zero, a
+//!   channel slot) while another thread's last access to the cell is not ordered before the
+//!   free is reported as a data race (loom's own types do not check this). Dropping a facade
+//!   *atomic* is not an access (as in loom): atomics are often shared through
+//!   `std::sync::Arc`, whose synchronization loom cannot see, and checking their free made
+//!   loom's own `fence.rs` / `yield.rs` tests fail falsely. So a refcount bug is found through
+//!   the data it frees (an `UnsafeCell`), not through the count itself. Memory without a facade
+//!   cell in it is not tracked; [`heisen::alloc`](alloc) (loom's `alloc` API) reports leaked
+//!   raw allocations and `Track`ed values. Share facade cells through
+//!   [`heisen::sync::Arc`](sync::Arc), not `std::sync::Arc`: loom cannot see std's `Arc`
+//!   synchronize, so a std `Arc`'s last drop of an `UnsafeCell` on another thread (not joined
+//!   before) frees it in a way loom calls a data race.
 //! * Timed waits (`Condvar::wait_timeout[_while]`, `Receiver::recv_timeout`) **never time
 //!   out** inside a model run (neither backend models timers; this is loom's and shuttle's own
 //!   semantics): they are waits whose result says `timed_out() == false`. `thread::sleep` and
@@ -142,6 +149,8 @@
 //! | `seed = N` | shuttle: base seed | `HEISEN_SEED`, else a stable hash of the test name | CI runs are reproducible |
 //! | `timeout = "30s"` | time budget per backend (`ms`, `s`, `m`) | `"60s"` | |
 //! | `clock_skew = "50ms"` | bound of each thread's wall-clock skew in [`heisen::time`](time) (`ns`, `us`, `ms`, `s`) | no skew | see [Clock skew](#clock-skew-heisentime) |
+//! | `net_faults = "drop, duplicate, reorder"` | network faults [`heisen::net`](net) may inject (any non-empty subset) | none: reliable, FIFO per pair, arbitrary delay | see [`net`] |
+//! | `max_net_faults = N` | how often each enabled fault kind may strike per execution (needs `net_faults`) | 2 | keeps loom tractable |
 //!
 //! Exploration is never a silent pass: every run prints what it explored, e.g.
 //! `shuttle: 1,000 random + 1,000 PCT(depth 3) schedules, seed … — bounded` and
@@ -473,6 +482,28 @@ pub use heisen_macros::{critical, model};
 pub mod __private {
     #[cfg(feature = "model")]
     pub use crate::model::rt::CriticalGuard;
+    #[cfg(feature = "tokio")]
+    pub use ::tokio;
+
+    /// Runs the body of `#[heisen::model] async fn`: model build with `tokio`, as task 0 of
+    /// heisen's modelled tokio runtime; normal build with `tokio`, once on a current-thread
+    /// tokio runtime with time enabled and paused (as `#[tokio::test(start_paused = true)]`:
+    /// the clock jumps to the next timer when no task can run, like the model's virtual time,
+    /// so a test that sleeps an hour finishes at once in both builds); without `tokio`, under
+    /// `heisen::future::block_on`.
+    pub fn block_on_body<F: std::future::Future>(f: F) -> F::Output {
+        #[cfg(all(feature = "tokio", feature = "model"))]
+        return crate::model::tokio::block_on_body(f);
+        #[cfg(all(feature = "tokio", not(feature = "model")))]
+        return ::tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("heisen: build a tokio current-thread runtime")
+            .block_on(f);
+        #[cfg(not(feature = "tokio"))]
+        return crate::future::block_on(f);
+    }
 }
 
 /// Selects `#[heisen::critical]`'s expansion by heisen's own `model` feature: the original
@@ -545,7 +576,10 @@ mod future_std;
 pub mod lin;
 #[cfg(feature = "model")]
 mod model;
+pub mod net;
 pub mod runner;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 /// Synchronization primitives (std in normal builds, modelled in model runs).
 pub mod sync {

@@ -154,17 +154,8 @@ fn excluded_backend_in_check_returns_a_skipped_summary() {
         return;
     }
     // Through `check`: the reason is in the summary, and nothing ran.
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "loom_only_probe"])
-        .env("HEISEN_BACKEND", "lom")
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!out.status.success(), "{all}");
+    let (ok, all) = run_self("loom_only_probe", &[("HEISEN_BACKEND", "lom".as_ref())]);
+    assert!(!ok, "{all}");
     assert!(
         all.contains("HEISEN_BACKEND=\"lom\": expected `loom` or `shuttle`"),
         "{all}"
@@ -226,4 +217,88 @@ fn fetch_update_returning_none_and_get_mut_into_inner() {
         },
     )
     .unwrap_or_else(|f| panic!("{f}"));
+}
+
+// ------------------------------------------------- a panic on which Rust aborts
+
+/// The probe: a destructor that panics while the body unwinds from its failure (Rust aborts
+/// the process on that). Run only as the child of the test below.
+#[test]
+fn aborting_probe() {
+    if std::env::var("HEISEN_ABORT_PROBE").is_err() {
+        return;
+    }
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("destructor panicked");
+        }
+    }
+    heisen::runner::run_test(
+        Config::new("facade_fixes::aborting_probe").shuttle_only(),
+        || {
+            let flag = Arc::new(AtomicU64::new(0));
+            let f2 = flag.clone();
+            let h = thread::spawn(move || f2.store(1, SeqCst));
+            let _guard = PanicsOnDrop;
+            if flag.load(SeqCst) == 0 {
+                panic!("the original failure");
+            }
+            h.join().unwrap();
+        },
+    );
+}
+
+#[test]
+fn a_panic_that_aborts_the_process_is_still_reported_with_its_failure() {
+    let summary = std::env::temp_dir().join(format!("heisen-abort-{}.tsv", std::process::id()));
+    let _ = std::fs::remove_file(&summary);
+    // captured (no --nocapture): the report must bypass libtest's capture
+    let (ok, all) = run_self(
+        "aborting_probe",
+        &[
+            ("HEISEN_ABORT_PROBE", "1".as_ref()),
+            ("HEISEN_SUMMARY_FILE", summary.as_os_str()),
+        ],
+    );
+    assert!(!ok, "{all}");
+    assert!(
+        all.contains(
+            "heisen: facade_fixes::aborting_probe FAILED under shuttle; the process aborts"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("the original failure") && all.contains("destructor panicked"),
+        "{all}"
+    );
+    assert!(all.contains("timeline of the failing execution"), "{all}");
+    let tsv = std::fs::read_to_string(&summary).unwrap_or_default();
+    let _ = std::fs::remove_file(&summary);
+    let cols: Vec<&str> = tsv.trim_end().split('\t').collect();
+    assert_eq!(
+        (cols.first(), cols.get(1), cols.get(4)),
+        (
+            Some(&"facade_fixes::aborting_probe"),
+            Some(&"shuttle"),
+            Some(&"FAIL")
+        ),
+        "{tsv:?}"
+    );
+}
+
+/// Runs one test of this binary in a child process: (success, stdout + stderr).
+fn run_self(test: &str, env: &[(&str, &std::ffi::OsStr)]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", test]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), all)
 }

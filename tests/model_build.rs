@@ -34,6 +34,10 @@ fn model_suites_pass_in_the_model_build() {
             "lin",
             "--test",
             "counterexample",
+            "--test",
+            "net_model",
+            "--test",
+            "net_std",
         ])
         .arg("--manifest-path")
         .arg(&manifest)
@@ -83,6 +87,11 @@ fn model_suites_pass_in_the_model_build() {
         "model::readme_report_is_current",
         "two_pops_of_one_element_are_always_explainable",
         "michael_scott_queue_is_linearizable",
+        "which_sender_is_delivered_first_is_explored",
+        "a_timeout_may_fire_while_the_reply_is_in_flight",
+        "each_fault_strikes_at_most_max_net_faults_times",
+        "loom_pays_three_for_the_network_and_two_per_binary_choice",
+        "the_report_shows_network_rows_and_the_messages_in_flight",
     ] {
         assert!(
             stdout.contains(&format!("test {name} ... ok")),

@@ -69,11 +69,25 @@ fn threads_that_never_overlap() {
 /// Runs this binary's test `name` (`--ignored` ones too) with `env`; returns libtest's output
 /// and the summary file's rows, split into columns.
 fn run_child(name: &str, env: &[(&str, &str)]) -> (Output, Vec<Vec<String>>) {
-    let path =
-        std::env::temp_dir().join(format!("heisen-summary-{}-{name}.tsv", std::process::id()));
+    run_child_args(name, env, &[])
+}
+
+fn run_child_args(
+    name: &str,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> (Output, Vec<Vec<String>>) {
+    // One file per call: several tests run the same child test at once.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!(
+        "heisen-summary-{}-{n}-{name}.tsv",
+        std::process::id()
+    ));
     let _ = std::fs::remove_file(&path);
     let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
     cmd.args(["--include-ignored", "--exact", name])
+        .args(args)
         .env("HEISEN_SUMMARY_FILE", &path)
         .env_remove("HEISEN_BACKEND")
         .env_remove("HEISEN_REPLAY");
@@ -140,6 +154,23 @@ fn expected_text_must_match() {
             && o.contains("FAILED under shuttle"),
         "{o}"
     );
+}
+
+#[test]
+fn an_expected_failure_still_prints_its_counterexample() {
+    if in_child() {
+        return;
+    }
+    let name = "shuttle_only_expected_failure";
+    let (out, rows) = run_child_args(name, &[], &["--nocapture"]);
+    let o = stdout(&out);
+    assert!(out.status.success(), "{o}");
+    assert!(
+        o.contains("timeline of the failing execution") && o.contains("HEISEN_REPLAY="),
+        "{o}"
+    );
+    assert!(o.contains("failed as expected (#[should_panic])"), "{o}");
+    assert_eq!(rows.last().map(|r| r[4].as_str()), Some("xfail"), "{rows:?}");
 }
 
 #[test]

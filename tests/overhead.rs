@@ -6,6 +6,10 @@
 //! (`bench_shuttle_across_cores`); and the cost of `#[heisen::critical]` recording and checking
 //! (`bench_critical_vs_plain`).
 //!
+//! tokio bodies (`heisen::tokio` against shuttle + shuttle-tokio) are measured by the separate
+//! crate `benches/tokio_overhead/` (shuttle-tokio depends on criterion, regex, tracing, …: as a
+//! dev-dependency here it would be built by every `cargo test`).
+//!
 //! A benchmark, not a check: run it with
 //! `cargo test --release --features heisen/model --test overhead -- --ignored --nocapture`.
 #![cfg(feature = "model")]
@@ -13,6 +17,8 @@
 use std::time::{Duration, Instant};
 
 const ITERS: usize = 1_000;
+/// The shuttle schedules' seed on both sides (see `compare`).
+const SEED: u64 = 0x5eed;
 
 fn time(f: impl FnOnce()) -> Duration {
     let t = Instant::now();
@@ -131,12 +137,22 @@ fn compare(
             let s = check(&cfg, facade).unwrap();
             loom_execs = s.runs[0].executions;
         }));
+        // The same schedules on both sides: heisen's random phase from `SEED`, its PCT phase
+        // (depth 3) from `SEED + 1`, as the hand-wired runners (`check_random` / `check_pct`
+        // would draw a new seed each round, so each side would time other schedules; a spin
+        // loop's length depends on the schedule).
         ns = ns.min(time(|| {
-            shuttle::check_random(shuttle_native, ITERS);
-            shuttle::check_pct(shuttle_native, ITERS, 3);
+            use shuttle::scheduler::{PctScheduler, RandomScheduler};
+            let random = RandomScheduler::new_from_seed(SEED, ITERS);
+            shuttle::Runner::new(random, shuttle::Config::new()).run(shuttle_native);
+            let pct = PctScheduler::new_from_seed(SEED + 1, 3, ITERS);
+            shuttle::Runner::new(pct, shuttle::Config::new()).run(shuttle_native);
         }));
         hs = hs.min(time(|| {
-            let cfg = Config::new("bench").shuttle_only().iterations(ITERS);
+            let cfg = Config::new("bench")
+                .shuttle_only()
+                .iterations(ITERS)
+                .seed(SEED);
             check(&cfg, facade).unwrap();
         }));
     }

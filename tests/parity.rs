@@ -293,6 +293,8 @@ fn thread_signatures() {
 
 /// Signatures of atomics.
 fn atomic_signatures() {
+    let _: fn(Ordering) = atomic::fence;
+    let _: fn(Ordering) = atomic::compiler_fence;
     let _: fn(usize) -> AtomicUsize = AtomicUsize::new;
     let _: fn(&AtomicUsize, Ordering) -> usize = AtomicUsize::load;
     let _: fn(&AtomicUsize, usize, Ordering) = AtomicUsize::store;
@@ -340,8 +342,50 @@ fn atomic_signatures() {
     let _: fn(&AtomicPtr<T>) -> *mut *mut T = AtomicPtr::as_ptr;
     let _: fn() -> AtomicPtr<T> = AtomicPtr::default;
     let _: fn(*mut T) -> AtomicPtr<T> = AtomicPtr::from;
-    let _: fn(Ordering) = atomic::fence;
-    let _: fn(Ordering) = atomic::compiler_fence;
+    // std 1.91 / 1.95 items (newer than the crate's MSRV, so this test needs a current rustc in
+    // the normal build, where the facade is std)
+    new_atomic_api();
+}
+
+/// Atomics' items newer than the crate's MSRV (`fetch_not` 1.81, the pointer RMWs 1.91,
+/// `try_update` / `update` 1.95).
+#[allow(clippy::incompatible_msrv)]
+fn new_atomic_api() {
+    let _: fn(&AtomicBool, Ordering) -> bool = AtomicBool::fetch_not;
+    let _: fn(&AtomicPtr<T>, usize, Ordering) -> *mut T = AtomicPtr::fetch_ptr_add;
+    let _: fn(&AtomicPtr<T>, usize, Ordering) -> *mut T = AtomicPtr::fetch_ptr_sub;
+    let _: fn(&AtomicPtr<T>, usize, Ordering) -> *mut T = AtomicPtr::fetch_byte_add;
+    let _: fn(&AtomicPtr<T>, usize, Ordering) -> *mut T = AtomicPtr::fetch_byte_sub;
+    let _: fn(&AtomicPtr<T>, usize, Ordering) -> *mut T = AtomicPtr::fetch_or;
+    let _: fn(&AtomicPtr<T>, usize, Ordering) -> *mut T = AtomicPtr::fetch_and;
+    let _: fn(&AtomicPtr<T>, usize, Ordering) -> *mut T = AtomicPtr::fetch_xor;
+    // `try_update` / `update` take `impl FnMut` (no fn-pointer form): called with annotated
+    // argument and result types.
+    let a = AtomicUsize::new(1);
+    let r: Result<usize, usize> =
+        a.try_update(Ordering::SeqCst, Ordering::SeqCst, |v: usize| Some(v + 1));
+    let u: usize = a.update(Ordering::SeqCst, Ordering::SeqCst, |v: usize| v + 1);
+    assert_eq!((r, u, a.load(Ordering::SeqCst)), (Ok(1), 2, 3));
+    let b = AtomicBool::new(false);
+    let rb: Result<bool, bool> =
+        b.try_update(Ordering::SeqCst, Ordering::SeqCst, |v: bool| Some(!v));
+    let ub: bool = b.update(Ordering::SeqCst, Ordering::SeqCst, |v: bool| !v);
+    assert_eq!(
+        (rb, ub, b.fetch_not(Ordering::SeqCst)),
+        (Ok(false), true, false)
+    );
+    let mut xs = [0u64; 4];
+    let p = AtomicPtr::new(xs.as_mut_ptr());
+    let base = p.fetch_ptr_add(2, Ordering::SeqCst);
+    assert_eq!(p.fetch_byte_sub(8, Ordering::SeqCst), base.wrapping_add(2));
+    assert_eq!(p.load(Ordering::SeqCst), base.wrapping_add(1));
+    let rp: Result<*mut u64, *mut u64> =
+        p.try_update(Ordering::SeqCst, Ordering::SeqCst, |q: *mut u64| {
+            Some(q.wrapping_sub(1))
+        });
+    let up: *mut u64 = p.update(Ordering::SeqCst, Ordering::SeqCst, |q: *mut u64| q);
+    assert_eq!((rp, up), (Ok(base.wrapping_add(1)), base));
+    assert_eq!(format!("{p:p}"), format!("{base:p}"));
 }
 
 /// Signatures of cells, time and hints.

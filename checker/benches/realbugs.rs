@@ -52,6 +52,9 @@ struct Bug {
     bug: String,
     #[allow(dead_code)]
     fix: String,
+    /// Why a static checker over syntax cannot see the bug (said per bug rather than faked).
+    #[allow(dead_code)]
+    note: Option<String>,
 }
 
 const GROUPS: [&str; 5] = [

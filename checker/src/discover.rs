@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 pub struct Unit {
     pub name: String,
     pub files: Vec<(PathBuf, String)>,
+    /// The package's `edition` (`2021`, `2024`); `None` for files of no package. Rules whose
+    /// answer depends on it (temporary lifetimes) read it from `CrateIndex::edition`.
+    pub edition: Option<String>,
 }
 
 /// What discovery found.
@@ -155,6 +158,7 @@ pub fn workspace(
         out.units.push(Unit {
             name: pkg.name.to_string(),
             files,
+            edition: Some(pkg.edition.as_str().to_string()),
         });
     }
     out.packages = meta
@@ -213,10 +217,17 @@ pub fn paths(paths: &[PathBuf]) -> Result<Discovered, DiscoverError> {
             Some(dir) => display_rel(&root, dir),
             None => "paths".to_string(),
         };
+        let mut edition = None;
         if let Some(dir) = pkg {
-            out.packages.push(manifest_package(&dir));
+            let meta = manifest_package(&dir);
+            edition = Some(meta.edition.clone());
+            out.packages.push(meta);
         }
-        out.units.push(Unit { name, files });
+        out.units.push(Unit {
+            name,
+            files,
+            edition,
+        });
     }
     Ok(out)
 }

@@ -189,10 +189,21 @@ pub fn parse_text(
     })
 }
 
-/// Runs every rule over one crate's files. Rule panics are caught per rule.
+/// Runs every rule over one crate's files (edition unknown: see [`run_rules_in`]).
 pub fn run_rules(files: &[&Parsed], failures: &mut Vec<ParseFailure>) -> Vec<Finding> {
+    run_rules_in(files, None, failures)
+}
+
+/// Runs every rule over one crate's files, of a package of `edition` (`"2024"`; `None` when
+/// unknown, taken as 2021). Rule panics are caught per rule.
+pub fn run_rules_in(
+    files: &[&Parsed],
+    edition: Option<&str>,
+    failures: &mut Vec<ParseFailure>,
+) -> Vec<Finding> {
     let facts: Vec<&FileFacts> = files.iter().map(|p| &p.facts).collect();
-    let index = CrateIndex::build(&facts);
+    let mut index = CrateIndex::build(&facts);
+    index.edition = crate::analysis::locks::Edition::of(edition);
     let cxs: Vec<FileCx<'_>> = files
         .iter()
         .map(|p| FileCx {
@@ -368,7 +379,12 @@ fn check_unit(u: usize, inputs: Vec<Input<'_>>, run: &Run<'_>) -> Report {
     );
     let key = cache.map(|_| {
         crate::cache::crate_key(
-            &run.config_key,
+            // The edition changes temporary lifetimes, so the findings.
+            &format!(
+                "{}\0{}",
+                run.config_key,
+                run.discovered.units[u].edition.as_deref().unwrap_or("")
+            ),
             inputs.iter().map(|i| {
                 let content = match &i.text {
                     Ok(_) => Ok(i.hash),
@@ -413,7 +429,8 @@ fn check_unit(u: usize, inputs: Vec<Input<'_>>, run: &Run<'_>) -> Report {
         }
     }
     let refs: Vec<&Parsed> = parsed.iter().collect();
-    let raw = run_rules(&refs, &mut parse_failures);
+    let edition = run.discovered.units[u].edition.as_deref();
+    let raw = run_rules_in(&refs, edition, &mut parse_failures);
     let report = filter(raw, &parsed, parse_failures, files_scanned, run.config);
     if let (Some(cache), Some(key)) = (cache, key) {
         cache.store_crate(

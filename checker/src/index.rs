@@ -49,6 +49,9 @@ pub struct CrateIndex {
     pub fields: HashMap<String, Vec<FieldDecl>>,
     pub statics: HashMap<String, StaticDecl>,
     pub structs: HashMap<String, StructDecl>,
+    /// Variant name (`Multi` of `TargetKind::Multi`) → the fields of every enum variant of
+    /// that name (`FieldDecl::strukt` is `Enum::Variant`).
+    pub variant_fields: HashMap<String, Vec<FieldDecl>>,
     /// Function name (last segment, e.g. `now_ms` for `Clock::now_ms`) → its functions.
     pub functions: HashMap<String, Vec<FnEntry>>,
     /// Struct name → the first place where values of that struct are put in order (see
@@ -57,6 +60,12 @@ pub struct CrateIndex {
     /// The crate's lock summary, computed on first use by the rules that ask for it
     /// (`CrateContext::lock_summary`).
     pub lock_summary: std::sync::OnceLock<crate::analysis::locks::LockSummary>,
+    /// Lock fields shared through an `Arc` under different owners, by the crate struct they
+    /// protect (`locks::lock_classes`), computed on first use.
+    pub lock_classes: std::sync::OnceLock<HashMap<String, String>>,
+    /// The package's edition, as far as temporary lifetimes go (set by the engine; 2021 when
+    /// unknown).
+    pub edition: crate::analysis::locks::Edition,
 }
 
 /// A place where values of a crate struct are ordered: compared with `<`/`cmp`/`max`, sorted,
@@ -86,6 +95,13 @@ impl CrateIndex {
             }
             for s in &facts.structs {
                 ix.structs.insert(s.name.clone(), s.clone());
+            }
+            for f in &facts.variant_fields {
+                let variant = last_segment(&f.strukt).to_string();
+                ix.variant_fields
+                    .entry(variant)
+                    .or_default()
+                    .push(f.clone());
             }
             for (i, func) in facts.functions.iter().enumerate() {
                 let entry = FnEntry {
@@ -166,8 +182,52 @@ impl CrateIndex {
                 .statics
                 .get(last_segment(text))
                 .map_or_else(Vec::new, |s| one(&s.ty)),
-            Root::Local { .. } | Root::Temporary => Vec::new(),
+            Root::Local { .. } => self.pattern_field_types(func, text),
+            Root::Temporary => Vec::new(),
         }
+    }
+
+    /// The declared types of the field a pattern binds to the local `name` in `func`
+    /// ([`crate::analysis::Binding::field_of`]): `TargetKind::Multi { ref state, .. }` gives
+    /// the type of variant `Multi`'s field `state`, `Entry { key, .. }` that of `Entry.key`.
+    fn pattern_field_types<'a>(&'a self, func: &'a FnFacts, name: &str) -> Vec<Cow<'a, str>> {
+        let mut out: Vec<Cow<'a, str>> = Vec::new();
+        // Other bindings of the name (`let state = state.write().unwrap();` shadowing the
+        // pattern's `state`) are not consulted: places carry no binding, and a lock field
+        // bound by a pattern is usually locked right away under the same name.
+        for b in func.bindings.iter().filter(|b| b.name == name) {
+            if b.field_of.is_none() {
+                continue;
+            }
+            let types = self.binding_field_types(b);
+            if types.is_empty() {
+                // One field binding of that name has no known type: the type is unknown.
+                return Vec::new();
+            }
+            out.extend(types.into_iter().map(Cow::Borrowed));
+        }
+        out
+    }
+
+    /// The declared types of the field the pattern binding `b` binds (empty when it binds no
+    /// field, or one the crate does not declare).
+    pub fn binding_field_types(&self, b: &crate::analysis::Binding) -> Vec<&str> {
+        let Some((path, field)) = &b.field_of else {
+            return Vec::new();
+        };
+        let last = last_segment(path);
+        // `TargetKind::Multi` names its enum; `Self::Multi` or `Multi` any.
+        let segs: Vec<&str> = path.rsplitn(3, "::").collect();
+        let named = segs.get(1).filter(|e| **e != "Self");
+        let structs = self.fields.get(field.as_str()).into_iter().flatten();
+        let variants = self.variant_fields.get(last).into_iter().flatten();
+        structs
+            .filter(|d| d.strukt == last)
+            .chain(variants.filter(|d| {
+                d.field == *field && named.map_or(true, |e| d.strukt == format!("{e}::{last}"))
+            }))
+            .map(|d| d.ty.as_str())
+            .collect()
     }
 
     /// The declared type of `place` in `func` when the crate states one unambiguously: every
@@ -240,6 +300,56 @@ impl CrateIndex {
             .map(|e| e.key)
             .collect()
     }
+}
+
+impl CrateIndex {
+    /// [`CrateIndex::callees`] narrowed by the receiver's declared type when the crate states
+    /// one ([`CrateIndex::declared_types`]): a method call on a value whose type names
+    /// `Retry` resolves only to `Retry`'s methods, and to none of the crate's when the type is
+    /// a library's (`backon::ExponentialBuilder::default`). Unknown receivers keep every
+    /// method of that name.
+    pub fn method_callees(&self, func: &FnFacts, ev: &Event) -> Vec<FnKey> {
+        let all = self.callees(func, ev);
+        let Some(recv) = ev
+            .receiver
+            .as_ref()
+            .filter(|_| ev.kind == EventKind::MethodCall)
+        else {
+            return all;
+        };
+        let types: Vec<String> = self
+            .declared_types(func, recv)
+            .iter()
+            .map(|t| self_replaced(func.owner(), t))
+            .collect();
+        if types.is_empty() {
+            return all;
+        }
+        let owners: HashMap<FnKey, &str> = self
+            .functions
+            .get(last_segment(&ev.name))
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((e.key, e.owner.as_deref()?)))
+            .collect();
+        all.into_iter()
+            .filter(|k| {
+                owners
+                    .get(k)
+                    .is_some_and(|o| types.iter().any(|t| names_word(t, o)))
+            })
+            .collect()
+    }
+}
+
+/// Whether `word` occurs in `text` as a whole identifier (`Retry` in `Result<Retry<'a>>`, not
+/// in `PatientRetry`).
+fn names_word(text: &str, word: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(i, _)| {
+        !text[..i].chars().next_back().is_some_and(ident)
+            && !text[i + word.len()..].chars().next().is_some_and(ident)
+    })
 }
 
 /// `Self` in a type written inside an `impl` block of `owner`, replaced by `owner`; the rest
@@ -658,5 +768,56 @@ mod tests {
         assert_eq!(self_replaced(Some("E"), "&mut Self"), "&mut E");
         assert_eq!(self_replaced(Some("E"), "SelfRef<Self>"), "SelfRef<E>");
         assert_eq!(self_replaced(None, "Self"), "Self");
+    }
+
+    #[test]
+    fn method_callees_follow_the_receiver_type() {
+        let src = "
+            struct Retry; struct PatientRetry;
+            impl Retry { fn new() -> Retry { Retry } fn attempt(&mut self) {} }
+            impl PatientRetry { fn attempt(&mut self) {} fn run(&mut self) { self.attempt(); } }
+            fn f(p: &PatientRetry, xs: Vec<Unknown>) {
+                let mut r = Retry::new(); r.attempt();
+                p.attempt();
+                for x in xs { x.attempt(); }
+                let b = backon::ExponentialBuilder::default(); b.attempt();
+            }
+        ";
+        let facts = analyze_file(&syn::parse_file(src).unwrap());
+        let index = CrateIndex::build(&[&facts]);
+        let owners = |fname: &str| -> Vec<Vec<String>> {
+            let func = facts.functions.iter().find(|f| f.name == fname).unwrap();
+            func.events
+                .iter()
+                .filter(|e| e.name == "attempt")
+                .map(|e| {
+                    let mut o: Vec<String> = index
+                        .method_callees(func, e)
+                        .iter()
+                        .map(|k| facts.functions[k.func].name.clone())
+                        .collect();
+                    o.sort();
+                    o
+                })
+                .collect()
+        };
+        assert_eq!(
+            owners("f"),
+            vec![
+                vec!["Retry::attempt".to_string()],
+                vec!["PatientRetry::attempt".to_string()],
+                // A pattern binding, of unknown type: every method of that name.
+                vec![
+                    "PatientRetry::attempt".to_string(),
+                    "Retry::attempt".to_string()
+                ],
+                // A library type: none of the crate's.
+                vec![],
+            ]
+        );
+        assert_eq!(
+            owners("PatientRetry::run"),
+            vec![vec!["PatientRetry::attempt".to_string()]]
+        );
     }
 }

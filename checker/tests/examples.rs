@@ -4,8 +4,9 @@
 //! * no `fixed` file has any finding.
 //!
 //! Every rule in the table must exist (a renamed rule fails here rather than silently dropping
-//! its expectation). `NOT_YET` lists buggy files that no rule reports yet (none today); a file
-//! there that starts being reported fails the test, so the table gets updated.
+//! its expectation). `NOT_YET` lists buggy files that no rule reports yet (the `net_*`
+//! examples, and `async_lease`, whose storage ignores the fencing token: a missing check); a
+//! file there that starts being reported fails the test, so the table gets updated.
 
 use cargo_heisen::rules;
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,10 +30,20 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ),
     ("idempotent_retry/src/buggy.rs", &["non-idempotent-retry"]),
     ("lww_clock_skew/src/buggy.rs", &["wall-clock-ordering"]),
+    ("async_withdrawal/src/buggy.rs", &["split-lock-update"]),
 ];
 
-/// Buggy files that no rule reports yet.
-const NOT_YET: &[&str] = &[];
+/// Buggy files that no rule reports yet: the `net_*` examples' bugs are protocol bugs over
+/// `heisen::net` (a retry without a key, a read from a follower, a vote count, a lease
+/// check) that the model finds and no static rule models yet; `async_lease`'s storage ignores
+/// the fencing token (a missing check).
+const NOT_YET: &[&str] = &[
+    "net_lost_response/src/buggy.rs",
+    "net_stale_read/src/buggy.rs",
+    "net_split_brain/src/buggy.rs",
+    "net_zombie_leader/src/buggy.rs",
+    "async_lease/src/buggy.rs",
+];
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

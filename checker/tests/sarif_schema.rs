@@ -195,6 +195,7 @@ fn check_sarif_of_every_fixture_is_valid_and_lost_updates_have_code_flows() {
         let rule = r["ruleId"].as_str().unwrap();
         let lost_update = [
             "atomic-load-store",
+            "free-of-loaded-pointer",
             "kv-read-then-write",
             "map-check-then-act",
             "split-lock-update",

@@ -19,6 +19,47 @@ struct Args {
     seed: Option<(u64, Span)>,
     timeout_ms: Option<(u64, Span)>,
     clock_skew_ns: Option<(u64, Span)>,
+    /// `net_faults`: (drop, duplicate, reorder).
+    net_faults: Option<((bool, bool, bool), Span)>,
+    max_net_faults: Option<(u64, Span)>,
+}
+
+/// The fault kinds of `net_faults`.
+const NET_FAULTS: &[&str] = &["drop", "duplicate", "reorder"];
+
+/// `net_faults = "drop, duplicate, reorder"`: a non-empty comma-separated subset.
+fn net_faults_arg(e: &Expr) -> syn::Result<(bool, bool, bool)> {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(s), ..
+    }) = e
+    else {
+        return Err(err(
+            e.span(),
+            "`net_faults` expects a string literal, e.g. `net_faults = \"drop, duplicate, reorder\"`",
+        ));
+    };
+    let mut on = [false; 3];
+    let value = s.value();
+    for part in value.split(',').map(str::trim) {
+        let Some(i) = NET_FAULTS.iter().position(|f| *f == part) else {
+            return Err(err(
+                s.span(),
+                if part.is_empty() {
+                    "invalid `net_faults`: an empty entry; expected a comma-separated list of drop, duplicate, reorder".to_string()
+                } else {
+                    format!("invalid `net_faults`: unknown fault `{part}`; expected a comma-separated list of drop, duplicate, reorder")
+                },
+            ));
+        };
+        if on[i] {
+            return Err(err(
+                s.span(),
+                format!("invalid `net_faults`: `{part}` is listed twice"),
+            ));
+        }
+        on[i] = true;
+    }
+    Ok((on[0], on[1], on[2]))
 }
 
 fn err(span: Span, msg: impl std::fmt::Display) -> syn::Error {
@@ -126,7 +167,11 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
                 }
                 a.clock_skew_ns = Some((ns, span));
             }
-            (Meta::NameValue(nv), n @ ("preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed")) => {
+            (Meta::NameValue(nv), "net_faults") => {
+                dup(a.net_faults.is_some())?;
+                a.net_faults = Some((net_faults_arg(&nv.value)?, span));
+            }
+            (Meta::NameValue(nv), n @ ("preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed" | "max_net_faults")) => {
                 let min = if n == "preemption_bound" || n == "seed" { 0 } else { 1 };
                 let v = (int_arg(n, &nv.value, min)?, span);
                 let slot = match n {
@@ -134,6 +179,7 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
                     "max_branches" => &mut a.max_branches,
                     "iterations" => &mut a.iterations,
                     "pct_depth" => &mut a.pct_depth,
+                    "max_net_faults" => &mut a.max_net_faults,
                     _ => &mut a.seed,
                 };
                 dup(slot.is_some())?;
@@ -142,18 +188,29 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
             (_, "loom" | "shuttle") => {
                 return Err(err(span, format!("`{name}` takes no value: write `#[heisen::model({name})]`")))
             }
-            (_, "preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed" | "timeout" | "clock_skew") => {
+            (_, "preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed" | "timeout" | "clock_skew" | "net_faults" | "max_net_faults") => {
                 return Err(err(span, format!("`{name}` needs a value, e.g. `{name} = ...`")))
             }
             _ => {
                 return Err(err(
                     span,
                     format!(
-                        "unknown heisen::model argument `{}`; expected one of: loom, shuttle, preemption_bound, max_branches, iterations, pct_depth, seed, timeout, clock_skew",
+                        "unknown heisen::model argument `{}`; expected one of: loom, shuttle, preemption_bound, max_branches, iterations, pct_depth, seed, timeout, clock_skew, net_faults, max_net_faults",
                         quote!(#m)
                     ),
                 ))
             }
+        }
+    }
+    if let (Some((_, s)), None) = (a.max_net_faults, a.net_faults) {
+        return Err(err(
+            s,
+            "`max_net_faults` needs `net_faults` (which faults to inject), e.g. `net_faults = \"drop\", max_net_faults = 2`",
+        ));
+    }
+    if let Some((v, s)) = a.max_net_faults {
+        if v > u64::from(u32::MAX) {
+            return Err(err(s, "`max_net_faults` is too large"));
         }
     }
     // Backend-specific arguments must not contradict the chosen backend.
@@ -255,7 +312,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let vis = &f.vis;
     let stmts = &f.block.stmts;
     let body = if sig.asyncness.is_some() {
-        quote! { { #(#inner)* ::heisen::future::block_on(async move { #(#stmts)* }) } }
+        quote! { { #(#inner)* ::heisen::__private::block_on_body(async move { #(#stmts)* }) } }
     } else {
         quote! { { #(#inner)* #(#stmts)* } }
     };
@@ -291,6 +348,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     }
     if let Some((ns, s)) = args.clock_skew_ns {
         cfg = quote_spanned! {s=> #cfg.clock_skew(::std::time::Duration::from_nanos(#ns)) };
+    }
+    if let Some(((d, u, r), s)) = args.net_faults {
+        let max = args.max_net_faults.map_or(2, |(v, _)| v as u32);
+        cfg = quote_spanned! {s=> #cfg.net_faults(::heisen::net::Faults::new(#d, #u, #r, #max)) };
     }
     Ok(quote! {
         #[test]

@@ -16,14 +16,17 @@ thread_local! {
     static RAW: RefCell<HashMap<usize, loom::alloc::Track<()>>> = RefCell::new(HashMap::new());
 }
 
-/// Start of an execution: forget the previous execution's entries (leaked, never dropped:
-/// their loom objects belong to a finished execution).
+/// Start of an execution, and the end of a loom run: forget the entries left (leaked, never
+/// dropped: their loom objects belong to a finished execution, and a loom object dropped
+/// outside its execution, e.g. by this thread-local's destructor at thread exit, panics inside
+/// a destructor and aborts the process).
 pub(crate) fn begin_execution() {
     RAW.with(|r| {
         r.borrow_mut()
             .drain()
             .for_each(|(_, t)| std::mem::forget(t))
     });
+    super::arc::forget_raw_counts();
 }
 
 #[track_caller]

@@ -90,6 +90,15 @@ thread_local! {
     static RAW: RefCell<HashMap<usize, CountRef>> = RefCell::new(HashMap::new());
 }
 
+/// Forgets the counts of raw `Arc`s left by a finished execution (see `alloc::begin_execution`).
+pub(crate) fn forget_raw_counts() {
+    let _ = RAW.try_with(|r| {
+        r.borrow_mut()
+            .drain()
+            .for_each(|(_, c)| std::mem::forget(c))
+    });
+}
+
 fn addr<T: ?Sized>(p: *const T) -> usize {
     p.cast::<()>() as usize
 }

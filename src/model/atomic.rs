@@ -1,5 +1,11 @@
 //! Model-build atomics: dispatch to std / loom / shuttle by the backend active at construction,
 //! and record every access in the trace.
+//!
+//! Freeing an atomic is not an access (as with loom's own atomics): atomics are commonly
+//! shared through `std::sync::Arc`, whose count loom cannot see, and a free checked as a write
+//! would turn every such last drop on another thread into a false data race (loom's
+//! `fence.rs`, `yield.rs` and `atomic_relaxed.rs` tests). Frees of the data, the facade
+//! `UnsafeCell`, stay accesses (`cell.rs`).
 
 use super::rt::{self, Backend, Op};
 use super::statics::std_only;
@@ -114,15 +120,32 @@ macro_rules! atomic_common {
             /// attempts). Recorded step by step as `fetch_update`: the load, then every CAS
             /// attempt with its success or failure and values.
             #[track_caller]
-            pub fn fetch_update<F: FnMut($t) -> Option<$t>>(&self, set_order: Ordering, fetch_order: Ordering, mut f: F) -> Result<$t, $t> {
+            pub fn fetch_update<F: FnMut($t) -> Option<$t>>(&self, set_order: Ordering, fetch_order: Ordering, f: F) -> Result<$t, $t> {
+                self.update_via("fetch_update", set_order, fetch_order, f)
+            }
+            /// std's `try_update` (the new name of `fetch_update`): recorded step by step.
+            #[track_caller]
+            pub fn try_update(&self, set_order: Ordering, fetch_order: Ordering, f: impl FnMut($t) -> Option<$t>) -> Result<$t, $t> {
+                self.update_via("try_update", set_order, fetch_order, f)
+            }
+            /// std's `update`: applies `f` until its result is installed; returns the previous
+            /// value. Recorded step by step.
+            #[track_caller]
+            pub fn update(&self, set_order: Ordering, fetch_order: Ordering, mut f: impl FnMut($t) -> $t) -> $t {
+                match self.update_via("update", set_order, fetch_order, |v| Some(f(v))) {
+                    Ok(v) | Err(v) => v,
+                }
+            }
+            #[track_caller]
+            fn update_via<F: FnMut($t) -> Option<$t>>(&self, via: &'static str, set_order: Ordering, fetch_order: Ordering, mut f: F) -> Result<$t, $t> {
                 let loc = Location::caller();
                 let mut prev = dispatch!(self, a => a.load(fetch_order));
-                rt::record_via(Op::Load($fmt(&prev)), self.id(), Some(fetch_order), Some(loc), Some("fetch_update"));
+                rt::record_via(Op::Load($fmt(&prev)), self.id(), Some(fetch_order), Some(loc), Some(via));
                 while let Some(next) = f(prev) {
                     let r = dispatch!(self, a => a.compare_exchange_weak(prev, next, set_order, fetch_order));
                     let result = match &r { Ok(v) => Ok($fmt(v)), Err(v) => Err($fmt(v)) };
                     let ord = if r.is_ok() { set_order } else { fetch_order };
-                    rt::record_via(Op::Cas { expected: $fmt(&prev), new: $fmt(&next), result }, self.id(), Some(ord), Some(loc), Some("fetch_update"));
+                    rt::record_via(Op::Cas { expected: $fmt(&prev), new: $fmt(&next), result }, self.id(), Some(ord), Some(loc), Some(via));
                     match r {
                         Ok(v) => return Ok(v),
                         Err(v) => prev = v,
@@ -153,18 +176,6 @@ macro_rules! atomic_common {
             }
         }
 
-        /// Freeing an atomic is an unsynchronized write (tracked allocation): under loom a
-        /// drop not ordered after another thread's last access is reported as a data race.
-        impl Drop for $name {
-            fn drop(&mut self) {
-                if let Inner::Loom(a) = &mut self.0 {
-                    if super::super::statics::tracking_frees() {
-                        LoomFree::free(a);
-                    }
-                }
-            }
-        }
-
         impl Default for $name {
             #[track_caller]
             fn default() -> Self {
@@ -179,9 +190,23 @@ macro_rules! atomic_common {
             }
         }
 
+        /// std's: the value of a `Relaxed` load (a recorded load in model runs).
         impl std::fmt::Debug for $name {
+            #[track_caller]
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(concat!(stringify!($name), "(..)"))
+                std::fmt::Debug::fmt(&self.debug_load(), f)
+            }
+        }
+
+        impl $name {
+            /// The value `Debug` shows: a recorded `Relaxed` load of a modelled atomic; a plain
+            /// load of a std one (also one built outside the run: formatting never refuses).
+            #[track_caller]
+            fn debug_load(&self) -> $t {
+                match &self.0 {
+                    Inner::Std(a, _) => a.load(Ordering::Relaxed),
+                    _ => self.load(Ordering::Relaxed),
+                }
             }
         }
     };
@@ -201,39 +226,6 @@ macro_rules! rmw {
             }
         )*
     };
-}
-
-/// The access a loom atomic's free is checked as: an unsynchronized write (`with_mut`) where
-/// loom has one, else an unsynchronized read (`AtomicBool`: conflicts with stores only).
-trait LoomFree {
-    fn free(&mut self);
-}
-macro_rules! loom_free_mut {
-    ($($t:ident),*) => {
-        $(impl LoomFree for loom::sync::atomic::$t {
-            fn free(&mut self) {
-                self.with_mut(|_| ());
-            }
-        })*
-    };
-}
-loom_free_mut!(
-    AtomicI8,
-    AtomicI16,
-    AtomicI32,
-    AtomicI64,
-    AtomicIsize,
-    AtomicU8,
-    AtomicU16,
-    AtomicU32,
-    AtomicU64,
-    AtomicUsize
-);
-impl LoomFree for loom::sync::atomic::AtomicBool {
-    fn free(&mut self) {
-        // SAFETY: a plain read of the current value (`&mut self`: no concurrent access).
-        let _ = unsafe { self.unsync_load() };
-    }
 }
 
 fn fmt_display<T: std::fmt::Display>(v: &T) -> String {
@@ -320,6 +312,19 @@ mod bool_ {
             fetch_or,
             fetch_xor
         );
+        /// Logical "not" of the value (std's `fetch_not`: a `fetch_xor(true)`); returns the
+        /// previous value.
+        #[track_caller]
+        pub fn fetch_not(&self, order: Ordering) -> bool {
+            let old = dispatch!(self, a => a.fetch_xor(true, order));
+            rt::record(
+                Op::Rmw("fetch_not", fmt_display(&old), fmt_display(&!old)),
+                self.id(),
+                Some(order),
+                Some(Location::caller()),
+            );
+            old
+        }
         fn apply(op: &str, old: bool, v: bool) -> bool {
             match op {
                 "fetch_and" => old & v,
@@ -347,6 +352,11 @@ mod ptr_ {
         };
     }
     ptr_inner!();
+    /// `p` moved to address `addr`, keeping its provenance (`<*mut T>::with_addr`, which is
+    /// newer than this crate's MSRV).
+    fn with_addr<T>(p: *mut T, addr: usize) -> *mut T {
+        p.wrapping_byte_add(addr.wrapping_sub(p as usize))
+    }
     /// Facade atomic pointer (std outside model runs, loom/shuttle inside; recorded).
     pub struct AtomicPtr<T>(Inner<T>);
     impl<T> AtomicPtr<T> {
@@ -476,6 +486,38 @@ mod ptr_ {
             &self,
             set_order: Ordering,
             fetch_order: Ordering,
+            f: F,
+        ) -> Result<*mut T, *mut T> {
+            self.update_via("fetch_update", set_order, fetch_order, f)
+        }
+        /// std's `try_update` (see the integer atomics): recorded step by step.
+        #[track_caller]
+        pub fn try_update(
+            &self,
+            set_order: Ordering,
+            fetch_order: Ordering,
+            f: impl FnMut(*mut T) -> Option<*mut T>,
+        ) -> Result<*mut T, *mut T> {
+            self.update_via("try_update", set_order, fetch_order, f)
+        }
+        /// std's `update` (see the integer atomics): recorded step by step.
+        #[track_caller]
+        pub fn update(
+            &self,
+            set_order: Ordering,
+            fetch_order: Ordering,
+            mut f: impl FnMut(*mut T) -> *mut T,
+        ) -> *mut T {
+            match self.update_via("update", set_order, fetch_order, |p| Some(f(p))) {
+                Ok(p) | Err(p) => p,
+            }
+        }
+        #[track_caller]
+        fn update_via<F: FnMut(*mut T) -> Option<*mut T>>(
+            &self,
+            via: &'static str,
+            set_order: Ordering,
+            fetch_order: Ordering,
             mut f: F,
         ) -> Result<*mut T, *mut T> {
             let loc = Location::caller();
@@ -485,7 +527,7 @@ mod ptr_ {
                 self.id(),
                 Some(fetch_order),
                 Some(loc),
-                Some("fetch_update"),
+                Some(via),
             );
             while let Some(next) = f(prev) {
                 let r = dispatch!(self, a => a.compare_exchange_weak(prev, next, set_order, fetch_order));
@@ -503,7 +545,7 @@ mod ptr_ {
                     self.id(),
                     Some(ord),
                     Some(loc),
-                    Some("fetch_update"),
+                    Some(via),
                 );
                 match r {
                     Ok(v) => return Ok(v),
@@ -511,6 +553,122 @@ mod ptr_ {
                 }
             }
             Err(prev)
+        }
+        /// One read-modify-write of the address: shuttle's own operation; loom's `AtomicPtr`
+        /// has none, so there it is loom's `fetch_update` (a load and compare-and-exchange
+        /// attempts, each a loom operation), and on a std object std's `fetch_update` (std's
+        /// own methods are newer than this crate's MSRV). Recorded as one row.
+        #[track_caller]
+        fn ptr_rmw(
+            &self,
+            name: &'static str,
+            order: Ordering,
+            shuttle_op: fn(&shuttle::sync::atomic::AtomicPtr<T>, usize, Ordering) -> *mut T,
+            val: usize,
+            f: fn(*mut T, usize) -> *mut T,
+        ) -> *mut T {
+            let old = match &self.0 {
+                Inner::Std(a, site) => {
+                    std_only(site, "AtomicPtr");
+                    match a.fetch_update(order, failure_order(order), |p| Some(f(p, val))) {
+                        Ok(p) | Err(p) => p,
+                    }
+                }
+                Inner::Loom(a) => {
+                    rt::op_begin(Location::caller());
+                    match a.fetch_update(order, failure_order(order), |p| Some(f(p, val))) {
+                        Ok(p) | Err(p) => p,
+                    }
+                }
+                Inner::Shuttle(a) => {
+                    rt::op_begin(Location::caller());
+                    shuttle_op(a, val, order)
+                }
+            };
+            rt::record(
+                Op::Rmw(name, fmt_ptr(&old), fmt_ptr(&f(old, val))),
+                self.id(),
+                Some(order),
+                Some(Location::caller()),
+            );
+            old
+        }
+        /// Offsets the pointer by `val` elements of `T` (wrapping); returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_ptr_add(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_ptr_add",
+                order,
+                shuttle::sync::atomic::AtomicPtr::fetch_ptr_add,
+                val,
+                |p, v| p.wrapping_add(v),
+            )
+        }
+        /// Offsets the pointer back by `val` elements of `T` (wrapping); returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_ptr_sub(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_ptr_sub",
+                order,
+                shuttle::sync::atomic::AtomicPtr::fetch_ptr_sub,
+                val,
+                |p, v| p.wrapping_sub(v),
+            )
+        }
+        /// Offsets the pointer by `val` bytes (wrapping); returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_byte_add(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_byte_add",
+                order,
+                shuttle::sync::atomic::AtomicPtr::fetch_byte_add,
+                val,
+                |p, v| p.wrapping_byte_add(v),
+            )
+        }
+        /// Offsets the pointer back by `val` bytes (wrapping); returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_byte_sub(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_byte_sub",
+                order,
+                shuttle::sync::atomic::AtomicPtr::fetch_byte_sub,
+                val,
+                |p, v| p.wrapping_byte_sub(v),
+            )
+        }
+        /// Bitwise "or" of the address with `val`, keeping provenance; returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_or(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_or",
+                order,
+                shuttle::sync::atomic::AtomicPtr::fetch_or,
+                val,
+                |p, v| with_addr(p, p as usize | v),
+            )
+        }
+        /// Bitwise "and" of the address with `val`, keeping provenance; returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_and(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_and",
+                order,
+                shuttle::sync::atomic::AtomicPtr::fetch_and,
+                val,
+                |p, v| with_addr(p, p as usize & v),
+            )
+        }
+        /// Bitwise "xor" of the address with `val`, keeping provenance; returns the previous pointer.
+        #[track_caller]
+        pub fn fetch_xor(&self, val: usize, order: Ordering) -> *mut T {
+            self.ptr_rmw(
+                "fetch_xor",
+                order,
+                shuttle::sync::atomic::AtomicPtr::fetch_xor,
+                val,
+                |p, v| with_addr(p, p as usize ^ v),
+            )
         }
         /// Mutable access (not under loom: see the integer atomics' `get_mut`).
         pub fn get_mut(&mut self) -> &mut *mut T {
@@ -533,15 +691,6 @@ mod ptr_ {
             }
         }
     }
-    impl<T> Drop for AtomicPtr<T> {
-        fn drop(&mut self) {
-            if let Inner::Loom(a) = &mut self.0 {
-                if super::super::statics::tracking_frees() {
-                    a.with_mut(|_| ());
-                }
-            }
-        }
-    }
     impl<T> Default for AtomicPtr<T> {
         #[track_caller]
         fn default() -> Self {
@@ -554,9 +703,27 @@ mod ptr_ {
             AtomicPtr::new(p)
         }
     }
-    impl<T> std::fmt::Debug for AtomicPtr<T> {
+    /// std's: the pointer of a `Relaxed` load (a recorded load in model runs).
+    impl<T> std::fmt::Pointer for AtomicPtr<T> {
+        #[track_caller]
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("AtomicPtr(..)")
+            std::fmt::Pointer::fmt(&self.debug_load(), f)
+        }
+    }
+    /// std's: the pointer of a `Relaxed` load (see the integer atomics' `Debug`).
+    impl<T> std::fmt::Debug for AtomicPtr<T> {
+        #[track_caller]
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            std::fmt::Debug::fmt(&self.debug_load(), f)
+        }
+    }
+    impl<T> AtomicPtr<T> {
+        #[track_caller]
+        fn debug_load(&self) -> *mut T {
+            match &self.0 {
+                Inner::Std(a, _) => a.load(Ordering::Relaxed),
+                _ => self.load(Ordering::Relaxed),
+            }
         }
     }
 }

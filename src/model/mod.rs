@@ -11,3 +11,5 @@ pub mod statics;
 pub mod sync;
 pub mod thread;
 pub mod time;
+#[cfg(feature = "tokio")]
+pub mod tokio;

@@ -46,8 +46,10 @@ fn method_of(e: &Event) -> Option<&'static str> {
             "write" => "write",
             "relock after wait" => "wait",
             k if k.starts_with("try_lock") => "try_lock",
-            _ => "lock",
+            // heisen::tokio: `read().await`, `acquire().await`, …
+            k => k.strip_suffix("().await").unwrap_or("lock"),
         },
+        Op::Task(_, Some(m)) => m,
         Op::Wait(_) => "wait",
         Op::Notify(m) => m,
         Op::BarrierWait => "wait",
@@ -227,7 +229,10 @@ pub(crate) fn rows(events: &[Event]) -> Vec<(usize, String, String, String)> {
             Op::Recv => "channel recv".to_string(),
             Op::Yield => "yield".to_string(),
             Op::Choose(v, n) => format!("choose({n}) = {v}"),
-            Op::Lin(row) => row.clone(),
+            Op::Lin(row) | Op::Net(row) => row.clone(),
+            Op::NetBlocked(row) => format!("{row} … BLOCKED (nothing delivered)"),
+            Op::Task(row, _) if e.object.is_some() => format!("{row} {obj_name}"),
+            Op::Task(row, _) => row.clone(),
             Op::ClockRead { reading, skew } => format!(
                 "SystemTime::now() = {} (skew {})",
                 super::time::fmt_reading(*reading),
@@ -369,7 +374,7 @@ pub(crate) fn failure_report(f: &FailureText<'_>, trace: &Trace) -> String {
                     Op::Lock {
                         acquired: false,
                         ..
-                    }
+                    } | Op::NetBlocked(_)
                 )
             })
             .map(|e| {
@@ -444,6 +449,14 @@ pub(crate) fn failure_report(f: &FailureText<'_>, trace: &Trace) -> String {
                     r.push('\n');
                 }
             }
+        }
+    }
+    for (_, state) in &trace.net_states {
+        r.push_str("\nnetwork at the failure (heisen::net):\n");
+        for line in state.lines() {
+            r.push_str("  ");
+            r.push_str(line);
+            r.push('\n');
         }
     }
     r.push_str(&format!(

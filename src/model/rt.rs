@@ -37,6 +37,15 @@ thread_local! {
     /// the backend while it is set (a loom causality violation or branch limit inside a load, a
     /// deadlock inside a join) is that operation's failure, not the previous row's.
     static IN_FLIGHT: Cell<Option<(&'static Location<'static>, usize)>> = const { Cell::new(None) };
+    /// Whether the last panic was raised inside loom or shuttle (see [`last_panic_by_backend`]).
+    static BACKEND_PANIC: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the last panic noted by the panic hook was raised inside loom or shuttle (a
+/// deadlock, a limit), not by the user's code: code that catches panics must let it go on.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn last_panic_by_backend() -> bool {
+    BACKEND_PANIC.with(Cell::get)
 }
 
 /// Marks the facade operation at `location` as running its backend call on the current lane
@@ -196,6 +205,19 @@ pub enum Op {
     CaughtPanic(String),
     /// A row of `heisen::lin`'s history (`call Push(1)`, `ret Pushed`): not an access.
     Lin(String),
+    /// A `heisen::tokio` task event that is not a lock (a timer firing, a message sent or
+    /// received, a notification, a task's end): its text, followed by the object's name when
+    /// the event has an object; and the method whose receiver in the source line names the
+    /// object (`send` in `tx.send(v)` names `tx`).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    Task(String, Option<&'static str>),
+    /// A `heisen::net` event (`net send client→server Charge { key: 7 }`, `net drop ..`,
+    /// `net deliver ..`, `net timeout ..`, `net partition ..`): rendered verbatim; not an
+    /// access (a delivery is synchronization, as a channel's).
+    Net(String),
+    /// A `heisen::net` receive still waiting when the execution failed (a deadlock): only
+    /// enters the timeline then, as `BLOCKED` (see [`wait_begin`]).
+    NetBlocked(String),
 }
 
 /// One critical-section instance (outermost entry of a thread into a critical section).
@@ -289,6 +311,11 @@ pub(crate) struct Trace {
     clock_reads: u64,
     /// Skew of each lane's clock in nanoseconds, chosen at the lane's first reading.
     lane_skews: Vec<Option<i64>>,
+    /// Network faults the run may inject (`#[heisen::model(net_faults = "..")]`).
+    pub(crate) net_faults: crate::net::Faults,
+    /// The state of each `heisen::net::Network` of the current execution (its in-flight
+    /// messages and partitions), keyed by the network's id, as of its last operation.
+    pub(crate) net_states: Vec<(usize, String)>,
 }
 
 /// Starts recording a run on this OS thread; `clock_bound` bounds the skew of every model
@@ -343,6 +370,8 @@ pub(crate) fn finish_failed_run() -> Trace {
 pub(crate) fn begin_execution() {
     super::statics::begin_execution();
     super::time::begin_execution();
+    #[cfg(feature = "tokio")]
+    super::tokio::begin_execution();
     let key = current_key();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
@@ -357,6 +386,7 @@ pub(crate) fn begin_execution() {
         t.violation = None;
         t.clock_reads = 0;
         t.lane_skews.clear();
+        t.net_states.clear();
         t.executions += 1;
         LAST_LANE.with(|l| l.set(0));
         IN_FLIGHT.with(|c| c.set(None));
@@ -492,6 +522,21 @@ pub(crate) fn lock_requested(
     object: usize,
     location: &'static Location<'static>,
 ) -> Option<u64> {
+    let op = Op::Lock {
+        kind,
+        acquired: false,
+    };
+    pend(op, Some(object), location, false)
+}
+
+/// Adds a pending row of the calling thread (see `Trace::pending`); returns its token.
+/// `in_section`: the row carries the thread's critical-section instance.
+fn pend(
+    op: Op,
+    object: Option<usize>,
+    location: &'static Location<'static>,
+    in_section: bool,
+) -> Option<u64> {
     if !recording() {
         return None;
     }
@@ -503,23 +548,33 @@ pub(crate) fn lock_requested(
         }
         t.next_token += 1;
         let token = t.next_token;
+        let section = if in_section { t.unit_of(thread) } else { None };
         t.pending.push((
             token,
             Event {
                 thread,
-                op: Op::Lock {
-                    kind,
-                    acquired: false,
-                },
-                object: Some(object),
+                op,
+                object,
                 ordering: None,
                 location: Some(location),
-                section: None,
+                section,
                 via: None,
             },
         ));
         Some(token)
     })
+}
+
+/// The lock request `token` will never be granted (its future was dropped while it waited,
+/// e.g. a cancelled `select!` branch): it leaves the pending list without a row.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn lock_abandoned(token: Option<u64>) {
+    let Some(token) = token else { return };
+    TRACE.with(|t| {
+        if let Ok(mut t) = t.try_borrow_mut() {
+            t.pending.retain(|(k, _)| *k != token);
+        }
+    });
 }
 
 /// The lock request `token` was granted: its row enters the timeline now.
@@ -541,6 +596,49 @@ pub(crate) fn mark_acquired(token: Option<u64>) {
         e.thread = lane;
         e.section = t.unit_of(lane);
         t.events.push(e);
+    });
+}
+
+/// Notes that the calling thread starts waiting in a blocking operation that records its own
+/// row when it completes (`heisen::net`'s `recv`): `op` enters the timeline only if the
+/// execution fails while it still waits (a deadlock). Pass the token to [`wait_end`].
+pub(crate) fn wait_begin(op: Op, location: &'static Location<'static>) -> Option<u64> {
+    pend(op, None, location, true)
+}
+
+/// The wait `token` of [`wait_begin`] ended: it never enters the timeline.
+pub(crate) fn wait_end(token: Option<u64>) {
+    let Some(token) = token else { return };
+    TRACE.with(|t| {
+        if let Ok(mut t) = t.try_borrow_mut() {
+            t.pending.retain(|(k, _)| *k != token);
+        }
+    });
+}
+
+/// The network faults the current run may inject.
+pub(crate) fn net_faults() -> crate::net::Faults {
+    TRACE.with(|t| t.borrow().net_faults)
+}
+
+/// Sets the network faults of the run (called by the runner after [`start_run`]).
+pub(crate) fn set_net_faults(f: crate::net::Faults) {
+    TRACE.with(|t| t.borrow_mut().net_faults = f);
+}
+
+/// Keeps `state` as the current state of network `id` (printed by the failure report).
+pub(crate) fn set_net_state(id: usize, state: String) {
+    TRACE.with(|t| {
+        let Ok(mut t) = t.try_borrow_mut() else {
+            return;
+        };
+        if !t.accepting() {
+            return;
+        }
+        match t.net_states.iter_mut().find(|(k, _)| *k == id) {
+            Some(slot) => slot.1 = state,
+            None => t.net_states.push((id, state)),
+        }
     });
 }
 
@@ -625,6 +723,8 @@ pub(crate) fn end_execution(
 ) -> Option<String> {
     // Per-execution statics are dropped first (inside the execution: they may hold models).
     super::statics::end_execution();
+    #[cfg(feature = "tokio")]
+    super::tokio::end_execution();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
         if !t.accepting() || t.open_panic() || t.sections.is_empty() {
@@ -681,11 +781,22 @@ impl Trace {
 ///
 /// Never calls into loom/shuttle (they may be mid-update when they panic): the thread is the
 /// one that ran the last facade operation (see `LAST_LANE`).
-pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
+pub(crate) fn note_panic(mut msg: String, loc: Option<String>) -> bool {
     if !recording() {
         return false;
     }
+    BACKEND_PANIC.with(|b| b.set(loc.as_deref().is_some_and(raised_by_backend)));
     let lane = LAST_LANE.with(|l| l.get());
+    // A failure inside the teardown of a per-execution static or thread-local (e.g. a
+    // destructor that blocks: a deadlock) names it, as the timeline has no row for the drop.
+    if let Some(what) = super::statics::destroying() {
+        let when = if lane == 0 {
+            "when the body returned"
+        } else {
+            "when its closure returned"
+        };
+        msg = format!("{msg} (in {what}, run by T{lane} {when})");
+    }
     // Raised inside the backend during a facade operation of this lane: the row is that
     // operation's (see `IN_FLIGHT`).
     let in_flight = IN_FLIGHT
@@ -729,6 +840,53 @@ pub(crate) fn note_panic(msg: String, loc: Option<String>) -> bool {
     })
 }
 
+/// std's message when a destructor panics while the thread unwinds (`panic_nounwind`): the
+/// process aborts right after the panic hook returns.
+const NOUNWIND: &str = "panic in a destructor during cleanup";
+
+/// A panic on which Rust aborts the process (see [`NOUNWIND`]): nothing of the run would be
+/// reported, so this returns the report to print first (the timeline so far and the
+/// execution's panics in order: the failure, then the destructor's panic while unwinding from
+/// it), or `None` for any other panic.
+pub(crate) fn abort_note(msg: &str) -> Option<String> {
+    if !recording() || !msg.starts_with(NOUNWIND) {
+        return None;
+    }
+    TRACE.with(|t| {
+        let t = t.try_borrow().ok()?;
+        if !t.active || t.panics.is_empty() {
+            return None;
+        }
+        let panics: String = t
+            .panics
+            .iter()
+            .map(|p| {
+                format!(
+                    "  T{} at {}: {}\n",
+                    p.lane,
+                    p.location.as_deref().unwrap_or("?"),
+                    p.message
+                )
+            })
+            .collect();
+        // the panic it unwound from was not caught (a second panic marked it so)
+        let mut events = t.events.clone();
+        if let [.., from, last] = t.panics.as_slice() {
+            if from.lane == last.lane {
+                if let Some(Op::CaughtPanic(m)) = events.get(from.at).map(|e| e.op.clone()) {
+                    events[from.at].op = Op::Panic(m);
+                }
+            }
+        }
+        Some(format!(
+            "timeline of the failing execution (one row per step; lanes indented per thread):\n{}\n\
+             failure: a destructor panicked while the thread unwound from a panic, and Rust \
+             aborts the process on that ({NOUNWIND})\npanics of the execution, in order:\n{panics}",
+            super::report::timeline(&events, &t.lane_names),
+        ))
+    })
+}
+
 /// Whether the current execution has a panic nobody caught yet (loom may be tearing the
 /// execution down, e.g. after a deadlock): drops must not call into the backend then.
 pub(crate) fn execution_failed() -> bool {
@@ -763,6 +921,12 @@ pub(crate) fn set_lane_skew(lane: usize, skew: i64) {
         }
         t.lane_skews[lane] = Some(skew);
     });
+}
+
+/// How many wall-clock readings this execution took so far (without taking one).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn clock_reads() -> u64 {
+    TRACE.with(|t| t.borrow().clock_reads)
 }
 
 /// Counts a wall-clock reading: returns how many readings preceded it in this execution.

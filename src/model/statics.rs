@@ -190,11 +190,29 @@ fn destroy_where(pick: impl Fn(&(usize, usize)) -> bool) {
             if key.1 != GLOBAL {
                 s.destroyed.push(key);
             }
-            s.map.remove(&key)
+            s.map.remove(&key).map(|v| (key, v))
         });
-        let Some(v) = next else { break };
+        let Some((key, v)) = next else { break };
+        let what = if key.1 == GLOBAL {
+            "a static's destructor"
+        } else {
+            "a thread-local's destructor"
+        };
+        let outer = DESTROYING.with(|d| d.replace(Some(what)));
         unsafe { (v.drop)(v.ptr) };
+        DESTROYING.with(|d| d.set(outer));
     }
+}
+
+thread_local! {
+    /// What the calling thread is destroying now (a failure raised meanwhile says so).
+    static DESTROYING: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// `Some("a static's destructor")` / `Some("a thread-local's destructor")` while the calling
+/// thread runs such a destructor of a per-execution slot (see [`destroy_where`]).
+pub(crate) fn destroying() -> Option<&'static str> {
+    DESTROYING.try_with(|d| d.get()).ok().flatten()
 }
 
 /// Start of an execution: forget what a failed previous one left (leaked: its model objects
@@ -242,9 +260,36 @@ fn in_model() -> bool {
     rt::backend() != Backend::Std
 }
 
+/// The identity of a `Once`/`OnceLock` in the per-execution slots: assigned on first use and
+/// moved with the object (an address would lose the state when the object moves, e.g. out of a
+/// `Box`, and could hand a dead object's state to a new one at the same address). `const`, so
+/// statics can hold it.
+struct ObjectId(std::sync::atomic::AtomicUsize);
+
+impl ObjectId {
+    const fn new() -> Self {
+        ObjectId(std::sync::atomic::AtomicUsize::new(0))
+    }
+    fn get(&self) -> usize {
+        use std::sync::atomic::Ordering::Relaxed;
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        match self.0.load(Relaxed) {
+            0 => {
+                let id = NEXT.fetch_add(1, Relaxed);
+                match self.0.compare_exchange(0, id, Relaxed, Relaxed) {
+                    Ok(_) => id,
+                    Err(other) => other,
+                }
+            }
+            id => id,
+        }
+    }
+}
+
 /// `std::sync::OnceLock`; inside a model run its value is per execution (see the module docs).
 pub struct OnceLock<T> {
     std: std::sync::OnceLock<T>,
+    id: ObjectId,
 }
 
 impl<T> OnceLock<T> {
@@ -252,10 +297,11 @@ impl<T> OnceLock<T> {
     pub const fn new() -> Self {
         OnceLock {
             std: std::sync::OnceLock::new(),
+            id: ObjectId::new(),
         }
     }
     fn key(&self) -> (usize, usize) {
-        (self as *const Self as usize, GLOBAL)
+        (self.id.get(), GLOBAL)
     }
     /// The value, if initialised (in this execution, inside a model run).
     pub fn get(&self) -> Option<&T> {
@@ -517,6 +563,7 @@ impl<T: 'static> fmt::Debug for LocalKey<T> {
 /// panicking initialiser poisons it, as std's.
 pub struct Once {
     std: std::sync::Once,
+    id: ObjectId,
 }
 
 /// State passed to [`Once::call_once_force`]'s closure (as `std::sync::OnceState`).
@@ -542,10 +589,11 @@ impl Once {
     pub const fn new() -> Once {
         Once {
             std: std::sync::Once::new(),
+            id: ObjectId::new(),
         }
     }
     fn key(&self) -> (usize, usize) {
-        (self as *const Self as usize, GLOBAL)
+        (self.id.get(), GLOBAL)
     }
     /// This execution's state, under its modelled mutex.
     fn state(&self) -> &super::sync::Mutex<u8> {

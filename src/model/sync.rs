@@ -32,20 +32,20 @@ pub struct MutexGuard<'a, T> {
 
 /// Which guarded-data accesses of one lock hold were recorded already.
 #[derive(Default)]
-struct Access {
+pub(crate) struct Access {
     read: std::cell::Cell<bool>,
     written: bool,
 }
 impl Access {
     #[track_caller]
-    fn read(&self, obj: usize) {
+    pub(crate) fn read(&self, obj: usize) {
         if !self.read.get() && !self.written {
             self.read.set(true);
             rt::record(Op::GuardRead, Some(obj), None, Some(Location::caller()));
         }
     }
     #[track_caller]
-    fn write(&mut self, obj: usize) {
+    pub(crate) fn write(&mut self, obj: usize) {
         if !self.written {
             self.written = true;
             rt::record(Op::GuardWrite, Some(obj), None, Some(Location::caller()));

@@ -17,10 +17,11 @@ pub struct JoinHandle<T> {
     thread: Thread,
     finished: std::sync::Arc<AtomicBool>,
 }
+/// Model threads return `None` when their result was dropped early (see [`model_body`]).
 enum JInner<T> {
     Std(std::thread::JoinHandle<T>),
-    Loom(loom::thread::JoinHandle<T>),
-    Shuttle(shuttle::thread::JoinHandle<T>),
+    Loom(loom::thread::JoinHandle<Option<T>>),
+    Shuttle(shuttle::thread::JoinHandle<Option<T>>),
 }
 
 /// A handle to a thread (as `std::thread::Thread`).
@@ -31,6 +32,8 @@ enum TInner {
     Std(std::thread::Thread),
     Loom(loom::thread::Thread),
     Shuttle(shuttle::thread::Thread),
+    /// Shuttle's main task, the body's thread (unnamed, as loom's).
+    ShuttleMain(shuttle::thread::Thread),
 }
 
 /// A unique thread identifier (as `std::thread::ThreadId`; model threads have the backend's).
@@ -59,15 +62,18 @@ impl Thread {
         ThreadId(match &self.0 {
             TInner::Std(t) => IdInner::Std(t.id()),
             TInner::Loom(t) => IdInner::Loom(t.id()),
-            TInner::Shuttle(t) => IdInner::Shuttle(t.id()),
+            TInner::Shuttle(t) | TInner::ShuttleMain(t) => IdInner::Shuttle(t.id()),
         })
     }
-    /// The thread's name.
+    /// The thread's name. The model's main thread (the body's) has none under either backend
+    /// (loom's convention; shuttle calls it "main-thread" internally), as a std thread spawned
+    /// without a name.
     pub fn name(&self) -> Option<&str> {
         match &self.0 {
             TInner::Std(t) => t.name(),
             TInner::Loom(t) => t.name(),
             TInner::Shuttle(t) => t.name(),
+            TInner::ShuttleMain(_) => None,
         }
     }
     /// Makes the thread's park token available (wakes it if it is parked).
@@ -75,7 +81,7 @@ impl Thread {
         match &self.0 {
             TInner::Std(t) => t.unpark(),
             TInner::Loom(t) => t.unpark(),
-            TInner::Shuttle(t) => t.unpark(),
+            TInner::Shuttle(t) | TInner::ShuttleMain(t) => t.unpark(),
         }
     }
 }
@@ -94,6 +100,9 @@ pub fn current() -> Thread {
     Thread(match rt::backend() {
         Backend::Std => TInner::Std(std::thread::current()),
         Backend::Loom => TInner::Loom(loom::thread::current()),
+        Backend::Shuttle if rt::current_lane() == 0 => {
+            TInner::ShuttleMain(shuttle::thread::current())
+        }
         Backend::Shuttle => TInner::Shuttle(shuttle::thread::current()),
     })
 }
@@ -133,18 +142,35 @@ pub fn sleep(dur: Duration) {
 }
 
 /// Wraps a model thread's body: binds its lane, marks it finished, drops its thread-locals.
-fn model_body<F, T>(lane: usize, finished: std::sync::Arc<AtomicBool>, f: F) -> impl FnOnce() -> T
+///
+/// The result of a thread whose `JoinHandle` is gone (`finished` has no other owner) can never
+/// be joined: it is dropped here, before the thread-locals, as std's thread drops its result
+/// packet before its thread-local destructors run (so the result's `Drop` can still use
+/// them); the body then returns `None`. A joinable result is returned as `Some`.
+fn model_body<F, T>(
+    lane: usize,
+    finished: std::sync::Arc<AtomicBool>,
+    f: F,
+) -> impl FnOnce() -> Option<T>
 where
     F: FnOnce() -> T,
 {
     statics::thread_start();
     move || {
         rt::adopt_lane(lane);
-        let r = f();
+        let mut r = Some(f());
+        if std::sync::Arc::strong_count(&finished) == 1 {
+            drop(r.take());
+        }
         statics::thread_exit(lane);
         finished.store(true, Ordering::Release);
         r
     }
+}
+
+#[cold]
+fn result_dropped() -> ! {
+    unreachable!("heisen: a model thread's result was dropped while its JoinHandle was alive")
 }
 
 /// Spawns a thread (a modelled thread inside a model run; the spawn is recorded).
@@ -160,7 +186,8 @@ where
 }
 
 /// Thread factory (as `std::thread::Builder`): a name (shown as the lane's name in reports)
-/// and a stack size (ignored by the model backends).
+/// and a stack size (passed to the backend: shuttle counts it in bytes, as std; loom's
+/// generator stacks count it in words, so loom gives the thread 8× the room std would).
 #[derive(Debug, Default)]
 pub struct Builder {
     name: Option<String>,
@@ -223,6 +250,9 @@ impl Builder {
                 if let Some(n) = self.name {
                     lb = lb.name(n);
                 }
+                if let Some(sz) = self.stack_size {
+                    lb = lb.stack_size(sz);
+                }
                 let h = lb.spawn(body)?;
                 let t = Thread(TInner::Loom(h.thread().clone()));
                 (JInner::Loom(h), t)
@@ -231,6 +261,9 @@ impl Builder {
                 let mut sb = shuttle::thread::Builder::new();
                 if let Some(n) = self.name {
                     sb = sb.name(n);
+                }
+                if let Some(sz) = self.stack_size {
+                    sb = sb.stack_size(sz);
                 }
                 let h = sb.spawn(body)?;
                 let t = Thread(TInner::Shuttle(h.thread().clone()));
@@ -283,8 +316,8 @@ impl<T> JoinHandle<T> {
         rt::op_begin(Location::caller());
         let r = match self.inner {
             JInner::Std(h) => h.join(),
-            JInner::Loom(h) => h.join(),
-            JInner::Shuttle(h) => h.join(),
+            JInner::Loom(h) => h.join().map(|r| r.unwrap_or_else(|| result_dropped())),
+            JInner::Shuttle(h) => h.join().map(|r| r.unwrap_or_else(|| result_dropped())),
         };
         rt::record(Op::Join(self.lane), None, None, Some(Location::caller()));
         r
@@ -372,8 +405,13 @@ impl<'scope> Scope<'scope, '_> {
             SInner::Shuttle(s) => {
                 let lane = rt::reserve_lane(name);
                 rt::record(Op::Spawn(lane), None, None, Some(at));
-                let body = model_body(lane, std::sync::Arc::new(AtomicBool::new(false)), f);
-                let h = s.spawn(body);
+                // The scope keeps the result joinable: `finished` has a second owner.
+                let finished = std::sync::Arc::new(AtomicBool::new(false));
+                let body = model_body(lane, finished.clone(), f);
+                let h = s.spawn(move || {
+                    let _keep = finished;
+                    body().unwrap_or_else(|| result_dropped())
+                });
                 ScopedJoinHandle {
                     thread: Thread(TInner::Shuttle(h.thread().clone())),
                     inner: SJInner::Shuttle(h),

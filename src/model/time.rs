@@ -204,6 +204,39 @@ fn true_time(bound: Duration) -> u128 {
     start(bound) + tick(bound) * u128::from(rt::next_clock_read()) + ADVANCED.with(Cell::get)
 }
 
+// The virtual clock API. `heisen::tokio::time` reads and advances the model's true time through
+// these three functions only (and any other modelled timer, e.g. `heisen::net`'s timeouts,
+// should too), so there is one clock per execution: a timer firing moves `SystemTime::now()`
+// and `Instant::now()` forward with it.
+
+/// The model's true time now, as an [`Instant`], *without* taking a reading: unlike
+/// [`Instant::now`] it does not advance the clock by a tick (a virtual-time reading behaves like
+/// tokio's paused clock: time stands still until a timer fires). Inside a model run only.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn now_virtual() -> Instant {
+    let bound = rt::clock_bound();
+    let ns = start(bound) + tick(bound) * u128::from(rt::clock_reads()) + ADVANCED.with(Cell::get);
+    Instant(instant_base() + Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX)))
+}
+
+/// Moves the model's true time forward to `t` (nothing if it is already later): a modelled
+/// timer fired at its deadline `t`. No real time passes.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn advance_to(t: Instant) {
+    let now = now_virtual();
+    if t > now {
+        advance(t.duration_since(now));
+    }
+}
+
+/// How far `t` is past the execution's start on the virtual clock (`virtual t=+100ms` rows).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn since_start(t: Instant) -> Duration {
+    let origin = instant_base()
+        + Duration::from_nanos(u64::try_from(start(rt::clock_bound())).unwrap_or(u64::MAX));
+    t.0.saturating_duration_since(origin)
+}
+
 /// A monotonic clock reading (as `std::time::Instant`). Inside a model run [`Instant::now`]
 /// reads the model's true time (the clock behind [`SystemTime`], without any thread's skew:
 /// one machine's monotonic clock), which advances one tick per clock reading and by the

@@ -47,6 +47,9 @@ pub struct Config {
     /// OS threads the shuttle schedules are spread over; `None` = `HEISEN_SHUTTLE_JOBS`
     /// (a number, or `0` for one per core), else 1.
     pub shuttle_jobs: Option<usize>,
+    /// Network faults `heisen::net` may inject (`#[heisen::model(net_faults = "..",
+    /// max_net_faults = N)]`); none by default.
+    pub net_faults: crate::net::Faults,
 }
 
 impl Config {
@@ -67,6 +70,7 @@ impl Config {
             expected_message: None,
             clock_skew: Duration::ZERO,
             shuttle_jobs: None,
+            net_faults: crate::net::Faults::NONE,
         }
     }
     /// loom only.
@@ -145,6 +149,12 @@ impl Config {
     /// `SystemTime::now()` is off by a skew in `[-d, +d]` (see `heisen::time`).
     pub fn clock_skew(mut self, d: Duration) -> Self {
         self.clock_skew = d;
+        self
+    }
+    /// Sets the network faults `heisen::net` may inject in every execution
+    /// (`#[heisen::model(net_faults = "drop, duplicate, reorder", max_net_faults = 2)]`).
+    pub fn net_faults(mut self, faults: crate::net::Faults) -> Self {
+        self.net_faults = faults;
         self
     }
     /// Marks the test as expected to fail (`#[should_panic]`).

@@ -22,6 +22,11 @@ pub(super) fn install_hook() {
             let loc = info
                 .location()
                 .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            if let Some(note) = rt::abort_note(&msg) {
+                // the process aborts when this hook returns: report what there is now
+                super::abort_report(&note);
+                return;
+            }
             if rt::note_panic(msg, loc) {
                 return;
             }

@@ -15,6 +15,7 @@ impl Ctx<'_> {
         let start = Instant::now();
         self.started = start;
         rt::start_run(cfg.clock_skew);
+        rt::set_net_faults(cfg.net_faults);
         let g = BackendGuard::enter(Backend::Loom);
         let body = f.clone();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -25,6 +26,9 @@ impl Ctx<'_> {
             })
         }));
         drop(g);
+        // the last execution's tracked blocks and raw `Arc` counts hold loom objects: never
+        // dropped outside the run (see `alloc::begin_execution`)
+        crate::model::alloc::begin_execution();
         let elapsed = start.elapsed();
         let bound = match cfg.preemption_bound {
             Some(n) => format!("preemption bound {n}"),
@@ -54,7 +58,7 @@ impl Ctx<'_> {
         };
         let threads = trace.lane_names.len();
         let description = format!(
-            "loom: {} execution{}, {bound}{}{}{}{}{} — {}",
+            "loom: {} execution{}, {bound}{}{}{}{}{}{} — {}",
             group(trace.executions),
             if trace.executions == 1 { "" } else { "s" },
             if only_schedule && cfg.preemption_bound.is_some() {
@@ -63,6 +67,7 @@ impl Ctx<'_> {
                 ""
             },
             time::exploration_note(cfg.clock_skew, true),
+            crate::net::exploration_note(cfg.net_faults),
             critical_note(trace.critical_checked),
             limits_note(Backend::Loom, trace.used),
             if timed_out {

@@ -188,7 +188,53 @@ pub fn check<F>(cfg: &Config, f: F) -> Result<Summary, Box<Failure>>
 where
     F: Fn() + Send + Sync + 'static,
 {
-    imp::check(cfg, Arc::new(f))
+    let outer = RUNNING.with(|r| r.replace(Some(cfg.name.clone())));
+    let r = imp::check(cfg, Arc::new(f));
+    RUNNING.with(|r| *r.borrow_mut() = outer);
+    r
+}
+
+thread_local! {
+    /// The test whose model runs on this thread (for [`abort_report`]).
+    static RUNNING: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The run is about to abort (a panic while unwinding from its failure, see
+/// `rt::abort_note`): prints the report and appends a `FAIL` line for the backend to the
+/// summary file, since `run_test` will never return.
+#[cfg(feature = "model")]
+fn abort_report(note: &str) {
+    let test = RUNNING
+        .try_with(|r| r.borrow().clone())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let backend = match crate::model::rt::backend() {
+        crate::model::rt::Backend::Loom => "loom",
+        _ => "shuttle",
+    };
+    // straight to the process's stderr: libtest's output capture would be lost in the abort
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("heisen: {test} FAILED under {backend}; the process aborts\n\n{note}").as_bytes(),
+    );
+    write_summary_file(
+        &test,
+        &[BackendRun {
+            backend,
+            executions: 0,
+            bounded: None,
+            elapsed: Duration::ZERO,
+            failed: true,
+            critical_sections: 0,
+            description: format!(
+                "{backend}: a panic while unwinding from the failure aborted the process"
+            ),
+            warning: None,
+        }],
+        "FAIL",
+        None,
+    );
 }
 
 /// Entry point of `#[heisen::model]`: [`check`], print the summary, panic with the report.
@@ -236,6 +282,10 @@ where
                         fail.test, fail.report
                     ),
                     _ => {
+                        // The counterexample is still the point of the test: print it (libtest
+                        // shows a passing test's output only with --nocapture, which is how
+                        // examples/demo.sh shows the withdrawal's timeline).
+                        print!("{}", fail.report);
                         println!(
                             "heisen: {}: failed as expected (#[should_panic]) under {}: {}",
                             fail.test, fail.backend, fail.kind

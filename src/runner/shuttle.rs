@@ -59,6 +59,7 @@ impl Ctx<'_> {
         let (sched, seen) = Recording::new(sched, stop);
         let runner = ::shuttle::Runner::new(sched, self.shuttle_config(remaining));
         rt::start_run(self.cfg.clock_skew);
+        rt::set_net_faults(self.cfg.net_faults);
         let g = BackendGuard::enter(Backend::Shuttle);
         let body = f.clone();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -144,8 +145,9 @@ impl Ctx<'_> {
         };
         let elapsed = start.elapsed();
         let mut notes = format!(
-            "{}{}{}",
+            "{}{}{}{}",
             time::exploration_note(cfg.clock_skew, false),
+            crate::net::exploration_note(cfg.net_faults),
             critical_note(t.critical),
             limits_note(Backend::Shuttle, t.used)
         );

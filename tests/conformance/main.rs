@@ -169,6 +169,61 @@ mod translator {
     }
 
     #[test]
+    fn shuttle_harnesses_run_each_model_call_through_run_test() {
+        let (out, tests) = port(
+            r#"
+            use shuttle::{check_dfs, check_random};
+            use futures::Future;
+            fn harness<F: FnOnce(Box<dyn Fn() + Send + Sync>)>(checker: F) {
+                checker(Box::new(|| {}));
+                assert!(true);
+            }
+            fn checked_twice(n: usize) {
+                shuttle::check_random(|| {}, n);
+            }
+            #[test]
+            fn dfs() { harness(|f| check_dfs(f, None)); }
+            #[test]
+            fn helper() { checked_twice(10); }
+            #[test]
+            #[should_panic]
+            fn helper_fails() { checked_twice(1); }
+            #[test]
+            #[should_panic]
+            fn in_a_loop() { for n in [1, 2] { check_random(|| panic!(), n); } }
+            "#,
+            Origin::Shuttle,
+        );
+        let by = |p: &str| tests.iter().find(|t| t.path == p).unwrap();
+        // the call inside the closure handed to a harness, in place
+        assert!(by("dfs").not_portable.is_none(), "{tests:?}");
+        assert!(
+            out.contains("harness (| f | :: heisen :: runner :: run_test (:: heisen :: runner :: Config :: new"),
+            "{out}"
+        );
+        // a helper's call (qualified), with its iteration count as an expression
+        assert!(
+            out.contains("fn checked_twice (n : usize) { :: heisen :: runner :: run_test ("),
+            "{out}"
+        );
+        assert!(out.contains(". iterations ((n) as usize)"), "{out}");
+        assert!(by("helper").not_portable.is_none(), "{tests:?}");
+        // a helper's run is shared with passing tests: it cannot carry an expected failure
+        assert!(
+            by("helper_fails")
+                .not_portable
+                .as_deref()
+                .is_some_and(|w| w.contains("#[should_panic]")),
+            "{tests:?}"
+        );
+        // a run in the test's own loop can
+        assert!(by("in_a_loop").not_portable.is_none(), "{tests:?}");
+        assert!(out.contains(". expect_failure ()"), "{out}");
+        // std's trait under its std path
+        assert!(out.contains("use std :: future :: Future ;"), "{out}");
+    }
+
+    #[test]
     fn use_self_leaves_become_the_module_import() {
         let (out, _) = port("use std::sync::{self, Arc};", Origin::Loom);
         assert!(

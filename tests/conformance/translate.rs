@@ -28,7 +28,8 @@
 //! Translator-side workarounds, only where the source is not std-shaped: lint levels of the
 //! file (`#![deny(warnings)]`) are dropped (a lint is not a verdict, and the rewrite can leave an
 //! unused import); `use test_log::test;` is dropped (it only installs a logger);
-//! `#![cfg(feature = "futures")]` is dropped (heisen enables loom's `futures`).
+//! `#![cfg(feature = "futures")]` is dropped (heisen enables loom's `futures`);
+//! `use futures::Future` becomes `use std::future::Future` (the same trait, re-exported).
 //!
 //! A test the translator cannot port (two model calls, statements *after* the model call —
 //! they check something across executions —, a model run through a helper or `Runner`) is
@@ -300,6 +301,12 @@ impl Cx {
                     if leaf.starts_with("test_log :: test") {
                         continue; // only installs a logger; `#[test]` is then libtest's
                     }
+                    // The `futures` crate re-exports std's trait as `futures::Future`: the same
+                    // item under std's path (the crate itself is not linked).
+                    let leaf = match leaf.as_str() {
+                        "futures :: Future" => "std :: future :: Future".to_string(),
+                        _ => leaf,
+                    };
                     let ts: TokenStream = leaf.parse().expect("use leaf tokens");
                     let vis = &u.vis;
                     let attrs = &u.attrs;
@@ -397,6 +404,14 @@ impl Cx {
                 self.t.items[id].invokes = invocation;
                 // `lazy_static! { static ref A: .. }`, `thread_local! { static B: .. }`
                 self.t.items[id].names = static_names(m.mac.tokens.clone());
+            }
+            Item::Fn(f) if self.helpers.contains(&f.sig.ident.to_string()) => {
+                // A harness that runs the model for its callers: each model call becomes a
+                // `run_test` of the same closure (see [`runner_calls`]).
+                let name = f.sig.ident.to_string();
+                let ts = runner_calls(f.to_token_stream(), origin, &name, false);
+                let text = rewrite_paths(ts, origin).to_string();
+                self.push_item(text, Some(name), Vec::new());
             }
             other => {
                 let name = item_name(other);
@@ -498,7 +513,7 @@ impl Cx {
         for s in stmts.iter() {
             if call.is_some() {
                 if contains_model_call(s.to_token_stream(), self.origin) {
-                    return Err("two model runs in one test".into());
+                    return self.test_with_runner_calls(f, "two model runs in one test");
                 }
                 post.push(s);
                 continue;
@@ -534,14 +549,19 @@ impl Cx {
                 }
             }
             if contains_model_call(s.to_token_stream(), self.origin) {
-                return Err(nested.into());
+                return self.test_with_runner_calls(f, nested);
             }
             pre.push(s);
         }
         let Some((body, closure)) = call else {
             let body_ts = f.block.to_token_stream();
             if let Some(h) = self.helpers.iter().find(|h| calls(&body_ts, h)) {
-                return Err(format!("{nested} (helper `{h}`)"));
+                if has_attr(&f.attrs, "should_panic") {
+                    // the helper's run is shared with passing tests: it cannot carry this
+                    // test's expected failure
+                    return Err(format!("{nested} (helper `{h}`) of a #[should_panic] test"));
+                }
+                return Ok((plain_test(f), Form::Runner));
             }
             let uses = called_paths(&body_ts);
             if !uses.is_empty() {
@@ -666,6 +686,142 @@ impl Cx {
             _ => None,
         }
     }
+}
+
+impl Cx {
+    /// A shuttle test whose model runs are not one statement of its own (inside a block, a
+    /// loop, a closure handed to a harness, or two runs): it stays a `#[test]` and each run
+    /// becomes a `run_test` in place (see [`runner_calls`]). loom's: not portable (`why`).
+    fn test_with_runner_calls(
+        &self,
+        f: &syn::ItemFn,
+        why: &str,
+    ) -> Result<(TokenStream, Form), String> {
+        if self.origin != Origin::Shuttle {
+            return Err(why.into());
+        }
+        let name = f.sig.ident.to_string();
+        let expect_failure = has_attr(&f.attrs, "should_panic");
+        let block = runner_calls(
+            f.block.to_token_stream(),
+            self.origin,
+            &name,
+            expect_failure,
+        );
+        let attrs = f.attrs.iter().filter(|a| !is_test_attr(a));
+        let vis = &f.vis;
+        let ident = &f.sig.ident;
+        Ok((
+            quote! {
+                #[test]
+                #(#attrs)*
+                #vis fn #ident() #block
+            },
+            Form::Runner,
+        ))
+    }
+}
+
+/// A `#[test]` kept as it is (its model runs are a helper's, rewritten there).
+fn plain_test(f: &syn::ItemFn) -> TokenStream {
+    let attrs = f.attrs.iter().filter(|a| !is_test_attr(a));
+    let vis = &f.vis;
+    let sig = &f.sig;
+    let block = &f.block;
+    quote! {
+        #[test]
+        #(#attrs)*
+        #vis #sig #block
+    }
+}
+
+/// Every shuttle model call in `ts` — `check_random(f, n)`, `check_pct(f, n, d)`,
+/// `check_dfs(f, _)`, also `shuttle::`-qualified, anywhere (closures handed to a harness,
+/// loops, helper fns) — becomes `::heisen::runner::run_test(cfg, f)` with the equivalent
+/// `runner::Config` (named `<module>::<name>`; `n` and `d` may be any expression): what a user
+/// does to port a harness over shuttle's checkers. A call whose arguments do not parse stays.
+fn runner_calls(ts: TokenStream, origin: Origin, name: &str, expect_failure: bool) -> TokenStream {
+    let toks: Vec<TokenTree> = ts.into_iter().collect();
+    let mut out: Vec<TokenTree> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        if let (TokenTree::Ident(id), Some(TokenTree::Group(g))) = (t, toks.get(i + 1)) {
+            let after_dot = matches!(out.last(), Some(TokenTree::Punct(p)) if p.as_char() == '.');
+            let checker = ["check_random", "check_pct", "check_dfs"]
+                .iter()
+                .any(|c| id == c);
+            if origin == Origin::Shuttle
+                && checker
+                && !after_dot
+                && g.delimiter() == Delimiter::Parenthesis
+            {
+                if let Some(call) = runner_call(&id.to_string(), g.stream(), name, expect_failure) {
+                    // drop a `shuttle ::` qualifier already pushed
+                    let n = out.len();
+                    if n >= 3
+                        && matches!(&out[n - 3], TokenTree::Ident(s) if s == "shuttle")
+                        && matches!(&out[n - 2], TokenTree::Punct(p) if p.as_char() == ':')
+                    {
+                        out.truncate(n - 3);
+                    }
+                    out.extend(call);
+                    i += 2;
+                    continue;
+                }
+            }
+        }
+        match t {
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(
+                    g.delimiter(),
+                    runner_calls(g.stream(), origin, name, expect_failure),
+                );
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            t => out.push(t.clone()),
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+/// `::heisen::runner::run_test(cfg, f)` for one shuttle checker call's arguments.
+fn runner_call(
+    checker: &str,
+    args: TokenStream,
+    name: &str,
+    expect_failure: bool,
+) -> Option<TokenStream> {
+    use syn::parse::Parser;
+    let args = syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated
+        .parse2(args)
+        .ok()?;
+    let a: Vec<&Expr> = args.iter().collect();
+    let mut cfg = quote!(::heisen::runner::Config::new(::core::concat!(
+        ::core::module_path!(),
+        "::",
+        #name
+    ))
+    .shuttle_only());
+    match (checker, a.len()) {
+        ("check_random", 2) => {
+            let n = a[1];
+            cfg = quote!(#cfg.iterations((#n) as usize));
+        }
+        ("check_pct", 3) => {
+            let (n, d) = (a[1], a[2]);
+            cfg = quote!(#cfg.iterations((#n) as usize).pct_depth((#d) as usize));
+        }
+        ("check_dfs", 2) => {}
+        _ => return None,
+    }
+    if expect_failure {
+        cfg = quote!(#cfg.expect_failure());
+    }
+    let f = a[0];
+    Some(quote!(::heisen::runner::run_test(#cfg, #f)))
 }
 
 /// The model arguments a source test's configuration maps to.

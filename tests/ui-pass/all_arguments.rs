@@ -11,3 +11,9 @@ fn loom_with_skew() {}
 
 #[heisen::model(clock_skew = "7ns")]
 fn nanosecond_skew() {}
+
+#[heisen::model(net_faults = "drop, duplicate, reorder", max_net_faults = 2)]
+fn every_net_fault() {}
+
+#[heisen::model(shuttle, net_faults = " reorder ")]
+fn one_net_fault_default_max() {}

@@ -208,16 +208,28 @@ fn acquisition<'f>(func: &'f FnFacts, ev: &Event, lock: String, writable: bool) 
 
 /// How long temporaries of an `if let` scrutinee live: to the end of the whole `if … else …`
 /// (Rust 2015–2021), or only through the then-block (Rust 2024).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Edition {
+    #[default]
     E2021,
     E2024,
 }
 
-/// The edition the liveness queries assume. Discovery does not read a package's `edition`
-/// yet, so the rules take the older rule, under which an `if let` temporary is still alive in
-/// the `else` block: on a 2024 crate a second lock in that `else` block is reported although it
-/// no longer deadlocks (suppress it, or bind the guard in a block before the `if let`).
+impl Edition {
+    /// The temporary rules of a manifest's `edition` (`"2015"`–`"2021"`: the older ones;
+    /// `"2024"` and later: the newer). Unknown (`None`, `edition.workspace = true` in paths
+    /// mode) is taken as 2021, under which an `if let` temporary is still alive in the `else`
+    /// block.
+    pub fn of(edition: Option<&str>) -> Edition {
+        match edition.and_then(|e| e.parse::<u32>().ok()) {
+            Some(y) if y >= 2024 => Edition::E2024,
+            _ => Edition::E2021,
+        }
+    }
+}
+
+/// The edition [`held_at`] assumes (the deadlock rules use the package's, through
+/// [`held_at_in`] and `CrateIndex::edition`).
 pub const DEFAULT_EDITION: Edition = Edition::E2021;
 
 impl Acq<'_> {
@@ -312,12 +324,49 @@ impl std::fmt::Display for LockId {
 /// struct the base's declared type names (`acct: &Account` → `Account.f`), else the one
 /// struct that declares a lock field of that name. `None` for locals, parameters and fields
 /// whose owner is ambiguous (those are still compared by place text within one function).
+///
+/// A local bound by a pattern to a field (`TargetKind::Multi { ref state, .. }`) is that
+/// field (`TargetKind.state`). Lock fields of different owner types that protect the same
+/// crate struct (`MultiProgress.state` and `TargetKind.state`, both `Arc<RwLock<MultiState>>`)
+/// are taken to be one lock shared through the `Arc`, named by the first of them in sort order
+/// ([`lock_classes`]).
 pub fn lock_id(index: &CrateIndex, func: &FnFacts, place: &Place) -> Option<LockId> {
+    let id = field_lock_id(index, func, place)?;
+    let classes = index.lock_classes.get_or_init(|| lock_classes(index));
+    Some(classes.get(&id.0).map_or(id, |c| LockId(c.clone())))
+}
+
+/// [`lock_id`] before lock classes are applied.
+fn field_lock_id(index: &CrateIndex, func: &FnFacts, place: &Place) -> Option<LockId> {
     let text = place.text.trim_end_matches("[]");
     if place.root == Root::Static && !text.contains('.') {
         let name = crate::analysis::last_segment(text);
         let s = index.statics.get(name)?;
         return is_lock_type(&s.ty).then(|| LockId(name.to_string()));
+    }
+    if matches!(place.root, Root::Local { .. }) && !text.contains('.') {
+        // A pattern binding of a lock field: name it by its struct or enum.
+        let (path, field) = func
+            .bindings
+            .iter()
+            .find(|b| b.name == text)
+            .and_then(|b| b.field_of.as_ref())?;
+        if !index.type_is(func, place, is_lock_type) {
+            return None;
+        }
+        let segs: Vec<&str> = path.split("::").collect();
+        let owner = match segs.as_slice() {
+            [.., e, _] if index.variant_fields.contains_key(segs[segs.len() - 1]) => {
+                if *e == "Self" {
+                    func.owner()?
+                } else {
+                    e
+                }
+            }
+            [.., s] => s,
+            [] => return None,
+        };
+        return Some(LockId(format!("{owner}.{field}")));
     }
     let (base, member) = text.rsplit_once('.')?;
     let decls: Vec<&str> = index
@@ -344,6 +393,64 @@ pub fn lock_id(index: &CrateIndex, func: &FnFacts, place: &Place) -> Option<Lock
         decls.iter().all(|d| *d == first).then_some(first)
     })?;
     Some(LockId(format!("{owner}.{member}")))
+}
+
+/// The protected type of a lock type when it is one crate struct (`Arc<RwLock<MultiState>>`
+/// → `MultiState`; `Mutex<Vec<u8>>`, `Mutex<T>` → `None`).
+fn protected_struct<'t>(index: &CrateIndex, ty: &'t str) -> Option<&'t str> {
+    let at = ["Mutex<", "RwLock<"]
+        .iter()
+        .filter_map(|m| ty.rfind(m).map(|i| i + m.len()))
+        .max()?;
+    let inner = ty[at..].trim_end_matches('>').trim();
+    let head = inner.split('<').next()?.trim();
+    let name = crate::analysis::last_segment(head);
+    (index.structs.contains_key(name) && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .then_some(name)
+}
+
+/// Lock classes: for every crate struct that lock fields of two or more owner types protect
+/// (`Arc<RwLock<MultiState>>` in `MultiProgress.state` and in variant `TargetKind::Multi`'s
+/// `state`), each of those fields (`Owner.field`) → the class's name, the first of them in
+/// sort order. Such fields are in practice clones of one `Arc` handed from one owner to the
+/// other, so the lock-order graph treats them as one node. A struct that one owner protects
+/// with two fields (`a: Mutex<Inner>`, `b: Mutex<Inner>`: two locks) forms no class.
+pub fn lock_classes(index: &CrateIndex) -> HashMap<String, String> {
+    let mut by_struct: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    let decls = index
+        .fields
+        .values()
+        .flatten()
+        .map(|d| (d.strukt.as_str(), d));
+    let variants = index.variant_fields.values().flatten().map(|d| {
+        let owner = d.strukt.split("::").next().unwrap_or(&d.strukt);
+        (owner, d)
+    });
+    for (owner, d) in decls.chain(variants) {
+        if !is_lock_type(&d.ty) {
+            continue;
+        }
+        if let Some(p) = protected_struct(index, &d.ty) {
+            let members = by_struct.entry(p).or_default();
+            let id = (owner.to_string(), format!("{owner}.{}", d.field));
+            if !members.contains(&id) {
+                members.push(id);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for members in by_struct.values_mut() {
+        members.sort();
+        let one_per_owner = members.windows(2).all(|w| w[0].0 != w[1].0);
+        if members.len() < 2 || !one_per_owner {
+            continue;
+        }
+        let name = members[0].1.clone();
+        for (_, id) in members.iter() {
+            out.insert(id.clone(), name.clone());
+        }
+    }
+    out
 }
 
 /// Whether the lock at `place` is reentrant (`ReentrantMutex`, `ReentrantLock`): the thread
@@ -412,10 +519,18 @@ pub struct Taken {
 #[derive(Debug, Default)]
 pub struct LockSummary {
     pub takes: HashMap<FnKey, Vec<Taken>>,
+    /// Guard getters: functions that return a guard (their return type names a `…Guard`) of
+    /// the one lock they acquire themselves (`fn state(&self) -> MutexGuard<'_, BarState> {
+    /// self.state.lock().unwrap() }`). A call of one is an acquisition in the caller
+    /// ([`Nesting`]), live as long as the value it returns.
+    pub getters: HashMap<FnKey, Taken>,
 }
 
 /// A call of an in-crate function in `func`: the callee and whether it is a call on `self`.
 pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(FnKey, bool)> {
+    if let Some(k) = drop_impl_run(index, func, ev) {
+        return Some((k, false));
+    }
     if !matches!(ev.kind, EventKind::MethodCall | EventKind::Call) {
         return None;
     }
@@ -434,9 +549,161 @@ pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(F
             .collect();
         keys = own;
     }
+    if !keys.is_empty() && ev.kind == EventKind::MethodCall && !on_self {
+        let ty = match receiver_type(index, func, ev) {
+            RecvType::Known(t) => Some(t),
+            RecvType::Foreign => return None,
+            RecvType::Unknown => None,
+        };
+        if let Some(ty) = ty {
+            let words: Vec<&str> = ty
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .collect();
+            let typed: Vec<FnKey> = index
+                .functions
+                .get(crate::analysis::last_segment(&ev.name))
+                .into_iter()
+                .flatten()
+                .filter(|e| e.owner.as_deref().is_some_and(|o| words.contains(&o)))
+                .filter(|e| keys.contains(&e.key))
+                .map(|e| e.key)
+                .collect();
+            // A receiver of a known crate type (or a lock itself, `state.read()`) whose type
+            // has no method of that name calls none of the crate's functions of that name.
+            let known = is_lock_type(&ty) || words.iter().any(|w| index.structs.contains_key(*w));
+            if !typed.is_empty() || known {
+                keys = typed;
+            }
+        }
+    }
     match keys.as_slice() {
         [one] => Some((*one, on_self)),
         _ => None,
+    }
+}
+
+/// The crate's `Drop::drop` that `ev` runs, if any: `drop(x)` (or `mem::drop`) of a value
+/// whose declared type is a crate type with a `Drop` impl, or an assignment `place = v` that
+/// drops the old value of a place of such a type. Drops at scope end are not followed.
+pub fn drop_impl_run(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<FnKey> {
+    let place = match &ev.kind {
+        EventKind::Call if ev.name == "drop" || ev.name.ends_with("mem::drop") => {
+            ev.args.first()?.place.as_ref()?
+        }
+        EventKind::Assign { op: None } => ev.receiver.as_ref()?,
+        _ => return None,
+    };
+    let drops = index.functions.get("drop")?;
+    let ty = index.type_of(func, place)?;
+    // The value's own type: its outermost crate type (`Handle`, `Option<Handle>`; not the
+    // `T` of an `Arc<T>`, which drops only with the last reference).
+    if ty.contains("Arc<") || ty.contains("Rc<") || ty.starts_with('&') {
+        return None;
+    }
+    let words: Vec<&str> = ty
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut found = drops
+        .iter()
+        .filter(|e| e.owner.as_deref().is_some_and(|o| words.contains(&o)));
+    let one = found.next()?;
+    found.next().is_none().then_some(one.key)
+}
+
+/// What the crate knows of the receiver of a method call ([`receiver_type`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum RecvType {
+    /// Its type as written (or the type that names it).
+    Known(String),
+    /// The value of a call that is no crate function's (`xs.iter().position(..)`): a foreign
+    /// type, whose methods are none of the crate's.
+    Foreign,
+    Unknown,
+}
+
+/// The type of the receiver of the method call `ev`, as far as the crate tells: its declared
+/// type ([`CrateIndex::type_of`]; a pattern binding of a field, that field's); for a lock
+/// guard (a binding holding one, or the acquisition chain itself:
+/// `self.state.write().unwrap().insert(..)`) the lock's declared type, which names the
+/// guarded struct; for the value of a crate method (`let state = self.state();`) that
+/// method's return type (`MutexGuard<'_, BarState>`); for the value of a call that is no
+/// crate function's, [`RecvType::Foreign`].
+pub fn receiver_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> RecvType {
+    let source = match &ev.receiver {
+        Some(p) => {
+            if let Root::Local { .. } = p.root {
+                if let Some(b) = func.binding_at(&p.text, &ev.region) {
+                    if b.field_of.is_some() {
+                        let types = index.binding_field_types(b);
+                        return match types.as_slice() {
+                            [one] => RecvType::Known(one.to_string()),
+                            _ => RecvType::Unknown,
+                        };
+                    }
+                }
+            }
+            if let Some(t) = index.type_of(func, p) {
+                return RecvType::Known(t.into_owned());
+            }
+            let Root::Local { .. } = p.root else {
+                return RecvType::Unknown;
+            };
+            match func.binding_at(&p.text, &ev.region).and_then(|b| b.init) {
+                Some(i) => i,
+                None => return RecvType::Unknown,
+            }
+        }
+        None => {
+            let Some(r) = ev.receiver_region else {
+                return RecvType::Unknown;
+            };
+            match func.events[..ev.id].iter().rev().find(|e| e.region == r) {
+                Some(e) => e.id,
+                None => return RecvType::Unknown,
+            }
+        }
+    };
+    // Back through `unwrap`/`expect`/`.await` to the call that produced the value.
+    let mut e = &func.events[source];
+    while PASS.contains(&e.name.as_str()) {
+        let found = e
+            .receiver_region
+            .and_then(|r| func.events[..e.id].iter().rev().find(|x| x.region == r));
+        match found {
+            Some(x) => e = x,
+            None => return RecvType::Unknown,
+        }
+    }
+    let name = e.name.as_str();
+    if e.kind == EventKind::MethodCall
+        && e.args.is_empty()
+        && (ACQUIRE_WRITE.contains(&name) || ACQUIRE_READ.contains(&name))
+    {
+        return match e.receiver.as_ref().and_then(|p| index.type_of(func, p)) {
+            Some(t) => RecvType::Known(t.into_owned()),
+            None => RecvType::Unknown,
+        };
+    }
+    if !matches!(e.kind, EventKind::MethodCall | EventKind::Call) {
+        return RecvType::Unknown;
+    }
+    let keys = index.callees(func, e);
+    if keys.is_empty() {
+        return RecvType::Foreign;
+    }
+    let on_self = e.receiver.as_ref().is_some_and(|p| p.text == "self");
+    let own: Vec<&crate::index::FnEntry> = index
+        .functions
+        .get(crate::analysis::last_segment(name))
+        .into_iter()
+        .flatten()
+        .filter(|f| keys.contains(&f.key))
+        .filter(|f| !on_self || f.owner.as_deref() == func.owner())
+        .collect();
+    match own.as_slice() {
+        [one] if one.ret != "()" => RecvType::Known(one.ret.clone()),
+        _ => RecvType::Unknown,
     }
 }
 
@@ -477,9 +744,17 @@ impl LockSummary {
                 }
             }
         }
+        let mut getters = HashMap::new();
+        for (key, ts) in &takes {
+            let func = &files[key.file].functions[key.func];
+            let returns_guard = func.ret.as_deref().is_some_and(|r| r.contains("Guard"));
+            if let ([t], true) = (ts.as_slice(), returns_guard) {
+                getters.insert(*key, t.clone());
+            }
+        }
         // A crate that locks nothing named has nothing to propagate.
         if takes.is_empty() {
-            return LockSummary { takes };
+            return LockSummary { takes, getters };
         }
         for (fi, facts) in files.iter().enumerate() {
             for (i, func) in facts.functions.iter().enumerate() {
@@ -528,7 +803,7 @@ impl LockSummary {
                 break;
             }
         }
-        LockSummary { takes }
+        LockSummary { takes, getters }
     }
 
     /// What `key` acquires (directly or through calls).
@@ -586,21 +861,16 @@ impl<'f> Nesting<'f> {
         key: FnKey,
         func: &'f FnFacts,
     ) -> Nesting<'f> {
-        let acqs = acquisitions(index, func);
+        let mut acqs = acquisitions(index, func);
         let mut nested = Vec::new();
-        // A deadlock in a test hangs the suite (which finds it), and tests of lock
-        // implementations deadlock on purpose.
-        if acqs.is_empty() || func.is_test {
-            return Nesting { acqs, nested };
-        }
-        let ids: Vec<Option<LockId>> = acqs
+        let mut ids: Vec<Option<LockId>> = acqs
             .iter()
             .map(|a| {
                 let place = a.event(func).receiver.as_ref()?;
                 lock_id(index, func, place)
             })
             .collect();
-        let reentrant: Vec<bool> = acqs
+        let mut reentrant: Vec<bool> = acqs
             .iter()
             .map(|a| {
                 a.event(func)
@@ -609,6 +879,32 @@ impl<'f> Nesting<'f> {
                     .is_some_and(|p| is_reentrant(index, func, p))
             })
             .collect();
+        // Calls of guard getters acquire too: `self.state()` locks `self.state`,
+        // `pb.state()` locks `pb.state`.
+        if !summary.getters.is_empty() {
+            for ev in &func.events {
+                let Some(t) = crate_callee(index, func, ev)
+                    .and_then(|(callee, _)| summary.getters.get(&callee))
+                else {
+                    continue;
+                };
+                let field = t.lock.0.rsplit('.').next().unwrap_or(&t.lock.0);
+                let lock = match &ev.receiver {
+                    Some(r) if t.on_self && ev.kind == EventKind::MethodCall => {
+                        format!("{}.{field}", r.text)
+                    }
+                    _ => t.lock.0.clone(),
+                };
+                acqs.push(acquisition(func, ev, lock, t.writable));
+                ids.push(Some(t.lock.clone()));
+                reentrant.push(false);
+            }
+        }
+        // A deadlock in a test hangs the suite (which finds it), and tests of lock
+        // implementations deadlock on purpose.
+        if acqs.is_empty() || func.is_test {
+            return Nesting { acqs, nested };
+        }
         for (o, outer) in acqs.iter().enumerate() {
             if reentrant[o] {
                 continue;
@@ -625,7 +921,11 @@ impl<'f> Nesting<'f> {
                     .iter()
                     .any(|h| outer.holders.iter().any(|o| o.name == h.name))
                     && inner.lock == outer.lock;
-                if reentrant[i] || !held_at(func, outer, ev) || elsewhere(ev) || rebinds {
+                if reentrant[i]
+                    || !held_at_in(func, outer, ev, index.edition)
+                    || elsewhere(ev)
+                    || rebinds
+                {
                     continue;
                 }
                 nested.push(Nested {
@@ -642,12 +942,13 @@ impl<'f> Nesting<'f> {
             }
             let outer_place = outer_ev.receiver.as_ref();
             let outer_static = outer_place.is_some_and(|p| p.root == Root::Static);
-            let outer_self = outer_place
-                .is_some_and(|p| p.root == Root::SelfValue && p.text.matches('.').count() == 1);
+            let outer_self =
+                outer.lock.starts_with("self.") && outer.lock.matches('.').count() == 1;
             for ev in func.events[outer.id + 1..].iter() {
-                if !matches!(ev.kind, EventKind::MethodCall | EventKind::Call)
+                let drops = matches!(ev.kind, EventKind::Assign { op: None });
+                if !(matches!(ev.kind, EventKind::MethodCall | EventKind::Call) || drops)
                     || acqs.iter().any(|a| a.id == ev.id)
-                    || !held_at(func, outer, ev)
+                    || !held_at_in(func, outer, ev, index.edition)
                     || elsewhere(ev)
                     || moved_into(func, outer, ev)
                 {
@@ -773,6 +1074,28 @@ mod tests {
         assert!(held_at_in(f, first, then, Edition::E2024));
         assert!(held_at_in(f, first, els, Edition::E2021));
         assert!(!held_at_in(f, first, els, Edition::E2024));
+    }
+
+    #[test]
+    fn nesting_follows_the_package_edition() {
+        // Rust 2024 drops an `if let` scrutinee's temporaries before the `else` block.
+        let src = format!(
+            "{HEAD}impl Bank {{ fn f(&self) {{
+                if let Some(x) = self.log.lock().unwrap().first().copied() {{
+                    drop(x);
+                }} else {{
+                    self.log.lock().unwrap();
+                }}
+            }} }}"
+        );
+        let (facts, mut index) = crate_of(&src);
+        let summary = LockSummary::build(&index, &[&facts]);
+        let (key, f) = func(&facts, "Bank::f");
+        assert_eq!(Nesting::of(&index, &summary, key, f).nested.len(), 1);
+        index.edition = Edition::of(Some("2024"));
+        assert!(Nesting::of(&index, &summary, key, f).nested.is_empty());
+        assert_eq!(Edition::of(Some("2018")), Edition::E2021);
+        assert_eq!(Edition::of(None), Edition::E2021);
     }
 
     #[test]

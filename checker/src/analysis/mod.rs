@@ -20,6 +20,7 @@
 pub mod atomics;
 mod deps;
 pub mod locks;
+pub mod outcome;
 mod query;
 mod region;
 mod span;
@@ -378,6 +379,11 @@ pub struct Binding {
     /// its `deps` come from.
     #[serde(default)]
     pub field: Option<Place>,
+    /// For a name a struct, struct-variant or tuple-variant pattern binds to one field
+    /// directly: the pattern's path as written and the field (`TargetKind::Multi { ref state,
+    /// .. }` → (`TargetKind::Multi`, `state`); `After(pb)` → (`After`, `0`)).
+    #[serde(default)]
+    pub field_of: Option<(String, String)>,
 }
 
 /// The facts of one function.
@@ -420,6 +426,9 @@ pub struct FnFacts {
     pub scrutinees: Vec<Scrutinee>,
     /// Every `break`/`return`, in evaluation order.
     pub exits: Vec<Exit>,
+    /// Every `continue`, in evaluation order (`is_return` is false; `label` as for `break`).
+    #[serde(default)]
+    pub continues: Vec<Exit>,
 }
 
 impl FnFacts {
@@ -481,6 +490,10 @@ pub struct FileFacts {
     /// The file starts with `#![cfg(test)]`.
     #[serde(default)]
     pub cfg_test_file: bool,
+    /// The fields of enum variants (`strukt` is `Enum::Variant`; tuple fields `0`, `1`, …), kept
+    /// apart from struct fields: only pattern bindings ([`Binding::field_of`]) look them up.
+    #[serde(default)]
+    pub variant_fields: Vec<FieldDecl>,
 }
 
 impl FnFacts {

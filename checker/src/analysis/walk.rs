@@ -249,6 +249,13 @@ fn push_member(m: &syn::Member, out: &mut String) {
 
 /// Methods whose result is the receiver itself for place purposes (`x.clone()` of a shared
 /// handle, `x.as_ref()`, …).
+/// A field's name: its identifier, or its position in a tuple struct or variant (`0`, `1`).
+fn field_name(f: &syn::Field, i: usize) -> String {
+    f.ident
+        .as_ref()
+        .map_or_else(|| i.to_string(), |id| id.to_string())
+}
+
 fn is_handle_method(m: &proc_macro2::Ident) -> bool {
     ["clone", "as_ref", "borrow", "deref", "as_deref", "get_ref"]
         .iter()
@@ -329,6 +336,7 @@ impl ItemVisitor<'_> {
             cases: w.cases,
             scrutinees: w.scrutinees,
             exits: w.exits,
+            continues: w.continues,
             comparisons: w.comparisons,
         });
         if self.depth < 16 {
@@ -424,15 +432,28 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
         self.self_ty.pop();
     }
 
+    /// The fields of an enum's variants, as `FileFacts::variant_fields` (`TargetKind::Multi`'s
+    /// `state`; tuple variants' fields `0`, `1`, …).
+    fn visit_item_enum(&mut self, e: &'ast syn::ItemEnum) {
+        let name = e.ident.to_string();
+        for v in &e.variants {
+            for (i, f) in v.fields.iter().enumerate() {
+                self.facts.variant_fields.push(FieldDecl {
+                    strukt: format!("{name}::{}", v.ident),
+                    field: field_name(f, i),
+                    ty: type_text(&f.ty),
+                    region: region(f.span()),
+                });
+            }
+        }
+        syn::visit::visit_item_enum(self, e);
+    }
+
     fn visit_item_struct(&mut self, s: &'ast syn::ItemStruct) {
         let strukt = s.ident.to_string();
         let mut names = Vec::new();
         for (i, f) in s.fields.iter().enumerate() {
-            let field = f
-                .ident
-                .as_ref()
-                .map(|i| i.to_string())
-                .unwrap_or_else(|| i.to_string());
+            let field = field_name(f, i);
             self.facts.fields.push(FieldDecl {
                 strukt: strukt.clone(),
                 field: field.clone(),
@@ -632,7 +653,28 @@ struct FnWalker {
     cases: Vec<Case>,
     scrutinees: Vec<Scrutinee>,
     exits: Vec<Exit>,
+    /// The element place the next closure's first parameter stands for (set just before a
+    /// closure argument of an iterator adapter over a place: `self.shards.iter().for_each(|s|
+    /// ..)` → `self.shards[]`), taken by [`FnWalker::expr_closure`].
+    closure_elem: Option<Place>,
+    continues: Vec<Exit>,
 }
+
+/// Iterator adapters whose closure's first parameter is the current element.
+const ELEMENT_ADAPTERS: &[&str] = &[
+    "for_each",
+    "try_for_each",
+    "map",
+    "filter",
+    "filter_map",
+    "flat_map",
+    "find",
+    "find_map",
+    "any",
+    "all",
+    "inspect",
+    "position",
+];
 
 fn union(mut a: Deps, b: Deps) -> Deps {
     a.union_with(&b);
@@ -839,6 +881,7 @@ impl FnWalker {
                     scope: self.scope_region(),
                     str_value: self.bind_str.clone(),
                     field: self.bind_field.clone(),
+                    field_of: None,
                 });
                 self.insert_local(
                     name,
@@ -863,7 +906,12 @@ impl FnWalker {
             other => {
                 let mut collect = Vec::new();
                 collect_pat_idents(other, &mut collect);
+                let fields = pat_field_idents(other);
                 for (name, span) in collect {
+                    let field_of = fields
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, f)| f.clone());
                     self.bindings.push(Binding {
                         name: name.clone(),
                         region: region(span),
@@ -873,6 +921,7 @@ impl FnWalker {
                         scope: self.scope_region(),
                         str_value: None,
                         field: None,
+                        field_of,
                     });
                     self.insert_local(
                         name,
@@ -1404,6 +1453,12 @@ impl FnWalker {
                 self.count_exit();
                 d
             }
+            Expr::Continue(c) => {
+                let label = c.label.as_ref().map(|l| l.ident.to_string());
+                let exit = self.exit_here(span::expr(e), false, label);
+                self.continues.push(exit);
+                Deps::new()
+            }
             Expr::Let(l) => {
                 let d = self.expr(&l.expr);
                 self.bind_init = self.event_of(&l.expr);
@@ -1448,7 +1503,21 @@ impl FnWalker {
 
     fn expr_method_call(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Deps {
         let recv_deps = self.expr(&m.receiver);
-        let args: Vec<Arg> = m.args.iter().map(|a| self.arg(a)).collect();
+        let elem = (m.args.len() == 1
+            && matches!(m.args[0], Expr::Closure(_))
+            && ELEMENT_ADAPTERS.iter().any(|a| m.method == a))
+        .then(|| self.element_place(&m.receiver))
+        .flatten();
+        let args: Vec<Arg> = m
+            .args
+            .iter()
+            .map(|a| {
+                self.closure_elem = elem.clone();
+                let arg = self.arg(a);
+                self.closure_elem = None;
+                arg
+            })
+            .collect();
         let receiver = self.place_of(&m.receiver);
         let (id, arg_deps) = self.push_event(NewEvent {
             kind: EventKind::MethodCall,
@@ -1642,10 +1711,34 @@ impl FnWalker {
         out
     }
 
+    /// The element place of an iteration over a place: `X.iter()`, `X.iter_mut()`,
+    /// `X.values()`, `&X`, `&mut X` or `X` itself → `X[]` (a loop variable or an iterator
+    /// closure's parameter stands for one element of `X`).
+    fn element_place(&self, e: &Expr) -> Option<Place> {
+        let base = match strip_place_wrappers(e) {
+            Expr::MethodCall(m)
+                if m.args.is_empty()
+                    && ["iter", "iter_mut", "values", "values_mut"]
+                        .iter()
+                        .any(|n| m.method == n) =>
+            {
+                &*m.receiver
+            }
+            other => other,
+        };
+        if !matches!(strip_place_wrappers(base), Expr::Field(_) | Expr::Path(_)) {
+            return None;
+        }
+        let mut p = self.place_of(base)?;
+        p.text.push_str("[]");
+        Some(p)
+    }
+
     fn expr_for(&mut self, e: &Expr, f: &syn::ExprForLoop) -> Deps {
         let it = self.expr(&f.expr);
+        let elem = self.element_place(&f.expr);
         self.with_scope(span::expr(e), |this| {
-            this.bind(&f.pat, &it, None, None, None);
+            this.bind(&f.pat, &it, None, None, elem);
             let before = this.snapshot();
             this.with_loop(LoopKind::For, span::expr(e), Some(&f.expr), it, |this| {
                 this.block(&f.body);
@@ -1661,8 +1754,9 @@ impl FnWalker {
                 // Closures run later, possibly many times, possibly on another thread: their
                 // parameters carry nothing, and their loops are not the enclosing function's.
                 let saved_loops = std::mem::take(&mut w.loop_stack);
+                let mut elem = w.closure_elem.take();
                 for input in &c.inputs {
-                    w.bind(input, &Deps::new(), None, None, None);
+                    w.bind(input, &Deps::new(), None, None, elem.take());
                 }
                 let d = w.expr(&c.body);
                 w.loop_stack = saved_loops;
@@ -1758,14 +1852,19 @@ impl FnWalker {
     }
 
     fn push_exit(&mut self, span: Region, is_return: bool, label: Option<String>) {
-        self.exits.push(Exit {
+        let exit = self.exit_here(span, is_return, label);
+        self.exits.push(exit);
+    }
+
+    fn exit_here(&self, span: Region, is_return: bool, label: Option<String>) -> Exit {
+        Exit {
             region: span,
             is_return,
             label,
             loops: self.loop_stack.clone(),
             control_deps: self.guard_deps(),
             closure_depth: self.closure_depth,
-        });
+        }
     }
 
     /// After `if let P = x { return }` or a `match` some of whose arms leave the block, the
@@ -1954,6 +2053,48 @@ fn is_compound_assign(op: &syn::BinOp) -> bool {
 fn region_within(inner: &Region, outer: &Region) -> bool {
     (inner.line, inner.column) >= (outer.line, outer.column)
         && (inner.end_line, inner.end_column) <= (outer.end_line, outer.end_column)
+}
+
+/// The identifiers a struct, struct-variant or tuple-variant pattern binds directly to one of
+/// its fields, with the pattern's path and the field (`TargetKind::Multi { ref state, .. }` →
+/// `state` ↦ (`TargetKind::Multi`, `state`); `Some(x)` → `x` ↦ (`Some`, `0`)), one level deep
+/// through references and parentheses.
+fn pat_field_idents(p: &Pat) -> Vec<(String, (String, String))> {
+    fn ident(p: &Pat) -> Option<String> {
+        match p {
+            Pat::Ident(i) if i.subpat.is_none() => Some(i.ident.to_string()),
+            Pat::Reference(r) => ident(&r.pat),
+            Pat::Paren(p) => ident(&p.pat),
+            _ => None,
+        }
+    }
+    let mut out = Vec::new();
+    match p {
+        Pat::Struct(s) => {
+            let path = path_text(&s.path);
+            for f in &s.fields {
+                let member = match &f.member {
+                    syn::Member::Named(n) => n.to_string(),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                };
+                if let Some(name) = ident(&f.pat) {
+                    out.push((name, (path.clone(), member)));
+                }
+            }
+        }
+        Pat::TupleStruct(t) => {
+            let path = path_text(&t.path);
+            for (i, e) in t.elems.iter().enumerate() {
+                if let Some(name) = ident(e) {
+                    out.push((name, (path.clone(), i.to_string())));
+                }
+            }
+        }
+        Pat::Reference(r) => return pat_field_idents(&r.pat),
+        Pat::Paren(p) => return pat_field_idents(&p.pat),
+        _ => {}
+    }
+    out
 }
 
 fn collect_pat_idents(p: &Pat, out: &mut Vec<(String, Span)>) {

@@ -89,6 +89,19 @@ pub(crate) fn render(f: &FnFacts) -> String {
             x.loops
         );
     }
+    for x in &f.continues {
+        let label = x
+            .label
+            .as_deref()
+            .map(|l| format!(" '{l}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  continue{label} ctrl={} loops={:?}",
+            set(&x.control_deps),
+            x.loops
+        );
+    }
     for c in &f.comparisons {
         let _ = writeln!(
             out,
@@ -352,6 +365,30 @@ fn loop_with_conditional_break() {
 }
 
 #[test]
+fn continues_are_recorded_with_their_guards_and_labels() {
+    check(
+        r#"fn f(p: &P) { 'outer: loop { match p.open() { Ok(Some(c)) => return, Ok(None) => continue, Err(e) => { if e.transient() { continue 'outer; } return; } } } }"#,
+        expect![[r#"
+            fn f
+              e0 method open recv=p loops=[0]
+              e1 method transient recv=e recv_deps={e0} ctrl={e0} loops=[0]
+              loop0 Loop header={} exits=2 exit_deps={e0,e1}
+              let c deps={e0} init=e0
+              let None deps={e0} init=e0
+              let e deps={e0} init=e0
+              case Ok(Some) scrutinee={e0}
+              case Ok(None) scrutinee={e0}
+              case Err scrutinee={e0}
+              exit return ctrl={e0} loops=[0]
+              exit return ctrl={e0,e1} loops=[0]
+              continue ctrl={e0} loops=[0]
+              continue 'outer ctrl={e0,e1} loops=[0]
+              returns={e0}
+        "#]],
+    );
+}
+
+#[test]
 fn while_condition_guards_the_body() {
     check(
         r#"fn f(q: &Q) { while let Some(j) = q.pop() { run(j); } }"#,
@@ -504,6 +541,36 @@ fn methods_are_named_by_their_impl_type_and_nested_fns_walked() {
               e0 method fetch_add recv=self.n (1, Relaxed) unused
             fn helper
               e0 call inner unused
+        "#]],
+    );
+}
+
+#[test]
+fn iteration_variables_stand_for_an_element() {
+    // A loop variable over a place, and the first parameter of an iterator adapter's closure,
+    // are one element of it (`self.shards[]`); a range or a computed iterator is not a place.
+    check(
+        r#"fn f(&self) { for s in self.shards.iter() { s.write(); } self.shards.iter().for_each(|s| { s.read(); }); for s in &self.slots { s.lock(); } self.shards.iter().fold(0, |a, s| a); for i in 0..3 { i.lock(); } }"#,
+        expect![[r#"
+            fn f
+              e0 method iter recv=self.shards
+              e1 method write recv=self.shards[] recv_deps={e0} loops=[0] unused
+              e2 method iter recv=self.shards
+              e3 method read recv=self.shards[] closure=1 unused
+              e4 method for_each (| s | { s.read(); }) recv_deps={e2} unused
+              e5 method lock recv=self.slots[] loops=[1] unused
+              e6 method iter recv=self.shards
+              e7 method fold (0, | a , s | a) recv_deps={e6} unused
+              e8 method lock recv=i loops=[2] unused
+              loop0 For header={e0} exits=0 exit_deps={}
+              loop1 For header={} exits=0 exit_deps={}
+              loop2 For header={} exits=0 exit_deps={}
+              let s deps={e0}
+              let s deps={}
+              let s deps={}
+              let a deps={}
+              let s deps={}
+              let i deps={}
         "#]],
     );
 }

@@ -84,6 +84,7 @@ pub static RULES: &[&dyn Rule] = &[
     &lost_update::sql_read_then_write::SqlReadThenWrite,
     &lost_update::map_check_then_act::MapCheckThenAct,
     &lost_update::kv_read_then_write::KvReadThenWrite,
+    &lost_update::free_of_loaded_pointer::FreeOfLoadedPointer,
     &memory_ordering::relaxed_publication::RelaxedPublication,
     &memory_ordering::relaxed_consume::RelaxedConsume,
     &memory_ordering::relaxed_refcount_drop::RelaxedRefcountDrop,

@@ -44,12 +44,21 @@ declare_rule! {
     /// }
     /// ```
     ///
+    /// Lock fields of different types that protect the same crate struct
+    /// (`Multi.state: Arc<RwLock<MultiState>>` and a draw target's
+    /// `Remote { state: Arc<RwLock<MultiState>> }`) are one node, named by the first in sort
+    /// order: such fields are clones of one `Arc` handed from one owner to the other. Guard
+    /// getters (`fn state(&self) -> MutexGuard<'_, S>`) acquire in their caller, and calls on
+    /// another object resolve by its type (`pb.set_target(..)` with `pb: &ProgressBar`).
+    ///
     /// ### Known limitations
     /// Nodes are types' fields, not objects: two instances of one type are one node, so a
     /// `transfer(a, b)` that locks `a.balance` then `b.balance` (the classic order-by-id
     /// deadlock) is a self-edge and not reported, and an order that is safe because the two
     /// instances are never shared is reported anyway. Locks with no crate-wide name (locals,
-    /// parameters of a lock type, fields two structs declare) are not in the graph. Calls
+    /// parameters of a lock type, fields two structs declare) are not in the graph. Two
+    /// owners that each hold their own lock of the same protected struct (not a shared `Arc`)
+    /// are merged anyway. Calls
     /// resolve as for `relock-while-held`. `try_*` acquisitions add no edge, and neither does
     /// a read guard taken while another read guard is held.
     pub static LOCK_ORDER_INVERSION = {
@@ -224,6 +233,16 @@ fn report(cx: &CrateContext<'_>, edges: &[Edge], cycle: &[usize]) -> Finding {
             format!("then {how} `{}` while `{}` is held", e.to, e.from),
         );
         if let Some(t) = &e.taken {
+            for (i, (k, region)) in t.via.iter().enumerate().skip(1) {
+                push_label(
+                    &mut f,
+                    cx,
+                    file,
+                    k.file,
+                    *region,
+                    format!("`{}` calls on here (step {i})", func_of(*k).short_name()),
+                );
+            }
             push_label(
                 &mut f,
                 cx,

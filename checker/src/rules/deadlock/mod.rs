@@ -60,6 +60,26 @@ pub fn report(
              or `drop(guard)` first"
                 .to_string(),
         ),
+        Some(t) if is_drop_run(cx, t) => {
+            let k = first_callee(t);
+            let dropped = &cx.files[k.file].facts.functions[k.func];
+            let mode = if n.inner_writable {
+                "locks"
+            } else {
+                "read-locks"
+            };
+            (
+                format!(
+                    "this drops a value whose `{}` {mode} `{lock}` while this function's \
+                     {read}guard of it from line {} is still live: the thread waits for itself \
+                     forever",
+                    dropped.name, outer_ev.region.line
+                ),
+                "drop the guard before the value, or move the value out and drop it after the \
+                 guard"
+                    .to_string(),
+            )
+        }
         Some(t) => {
             let callee = &cx.files[t.at.0.file].facts.functions[t.at.0.func];
             let mode = if n.inner_writable {
@@ -117,6 +137,18 @@ pub fn report(
         );
     }
     f
+}
+
+/// The function the nesting function calls first on `t`'s path.
+fn first_callee(t: &crate::analysis::locks::Taken) -> crate::index::FnKey {
+    t.via.get(1).map_or(t.at.0, |(k, _)| *k)
+}
+
+/// Whether the first call of `t`'s path is a `Drop::drop` run by dropping a value.
+fn is_drop_run(cx: &CrateContext<'_>, t: &crate::analysis::locks::Taken) -> bool {
+    let k = first_callee(t);
+    let f = &cx.files[k.file].facts.functions[k.func];
+    f.short_name() == "drop" && f.owner().is_some()
 }
 
 /// Adds a label in the file with index `fi` of the crate (a cross-file label names its file).

@@ -42,17 +42,28 @@ declare_rule! {
     /// }
     /// ```
     ///
+    /// The lock may also be taken by a crate `Drop` impl run by `drop(x)` or by overwriting
+    /// a field, by a guard getter (`fn state(&self) -> MutexGuard<'_, S>`:
+    /// its guard lives in the caller as long as the value it returns), and be an element of a
+    /// field iterated over (`for s in &self.shards`, `self.shards.iter().for_each(|s| ..)`:
+    /// any shard, so a callee that locks every shard locks the held one too).
+    ///
     /// ### Known limitations
     /// Locks are recognized by their declared type (fields, statics, parameters, typed
-    /// locals). Through calls, a lock is the same object when it is a static, or a field of
-    /// `self` reached by calls on `self`; calls resolve by name within the crate (a method on
-    /// another receiver only when one crate function has that name), and trait objects,
-    /// closures stored for later and callbacks are not followed. `ReentrantMutex`, `try_lock`
+    /// locals, pattern bindings of fields). Through calls, a lock is the same object when it
+    /// is a static, or a field of `self` reached by calls on `self`; calls resolve within the
+    /// crate by the receiver's type when it is known (declared, a guard's, a crate method's
+    /// return type), else by name (a method on another receiver only when one crate function
+    /// has that name); trait objects, closures stored for later and callbacks (wakers) are
+    /// not followed. A crate `Drop` impl is followed where a value of its declared type is
+    /// dropped by `drop(x)` or overwritten by an assignment (not behind an `Arc`); drops at
+    /// scope end, discarded `take()`/`remove()` results and values held inside other values
+    /// (a request's type-erased extensions) are not. `ReentrantMutex`, `try_lock`
     /// and a read lock taken twice are not reported (a read-then-write is
     /// `rwlock-upgrade`'s). A guard moved into another binding or a call is followed as if it
-    /// stayed in the first binding. The package's edition is not read: an `if let`
-    /// scrutinee's temporary is taken to live through the `else` block (Rust 2021 and
-    /// earlier); on Rust 2024 that case is a false positive. Code in closures passed to
+    /// stayed in the first binding. An `if let` scrutinee's temporary lives through the
+    /// `else` block before Rust 2024 and not from 2024 on, by the package's `edition` (an
+    /// inherited `edition.workspace = true` is read as 2021 in paths mode). Code in closures passed to
     /// `spawn` runs on another thread and is not counted. `#[test]` functions are skipped: a
     /// deadlock there hangs the suite, and tests of lock implementations deadlock on purpose.
     /// A second `let` of the same name on the same lock right after the first is taken as a

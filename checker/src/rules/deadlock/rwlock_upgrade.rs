@@ -44,8 +44,8 @@ declare_rule! {
     ///
     /// ### Known limitations
     /// As for `relock-while-held`: declared lock types only; through calls, the same object
-    /// only for statics and `self` fields reached by calls on `self`; the edition is taken
-    /// as Rust 2021 for `if let` temporaries. A `try_write` is not reported, and neither is a
+    /// only for statics and `self` fields reached by calls on `self`; `if let` temporaries
+    /// follow the package's edition. A `try_write` is not reported, and neither is a
     /// second `read()` while reading (it can deadlock behind a queued writer on std and
     /// parking_lot, but is the usual recursive-read pattern and is left alone).
     pub static RWLOCK_UPGRADE = {

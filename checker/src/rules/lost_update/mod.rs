@@ -1,6 +1,7 @@
 //! Group `lost-update`: read-modify-write without a version guard.
 
 pub mod atomic_load_store;
+pub mod free_of_loaded_pointer;
 pub mod kv_read_then_write;
 pub mod map_check_then_act;
 pub mod split_lock_update;

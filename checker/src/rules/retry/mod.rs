@@ -10,8 +10,12 @@ pub mod non_idempotent_retry;
 pub mod retry_without_backoff;
 pub mod retry_without_jitter;
 
-use crate::analysis::{last_segment, Case, Deps, Event, EventId, EventKind, FnFacts, LoopKind};
+use crate::analysis::{
+    last_segment, outcome, Case, Deps, Event, EventId, EventKind, Exit, FnFacts, LoopKind,
+};
 use crate::finding::Region;
+use crate::index::FnKey;
+use crate::rules::CrateContext;
 use std::collections::HashSet;
 
 /// `std::thread::sleep(d)`, `tokio::time::sleep(d)`, `async_std::task::sleep(d)` (or an
@@ -21,34 +25,6 @@ pub(crate) fn is_sleep(ev: &Event) -> bool {
     ev.kind == EventKind::Call
         && ev.args.len() == 1
         && (ev.name == "sleep" || ev.name.ends_with("::sleep"))
-}
-
-/// The constructors of one pattern head: `Ok(Err)` → `["Ok", "Err"]`.
-fn parts(head: &str) -> impl Iterator<Item = &str> {
-    head.split(['(', ')']).filter(|p| !p.is_empty())
-}
-
-fn all_ok(head: &str) -> bool {
-    parts(head).all(|p| p == "Ok")
-}
-
-/// The case runs on an error path of its scrutinee (some alternative is an `Err(..)`, possibly
-/// nested as `Ok(Err(..))`, or the code runs when `Ok(..)` did not match).
-fn is_err_case(c: &Case) -> bool {
-    if c.negated {
-        all_ok(&c.pattern)
-    } else {
-        c.pattern.split('|').any(|h| parts(h).any(|p| p == "Err"))
-    }
-}
-
-/// The case runs only on the success path of its scrutinee (`Ok(..)`, or not `Err(..)`).
-fn is_ok_case(c: &Case) -> bool {
-    if c.negated {
-        c.pattern == "Err"
-    } else {
-        c.pattern.split('|').all(all_ok)
-    }
 }
 
 /// Method calls that only inspect or adapt a result; never "the call that is retried".
@@ -119,7 +95,7 @@ fn exits_on_success(func: &FnFacts, lp: usize, depth: usize, attempts: &Deps) ->
             && x.loops.contains(&lp)
             && (x.is_return || x.label.is_some() || x.loops.last() == Some(&lp))
             && (func.cases.iter().any(|c| {
-                is_ok_case(c)
+                c.on_success()
                     && c.region.contains(&x.region)
                     && c.scrutinee.iter().any(|s| attempts.contains(s))
             }) || tests_result(func, &x.control_deps, attempts))
@@ -131,7 +107,7 @@ fn exits_on_success(func: &FnFacts, lp: usize, depth: usize, attempts: &Deps) ->
 fn success_stays(func: &FnFacts, lp: usize, attempts: &Deps) -> bool {
     let lr = func.loops[lp].region;
     func.cases.iter().any(|c| {
-        is_ok_case(c)
+        c.on_success()
             && !c.negated
             && lr.contains(&c.region)
             && c.scrutinee.iter().any(|s| attempts.contains(s))
@@ -155,7 +131,7 @@ pub(crate) fn retry_loops(func: &FnFacts) -> Vec<RetryLoop<'_>> {
         // The calls on whose error path the sleep runs.
         let mut attempts = Deps::new();
         for c in &func.cases {
-            if is_err_case(c) && c.region.contains(&s.region) {
+            if c.on_error() && c.region.contains(&s.region) {
                 attempts.extend(in_loop_calls(func, &c.scrutinee, lp, depth));
             }
         }
@@ -176,7 +152,7 @@ pub(crate) fn retry_loops(func: &FnFacts) -> Vec<RetryLoop<'_>> {
                 && x.region.start() > s.region.end()
                 && x.control_deps == s.control_deps
                 && func.cases.iter().any(|c| {
-                    is_err_case(c) && c.region.contains(&s.region) && c.region.contains(&x.region)
+                    c.on_error() && c.region.contains(&s.region) && c.region.contains(&x.region)
                 })
         });
         if attempts.is_empty()
@@ -201,6 +177,136 @@ pub(crate) fn retry_loops(func: &FnFacts) -> Vec<RetryLoop<'_>> {
             sleep: s,
             attempt,
             attempts,
+        });
+    }
+    out
+}
+
+/// A loop that retries a call the moment it reports a retryable failure: the callee is a crate
+/// function that returns "try again" as a value ([`outcome::retry_signal`]: `Ok(None)` from an
+/// error path), the loop goes round again on that value, and nothing on the way back to the
+/// call waits (no sleep, timer, backoff or wait).
+pub(crate) struct ImmediateRetry<'f> {
+    /// The retried call in the loop.
+    pub attempt: &'f Event,
+    /// Where the callee signals the retry (`Ok(None)` in its body).
+    pub signal: (FnKey, Region),
+}
+
+/// Whether an exit leaves loop `lp` (a `return`, a labelled `break`, or a `break` of `lp`).
+fn leaves(x: &Exit, lp: usize, depth: usize) -> bool {
+    x.closure_depth == depth
+        && x.loops.contains(&lp)
+        && (x.is_return || x.label.is_some() || x.loops.last() == Some(&lp))
+}
+
+/// Every immediate retry in `func` (see [`ImmediateRetry`]).
+pub(crate) fn immediate_retries<'f>(
+    cx: &CrateContext<'f>,
+    func: &'f FnFacts,
+) -> Vec<ImmediateRetry<'f>> {
+    let mut out = Vec::new();
+    for a in &func.events {
+        let Some(&lp) = a.loops.last() else { continue };
+        // `try_recv`, `try_lock`: a non-blocking attempt polled in a loop, as in `retry_loops`.
+        if !matches!(a.kind, EventKind::Call | EventKind::MethodCall)
+            || last_segment(&a.name).starts_with("try_")
+        {
+            continue;
+        }
+        let depth = a.closure_depth;
+        // `for mgr in managers { if let Ok(Some(v)) = mgr.lookup(k) { return v } }` asks each
+        // item once: a search, not a retry of the same call.
+        let l = &func.loops[lp];
+        if l.kind == LoopKind::For
+            && l.header_deps
+                .iter()
+                .any(|h| a.receiver_deps.contains(h) || a.data_deps.contains(h))
+        {
+            continue;
+        }
+        let callees = cx.index.method_callees(func, a);
+        let signals: Vec<(FnKey, Region)> = callees
+            .iter()
+            .filter_map(|k| {
+                let f = &cx.files[k.file].facts.functions[k.func];
+                outcome::retry_signal(f).map(|e| (*k, e.region))
+            })
+            .collect();
+        // Every function the call may be signals retries (one that does not may be the one
+        // called).
+        if signals.is_empty() || signals.len() != callees.len() {
+            continue;
+        }
+        let lr = func.loops[lp].region;
+        let on_a: Vec<&Case> = func
+            .cases
+            .iter()
+            .filter(|c| c.scrutinee.contains(&a.id) && lr.contains(&c.region))
+            .collect();
+        let exits_in = |c: &Case| {
+            func.exits
+                .iter()
+                .any(|x| leaves(x, lp, depth) && c.region.contains(&x.region))
+        };
+        let retry_case = on_a.iter().find(|c| c.on_retry_signal());
+        // The code that runs between the signal and the next attempt, as regions of the loop.
+        let mut path: Vec<Region> = Vec::new();
+        let mut falls_through = true;
+        match retry_case {
+            Some(c) => {
+                if exits_in(c) {
+                    continue;
+                }
+                let conts: Vec<&Exit> = func
+                    .continues
+                    .iter()
+                    .filter(|x| x.closure_depth == depth && c.region.contains(&x.region))
+                    .collect();
+                if conts.iter().any(|x| x.label.is_some()) {
+                    continue;
+                }
+                path.push(c.region);
+                falls_through = conts.is_empty();
+            }
+            None => {
+                // `if let Some(v) = attempt()? { return Ok(v) }`: every case on the value
+                // leaves the loop on success; the signal falls through to the next round.
+                if on_a.is_empty()
+                    || !on_a
+                        .iter()
+                        .all(|c| !c.negated && matches!(c.pattern.as_str(), "Some" | "Ok(Some)"))
+                    || !on_a.iter().any(|c| exits_in(c))
+                {
+                    continue;
+                }
+            }
+        }
+        let header = &func.loops[lp].header_deps;
+        let skipped = |e: &Event| {
+            on_a.iter()
+                .any(|c| !c.on_retry_signal() && c.region.contains(&e.region))
+        };
+        let on_path = |e: &Event| {
+            e.id != a.id
+                && (header.contains(&e.id)
+                    || (e.loops.contains(&lp)
+                        && (e.region.starts_before(&a.region)
+                            || path.iter().any(|r| r.contains(&e.region))
+                            || (falls_through
+                                && a.region.starts_before(&e.region)
+                                && !skipped(e)))))
+        };
+        if func
+            .events
+            .iter()
+            .any(|e| on_path(e) && (is_sleep(e) || outcome::is_delay_like(e)))
+        {
+            continue;
+        }
+        out.push(ImmediateRetry {
+            attempt: a,
+            signal: signals[0],
         });
     }
     out
@@ -257,7 +363,7 @@ const PURE: &[&str] = &[
 ];
 
 /// Pure operations that make a delay grow with its input.
-const GROWTH: &[&str] = &[
+pub(crate) const GROWTH: &[&str] = &[
     "pow",
     "checked_pow",
     "saturating_pow",
@@ -271,7 +377,7 @@ const GROWTH: &[&str] = &[
     "wrapping_shl",
 ];
 
-fn mentions_randomness(s: &str) -> bool {
+pub(crate) fn mentions_randomness(s: &str) -> bool {
     let s = s.to_ascii_lowercase();
     ["rand", "jitter", "rng", "getrandom", "fastrand"]
         .iter()
@@ -280,7 +386,7 @@ fn mentions_randomness(s: &str) -> bool {
 
 /// Whether the event draws randomness: `rand::random`, `thread_rng`, `rng.gen_range(..)`,
 /// `fastrand::u64(..)`, `getrandom(..)`, `jitter(..)`.
-fn is_random(ev: &Event) -> bool {
+pub(crate) fn is_random(ev: &Event) -> bool {
     mentions_randomness(&ev.name)
         || matches!(
             ev.name.as_str(),

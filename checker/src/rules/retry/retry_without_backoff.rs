@@ -1,6 +1,6 @@
 use crate::declare_rule;
-use crate::finding::Finding;
-use crate::rules::retry::{classify_delay, retry_loops, Delay};
+use crate::finding::{Finding, Label};
+use crate::rules::retry::{classify_delay, immediate_retries, retry_loops, Delay};
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -47,12 +47,23 @@ declare_rule! {
     /// or use a retry crate with jitter (`backoff::ExponentialBackoff::default()`,
     /// `backon::ExponentialBuilder::default().with_jitter()`).
     ///
+    /// A retry with no delay at all is reported too: a loop that calls a function of the crate
+    /// which reports a retryable failure as a value (it returns `Ok(None)` from an error path:
+    /// `Ok(Err(Error::Io(_))) => Ok(None)`) and goes round again on that value with nothing on
+    /// the way back to the call that waits (`Ok(None) => continue`, or
+    /// `if let Some(v) = attempt()? { return Ok(v) }` falling through). The caller hammers the
+    /// service as fast as it fails.
+    ///
     /// ### Known limitations
     /// Only loops in one function are seen, and only the three sleep functions above (not
     /// `tokio::time::interval` or timers). The error path is recognized from `match`/`if let`
     /// on `Ok`/`Err` and from `is_ok()`/`is_err()` tests. A delay computed by a helper or a
     /// backoff object is assumed to grow and is not reported. Loops that sleep but never leave
-    /// on success (polling, heartbeats) are not retries and are not reported.
+    /// on success (polling, heartbeats) are not retries and are not reported. A retry with no
+    /// delay is seen only through a crate function's `Ok(None)` signal (a loop that retries
+    /// `Err(_) => continue` directly, or a signal from a macro body, is not reported); any call
+    /// on the way back whose name says it waits (`sleep`, `delay`, `backoff`, `wait`, `park`,
+    /// `tick`, `timer`, `interval`, `throttle`) counts as a delay.
     pub static RETRY_WITHOUT_BACKOFF = {
         name: "retry-without-backoff",
         group: Retry,
@@ -96,6 +107,33 @@ impl Rule for RetryWithoutBackoff {
                     event_region(r.attempt),
                     format!("`{call}` is retried when it fails"),
                 );
+                out.push(f);
+            }
+            for r in immediate_retries(cx, func) {
+                let call = &r.attempt.name;
+                let (key, at) = r.signal;
+                let callee = &cx.files[key.file];
+                let mut f = finding(
+                    &RETRY_WITHOUT_BACKOFF,
+                    file,
+                    event_region(r.attempt),
+                    format!(
+                        "`{call}` is retried at once when it reports a retryable failure \
+                         (`Ok(None)`): no delay between attempts, so the loop hammers a service \
+                         that is down as fast as it fails"
+                    ),
+                    "wait before the next attempt, growing and randomized: \
+                     `sleep(random_between(0, min(cap, base * 2^attempt)))` on the `Ok(None)` \
+                     path (full jitter), or retry through `backoff`/`backon` with jitter",
+                );
+                f.labels.push(Label {
+                    region: at,
+                    message: format!(
+                        "`{}` reports a retryable failure here",
+                        callee.facts.functions[key.func].name
+                    ),
+                    file: (callee.source.rel != file.source.rel).then(|| callee.source.rel.clone()),
+                });
                 out.push(f);
             }
         }

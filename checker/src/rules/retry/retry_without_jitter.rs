@@ -1,7 +1,9 @@
-use crate::analysis::{last_segment, EventKind, FnFacts};
+use crate::analysis::{last_segment, Event, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
-use crate::rules::retry::{classify_delay, retry_loops, Delay};
+use crate::rules::retry::{
+    classify_delay, is_random, mentions_randomness, retry_loops, Delay, GROWTH,
+};
 use crate::rules::{event_region, finding, label, CrateContext, FileCx, Rule, RuleMeta};
 
 declare_rule! {
@@ -53,11 +55,23 @@ declare_rule! {
     /// `.with_jitter()` on `backon::ExponentialBuilder`, and
     /// `.map(tokio_retry::strategy::jitter)` on `tokio_retry`'s strategies.
     ///
+    /// Jitter that is computed and thrown away is reported too: a by-value builder method
+    /// (`builder.with_jitter();`) or a lazy adapter (`strategy.map(jitter);`) whose result is
+    /// discarded leaves the policy without jitter. Keep the result:
+    /// `builder = builder.with_jitter();`.
+    ///
+    /// So is jitter too small to matter: a growing delay (`saturating_mul`, `pow`, …) plus a
+    /// random fraction of something that does not grow (`cur + self.min_delay.mul_f32(rng)`).
+    /// Once the delay has grown, every client's delay differs by at most the minimum delay and
+    /// they retry in waves; scale the jitter by the current delay (`cur.mul_f32(rng)`).
+    ///
     /// ### Known limitations
     /// Randomness is recognized by name (`rand`, `rng`, `jitter`, `fastrand`, `getrandom`,
     /// `gen_range`) in the events and locals that flow into the delay, within one function. A
     /// delay computed by an opaque helper is not reported. Crate builders that are returned or
-    /// stored (configured elsewhere) are not reported.
+    /// stored (configured elsewhere) are not reported. A discarded `with_…jitter…` call is
+    /// taken to be a by-value builder method unless it resolves to a method of the crate that
+    /// takes `&mut self`.
     pub static RETRY_WITHOUT_JITTER = {
         name: "retry-without-jitter",
         group: Retry,
@@ -104,6 +118,72 @@ fn escapes(func: &FnFacts, id: usize) -> bool {
                 && e.receiver.as_ref().is_some_and(|p| p.text.contains('.'))
                 && e.data_deps.contains(&id)
         })
+}
+
+/// A call that adds jitter to a retry policy and returns the jittered policy: a `with_…`
+/// builder method naming jitter (`with_jitter()`, `with_jitter_factor(..)`) or a `map(jitter)`
+/// over a strategy iterator.
+fn adds_jitter(ev: &Event) -> bool {
+    ev.kind == EventKind::MethodCall
+        && ((ev.name.starts_with("with_") && ev.name.to_ascii_lowercase().contains("jitter"))
+            || (ev.name == "map"
+                && ev
+                    .args
+                    .iter()
+                    .any(|a| a.text.to_ascii_lowercase().contains("jitter"))))
+}
+
+/// Whether `ev` is a call on a receiver of a type the crate declares whose method of that name
+/// takes `&mut self` (a builder that configures in place, so a discarded result loses
+/// nothing). A receiver of unknown type (a library builder chain) follows the `with_…`
+/// convention: by value.
+fn mutates_in_place(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> bool {
+    let typed = ev
+        .receiver
+        .as_ref()
+        .is_some_and(|r| !cx.index.declared_types(func, r).is_empty());
+    let callees = cx.index.method_callees(func, ev);
+    typed
+        && !callees.is_empty()
+        && callees.iter().all(|k| {
+            cx.files[k.file].facts.functions[k.func]
+                .params
+                .first()
+                .is_some_and(|(n, t)| n == "self" && t.starts_with("&mut"))
+        })
+}
+
+/// `grown.saturating_add(fixed.mul_f32(random))`: jitter whose magnitude is a value that does
+/// not grow, added to a delay that does. Returns the scaling call and the add.
+fn fixed_jitter(func: &FnFacts) -> Vec<(&Event, &Event)> {
+    let grows = |deps: &crate::analysis::Deps| {
+        deps.iter()
+            .any(|&d| GROWTH.contains(&last_segment(&func.events[d].name)))
+    };
+    let random = |a: &crate::analysis::Arg| {
+        mentions_randomness(&a.text) || a.deps.iter().any(|&d| is_random(&func.events[d]))
+    };
+    let mut out = Vec::new();
+    for s in &func.events {
+        if !(s.is_method("mul_f32", 1) || s.is_method("mul_f64", 1)) || !random(&s.args[0]) {
+            continue;
+        }
+        let Some(scale) = &s.receiver else { continue };
+        if grows(&s.receiver_deps) {
+            continue;
+        }
+        let add = func.events.iter().find(|a| {
+            a.kind == EventKind::MethodCall
+                && matches!(a.name.as_str(), "saturating_add" | "checked_add" | "add")
+                && a.data_deps.contains(&s.id)
+                && grows(&a.receiver_deps)
+                && a.receiver.as_ref().is_some_and(|r| r.text != scale.text)
+        });
+        if let Some(a) = add {
+            out.push((s, a));
+        }
+    }
+    out
 }
 
 fn crate_finding(file: &FileCx<'_>, region: Region, message: String, help: &str) -> Finding {
@@ -163,8 +243,54 @@ impl Rule for RetryWithoutJitter {
                     ));
                 }
             }
+            for (scale, add) in fixed_jitter(func) {
+                let fixed = scale.receiver.as_ref().map_or("", |p| p.text.as_str());
+                let grown = add.receiver.as_ref().map_or("", |p| p.text.as_str());
+                let mut f = crate_finding(
+                    file,
+                    event_region(scale),
+                    format!(
+                        "the jitter added to the growing delay `{grown}` is a random fraction of \
+                         `{fixed}`, which does not grow: once the delay has grown the jitter is \
+                         negligible and clients retry in waves"
+                    ),
+                    &format!(
+                        "scale the jitter by the current delay: `{grown}.{}(..)`",
+                        scale.name
+                    ),
+                );
+                label(
+                    &mut f,
+                    event_region(add),
+                    format!("added to `{grown}`, which grows"),
+                );
+                out.push(f);
+            }
             let jitter = mentions_jitter(func);
             for ev in &func.events {
+                if adds_jitter(ev) && !ev.value_used && !mutates_in_place(cx, func, ev) {
+                    let call = &ev.name;
+                    let mut f = crate_finding(
+                        file,
+                        event_region(ev),
+                        format!(
+                            "the policy returned by `{call}` is discarded, so the retries run \
+                             without the jitter it adds"
+                        ),
+                        &format!(
+                            "keep the jittered policy: assign the result (`builder = \
+                             builder.{call}(..)`) or chain `.{call}(..)` into the expression \
+                             that builds it"
+                        ),
+                    );
+                    label(
+                        &mut f,
+                        ev.name_region,
+                        "builder methods take the policy by value and return the new one",
+                    );
+                    out.push(f);
+                    continue;
+                }
                 let name = ev.name.as_str();
                 let last = last_segment(name);
                 // `.with_randomization_factor(0.0)` / `b.randomization_factor = 0.0`

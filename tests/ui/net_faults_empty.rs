@@ -1,0 +1,3 @@
+#[heisen::model(net_faults = "")]
+fn t() {}
+fn main() {}

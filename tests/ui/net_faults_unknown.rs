@@ -1,0 +1,3 @@
+#[heisen::model(net_faults = "drop, corrupt")]
+fn t() {}
+fn main() {}
