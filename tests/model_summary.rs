@@ -72,11 +72,7 @@ fn run_child(name: &str, env: &[(&str, &str)]) -> (Output, Vec<Vec<String>>) {
     run_child_args(name, env, &[])
 }
 
-fn run_child_args(
-    name: &str,
-    env: &[(&str, &str)],
-    args: &[&str],
-) -> (Output, Vec<Vec<String>>) {
+fn run_child_args(name: &str, env: &[(&str, &str)], args: &[&str]) -> (Output, Vec<Vec<String>>) {
     // One file per call: several tests run the same child test at once.
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -170,7 +166,11 @@ fn an_expected_failure_still_prints_its_counterexample() {
         "{o}"
     );
     assert!(o.contains("failed as expected (#[should_panic])"), "{o}");
-    assert_eq!(rows.last().map(|r| r[4].as_str()), Some("xfail"), "{rows:?}");
+    assert_eq!(
+        rows.last().map(|r| r[4].as_str()),
+        Some("xfail"),
+        "{rows:?}"
+    );
 }
 
 #[test]

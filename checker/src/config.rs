@@ -16,7 +16,18 @@
 //! [[ignore]]                   # per-path ignores: the named rules/groups are `allow` there
 //! path = "src/legacy/**"
 //! rules = ["atomic-load-store", "wall-clock"]
+//!
+//! [test-code]                  # per rule or group: is test code checked? (true | false)
+//! wall-clock = true            # default: false for the wall-clock and retry groups
+//! relaxed-any = false          # a rule entry overrides its group's entry
 //! ```
+//!
+//! Test code ([`crate::analysis::test_code`]) is a `#[test]` function, anything inside a
+//! `#[cfg(test)]` item, and the files under `tests/`, `benches/` and `xtask/` directories or of
+//! an out-of-line `#[cfg(test)] mod`; `examples/` is not test code. By default every rule checks
+//! test code except the `wall-clock` and `retry` groups: a test's clock readings and sleeps run
+//! on one machine against a local fixture, where skew and a thundering herd cannot happen,
+//! while a lost update, a wrong memory ordering or a deadlock in a test is a flaky test.
 //!
 //! Effective level of a rule for a file ([`Config::level_for`]): `allow` if an `[[ignore]]`
 //! entry matching the file names the rule or its group; otherwise the `[rules]` level, else
@@ -56,6 +67,8 @@ pub struct Config {
     exclude: Vec<String>,
     exclude_set: GlobSet,
     ignores: Vec<IgnoreEntry>,
+    test_code_rules: BTreeMap<String, bool>,
+    test_code_groups: BTreeMap<Group, bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -228,6 +241,8 @@ struct RawConfig {
     groups: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     ignore: Vec<RawIgnore>,
+    #[serde(default, rename = "test-code")]
+    test_code: BTreeMap<Spanned<String>, Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -457,6 +472,17 @@ impl Config {
         config.exclude_set = set
             .build()
             .map_err(|e| ConfigError::new(ConfigErrorKind::BadGlob, e.to_string(), origin))?;
+        let unknown_rule_or_group = |name: &Spanned<String>| {
+            let hint = suggest(name.get_ref(), rule_names().chain(group_names()))
+                .unwrap_or_else(|| "`cargo heisen rules` lists the rule names".into());
+            ConfigError::new(
+                ConfigErrorKind::UnknownRule,
+                format!("unknown rule or group `{}`", name.get_ref()),
+                origin,
+            )
+            .at(text, name.span(), "not a heisen rule or group")
+            .help(hint)
+        };
         for entry in &raw.ignore {
             let matcher = glob(entry.path.get_ref()).map_err(|e| bad_glob(&entry.path, e))?;
             let mut names = Vec::new();
@@ -467,15 +493,7 @@ impl Config {
                 } else if let Some(g) = Group::from_name(name.get_ref()) {
                     groups.push(g);
                 } else {
-                    let hint = suggest(name.get_ref(), rule_names().chain(group_names()))
-                        .unwrap_or_else(|| "`cargo heisen rules` lists the rule names".into());
-                    return Err(ConfigError::new(
-                        ConfigErrorKind::UnknownRule,
-                        format!("unknown rule or group `{}`", name.get_ref()),
-                        origin,
-                    )
-                    .at(text, name.span(), "not a heisen rule or group")
-                    .help(hint));
+                    return Err(unknown_rule_or_group(name));
                 }
             }
             config.ignores.push(IgnoreEntry {
@@ -484,6 +502,17 @@ impl Config {
                 rules: names,
                 groups,
             });
+        }
+        for (name, on) in &raw.test_code {
+            if rules.iter().any(|r| r.name == name.get_ref()) {
+                config
+                    .test_code_rules
+                    .insert(name.get_ref().clone(), *on.get_ref());
+            } else if let Some(g) = Group::from_name(name.get_ref()) {
+                config.test_code_groups.insert(g, *on.get_ref());
+            } else {
+                return Err(unknown_rule_or_group(name));
+            }
         }
         Ok(config)
     }
@@ -505,6 +534,17 @@ impl Config {
             .or_else(|| self.group_levels.get(&rule.group))
             .copied()
             .unwrap_or(rule.default_level)
+    }
+
+    /// Whether findings of `rule` are reported in test code (see the module docs): its
+    /// `[test-code]` entry, else its group's, else `true` except for the `wall-clock` and
+    /// `retry` groups.
+    pub fn checks_test_code(&self, rule: &RuleMeta) -> bool {
+        self.test_code_rules
+            .get(rule.name)
+            .or_else(|| self.test_code_groups.get(&rule.group))
+            .copied()
+            .unwrap_or(!matches!(rule.group, Group::WallClock | Group::Retry))
     }
 
     /// Whether the file at `rel_path` matches an `exclude` glob (itself or any ancestor
@@ -545,6 +585,15 @@ impl Config {
                 h.write_str(g.as_str());
             }
             h.write_str("end");
+        }
+        h.write_str("test-code");
+        for (name, on) in &self.test_code_rules {
+            h.write_str(name);
+            h.write_str(if *on { "1" } else { "0" });
+        }
+        for (group, on) in &self.test_code_groups {
+            h.write_str(group.as_str());
+            h.write_str(if *on { "1" } else { "0" });
         }
         h.finish()
     }
@@ -654,6 +703,28 @@ mod tests {
         assert_eq!(c.level_for(&SAMPLE_WALL_CLOCK, "src/a.rs"), Level::Deny);
         assert_eq!(c.level_for(&SAMPLE_ALLOWED, "src/a.rs"), Level::Allow);
         assert!(!c.is_excluded("target/debug/x.rs"));
+    }
+
+    #[test]
+    fn test_code_defaults_and_overrides() {
+        let c = Config::default();
+        // wall-clock (and retry) skip test code by default; lost-update checks it.
+        assert!(!c.checks_test_code(&SAMPLE_WALL_CLOCK));
+        assert!(c.checks_test_code(&SAMPLE_LOST_UPDATE));
+        let c = parse("[test-code]\nwall-clock = true\nlost-update = false\n").unwrap();
+        assert!(c.checks_test_code(&SAMPLE_WALL_CLOCK));
+        assert!(!c.checks_test_code(&SAMPLE_LOST_UPDATE));
+        // A rule entry beats its group's.
+        let c = parse("[test-code]\nmemory-ordering = false\nrelaxed-any = true\n").unwrap();
+        assert!(c.checks_test_code(&SAMPLE_ALLOWED));
+        assert_ne!(c.fingerprint(), Config::default().fingerprint());
+        let e = err("[test-code]\nwall-clok = true\n");
+        assert_eq!(e.kind, ConfigErrorKind::UnknownRule);
+        assert_eq!(e.help.as_deref(), Some("did you mean `wall-clock`?"));
+        assert_eq!(
+            err("[test-code]\nwall-clock = \"yes\"\n").kind,
+            ConfigErrorKind::Syntax
+        );
     }
 
     #[test]

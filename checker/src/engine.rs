@@ -4,7 +4,7 @@
 //! not parse becomes a [`ParseFailure`] and leaves the pipeline; the scan goes on. A panic in a
 //! rule (a bug of ours) is caught and reported as a failure of that crate, never a crash.
 
-use crate::analysis::{analyze_file, FileFacts};
+use crate::analysis::{analyze_file, test_code, FileFacts};
 use crate::cache::{Cache, Cached, Content, CrateResult};
 use crate::config::Config;
 use crate::discover::Discovered;
@@ -523,13 +523,37 @@ pub fn filter(
         findings.extend(applied.kept);
         findings.extend(applied.meta);
     }
+    // The test-code policy (`[test-code]`): files that are test code as a whole, per crate.
+    let mut crates: BTreeMap<usize, Vec<&Parsed>> = BTreeMap::new();
+    for p in parsed {
+        crates.entry(p.source.krate).or_default().push(p);
+    }
+    let test_files: BTreeSet<String> = crates
+        .values()
+        .flat_map(|ps| test_code::test_files(ps.iter().map(|p| (p.source.rel.as_str(), &p.facts))))
+        .collect();
+    let facts_of: BTreeMap<&str, &FileFacts> = parsed
+        .iter()
+        .map(|p| (p.source.rel.as_str(), &p.facts))
+        .collect();
+    let in_test_code = |f: &Finding| {
+        test_files.contains(&f.file.replace('\\', "/"))
+            || facts_of
+                .get(f.file.as_str())
+                .is_some_and(|facts| test_code::in_test_fn(facts, &f.region))
+    };
     let mut kept = Vec::new();
+    let mut spots = BTreeSet::new();
     for mut f in findings {
         let Some(meta) = rules::find(f.rule) else {
             continue;
         };
         let level = config.level_for(meta, &f.file);
-        if level == Level::Allow {
+        if level == Level::Allow || (!config.checks_test_code(meta) && in_test_code(&f)) {
+            continue;
+        }
+        // One spot is reported once per rule (a function analysed twice, a macro body).
+        if !spots.insert((f.rule, f.file.clone(), f.region.line, f.region.column)) {
             continue;
         }
         f.level = level;

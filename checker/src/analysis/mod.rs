@@ -25,6 +25,7 @@ pub mod outcome;
 mod query;
 mod region;
 mod span;
+pub mod test_code;
 mod walk;
 
 use crate::finding::Region;
@@ -290,6 +291,9 @@ pub struct FieldInit {
     pub deps: Deps,
     /// Rendered tokens of the field's value (`0.0` in `randomization_factor: 0.0`).
     pub text: String,
+    /// The value when it is a field read (`id: row.id`), as a place (see [`Binding::field`]).
+    #[serde(default)]
+    pub field_read: Option<Place>,
 }
 
 /// A region of code that runs only when a value matched (or did not match) a pattern: a
@@ -371,6 +375,11 @@ pub struct Binding {
     /// The initializer's value when it is a string literal (`let sql = "UPDATE …";`).
     #[serde(default)]
     pub str_value: Option<String>,
+    /// The initializer when it is a field read (`let id = row.id;`, `&row.id`,
+    /// `row.id.clone()`), as a place: the binding holds that one field, not the whole `row`
+    /// its `deps` come from.
+    #[serde(default)]
+    pub field: Option<Place>,
     /// For a name a struct, struct-variant or tuple-variant pattern binds to one field
     /// directly: the pattern's path as written and the field (`TargetKind::Multi { ref state,
     /// .. }` → (`TargetKind::Multi`, `state`); `After(pb)` → (`After`, `0`)).
@@ -393,6 +402,10 @@ pub struct FnFacts {
     /// Marked `#[test]` (or `#[tokio::test]`, `#[…_test]`).
     #[serde(default)]
     pub is_test: bool,
+    /// Inside an item that exists only in test builds: a `#[cfg(test)]` (or
+    /// `#[cfg(all(test, …))]`) module, impl or function, or a file with `#![cfg(test)]`.
+    #[serde(default)]
+    pub cfg_test: bool,
     /// Parameters: name and type as written (`self` has type `Self`, `&Self` or `&mut Self`).
     pub params: Vec<(String, String)>,
     /// The return type as written, if any.
@@ -471,8 +484,23 @@ pub struct FileFacts {
     pub fields: Vec<FieldDecl>,
     pub statics: Vec<StaticDecl>,
     pub structs: Vec<StructDecl>,
+    /// Out-of-line modules declared `#[cfg(test)] mod name;` in this file: their files are
+    /// test code.
+    #[serde(default)]
+    pub cfg_test_mods: Vec<String>,
+    /// The file starts with `#![cfg(test)]`.
+    #[serde(default)]
+    pub cfg_test_file: bool,
     /// The fields of enum variants (`strukt` is `Enum::Variant`; tuple fields `0`, `1`, …), kept
     /// apart from struct fields: only pattern bindings ([`Binding::field_of`]) look them up.
     #[serde(default)]
     pub variant_fields: Vec<FieldDecl>,
+}
+
+impl FnFacts {
+    /// Whether the function is test code: a `#[test]` function or inside a `#[cfg(test)]`
+    /// item (see [`crate::analysis::test_code`] for files that are test code by path).
+    pub fn in_test_code(&self) -> bool {
+        self.is_test || self.cfg_test
+    }
 }

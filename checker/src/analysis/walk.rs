@@ -23,8 +23,10 @@ pub fn analyze_file(file: &syn::File) -> FileFacts {
         facts: &mut facts,
         self_ty: Vec::new(),
         depth: 0,
+        cfg_test: usize::from(is_cfg_test(&file.attrs)),
     };
     items.visit_file(file);
+    facts.cfg_test_file = is_cfg_test(&file.attrs);
     facts
 }
 
@@ -264,6 +266,24 @@ struct ItemVisitor<'a> {
     facts: &'a mut FileFacts,
     self_ty: Vec<String>,
     depth: usize,
+    /// How many enclosing items are `#[cfg(test)]` (for [`FnFacts::cfg_test`]).
+    cfg_test: usize,
+}
+
+/// Whether the attributes make an item exist only in test builds: `#[cfg(test)]`, or
+/// `#[cfg(all(test, …))]` (`any(test, …)` and `not(test)` also exist outside tests).
+pub(crate) fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        if !a.path().is_ident("cfg") {
+            return false;
+        }
+        let Ok(list) = a.meta.require_list() else {
+            return false;
+        };
+        let t = compact(&list.tokens.to_string());
+        t == "test"
+            || (t.starts_with("all(") && t[4..].split([',', ')']).any(|w| w.trim() == "test"))
+    })
 }
 
 impl ItemVisitor<'_> {
@@ -301,6 +321,7 @@ impl ItemVisitor<'_> {
             is_async: sig.asyncness.is_some(),
             is_unsafe: sig.unsafety.is_some(),
             is_test: false,
+            cfg_test: self.cfg_test > 0,
             params,
             ret: match &sig.output {
                 syn::ReturnType::Default => None,
@@ -341,6 +362,14 @@ impl ItemVisitor<'_> {
         }
     }
 
+    /// Runs `f` with the `#[cfg(test)]` depth raised when `attrs` make the item test-only.
+    fn in_cfg(&mut self, attrs: &[syn::Attribute], f: impl FnOnce(&mut Self)) {
+        let t = usize::from(is_cfg_test(attrs));
+        self.cfg_test += t;
+        f(self);
+        self.cfg_test -= t;
+    }
+
     fn qualified(&self, name: &syn::Ident) -> String {
         match self.self_ty.last() {
             Some(t) => format!("{t}::{name}"),
@@ -353,15 +382,26 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let name = f.sig.ident.to_string();
         let at = self.facts.functions.len();
-        self.function(name, &f.sig, &f.block, span::item_fn(f));
+        self.in_cfg(&f.attrs, |v| {
+            v.function(name, &f.sig, &f.block, span::item_fn(f))
+        });
         self.mark_test(at, &f.attrs);
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         let name = self.qualified(&f.sig.ident);
         let at = self.facts.functions.len();
-        self.function(name, &f.sig, &f.block, span::impl_item_fn(f));
+        self.in_cfg(&f.attrs, |v| {
+            v.function(name, &f.sig, &f.block, span::impl_item_fn(f))
+        });
         self.mark_test(at, &f.attrs);
+    }
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        if m.content.is_none() && is_cfg_test(&m.attrs) {
+            self.facts.cfg_test_mods.push(m.ident.to_string());
+        }
+        self.in_cfg(&m.attrs, |v| syn::visit::visit_item_mod(v, m));
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
@@ -382,7 +422,7 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
             other => type_text(other),
         };
         self.self_ty.push(name);
-        syn::visit::visit_item_impl(self, i);
+        self.in_cfg(&i.attrs, |v| syn::visit::visit_item_impl(v, i));
         self.self_ty.pop();
     }
 
@@ -608,6 +648,8 @@ struct FnWalker {
     bind_init: Option<EventId>,
     /// The string literal a `let` binds (for [`Binding::str_value`]).
     bind_str: Option<String>,
+    /// The field read a `let` binds (for [`Binding::field`]).
+    bind_field: Option<Place>,
     cases: Vec<Case>,
     scrutinees: Vec<Scrutinee>,
     exits: Vec<Exit>,
@@ -868,6 +910,7 @@ impl FnWalker {
                     init: self.bind_init,
                     scope: self.scope_region(),
                     str_value: self.bind_str.clone(),
+                    field: self.bind_field.clone(),
                     field_of: None,
                 });
                 self.insert_local(
@@ -907,6 +950,7 @@ impl FnWalker {
                         init: self.bind_init,
                         scope: self.scope_region(),
                         str_value: None,
+                        field: None,
                         field_of,
                     });
                     self.insert_local(
@@ -941,6 +985,9 @@ impl FnWalker {
     fn stmt(&mut self, s: &Stmt, is_last: bool) -> Deps {
         match s {
             Stmt::Local(l) => {
+                if self.let_tuple(l) {
+                    return Deps::new();
+                }
                 let (deps, init_path, alias) = match &l.init {
                     Some(init) => {
                         let deps = self.expr(&init.expr);
@@ -963,9 +1010,11 @@ impl FnWalker {
                 };
                 self.bind_init = l.init.as_ref().and_then(|i| self.event_of(&i.expr));
                 self.bind_str = l.init.as_ref().and_then(|i| str_lit_value(&i.expr));
+                self.bind_field = l.init.as_ref().and_then(|i| self.field_read(&i.expr));
                 self.bind(&l.pat, &deps, None, init_path, alias);
                 self.bind_init = None;
                 self.bind_str = None;
+                self.bind_field = None;
                 if let Some(init) = &l.init {
                     self.record_local_fields(&l.pat, &init.expr);
                 }
@@ -1068,7 +1117,96 @@ impl FnWalker {
     }
 
     /// `let name = init;` (a plain name, possibly typed): remembers the field reads of `init`.
+    /// `let (a, b) = (x, y);`: each element is bound to its own value, so a reading in `x`
+    /// does not flow into `b`. Returns `false` (nothing walked) for any other `let`.
+    fn let_tuple(&mut self, l: &syn::Local) -> bool {
+        let (Pat::Tuple(pt), Some(init)) = (&l.pat, &l.init) else {
+            return false;
+        };
+        let Expr::Tuple(et) = &*init.expr else {
+            return false;
+        };
+        if init.diverge.is_some()
+            || pt.elems.len() != et.elems.len()
+            || pt.elems.iter().any(|p| matches!(p, Pat::Rest(_)))
+        {
+            return false;
+        }
+        let values: Vec<(Deps, Option<EventId>, Option<Place>)> = et
+            .elems
+            .iter()
+            .map(|e| (self.expr(e), self.event_of(e), self.field_read(e)))
+            .collect();
+        for (p, (deps, init, field)) in pt.elems.iter().zip(values) {
+            self.bind_init = init;
+            self.bind_field = field;
+            self.bind(p, &deps, None, None, None);
+        }
+        self.bind_init = None;
+        self.bind_field = None;
+        true
+    }
+
+    /// The expression as a field read (`row.id`, `&row.id`, `row.id.clone()`, `(row.0)`).
+    fn field_read(&self, e: &Expr) -> Option<Place> {
+        match e {
+            Expr::Paren(p) => self.field_read(&p.expr),
+            Expr::Reference(r) => self.field_read(&r.expr),
+            Expr::MethodCall(m) if m.method == "clone" && m.args.is_empty() => {
+                self.field_read(&m.receiver)
+            }
+            Expr::Field(_) => self.place_of(e).filter(|p| !p.text.ends_with("[]")),
+            _ => None,
+        }
+    }
+
+    /// `V(x)` (`Some(x)`, `Ok(x)`, `ExpiresAt(x)`, nested) matched against a local carrying
+    /// `fields`: `x` is the whole payload, so it carries them too (a stamp stays a stamp).
+    fn payload_fields(&mut self, pat: &Pat, fields: Option<Vec<Place>>) {
+        let Some(fields) = fields.filter(|f| !f.is_empty()) else {
+            return;
+        };
+        let mut p = pat;
+        loop {
+            match p {
+                Pat::TupleStruct(ts) if ts.elems.len() == 1 => p = &ts.elems[0],
+                Pat::Ident(i) if i.subpat.is_none() && !std::ptr::eq(p, pat) => {
+                    if let Some(l) = self.lookup_mut(&i.ident.to_string()) {
+                        l.fields = fields;
+                    }
+                    return;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// The field reads a plain local carries ([`Self::record_local_fields`]).
+    fn local_fields_of(&self, e: &Expr) -> Option<Vec<Place>> {
+        let Expr::Path(p) = e else { return None };
+        let name = p.path.get_ident()?.to_string();
+        self.lookup(&name).map(|l| l.fields.clone())
+    }
+
     fn record_local_fields(&mut self, pat: &Pat, init: &Expr) {
+        if let (Pat::Tuple(pt), Expr::Block(b)) = (pat, init) {
+            // `let (v, exp) = { let n = node.borrow(); (n.value.clone(), n.expires_at) };`:
+            // each name carries the field reads of its own element of the block's tail tuple.
+            if let Some(Stmt::Expr(Expr::Tuple(t), None)) = b.block.stmts.last() {
+                if t.elems.len() == pt.elems.len() {
+                    for (p, e) in pt.elems.iter().zip(&t.elems) {
+                        if let Pat::Ident(i) = p {
+                            let mut fields = self.field_reads(e);
+                            fields.truncate(16);
+                            if let Some(l) = self.lookup_mut(&i.ident.to_string()) {
+                                l.fields = fields;
+                            }
+                        }
+                    }
+                }
+            }
+            return;
+        }
         let ident = match pat {
             Pat::Ident(i) if i.subpat.is_none() => &i.ident,
             Pat::Type(t) => match &*t.pat {
@@ -1539,8 +1677,11 @@ impl FnWalker {
             self.restore(&before, false);
             let body = self.with_scope(span::arm(arm), |w| {
                 w.bind_init = scrutinee;
+                // (Read before binding: the arm may shadow the scrutinee's name.)
+                let payload = w.local_fields_of(&m.expr);
                 w.bind(&arm.pat, &s, None, None, None);
                 w.bind_init = None;
+                w.payload_fields(&arm.pat, payload);
                 let mut g = s.clone();
                 if let Some((_, guard)) = &arm.guard {
                     g.union_with(&w.expr(guard));
@@ -1699,6 +1840,7 @@ impl FnWalker {
                 region: span::field_value(f),
                 deps: d.clone(),
                 text: expr_text(&f.expr),
+                field_read: self.field_read(&f.expr),
             });
             out.union_with(&d);
         }

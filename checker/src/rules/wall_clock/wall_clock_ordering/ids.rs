@@ -2,7 +2,7 @@
 
 use super::taint::{member, words, Taint};
 use super::Ctx;
-use crate::analysis::{last_segment, Deps, EventId, EventKind, FnFacts};
+use crate::analysis::{last_segment, Deps, EventId, EventKind, FnFacts, Place};
 use crate::finding::Region;
 use std::collections::HashSet;
 
@@ -72,12 +72,29 @@ impl Ctx<'_, '_> {
     pub(super) fn ids(&mut self) {
         let (c, func) = (self.c, self.func);
         let mut reported: HashSet<EventId> = HashSet::new();
-        let mut cands: Vec<(Region, &str, &Deps)> = Vec::new();
+        let mut reported_fields: HashSet<String> = HashSet::new();
+        // (where, name, deps of the value, the value when it is a field read, the value's
+        // region and text when known)
+        type Cand<'a> = (
+            Region,
+            &'a str,
+            &'a Deps,
+            Option<&'a Place>,
+            Option<(Region, &'a str)>,
+        );
+        let mut cands: Vec<Cand<'_>> = Vec::new();
         for b in &func.bindings {
-            cands.push((b.region, &b.name, &b.deps));
+            cands.push((b.region, &b.name, &b.deps, b.field.as_ref(), None));
         }
         for init in &func.field_inits {
-            cands.push((init.region, &init.field, &init.deps));
+            let value = Some((init.region, init.text.as_str()));
+            cands.push((
+                init.region,
+                &init.field,
+                &init.deps,
+                init.field_read.as_ref(),
+                value,
+            ));
         }
         for ev in &func.events {
             if let (EventKind::Assign { .. }, Some(m), Some(a)) = (
@@ -85,21 +102,36 @@ impl Ctx<'_, '_> {
                 ev.receiver.as_ref().and_then(member),
                 ev.args.first(),
             ) {
-                cands.push((ev.region, m, &a.deps));
+                let value = Some((a.region, a.text.as_str()));
+                cands.push((ev.region, m, &a.deps, None, value));
             }
         }
-        cands.sort_by_key(|(r, _, _)| r.start());
-        for (region, name, deps) in cands {
+        cands.sort_by_key(|c| c.0.start());
+        for (region, name, deps, field, value) in cands {
             if !id_ish(name) || self.quiet(&region) {
                 continue;
             }
-            let Some(src) = c.local_source(func, deps) else {
-                continue;
+            // Field-sensitive: `let id = row.id` holds the row's `id`, whatever else of `row`
+            // came from the clock; it is a reading only when that field is stamped.
+            let taint = match field {
+                Some(p) => match c.wall_field(&[p]) {
+                    Some((p, s)) if reported_fields.insert(p.text.clone()) => Taint::Field(p, s),
+                    _ => continue,
+                },
+                None => {
+                    let Some(src) = c.reaching_source(func, deps) else {
+                        continue;
+                    };
+                    if value.is_some_and(|(r, t)| !c.reaches(func, src, &r, t)) {
+                        continue;
+                    }
+                    if exempt_id(func.facts, deps) || !reported.insert(src) {
+                        continue;
+                    }
+                    Taint::Local(src)
+                }
             };
-            if exempt_id(func.facts, deps) || !reported.insert(src) {
-                continue;
-            }
-            let labels = vec![c.taint_label(func.facts, self.fi, &Taint::Local(src))];
+            let labels = vec![c.taint_label(func.facts, self.fi, &taint)];
             self.emit(
                 region,
                 format!(

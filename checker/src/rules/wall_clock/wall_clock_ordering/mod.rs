@@ -35,7 +35,25 @@ declare_rule! {
     ///   compares, sorts, or uses as an ordered-collection key, in any file);
     /// * an identifier, sequence number, version or map key made from a reading;
     /// * an expiry/lease/token check of a timestamp that came from elsewhere (`token.exp`,
-    ///   `msg.sent_at`, `row.expires_at`) against the local clock with no skew allowance.
+    ///   `msg.sent_at`, `row.expires_at`, a claim looked up by name as in `claims.get("exp")`,
+    ///   an expiry method of a token such as `self.expiry_date()` in `impl AccessToken`)
+    ///   against the local clock with no skew allowance, or with a leeway whose default (in
+    ///   the crate's `Default` impl) is zero;
+    /// * a deadline kept in memory only (a field named for expiry, or stamped as a reading
+    ///   plus a delay: `fire_at: SystemTime::now() + delay`, on structs that derive no
+    ///   serialization or database trait) checked against the wall clock with `<`, `lt`, `cmp`,
+    ///   …: a clock step fires it early or holds it back, and an `Instant` would not step.
+    ///
+    /// A value is a wall-clock time by where it comes from *and* by its type: a field, parameter
+    /// or local declared as `SystemTime`, chrono's `DateTime<Tz>`/`NaiveDateTime`, time's
+    /// `OffsetDateTime`/`UtcDateTime`/`PrimitiveDateTime`, jiff's `Timestamp`/`Zoned` or
+    /// `UnixTime` is a stamp wherever its value came from (deserialised, passed in). Taint is
+    /// field- and tuple-sensitive where it decides identities: `let id = row.id` holds the
+    /// row's `id`, not the clock reading that went into `row.created`; `let (ts, id) = (now(),
+    /// next())` binds each element to its own value; a reading passed as an argument to a
+    /// method on something else (`ctx.create_stream(ulid)`, `query.bind(now)`) does not reach
+    /// the method's result, except for arithmetic and fallbacks (`a.max(now)`,
+    /// `x.saturating_sub(now)`, `opt.unwrap_or(now)`).
     ///
     /// Logging, metrics, `Instant` timeouts and deadlines, and stamps that are only stored or
     /// returned are not reported.
@@ -90,15 +108,22 @@ declare_rule! {
     /// wall-clock value, unless a field of that name is declared as an `Instant`, a `Duration`
     /// or a hybrid-logical-clock struct (below); when several structs declare the name, each must be stamped
     /// (an assignment to a field of something other than `self` counts for all). A field read
-    /// is followed through plain `let` bindings, not through destructuring, reassignment or
-    /// calls. Wall-clock functions are found through calls inside the crate only, and a method
+    /// is followed through plain `let` bindings, `let (a, b) = …` of a tuple (or of a block
+    /// ending in one) element by element, and one-payload patterns (`Until(t) => …`), not
+    /// through other destructuring, reassignment or calls. Wall-clock functions are found through calls inside the crate only, and a method
     /// counts only when every method of that name in the crate returns a reading;
     /// `x.elapsed()` counts when `x` is a field declared as a `SystemTime`.
     /// Comparisons of a local reading with a field of `self` (a same-node TTL or rate limit)
-    /// are not reported; an expiry check counts as "from elsewhere" by its names (`exp`,
+    /// are not reported unless the field is an in-memory deadline (above); elapsed-time checks
+    /// that add the delay in the comparison (`now > self.last_flush + 1_000`) are not
+    /// reported. Whether a struct is in memory only is read from its derives (`Serialize`,
+    /// `Deserialize`, `FromRow`, `Queryable`, prost's `Message`, …), not from how its values
+    /// travel. An expiry check counts as "from elsewhere" by its names (`exp`,
     /// `expires_at`, `not_before`, or a `_at`/`ts` field of a token, message, row, request…),
-    /// and any mention of a leeway/skew/tolerance/grace term in the function counts as a skew
-    /// allowance. Functions named like logical-clock code (`hlc`, `lamport`, `logical`, …) are
+    /// and any mention of a leeway/skew/tolerance/grace term in the function, or an explicit
+    /// margin in the comparison (`exp - Duration::minutes(1) <= now`, `now + MARGIN`), counts
+    /// as a skew allowance. In test code (`#[cfg(test)]`, `#[test]`, `tests/`, `benches/`,
+    /// `xtask/`) the rule is off by default: `[test-code] wall-clock = true` turns it on. Functions named like logical-clock code (`hlc`, `lamport`, `logical`, …) are
     /// not reported.
     ///
     /// A struct of the crate is a hybrid logical clock, and neither its values nor its physical
@@ -120,7 +145,8 @@ declare_rule! {
     /// filled with typed values), and the first field of another ordered derived `Ord`. A value
     /// bound by a pattern (`Nightly(d) => d.cmp(..)`) or collected into an unannotated local has
     /// no known type, and the struct's own comparison methods (`fn partial_cmp` in
-    /// `impl PartialOrd`) define the order rather than use it. The sink does not follow which
+    /// `impl PartialOrd`) define the order rather than use it (no comparison inside an
+    /// `Ord`/`PartialOrd` method of an impl is reported). The sink does not follow which
     /// values are ordered: a struct whose clock-made values are only printed while other values
     /// of it (parsed, say) are sorted is still reported.
     pub static WALL_CLOCK_ORDERING = {
@@ -154,7 +180,7 @@ const QUIET_MACROS: &[&str] = &[
 ];
 
 /// Words that mark a skew allowance.
-const LEEWAY: &[&str] = &[
+pub(super) const LEEWAY: &[&str] = &[
     "leeway",
     "skew",
     "tolerance",
@@ -251,7 +277,16 @@ impl Rule for WallClockOrdering {
                     seen: &mut seen,
                     out,
                 };
-                ctx.comparisons();
+                // `impl Ord for T { fn cmp(..) }` defines the order of `T` (a library's own
+                // date type, say); the uses of that order are what this rule judges.
+                let defines_order = func.owner().is_some()
+                    && matches!(
+                        func.name.rsplit("::").next().unwrap_or(""),
+                        "cmp" | "partial_cmp" | "lt" | "le" | "gt" | "ge" | "max" | "min"
+                    );
+                if !defines_order {
+                    ctx.comparisons();
+                }
                 ctx.keys();
                 ctx.ids();
             }

@@ -4,7 +4,7 @@
 //! conversions. [`Crate`] holds these crate-wide facts for the other parts of the rule.
 
 use super::ids::id_ish;
-use crate::analysis::{last_segment, Arg, Deps, Event, EventId, EventKind, FnFacts, Place};
+use crate::analysis::{last_segment, Arg, Deps, Event, EventId, EventKind, FnFacts, Place, Root};
 use crate::finding::{Label, Region};
 use crate::index::{FnKey, FnRef};
 use crate::rules::{event_region, CrateContext};
@@ -62,11 +62,73 @@ pub(super) const CONVERSIONS: &[&str] = &[
     "elapsed",
 ];
 
+/// Whether a method's arguments are operands of its result: arithmetic, bounds, fallbacks
+/// and the [`CONVERSIONS`].
+pub(super) fn operand_method(name: &str) -> bool {
+    CONVERSIONS.contains(&name)
+        || matches!(
+            name,
+            "max"
+                | "min"
+                | "clamp"
+                | "add"
+                | "sub"
+                | "mul"
+                | "div"
+                | "rem"
+                | "pow"
+                | "abs_diff"
+                | "unwrap_or_else"
+                | "or"
+                | "or_else"
+                | "map_or"
+                | "map_or_else"
+                | "to_string"
+                | "from"
+        )
+        || ["checked_", "saturating_", "wrapping_", "overflowing_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+}
+
 /// Where a wall-clock field is stamped.
 pub(super) struct Stamp {
     pub(super) file: usize,
     pub(super) region: Region,
     pub(super) strukt: Option<String>,
+    /// Set when the field is a stamp by its declared wall-clock type (the region is the
+    /// declaration), not by an assignment of a reading.
+    pub(super) declared: Option<String>,
+    /// Stamped as a reading plus a delay (`send_at: SystemTime::now() + delay`): a deadline.
+    pub(super) deadline: bool,
+}
+
+/// Whether a stamped value adds a delay to the reading (`now + ttl`, `now.checked_add(d)`).
+fn adds_delay(text: &str) -> bool {
+    text.contains('+') || text.contains("checked_add(") || text.contains("saturating_add(")
+}
+
+/// Whether a type as written holds a wall-clock time wherever its value comes from
+/// (deserialised, pattern-bound, an element of a `VecDeque<(K, SystemTime)>`): std's
+/// `SystemTime`, chrono's `DateTime<Tz>` / `NaiveDateTime`, time's `OffsetDateTime` /
+/// `UtcDateTime` / `PrimitiveDateTime`, jiff's `Timestamp` / `Zoned`, and `UnixTime`
+/// (rustls-pki-types).
+pub(super) fn wall_clock_type(t: &str) -> bool {
+    t.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|w| {
+            matches!(
+                w,
+                "SystemTime"
+                    | "DateTime"
+                    | "NaiveDateTime"
+                    | "OffsetDateTime"
+                    | "UtcDateTime"
+                    | "PrimitiveDateTime"
+                    | "Timestamp"
+                    | "Zoned"
+                    | "UnixTime"
+            )
+        })
 }
 
 /// Why a value is a wall-clock reading.
@@ -196,10 +258,12 @@ impl<'a> Crate<'a> {
                 if self.wall_fns.contains(&func.key) || !returns_stamp_type(&self.hlc, &func) {
                     continue;
                 }
+                // A function converting a parameter of a wall-clock type (`fn to_millis(t:
+                // &SystemTime) -> u64`) returns a reading only when given one: not a source.
                 if func
                     .returns
                     .iter()
-                    .any(|&id| self.is_source(&func, &func.events[id]))
+                    .any(|&id| self.reads_clock(&func, &func.events[id]))
                 {
                     self.wall_fns.insert(func.key);
                     changed = true;
@@ -230,6 +294,8 @@ impl<'a> Crate<'a> {
                         file: fi,
                         region: init.region,
                         strukt,
+                        declared: None,
+                        deadline: adds_delay(&init.text),
                     });
                 }
             }
@@ -253,6 +319,23 @@ impl<'a> Crate<'a> {
                         file: fi,
                         region: ev.region,
                         strukt: func.owner().filter(|_| on_self).map(str::to_string),
+                        declared: None,
+                        deadline: ev.args.first().is_some_and(|a| adds_delay(&a.text)),
+                    });
+                }
+            }
+        }
+        // A field declared with a wall-clock type is a stamp by its type (after any stamp
+        // by assignment, which makes the better label).
+        for (fi, file) in cx.files.iter().enumerate() {
+            for d in &file.facts.fields {
+                if wall_clock_type(&d.ty) && !d.ty.contains("Instant") {
+                    fields.entry(d.field.clone()).or_default().push(Stamp {
+                        file: fi,
+                        region: d.region,
+                        strukt: Some(d.strukt.clone()),
+                        declared: Some(d.ty.clone()),
+                        deadline: false,
                     });
                 }
             }
@@ -289,8 +372,28 @@ impl<'a> Crate<'a> {
 }
 
 impl Crate<'_> {
-    /// Whether the event's value is a wall-clock reading.
+    /// Whether the event's value is a wall-clock reading: [`Crate::reads_clock`], or a
+    /// conversion of a parameter or local of a wall-clock type.
     pub(super) fn is_source(&self, func: &FnFacts, ev: &Event) -> bool {
+        if self.reads_clock(func, ev) {
+            return true;
+        }
+        // A parameter or local of a wall-clock type, converted (`now.as_secs()` with
+        // `now: UnixTime`, `t.duration_since(UNIX_EPOCH)` with `t: SystemTime`): a reading
+        // passed in.
+        if ev.kind == EventKind::MethodCall && CONVERSIONS.contains(&ev.name.as_str()) {
+            if let Some(r) = ev.receiver.as_ref().filter(|r| {
+                matches!(r.root, Root::Param | Root::Local { .. }) && !r.text.contains('.')
+            }) {
+                return self.cx.index.type_is(func, r, wall_clock_type);
+            }
+        }
+        false
+    }
+
+    /// Whether the event reads the clock: a clock call, `elapsed()` of a `SystemTime` field,
+    /// or a call of a crate function returning a reading.
+    pub(super) fn reads_clock(&self, func: &FnFacts, ev: &Event) -> bool {
         if is_direct_source(ev) {
             return true;
         }
@@ -320,6 +423,67 @@ impl Crate<'_> {
             .find(|&id| self.is_source(func.facts, &func.events[id]))
     }
 
+    /// The first reading among `deps` that reaches the value itself. A method's result
+    /// derives from its receiver, not from its arguments: a reading that only went into an
+    /// argument of a method call on something else (`ctx.create_stream(Ulid::generate())`
+    /// returns a slab index, `query.bind(now)` a query, `heartbeat.eq(now)` a filter) stops
+    /// there — except for the methods whose arguments are operands of the result
+    /// ([`operand_method`]: `a.max(now)`, `x.saturating_sub(now)`, `opt.unwrap_or(now)`).
+    pub(super) fn reaching_source(&self, func: FnRef<'_>, deps: &Deps) -> Option<EventId> {
+        let is_src = |id: EventId| match self.sources.get(&func.key) {
+            Some(v) => v[id],
+            None => self.is_source(func.facts, &func.events[id]),
+        };
+        let barriers: Vec<&Event> = deps
+            .iter()
+            .map(|&id| &func.events[id])
+            .filter(|e| e.kind == EventKind::MethodCall && !operand_method(&e.name))
+            .filter(|e| !is_src(e.id))
+            .collect();
+        deps.iter().copied().find(|&id| {
+            is_src(id)
+                && !barriers
+                    .iter()
+                    .any(|b| b.data_deps.contains(&id) && !b.receiver_deps.contains(&id))
+        })
+    }
+
+    /// Whether the reading `src` reaches the value written as `text` at `region` other than
+    /// through locals that hold one unstamped field (`let id = pasta.id;` then
+    /// `encrypt(id.to_string())`: the reading went into `pasta.created`, not `pasta.id`).
+    /// The reading is inside the value itself, or a local the value names carries it and is
+    /// not such a field read.
+    pub(super) fn reaches(
+        &self,
+        func: FnRef<'_>,
+        src: EventId,
+        region: &Region,
+        text: &str,
+    ) -> bool {
+        if region.contains(&func.events[src].region) {
+            return true;
+        }
+        let mut via_field = false;
+        let mut names: Vec<&str> = text
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty())
+            .collect();
+        names.dedup();
+        for n in names {
+            let Some(b) = func.binding_at(n, region) else {
+                continue;
+            };
+            if !b.deps.contains(&src) {
+                continue;
+            }
+            match &b.field {
+                Some(p) if self.wall_field(&[p]).is_none() => via_field = true,
+                _ => return true,
+            }
+        }
+        !via_field
+    }
+
     /// The first wall-clock field among `fields`.
     pub(super) fn wall_field<'p>(&'p self, fields: &[&'p Place]) -> Option<(&'p Place, &'p Stamp)> {
         fields.iter().find_map(|p| {
@@ -343,6 +507,13 @@ impl Crate<'_> {
                 let ev = &func.events[*id];
                 let message = if is_direct_source(ev) {
                     "the wall clock is read here".to_string()
+                } else if !self.reads_clock(func, ev) {
+                    format!(
+                        "`{}` holds a wall-clock time (by its type)",
+                        ev.receiver
+                            .as_ref()
+                            .map_or("the receiver", |r| r.text.as_str())
+                    )
                 } else {
                     format!(
                         "`{}()` returns a wall-clock reading",
@@ -357,10 +528,16 @@ impl Crate<'_> {
             }
             Taint::Field(p, stamp) => Label {
                 region: stamp.region,
-                message: format!(
-                    "`{}` is stamped from the wall clock here",
-                    member(p).unwrap_or(&p.text)
-                ),
+                message: match &stamp.declared {
+                    Some(ty) => format!(
+                        "`{}` is declared as `{ty}` here",
+                        member(p).unwrap_or(&p.text)
+                    ),
+                    None => format!(
+                        "`{}` is stamped from the wall clock here",
+                        member(p).unwrap_or(&p.text)
+                    ),
+                },
                 file: (stamp.file != file).then(|| self.cx.files[stamp.file].source.rel.clone()),
             },
         }
