@@ -5,22 +5,14 @@
 use cargo_metadata::diagnostic::DiagnosticLevel;
 use cargo_metadata::Message;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-fn heisen_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-heisen"))
-        .arg("heisen")
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("CARGO_NET_OFFLINE", "true")
-        .output()
-        .expect("run cargo-heisen")
-}
+mod common;
+use common::heisen_in;
 
 fn messages(o: &Output) -> Vec<Message> {
     Message::parse_stream(&o.stdout[..])

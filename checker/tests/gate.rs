@@ -8,16 +8,8 @@ use cargo_heisen::{discover, engine, rules};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn heisen_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-heisen"))
-        .arg("heisen")
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("CARGO_NET_OFFLINE", "true")
-        .output()
-        .expect("run cargo-heisen")
-}
+mod common;
+use common::heisen_in;
 
 fn git(dir: &Path, args: &[&str]) {
     let o = Command::new("git")

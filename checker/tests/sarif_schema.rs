@@ -118,15 +118,8 @@ fn assert_valid(log: &Value, what: &str) {
         .unwrap_or_else(|e| panic!("{what}: serde-sarif cannot read it: {e}"));
 }
 
-fn heisen(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_cargo-heisen"))
-        .arg("heisen")
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run cargo-heisen")
-}
+mod common;
+use common::heisen_in as heisen;
 
 #[test]
 fn the_validator_rejects_what_the_schema_forbids() {
