@@ -263,6 +263,11 @@ pub(crate) struct Used {
     pub(crate) notify_one: bool,
     /// `heisen::future::block_on` (also under `future::spawn`).
     pub(crate) futures: bool,
+    /// A `heisen::tokio` timer could have fired early (an explored choice was offered).
+    pub(crate) early_timers: bool,
+    /// loom: an early timer firing was not offered because its oracle thread would have
+    /// exceeded loom's thread limit.
+    pub(crate) early_timers_capped: bool,
 }
 
 impl Used {
@@ -272,6 +277,8 @@ impl Used {
             weak_ordering: self.weak_ordering || o.weak_ordering,
             notify_one: self.notify_one || o.notify_one,
             futures: self.futures || o.futures,
+            early_timers: self.early_timers || o.early_timers,
+            early_timers_capped: self.early_timers_capped || o.early_timers_capped,
         }
     }
 }
@@ -316,6 +323,12 @@ pub(crate) struct Trace {
     /// The state of each `heisen::net::Network` of the current execution (its in-flight
     /// messages and partitions), keyed by the network's id, as of its last operation.
     pub(crate) net_states: Vec<(usize, String)>,
+    /// How many `heisen::tokio` timers may fire early per execution
+    /// (`#[heisen::model(max_early_timers = N)]`).
+    pub(crate) early_timers: usize,
+    /// loom threads of the current execution that are no lane: the oracles and helpers of
+    /// the model's own choices.
+    helper_threads: usize,
 }
 
 /// Starts recording a run on this OS thread; `clock_bound` bounds the skew of every model
@@ -387,6 +400,7 @@ pub(crate) fn begin_execution() {
         t.clock_reads = 0;
         t.lane_skews.clear();
         t.net_states.clear();
+        t.helper_threads = 0;
         t.executions += 1;
         LAST_LANE.with(|l| l.set(0));
         IN_FLIGHT.with(|c| c.set(None));
@@ -624,6 +638,50 @@ pub(crate) fn net_faults() -> crate::net::Faults {
 /// Sets the network faults of the run (called by the runner after [`start_run`]).
 pub(crate) fn set_net_faults(f: crate::net::Faults) {
     TRACE.with(|t| t.borrow_mut().net_faults = f);
+}
+
+/// How many `heisen::tokio` timers may fire early per execution in the current run.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn early_timers() -> usize {
+    TRACE.with(|t| t.borrow().early_timers)
+}
+
+/// Sets the early timer firings of the run (called by the runner after [`start_run`]).
+pub(crate) fn set_early_timers(n: usize) {
+    TRACE.with(|t| t.borrow_mut().early_timers = n);
+}
+
+/// Notes what a run used or ran into (see [`Used`]).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn note_used(f: impl FnOnce(&mut Used)) {
+    TRACE.with(|t| {
+        if let Ok(mut t) = t.try_borrow_mut() {
+            f(&mut t.used);
+        }
+    });
+}
+
+/// loom 0.7's `MAX_THREADS` (not public): threads per execution, the body's included.
+pub(crate) const LOOM_MAX_THREADS: usize = 5;
+
+/// loom threads the current execution started so far, its main thread included: every lane
+/// (a spawned or reserved model thread) plus the model's helper threads.
+pub(crate) fn loom_threads() -> usize {
+    TRACE.with(|t| {
+        let t = t.borrow();
+        t.lanes.len().max(1) + t.helper_threads
+    })
+}
+
+/// The current execution's helper threads (see [`loom_threads`]).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn helper_threads() -> usize {
+    TRACE.with(|t| t.borrow().helper_threads)
+}
+
+/// A helper thread that is no lane (an oracle, `heisen::choose`'s helper) is starting.
+pub(crate) fn helper_thread_started() {
+    TRACE.with(|t| t.borrow_mut().helper_threads += 1);
 }
 
 /// Keeps `state` as the current state of network `id` (printed by the failure report).

@@ -36,6 +36,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
+use super::choice::Chooser;
 use super::rt::{self, Backend};
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
@@ -183,7 +184,14 @@ pub(crate) fn exec() -> Arc<Exec> {
     let b = model_backend("runtime");
     let e = Arc::new(Exec {
         backend: b,
-        st: BMutex::new(ExecState::default(), "runtime"),
+        st: BMutex::new(
+            ExecState {
+                early_left: rt::early_timers(),
+                ..ExecState::default()
+            },
+            "runtime",
+        ),
+        chooser: Chooser::lazy(b),
     });
     EXEC.with(|x| *x.borrow_mut() = Some(e.clone()));
     e
@@ -193,6 +201,8 @@ pub(crate) fn exec() -> Arc<Exec> {
 pub(crate) struct Exec {
     backend: Backend,
     st: BMutex<ExecState>,
+    /// The early-firing choices (loom: an oracle thread started at the first one).
+    chooser: Chooser,
 }
 
 #[derive(Default)]
@@ -201,6 +211,11 @@ struct ExecState {
     timers: Vec<Timer>,
     next_timer: u64,
     shutdown: bool,
+    /// Early firings left in this execution (`max_early_timers`).
+    early_left: usize,
+    /// Timers that fired early and whose sleep has not seen it yet: (timer, what could still
+    /// run), for the sleep's timeline row.
+    early: Vec<(u64, String)>,
 }
 
 struct Slot {
@@ -213,6 +228,10 @@ struct Slot {
     done: bool,
     /// `JoinHandle::abort` was called: the task stops at its next wake-up.
     aborted: bool,
+    /// A timer of the task fired since its current poll began (see [`Exec::offer_early`]).
+    timer_fired: bool,
+    /// The current poll began after a timer of the task fired: it is the poll that sees it.
+    timer_seeing: bool,
     cv: Arc<BCondvar>,
 }
 
@@ -235,21 +254,43 @@ impl ExecState {
             s.cv.notify();
         }
     }
-    /// When no live task can progress, fires the earliest timer: the model clock moves to its
-    /// deadline and its task is woken.
-    fn fire_if_idle(&mut self) {
+    /// When no live task can progress, fires the earliest timer; returns whether it did.
+    fn fire_if_idle(&mut self) -> bool {
         if self.shutdown || self.timers.is_empty() {
-            return;
+            return false;
         }
         if self.tasks.iter().any(|t| !t.done && !t.parked) {
-            return;
+            return false;
         }
+        self.fire_earliest(None);
+        true
+    }
+    /// Fires the earliest timer (ties: registration order): the model clock moves to its
+    /// deadline (never back) and its task is woken. `early`: what could still run, for the
+    /// row of a timer that fired early.
+    fn fire_earliest(&mut self, early: Option<String>) {
         let i = (0..self.timers.len())
             .min_by_key(|&i| (self.timers[i].deadline, self.timers[i].id))
             .expect("a timer");
         let t = self.timers.remove(i);
         super::time::advance_to(t.deadline);
+        if let Some(note) = early {
+            self.early.push((t.id, note));
+        }
+        self.tasks[t.task].timer_fired = true;
         self.wake(t.task);
+    }
+    /// The live tasks that are not parked (they can run now), as their lanes say them.
+    fn runnable(&self) -> Vec<String> {
+        self.tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !t.done && !t.parked)
+            .map(|(i, t)| match t.lane {
+                Some(l) => format!("T{l}"),
+                None => format!("task {i} (not started)"),
+            })
+            .collect()
     }
     fn task_of_lane(&self, lane: usize) -> Option<usize> {
         self.tasks
@@ -268,6 +309,8 @@ impl Exec {
                 parked: false,
                 done: false,
                 aborted: false,
+                timer_fired: false,
+                timer_seeing: false,
                 cv,
             });
             st.tasks.len() - 1
@@ -292,23 +335,69 @@ impl Exec {
     /// the runtime shut down.
     fn park(&self, id: usize) -> bool {
         let mut g = self.st.lock();
+        // Back at an await point: a poll that began after a firing has seen it.
+        g.tasks[id].timer_seeing = false;
         if g.tasks[id].notified {
-            g.tasks[id].notified = false;
+            self.offer_early(&mut g);
+            let s = &mut g.tasks[id];
+            s.notified = false;
+            s.timer_seeing = std::mem::take(&mut s.timer_fired);
             return g.shutdown || g.tasks[id].aborted;
         }
         g.tasks[id].parked = true;
-        g.fire_if_idle();
+        if !g.fire_if_idle() {
+            self.offer_early(&mut g);
+        }
         loop {
             if g.tasks[id].notified || g.shutdown {
                 let shutdown = g.shutdown;
                 let s = &mut g.tasks[id];
                 s.notified = false;
                 s.parked = false;
+                s.timer_seeing = std::mem::take(&mut s.timer_fired);
                 return shutdown || s.aborted;
             }
             let cv = g.tasks[id].cv.clone();
             g = cv.wait(g);
         }
+    }
+    /// At an await point where a task can still run and a timer is pending: fires the
+    /// earliest timer now, as an explored choice (while `max_early_timers` lasts): a real
+    /// system could have been delayed that long here. loom explores both outcomes (one bit of
+    /// the executor's oracle); shuttle fires with probability 1/(runnable tasks + 1), as if the
+    /// time driver were one more runnable task.
+    ///
+    /// Not while a task woken by an earlier firing has not finished a poll that began after
+    /// it: so the poll that sees a timer fire never sees a later one fire too, and sleeps
+    /// complete in deadline order even within one `join!` (whose branch order rotates). (An
+    /// idle firing needs every task parked, so the same holds for it.)
+    fn offer_early(&self, st: &mut ExecState) {
+        if st.shutdown || st.timers.is_empty() || st.early_left == 0 {
+            return;
+        }
+        if st
+            .tasks
+            .iter()
+            .any(|t| !t.done && (t.timer_fired || t.timer_seeing))
+        {
+            return;
+        }
+        let runnable = st.runnable();
+        if runnable.is_empty() {
+            return;
+        }
+        rt::note_used(|u| u.early_timers = true);
+        match self.chooser.coin(runnable.len() + 1) {
+            Some(true) => {}
+            Some(false) => return,
+            None => {
+                rt::note_used(|u| u.early_timers_capped = true);
+                return;
+            }
+        }
+        st.early_left -= 1;
+        let note = format!("early: {} could still run", runnable.join(", "));
+        st.fire_earliest(Some(note));
     }
     fn finish(&self, id: usize) {
         self.st.with(|st| {
@@ -370,7 +459,16 @@ impl Exec {
     }
     /// Removes timer `id`.
     pub(crate) fn cancel_timer(&self, id: u64) {
-        self.st.with(|st| st.timers.retain(|t| t.id != id));
+        self.retire_timer(id);
+    }
+    /// Removes timer `id` whose sleep completed; returns what could still run if it fired
+    /// early.
+    pub(crate) fn retire_timer(&self, id: u64) -> Option<String> {
+        self.st.with(|st| {
+            st.timers.retain(|t| t.id != id);
+            let i = st.early.iter().position(|e| e.0 == id)?;
+            Some(st.early.swap_remove(i).1)
+        })
     }
 }
 

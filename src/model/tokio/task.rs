@@ -141,6 +141,24 @@ where
     F::Output: Send + 'static,
 {
     let exec = exec();
+    if rt::backend() == Backend::Loom && rt::loom_threads() >= rt::LOOM_MAX_THREADS {
+        let helpers = rt::helper_threads();
+        panic!(
+            "heisen::tokio::spawn: loom runs at most {} threads per execution, the body's \
+             included, and all are in use{}: spawn fewer tasks under loom{}",
+            rt::LOOM_MAX_THREADS,
+            if helpers == 0 {
+                String::new()
+            } else {
+                format!(" ({helpers} by the model's own choices: an early-timer or network oracle)")
+            },
+            if helpers == 0 {
+                ""
+            } else {
+                " (`max_early_timers = 0` keeps timers from starting an oracle)"
+            },
+        );
+    }
     let id = exec.add_slot(None);
     let cell = Arc::new(BMutex::new(
         JoinState {

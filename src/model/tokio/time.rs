@@ -142,13 +142,16 @@ impl Sleep {
         let _ = cx;
         let now = clock::now_virtual();
         if now >= self.deadline.0 {
-            if let Some(id) = self.timer.take() {
-                self.exec.cancel_timer(id);
-            }
+            let early = self.timer.take().and_then(|id| self.exec.retire_timer(id));
             if !self.fired && row {
+                let early = early.map(|e| format!(", {e}")).unwrap_or_default();
                 rt::record(
                     Op::Task(
-                        format!("timer fired: {} (virtual t={})", self.what, virtual_t(now)),
+                        format!(
+                            "timer fired: {} (virtual t={}{early})",
+                            self.what,
+                            virtual_t(now)
+                        ),
                         None,
                     ),
                     None,
