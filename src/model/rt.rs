@@ -504,6 +504,26 @@ pub(crate) fn record_via(
         return None;
     }
     let thread = current_lane();
+    record_at(thread, op, object, ordering, location, via)
+}
+
+/// Records an event of lane `lane` that another lane caused (a timer the executor fired for
+/// a parked task): a row on `lane`, now.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn record_on_lane(lane: usize, op: Op, location: Option<&'static Location<'static>>) {
+    if recording() {
+        record_at(lane, op, None, None, location, None);
+    }
+}
+
+fn record_at(
+    thread: usize,
+    op: Op,
+    object: Option<usize>,
+    ordering: Option<Ordering>,
+    location: Option<&'static Location<'static>>,
+    via: Option<&'static str>,
+) -> Option<usize> {
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
         if !t.accepting() {

@@ -40,6 +40,7 @@ use super::choice::Chooser;
 use super::rt::{self, Backend};
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
@@ -213,9 +214,8 @@ struct ExecState {
     shutdown: bool,
     /// Early firings left in this execution (`max_early_timers`).
     early_left: usize,
-    /// Timers that fired early and whose sleep has not seen it yet: (timer, what could still
-    /// run), for the sleep's timeline row.
-    early: Vec<(u64, String)>,
+    /// Timers the executor fired whose sleep has not seen it yet (the firing's row is made).
+    fired: Vec<u64>,
 }
 
 struct Slot {
@@ -239,6 +239,9 @@ struct Timer {
     id: u64,
     deadline: super::time::Instant,
     task: usize,
+    /// For the firing's row: what the timer is (`sleep 100ms`) and where it was awaited.
+    what: String,
+    at: &'static Location<'static>,
 }
 
 impl ExecState {
@@ -266,17 +269,26 @@ impl ExecState {
         true
     }
     /// Fires the earliest timer (ties: registration order): the model clock moves to its
-    /// deadline (never back) and its task is woken. `early`: what could still run, for the
-    /// row of a timer that fired early.
+    /// deadline (never back) and its task is woken. The firing is a row on the task's lane,
+    /// now (`timer fired: sleep 100ms (virtual t=+100ms)`); `early`: what could still run,
+    /// for a timer that fired early (`…, early: T1 could still run)`).
     fn fire_earliest(&mut self, early: Option<String>) {
         let i = (0..self.timers.len())
             .min_by_key(|&i| (self.timers[i].deadline, self.timers[i].id))
             .expect("a timer");
         let t = self.timers.remove(i);
         super::time::advance_to(t.deadline);
-        if let Some(note) = early {
-            self.early.push((t.id, note));
+        let now = super::time::now_virtual();
+        let early = early.map(|e| format!(", {e}")).unwrap_or_default();
+        let row = format!(
+            "timer fired: {} (virtual t={}{early})",
+            t.what,
+            time::virtual_t(now)
+        );
+        if let Some(lane) = self.tasks[t.task].lane {
+            rt::record_on_lane(lane, rt::Op::Task(row, None), Some(t.at));
         }
+        self.fired.push(t.id);
         self.tasks[t.task].timer_fired = true;
         self.wake(t.task);
     }
@@ -433,9 +445,16 @@ impl Exec {
             }
         });
     }
-    /// Registers (or re-registers) timer `id` of the calling task; returns its id.
+    /// Registers (or re-registers) timer `id` of the calling task (`what` awaited at `at`);
+    /// returns its id.
     #[track_caller]
-    pub(crate) fn set_timer(&self, id: Option<u64>, deadline: super::time::Instant) -> u64 {
+    pub(crate) fn set_timer(
+        &self,
+        id: Option<u64>,
+        deadline: super::time::Instant,
+        what: &str,
+        at: &'static Location<'static>,
+    ) -> u64 {
         let lane = rt::current_lane();
         self.st.with(|st| {
             let Some(task) = st.task_of_lane(lane) else {
@@ -453,7 +472,13 @@ impl Exec {
             }
             st.next_timer += 1;
             let id = st.next_timer;
-            st.timers.push(Timer { id, deadline, task });
+            st.timers.push(Timer {
+                id,
+                deadline,
+                task,
+                what: what.to_string(),
+                at,
+            });
             id
         })
     }
@@ -461,13 +486,18 @@ impl Exec {
     pub(crate) fn cancel_timer(&self, id: u64) {
         self.retire_timer(id);
     }
-    /// Removes timer `id` whose sleep completed; returns what could still run if it fired
-    /// early.
-    pub(crate) fn retire_timer(&self, id: u64) -> Option<String> {
+    /// Removes timer `id` whose sleep completed; returns whether the executor fired it (and
+    /// so made its row).
+    pub(crate) fn retire_timer(&self, id: u64) -> bool {
         self.st.with(|st| {
             st.timers.retain(|t| t.id != id);
-            let i = st.early.iter().position(|e| e.0 == id)?;
-            Some(st.early.swap_remove(i).1)
+            match st.fired.iter().position(|&f| f == id) {
+                Some(i) => {
+                    st.fired.swap_remove(i);
+                    true
+                }
+                None => false,
+            }
         })
     }
 }

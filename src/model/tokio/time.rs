@@ -97,7 +97,7 @@ impl Sub<Instant> for Instant {
 }
 
 /// `+100ms`: virtual time since the execution started.
-fn virtual_t(t: clock::Instant) -> String {
+pub(super) fn virtual_t(t: clock::Instant) -> String {
     format!("+{}", clock::fmt_span(clock::since_start(t).as_nanos()))
 }
 
@@ -142,16 +142,16 @@ impl Sleep {
         let _ = cx;
         let now = clock::now_virtual();
         if now >= self.deadline.0 {
-            let early = self.timer.take().and_then(|id| self.exec.retire_timer(id));
-            if !self.fired && row {
-                let early = early.map(|e| format!(", {e}")).unwrap_or_default();
+            // The executor made the row of a firing; a deadline that passed otherwise (the
+            // clock moved for another timer, or it was already due) gets its row here.
+            let fired = self
+                .timer
+                .take()
+                .is_some_and(|id| self.exec.retire_timer(id));
+            if !self.fired && !fired && row {
                 rt::record(
                     Op::Task(
-                        format!(
-                            "timer fired: {} (virtual t={}{early})",
-                            self.what,
-                            virtual_t(now)
-                        ),
+                        format!("timer fired: {} (virtual t={})", self.what, virtual_t(now)),
                         None,
                     ),
                     None,
@@ -162,7 +162,10 @@ impl Sleep {
             self.fired = true;
             return Poll::Ready(());
         }
-        self.timer = Some(self.exec.set_timer(self.timer, self.deadline.0));
+        self.timer = Some(
+            self.exec
+                .set_timer(self.timer, self.deadline.0, &self.what, self.at),
+        );
         Poll::Pending
     }
 }
