@@ -151,6 +151,7 @@
 //! | `clock_skew = "50ms"` | bound of each thread's wall-clock skew in [`heisen::time`](time) (`ns`, `us`, `ms`, `s`) | no skew | see [Clock skew](#clock-skew-heisentime) |
 //! | `net_faults = "drop, duplicate, reorder"` | network faults [`heisen::net`](net) may inject (any non-empty subset) | none: reliable, FIFO per pair, arbitrary delay | see [`net`] |
 //! | `max_net_faults = N` | how often each enabled fault kind may strike per execution (needs `net_faults`) | 2 | keeps loom tractable |
+//! | `max_early_timers = N` | how many `heisen::tokio` timers may fire early per execution (an explored choice at an await point where a task can still run); `0` = only when no task can run | 1 | loom: one oracle thread, then about one more execution per await point where a timer could fire |
 //!
 //! Exploration is never a silent pass: every run prints what it explored, e.g.
 //! `shuttle: 1,000 random + 1,000 PCT(depth 3) schedules, seed … — bounded` and

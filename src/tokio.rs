@@ -7,7 +7,8 @@
 //!
 //! **Model build** (`model` + `tokio`): the items are heisen's models over loom and shuttle —
 //! tasks are model threads, primitives are waker-based futures, time is virtual (timers fire,
-//! in deadline order, when no task can progress). See `ARCHITECTURE.md` ("heisen::tokio") and
+//! in deadline order, when no task can progress, or earlier as an explored choice, at most
+//! `max_early_timers` per execution). See `ARCHITECTURE.md` ("heisen::tokio") and
 //! the README's conformance table for what is modelled and the gaps. They work only inside a
 //! `#[heisen::model]` run.
 //!

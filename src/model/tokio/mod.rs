@@ -22,9 +22,23 @@
 //! progress) the earliest deadline fires — the model clock (`super::time`, the clock behind
 //! `heisen::time::{SystemTime, Instant}`) is moved to it and its task is woken. Timers fire one
 //! at a time, in deadline order (ties: registration order); a sleep of an hour costs nothing.
-//! Model threads that are not tasks (`heisen::thread::spawn`) do not hold timers back. A timer
-//! never fires *early* as an explored choice (a gap: races that need one task's timer to fire
-//! while another task could still run are found only if the program itself lets time pass).
+//! Model threads that are not tasks (`heisen::thread::spawn`) do not hold timers back.
+//!
+//! **Early firings.** A timer may also fire *early*, as an explored choice: at an await point
+//! (a task's poll returned `Pending`, or `yield_now`) where some task can still run and a timer
+//! is pending, the earliest timer fires now — a real system could have been delayed that long
+//! there (a GC pause, a slow disk, a preempted thread). So a lease can run out while its holder
+//! is between awaits, and a `timeout` can elapse while its work could still complete. Still in
+//! deadline order, and never while a task woken by an earlier firing has not finished the poll
+//! that sees it (so the poll that sees a timer fire never also sees a later one, even in a
+//! rotating `join!`). At most `max_early_timers` per execution (`#[heisen::model(
+//! max_early_timers = N)]`, default 1; 0 = only idle firings). loom explores both outcomes of
+//! each such choice — one bit from an oracle thread the executor starts at its first choice
+//! (`model::choice`): one loom thread (skipped, and said in the summary, when loom's five are
+//! taken), a ×3 for the oracle's start, then about one more execution per await point where the
+//! timer could fire; shuttle fires with probability 1/(runnable tasks + 1). Every firing is a
+//! row on the timer's task's lane at the moment the clock moves (`timer fired: sleep 100ms
+//! (virtual t=+100ms)`; an early one ends `, early: T1 could still run)`).
 //!
 //! **Shutdown.** When the body returns, the runtime shuts down as tokio's does: every other
 //! task is dropped at its next await point (its `JoinHandle` would say cancelled).

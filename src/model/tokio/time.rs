@@ -1,7 +1,8 @@
 //! Model `heisen::tokio::time`: virtual time. `Instant::now()` reads the model clock without
 //! advancing it; `sleep`/`sleep_until`/`timeout`/`interval` register timers with the executor,
-//! which fires the earliest one when no task can progress (see the parent module). A firing is
-//! a timeline row on the sleeping task's lane: `timer fired: sleep 100ms (virtual t=+100ms)`.
+//! which fires the earliest one when no task can progress, or earlier as an explored choice
+//! (see the parent module). A firing is a timeline row on the sleeping task's lane:
+//! `timer fired: sleep 100ms (virtual t=+100ms)`.
 
 use super::{exec, may_clean_up, Exec};
 use crate::model::rt::{self, Backend, Op};
