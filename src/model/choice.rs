@@ -29,6 +29,7 @@ impl Chooser {
     }
     /// A chooser whose loom oracle starts at its first choice (an execution that never
     /// chooses pays nothing), and only if loom's thread limit leaves room for it.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn lazy(b: Backend) -> Chooser {
         match b {
             Backend::Loom => Chooser::Loom(loom_pool::Pool::lazy()),
@@ -57,6 +58,7 @@ impl Chooser {
     /// A yes/no choice: loom explores both (one bit); shuttle says yes with probability
     /// `1/odds` (`odds ≥ 1`). `None` under loom when no bit can be had: the oracle's thread
     /// would exceed loom's thread limit.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn coin(&self, odds: usize) -> Option<bool> {
         match self {
             Chooser::Loom(pool) => pool.try_bit(),
@@ -110,6 +112,7 @@ pub(crate) mod loom_pool {
             Pool(Mutex::new((oracle(), 0)))
         }
         /// A pool whose first oracle starts at its first bit.
+        #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
         pub(crate) fn lazy() -> Pool {
             Pool(Mutex::new((Arc::default(), 0)))
         }
@@ -120,6 +123,7 @@ pub(crate) mod loom_pool {
         }
         /// A fresh binary choice, or `None` if it needs an oracle and loom's thread limit
         /// leaves no room for one.
+        #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
         pub(crate) fn try_bit(&self) -> Option<bool> {
             self.next(false)
         }
