@@ -31,11 +31,11 @@ pub use ::tokio::{join, pin, try_join};
 /// Tasks (as `tokio::task`).
 pub mod task {
     #[cfg(not(feature = "model"))]
-    pub use ::tokio::task::{spawn, yield_now, JoinError, JoinHandle, JoinSet};
+    pub use ::tokio::task::{spawn, spawn_blocking, yield_now, JoinError, JoinHandle, JoinSet};
 
     #[cfg(feature = "model")]
     pub use crate::model::tokio::task::{
-        spawn, yield_now, JoinError, JoinHandle, JoinNext, JoinSet, YieldNow,
+        spawn, spawn_blocking, yield_now, JoinError, JoinHandle, JoinNext, JoinSet, YieldNow,
     };
 }
 
@@ -63,13 +63,13 @@ pub mod time {
     #[cfg(not(feature = "model"))]
     pub use ::tokio::time::{
         error, interval, interval_at, sleep, sleep_until, timeout, timeout_at, Instant, Interval,
-        Sleep, Timeout,
+        MissedTickBehavior, Sleep, Timeout,
     };
 
     #[cfg(feature = "model")]
     pub use crate::model::tokio::time::{
         error, interval, interval_at, sleep, sleep_until, timeout, timeout_at, Instant, Interval,
-        Sleep, Timeout,
+        MissedTickBehavior, Sleep, Timeout,
     };
 }
 

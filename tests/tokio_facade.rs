@@ -56,6 +56,7 @@ fn heisen_tokio_items_are_tokio_s_own() {
         h::time::Duration => std::time::Duration,
         h::time::Sleep => tokio::time::Sleep,
         h::time::Interval => tokio::time::Interval,
+        h::time::MissedTickBehavior => tokio::time::MissedTickBehavior,
         h::time::Timeout<std::future::Ready<()>> => tokio::time::Timeout<std::future::Ready<()>>,
         h::time::error::Elapsed => tokio::time::error::Elapsed,
     }
@@ -75,6 +76,18 @@ fn heisen_tokio_items_are_tokio_s_own() {
     assert_eq!(
         type_id_of(h::task::yield_now),
         type_id_of(tokio::task::yield_now)
+    );
+    assert_eq!(
+        type_id_of(h::task::spawn_blocking::<fn() -> u8, u8>),
+        type_id_of(tokio::task::spawn_blocking::<fn() -> u8, u8>)
+    );
+    assert_eq!(
+        type_id_of(h::sync::Mutex::<u8>::blocking_lock),
+        type_id_of(tokio::sync::Mutex::<u8>::blocking_lock)
+    );
+    assert_eq!(
+        type_id_of(h::sync::RwLock::<u8>::blocking_write),
+        type_id_of(tokio::sync::RwLock::<u8>::blocking_write)
     );
 }
 

@@ -440,6 +440,70 @@ async fn interval_ticks_once_per_period() {
     assert_eq!(t2 - t0, Duration::from_millis(20));
 }
 
+/// Each missed-tick behaviour on a 10 ms interval whose second tick is 25 ms late (a tick is
+/// late when it completes more than 5 ms after its instant): the ticks' scheduled instants.
+#[heisen::model]
+async fn interval_missed_ticks_burst_delay_or_skip() {
+    use heisen::tokio::time::MissedTickBehavior;
+    assert_eq!(
+        time::interval(Duration::from_millis(10)).missed_tick_behavior(),
+        MissedTickBehavior::Burst
+    );
+    for (behavior, expected) in [
+        (MissedTickBehavior::Burst, [10, 20, 30]),
+        (MissedTickBehavior::Delay, [10, 45, 55]),
+        (MissedTickBehavior::Skip, [10, 40, 50]),
+    ] {
+        let mut iv = time::interval(Duration::from_millis(10));
+        iv.set_missed_tick_behavior(behavior);
+        let t0 = iv.tick().await;
+        sleep(Duration::from_millis(35)).await;
+        let mut ticks = Vec::new();
+        for _ in 0..3 {
+            ticks.push((iv.tick().await - t0).as_millis() as u64);
+        }
+        assert_eq!(ticks, expected, "{behavior:?}");
+        assert_eq!(iv.missed_tick_behavior(), behavior);
+    }
+}
+
+/// `spawn_blocking` runs a closure on a thread of its own, which may block on tokio's locks
+/// (`blocking_lock`, `blocking_read`, `blocking_write`) while tasks use them; its panic is the
+/// handle's `JoinError`; blocking inside a task panics, as tokio's.
+#[heisen::model]
+async fn spawn_blocking_closures_block_on_tokio_locks() {
+    let m = Arc::new(Mutex::new(0u32));
+    let l = Arc::new(RwLock::new(1u32));
+    let (m2, l2) = (m.clone(), l.clone());
+    let h = task::spawn_blocking(move || {
+        *m2.blocking_lock() += 1;
+        let r = *l2.blocking_read();
+        *l2.blocking_write() += r;
+        7u8
+    });
+    *m.lock().await += 10;
+    assert_eq!(h.await.unwrap(), 7);
+    assert_eq!(*m.lock().await, 11);
+    assert_eq!(*l.read().await, 2);
+    let e = task::spawn_blocking(|| panic!("in the closure"))
+        .await
+        .unwrap_err();
+    assert!(e.is_panic());
+    let e = heisen::tokio::spawn(async {
+        let m = Mutex::new(0);
+        let _g = m.blocking_lock();
+    })
+    .await
+    .unwrap_err();
+    let text = e.into_panic().downcast::<String>().map(|s| *s);
+    let text = text.or_else(|p| p.downcast::<&str>().map(|s| s.to_string()));
+    assert!(
+        text.as_deref()
+            .is_ok_and(|t| t.contains("Cannot block the current thread from within a runtime")),
+        "{text:?}"
+    );
+}
+
 /// Model build only: the failure and its report, the clocks, and the loom thread limit.
 #[cfg(feature = "model")]
 mod model {
@@ -774,6 +838,20 @@ mod model {
         let f = run(&cfg("tokio_model::late"), late).expect_err("the oracle took a thread");
         assert!(f.report.contains("max_early_timers = 0"), "{}", f.report);
         run(&cfg("tokio_model::late0").max_early_timers(0), late).expect("no oracle");
+    }
+
+    /// A `spawn_blocking` closure blocked on a lock does not hold timers back (it is no
+    /// task): the task holding the lock sleeps, its timer fires, it unlocks.
+    #[heisen::model]
+    async fn a_blocked_closure_does_not_hold_timers_back() {
+        let m = Arc::new(Mutex::new(0u32));
+        let g = m.lock().await;
+        let m2 = m.clone();
+        let h = task::spawn_blocking(move || *m2.blocking_lock() += 1);
+        sleep(Duration::from_secs(1)).await;
+        drop(g);
+        h.await.unwrap();
+        assert_eq!(*m.lock().await, 1);
     }
 
     /// loom 0.7 runs at most 5 threads: the body and four tasks.

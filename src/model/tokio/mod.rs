@@ -246,6 +246,9 @@ struct Slot {
     timer_fired: bool,
     /// The current poll began after a timer of the task fired: it is the poll that sees it.
     timer_seeing: bool,
+    /// A `spawn_blocking` closure on its own model thread: not a task that polls, so it
+    /// neither holds timers back nor can be parked (as any model thread that is no task).
+    blocking: bool,
     cv: Arc<BCondvar>,
 }
 
@@ -276,7 +279,11 @@ impl ExecState {
         if self.shutdown || self.timers.is_empty() {
             return false;
         }
-        if self.tasks.iter().any(|t| !t.done && !t.parked) {
+        if self
+            .tasks
+            .iter()
+            .any(|t| !t.done && !t.parked && !t.blocking)
+        {
             return false;
         }
         self.fire_earliest(None);
@@ -311,7 +318,7 @@ impl ExecState {
         self.tasks
             .iter()
             .enumerate()
-            .filter(|(_, t)| !t.done && !t.parked)
+            .filter(|(_, t)| !t.done && !t.parked && !t.blocking)
             .map(|(i, t)| match t.lane {
                 Some(l) => format!("T{l}"),
                 None => format!("task {i} (not started)"),
@@ -326,7 +333,7 @@ impl ExecState {
 }
 
 impl Exec {
-    fn add_slot(&self, lane: Option<usize>) -> usize {
+    fn add_slot(&self, lane: Option<usize>, blocking: bool) -> usize {
         let cv = Arc::new(BCondvar::new(self.backend));
         self.st.with(|st| {
             st.tasks.push(Slot {
@@ -337,6 +344,7 @@ impl Exec {
                 aborted: false,
                 timer_fired: false,
                 timer_seeing: false,
+                blocking,
                 cv,
             });
             st.tasks.len() - 1
@@ -547,11 +555,26 @@ fn polling<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Blocks the calling model thread on `f` (`Mutex::blocking_lock` and the like): as tokio's,
+/// it panics inside a task (an asynchronous execution context), with tokio's message.
+#[track_caller]
+pub(crate) fn block_outside_tasks<F: std::future::Future>(f: F) -> F::Output {
+    let lane = rt::current_lane();
+    if exec().st.with(|st| st.task_of_lane(lane).is_some()) {
+        panic!(
+            "Cannot block the current thread from within a runtime. This happens because a \
+             function attempted to block the current thread while the thread is being used to \
+             drive asynchronous tasks."
+        );
+    }
+    crate::model::misc::block_on(f)
+}
+
 /// Runs the body of `#[heisen::model] async fn` as task 0 on the calling (main) lane; when it
 /// returns, the runtime shuts down (the other tasks are dropped at their next await point).
 pub fn block_on_body<F: std::future::Future>(f: F) -> F::Output {
     let exec = exec();
-    let id = exec.add_slot(Some(rt::current_lane()));
+    let id = exec.add_slot(Some(rt::current_lane()), false);
     let waker = exec.waker(id);
     let mut cx = std::task::Context::from_waker(&waker);
     let mut f = std::pin::pin!(f);

@@ -334,6 +334,27 @@ impl<T> Mutex<T> {
             req: Request::new("lock().await", Location::caller()),
         }
     }
+    /// Locks the mutex, blocking the calling thread (as tokio's: for a `spawn_blocking`
+    /// closure or a thread that is no task; panics inside a task).
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        let at = Location::caller();
+        super::block_outside_tasks(LockFuture {
+            m: self,
+            acq: Acq::new(1),
+            req: Request::new("blocking_lock", at),
+        })
+    }
+    /// `blocking_lock` for an `Arc`'d mutex.
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        let at = Location::caller();
+        super::block_outside_tasks(OwnedLockFuture {
+            m: Some(self),
+            acq: Acq::new(1),
+            req: Request::new("blocking_lock_owned", at),
+        })
+    }
     /// Locks the mutex if it is free.
     #[track_caller]
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
@@ -592,6 +613,20 @@ impl<T> RwLock<T> {
                 access: Access::default(),
             },
         }
+    }
+    /// Locks for reading, blocking the calling thread (panics inside a task, as tokio's).
+    #[track_caller]
+    pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        let mut f = self.read();
+        f.req = Request::new("blocking_read", Location::caller());
+        super::block_outside_tasks(f)
+    }
+    /// Locks for writing, blocking the calling thread (panics inside a task, as tokio's).
+    #[track_caller]
+    pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        let mut f = self.write();
+        f.req = Request::new("blocking_write", Location::caller());
+        super::block_outside_tasks(f)
     }
     /// The data, through `&mut`.
     pub fn get_mut(&mut self) -> &mut T {

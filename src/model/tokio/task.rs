@@ -159,7 +159,7 @@ where
             },
         );
     }
-    let id = exec.add_slot(None);
+    let id = exec.add_slot(None, false);
     let cell = Arc::new(BMutex::new(
         JoinState {
             result: None,
@@ -176,6 +176,80 @@ where
         .expect("heisen::tokio::spawn: the model refused another thread (loom: at most 4 tasks besides the body)");
     drop(h);
     JoinHandle { cell, exec, id }
+}
+
+/// Runs `f` on a blocking thread (as `tokio::task::spawn_blocking`): its own model thread
+/// (lane `blocking N`), which is no task: it may block (`Mutex::blocking_lock`, a std lock),
+/// does not hold timers back, and `abort` does not stop it once started (as in tokio, where
+/// it always starts here). A panic in `f` is the handle's [`JoinError`].
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let exec = exec();
+    if rt::backend() == Backend::Loom && rt::loom_threads() >= rt::LOOM_MAX_THREADS {
+        panic!(
+            "heisen::tokio::task::spawn_blocking: loom runs at most {} threads per execution, \
+             the body's included, and all are in use",
+            rt::LOOM_MAX_THREADS
+        );
+    }
+    let id = exec.add_slot(None, true);
+    let cell = Arc::new(BMutex::new(
+        JoinState {
+            result: None,
+            taken: false,
+            waker: None,
+            done: false,
+        },
+        "spawn_blocking",
+    ));
+    let (e2, c2) = (exec.clone(), cell.clone());
+    let h = crate::model::thread::Builder::new()
+        .name(format!("blocking {id}"))
+        .spawn(move || {
+            let result = match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+                Ok(v) => Ok(v),
+                Err(p) => {
+                    if rt::backend() == Backend::Std || rt::last_panic_by_backend() {
+                        std::panic::resume_unwind(p);
+                    }
+                    Err(JoinError {
+                        repr: Repr::Panic(p),
+                    })
+                }
+            };
+            finish_task(&e2, id, result, &c2);
+        })
+        .expect("heisen::tokio::task::spawn_blocking: the model refused another thread");
+    drop(h);
+    JoinHandle { cell, exec, id }
+}
+
+/// A task's end: its row, its result for the `JoinHandle`, and its slot done.
+fn finish_task<T>(
+    exec: &Exec,
+    id: usize,
+    result: Result<T, JoinError>,
+    cell: &BMutex<JoinState<T>>,
+) {
+    let row = match &result {
+        Ok(_) => format!("task {id} finished"),
+        Err(e) if e.is_panic() => format!("task {id} panicked: JoinError::Panic"),
+        Err(_) => format!("task {id} cancelled"),
+    };
+    rt::record(Op::Task(row, None), None, None, None);
+    let waker = cell.with(|s| {
+        s.done = true;
+        s.result = Some(result);
+        s.waker.take()
+    });
+    if let Some(w) = waker {
+        w.wake();
+    }
+    exec.finish(id);
 }
 
 fn run_task<F: Future>(
@@ -214,21 +288,7 @@ fn run_task<F: Future>(
             }
         }
     };
-    let row = match &result {
-        Ok(_) => format!("task {id} finished"),
-        Err(e) if e.is_panic() => format!("task {id} panicked: JoinError::Panic"),
-        Err(_) => format!("task {id} cancelled"),
-    };
-    rt::record(Op::Task(row, None), None, None, None);
-    let waker = cell.with(|s| {
-        s.done = true;
-        s.result = Some(result);
-        s.waker.take()
-    });
-    if let Some(w) = waker {
-        w.wake();
-    }
-    exec.finish(id);
+    finish_task(&exec, id, result, &cell);
 }
 
 /// Yields to the scheduler once (as `tokio::task::yield_now`): a scheduling point, and the
