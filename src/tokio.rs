@@ -43,16 +43,18 @@ pub mod task {
 pub mod sync {
     #[cfg(not(feature = "model"))]
     pub use ::tokio::sync::{
-        broadcast, mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult, Mutex,
-        MutexGuard, Notify, OwnedMutexGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard,
-        RwLockWriteGuard, Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
+        broadcast, mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult,
+        MappedMutexGuard, Mutex, MutexGuard, Notify, OwnedMutexGuard, OwnedRwLockReadGuard,
+        OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
     };
 
     #[cfg(feature = "model")]
     pub use crate::model::tokio::sync::{
-        broadcast, mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult, Mutex,
-        MutexGuard, Notify, OwnedMutexGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard,
-        RwLockWriteGuard, Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
+        broadcast, mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult,
+        MappedMutexGuard, Mutex, MutexGuard, Notify, OwnedMutexGuard, OwnedRwLockReadGuard,
+        OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
     };
 }
 

@@ -504,6 +504,37 @@ async fn spawn_blocking_closures_block_on_tokio_locks() {
     );
 }
 
+/// Owned read and write guards of an `Arc`'d `RwLock` keep it held across tasks; a mapped
+/// `MutexGuard` keeps the mutex locked until it drops, and `try_map` hands the guard back.
+#[heisen::model]
+async fn owned_rwlock_guards_and_mapped_mutex_guards_hold_their_locks() {
+    use heisen::tokio::sync::{MappedMutexGuard, MutexGuard};
+    let l = Arc::new(RwLock::new(vec![1u8]));
+    let r = l.clone().read_owned().await;
+    let writer = {
+        let l = l.clone();
+        heisen::tokio::spawn(async move {
+            let mut w = l.write_owned().await;
+            w.push(2);
+        })
+    };
+    assert_eq!(*r, vec![1], "no write while the owned read guard lives");
+    drop(r);
+    writer.await.unwrap();
+    assert_eq!(*l.read().await, vec![1, 2]);
+
+    let m = Arc::new(Mutex::new((0u8, String::from("a"))));
+    let mut name: MappedMutexGuard<'_, String> = MutexGuard::map(m.lock().await, |p| &mut p.1);
+    name.push('b');
+    assert!(m.try_lock().is_err(), "the mapped guard holds the mutex");
+    drop(name);
+    let g = MutexGuard::try_map(m.lock().await, |p| (p.0 > 0).then_some(&mut p.0));
+    let mut g = g.expect_err("no non-zero count: the guard comes back");
+    g.0 += 1;
+    drop(g);
+    assert_eq!(*m.lock().await, (1, String::from("ab")));
+}
+
 /// Model build only: the failure and its report, the clocks, and the loom thread limit.
 #[cfg(feature = "model")]
 mod model {
