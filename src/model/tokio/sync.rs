@@ -516,41 +516,48 @@ pub struct OwnedMutexGuard<T> {
     access: Access,
 }
 
+/// The impls of a lock's guard `$g` whose lock is in field `$f`: `Deref` to the data (and with
+/// `mut`, `DerefMut`), recording the hold's first read and write; `Drop` calls `$unlock` on the
+/// lock; `Debug` shows the data (not a recorded access).
 macro_rules! guard_impls {
-    ($g:ident $(<$l:lifetime>)?) => {
+    ($g:ident $(<$l:lifetime>)?, $f:ident, $unlock:path) => {
         impl<$($l,)? T> Deref for $g<$($l,)? T> {
             type Target = T;
             #[track_caller]
             fn deref(&self) -> &T {
-                self.access.read(self.m.id());
-                // SAFETY: the guard holds the mutex's only permit.
-                unsafe { &*self.m.data.get() }
-            }
-        }
-        impl<$($l,)? T> DerefMut for $g<$($l,)? T> {
-            #[track_caller]
-            fn deref_mut(&mut self) -> &mut T {
-                let id = self.m.id();
-                self.access.write(id);
-                // SAFETY: as above, and `&mut self` is unique.
-                unsafe { &mut *self.m.data.get() }
+                self.access.read(self.$f.id());
+                // SAFETY: the guard holds the permits its kind of hold needs: no writer
+                // besides itself.
+                unsafe { &*self.$f.data.get() }
             }
         }
         impl<$($l,)? T> Drop for $g<$($l,)? T> {
             fn drop(&mut self) {
-                unlock(&self.m);
+                $unlock(&self.$f);
             }
         }
         impl<$($l,)? T: fmt::Debug> fmt::Debug for $g<$($l,)? T> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                // SAFETY: as in `deref`; formatting is not a recorded access.
-                fmt::Debug::fmt(unsafe { &*self.m.data.get() }, f)
+                // SAFETY: as in `deref`.
+                fmt::Debug::fmt(unsafe { &*self.$f.data.get() }, f)
+            }
+        }
+    };
+    ($g:ident $(<$l:lifetime>)?, $f:ident, $unlock:path, mut) => {
+        guard_impls!($g $(<$l>)?, $f, $unlock);
+        impl<$($l,)? T> DerefMut for $g<$($l,)? T> {
+            #[track_caller]
+            fn deref_mut(&mut self) -> &mut T {
+                let id = self.$f.id();
+                self.access.write(id);
+                // SAFETY: the guard holds every permit, and `&mut self` is unique.
+                unsafe { &mut *self.$f.data.get() }
             }
         }
     };
 }
-guard_impls!(MutexGuard<'a>);
-guard_impls!(OwnedMutexGuard);
+guard_impls!(MutexGuard<'a>, m, unlock, mut);
+guard_impls!(OwnedMutexGuard, m, unlock, mut);
 
 impl<'a, T> MutexGuard<'a, T> {
     /// A guard of a part of the data (as `tokio::sync::MutexGuard::map`); the mutex stays
@@ -863,60 +870,26 @@ pub struct OwnedRwLockWriteGuard<T> {
     access: Access,
 }
 
-/// `Deref` and the unlock of a read guard; with `write`, `DerefMut` and a write unlock.
-macro_rules! rw_guard_impls {
-    ($g:ident $(<$l:lifetime>)?, read) => {
-        impl<$($l,)? T> Deref for $g<$($l,)? T> {
-            type Target = T;
-            #[track_caller]
-            fn deref(&self) -> &T {
-                self.access.read(self.l.id());
-                // SAFETY: a read permit is held: no writer.
-                unsafe { &*self.l.data.get() }
-            }
-        }
-        impl<$($l,)? T> Drop for $g<$($l,)? T> {
-            fn drop(&mut self) {
-                if live() {
-                    rt::record(Op::Unlock("read unlock"), Some(self.l.id()), None, None);
-                    self.l.sem.release(1);
-                }
-            }
-        }
-    };
-    ($g:ident $(<$l:lifetime>)?, write) => {
-        impl<$($l,)? T> Deref for $g<$($l,)? T> {
-            type Target = T;
-            #[track_caller]
-            fn deref(&self) -> &T {
-                self.access.read(self.l.id());
-                // SAFETY: every permit is held.
-                unsafe { &*self.l.data.get() }
-            }
-        }
-        impl<$($l,)? T> DerefMut for $g<$($l,)? T> {
-            #[track_caller]
-            fn deref_mut(&mut self) -> &mut T {
-                let id = self.l.id();
-                self.access.write(id);
-                // SAFETY: every permit is held, and `&mut self` is unique.
-                unsafe { &mut *self.l.data.get() }
-            }
-        }
-        impl<$($l,)? T> Drop for $g<$($l,)? T> {
-            fn drop(&mut self) {
-                if live() {
-                    rt::record(Op::Unlock("write unlock"), Some(self.l.id()), None, None);
-                    self.l.sem.release(MAX_READS);
-                }
-            }
-        }
-    };
+/// Releases a read hold: the unlock row, then its permit.
+fn read_unlock<T>(l: &RwLock<T>) {
+    if live() {
+        rt::record(Op::Unlock("read unlock"), Some(l.id()), None, None);
+        l.sem.release(1);
+    }
 }
-rw_guard_impls!(RwLockReadGuard<'a>, read);
-rw_guard_impls!(RwLockWriteGuard<'a>, write);
-rw_guard_impls!(OwnedRwLockReadGuard, read);
-rw_guard_impls!(OwnedRwLockWriteGuard, write);
+
+/// Releases a write hold: the unlock row, then every permit.
+fn write_unlock<T>(l: &RwLock<T>) {
+    if live() {
+        rt::record(Op::Unlock("write unlock"), Some(l.id()), None, None);
+        l.sem.release(MAX_READS);
+    }
+}
+
+guard_impls!(RwLockReadGuard<'a>, l, read_unlock);
+guard_impls!(RwLockWriteGuard<'a>, l, write_unlock, mut);
+guard_impls!(OwnedRwLockReadGuard, l, read_unlock);
+guard_impls!(OwnedRwLockWriteGuard, l, write_unlock, mut);
 
 impl<T> OwnedRwLockReadGuard<T> {
     /// The lock this guard holds.

@@ -140,11 +140,53 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    start("spawn", false, move |exec, id, cell| {
+        run_task(exec, id, future, cell)
+    })
+}
+
+/// Runs `f` on a blocking thread (as `tokio::task::spawn_blocking`): its own model thread
+/// (lane `blocking N`), which is no task: it may block (`Mutex::blocking_lock`, a std lock),
+/// does not hold timers back, and `abort` does not stop it once started (as in tokio, where
+/// it always starts here). A panic in `f` is the handle's [`JoinError`].
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    start("task::spawn_blocking", true, move |exec, id, cell| {
+        let result = match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(v) => Ok(v),
+            Err(p) => {
+                if rt::backend() == Backend::Std || rt::last_panic_by_backend() {
+                    std::panic::resume_unwind(p);
+                }
+                Err(JoinError {
+                    repr: Repr::Panic(p),
+                })
+            }
+        };
+        finish_task(&exec, id, result, &cell);
+    })
+}
+
+/// The cell a task's output reaches its [`JoinHandle`] through.
+type Cell<T> = Arc<BMutex<JoinState<T>>>;
+
+/// Starts the model thread of a task (`blocking`: of a `spawn_blocking` closure) that runs
+/// `body` with the executor, its slot and its output's cell.
+#[track_caller]
+fn start<T, B>(what: &str, blocking: bool, body: B) -> JoinHandle<T>
+where
+    T: Send + 'static,
+    B: FnOnce(Arc<Exec>, usize, Cell<T>) + Send + 'static,
+{
     let exec = exec();
     if rt::backend() == Backend::Loom && rt::loom_threads() >= rt::LOOM_MAX_THREADS {
         let helpers = rt::helper_threads();
         panic!(
-            "heisen::tokio::spawn: loom runs at most {} threads per execution, the body's \
+            "heisen::tokio::{what}: loom runs at most {} threads per execution, the body's \
              included, and all are in use{}: spawn fewer tasks under loom{}",
             rt::LOOM_MAX_THREADS,
             if helpers == 0 {
@@ -159,7 +201,7 @@ where
             },
         );
     }
-    let id = exec.add_slot(None, false);
+    let id = exec.add_slot(None, blocking);
     let cell = Arc::new(BMutex::new(
         JoinState {
             result: None,
@@ -167,63 +209,14 @@ where
             waker: None,
             done: false,
         },
-        "spawn",
+        what,
     ));
     let (e2, c2) = (exec.clone(), cell.clone());
+    let lane = if blocking { "blocking" } else { "task" };
     let h = crate::model::thread::Builder::new()
-        .name(format!("task {id}"))
-        .spawn(move || run_task(e2, id, future, c2))
-        .expect("heisen::tokio::spawn: the model refused another thread (loom: at most 4 tasks besides the body)");
-    drop(h);
-    JoinHandle { cell, exec, id }
-}
-
-/// Runs `f` on a blocking thread (as `tokio::task::spawn_blocking`): its own model thread
-/// (lane `blocking N`), which is no task: it may block (`Mutex::blocking_lock`, a std lock),
-/// does not hold timers back, and `abort` does not stop it once started (as in tokio, where
-/// it always starts here). A panic in `f` is the handle's [`JoinError`].
-#[track_caller]
-pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    let exec = exec();
-    if rt::backend() == Backend::Loom && rt::loom_threads() >= rt::LOOM_MAX_THREADS {
-        panic!(
-            "heisen::tokio::task::spawn_blocking: loom runs at most {} threads per execution, \
-             the body's included, and all are in use",
-            rt::LOOM_MAX_THREADS
-        );
-    }
-    let id = exec.add_slot(None, true);
-    let cell = Arc::new(BMutex::new(
-        JoinState {
-            result: None,
-            taken: false,
-            waker: None,
-            done: false,
-        },
-        "spawn_blocking",
-    ));
-    let (e2, c2) = (exec.clone(), cell.clone());
-    let h = crate::model::thread::Builder::new()
-        .name(format!("blocking {id}"))
-        .spawn(move || {
-            let result = match std::panic::catch_unwind(AssertUnwindSafe(f)) {
-                Ok(v) => Ok(v),
-                Err(p) => {
-                    if rt::backend() == Backend::Std || rt::last_panic_by_backend() {
-                        std::panic::resume_unwind(p);
-                    }
-                    Err(JoinError {
-                        repr: Repr::Panic(p),
-                    })
-                }
-            };
-            finish_task(&e2, id, result, &c2);
-        })
-        .expect("heisen::tokio::task::spawn_blocking: the model refused another thread");
+        .name(format!("{lane} {id}"))
+        .spawn(move || body(e2, id, c2))
+        .unwrap_or_else(|e| panic!("heisen::tokio::{what}: the model refused another thread: {e}"));
     drop(h);
     JoinHandle { cell, exec, id }
 }
