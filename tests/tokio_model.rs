@@ -511,6 +511,9 @@ async fn owned_rwlock_guards_and_mapped_mutex_guards_hold_their_locks() {
     use heisen::tokio::sync::{MappedMutexGuard, MutexGuard};
     let l = Arc::new(RwLock::new(vec![1u8]));
     let r = l.clone().read_owned().await;
+    // (Before a writer waits: a waiting writer stops new readers, as in tokio.)
+    assert!(l.try_write().is_err(), "a read guard keeps writers out");
+    assert_eq!(*l.try_read().expect("readers share"), vec![1]);
     let writer = {
         let l = l.clone();
         heisen::tokio::spawn(async move {

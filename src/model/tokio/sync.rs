@@ -730,6 +730,39 @@ impl<T> RwLock<T> {
             },
         }
     }
+    /// Locks for reading if no writer holds or waits for the lock.
+    #[track_caller]
+    pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
+        self.try_hold(1, "try_read")?;
+        Ok(RwLockReadGuard {
+            l: self,
+            access: Access::default(),
+        })
+    }
+    /// Locks for writing if nobody holds or waits for the lock.
+    #[track_caller]
+    pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
+        self.try_hold(MAX_READS, "try_write")?;
+        Ok(RwLockWriteGuard {
+            l: self,
+            access: Access::default(),
+        })
+    }
+    /// `n` permits now, or `TryLockError`; a row either way.
+    #[track_caller]
+    fn try_hold(&self, n: usize, kind: &'static str) -> Result<(), TryLockError> {
+        let r = self.sem.try_acquire(n);
+        rt::record(
+            Op::Lock {
+                kind: if r.is_ok() { kind } else { "try (busy)" },
+                acquired: true,
+            },
+            Some(self.id()),
+            None,
+            Some(Location::caller()),
+        );
+        r.map_err(|_| TryLockError(()))
+    }
     /// Locks an `Arc`'d lock for reading, for a guard that owns the `Arc`.
     #[track_caller]
     pub fn read_owned(self: Arc<Self>) -> OwnedRwLockFuture<T, OwnedRwLockReadGuard<T>> {
