@@ -120,6 +120,51 @@ pub struct Event {
     pub via: Option<&'static str>,
 }
 
+/// A value an atomic held, kept unformatted in the trace: an execution records every load and
+/// store, while only a failing execution's trace is ever rendered, so formatting happens when a
+/// report is (`Display`, the same text as the value's own `Display` / `{:p}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Val {
+    /// A signed integer type's value.
+    Int(i64),
+    /// An unsigned integer type's value.
+    Uint(u64),
+    /// An `AtomicBool`'s value.
+    Bool(bool),
+    /// An `AtomicPtr`'s address.
+    Ptr(usize),
+}
+
+impl std::fmt::Display for Val {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Val::Int(v) => v.fmt(f),
+            Val::Uint(v) => v.fmt(f),
+            Val::Bool(v) => v.fmt(f),
+            Val::Ptr(a) => std::fmt::Pointer::fmt(&(a as *const ()), f),
+        }
+    }
+}
+
+// 16 bytes (not `i128`'s 32), so an event stays small: every execution pushes one per operation.
+macro_rules! int_val {
+    ($variant:ident, $wide:ty, $($t:ty),*) => {$(
+        impl From<$t> for Val {
+            fn from(v: $t) -> Val {
+                Val::$variant(v as $wide)
+            }
+        }
+    )*};
+}
+int_val!(Int, i64, i8, i16, i32, i64, isize);
+int_val!(Uint, u64, u8, u16, u32, u64, usize);
+
+impl From<bool> for Val {
+    fn from(v: bool) -> Val {
+        Val::Bool(v)
+    }
+}
+
 /// Operation kinds recorded by the facade.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -128,19 +173,19 @@ pub enum Op {
     /// Joined the thread with this lane.
     Join(usize),
     /// Atomic load that returned the value.
-    Load(String),
+    Load(Val),
     /// Atomic store of the value.
-    Store(String),
+    Store(Val),
     /// Read-modify-write (`name`, value before, value after).
-    Rmw(&'static str, String, String),
+    Rmw(&'static str, Val, Val),
     /// compare_exchange: expected, new, Ok(prev) on success / Err(actual) on failure.
     Cas {
         /// Expected value.
-        expected: String,
+        expected: Val,
         /// Value to store.
-        new: String,
+        new: Val,
         /// Success and the value observed.
-        result: Result<String, String>,
+        result: Result<Val, Val>,
     },
     /// Memory fence.
     Fence,
@@ -377,7 +422,10 @@ pub(crate) fn begin_execution() {
         let mut t = t.borrow_mut();
         t.events.clear();
         t.lanes.clear();
-        t.lane_names.clear();
+        // The main lane's name survives from the last execution (no allocation per execution).
+        let keep_main =
+            key.is_some() && matches!(t.lane_names.first(), Some(Some(n)) if n == "main");
+        t.lane_names.truncate(usize::from(keep_main));
         t.failure = None;
         t.panics.clear();
         t.pending.clear();
@@ -392,7 +440,9 @@ pub(crate) fn begin_execution() {
         IN_FLIGHT.with(|c| c.set(None));
         if let Some(k) = key {
             t.lanes.push(k);
-            t.lane_names.push(Some("main".into()));
+            if !keep_main {
+                t.lane_names.push(Some("main".into()));
+            }
         }
     });
 }
@@ -940,7 +990,14 @@ pub(crate) fn next_clock_read() -> u64 {
 
 /// Shuttle schedule recording (called by heisen's scheduler wrapper).
 pub(crate) fn shuttle_schedule_start(seed: u64) {
-    TRACE.with(|t| t.borrow_mut().shuttle_schedule = Some((seed, Vec::new())));
+    // Reuses the last execution's buffer (no allocation per execution).
+    TRACE.with(|t| match &mut t.borrow_mut().shuttle_schedule {
+        Some((s, steps)) => {
+            *s = seed;
+            steps.clear();
+        }
+        slot => *slot = Some((seed, Vec::new())),
+    });
 }
 pub(crate) fn shuttle_schedule_push(step: Option<usize>) {
     TRACE.with(|t| {
@@ -994,4 +1051,26 @@ pub(crate) fn with_current_events<R>(
         let t = t.borrow();
         Some(f(&t.events, &t.lane_names))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Val;
+
+    /// A trace value prints as the value itself did (`Display`, `{:p}`), which is what the
+    /// reports showed when values were formatted at record time.
+    #[test]
+    fn values_render_as_their_own_display() {
+        assert_eq!(Val::from(u64::MAX).to_string(), u64::MAX.to_string());
+        assert_eq!(Val::from(i64::MIN).to_string(), i64::MIN.to_string());
+        assert_eq!(Val::from(-3i8).to_string(), "-3");
+        assert_eq!(Val::from(usize::MAX).to_string(), usize::MAX.to_string());
+        assert_eq!(Val::from(true).to_string(), "true");
+        let mut x = 5u32;
+        let p: *mut u32 = &mut x;
+        assert_eq!(Val::Ptr(p as usize).to_string(), format!("{p:p}"));
+        let null: *mut u32 = std::ptr::null_mut();
+        assert_eq!(Val::Ptr(null as usize).to_string(), format!("{null:p}"));
+        assert!(std::mem::size_of::<Val>() <= 16);
+    }
 }
