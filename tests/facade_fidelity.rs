@@ -574,6 +574,57 @@ fn a_static_once_runs_once_per_execution_and_blocks_concurrent_callers() {
     });
 }
 
+/// A `LazyLock` whose initialiser owns data (std's `F: FnOnce`): created in the body, it is
+/// initialised once in each execution; a `static` one is initialised anew in every execution.
+#[test]
+fn a_lazy_lock_with_an_fn_once_initialiser_runs_it_once_per_object() {
+    pass_both("t::lazy_fn_once", || {
+        let owned = String::from("moved in");
+        let lazy = Arc::new(LazyLock::new(move || owned));
+        let h = {
+            let lazy = lazy.clone();
+            thread::spawn(move || lazy.len())
+        };
+        assert_eq!(lazy.as_str(), "moved in");
+        assert_eq!(h.join().unwrap(), 8);
+        assert_eq!(
+            LAZY_RUNS.fetch_add(1, SeqCst),
+            0,
+            "a static LazyLock kept its value"
+        );
+    });
+}
+
+static LAZY_RUNS: LazyLock<AtomicUsize> = LazyLock::new(|| AtomicUsize::new(0));
+
+type Owning = LazyLock<String, Box<dyn FnOnce() -> String + Send>>;
+static OUTLIVES_EXECUTIONS: std::sync::OnceLock<Owning> = std::sync::OnceLock::new();
+
+/// The same `LazyLock` shared into a second execution cannot run its (consumed) `FnOnce`
+/// initialiser again: a clear failure, not a stale value.
+#[test]
+fn an_fn_once_lazy_lock_forced_in_two_executions_fails_clearly() {
+    OUTLIVES_EXECUTIONS.get_or_init(|| {
+        let owned = String::from("once");
+        LazyLock::new(Box::new(move || owned) as Box<dyn FnOnce() -> String + Send>)
+    });
+    let f = fail(&Config::new("t::lazy_twice").loom_only(), || {
+        let n = Arc::new(AtomicUsize::new(0));
+        let h = {
+            let n = n.clone();
+            thread::spawn(move || n.fetch_add(1, SeqCst))
+        };
+        n.fetch_add(1, SeqCst);
+        h.join().unwrap();
+        assert_eq!(OUTLIVES_EXECUTIONS.get().unwrap().as_str(), "once");
+    });
+    assert!(
+        f.message.contains("forced again in a later execution"),
+        "{}",
+        f.message
+    );
+}
+
 static SEEN: std::sync::Mutex<Vec<(Option<u32>, Option<u32>)>> = std::sync::Mutex::new(Vec::new());
 static DROPPED_LATE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 struct ReadsOnDrop;
