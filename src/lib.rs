@@ -119,7 +119,9 @@
 //!   explanation. The deprecated `compare_and_swap` is a `compare_exchange` with std's
 //!   failure ordering. Not offered: `from_ptr` (a model atomic cannot live at a user address).
 //! * `Mutex::is_poisoned` / `RwLock::is_poisoned` are always `false` under loom (loom never
-//!   poisons).
+//!   poisons): locking a mutex whose holder panicked fails inside loom's `lock` (it unwraps
+//!   the `PoisonError` itself) where std and shuttle return `Err(PoisonError)`. The failure is
+//!   the locking thread's, at its `lock` line; the row shows the lock as not acquired.
 //! * A `LazyLock` is initialised once per execution, so a `static` one runs its initialiser
 //!   in every execution: a `static`'s initialiser owns nothing (a `fn` or a closure without
 //!   captures), and each execution calls a copy of it. An initialiser that owns data

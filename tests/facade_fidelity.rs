@@ -625,6 +625,50 @@ fn an_fn_once_lazy_lock_forced_in_two_executions_fails_clearly() {
     );
 }
 
+/// The holder of a mutex panics (caught) while the main thread waits for the lock: std and
+/// shuttle return `Err(PoisonError)` to the waiter, loom's `lock` unwraps it itself when it
+/// resumes the waiter. Either way the failure is the waiter's (T0), at its `lock` line; under
+/// loom the holder had recorded last, and the report named it.
+#[test]
+fn a_poisoned_lock_fails_in_the_thread_that_locks_it() {
+    use heisen::sync::atomic::AtomicBool;
+    fn body() {
+        let m = Arc::new(Mutex::new(0));
+        let waiting = Arc::new(AtomicBool::new(false));
+        let h = {
+            let (m, waiting) = (m.clone(), waiting.clone());
+            thread::spawn(move || {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let _g = m.lock().unwrap();
+                    while !waiting.load(SeqCst) {
+                        thread::yield_now();
+                    }
+                    panic!("holder panics");
+                }));
+            })
+        };
+        waiting.store(true, SeqCst);
+        drop(m.lock().unwrap());
+        let _ = h.join();
+    }
+    for cfg in both("t::poisoned_lock") {
+        let f = fail(&cfg, body);
+        assert!(f.message.contains("PoisonError"), "{}", f.message);
+        assert_eq!(f.thread, 0, "{}", f.report);
+        assert!(
+            f.report.contains("T0 │ PANIC: called `Result::unwrap()`"),
+            "{}",
+            f.report
+        );
+        let at = f.report.lines().find(|l| l.trim_start().starts_with("at:"));
+        assert!(
+            at.is_some_and(|l| l.contains("drop(m.lock().unwrap());")),
+            "{}",
+            f.report
+        );
+    }
+}
+
 static SEEN: std::sync::Mutex<Vec<(Option<u32>, Option<u32>)>> = std::sync::Mutex::new(Vec::new());
 static DROPPED_LATE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 struct ReadsOnDrop;

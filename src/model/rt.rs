@@ -56,6 +56,69 @@ pub(crate) fn op_begin(location: &'static Location<'static>) {
     IN_FLIGHT.with(|c| c.set(Some((location, lane))));
 }
 
+/// A blocking facade operation of the calling lane (a lock, a join), from before its backend
+/// call to its return. The backend may run other threads meanwhile (their operations move
+/// `LAST_LANE` and clear `IN_FLIGHT`) and then raise a panic in this lane when it resumes it
+/// (loom's `Mutex::lock` of a mutex whose holder panicked unwraps a `PoisonError`): the panic
+/// hook cannot ask the backend which thread runs, so it names the last lane that recorded. A
+/// panic that unwinds through this guard was raised on this lane's stack, so on unwinding the
+/// guard gives it back to this lane: its row, its thread and, when raised inside the backend,
+/// the operation's source line.
+pub(crate) struct Blocking {
+    lane: usize,
+    location: &'static Location<'static>,
+    panics: usize,
+}
+
+/// Starts a [`Blocking`] operation of the calling lane at `location` (`None` outside a run).
+pub(crate) fn blocking(location: &'static Location<'static>) -> Option<Blocking> {
+    if !recording() {
+        return None;
+    }
+    let lane = current_lane();
+    let panics = TRACE.with(|t| t.try_borrow().map_or(0, |t| t.panics.len()));
+    Some(Blocking {
+        lane,
+        location,
+        panics,
+    })
+}
+
+impl Drop for Blocking {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let lane = self.lane;
+        LAST_LANE.with(|l| l.set(lane));
+        TRACE.with(|t| {
+            let Ok(mut t) = t.try_borrow_mut() else {
+                return;
+            };
+            if t.panics.len() <= self.panics {
+                return;
+            }
+            let section = t.unit_of(lane);
+            let Some(mark) = t.panics.last_mut() else {
+                return;
+            };
+            if mark.lane == lane {
+                return;
+            }
+            mark.lane = lane;
+            let backend = mark.location.as_deref().is_some_and(raised_by_backend);
+            let at = mark.at;
+            if let Some(row) = t.events.get_mut(at) {
+                row.thread = lane;
+                row.section = section;
+                if backend {
+                    row.location = Some(self.location);
+                }
+            }
+        });
+    }
+}
+
 /// Whether a panic location is inside loom or shuttle (not the user's code).
 pub(crate) fn raised_by_backend(location: &str) -> bool {
     location.contains("/.cargo/registry/")
