@@ -414,3 +414,31 @@ fn profile_shuttle() {
         check(&cfg, facade).unwrap();
     }
 }
+
+/// One loom check of a body (as `profile_shuttle`), `HEISEN_PROFILE_REPS` times in a row.
+#[test]
+#[ignore = "for a profiler"]
+fn profile_loom() {
+    use heisen::runner::{check, Config};
+    let body = std::env::var("HEISEN_PROFILE_BODY").unwrap_or_default();
+    let (native, facade): (fn(), fn()) = match body.as_str() {
+        "queue" => (|| queue!(loom), || queue!(heisen)),
+        "release_acquire" => (|| release_acquire!(loom), || release_acquire!(heisen)),
+        _ => (|| withdrawal!(loom), || withdrawal!(heisen)),
+    };
+    let bound = (body == "queue").then_some(2);
+    let reps: usize = std::env::var("HEISEN_PROFILE_REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    for _ in 0..reps {
+        if std::env::var("HEISEN_PROFILE_SIDE").as_deref() == Ok("native") {
+            let mut b = loom::model::Builder::new();
+            b.preemption_bound = bound;
+            b.check(native);
+        } else {
+            let cfg = Config::new("bench").loom_only().preemption_bound(bound);
+            check(&cfg, facade).unwrap();
+        }
+    }
+}

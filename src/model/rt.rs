@@ -25,7 +25,8 @@ pub enum Backend {
 
 thread_local! {
     static BACKEND: Cell<Backend> = const { Cell::new(Backend::Std) };
-    static TRACE: RefCell<Trace> = RefCell::new(Trace::default());
+    // `const`: every access skips the lazy-initialisation check (one per recorded operation).
+    static TRACE: RefCell<Trace> = const { RefCell::new(Trace::EMPTY) };
     /// Lane of the model thread that ran the last facade operation. Model threads switch only
     /// inside backend operations, and every facade operation records (and so refreshes this)
     /// after its backend call returns, so this is the running thread: the panic hook uses it
@@ -67,20 +68,19 @@ pub(crate) fn op_begin(location: &'static Location<'static>) {
 pub(crate) struct Blocking {
     lane: usize,
     location: &'static Location<'static>,
-    panics: usize,
 }
 
 /// Starts a [`Blocking`] operation of the calling lane at `location` (`None` outside a run).
+/// Cheap (no backend call): at the start of an operation the last lane that recorded is the
+/// calling one (see `op_begin`).
+#[inline]
 pub(crate) fn blocking(location: &'static Location<'static>) -> Option<Blocking> {
     if !recording() {
         return None;
     }
-    let lane = current_lane();
-    let panics = TRACE.with(|t| t.try_borrow().map_or(0, |t| t.panics.len()));
     Some(Blocking {
-        lane,
+        lane: LAST_LANE.with(|l| l.get()),
         location,
-        panics,
     })
 }
 
@@ -95,11 +95,10 @@ impl Drop for Blocking {
             let Ok(mut t) = t.try_borrow_mut() else {
                 return;
             };
-            if t.panics.len() <= self.panics {
-                return;
-            }
             let section = t.unit_of(lane);
-            let Some(mark) = t.panics.last_mut() else {
+            // The panic unwinding through this frame is the last one noted (the hook noted it
+            // when it was raised; nothing records while it unwinds up to here).
+            let Some(mark) = t.panics.last_mut().filter(|m| !m.caught) else {
                 return;
             };
             if mark.lane == lane {
@@ -385,7 +384,6 @@ impl Used {
 }
 
 /// The trace of the current execution plus bookkeeping.
-#[derive(Default)]
 pub(crate) struct Trace {
     pub(crate) active: bool,
     pub(crate) events: Vec<Event>,
@@ -518,29 +516,35 @@ pub fn recording() -> bool {
 
 /// Lane of the calling model thread (registering it if unknown).
 pub(crate) fn current_lane() -> usize {
-    if std::thread::panicking() {
-        // Unwinding (maybe out of loom/shuttle internals): don't call into the backend.
-        return LAST_LANE.with(|l| l.get());
+    match lane_key() {
+        Some(key) => TRACE.with(|t| lane_of(&mut t.borrow_mut(), key)),
+        None => LAST_LANE.with(|l| l.get()),
     }
-    let Some(key) = current_key() else {
-        return LAST_LANE.with(|l| l.get());
+}
+
+/// The backend's key of the calling model thread, `None` while unwinding (maybe out of
+/// loom/shuttle internals: don't call into the backend) or outside a run.
+fn lane_key() -> Option<LaneKey> {
+    if std::thread::panicking() {
+        return None;
+    }
+    current_key()
+}
+
+/// The lane of `key` in `t` (registering it if unknown), which is now the running lane: it
+/// refreshes `LAST_LANE` and ends the lane's operation in flight (see `IN_FLIGHT`).
+fn lane_of(t: &mut Trace, key: LaneKey) -> usize {
+    let lane = match t.lanes.iter().position(|k| *k == key) {
+        Some(i) => i,
+        None => {
+            t.lanes.push(key);
+            t.lane_names.push(None);
+            t.lanes.len() - 1
+        }
     };
-    let lane = current_lane_of(key);
     LAST_LANE.with(|l| l.set(lane));
     IN_FLIGHT.with(|c| c.set(None));
     lane
-}
-
-fn current_lane_of(key: LaneKey) -> usize {
-    TRACE.with(|t| {
-        let mut t = t.borrow_mut();
-        if let Some(i) = t.lanes.iter().position(|k| *k == key) {
-            return i;
-        }
-        t.lanes.push(key);
-        t.lane_names.push(None);
-        t.lanes.len() - 1
-    })
 }
 
 /// Reserves the lane of a thread about to be spawned.
@@ -602,9 +606,14 @@ pub(crate) fn record_via(
     if !recording() {
         return None;
     }
-    let thread = current_lane();
+    // One borrow of the trace for the lane lookup and the push (once per operation).
+    let key = lane_key();
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
+        let thread = match key {
+            Some(key) => lane_of(&mut t, key),
+            None => LAST_LANE.with(|l| l.get()),
+        };
         if !t.accepting() {
             return None;
         }
@@ -850,7 +859,40 @@ pub(crate) fn end_execution(
     })
 }
 
+impl Default for Trace {
+    fn default() -> Self {
+        Trace::EMPTY
+    }
+}
+
 impl Trace {
+    /// No run, no events (`const`, for the thread-local's initialiser).
+    const EMPTY: Trace = Trace {
+        active: false,
+        events: Vec::new(),
+        lanes: Vec::new(),
+        lane_names: Vec::new(),
+        executions: 0,
+        failure: None,
+        panics: Vec::new(),
+        used: Used {
+            weak_ordering: false,
+            notify_one: false,
+            futures: false,
+        },
+        shuttle_schedule: None,
+        pending: Vec::new(),
+        next_token: 0,
+        sections: Vec::new(),
+        lane_sections: Vec::new(),
+        critical_checked: 0,
+        violation: None,
+        clock_bound: std::time::Duration::ZERO,
+        clock_reads: 0,
+        lane_skews: Vec::new(),
+        net_faults: crate::net::Faults::NONE,
+        net_states: Vec::new(),
+    };
     /// The critical-section instance (unit of atomicity) lane `lane` is in now.
     fn unit_of(&self, lane: usize) -> Option<u32> {
         self.lane_sections
