@@ -127,6 +127,8 @@ pub fn acquisitions<'f>(index: &CrateIndex, func: &'f FnFacts) -> Vec<Acq<'f>> {
 pub struct Guards<'f> {
     func: &'f FnFacts,
     guards: Vec<Acq<'f>>,
+    /// The package's edition ([`CrateIndex::edition`]): how long scrutinee temporaries live.
+    edition: Edition,
 }
 
 impl<'f> Guards<'f> {
@@ -148,13 +150,19 @@ impl<'f> Guards<'f> {
                 taken.then(|| acquisition(func, ev, lock.unwrap_or_default(), true))
             })
             .collect();
-        Guards { func, guards }
+        Guards {
+            func,
+            guards,
+            edition: index.edition,
+        }
     }
 
     /// Whether some guard is live when `ev` runs ([`held_at`]): the code at `ev` is serialized
     /// by a lock. The one answer every rule uses for "a lock is held here".
     pub fn live_at(&self, ev: &Event) -> bool {
-        self.guards.iter().any(|g| held_at(self.func, g, ev))
+        self.guards
+            .iter()
+            .any(|g| held_at_in(self.func, g, ev, self.edition))
     }
 }
 
@@ -524,6 +532,220 @@ pub struct LockSummary {
     /// self.state.lock().unwrap() }`). A call of one is an acquisition in the caller
     /// ([`Nesting`]), live as long as the value it returns.
     pub getters: HashMap<FnKey, Taken>,
+    /// Callbacks run under a lock: functions that call a callable parameter (`f(..)`), or
+    /// pass it on to another call, while a guard of a crate-named lock they acquire
+    /// themselves is live (`fn with_state(&self, f: impl FnOnce(&S)) { f(&self.state.lock()) }`).
+    /// A closure passed there runs with the lock held ([`callback_relocks`]).
+    pub callbacks: HashMap<FnKey, Vec<HeldCall>>,
+}
+
+/// A callable parameter that a function calls (or passes on) while it holds a lock.
+#[derive(Clone, Debug)]
+pub struct HeldCall {
+    /// The parameter's position in the signature (`self` counts), and whether the function
+    /// takes `self` (a method call's arguments then start at position 1).
+    pub param: usize,
+    pub has_self: bool,
+    /// The lock held, its mode, and where the function acquires it.
+    pub lock: LockId,
+    pub on_self: bool,
+    pub writable: bool,
+    pub held: Region,
+    /// Where the parameter is called or passed on, under the guard.
+    pub call: Region,
+}
+
+/// Whether a parameter's declared type can be called: an `impl Fn…`, `dyn Fn…`, `&mut F`
+/// where the type names `Fn`, or a bare generic parameter (`F`, `Handler`: one identifier
+/// that is no crate type; its bound is not recorded, the call site's closure decides).
+fn callable_param(index: &CrateIndex, ty: &str) -> bool {
+    let ty = ty.trim_start_matches('&').trim_start_matches("mut ").trim();
+    if ty.contains("Fn(") || ty.contains("FnMut") || ty.contains("FnOnce") || ty.contains("Fn (")
+    {
+        return true;
+    }
+    let generic = ty.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && ty.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && ty != "Self";
+    generic && !index.structs.contains_key(ty) && !index.variant_fields.contains_key(ty)
+}
+
+/// The [`HeldCall`]s of one function: for every blocking acquisition of a crate-named lock
+/// in its own body, each callable parameter called, or passed as an argument, while the
+/// guard is live.
+fn held_calls(index: &CrateIndex, func: &FnFacts) -> Vec<HeldCall> {
+    let params: Vec<(usize, &str)> = func
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, t))| n != "self" && callable_param(index, t))
+        .map(|(i, (n, _))| (i, n.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    if params.is_empty() || func.is_test {
+        return out;
+    }
+    for a in acquisitions(index, func) {
+        let ev = a.event(func);
+        if a.is_try(func) || runs_elsewhere(func, ev) {
+            continue;
+        }
+        let Some(place) = ev.receiver.as_ref() else {
+            continue;
+        };
+        if is_reentrant(index, func, place) {
+            continue;
+        }
+        let Some(lock) = lock_id(index, func, place) else {
+            continue;
+        };
+        let on_self = place.root == Root::SelfValue && place.text.matches('.').count() == 1;
+        for e in &func.events[ev.id + 1..] {
+            if !matches!(e.kind, EventKind::Call | EventKind::MethodCall)
+                || !held_at_in(func, &a, e, index.edition)
+                || runs_elsewhere(func, e)
+            {
+                continue;
+            }
+            for (i, name) in &params {
+                let called = e.kind == EventKind::Call && e.name == *name;
+                let passed = e.args.iter().any(|x| {
+                    let t = x.text.trim_start_matches('&').trim_start_matches("mut ");
+                    t == *name
+                });
+                if (called || passed) && !out.iter().any(|h: &HeldCall| h.param == *i) {
+                    out.push(HeldCall {
+                        param: *i,
+                        has_self: func.params.first().is_some_and(|(n, _)| n == "self"),
+                        lock: lock.clone(),
+                        on_self,
+                        writable: a.writable,
+                        held: ev.region,
+                        call: e.region,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A closure that relocks a lock its callee holds while calling it: `self.status.with(|s| {
+/// self.status.confirm() })` where `with` calls its parameter under `self.status`'s lock and
+/// `confirm` locks it again.
+#[derive(Clone, Debug)]
+pub struct CallbackRelock {
+    /// The call that passes the closure.
+    pub call: EventId,
+    pub callee: FnKey,
+    pub held: HeldCall,
+    /// The acquisition inside the closure: an event of the function (a lock call, or a call
+    /// whose callee takes the lock) and, for the latter, the callee's [`Taken`].
+    pub inner: EventId,
+    pub taken: Option<Taken>,
+    /// The lock as the caller names it (`self.status.0`; a static by name).
+    pub lock_text: String,
+}
+
+/// Every [`CallbackRelock`] in `func`: a closure literal passed to an in-crate function at
+/// the position of a parameter it calls under a lock ([`LockSummary::callbacks`]), whose body
+/// takes the same lock — the same static, or for a lock on the callee's `self`, the same
+/// field of the call's receiver (`self.status.set_len(.., |..| self.status.confirm())`).
+pub fn callback_relocks(
+    index: &CrateIndex,
+    summary: &LockSummary,
+    func: &FnFacts,
+) -> Vec<CallbackRelock> {
+    let mut out = Vec::new();
+    if summary.callbacks.is_empty() || func.is_test {
+        return out;
+    }
+    let acqs = acquisitions(index, func);
+    for ev in &func.events {
+        let Some((callee, _)) = crate_callee(index, func, ev) else {
+            continue;
+        };
+        let Some(held) = summary.callbacks.get(&callee) else {
+            continue;
+        };
+        let receiver = match ev.kind {
+            EventKind::MethodCall => ev.receiver.as_ref().map(|p| p.text.clone()),
+            _ => None,
+        };
+        for h in held {
+            let at = if h.has_self && ev.kind == EventKind::MethodCall {
+                h.param.checked_sub(1)
+            } else {
+                Some(h.param)
+            };
+            let Some(arg) = at.and_then(|i| ev.args.get(i)) else {
+                continue;
+            };
+            let text = arg.text.trim_start_matches("move ");
+            if !text.starts_with('|') {
+                continue;
+            }
+            let field = h.lock.0.rsplit('.').next().unwrap_or(&h.lock.0);
+            let lock_text = match (&receiver, h.on_self) {
+                (Some(r), true) => format!("{r}.{field}"),
+                _ => h.lock.0.clone(),
+            };
+            // The same lock object as the callee's: a static, or `R.field` for the receiver R.
+            let same_place = |lock_text: &str| match (&receiver, h.on_self) {
+                (Some(r), true) => lock_text == format!("{r}.{field}"),
+                (_, false) => !h.lock.0.contains('.'),
+                _ => false,
+            };
+            let inside = |e: &Event| {
+                arg.region.contains(&e.region)
+                    && e.closure_depth > ev.closure_depth
+                    && !runs_elsewhere(func, e)
+            };
+            for a in &acqs {
+                let e = a.event(func);
+                if !inside(e) || a.is_try(func) || !same_place(&a.lock) {
+                    continue;
+                }
+                let id = e.receiver.as_ref().and_then(|p| lock_id(index, func, p));
+                if id.as_ref() == Some(&h.lock) {
+                    out.push(CallbackRelock {
+                        call: ev.id,
+                        callee,
+                        held: h.clone(),
+                        inner: e.id,
+                        taken: None,
+                        lock_text: lock_text.clone(),
+                    });
+                }
+            }
+            for e in func.events.iter().filter(|e| inside(e)) {
+                let Some((c, _)) = crate_callee(index, func, e) else {
+                    continue;
+                };
+                let recv = e.receiver.as_ref().map(|p| p.text.as_str());
+                for t in summary.of(c) {
+                    let same = t.lock == h.lock
+                        && match (h.on_self, &receiver) {
+                            (true, Some(r)) => t.on_self && recv == Some(r.as_str()),
+                            (false, _) => !h.lock.0.contains('.'),
+                            _ => false,
+                        };
+                    if same {
+                        out.push(CallbackRelock {
+                            call: ev.id,
+                            callee,
+                            held: h.clone(),
+                            inner: e.id,
+                            taken: Some(t.clone()),
+                            lock_text: lock_text.clone(),
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A call of an in-crate function in `func`: the callee and whether it is a call on `self`.
@@ -744,6 +966,15 @@ impl LockSummary {
                 }
             }
         }
+        let mut callbacks = HashMap::new();
+        for (fi, facts) in files.iter().enumerate() {
+            for (i, func) in facts.functions.iter().enumerate() {
+                let held = held_calls(index, func);
+                if !held.is_empty() {
+                    callbacks.insert(FnKey { file: fi, func: i }, held);
+                }
+            }
+        }
         let mut getters = HashMap::new();
         for (key, ts) in &takes {
             let func = &files[key.file].functions[key.func];
@@ -754,7 +985,11 @@ impl LockSummary {
         }
         // A crate that locks nothing named has nothing to propagate.
         if takes.is_empty() {
-            return LockSummary { takes, getters };
+            return LockSummary {
+                takes,
+                getters,
+                callbacks,
+            };
         }
         for (fi, facts) in files.iter().enumerate() {
             for (i, func) in facts.functions.iter().enumerate() {
@@ -803,7 +1038,11 @@ impl LockSummary {
                 break;
             }
         }
-        LockSummary { takes, getters }
+        LockSummary {
+            takes,
+            getters,
+            callbacks,
+        }
     }
 
     /// What `key` acquires (directly or through calls).

@@ -1,7 +1,8 @@
-use super::report_same_lock;
+use super::{push_label, report_same_lock};
+use crate::analysis::locks::callback_relocks;
 use crate::declare_rule;
 use crate::finding::Finding;
-use crate::rules::{CrateContext, Rule, RuleMeta};
+use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
 
 declare_rule! {
     /// ### What it does
@@ -85,5 +86,65 @@ impl Rule for RelockWhileHeld {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         report_same_lock(&RELOCK_WHILE_HELD, cx, |outer, _| outer.writable, "", out);
+        let summary = cx.lock_summary();
+        for (file, f) in cx.keyed_functions() {
+            for r in callback_relocks(cx.index, summary, f.facts) {
+                if !r.held.writable {
+                    continue;
+                }
+                let func = f.facts;
+                let (call, inner) = (&func.events[r.call], &func.events[r.inner]);
+                let callee = &cx.files[r.callee.file].facts.functions[r.callee.func];
+                let name = callee.short_name();
+                let lock = &r.lock_text;
+                let mut out_f = finding(
+                    &RELOCK_WHILE_HELD,
+                    file,
+                    event_region(inner),
+                    format!(
+                        "this closure locks `{lock}` again, but `{name}` runs it while holding \
+                         that lock: the thread waits for itself forever"
+                    ),
+                    format!(
+                        "take what the closure needs from `{lock}` before calling `{name}` and \
+                         move the copy into the closure, or pass the guarded data in"
+                    ),
+                );
+                label(
+                    &mut out_f,
+                    event_region(call),
+                    format!("the closure is passed to `{name}` here"),
+                );
+                push_label(
+                    &mut out_f,
+                    cx,
+                    file,
+                    r.callee.file,
+                    r.held.held,
+                    format!("`{name}` locks `{lock}` here"),
+                );
+                push_label(
+                    &mut out_f,
+                    cx,
+                    file,
+                    r.callee.file,
+                    r.held.call,
+                    "and calls the closure (or hands it on) under that guard here".to_string(),
+                );
+                if let Some(t) = &r.taken {
+                    let k = t.at.0;
+                    let locker = &cx.files[k.file].facts.functions[k.func];
+                    push_label(
+                        &mut out_f,
+                        cx,
+                        file,
+                        k.file,
+                        t.at.1,
+                        format!("`{}` locks `{}` here", locker.short_name(), t.lock),
+                    );
+                }
+                out.push(out_f);
+            }
+        }
     }
 }
