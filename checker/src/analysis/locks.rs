@@ -804,19 +804,163 @@ pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(F
     }
 }
 
+/// Container methods whose result, when the caller discards it, is a removed element dropped
+/// on the spot (`self.conns.remove(&id);`, `self.current.take();`), and methods that drop
+/// elements themselves (`clear`, `truncate`).
+const DISCARDING: &[&str] = &[
+    "remove",
+    "take",
+    "pop",
+    "pop_front",
+    "pop_back",
+    "swap_remove",
+    "clear",
+    "truncate",
+];
+
 /// The crate's `Drop::drop` that `ev` runs, if any: `drop(x)` (or `mem::drop`) of a value
-/// whose declared type is a crate type with a `Drop` impl, or an assignment `place = v` that
-/// drops the old value of a place of such a type. Drops at scope end are not followed.
+/// whose declared type is a crate type with a `Drop` impl, an assignment `place = v` that
+/// drops the old value of a place of such a type, or a discarded removal from a place that
+/// holds such values (`self.pending.remove(&id);`, `self.current.take();`, `clear()`). Drops
+/// of bindings at scope end are [`scope_end_drops`].
 pub fn drop_impl_run(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<FnKey> {
     let place = match &ev.kind {
         EventKind::Call if ev.name == "drop" || ev.name.ends_with("mem::drop") => {
             ev.args.first()?.place.as_ref()?
         }
         EventKind::Assign { op: None } => ev.receiver.as_ref()?,
+        EventKind::MethodCall if DISCARDING.contains(&ev.name.as_str()) && !ev.value_used => {
+            ev.receiver.as_ref()?
+        }
         _ => return None,
     };
-    let drops = index.functions.get("drop")?;
     let ty = index.type_of(func, place)?;
+    if ev.kind == EventKind::MethodCall {
+        // `self.registry.remove(id)` on a crate struct is that struct's own method; only a
+        // container of values (`HashMap<Id, Conn>`, `Option<Ticket>`) drops an element.
+        let outer = ty.trim_start_matches('&').trim_start_matches("mut ");
+        let head = crate::analysis::last_segment(outer.split('<').next().unwrap_or(outer));
+        if !outer.contains('<') || index.structs.contains_key(head.trim()) {
+            return None;
+        }
+    }
+    drop_impl_of(index, &ty)
+}
+
+/// A binding whose value a crate `Drop` impl drops at the end of its scope.
+pub struct ScopeDrop<'f> {
+    pub binding: &'f Binding,
+    /// The crate's `Drop::drop` for its value.
+    pub drop: FnKey,
+    /// The last event of the binding's scope (after which it is dropped).
+    pub last: EventId,
+}
+
+/// Bindings dropped at the end of their scope by a crate `Drop` impl: the value's type (the
+/// annotation, or what the initializer returns: a crate function's return type, an element
+/// removed from a container, `take()` of an `Option`) has one ([`drop_impl_of`]), and the
+/// binding is not moved away first. Moved is judged conservatively: passed as an argument,
+/// flowing into any other call's arguments, returned, put in a struct literal, or the receiver
+/// of a method that is not a crate method taking `&self`/`&mut self`.
+pub fn scope_end_drops<'f>(index: &CrateIndex, func: &'f FnFacts) -> Vec<ScopeDrop<'f>> {
+    if !index.functions.contains_key("drop") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for b in &func.bindings {
+        let Some(init) = b.init else {
+            continue;
+        };
+        if b.name == "_" || b.field_of.is_some() {
+            continue;
+        }
+        let ty = match &b.ty {
+            Some(t) => Some(t.clone()),
+            None => value_type(index, func, &func.events[init]),
+        };
+        let Some(drop) = ty.as_deref().and_then(|t| drop_impl_of(index, t)) else {
+            continue;
+        };
+        let last = func
+            .events
+            .iter()
+            .filter(|e| e.id > init && b.scope.contains(&e.region))
+            .map(|e| e.id)
+            .max()
+            .unwrap_or(init);
+        if func.returns.contains(&init)
+            || func.field_inits.iter().any(|f| f.deps.contains(&init))
+            || moved_after(index, func, b, init)
+        {
+            continue;
+        }
+        out.push(ScopeDrop {
+            binding: b,
+            drop,
+            last,
+        });
+    }
+    out
+}
+
+/// The type of the value `ev` produces, when the crate tells: a crate function's declared
+/// return type, or an element taken from a container place (`self.q.pop_front()` of a
+/// `VecDeque<Task>`), through `unwrap`/`expect`.
+fn value_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<String> {
+    let mut e = ev;
+    while PASS.contains(&e.name.as_str()) {
+        let r = e.receiver_region?;
+        e = func.events[..e.id].iter().rev().find(|x| x.region == r)?;
+    }
+    if e.kind == EventKind::MethodCall
+        && ["remove", "take", "pop", "pop_front", "pop_back", "swap_remove"]
+            .contains(&e.name.as_str())
+    {
+        let t = index.type_of(func, e.receiver.as_ref()?)?;
+        let head = t.split('<').next().unwrap_or(&t).trim().to_string();
+        return (t.contains('<') && !index.structs.contains_key(crate::analysis::last_segment(&head)))
+            .then(|| t.into_owned());
+    }
+    let (callee, _) = crate_callee(index, func, e)?;
+    let name = crate::analysis::last_segment(&e.name);
+    let entry = index.functions.get(name)?.iter().find(|f| f.key == callee)?;
+    (entry.ret != "()").then(|| entry.ret.clone())
+}
+
+/// Whether binding `b` (initialized by event `init`) may be moved away in its scope.
+fn moved_after(index: &CrateIndex, func: &FnFacts, b: &Binding, init: EventId) -> bool {
+    func.events[init + 1..]
+        .iter()
+        .filter(|e| b.scope.contains(&e.region))
+        .any(|e| {
+            let named = |t: &str| t == b.name;
+            if e.args.iter().any(|a| named(&a.text)) || e.data_deps.contains(&init) {
+                return true;
+            }
+            let on_it = e
+                .receiver
+                .as_ref()
+                .is_some_and(|p| named(&p.text) && matches!(p.root, Root::Local { .. }));
+            if e.kind == EventKind::MethodCall && on_it {
+                // A crate method on `&self`/`&mut self` borrows; anything else may consume.
+                let borrows = crate_callee(index, func, e).is_some_and(|(k, _)| {
+                    index
+                        .functions
+                        .get(crate::analysis::last_segment(&e.name))
+                        .into_iter()
+                        .flatten()
+                        .any(|f| f.key == k && f.self_by_ref)
+                });
+                return !borrows;
+            }
+            matches!(e.kind, EventKind::Assign { .. }) && on_it
+        })
+}
+
+/// The crate `Drop::drop` that dropping a value of type `ty` (as written) runs: the one crate
+/// type with a `Drop` impl that `ty` names, when no `Arc`/`Rc`/reference stands in between.
+fn drop_impl_of(index: &CrateIndex, ty: &str) -> Option<FnKey> {
+    let drops = index.functions.get("drop")?;
     // The value's own type: its outermost crate type (`Handle`, `Option<Handle>`; not the
     // `T` of an `Arc<T>`, which drops only with the last reference).
     if ty.contains("Arc<") || ty.contains("Rc<") || ty.starts_with('&') {
@@ -1083,6 +1227,9 @@ pub struct Nested {
     /// Both are the same lock object: the same place in the function, the same static, or the
     /// caller's `self.f` and a callee's `self.f` reached through calls on `self`.
     pub same: bool,
+    /// For a lock taken by the `Drop` impl of a binding dropped at the end of its scope
+    /// ([`scope_end_drops`]): the binding's name (`at` is its initializer).
+    pub scope_end: Option<String>,
 }
 
 /// Every acquisition of a function and every lock taken while one of its guards is live.
@@ -1144,6 +1291,7 @@ impl<'f> Nesting<'f> {
         if acqs.is_empty() || func.is_test {
             return Nesting { acqs, nested };
         }
+        let scope_drops = scope_end_drops(index, func);
         for (o, outer) in acqs.iter().enumerate() {
             if reentrant[o] {
                 continue;
@@ -1177,6 +1325,7 @@ impl<'f> Nesting<'f> {
                     inner_writable: inner.writable,
                     inner_blocks: !inner.is_try(func) && !passed_as_argument(func, ev),
                     same: inner.lock == outer.lock,
+                    scope_end: None,
                 });
             }
             let outer_place = outer_ev.receiver.as_ref();
@@ -1214,6 +1363,45 @@ impl<'f> Nesting<'f> {
                         inner_blocks: true,
                         same,
                         taken: Some(t),
+                        scope_end: None,
+                    });
+                }
+            }
+            // Values dropped at the end of their scope while the guard is still live: the
+            // binding is made under the guard and its scope ends inside the guard's (a later
+            // `let` in the same block drops first), with no `drop(guard)` before that end.
+            for d in &scope_drops {
+                let init = d.binding.init.expect("scope drops have an initializer");
+                let init_ev = &func.events[init];
+                let guard_region = outer
+                    .temporary_scope(index.edition)
+                    .into_iter()
+                    .chain(outer.holders.iter().filter_map(|h| {
+                        (!dropped_between(func, &h.name, outer.id, d.last + 1)).then_some(h.scope)
+                    }))
+                    .find(|r| r.contains(&d.binding.scope));
+                if init <= outer.id
+                    || guard_region.is_none()
+                    || !held_at_in(func, outer, init_ev, index.edition)
+                    || elsewhere(init_ev)
+                {
+                    continue;
+                }
+                for t in summary.of(d.drop) {
+                    let same = ids[o].as_ref() == Some(&t.lock) && outer_static;
+                    let mut t = t.clone();
+                    t.via.insert(0, (key, d.binding.scope));
+                    nested.push(Nested {
+                        outer: o,
+                        at: init,
+                        inner: None,
+                        outer_id: ids[o].clone(),
+                        inner_id: Some(t.lock.clone()),
+                        inner_writable: t.writable,
+                        inner_blocks: true,
+                        same,
+                        taken: Some(t),
+                        scope_end: Some(d.binding.name.clone()),
                     });
                 }
             }
@@ -1275,6 +1463,26 @@ mod tests {
         );
         // line numbers: HEAD has 3 lines, so `fn f` is on 4.
         assert_eq!(got, [(5, 6, true), (6, 8, true)]);
+    }
+
+    #[test]
+    fn discarded_guards_end_at_once_and_named_ones_at_scope_end() {
+        // `let _ = m.lock()` binds nothing: the guard is dropped at the end of the statement.
+        // `let _g = m.lock()` lives to the end of its block; a guard of an inner block ends
+        // with that block.
+        let got = nested(
+            "impl Bank { fn f(&self) {
+                let _ = self.state.lock().unwrap();
+                let n = *self.state.lock().unwrap();
+                {
+                    let _g = self.log.lock().unwrap();
+                }
+                let _h = self.log.lock().unwrap();
+                let m = self.log.lock().unwrap().len();
+            } }",
+            "Bank::f",
+        );
+        assert_eq!(got, [(10, 11, true)]);
     }
 
     #[test]
