@@ -16,6 +16,13 @@
 //! `f(m.lock())`) belongs to the callee from then on: [`Nesting`] does not count that call.
 //! Not followed yet: a guard moved into a struct or another binding (`let h = g;`, taken to
 //! live as long as `g`'s scope).
+//!
+//! Code that runs implicitly under a guard is followed where the crate shows it: a crate
+//! `Drop` impl run by `drop(x)`, an overwrite, a discarded removal or a binding's scope end
+//! ([`drop_impl_run`], [`scope_end_drops`]), and closures a function calls while it holds a
+//! lock ([`LockSummary::callbacks`], [`callback_relocks`]). [`Guards`] and the deadlock rules
+//! use the package's edition ([`CrateIndex::edition`]); [`held_at`] (the lost-update rules)
+//! still assumes [`DEFAULT_EDITION`].
 
 use crate::analysis::{
     Binding, Event, EventId, EventKind, FnFacts, Place, Root, Scrutinee, ScrutineeKind,
@@ -858,7 +865,7 @@ pub struct ScopeDrop<'f> {
 
 /// Bindings dropped at the end of their scope by a crate `Drop` impl: the value's type (the
 /// annotation, or what the initializer returns: a crate function's return type, an element
-/// removed from a container, `take()` of an `Option`) has one ([`drop_impl_of`]), and the
+/// removed from a container, `take()` of an `Option`) has one, and the
 /// binding is not moved away first. Moved is judged conservatively: passed as an argument,
 /// flowing into any other call's arguments, returned, put in a struct literal, or the receiver
 /// of a method that is not a crate method taking `&self`/`&mut self`.
