@@ -253,7 +253,7 @@ fn inherited_edition_decides_if_let_temporaries_in_both_modes() {
     for (edition, expected) in [("2024", 0), ("2021", 1)] {
         let dir = inheriting_workspace(edition);
         let member = dir.path().join("log");
-        let paths = discover::paths(&[member.clone()]).unwrap();
+        let paths = discover::paths(std::slice::from_ref(&member)).unwrap();
         let ws = discover::workspace(Some(&dir.path().join("Cargo.toml")), &[]).unwrap();
         for (mode, found) in [("paths", paths), ("workspace", ws)] {
             assert_eq!(

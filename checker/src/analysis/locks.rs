@@ -567,8 +567,7 @@ pub struct HeldCall {
 /// that is no crate type; its bound is not recorded, the call site's closure decides).
 fn callable_param(index: &CrateIndex, ty: &str) -> bool {
     let ty = ty.trim_start_matches('&').trim_start_matches("mut ").trim();
-    if ty.contains("Fn(") || ty.contains("FnMut") || ty.contains("FnOnce") || ty.contains("Fn (")
-    {
+    if ty.contains("Fn(") || ty.contains("FnMut") || ty.contains("FnOnce") || ty.contains("Fn (") {
         return true;
     }
     let generic = ty.chars().next().is_some_and(|c| c.is_ascii_uppercase())
@@ -920,17 +919,31 @@ fn value_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<String> 
         e = func.events[..e.id].iter().rev().find(|x| x.region == r)?;
     }
     if e.kind == EventKind::MethodCall
-        && ["remove", "take", "pop", "pop_front", "pop_back", "swap_remove"]
-            .contains(&e.name.as_str())
+        && [
+            "remove",
+            "take",
+            "pop",
+            "pop_front",
+            "pop_back",
+            "swap_remove",
+        ]
+        .contains(&e.name.as_str())
     {
         let t = index.type_of(func, e.receiver.as_ref()?)?;
         let head = t.split('<').next().unwrap_or(&t).trim().to_string();
-        return (t.contains('<') && !index.structs.contains_key(crate::analysis::last_segment(&head)))
-            .then(|| t.into_owned());
+        return (t.contains('<')
+            && !index
+                .structs
+                .contains_key(crate::analysis::last_segment(&head)))
+        .then(|| t.into_owned());
     }
     let (callee, _) = crate_callee(index, func, e)?;
     let name = crate::analysis::last_segment(&e.name);
-    let entry = index.functions.get(name)?.iter().find(|f| f.key == callee)?;
+    let entry = index
+        .functions
+        .get(name)?
+        .iter()
+        .find(|f| f.key == callee)?;
     (entry.ret != "()").then(|| entry.ret.clone())
 }
 

@@ -69,9 +69,7 @@ pub fn report(
                     "`{name}` is dropped at the end of its scope (line {}) while this function's \
                      {read}guard of `{lock}` from line {} is still live, and its `{}` locks \
                      `{lock}` again: the thread waits for itself forever",
-                    t.via[0].1.end_line,
-                    outer_ev.region.line,
-                    dropped.name
+                    t.via[0].1.end_line, outer_ev.region.line, dropped.name
                 ),
                 format!(
                     "drop the guard before `{name}` goes out of scope, or move `{name}` out of \
