@@ -579,7 +579,11 @@ fn callable_param(index: &CrateIndex, ty: &str) -> bool {
 /// The [`HeldCall`]s of one function: for every blocking acquisition of a crate-named lock
 /// in its own body, each callable parameter called, or passed as an argument, while the
 /// guard is live.
-fn held_calls(index: &CrateIndex, func: &FnFacts) -> Vec<HeldCall> {
+fn held_calls(
+    index: &CrateIndex,
+    func: &FnFacts,
+    by_name: &HashMap<&str, Vec<&FnFacts>>,
+) -> Vec<HeldCall> {
     let params: Vec<(usize, &str)> = func
         .params
         .iter()
@@ -615,9 +619,11 @@ fn held_calls(index: &CrateIndex, func: &FnFacts) -> Vec<HeldCall> {
             }
             for (i, name) in &params {
                 let called = e.kind == EventKind::Call && e.name == *name;
-                let passed = e.args.iter().any(|x| {
+                // Handed on only to a crate function that takes a callable there (which may
+                // call it); `Box::new(f)`, `tx.send(f)` store it for later.
+                let passed = e.args.iter().enumerate().any(|(pos, x)| {
                     let t = x.text.trim_start_matches('&').trim_start_matches("mut ");
-                    t == *name
+                    t == *name && takes_callable(index, by_name, e, pos)
                 });
                 if (called || passed) && !out.iter().any(|h: &HeldCall| h.param == *i) {
                     out.push(HeldCall {
@@ -634,6 +640,28 @@ fn held_calls(index: &CrateIndex, func: &FnFacts) -> Vec<HeldCall> {
         }
     }
     out
+}
+
+/// Whether some crate function named like the call `ev` takes a callable parameter at its
+/// argument position `pos` (a method's `self` shifts the positions of a method call).
+fn takes_callable(
+    index: &CrateIndex,
+    by_name: &HashMap<&str, Vec<&FnFacts>>,
+    ev: &Event,
+    pos: usize,
+) -> bool {
+    let name = crate::analysis::last_segment(&ev.name);
+    by_name.get(name).into_iter().flatten().any(|f| {
+        let has_self = f.params.first().is_some_and(|(n, _)| n == "self");
+        let at = if has_self && ev.kind == EventKind::MethodCall {
+            pos + 1
+        } else {
+            pos
+        };
+        f.params
+            .get(at)
+            .is_some_and(|(_, t)| callable_param(index, t))
+    })
 }
 
 /// A closure that relocks a lock its callee holds while calling it: `self.status.with(|s| {
@@ -1131,9 +1159,13 @@ impl LockSummary {
             }
         }
         let mut callbacks = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<&FnFacts>> = HashMap::new();
+        for f in files.iter().flat_map(|f| f.functions.iter()) {
+            by_name.entry(f.short_name()).or_default().push(f);
+        }
         for (fi, facts) in files.iter().enumerate() {
             for (i, func) in facts.functions.iter().enumerate() {
-                let held = held_calls(index, func);
+                let held = held_calls(index, func, &by_name);
                 if !held.is_empty() {
                     callbacks.insert(FnKey { file: fi, func: i }, held);
                 }
