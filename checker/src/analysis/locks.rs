@@ -595,21 +595,8 @@ fn held_calls(
     if params.is_empty() || func.is_test {
         return out;
     }
-    for a in acquisitions(index, func) {
+    for (a, lock, on_self) in summarized_acquisitions(index, func) {
         let ev = a.event(func);
-        if a.is_try(func) || runs_elsewhere(func, ev) {
-            continue;
-        }
-        let Some(place) = ev.receiver.as_ref() else {
-            continue;
-        };
-        if is_reentrant(index, func, place) {
-            continue;
-        }
-        let Some(lock) = lock_id(index, func, place) else {
-            continue;
-        };
-        let on_self = place.root == Root::SelfValue && place.text.matches('.').count() == 1;
         for e in &func.events[ev.id + 1..] {
             if !matches!(e.kind, EventKind::Call | EventKind::MethodCall)
                 || !held_at_in(func, &a, e, index.edition)
@@ -640,6 +627,31 @@ fn held_calls(
         }
     }
     out
+}
+
+/// The acquisitions of `func` that the [`LockSummary`] counts: blocking (not `try_*`), not
+/// in a spawned closure, of a non-reentrant lock with a crate-wide name, each with that
+/// [`LockId`] and whether it is a field of `self` (`self.state`).
+fn summarized_acquisitions<'f>(
+    index: &CrateIndex,
+    func: &'f FnFacts,
+) -> Vec<(Acq<'f>, LockId, bool)> {
+    acquisitions(index, func)
+        .into_iter()
+        .filter_map(|a| {
+            let ev = a.event(func);
+            if a.is_try(func) || runs_elsewhere(func, ev) {
+                return None;
+            }
+            let place = ev.receiver.as_ref()?;
+            if is_reentrant(index, func, place) {
+                return None;
+            }
+            let lock = lock_id(index, func, place)?;
+            let on_self = place.root == Root::SelfValue && place.text.matches('.').count() == 1;
+            Some((a, lock, on_self))
+        })
+        .collect()
 }
 
 /// Whether some crate function named like the call `ev` takes a callable parameter at its
@@ -838,19 +850,24 @@ pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(F
     }
 }
 
-/// Container methods whose result, when the caller discards it, is a removed element dropped
-/// on the spot (`self.conns.remove(&id);`, `self.current.take();`), and methods that drop
-/// elements themselves (`clear`, `truncate`).
-const DISCARDING: &[&str] = &[
+/// Container methods that return the element they remove: when the caller discards the
+/// result, the element is dropped on the spot (`self.conns.remove(&id);`,
+/// `self.current.take();`).
+const REMOVING: &[&str] = &[
     "remove",
     "take",
     "pop",
     "pop_front",
     "pop_back",
     "swap_remove",
-    "clear",
-    "truncate",
 ];
+
+/// Whether the method call `ev` drops elements of its receiver: a [`REMOVING`] call whose
+/// result is discarded, or `clear()`/`truncate(n)`.
+fn discards_elements(ev: &Event) -> bool {
+    let name = ev.name.as_str();
+    (REMOVING.contains(&name) && !ev.value_used) || name == "clear" || name == "truncate"
+}
 
 /// The crate's `Drop::drop` that `ev` runs, if any: `drop(x)` (or `mem::drop`) of a value
 /// whose declared type is a crate type with a `Drop` impl, an assignment `place = v` that
@@ -863,9 +880,7 @@ pub fn drop_impl_run(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<F
             ev.args.first()?.place.as_ref()?
         }
         EventKind::Assign { op: None } => ev.receiver.as_ref()?,
-        EventKind::MethodCall if DISCARDING.contains(&ev.name.as_str()) && !ev.value_used => {
-            ev.receiver.as_ref()?
-        }
+        EventKind::MethodCall if discards_elements(ev) => ev.receiver.as_ref()?,
         _ => return None,
     };
     let ty = index.type_of(func, place)?;
@@ -946,17 +961,7 @@ fn value_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<String> 
         let r = e.receiver_region?;
         e = func.events[..e.id].iter().rev().find(|x| x.region == r)?;
     }
-    if e.kind == EventKind::MethodCall
-        && [
-            "remove",
-            "take",
-            "pop",
-            "pop_front",
-            "pop_back",
-            "swap_remove",
-        ]
-        .contains(&e.name.as_str())
-    {
+    if e.kind == EventKind::MethodCall && REMOVING.contains(&e.name.as_str()) {
         let t = index.type_of(func, e.receiver.as_ref()?)?;
         let head = t.split('<').next().unwrap_or(&t).trim().to_string();
         return (t.contains('<')
@@ -1130,31 +1135,17 @@ impl LockSummary {
         for (fi, facts) in files.iter().enumerate() {
             for (i, func) in facts.functions.iter().enumerate() {
                 let key = FnKey { file: fi, func: i };
-                for a in acquisitions(index, func) {
-                    let ev = a.event(func);
-                    if a.is_try(func) || runs_elsewhere(func, ev) {
-                        continue;
-                    }
-                    let Some(place) = ev.receiver.as_ref() else {
-                        continue;
-                    };
-                    if is_reentrant(index, func, place) {
-                        continue;
-                    }
-                    if let Some(lock) = lock_id(index, func, place) {
-                        let on_self =
-                            place.root == Root::SelfValue && place.text.matches('.').count() == 1;
-                        add(
-                            takes.entry(key).or_default(),
-                            Taken {
-                                lock,
-                                on_self,
-                                writable: a.writable,
-                                at: (key, ev.region),
-                                via: Vec::new(),
-                            },
-                        );
-                    }
+                for (a, lock, on_self) in summarized_acquisitions(index, func) {
+                    add(
+                        takes.entry(key).or_default(),
+                        Taken {
+                            lock,
+                            on_self,
+                            writable: a.writable,
+                            at: (key, a.event(func).region),
+                            via: Vec::new(),
+                        },
+                    );
                 }
             }
         }
@@ -1284,6 +1275,34 @@ pub struct Nested {
     pub scope_end: Option<String>,
 }
 
+impl Nested {
+    /// A lock taken through the call (or drop) at event `at`, whose callee takes `t`; `step`
+    /// is this function's part of the path.
+    fn through(
+        outer: usize,
+        at: EventId,
+        outer_id: &Option<LockId>,
+        t: &Taken,
+        step: (FnKey, Region),
+        same: bool,
+    ) -> Nested {
+        let mut t = t.clone();
+        t.via.insert(0, step);
+        Nested {
+            outer,
+            at,
+            inner: None,
+            outer_id: outer_id.clone(),
+            inner_id: Some(t.lock.clone()),
+            inner_writable: t.writable,
+            inner_blocks: true,
+            same,
+            taken: Some(t),
+            scope_end: None,
+        }
+    }
+}
+
 /// Every acquisition of a function and every lock taken while one of its guards is live.
 pub struct Nesting<'f> {
     pub acqs: Vec<Acq<'f>>,
@@ -1403,20 +1422,14 @@ impl<'f> Nesting<'f> {
                 for t in summary.of(callee) {
                     let same = ids[o].as_ref() == Some(&t.lock)
                         && (outer_static || (outer_self && on_self && t.on_self));
-                    let mut t = t.clone();
-                    t.via.insert(0, (key, ev.region));
-                    nested.push(Nested {
-                        outer: o,
-                        at: ev.id,
-                        inner: None,
-                        outer_id: ids[o].clone(),
-                        inner_id: Some(t.lock.clone()),
-                        inner_writable: t.writable,
-                        inner_blocks: true,
+                    nested.push(Nested::through(
+                        o,
+                        ev.id,
+                        &ids[o],
+                        t,
+                        (key, ev.region),
                         same,
-                        taken: Some(t),
-                        scope_end: None,
-                    });
+                    ));
                 }
             }
             // Values dropped at the end of their scope while the guard is still live: the
@@ -1441,20 +1454,9 @@ impl<'f> Nesting<'f> {
                 }
                 for t in summary.of(d.drop) {
                     let same = ids[o].as_ref() == Some(&t.lock) && outer_static;
-                    let mut t = t.clone();
-                    t.via.insert(0, (key, d.binding.scope));
-                    nested.push(Nested {
-                        outer: o,
-                        at: init,
-                        inner: None,
-                        outer_id: ids[o].clone(),
-                        inner_id: Some(t.lock.clone()),
-                        inner_writable: t.writable,
-                        inner_blocks: true,
-                        same,
-                        taken: Some(t),
-                        scope_end: Some(d.binding.name.clone()),
-                    });
+                    let mut n = Nested::through(o, init, &ids[o], t, (key, d.binding.scope), same);
+                    n.scope_end = Some(d.binding.name.clone());
+                    nested.push(n);
                 }
             }
         }
