@@ -582,7 +582,7 @@ fn callable_param(index: &CrateIndex, ty: &str) -> bool {
 fn held_calls(
     index: &CrateIndex,
     func: &FnFacts,
-    by_name: &HashMap<&str, Vec<&FnFacts>>,
+    by_name: &HashMap<&str, Vec<(FnKey, &FnFacts)>>,
 ) -> Vec<HeldCall> {
     let params: Vec<(usize, &str)> = func
         .params
@@ -610,7 +610,7 @@ fn held_calls(
                 // call it); `Box::new(f)`, `tx.send(f)` store it for later.
                 let passed = e.args.iter().enumerate().any(|(pos, x)| {
                     let t = x.text.trim_start_matches('&').trim_start_matches("mut ");
-                    t == *name && takes_callable(index, by_name, e, pos)
+                    t == *name && takes_callable(index, by_name, func, e, pos)
                 });
                 if (called || passed) && !out.iter().any(|h: &HeldCall| h.param == *i) {
                     out.push(HeldCall {
@@ -658,12 +658,16 @@ fn summarized_acquisitions<'f>(
 /// argument position `pos` (a method's `self` shifts the positions of a method call).
 fn takes_callable(
     index: &CrateIndex,
-    by_name: &HashMap<&str, Vec<&FnFacts>>,
+    by_name: &HashMap<&str, Vec<(FnKey, &FnFacts)>>,
+    func: &FnFacts,
     ev: &Event,
     pos: usize,
 ) -> bool {
+    // The functions the call may be (`Box::new` is none of the crate's `new`s).
+    let keys = index.method_callees(func, ev);
     let name = crate::analysis::last_segment(&ev.name);
-    by_name.get(name).into_iter().flatten().any(|f| {
+    let candidates = by_name.get(name).into_iter().flatten();
+    candidates.filter(|(k, _)| keys.contains(k)).any(|(_, f)| {
         let has_self = f.params.first().is_some_and(|(n, _)| n == "self");
         let at = if has_self && ev.kind == EventKind::MethodCall {
             pos + 1
@@ -1150,9 +1154,12 @@ impl LockSummary {
             }
         }
         let mut callbacks = HashMap::new();
-        let mut by_name: HashMap<&str, Vec<&FnFacts>> = HashMap::new();
-        for f in files.iter().flat_map(|f| f.functions.iter()) {
-            by_name.entry(f.short_name()).or_default().push(f);
+        let mut by_name: HashMap<&str, Vec<(FnKey, &FnFacts)>> = HashMap::new();
+        for (fi, facts) in files.iter().enumerate() {
+            for (i, f) in facts.functions.iter().enumerate() {
+                let key = FnKey { file: fi, func: i };
+                by_name.entry(f.short_name()).or_default().push((key, f));
+            }
         }
         for (fi, facts) in files.iter().enumerate() {
             for (i, func) in facts.functions.iter().enumerate() {
