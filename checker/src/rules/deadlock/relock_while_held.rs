@@ -68,7 +68,8 @@ declare_rule! {
     /// dropped — by `drop(x)`, an assignment, a discarded removal, or the end of a binding's
     /// scope when the binding is not moved (not behind an `Arc`, where only the last
     /// reference drops); values held inside other values (a request's type-erased
-    /// extensions, a field of a pattern's `..`) are not. `ReentrantMutex`, `try_lock`
+    /// extensions, a field of a pattern's `..`, a value bound to `let _ =`) are not.
+    /// `ReentrantMutex`, `try_lock`
     /// and a read lock taken twice are not reported (a read-then-write is
     /// `rwlock-upgrade`'s). A guard moved into another binding or a call is followed as if it
     /// stayed in the first binding. An `if let` scrutinee's temporary lives through the
