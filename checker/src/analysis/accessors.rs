@@ -1,0 +1,287 @@
+//! Interprocedural summaries of the crate's atomic getters and setters: methods that read one
+//! atomic field of `self` and return it (`fn balance(&self) -> i64 { self.balance.load(..) }`)
+//! or store a parameter into one (`fn set_balance(&self, v: i64) { self.balance.store(v, ..) }`).
+//!
+//! A check made through a getter and a write made through a setter is the most common real
+//! shape of an atomic lost update (`let b = acct.balance(); if b >= x { acct.set_balance(b - x) }`),
+//! so the `atomic-load-store` question "which load does this store depend on" is asked over
+//! [`AtomicOp`]s: the direct `load`/`store` calls and the calls of such accessors, seen as a
+//! load or store of the caller's receiver place extended by the accessor's field
+//! (`acct.balance()` → `acct.balance`).
+//!
+//! Computed once per crate from the per-file facts ([`AccessorSummary::build`], cached in
+//! `CrateIndex::accessors`). Decisions, for precision:
+//! * only one level: an accessor's body does the atomic access itself (a getter calling a
+//!   getter is not followed);
+//! * a getter has a `&self` receiver, returns the value of a `load` of `self.<field>` and does
+//!   no store or read-modify-write; a setter has a `&self` receiver, stores one of its
+//!   parameters into `self.<field>` and neither loads that field nor does a read-modify-write
+//!   (those are load/store pairs of their own, judged in the setter);
+//! * a call is an accessor call only when every crate method it may resolve to
+//!   ([`CrateIndex::method_callees`]) is the same kind of accessor of the same field; a call
+//!   that may be a library method or a method with another body is no access.
+
+use crate::analysis::{Arg, Event, EventKind, FileFacts, FnFacts, MemOrdering, Place, Root};
+use crate::index::{CrateIndex, FnKey};
+use std::collections::HashMap;
+
+/// What an accessor method does with its atomic field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Accessor {
+    /// Returns `self.<field>.load(ordering)`.
+    Load { field: String, ordering: MemOrdering },
+    /// `self.<field>.store(<param>, ordering)`; `arg` is the index of that parameter among the
+    /// call's arguments (the receiver not counted).
+    Store {
+        field: String,
+        arg: usize,
+        ordering: MemOrdering,
+    },
+}
+
+/// The crate's accessors, by function.
+#[derive(Default, Debug)]
+pub struct AccessorSummary {
+    pub by_fn: HashMap<FnKey, Accessor>,
+}
+
+const RMW: &[&str] = &[
+    "compare_exchange",
+    "compare_exchange_weak",
+    "compare_and_swap",
+    "fetch_update",
+    "swap",
+    "fetch_add",
+    "fetch_sub",
+    "fetch_max",
+    "fetch_min",
+    "fetch_and",
+    "fetch_or",
+    "fetch_xor",
+    "fetch_nand",
+];
+
+/// Whether `ev` is a read-modify-write of an atomic (by name).
+pub fn is_rmw(ev: &Event) -> bool {
+    ev.kind == EventKind::MethodCall && RMW.contains(&ev.name.as_str())
+}
+
+fn is_load(ev: &Event) -> bool {
+    ev.is_method("load", 1) && ev.args[0].ordering.is_some()
+}
+
+fn is_store(ev: &Event) -> bool {
+    ev.is_method("store", 2) && ev.args[1].ordering.is_some()
+}
+
+/// `self.<field>` → `<field>` for a place rooted at `self` (one or more field steps, no index).
+fn self_field(ev: &Event) -> Option<&str> {
+    let p = ev.receiver.as_ref()?;
+    if p.root != Root::SelfValue || p.text.contains('[') {
+        return None;
+    }
+    p.text.strip_prefix("self.")
+}
+
+/// Whether `text` contains `word` as a whole identifier.
+fn mentions(text: &str, word: &str) -> bool {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .any(|w| w == word)
+}
+
+fn accessor_of(func: &FnFacts) -> Option<Accessor> {
+    if func.params.first().is_none_or(|(n, t)| n != "self" || t != "&Self") {
+        return None;
+    }
+    if func.events.iter().any(is_rmw) {
+        return None;
+    }
+    let stores: Vec<&Event> = func.events.iter().filter(|e| is_store(e)).collect();
+    let loads: Vec<&Event> = func.events.iter().filter(|e| is_load(e)).collect();
+    match (loads.as_slice(), stores.as_slice()) {
+        ([l], []) if func.returns.contains(&l.id) && l.closure_depth == 0 => {
+            Some(Accessor::Load {
+                field: self_field(l)?.to_string(),
+                ordering: l.args[0].ordering?,
+            })
+        }
+        ([], [s]) if s.closure_depth == 0 && s.control_deps.is_empty() => {
+            let field = self_field(s)?.to_string();
+            let value = &s.args[0];
+            let arg = func.params[1..]
+                .iter()
+                .position(|(n, _)| mentions(&value.text, n))?;
+            Some(Accessor::Store {
+                field,
+                arg,
+                ordering: s.args[1].ordering?,
+            })
+        }
+        _ => None,
+    }
+}
+
+impl AccessorSummary {
+    pub fn build(files: &[&FileFacts]) -> AccessorSummary {
+        let mut by_fn = HashMap::new();
+        for (fi, facts) in files.iter().enumerate() {
+            for (i, func) in facts.functions.iter().enumerate() {
+                if let Some(a) = accessor_of(func) {
+                    by_fn.insert(FnKey { file: fi, func: i }, a);
+                }
+            }
+        }
+        AccessorSummary { by_fn }
+    }
+
+    /// The accessor a method call `ev` in `func` runs, when every crate method it may resolve
+    /// to is the same accessor.
+    pub fn of_call(&self, index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<&Accessor> {
+        if ev.kind != EventKind::MethodCall || self.by_fn.is_empty() {
+            return None;
+        }
+        let callees = index.method_callees(func, ev);
+        let first = self.by_fn.get(callees.first()?)?;
+        callees[1..]
+            .iter()
+            .all(|k| self.by_fn.get(k) == Some(first))
+            .then_some(first)
+    }
+}
+
+/// An atomic load or store as `atomic-load-store` sees it: a direct `load`/`store` call, or a
+/// call of a crate getter/setter ([`Accessor`]).
+#[derive(Clone, Debug)]
+pub struct AtomicOp<'f> {
+    pub ev: &'f Event,
+    /// The atomic's place: the receiver of a direct call; for an accessor call, the call's
+    /// receiver extended by the accessor's field (`acct.balance()` → `acct.balance`).
+    pub place: Place,
+    pub ordering: MemOrdering,
+    /// The stored value (stores only).
+    pub value: Option<&'f Arg>,
+    /// The accessor method's name when the access goes through one.
+    pub via: Option<&'f str>,
+}
+
+impl<'f> AtomicOp<'f> {
+    /// `ev` as an atomic load, directly or through a getter.
+    pub fn load(
+        summary: &AccessorSummary,
+        index: &CrateIndex,
+        func: &FnFacts,
+        ev: &'f Event,
+    ) -> Option<AtomicOp<'f>> {
+        if is_load(ev) {
+            return Some(AtomicOp {
+                ev,
+                place: ev.receiver.clone()?,
+                ordering: ev.args[0].ordering?,
+                value: None,
+                via: None,
+            });
+        }
+        match summary.of_call(index, func, ev)? {
+            Accessor::Load { field, ordering } => Some(AtomicOp {
+                ev,
+                place: extended(ev.receiver.as_ref()?, field),
+                ordering: *ordering,
+                value: None,
+                via: Some(&ev.name),
+            }),
+            Accessor::Store { .. } => None,
+        }
+    }
+
+    /// `ev` as an atomic store, directly or through a setter.
+    pub fn store(
+        summary: &AccessorSummary,
+        index: &CrateIndex,
+        func: &FnFacts,
+        ev: &'f Event,
+    ) -> Option<AtomicOp<'f>> {
+        if is_store(ev) {
+            return Some(AtomicOp {
+                ev,
+                place: ev.receiver.clone()?,
+                ordering: ev.args[1].ordering?,
+                value: Some(&ev.args[0]),
+                via: None,
+            });
+        }
+        match summary.of_call(index, func, ev)? {
+            Accessor::Store {
+                field,
+                arg,
+                ordering,
+            } => Some(AtomicOp {
+                ev,
+                place: extended(ev.receiver.as_ref()?, field),
+                ordering: *ordering,
+                value: Some(ev.args.get(*arg)?),
+                via: Some(&ev.name),
+            }),
+            Accessor::Load { .. } => None,
+        }
+    }
+}
+
+fn extended(recv: &Place, field: &str) -> Place {
+    Place {
+        text: format!("{}.{field}", recv.text),
+        root: recv.root.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::analyze_file;
+
+    fn summary(src: &str) -> (FileFacts, Vec<(String, Accessor)>) {
+        let facts = analyze_file(&syn::parse_file(src).unwrap());
+        let s = AccessorSummary::build(&[&facts]);
+        let mut v: Vec<(String, Accessor)> = s
+            .by_fn
+            .iter()
+            .map(|(k, a)| (facts.functions[k.func].name.clone(), a.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        (facts, v)
+    }
+
+    #[test]
+    fn getters_and_setters_of_one_atomic_field() {
+        let (_, v) = summary(
+            r#"
+            impl Account {
+                fn balance(&self) -> i64 { self.balance.load(Ordering::Acquire) }
+                fn set_balance(&self, v: i64) { self.balance.store(v, Ordering::Release) }
+                fn set_limit(&self, _unit: u8, l: u32) { self.limits.max.store(l as u64, Relaxed); }
+                // Not accessors: a RMW, exclusive self, a load not returned, a store of no
+                // parameter, a conditional store, a load and a store.
+                fn bump(&self) -> i64 { self.balance.fetch_add(1, Relaxed) }
+                fn reset(&mut self, v: i64) { self.balance.store(v, Relaxed) }
+                fn log(&self) { println!("{}", self.balance.load(Relaxed)); }
+                fn clear(&self) { self.balance.store(0, Relaxed) }
+                fn set_if(&self, v: i64, on: bool) { if on { self.balance.store(v, Relaxed) } }
+                fn double(&self) -> i64 { let b = self.balance.load(Relaxed); self.balance.store(b * 2, Relaxed); b }
+                fn of_slot(&self, i: usize) -> u64 { self.slots[i].load(Relaxed) }
+            }
+            "#,
+        );
+        let names: Vec<&str> = v.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Account::balance", "Account::set_balance", "Account::set_limit"]
+        );
+        assert_eq!(
+            v[2].1,
+            Accessor::Store {
+                field: "limits.max".into(),
+                arg: 1,
+                ordering: MemOrdering::Relaxed
+            }
+        );
+    }
+}
