@@ -99,7 +99,11 @@ fn accessor_of(func: &FnFacts) -> Option<Accessor> {
     let stores: Vec<&Event> = func.events.iter().filter(|e| is_store(e)).collect();
     let loads: Vec<&Event> = func.events.iter().filter(|e| is_load(e)).collect();
     match (loads.as_slice(), stores.as_slice()) {
-        ([l], []) if func.returns.contains(&l.id) && l.closure_depth == 0 => {
+        ([l], [])
+            if func.ret.as_deref().is_some_and(|r| r != "()")
+                && func.returns.contains(&l.id)
+                && l.closure_depth == 0 =>
+        {
             Some(Accessor::Load {
                 field: self_field(l)?.to_string(),
                 ordering: l.args[0].ordering?,
@@ -258,13 +262,14 @@ mod tests {
                 fn balance(&self) -> i64 { self.balance.load(Ordering::Acquire) }
                 fn set_balance(&self, v: i64) { self.balance.store(v, Ordering::Release) }
                 fn set_limit(&self, _unit: u8, l: u32) { self.limits.max.store(l as u64, Relaxed); }
+                // A store that a parameter decides is still a store of a parameter.
+                fn set_if(&self, v: i64, on: bool) { if on { self.balance.store(v, Relaxed) } }
                 // Not accessors: a RMW, exclusive self, a load not returned, a store of no
-                // parameter, a conditional store, a load and a store.
+                // parameter, a load and a store, an indexed slot.
                 fn bump(&self) -> i64 { self.balance.fetch_add(1, Relaxed) }
                 fn reset(&mut self, v: i64) { self.balance.store(v, Relaxed) }
                 fn log(&self) { println!("{}", self.balance.load(Relaxed)); }
                 fn clear(&self) { self.balance.store(0, Relaxed) }
-                fn set_if(&self, v: i64, on: bool) { if on { self.balance.store(v, Relaxed) } }
                 fn double(&self) -> i64 { let b = self.balance.load(Relaxed); self.balance.store(b * 2, Relaxed); b }
                 fn of_slot(&self, i: usize) -> u64 { self.slots[i].load(Relaxed) }
             }
@@ -273,10 +278,15 @@ mod tests {
         let names: Vec<&str> = v.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["Account::balance", "Account::set_balance", "Account::set_limit"]
+            [
+                "Account::balance",
+                "Account::set_balance",
+                "Account::set_if",
+                "Account::set_limit"
+            ]
         );
         assert_eq!(
-            v[2].1,
+            v[3].1,
             Accessor::Store {
                 field: "limits.max".into(),
                 arg: 1,

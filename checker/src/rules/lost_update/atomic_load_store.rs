@@ -56,7 +56,11 @@ declare_rule! {
     ///
     /// ### Known limitations
     /// Data flow is followed within one function (through `let` bindings, arithmetic, branches,
-    /// closures), not across calls. Atomics that are local variables built in the function
+    /// closures); across calls only into the crate's own getters and setters: a `&self` method
+    /// that returns a `load` of one field of `self`, or stores one of its parameters into one,
+    /// counts as that load or store of the caller's receiver (`pool.available()` reads
+    /// `pool.available`), when every crate method the call may be agrees; deeper helpers are
+    /// not followed. Atomics that are local variables built in the function
     /// (`let c = AtomicUsize::new(0)`) are assumed unshared; wrap them in `Arc` and they count.
     /// Not reported, because only one thread can be writing: functions taking `&mut self` or
     /// `self`, and `unsafe fn`s (whose callers guarantee exclusivity); pairs after a lock guard
