@@ -1,13 +1,17 @@
-//! Interprocedural summaries of the crate's atomic getters and setters: methods that read one
-//! atomic field of `self` and return it (`fn balance(&self) -> i64 { self.balance.load(..) }`)
-//! or store a parameter into one (`fn set_balance(&self, v: i64) { self.balance.store(v, ..) }`).
+//! Interprocedural summaries of the crate's getters and setters: methods that read one atomic
+//! field of `self` and return it (`fn balance(&self) -> i64 { self.balance.load(..) }`) or
+//! store a parameter into one (`fn set_balance(&self, v: i64) { self.balance.store(v, ..) }`),
+//! and the same through a lock field of `self` (`*self.balance.lock().unwrap()`, read and
+//! returned, or assigned a parameter): [`Accessor`].
 //!
 //! A check made through a getter and a write made through a setter is the most common real
 //! shape of an atomic lost update (`let b = acct.balance(); if b >= x { acct.set_balance(b - x) }`),
 //! so the `atomic-load-store` question "which load does this store depend on" is asked over
 //! [`AtomicOp`]s: the direct `load`/`store` calls and the calls of such accessors, seen as a
 //! load or store of the caller's receiver place extended by the accessor's field
-//! (`acct.balance()` → `acct.balance`).
+//! (`acct.balance()` → `acct.balance`); `split-lock-update` asks the same of lock accessors
+//! ([`LockedOp`]): a read through one locking method and a write of a value derived from it
+//! through another are two critical sections.
 //!
 //! Computed once per crate from the per-file facts ([`AccessorSummary::build`], cached in
 //! `CrateIndex::accessors`). Decisions, for precision:
@@ -22,6 +26,7 @@
 //!   that may be a library method or a method with another body is no access.
 
 use crate::analysis::{Arg, Event, EventKind, FileFacts, FnFacts, MemOrdering, Place, Root};
+use crate::analysis::locks::{acquisitions, acts_through, reads_of};
 use crate::index::{CrateIndex, FnKey};
 use std::collections::HashMap;
 
@@ -37,6 +42,13 @@ pub enum Accessor {
         arg: usize,
         ordering: MemOrdering,
     },
+    /// Locks `self.<field>` (a declared `Mutex`/`RwLock`), reads through the guard and returns
+    /// what it read (`fn balance(&self) -> i64 { *self.balance.lock().unwrap() }`); writes
+    /// nothing through it.
+    LockedRead { field: String },
+    /// Locks `self.<field>` for writing and assigns one of its parameters (`arg`, as for
+    /// `Store`) through the guard (`*self.balance.lock().unwrap() = v`), reading nothing else.
+    LockedWrite { field: String, arg: usize },
 }
 
 /// The crate's accessors, by function.
@@ -76,11 +88,7 @@ fn is_store(ev: &Event) -> bool {
 
 /// `self.<field>` → `<field>` for a place rooted at `self` (one or more field steps, no index).
 fn self_field(ev: &Event) -> Option<&str> {
-    let p = ev.receiver.as_ref()?;
-    if p.root != Root::SelfValue || p.text.contains('[') {
-        return None;
-    }
-    p.text.strip_prefix("self.")
+    self_place_field(ev.receiver.as_ref()?)
 }
 
 /// Whether `text` contains `word` as a whole identifier.
@@ -89,12 +97,60 @@ fn mentions(text: &str, word: &str) -> bool {
         .any(|w| w == word)
 }
 
-fn accessor_of(func: &FnFacts) -> Option<Accessor> {
+/// `self.<field>` of a place rooted at `self` (no index).
+fn self_place_field(p: &Place) -> Option<&str> {
+    if p.root != Root::SelfValue || p.text.contains('[') {
+        return None;
+    }
+    p.text.strip_prefix("self.")
+}
+
+fn locked_accessor_of(index: &CrateIndex, func: &FnFacts) -> Option<Accessor> {
+    let acqs = acquisitions(index, func);
+    let [acq] = acqs.as_slice() else {
+        return None;
+    };
+    let lock_ev = acq.event(func);
+    let field = self_place_field(lock_ev.receiver.as_ref()?)?.to_string();
+    if lock_ev.closure_depth > 0 {
+        return None;
+    }
+    let through: Vec<&Event> = func.events[acq.id + 1..]
+        .iter()
+        .filter(|e| acts_through(func, acq, e) && !acq.chain.contains(&e.id))
+        .collect();
+    let writes: Vec<&&Event> = through
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Assign { .. }))
+        .collect();
+    let returns_read = func.ret.as_deref().is_some_and(|r| r != "()")
+        && reads_of(func, acq).iter().any(|r| func.returns.contains(r));
+    match writes.as_slice() {
+        [] if returns_read => Some(Accessor::LockedRead { field }),
+        [w] if acq.writable
+            && w.kind == (EventKind::Assign { op: None })
+            && w.closure_depth == 0
+            && through.len() == 1 =>
+        {
+            let value = &w.args.first()?.text;
+            let arg = func.params[1..]
+                .iter()
+                .position(|(n, _)| mentions(value, n))?;
+            Some(Accessor::LockedWrite { field, arg })
+        }
+        _ => None,
+    }
+}
+
+fn accessor_of(index: &CrateIndex, func: &FnFacts) -> Option<Accessor> {
     if func.params.first().is_none_or(|(n, t)| n != "self" || t != "&Self") {
         return None;
     }
     if func.events.iter().any(is_rmw) {
         return None;
+    }
+    if let Some(a) = locked_accessor_of(index, func) {
+        return Some(a);
     }
     let stores: Vec<&Event> = func.events.iter().filter(|e| is_store(e)).collect();
     let loads: Vec<&Event> = func.events.iter().filter(|e| is_load(e)).collect();
@@ -126,11 +182,11 @@ fn accessor_of(func: &FnFacts) -> Option<Accessor> {
 }
 
 impl AccessorSummary {
-    pub fn build(files: &[&FileFacts]) -> AccessorSummary {
+    pub fn build(index: &CrateIndex, files: &[&FileFacts]) -> AccessorSummary {
         let mut by_fn = HashMap::new();
         for (fi, facts) in files.iter().enumerate() {
             for (i, func) in facts.functions.iter().enumerate() {
-                if let Some(a) = accessor_of(func) {
+                if let Some(a) = accessor_of(index, func) {
                     by_fn.insert(FnKey { file: fi, func: i }, a);
                 }
             }
@@ -193,7 +249,7 @@ impl<'f> AtomicOp<'f> {
                 value: None,
                 via: Some(&ev.name),
             }),
-            Accessor::Store { .. } => None,
+            _ => None,
         }
     }
 
@@ -225,7 +281,45 @@ impl<'f> AtomicOp<'f> {
                 value: Some(ev.args.get(*arg)?),
                 via: Some(&ev.name),
             }),
-            Accessor::Load { .. } => None,
+            _ => None,
+        }
+    }
+}
+
+/// A read or write of a lock's data through a crate accessor ([`Accessor::LockedRead`] /
+/// [`Accessor::LockedWrite`]), for `split-lock-update`.
+#[derive(Clone, Debug)]
+pub struct LockedOp<'f> {
+    pub ev: &'f Event,
+    /// The lock's place in the caller: the call's receiver extended by the accessor's field.
+    pub lock: Place,
+    pub write: bool,
+    /// The written value (writes only).
+    pub value: Option<&'f Arg>,
+}
+
+impl<'f> LockedOp<'f> {
+    pub fn of(
+        summary: &AccessorSummary,
+        index: &CrateIndex,
+        func: &FnFacts,
+        ev: &'f Event,
+    ) -> Option<LockedOp<'f>> {
+        let recv = ev.receiver.as_ref()?;
+        match summary.of_call(index, func, ev)? {
+            Accessor::LockedRead { field } => Some(LockedOp {
+                ev,
+                lock: extended(recv, field),
+                write: false,
+                value: None,
+            }),
+            Accessor::LockedWrite { field, arg } => Some(LockedOp {
+                ev,
+                lock: extended(recv, field),
+                write: true,
+                value: Some(ev.args.get(*arg)?),
+            }),
+            _ => None,
         }
     }
 }
@@ -244,7 +338,8 @@ mod tests {
 
     fn summary(src: &str) -> (FileFacts, Vec<(String, Accessor)>) {
         let facts = analyze_file(&syn::parse_file(src).unwrap());
-        let s = AccessorSummary::build(&[&facts]);
+        let index = crate::index::leaked_index(&facts);
+        let s = AccessorSummary::build(&index, &[&facts]);
         let mut v: Vec<(String, Accessor)> = s
             .by_fn
             .iter()
@@ -292,6 +387,37 @@ mod tests {
                 arg: 1,
                 ordering: MemOrdering::Relaxed
             }
+        );
+    }
+
+    #[test]
+    fn getters_and_setters_through_one_lock_field() {
+        let (_, v) = summary(
+            r#"
+            struct Wallet { funds: Mutex<i64>, limit: Mutex<i64>, log: Mutex<Vec<i64>> }
+            impl Wallet {
+                fn funds(&self) -> i64 { *self.funds.lock().unwrap() }
+                fn set_funds(&self, v: i64) { *self.funds.lock().unwrap() = v; }
+                fn limit(&self) -> i64 { let g = self.limit.lock().unwrap(); *g }
+                fn set_limit(&self, v: i64) { let mut g = self.limit.lock().unwrap(); *g = v; }
+                // Not accessors: a read-modify-write in one section, a write of no parameter,
+                // a push, no result.
+                fn add(&self, v: i64) { *self.funds.lock().unwrap() += v; }
+                fn zero(&self) { *self.funds.lock().unwrap() = 0; }
+                fn record(&self, v: i64) { self.log.lock().unwrap().push(v); }
+                fn touch(&self) { let _g = self.funds.lock().unwrap(); }
+            }
+            "#,
+        );
+        let got: Vec<String> = v.iter().map(|(n, a)| format!("{n}: {a:?}")).collect();
+        assert_eq!(
+            got,
+            [
+                "Wallet::funds: LockedRead { field: \"funds\" }",
+                "Wallet::limit: LockedRead { field: \"limit\" }",
+                "Wallet::set_funds: LockedWrite { field: \"funds\", arg: 0 }",
+                "Wallet::set_limit: LockedWrite { field: \"limit\", arg: 0 }",
+            ]
         );
     }
 }

@@ -161,7 +161,7 @@ impl<'a> CrateContext<'a> {
         let index: &'a CrateIndex<'a> = self.index;
         index.accessors.get_or_init(|| {
             let facts: Vec<&FileFacts> = self.files.iter().map(|f| f.facts).collect();
-            crate::analysis::accessors::AccessorSummary::build(&facts)
+            crate::analysis::accessors::AccessorSummary::build(index, &facts)
         })
     }
 
