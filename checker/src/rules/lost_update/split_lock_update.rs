@@ -52,6 +52,11 @@ declare_rule! {
     /// before writing is trusted, even when the re-check is unrelated. When the first section
     /// also writes (an id allocation, a pop), the pair is taken as two separate steps and not
     /// reported. Guards held through `if let`/`match` on the lock result count as re-checks.
+    /// Across calls, the crate's own lock getters and setters are followed one level (a `&self`
+    /// method that locks one field of `self` and returns what it read, or assigns a parameter
+    /// through the guard): `w.set_limit(w.limit() + by)` is two sections. Through such helpers
+    /// only a written value computed from the read is reported, not a write under a check
+    /// alone (mostly a registration serialized by a lock the caller's caller holds).
     pub static SPLIT_LOCK_UPDATE = {
         name: "split-lock-update",
         group: LostUpdate,
@@ -127,9 +132,12 @@ const TAKES: &[&str] = &[
 
 /// The same pair through the crate's lock accessors (`analysis::accessors`): a method that
 /// locks `self.f`, reads and returns, and a method that locks it again to assign a parameter,
-/// called with a value derived from (or under a check on) the first call's result. Not
-/// reported while any guard is live in the caller (it serializes the pair, or the setter
-/// would deadlock), nor on places of an exclusive `self`.
+/// called with a value computed from the first call's result. A write that only runs under a
+/// check on the getter (`match (x.timer_node(), ..) { (None, ..) => x.set_timer_node(t) }`)
+/// is not reported: through helpers that shape is mostly a registration serialized by a lock
+/// the caller's caller holds (moka's timer wheel, tokio's driver lock), which the facts do not
+/// show. Not reported while any guard is live in the caller (it serializes the pair, or the
+/// setter would deadlock), nor on places of an exclusive `self`.
 fn through_accessors(cx: &CrateContext<'_>, func: &FnFacts, out: &mut Vec<(EventId, EventId)>) {
     let ops: Vec<LockedOp<'_>> = func
         .events
@@ -148,7 +156,7 @@ fn through_accessors(cx: &CrateContext<'_>, func: &FnFacts, out: &mut Vec<(Event
             !r.write
                 && r.ev.id < w.ev.id
                 && r.lock.text == w.lock.text
-                && w.ev.depends_on(r.ev.id)
+                && w.ev.data_deps.contains(&r.ev.id)
                 && !guards.live_at(r.ev)
                 && !guards.live_at(w.ev)
         });
