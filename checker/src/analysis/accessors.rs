@@ -25,8 +25,8 @@
 //!   ([`CrateIndex::method_callees`]) is the same kind of accessor of the same field; a call
 //!   that may be a library method or a method with another body is no access.
 
-use crate::analysis::{Arg, Event, EventKind, FileFacts, FnFacts, MemOrdering, Place, Root};
 use crate::analysis::locks::{acquisitions, acts_through, reads_of};
+use crate::analysis::{Arg, Event, EventKind, FileFacts, FnFacts, MemOrdering, Place, Root};
 use crate::index::{CrateIndex, FnKey};
 use std::collections::HashMap;
 
@@ -34,7 +34,10 @@ use std::collections::HashMap;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Accessor {
     /// Returns `self.<field>.load(ordering)`.
-    Load { field: String, ordering: MemOrdering },
+    Load {
+        field: String,
+        ordering: MemOrdering,
+    },
     /// `self.<field>.store(<param>, ordering)`; `arg` is the index of that parameter among the
     /// call's arguments (the receiver not counted).
     Store {
@@ -57,26 +60,7 @@ pub struct AccessorSummary {
     pub by_fn: HashMap<FnKey, Accessor>,
 }
 
-const RMW: &[&str] = &[
-    "compare_exchange",
-    "compare_exchange_weak",
-    "compare_and_swap",
-    "fetch_update",
-    "swap",
-    "fetch_add",
-    "fetch_sub",
-    "fetch_max",
-    "fetch_min",
-    "fetch_and",
-    "fetch_or",
-    "fetch_xor",
-    "fetch_nand",
-];
-
-/// Whether `ev` is a read-modify-write of an atomic (by name).
-pub fn is_rmw(ev: &Event) -> bool {
-    ev.kind == EventKind::MethodCall && RMW.contains(&ev.name.as_str())
-}
+use super::atomics::is_rmw;
 
 fn is_load(ev: &Event) -> bool {
     ev.is_method("load", 1) && ev.args[0].ordering.is_some()
@@ -143,7 +127,11 @@ fn locked_accessor_of(index: &CrateIndex, func: &FnFacts) -> Option<Accessor> {
 }
 
 fn accessor_of(index: &CrateIndex, func: &FnFacts) -> Option<Accessor> {
-    if func.params.first().is_none_or(|(n, t)| n != "self" || t != "&Self") {
+    if func
+        .params
+        .first()
+        .is_none_or(|(n, t)| n != "self" || t != "&Self")
+    {
         return None;
     }
     if func.events.iter().any(is_rmw) {

@@ -1,5 +1,5 @@
-use crate::analysis::accessors::{is_rmw, AtomicOp};
-use crate::analysis::atomics::is_fence_call;
+use crate::analysis::accessors::AtomicOp;
+use crate::analysis::atomics::{is_fence_call, is_rmw};
 use crate::analysis::locks::Guards;
 use crate::analysis::{Event, EventId, EventKind, FnFacts, MemOrdering};
 
@@ -82,8 +82,18 @@ declare_rule! {
 
 pub struct AtomicLoadStore;
 
+/// Read-modify-writes that count: the value they return is a read like a `load`'s, and a later
+/// `store` of the same atomic that depends on it overwrites every count other threads made in
+/// between (`if c.fetch_add(1, ..) == 0 { c.store(0, ..) }`: a concurrent increment after the
+/// first is lost). `swap` and compare-exchanges are not counted: racing RMWs that set a fixed
+/// value in between (a spin lock's `swap(true)`) lose nothing to the store.
+fn is_counting_rmw(ev: &Event) -> bool {
+    is_rmw(ev) && matches!(ev.name.as_str(), "fetch_add" | "fetch_sub")
+}
+
 /// The last load of the same shared atomic that `store` depends on, by data or control: a
-/// direct `load` or a crate getter of that atomic (`analysis::accessors`).
+/// direct `load`, a crate getter of that atomic (`analysis::accessors`), or a counting
+/// read-modify-write ([`is_counting_rmw`]).
 fn matching_load<'f>(
     cx: &CrateContext<'_>,
     func: &'f FnFacts,
@@ -97,7 +107,20 @@ fn matching_load<'f>(
     func.events[..ev.id]
         .iter()
         .rev()
-        .filter_map(|l| AtomicOp::load(cx.accessors(), cx.index, func, l))
+        .filter_map(|l| {
+            AtomicOp::load(cx.accessors(), cx.index, func, l).or_else(|| {
+                if !is_counting_rmw(l) {
+                    return None;
+                }
+                Some(AtomicOp {
+                    ev: l,
+                    place: l.receiver.clone()?,
+                    ordering: l.args.iter().find_map(|a| a.ordering)?,
+                    value: None,
+                    via: None,
+                })
+            })
+        })
         .filter(|l| l.place.text == recv.text)
         .find_map(|l| {
             let data = ev.data_deps.contains(&l.ev.id);
@@ -136,8 +159,10 @@ fn serialized(
         return true;
     }
     // Hand-written memory protocols (explicit fences, Release publication of an index the
-    // writer owns) are single-writer by design; lost updates live in code that counts.
-    if ordering == MemOrdering::Release || func.events.iter().any(is_fence_call)
+    // writer owns) are single-writer by design; lost updates live in code that counts. A read
+    // by a counting RMW is no single-writer read: it expects other writers.
+    if !is_counting_rmw(load)
+        && (ordering == MemOrdering::Release || func.events.iter().any(is_fence_call))
     {
         return true;
     }

@@ -178,7 +178,10 @@ impl Rule for SplitLockUpdate {
         for (file, func) in cx.functions() {
             let mut pairs = Vec::new();
             through_accessors(cx, func, &mut pairs);
-            for (r, w) in pairs.iter().map(|&(r, w)| (&func.events[r], &func.events[w])) {
+            for (r, w) in pairs
+                .iter()
+                .map(|&(r, w)| (&func.events[r], &func.events[w]))
+            {
                 let data = w.data_deps.contains(&r.id);
                 let ctrl = w.control_deps.contains(&r.id);
                 let how = match (data, ctrl) {
@@ -207,7 +210,10 @@ impl Rule for SplitLockUpdate {
                 label(
                     &mut f,
                     event_region(r),
-                    format!("`{lock}` is read here (`{}()` locks and unlocks it)", r.name),
+                    format!(
+                        "`{lock}` is read here (`{}()` locks and unlocks it)",
+                        r.name
+                    ),
                 );
                 out.push(f);
             }
