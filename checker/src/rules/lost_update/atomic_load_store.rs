@@ -65,13 +65,18 @@ declare_rule! {
     /// Not reported, because only one thread can be writing: functions taking `&mut self` or
     /// `self`, and `unsafe fn`s (whose callers guarantee exclusivity); pairs after a lock guard
     /// was taken in the same function; a `Release` store or an explicit `fence` in the function
-    /// (the single-writer publication idiom of SPSC queues, seqlocks and deques); a
+    /// (the single-writer publication idiom of SPSC queues, seqlocks and deques) — except when
+    /// the read was a counting read-modify-write (`fetch_add`/`fetch_sub`, whose result counts
+    /// as a load: `if c.fetch_add(1, ..) == 0 { c.store(0, Release) }` overwrites the
+    /// increments made in between), which expects other writers; a
     /// `bool` literal or a freshly computed value stored under a check (every racer writes the
     /// same value: lazy initialization); a store that only runs after a successful
     /// compare-and-swap (the CAS already chose one writer); a pair inside a closure that is not
     /// passed straight to `spawn` (a callback may run under its caller's lock). A single-writer
     /// design enforced elsewhere (an owner thread, a lock taken by the caller) is not visible
-    /// to the rule: suppress with a reason.
+    /// to the rule: suppress with a reason (crossbeam-deque's FIFO `Worker::pop` undoes its own
+    /// `fetch_add` with a `store` when the queue was empty, which the deque's protocol makes
+    /// safe: stealers cannot succeed on an empty queue).
     pub static ATOMIC_LOAD_STORE = {
         name: "atomic-load-store",
         group: LostUpdate,
