@@ -28,7 +28,7 @@
 use crate::analysis::locks::{acquisitions, acts_through, reads_of};
 use crate::analysis::{Arg, Event, EventKind, FileFacts, FnFacts, MemOrdering, Place, Root};
 use crate::index::{CrateIndex, FnKey};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What an accessor method does with its atomic field.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +58,9 @@ pub enum Accessor {
 #[derive(Default, Debug)]
 pub struct AccessorSummary {
     pub by_fn: HashMap<FnKey, Accessor>,
+    /// The accessors' short names: a call of any other name is no accessor call, answered
+    /// without resolving its callees.
+    names: HashSet<String>,
 }
 
 use super::atomics::is_rmw;
@@ -172,20 +175,22 @@ fn accessor_of(index: &CrateIndex, func: &FnFacts) -> Option<Accessor> {
 impl AccessorSummary {
     pub fn build(index: &CrateIndex, files: &[&FileFacts]) -> AccessorSummary {
         let mut by_fn = HashMap::new();
+        let mut names = HashSet::new();
         for (fi, facts) in files.iter().enumerate() {
             for (i, func) in facts.functions.iter().enumerate() {
                 if let Some(a) = accessor_of(index, func) {
                     by_fn.insert(FnKey { file: fi, func: i }, a);
+                    names.insert(func.short_name().to_string());
                 }
             }
         }
-        AccessorSummary { by_fn }
+        AccessorSummary { by_fn, names }
     }
 
     /// The accessor a method call `ev` in `func` runs, when every crate method it may resolve
     /// to is the same accessor.
     pub fn of_call(&self, index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<&Accessor> {
-        if ev.kind != EventKind::MethodCall || self.by_fn.is_empty() {
+        if ev.kind != EventKind::MethodCall || !self.names.contains(ev.name.as_str()) {
             return None;
         }
         let callees = index.method_callees(func, ev);
