@@ -130,10 +130,10 @@ fn locked_accessor_of(index: &CrateIndex, func: &FnFacts) -> Option<Accessor> {
 }
 
 fn accessor_of(index: &CrateIndex, func: &FnFacts) -> Option<Accessor> {
-    if func
+    if !func
         .params
         .first()
-        .is_none_or(|(n, t)| n != "self" || t != "&Self")
+        .is_some_and(|(n, t)| n == "self" && t == "&Self")
     {
         return None;
     }
