@@ -70,6 +70,9 @@ pub struct CrateIndex<'f> {
     /// Lock fields shared through an `Arc` under different owners, by the crate struct they
     /// protect (`locks::lock_classes`), computed on first use.
     pub lock_classes: std::sync::OnceLock<HashMap<String, String>>,
+    /// The crate's atomic getters and setters (`analysis::accessors`), computed on first use
+    /// (`CrateContext::accessors`).
+    pub accessors: std::sync::OnceLock<crate::analysis::accessors::AccessorSummary>,
     /// The package's edition, as far as temporary lifetimes go (set by the engine; 2021 when
     /// unknown).
     pub edition: crate::analysis::locks::Edition,

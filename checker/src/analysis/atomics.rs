@@ -42,6 +42,11 @@ pub fn is_atomic_op(ev: &Event) -> bool {
         && ev.args.iter().any(|a| a.ordering.is_some())
 }
 
+/// Whether the event is an atomic read-modify-write (any atomic op but `load` and `store`).
+pub fn is_rmw(ev: &Event) -> bool {
+    is_atomic_op(ev) && !matches!(ev.name.as_str(), "load" | "store")
+}
+
 /// Whether `ev` looks like an atomic op whose orderings are not written out but passed in
 /// (`self.next_all.load(ordering)` in a helper that callers give `Acquire` or `Relaxed`):
 /// what it orders is the callers' choice, so it may acquire or release.

@@ -18,6 +18,7 @@
 //!
 //! Rules never walk syntax trees themselves: they query these facts.
 
+pub mod accessors;
 pub mod atomics;
 mod deps;
 pub mod locks;

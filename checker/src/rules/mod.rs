@@ -155,6 +155,16 @@ impl<'a> CrateContext<'a> {
         })
     }
 
+    /// The crate's atomic getters and setters
+    /// ([`AccessorSummary`](crate::analysis::accessors::AccessorSummary)), computed once.
+    pub fn accessors(&self) -> &'a crate::analysis::accessors::AccessorSummary {
+        let index: &'a CrateIndex<'a> = self.index;
+        index.accessors.get_or_init(|| {
+            let facts: Vec<&FileFacts> = self.files.iter().map(|f| f.facts).collect();
+            crate::analysis::accessors::AccessorSummary::build(index, &facts)
+        })
+    }
+
     /// Every function of the crate with the file it is in and its key.
     pub fn keyed_functions(&self) -> impl Iterator<Item = (&'a FileCx<'a>, FnRef<'a>)> + 'a {
         self.files.iter().enumerate().flat_map(|(fi, f)| {

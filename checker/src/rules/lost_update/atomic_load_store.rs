@@ -1,6 +1,16 @@
-use crate::analysis::atomics::is_fence_call;
+use crate::analysis::accessors::AtomicOp;
+use crate::analysis::atomics::{is_fence_call, is_rmw};
 use crate::analysis::locks::Guards;
 use crate::analysis::{Event, EventId, EventKind, FnFacts, MemOrdering};
+
+/// Read-modify-writes that succeed for one racer only: a successful one between the load and
+/// the store has claimed the right to write.
+const CAS: &[&str] = &[
+    "compare_exchange",
+    "compare_exchange_weak",
+    "compare_and_swap",
+    "fetch_update",
+];
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
@@ -46,18 +56,27 @@ declare_rule! {
     ///
     /// ### Known limitations
     /// Data flow is followed within one function (through `let` bindings, arithmetic, branches,
-    /// closures), not across calls. Atomics that are local variables built in the function
+    /// closures); across calls only into the crate's own getters and setters: a `&self` method
+    /// that returns a `load` of one field of `self`, or stores one of its parameters into one,
+    /// counts as that load or store of the caller's receiver (`pool.available()` reads
+    /// `pool.available`), when every crate method the call may be agrees; deeper helpers are
+    /// not followed. Atomics that are local variables built in the function
     /// (`let c = AtomicUsize::new(0)`) are assumed unshared; wrap them in `Arc` and they count.
     /// Not reported, because only one thread can be writing: functions taking `&mut self` or
     /// `self`, and `unsafe fn`s (whose callers guarantee exclusivity); pairs after a lock guard
     /// was taken in the same function; a `Release` store or an explicit `fence` in the function
-    /// (the single-writer publication idiom of SPSC queues, seqlocks and deques); a
+    /// (the single-writer publication idiom of SPSC queues, seqlocks and deques) — except when
+    /// the read was a counting read-modify-write (`fetch_add`/`fetch_sub`, whose result counts
+    /// as a load: `if c.fetch_add(1, ..) == 0 { c.store(0, Release) }` overwrites the
+    /// increments made in between), which expects other writers; a
     /// `bool` literal or a freshly computed value stored under a check (every racer writes the
     /// same value: lazy initialization); a store that only runs after a successful
     /// compare-and-swap (the CAS already chose one writer); a pair inside a closure that is not
     /// passed straight to `spawn` (a callback may run under its caller's lock). A single-writer
     /// design enforced elsewhere (an owner thread, a lock taken by the caller) is not visible
-    /// to the rule: suppress with a reason.
+    /// to the rule: suppress with a reason (crossbeam-deque's FIFO `Worker::pop` undoes its own
+    /// `fetch_add` with a `store` when the queue was empty, which the deque's protocol makes
+    /// safe: stealers cannot succeed on an empty queue).
     pub static ATOMIC_LOAD_STORE = {
         name: "atomic-load-store",
         group: LostUpdate,
@@ -68,53 +87,57 @@ declare_rule! {
 
 pub struct AtomicLoadStore;
 
-/// Read-modify-write methods that make a load/store pair on the same atomic safe when they sit
-/// between the two (the update went through a CAS).
-const RMW: &[&str] = &[
-    "compare_exchange",
-    "compare_exchange_weak",
-    "compare_and_swap",
-    "fetch_update",
-    "swap",
-    "fetch_add",
-    "fetch_sub",
-    "fetch_max",
-    "fetch_min",
-    "fetch_and",
-    "fetch_or",
-    "fetch_xor",
-    "fetch_nand",
-];
-
-fn is_atomic_load(ev: &Event) -> bool {
-    ev.is_method("load", 1) && ev.args[0].ordering.is_some()
+/// Read-modify-writes that count: the value they return is a read like a `load`'s, and a later
+/// `store` of the same atomic that depends on it overwrites every count other threads made in
+/// between (`if c.fetch_add(1, ..) == 0 { c.store(0, ..) }`: a concurrent increment after the
+/// first is lost). `swap` and compare-exchanges are not counted: racing RMWs that set a fixed
+/// value in between (a spin lock's `swap(true)`) lose nothing to the store.
+fn is_counting_rmw(ev: &Event) -> bool {
+    is_rmw(ev) && matches!(ev.name.as_str(), "fetch_add" | "fetch_sub")
 }
 
-fn is_atomic_store(ev: &Event) -> bool {
-    ev.is_method("store", 2) && ev.args[1].ordering.is_some()
-}
-
-/// The last load of the same shared atomic that `store` depends on, by data or control.
-fn matching_load<'f>(func: &'f FnFacts, store: &Event) -> Option<(&'f Event, bool)> {
-    let recv = store.receiver.as_ref()?;
+/// The last load of the same shared atomic that `store` depends on, by data or control: a
+/// direct `load`, a crate getter of that atomic (`analysis::accessors`), or a counting
+/// read-modify-write ([`is_counting_rmw`]).
+fn matching_load<'f>(
+    cx: &CrateContext<'_>,
+    func: &'f FnFacts,
+    store: &AtomicOp<'f>,
+) -> Option<(AtomicOp<'f>, bool)> {
+    let recv = &store.place;
     if !recv.maybe_shared() {
         return None;
     }
-    func.events[..store.id]
+    let ev = store.ev;
+    func.events[..ev.id]
         .iter()
         .rev()
-        .filter(|l| is_atomic_load(l) && l.receiver.as_ref().is_some_and(|r| r.text == recv.text))
-        .find_map(|l| {
-            let data = store.data_deps.contains(&l.id);
-            (data || store.control_deps.contains(&l.id)).then_some((l, data))
+        .filter_map(|l| {
+            AtomicOp::load(cx.accessors(), cx.index, func, l).or_else(|| {
+                if !is_counting_rmw(l) {
+                    return None;
+                }
+                Some(AtomicOp {
+                    ev: l,
+                    place: l.receiver.clone()?,
+                    ordering: l.args.iter().find_map(|a| a.ordering)?,
+                    value: None,
+                    via: None,
+                })
+            })
         })
-        .filter(|(l, _)| !rmw_between(func, l.id, store.id, &recv.text))
+        .filter(|l| l.place.text == recv.text)
+        .find_map(|l| {
+            let data = ev.data_deps.contains(&l.ev.id);
+            (data || ev.control_deps.contains(&l.ev.id)).then_some((l, data))
+        })
+        .filter(|(l, _)| !rmw_between(func, l.ev.id, ev.id, &recv.text))
 }
 
 fn rmw_between(func: &FnFacts, a: EventId, b: EventId, recv: &str) -> bool {
-    func.between(a, b).iter().any(|ev| {
-        RMW.contains(&ev.name.as_str()) && ev.receiver.as_ref().is_some_and(|r| r.text == recv)
-    })
+    func.between(a, b)
+        .iter()
+        .any(|ev| is_rmw(ev) && ev.receiver.as_ref().is_some_and(|r| r.text == recv))
 }
 
 /// Patterns where the load/store pair cannot lose an update because only one thread writes:
@@ -130,9 +153,10 @@ fn serialized(
     cx: &CrateContext<'_>,
     func: &FnFacts,
     load: &Event,
-    store: &Event,
+    store: &AtomicOp<'_>,
     data: bool,
 ) -> bool {
+    let (ordering, value, store) = (store.ordering, store.value, store.ev);
     if func.exclusive_self() || func.is_unsafe || Guards::of(cx.index, func).live_at(load) {
         return true;
     }
@@ -140,8 +164,10 @@ fn serialized(
         return true;
     }
     // Hand-written memory protocols (explicit fences, Release publication of an index the
-    // writer owns) are single-writer by design; lost updates live in code that counts.
-    if store.args[1].ordering == Some(MemOrdering::Release) || func.events.iter().any(is_fence_call)
+    // writer owns) are single-writer by design; lost updates live in code that counts. A read
+    // by a counting RMW is no single-writer read: it expects other writers.
+    if !is_counting_rmw(load)
+        && (ordering == MemOrdering::Release || func.events.iter().any(is_fence_call))
     {
         return true;
     }
@@ -150,7 +176,7 @@ fn serialized(
     let claimed = func
         .between(load.id, store.id)
         .iter()
-        .any(|e| RMW[..4].contains(&e.name.as_str()) && store.control_deps.contains(&e.id));
+        .any(|e| CAS.contains(&e.name.as_str()) && store.control_deps.contains(&e.id));
     if claimed {
         return true;
     }
@@ -159,7 +185,9 @@ fn serialized(
     }
     // Guarded only: a bool, or a value freshly computed by a call (lazy initialization of a
     // cache: every racer stores the same result).
-    let value = &store.args[0];
+    let Some(value) = value else {
+        return false;
+    };
     matches!(value.text.as_str(), "true" | "false")
         || value.deps.iter().any(|&d| {
             matches!(func.events[d].kind, EventKind::Call | EventKind::MethodCall)
@@ -181,8 +209,7 @@ fn spawned(func: &FnFacts, ev: &Event) -> bool {
 }
 
 /// The concrete fix for this store.
-fn help(recv: &str, store: &Event, data: bool, guarded: bool) -> String {
-    let value = &store.args[0].text;
+fn help(recv: &str, value: &str, data: bool, guarded: bool) -> String {
     if data && !guarded {
         let op = if value.contains("max") {
             "fetch_max"
@@ -214,35 +241,46 @@ impl Rule for AtomicLoadStore {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
-            for store in func.events.iter().filter(|e| is_atomic_store(e)) {
-                let Some((load, data)) = matching_load(func, store) else {
+            for store in func
+                .events
+                .iter()
+                .filter_map(|e| AtomicOp::store(cx.accessors(), cx.index, func, e))
+            {
+                let Some((load, data)) = matching_load(cx, func, &store) else {
                     continue;
                 };
-                if serialized(cx, func, load, store, data) {
+                if serialized(cx, func, load.ev, &store, data) {
                     continue;
                 }
-                let recv = &store
-                    .receiver
-                    .as_ref()
-                    .expect("checked in matching_load")
-                    .text;
-                let guarded = store.control_deps.contains(&load.id);
+                let recv = &store.place.text;
+                let guarded = store.ev.control_deps.contains(&load.ev.id);
                 let how = match (data, guarded) {
                     (true, true) => "with a value computed from, and under a check on,",
                     (true, false) => "with a value computed from",
                     _ => "under a check on",
                 };
+                let through = |op: &AtomicOp<'_>| {
+                    op.via
+                        .map(|m| format!(" (through `{m}()`)"))
+                        .unwrap_or_default()
+                };
+                let value = store.value.map_or("", |v| v.text.as_str());
                 let mut f = finding(
                     &ATOMIC_LOAD_STORE,
                     file,
-                    event_region(store),
+                    event_region(store.ev),
                     format!(
-                        "`{recv}` is stored {how} an earlier load; an update made by another \
-                         thread in between is lost"
+                        "`{recv}` is stored{} {how} an earlier load; an update made by another \
+                         thread in between is lost",
+                        through(&store)
                     ),
-                    help(recv, store, data, guarded),
+                    help(recv, value, data, guarded),
                 );
-                label(&mut f, event_region(load), format!("`{recv}` is read here"));
+                label(
+                    &mut f,
+                    event_region(load.ev),
+                    format!("`{recv}` is read here{}", through(&load)),
+                );
                 out.push(f);
             }
         }

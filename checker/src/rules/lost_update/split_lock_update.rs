@@ -1,5 +1,6 @@
-use crate::analysis::locks::{acquisitions, acts_through, held_at, reads_of, Acq};
-use crate::analysis::{Event, EventKind, FnFacts};
+use crate::analysis::accessors::LockedOp;
+use crate::analysis::locks::{acquisitions, acts_through, held_at, reads_of, Acq, Guards};
+use crate::analysis::{Event, EventId, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
@@ -51,6 +52,11 @@ declare_rule! {
     /// before writing is trusted, even when the re-check is unrelated. When the first section
     /// also writes (an id allocation, a pop), the pair is taken as two separate steps and not
     /// reported. Guards held through `if let`/`match` on the lock result count as re-checks.
+    /// Across calls, the crate's own lock getters and setters are followed one level (a `&self`
+    /// method that locks one field of `self` and returns what it read, or assigns a parameter
+    /// through the guard): `w.set_limit(w.limit() + by)` is two sections. Through such helpers
+    /// only a written value computed from the read is reported, not a write under a check
+    /// alone (mostly a registration serialized by a lock the caller's caller holds).
     pub static SPLIT_LOCK_UPDATE = {
         name: "split-lock-update",
         group: LostUpdate,
@@ -124,6 +130,42 @@ const TAKES: &[&str] = &[
     "dedup",
 ];
 
+/// The same pair through the crate's lock accessors (`analysis::accessors`): a method that
+/// locks `self.f`, reads and returns, and a method that locks it again to assign a parameter,
+/// called with a value computed from the first call's result. A write that only runs under a
+/// check on the getter (`match (x.timer_node(), ..) { (None, ..) => x.set_timer_node(t) }`)
+/// is not reported: through helpers that shape is mostly a registration serialized by a lock
+/// the caller's caller holds (moka's timer wheel, tokio's driver lock), which the facts do not
+/// show. Not reported while any guard is live in the caller (it serializes the pair, or the
+/// setter would deadlock), nor on places of an exclusive `self`.
+fn through_accessors(cx: &CrateContext<'_>, func: &FnFacts, out: &mut Vec<(EventId, EventId)>) {
+    let ops: Vec<LockedOp<'_>> = func
+        .events
+        .iter()
+        .filter_map(|e| LockedOp::of(cx.accessors(), cx.index, func, e))
+        .collect();
+    if ops.is_empty() {
+        return;
+    }
+    let guards = Guards::of(cx.index, func);
+    for w in ops.iter().filter(|o| o.write) {
+        if w.lock.root == crate::analysis::Root::SelfValue && func.exclusive_self() {
+            continue;
+        }
+        let found = ops.iter().rev().find(|r| {
+            !r.write
+                && r.ev.id < w.ev.id
+                && r.lock.text == w.lock.text
+                && w.ev.data_deps.contains(&r.ev.id)
+                && !guards.live_at(r.ev)
+                && !guards.live_at(w.ev)
+        });
+        if let Some(r) = found {
+            out.push((r.ev.id, w.ev.id));
+        }
+    }
+}
+
 /// Map reads followed by an insert/remove are `map-check-then-act`'s to report.
 const MAP_READS: &[&str] = &["contains_key", "get", "get_mut", "contains"];
 
@@ -134,6 +176,47 @@ impl Rule for SplitLockUpdate {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
+            let mut pairs = Vec::new();
+            through_accessors(cx, func, &mut pairs);
+            for (r, w) in pairs
+                .iter()
+                .map(|&(r, w)| (&func.events[r], &func.events[w]))
+            {
+                let data = w.data_deps.contains(&r.id);
+                let ctrl = w.control_deps.contains(&r.id);
+                let how = match (data, ctrl) {
+                    (true, true) => "with a value computed from, and under a check on,",
+                    (true, false) => "with a value computed from",
+                    _ => "under a check on",
+                };
+                let lock = LockedOp::of(cx.accessors(), cx.index, func, w)
+                    .map(|o| o.lock.text)
+                    .unwrap_or_default();
+                let mut f = finding(
+                    &SPLIT_LOCK_UPDATE,
+                    file,
+                    event_region(w),
+                    format!(
+                        "`{lock}` is written (through `{}()`, which locks it) {how} a read made \
+                         by `{}()` under an earlier guard that was already released; an update \
+                         made by another thread in between is lost",
+                        w.name, r.name
+                    ),
+                    format!(
+                        "do the read, the check and the write under one guard of `{lock}`: add \
+                         a method that locks it once and updates the value through the guard"
+                    ),
+                );
+                label(
+                    &mut f,
+                    event_region(r),
+                    format!(
+                        "`{lock}` is read here (`{}()` locks and unlocks it)",
+                        r.name
+                    ),
+                );
+                out.push(f);
+            }
             let acqs = acquisitions(cx.index, func);
             for a2 in acqs.iter().filter(|a| a.writable) {
                 let revalidation = reads_of(func, a2);
