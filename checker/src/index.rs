@@ -2,8 +2,8 @@
 //! every file's [`FileFacts`] and shared read-only.
 
 use crate::analysis::{
-    last_segment, Event, EventKind, FieldDecl, FileFacts, FnFacts, Place, Root, StaticDecl,
-    StructDecl,
+    last_segment, last_separator, Event, EventKind, FieldDecl, FileFacts, FnFacts, Place, Root,
+    StaticDecl, StructDecl,
 };
 use crate::finding::Region;
 use std::borrow::Cow;
@@ -283,12 +283,13 @@ impl<'f> CrateIndex<'f> {
         let Some(entries) = self.functions.get(name) else {
             return Vec::new();
         };
-        let segs: Vec<&str> = ev.name.split("::").collect();
+        // The segment before the last (`Type` of `m::Type::f`), if any.
+        let qualifier = last_separator(&ev.name).map(|i| last_segment(&ev.name[..i]));
         let wanted: Option<Option<&str>> = match ev.kind {
             // Any method: matched below.
             EventKind::MethodCall => None,
-            EventKind::Call if segs.len() >= 2 => {
-                let t = segs[segs.len() - 2];
+            EventKind::Call if qualifier.is_some() => {
+                let t = qualifier.unwrap_or_default();
                 let t = if t == "Self" {
                     func.owner().unwrap_or(t)
                 } else {
@@ -328,34 +329,42 @@ impl CrateIndex<'_> {
     /// * an unknown receiver (a pattern binding, a closure parameter) keeps every method of
     ///   that name.
     pub fn method_callees(&self, func: &FnFacts, ev: &Event) -> Vec<FnKey> {
-        use crate::analysis::locks::{receiver_type, RecvType};
-        let all = self.callees(func, ev);
-        if ev.kind != EventKind::MethodCall || all.is_empty() {
-            return all;
+        if ev.kind != EventKind::MethodCall {
+            return self.callees(func, ev);
         }
-        let owner = |k: &FnKey| {
-            let entries = self.functions.get(last_segment(&ev.name));
-            let e = entries.into_iter().flatten().find(|e| e.key == *k);
-            e.and_then(|e| e.owner.as_deref())
+        self.method_entries(func, ev)
+            .iter()
+            .map(|e| e.key)
+            .collect()
+    }
+
+    /// [`CrateIndex::method_callees`] of a method call, as the index's entries (one pass over
+    /// the functions of that name: a name like `get` or `new` has hundreds).
+    pub fn method_entries(&self, func: &FnFacts, ev: &Event) -> Vec<&FnEntry> {
+        use crate::analysis::locks::{receiver_type, RecvType};
+        let Some(entries) = self.functions.get(last_segment(&ev.name)) else {
+            return Vec::new();
         };
+        // By name, any method ([`CrateIndex::callees`]).
+        let methods = || entries.iter().filter(|e| e.owner.is_some());
         if ev.receiver.as_ref().is_some_and(|p| p.text == "self") {
-            return all
-                .into_iter()
-                .filter(|k| owner(k).is_some() && owner(k) == func.owner())
+            return methods()
+                .filter(|e| e.owner.as_deref() == func.owner())
                 .collect();
         }
+        if methods().next().is_none() {
+            return Vec::new();
+        }
         match receiver_type(self, func, ev) {
-            RecvType::Unknown => all,
+            RecvType::Unknown => methods().collect(),
             RecvType::Foreign => Vec::new(),
             RecvType::Known(t) => {
                 let t = self_replaced(func.owner(), &t);
-                let typed: Vec<FnKey> = all
-                    .iter()
-                    .copied()
-                    .filter(|k| owner(k).is_some_and(|o| names_word(&t, o)))
+                let typed: Vec<&FnEntry> = methods()
+                    .filter(|e| e.owner.as_deref().is_some_and(|o| names_word(&t, o)))
                     .collect();
                 if typed.is_empty() && stands_for_any_type(&t) {
-                    all
+                    methods().collect()
                 } else {
                     typed
                 }
@@ -889,7 +898,11 @@ mod tests {
         ";
         let facts = analyze_file(&syn::parse_file(src).unwrap());
         let index = CrateIndex::build(&[&facts]);
-        let func = facts.functions.iter().find(|f| f.name == "Shared::f").unwrap();
+        let func = facts
+            .functions
+            .iter()
+            .find(|f| f.name == "Shared::f")
+            .unwrap();
         let touches: Vec<&Event> = func.events.iter().filter(|e| e.name == "touch").collect();
         let owners: Vec<Vec<String>> = touches
             .iter()
@@ -938,6 +951,9 @@ mod tests {
             .map(|e| crate::analysis::locks::crate_callee(&index, func, e).map(|(k, _)| k))
             .collect();
         let resolved: Vec<bool> = one.iter().map(Option::is_some).collect();
-        assert_eq!(resolved, [true, true, true, true, false, false, true, false, false, false]);
+        assert_eq!(
+            resolved,
+            [true, true, true, true, false, false, true, false, false, false]
+        );
     }
 }

@@ -655,15 +655,23 @@ pub fn receiver_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> RecvType
         return RecvType::Unknown;
     }
     // The call that produced the value, resolved as every call is ([`CrateIndex::method_callees`]).
-    let keys = index.method_callees(func, e);
-    let rets: Vec<&str> = index
-        .functions
-        .get(crate::analysis::last_segment(name))
-        .into_iter()
-        .flatten()
-        .filter(|f| keys.contains(&f.key))
-        .map(|f| f.ret.as_str())
-        .collect();
+    let rets: Vec<&str> = if e.kind == EventKind::MethodCall {
+        let entries = index.method_entries(func, e);
+        entries.into_iter().map(|f| f.ret.as_str()).collect()
+    } else {
+        let keys = index.callees(func, e);
+        let entries = index.functions.get(crate::analysis::last_segment(name));
+        // `callees` keeps the entries' order: one merge pass.
+        let mut keys = keys.iter().peekable();
+        let mut rets = Vec::new();
+        for f in entries.into_iter().flatten() {
+            if keys.peek() == Some(&&f.key) {
+                keys.next();
+                rets.push(f.ret.as_str());
+            }
+        }
+        rets
+    };
     match rets.as_slice() {
         [] => RecvType::Foreign,
         [one] if *one != "()" => RecvType::Known(one.to_string()),
