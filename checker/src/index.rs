@@ -817,6 +817,22 @@ mod tests {
         assert_eq!(self_replaced(None, "Self"), "Self");
     }
 
+    /// The names of the functions `method_callees` gives for `e`, sorted.
+    fn callee_names(
+        index: &CrateIndex,
+        facts: &FileFacts,
+        func: &FnFacts,
+        e: &Event,
+    ) -> Vec<String> {
+        let mut o: Vec<String> = index
+            .method_callees(func, e)
+            .iter()
+            .map(|k| facts.functions[k.func].name.clone())
+            .collect();
+        o.sort();
+        o
+    }
+
     #[test]
     fn method_callees_follow_the_receiver_type() {
         let src = "
@@ -838,15 +854,7 @@ mod tests {
             func.events
                 .iter()
                 .filter(|e| e.name == "attempt")
-                .map(|e| {
-                    let mut o: Vec<String> = index
-                        .method_callees(func, e)
-                        .iter()
-                        .map(|k| facts.functions[k.func].name.clone())
-                        .collect();
-                    o.sort();
-                    o
-                })
+                .map(|e| callee_names(&index, &facts, func, e))
                 .collect()
         };
         assert_eq!(
@@ -906,15 +914,7 @@ mod tests {
         let touches: Vec<&Event> = func.events.iter().filter(|e| e.name == "touch").collect();
         let owners: Vec<Vec<String>> = touches
             .iter()
-            .map(|e| {
-                let mut o: Vec<String> = index
-                    .method_callees(func, e)
-                    .iter()
-                    .map(|k| facts.functions[k.func].name.clone())
-                    .collect();
-                o.sort();
-                o
-            })
+            .map(|e| callee_names(&index, &facts, func, e))
             .collect();
         let inner = || vec!["Inner::touch".to_string()];
         let both = || vec!["Inner::touch".to_string(), "Other::touch".to_string()];
