@@ -119,9 +119,15 @@
 //!   explanation. The deprecated `compare_and_swap` is a `compare_exchange` with std's
 //!   failure ordering. Not offered: `from_ptr` (a model atomic cannot live at a user address).
 //! * `Mutex::is_poisoned` / `RwLock::is_poisoned` are always `false` under loom (loom never
-//!   poisons).
-//! * `LazyLock`'s initialiser is `Fn() -> T` in model builds (std: `FnOnce`), since a model
-//!   run initialises it once per execution: every closure a `static` can hold qualifies.
+//!   poisons): locking a mutex whose holder panicked fails inside loom's `lock` (it unwraps
+//!   the `PoisonError` itself) where std and shuttle return `Err(PoisonError)`. The failure is
+//!   the locking thread's, at its `lock` line; the row shows the lock as not acquired.
+//! * A `LazyLock` is initialised once per execution, so a `static` one runs its initialiser
+//!   in every execution: a `static`'s initialiser owns nothing (a `fn` or a closure without
+//!   captures), and each execution calls a copy of it. An initialiser that owns data
+//!   (`F: FnOnce`, as std allows: a `move` closure) runs once, as std's; a `LazyLock` holding
+//!   one lives in one execution (it is created in the body), and forcing it again in a later
+//!   execution panics with an explanation.
 //! * `JoinHandle::is_finished` inside a model run is a check of whether the thread's closure
 //!   returned, not a scheduling point; join to synchronize with the thread.
 //! * What a backend cannot express is said in its summary line whenever the test used it:
@@ -151,6 +157,7 @@
 //! | `clock_skew = "50ms"` | bound of each thread's wall-clock skew in [`heisen::time`](time) (`ns`, `us`, `ms`, `s`) | no skew | see [Clock skew](#clock-skew-heisentime) |
 //! | `net_faults = "drop, duplicate, reorder"` | network faults [`heisen::net`](net) may inject (any non-empty subset) | none: reliable, FIFO per pair, arbitrary delay | see [`net`] |
 //! | `max_net_faults = N` | how often each enabled fault kind may strike per execution (needs `net_faults`) | 2 | keeps loom tractable |
+//! | `max_early_timers = N` | how many `heisen::tokio` timers may fire early per execution (an explored choice at an await point where a task can still run); `0` = only when no task can run | 1 | loom: one oracle thread, then about one more execution per await point where a timer could fire |
 //!
 //! Exploration is never a silent pass: every run prints what it explored, e.g.
 //! `shuttle: 1,000 random + 1,000 PCT(depth 3) schedules, seed … — bounded` and
@@ -696,13 +703,7 @@ macro_rules! lazy_static {
 /// `lazy_static::initialize`, for statics declared with [`heisen::lazy_static!`](macro@lazy_static).
 pub mod lazy_static {
     /// Forces the initialisation of a lazy static (as `lazy_static::initialize`).
-    #[cfg(not(feature = "model"))]
     pub fn initialize<T, F: FnOnce() -> T>(lazy: &crate::sync::LazyLock<T, F>) {
-        crate::sync::LazyLock::force(lazy);
-    }
-    /// Forces the initialisation of a lazy static (as `lazy_static::initialize`).
-    #[cfg(feature = "model")]
-    pub fn initialize<T, F: Fn() -> T>(lazy: &crate::sync::LazyLock<T, F>) {
         crate::sync::LazyLock::force(lazy);
     }
 }

@@ -7,7 +7,8 @@
 //!
 //! **Model build** (`model` + `tokio`): the items are heisen's models over loom and shuttle —
 //! tasks are model threads, primitives are waker-based futures, time is virtual (timers fire,
-//! in deadline order, when no task can progress). See `ARCHITECTURE.md` ("heisen::tokio") and
+//! in deadline order, when no task can progress, or earlier as an explored choice, at most
+//! `max_early_timers` per execution). See `ARCHITECTURE.md` ("heisen::tokio") and
 //! the README's conformance table for what is modelled and the gaps. They work only inside a
 //! `#[heisen::model]` run.
 //!
@@ -30,11 +31,11 @@ pub use ::tokio::{join, pin, try_join};
 /// Tasks (as `tokio::task`).
 pub mod task {
     #[cfg(not(feature = "model"))]
-    pub use ::tokio::task::{spawn, yield_now, JoinError, JoinHandle, JoinSet};
+    pub use ::tokio::task::{spawn, spawn_blocking, yield_now, JoinError, JoinHandle, JoinSet};
 
     #[cfg(feature = "model")]
     pub use crate::model::tokio::task::{
-        spawn, yield_now, JoinError, JoinHandle, JoinNext, JoinSet, YieldNow,
+        spawn, spawn_blocking, yield_now, JoinError, JoinHandle, JoinNext, JoinSet, YieldNow,
     };
 }
 
@@ -42,16 +43,18 @@ pub mod task {
 pub mod sync {
     #[cfg(not(feature = "model"))]
     pub use ::tokio::sync::{
-        broadcast, mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult, Mutex,
-        MutexGuard, Notify, OwnedMutexGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard,
-        RwLockWriteGuard, Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
+        broadcast, mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult,
+        MappedMutexGuard, Mutex, MutexGuard, Notify, OwnedMutexGuard, OwnedRwLockReadGuard,
+        OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
     };
 
     #[cfg(feature = "model")]
     pub use crate::model::tokio::sync::{
-        broadcast, mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult, Mutex,
-        MutexGuard, Notify, OwnedMutexGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard,
-        RwLockWriteGuard, Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
+        broadcast, mpsc, oneshot, watch, AcquireError, Barrier, BarrierWaitResult,
+        MappedMutexGuard, Mutex, MutexGuard, Notify, OwnedMutexGuard, OwnedRwLockReadGuard,
+        OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard, RwLockWriteGuard,
+        Semaphore, SemaphorePermit, TryAcquireError, TryLockError,
     };
 }
 
@@ -62,13 +65,13 @@ pub mod time {
     #[cfg(not(feature = "model"))]
     pub use ::tokio::time::{
         error, interval, interval_at, sleep, sleep_until, timeout, timeout_at, Instant, Interval,
-        Sleep, Timeout,
+        MissedTickBehavior, Sleep, Timeout,
     };
 
     #[cfg(feature = "model")]
     pub use crate::model::tokio::time::{
         error, interval, interval_at, sleep, sleep_until, timeout, timeout_at, Instant, Interval,
-        Sleep, Timeout,
+        MissedTickBehavior, Sleep, Timeout,
     };
 }
 

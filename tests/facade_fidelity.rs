@@ -574,6 +574,101 @@ fn a_static_once_runs_once_per_execution_and_blocks_concurrent_callers() {
     });
 }
 
+/// A `LazyLock` whose initialiser owns data (std's `F: FnOnce`): created in the body, it is
+/// initialised once in each execution; a `static` one is initialised anew in every execution.
+#[test]
+fn a_lazy_lock_with_an_fn_once_initialiser_runs_it_once_per_object() {
+    pass_both("t::lazy_fn_once", || {
+        let owned = String::from("moved in");
+        let lazy = Arc::new(LazyLock::new(move || owned));
+        let h = {
+            let lazy = lazy.clone();
+            thread::spawn(move || lazy.len())
+        };
+        assert_eq!(lazy.as_str(), "moved in");
+        assert_eq!(h.join().unwrap(), 8);
+        assert_eq!(
+            LAZY_RUNS.fetch_add(1, SeqCst),
+            0,
+            "a static LazyLock kept its value"
+        );
+    });
+}
+
+static LAZY_RUNS: LazyLock<AtomicUsize> = LazyLock::new(|| AtomicUsize::new(0));
+
+type Owning = LazyLock<String, Box<dyn FnOnce() -> String + Send>>;
+static OUTLIVES_EXECUTIONS: std::sync::OnceLock<Owning> = std::sync::OnceLock::new();
+
+/// The same `LazyLock` shared into a second execution cannot run its (consumed) `FnOnce`
+/// initialiser again: a clear failure, not a stale value.
+#[test]
+fn an_fn_once_lazy_lock_forced_in_two_executions_fails_clearly() {
+    OUTLIVES_EXECUTIONS.get_or_init(|| {
+        let owned = String::from("once");
+        LazyLock::new(Box::new(move || owned) as Box<dyn FnOnce() -> String + Send>)
+    });
+    let f = fail(&Config::new("t::lazy_twice").loom_only(), || {
+        let n = Arc::new(AtomicUsize::new(0));
+        let h = {
+            let n = n.clone();
+            thread::spawn(move || n.fetch_add(1, SeqCst))
+        };
+        n.fetch_add(1, SeqCst);
+        h.join().unwrap();
+        assert_eq!(OUTLIVES_EXECUTIONS.get().unwrap().as_str(), "once");
+    });
+    assert!(
+        f.message.contains("forced again in a later execution"),
+        "{}",
+        f.message
+    );
+}
+
+/// The holder of a mutex panics (caught) while the main thread waits for the lock: std and
+/// shuttle return `Err(PoisonError)` to the waiter, loom's `lock` unwraps it itself when it
+/// resumes the waiter. Either way the failure is the waiter's (T0), at its `lock` line; under
+/// loom the holder had recorded last, and the report named it.
+#[test]
+fn a_poisoned_lock_fails_in_the_thread_that_locks_it() {
+    use heisen::sync::atomic::AtomicBool;
+    fn body() {
+        let m = Arc::new(Mutex::new(0));
+        let waiting = Arc::new(AtomicBool::new(false));
+        let h = {
+            let (m, waiting) = (m.clone(), waiting.clone());
+            thread::spawn(move || {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let _g = m.lock().unwrap();
+                    while !waiting.load(SeqCst) {
+                        thread::yield_now();
+                    }
+                    panic!("holder panics");
+                }));
+            })
+        };
+        waiting.store(true, SeqCst);
+        drop(m.lock().unwrap());
+        let _ = h.join();
+    }
+    for cfg in both("t::poisoned_lock") {
+        let f = fail(&cfg, body);
+        assert!(f.message.contains("PoisonError"), "{}", f.message);
+        assert_eq!(f.thread, 0, "{}", f.report);
+        assert!(
+            f.report.contains("T0 │ PANIC: called `Result::unwrap()`"),
+            "{}",
+            f.report
+        );
+        let at = f.report.lines().find(|l| l.trim_start().starts_with("at:"));
+        assert!(
+            at.is_some_and(|l| l.contains("drop(m.lock().unwrap());")),
+            "{}",
+            f.report
+        );
+    }
+}
+
 static SEEN: std::sync::Mutex<Vec<(Option<u32>, Option<u32>)>> = std::sync::Mutex::new(Vec::new());
 static DROPPED_LATE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 struct ReadsOnDrop;

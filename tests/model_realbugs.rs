@@ -34,6 +34,9 @@ struct Bug {
     fixed: &'static str,
     /// The version whose `tests/` is run against both (the one with the test for the bug).
     tests_from: &'static str,
+    /// A minimal test of the racy path, ours (tests/support/realbugs/), for a fix that came
+    /// without a test: written as `tests/<test>.rs` in place of the package's tests.
+    own_test: Option<&'static str>,
     /// The test target (`tests/<test>.rs`) and the tests of it to run.
     test: &'static str,
     names: &'static [&'static str],
@@ -52,6 +55,7 @@ const BUGS: &[Bug] = &[
         buggy: "0.1.4",
         fixed: "0.1.5",
         tests_from: "0.1.5",
+        own_test: None,
         test: "loom",
         names: &["poll_then_try_recv_while_sending"],
         source:
@@ -66,6 +70,7 @@ const BUGS: &[Bug] = &[
         buggy: "0.2.3",
         fixed: "0.3.0",
         tests_from: "0.3.0",
+        own_test: None,
         test: "fuzz",
         names: &["message_per_thread"],
         source: "spmc f9686a0 \"fix race of inconsistent queue and is_disconnected\" (0.3.0)",
@@ -75,6 +80,29 @@ const BUGS: &[Bug] = &[
             "loom",
             "the fix relies on SeqCst loads reading the latest store; loom 0.7 models SeqCst \
              loads more weakly than the C++20 model and reports a deadlock no real run has",
+        )),
+    },
+    Bug {
+        id: "left-right-drop-frees-under-reader",
+        krate: "left-right",
+        buggy: "0.11.7",
+        fixed: "0.11.8",
+        tests_from: "0.11.8",
+        own_test: Some(include_str!("support/realbugs/left_right_drop.rs")),
+        test: "drop_race",
+        names: &["drop_waits_for_a_reader_that_entered_after_the_last_publish"],
+        source:
+            "left-right 94e2812 \"Mitigate race condition in WriteHandle::drop\" (#153, 0.11.8)",
+        bug: "WriteHandle::drop waits on the reader epochs read at the last publish: a reader \
+              idle then and inside a read now is not waited for, and the writer frees both \
+              copies under its guard",
+        fixed_not_under: Some((
+            "loom",
+            "left-right's cfg(loom) shim turns every fence into fence(Acquire) (src/sync.rs: \
+             \"loom only supports acquire fences\"), so the SeqCst fences between the writer's \
+             NULL swap and its epoch reads and between the reader's epoch increment and its \
+             pointer load no longer forbid the store-buffering outcome; loom explores it (with \
+             the fences kept SeqCst, loom passes 0.11.8 and still fails 0.11.7)",
         )),
     },
 ];
@@ -126,20 +154,16 @@ fn cached_archive(name: &str, version: &str) -> Option<PathBuf> {
 }
 
 /// Downloads `name@version` into cargo's cache through a generated manifest (also a yanked
-/// version: `cargo update --precise` is the one way cargo accepts one).
+/// version: `cargo update --precise` is the one way cargo accepts one, and it needs a lock
+/// file first, so the manifest asks for `>= version`: the lock file takes the newest version
+/// that is not yanked, and `update --precise` moves it back to `version`).
 fn fetch(name: &str, version: &str) -> Result<(), String> {
     let dir = work().join("fetch").join(format!("{name}-{version}"));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let major = match version.split('.').collect::<Vec<_>>().as_slice() {
-        ["0", "0", p, ..] => format!("0.0.{p}"),
-        ["0", m, ..] => format!("0.{m}"),
-        [m, ..] => m.to_string(),
-        [] => version.to_string(),
-    };
     let manifest = format!(
         "[package]\nname = \"heisen-realbugs-fetch\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
          publish = false\n\n[lib]\npath = \"lib.rs\"\n\n[workspace]\n\n[dependencies]\n\
-         {name} = \"^{major}\"\n"
+         {name} = \">={version}\"\n"
     );
     std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("lib.rs"), "").map_err(|e| e.to_string())?;
@@ -149,9 +173,7 @@ fn fetch(name: &str, version: &str) -> Result<(), String> {
         c.args(args).arg("--manifest-path").arg(&m);
         c
     };
-    // all versions of the range may be yanked: then generate-lockfile fails and `update
-    // --precise` below is what picks the version
-    let _ = run(&mut with(&["generate-lockfile", "-q"]));
+    run(&mut with(&["generate-lockfile", "-q"]))?;
     run(&mut with(&[
         "update",
         "-q",
@@ -314,11 +336,23 @@ fn port_manifest(manifest: &str, shim: &Path) -> Result<String, String> {
 /// `tests_from`, the manifest mapped.
 fn port(b: &Bug, version: &str, shim: &Path) -> Result<PathBuf, String> {
     let pkg = package(b.krate, version)?;
-    let tests = package(b.krate, b.tests_from)?;
     let dir = work().join("ports").join(format!("{}-{version}", b.krate));
     let _ = std::fs::remove_dir_all(&dir);
     copy_tree(&pkg.join("src"), &dir.join("src"), true)?;
-    copy_tree(&tests.join("tests"), &dir.join("tests"), true)?;
+    match b.own_test {
+        Some(text) => {
+            std::fs::create_dir_all(dir.join("tests")).map_err(|e| e.to_string())?;
+            std::fs::write(
+                dir.join("tests").join(format!("{}.rs", b.test)),
+                enable_loom_cfg(text),
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        None => {
+            let tests = package(b.krate, b.tests_from)?;
+            copy_tree(&tests.join("tests"), &dir.join("tests"), true)?;
+        }
+    }
     // heisen's own lock file: the same loom and shuttle as the workspace (cargo adds the
     // crate's dependencies)
     std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| e.to_string())?;

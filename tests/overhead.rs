@@ -26,6 +26,110 @@ fn time(f: impl FnOnce()) -> Duration {
     t.elapsed()
 }
 
+/// CPU time of this process (every thread), where the platform offers it (Linux:
+/// `clock_gettime(CLOCK_PROCESS_CPUTIME_ID)`), else wall time. On a shared machine wall time
+/// also counts the time the process waited for a core (the figures swung by ±0.3 between two
+/// runs); CPU time counts only the work. The bench runs one test at a time
+/// (`--test-threads=1`), so the process's CPU time is the check's.
+#[cfg(target_os = "linux")]
+fn cpu_time(f: impl FnOnce()) -> Duration {
+    #[repr(C)]
+    struct Timespec {
+        sec: i64,
+        nsec: i64,
+    }
+    extern "C" {
+        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+    }
+    const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+    let now = || {
+        let mut ts = Timespec { sec: 0, nsec: 0 };
+        // SAFETY: `ts` is a valid, writable timespec; the clock id is Linux's.
+        let rc = unsafe { clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
+        Duration::new(ts.sec as u64, ts.nsec as u32)
+    };
+    let t = now();
+    f();
+    now() - t
+}
+#[cfg(not(target_os = "linux"))]
+fn cpu_time(f: impl FnOnce()) -> Duration {
+    time(f)
+}
+
+/// How much CPU time one sample takes at least: a model check of these bodies takes 10–20 ms,
+/// far too short to time on a shared machine (a scheduler hiccup is a whole sample), so a
+/// sample repeats the check until it has run this long.
+const SAMPLE: Duration = Duration::from_millis(300);
+/// Rounds per side; each round times one sample of every side, in an order that alternates
+/// between rounds (so a side is not always the one after a warm cache or a load spike).
+const ROUNDS: usize = 7;
+
+/// Repetitions of `f` that make one sample last about `SAMPLE` (from one warm-up call).
+fn reps_for(f: &mut dyn FnMut()) -> u32 {
+    f();
+    let one = cpu_time(&mut *f).max(Duration::from_micros(1));
+    (SAMPLE.as_secs_f64() / one.as_secs_f64())
+        .ceil()
+        .clamp(1.0, 10_000.0) as u32
+}
+
+/// Minimum and median of a side's per-check times.
+#[derive(Clone, Copy)]
+struct Stat {
+    min: Duration,
+    median: Duration,
+}
+
+impl Stat {
+    fn of(mut v: Vec<Duration>) -> Stat {
+        v.sort();
+        Stat {
+            min: v[0],
+            median: v[v.len() / 2],
+        }
+    }
+}
+
+/// Times the sides interleaved: `ROUNDS` rounds, each one sample per side (the same number of
+/// repetitions for sides that are compared, from the first side's calibration), the order
+/// rotated each round. Returns each side's per-check min and median.
+fn interleaved(sides: &mut [&mut dyn FnMut()]) -> Vec<Stat> {
+    let reps = reps_for(&mut *sides[0]);
+    for side in sides.iter_mut().skip(1) {
+        side(); // warm-up
+    }
+    let n = sides.len();
+    let mut samples = vec![Vec::with_capacity(ROUNDS); n];
+    for round in 0..ROUNDS {
+        for k in 0..n {
+            let i = (k + round) % n;
+            let f = &mut *sides[i];
+            let d = cpu_time(|| {
+                for _ in 0..reps {
+                    f();
+                }
+            });
+            samples[i].push(d / reps);
+        }
+    }
+    samples.into_iter().map(Stat::of).collect()
+}
+
+/// `heisen / hand-wired` by min and by median (CPU time per check, see `cpu_time`).
+fn ratios(native: Stat, heisen: Stat) -> String {
+    format!(
+        "ratio {:.2} (min) {:.2} (median); hand-wired {:.2?}/{:.2?}, heisen {:.2?}/{:.2?} (min/median)",
+        heisen.min.as_secs_f64() / native.min.as_secs_f64(),
+        heisen.median.as_secs_f64() / native.median.as_secs_f64(),
+        native.min,
+        native.median,
+        heisen.min,
+        heisen.median,
+    )
+}
+
 /// The three bodies, written once against a module that mirrors std's paths: `loom`,
 /// `shuttle` (hand-wired) or `heisen` (the facade, dispatched by `heisen::runner`).
 macro_rules! withdrawal {
@@ -111,8 +215,8 @@ macro_rules! queue {
 
 /// Arcs are `std::sync::Arc` on every side (not loom's, and not `heisen::sync::Arc`, whose
 /// count is modelled under loom), so all sides explore the same executions.
-/// One body against both backends, hand-wired and through `heisen::runner`; minimum of `rounds`
-/// (the machine is shared, the minimum is the least noisy). Prints one line per backend.
+/// One body against both backends, hand-wired and through `heisen::runner`, timed interleaved
+/// (see `interleaved`). Prints one line per backend.
 fn compare(
     name: &str,
     bound: Option<usize>,
@@ -121,48 +225,45 @@ fn compare(
     facade: fn(),
 ) {
     use heisen::runner::{check, Config};
-    let rounds = 5;
-    let (mut nl, mut hl, mut ns, mut hs) =
-        (Duration::MAX, Duration::MAX, Duration::MAX, Duration::MAX);
     let mut loom_execs = 0;
-    for _ in 0..rounds {
-        // loom with the same preemption bound on both sides, so both explore the same executions.
-        nl = nl.min(time(|| {
-            let mut b = loom::model::Builder::new();
-            b.preemption_bound = bound;
-            b.check(loom_native);
-        }));
-        hl = hl.min(time(|| {
-            let cfg = Config::new("bench").loom_only().preemption_bound(bound);
-            let s = check(&cfg, facade).unwrap();
-            loom_execs = s.runs[0].executions;
-        }));
-        // The same schedules on both sides: heisen's random phase from `SEED`, its PCT phase
-        // (depth 3) from `SEED + 1`, as the hand-wired runners (`check_random` / `check_pct`
-        // would draw a new seed each round, so each side would time other schedules; a spin
-        // loop's length depends on the schedule).
-        ns = ns.min(time(|| {
-            use shuttle::scheduler::{PctScheduler, RandomScheduler};
-            let random = RandomScheduler::new_from_seed(SEED, ITERS);
-            shuttle::Runner::new(random, shuttle::Config::new()).run(shuttle_native);
-            let pct = PctScheduler::new_from_seed(SEED + 1, 3, ITERS);
-            shuttle::Runner::new(pct, shuttle::Config::new()).run(shuttle_native);
-        }));
-        hs = hs.min(time(|| {
-            let cfg = Config::new("bench")
-                .shuttle_only()
-                .iterations(ITERS)
-                .seed(SEED);
-            check(&cfg, facade).unwrap();
-        }));
-    }
+    // loom with the same preemption bound on both sides, so both explore the same executions.
+    let mut nl = || {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = bound;
+        b.check(loom_native);
+    };
+    let mut hl = || {
+        let cfg = Config::new("bench").loom_only().preemption_bound(bound);
+        let s = check(&cfg, facade).unwrap();
+        loom_execs = s.runs[0].executions;
+    };
+    let l = interleaved(&mut [&mut nl, &mut hl]);
+    // The same schedules on both sides: heisen's random phase from `SEED`, its PCT phase
+    // (depth 3) from `SEED + 1`, as the hand-wired runners (`check_random` / `check_pct`
+    // would draw a new seed each round, so each side would time other schedules; a spin
+    // loop's length depends on the schedule).
+    let mut ns = || {
+        use shuttle::scheduler::{PctScheduler, RandomScheduler};
+        let random = RandomScheduler::new_from_seed(SEED, ITERS);
+        shuttle::Runner::new(random, shuttle::Config::new()).run(shuttle_native);
+        let pct = PctScheduler::new_from_seed(SEED + 1, 3, ITERS);
+        shuttle::Runner::new(pct, shuttle::Config::new()).run(shuttle_native);
+    };
+    let mut hs = || {
+        let cfg = Config::new("bench")
+            .shuttle_only()
+            .iterations(ITERS)
+            .seed(SEED);
+        check(&cfg, facade).unwrap();
+    };
+    let s = interleaved(&mut [&mut ns, &mut hs]);
     println!(
-        "{name:<16} loom    ({loom_execs:>5} executions): hand-wired {nl:>10.2?}, heisen {hl:>10.2?}, ratio {:.2}",
-        hl.as_secs_f64() / nl.as_secs_f64()
+        "{name:<16} loom    ({loom_execs:>5} executions): {}",
+        ratios(l[0], l[1])
     );
     println!(
-        "{name:<16} shuttle ({ITERS} random + {ITERS} PCT): hand-wired {ns:>10.2?}, heisen {hs:>10.2?}, ratio {:.2}",
-        hs.as_secs_f64() / ns.as_secs_f64()
+        "{name:<16} shuttle ({ITERS} random + {ITERS} PCT): {}",
+        ratios(s[0], s[1])
     );
 }
 
@@ -252,33 +353,92 @@ fn critical_body(critical: bool) {
 #[ignore = "benchmark; run with --ignored --nocapture (ideally --release)"]
 fn bench_critical_vs_plain() {
     use heisen::runner::{check, Config};
-    let (mut pl, mut cl, mut ps, mut cs) =
-        (Duration::MAX, Duration::MAX, Duration::MAX, Duration::MAX);
     let (mut execs, mut instances) = (0, 0);
-    for _ in 0..7 {
-        let loom = Config::new("bench").loom_only().preemption_bound(None);
-        pl = pl.min(time(|| {
-            check(&loom, || critical_body(false)).unwrap();
-        }));
-        cl = cl.min(time(|| {
-            let s = check(&loom, || critical_body(true)).unwrap();
-            execs = s.runs[0].executions;
-            instances = s.runs[0].critical_sections;
-        }));
-        let shuttle = Config::new("bench").shuttle_only().iterations(ITERS);
-        ps = ps.min(time(|| {
-            check(&shuttle, || critical_body(false)).unwrap();
-        }));
-        cs = cs.min(time(|| {
-            check(&shuttle, || critical_body(true)).unwrap();
-        }));
+    let loom = Config::new("bench").loom_only().preemption_bound(None);
+    let mut pl = || {
+        check(&loom, || critical_body(false)).unwrap();
+    };
+    let mut cl = || {
+        let s = check(&loom, || critical_body(true)).unwrap();
+        execs = s.runs[0].executions;
+        instances = s.runs[0].critical_sections;
+    };
+    let l = interleaved(&mut [&mut pl, &mut cl]);
+    let shuttle = Config::new("bench").shuttle_only().iterations(ITERS);
+    let mut ps = || {
+        check(&shuttle, || critical_body(false)).unwrap();
+    };
+    let mut cs = || {
+        check(&shuttle, || critical_body(true)).unwrap();
+    };
+    let s = interleaved(&mut [&mut ps, &mut cs]);
+    println!(
+        "critical loom    ({execs} executions, {instances} section instances): {}",
+        ratios(l[0], l[1])
+            .replace("hand-wired", "plain")
+            .replace("heisen", "critical")
+    );
+    println!(
+        "critical shuttle ({ITERS} random + {ITERS} PCT): {}",
+        ratios(s[0], s[1])
+            .replace("hand-wired", "plain")
+            .replace("heisen", "critical")
+    );
+}
+
+/// One shuttle check (1,000 random + 1,000 PCT schedules) of one body, for a profiler
+/// (`valgrind --tool=callgrind <overhead test binary> --ignored --exact profile_shuttle`):
+/// `HEISEN_PROFILE_BODY` = `withdrawal` (default), `release_acquire` or `queue`;
+/// `HEISEN_PROFILE_SIDE=native` for the hand-wired side.
+#[test]
+#[ignore = "for a profiler"]
+fn profile_shuttle() {
+    use heisen::runner::{check, Config};
+    let body = std::env::var("HEISEN_PROFILE_BODY").unwrap_or_default();
+    let (native, facade): (fn(), fn()) = match body.as_str() {
+        "queue" => (|| queue!(shuttle), || queue!(heisen)),
+        "release_acquire" => (|| release_acquire!(shuttle), || release_acquire!(heisen)),
+        _ => (|| withdrawal!(shuttle), || withdrawal!(heisen)),
+    };
+    if std::env::var("HEISEN_PROFILE_SIDE").as_deref() == Ok("native") {
+        use shuttle::scheduler::{PctScheduler, RandomScheduler};
+        let random = RandomScheduler::new_from_seed(SEED, ITERS);
+        shuttle::Runner::new(random, shuttle::Config::new()).run(native);
+        let pct = PctScheduler::new_from_seed(SEED + 1, 3, ITERS);
+        shuttle::Runner::new(pct, shuttle::Config::new()).run(native);
+    } else {
+        let cfg = Config::new("bench")
+            .shuttle_only()
+            .iterations(ITERS)
+            .seed(SEED);
+        check(&cfg, facade).unwrap();
     }
-    println!(
-        "loom    ({execs} executions, {instances} section instances): plain {pl:?}, critical {cl:?}, ratio {:.2}",
-        cl.as_secs_f64() / pl.as_secs_f64()
-    );
-    println!(
-        "shuttle ({ITERS} random + {ITERS} PCT): plain {ps:?}, critical {cs:?}, ratio {:.2}",
-        cs.as_secs_f64() / ps.as_secs_f64()
-    );
+}
+
+/// One loom check of a body (as `profile_shuttle`), `HEISEN_PROFILE_REPS` times in a row.
+#[test]
+#[ignore = "for a profiler"]
+fn profile_loom() {
+    use heisen::runner::{check, Config};
+    let body = std::env::var("HEISEN_PROFILE_BODY").unwrap_or_default();
+    let (native, facade): (fn(), fn()) = match body.as_str() {
+        "queue" => (|| queue!(loom), || queue!(heisen)),
+        "release_acquire" => (|| release_acquire!(loom), || release_acquire!(heisen)),
+        _ => (|| withdrawal!(loom), || withdrawal!(heisen)),
+    };
+    let bound = (body == "queue").then_some(2);
+    let reps: usize = std::env::var("HEISEN_PROFILE_REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    for _ in 0..reps {
+        if std::env::var("HEISEN_PROFILE_SIDE").as_deref() == Ok("native") {
+            let mut b = loom::model::Builder::new();
+            b.preemption_bound = bound;
+            b.check(native);
+        } else {
+            let cfg = Config::new("bench").loom_only().preemption_bound(bound);
+            check(&cfg, facade).unwrap();
+        }
+    }
 }

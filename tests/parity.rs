@@ -9,8 +9,7 @@
 //!
 //! Known, documented exceptions (see the crate guide, "Limits"): model-build constructors are
 //! not `const` (so `static X: Mutex<_> = Mutex::new(..)` is normal-build only: use
-//! `heisen::lazy_static!` / `LazyLock`), model `LazyLock`'s initialiser is `Fn` (std:
-//! `FnOnce`), and `Arc<dyn Trait>` is built with `Arc::from(Box<dyn Trait>)` (no unsized
+//! `heisen::lazy_static!` / `LazyLock`), and `Arc<dyn Trait>` is built with `Arc::from(Box<dyn Trait>)` (no unsized
 //! coercion of the model `Arc`).
 #![allow(deprecated, clippy::type_complexity, clippy::redundant_closure)]
 
@@ -212,6 +211,9 @@ fn shared_signatures() {
     let _: fn(fn() -> T) -> LazyLock<T> = LazyLock::new;
     let _: fn(&LazyLock<T>) -> &T = LazyLock::force;
     let _: fn() -> LazyLock<T> = LazyLock::default;
+    // std's `F: FnOnce() -> T`: an initialiser that owns data and moves it out.
+    let _: fn(Box<dyn FnOnce() -> T>) -> LazyLock<T, Box<dyn FnOnce() -> T>> = LazyLock::new;
+    let _: fn(&LazyLock<T, Box<dyn FnOnce() -> T>>) -> &T = LazyLock::force;
 }
 
 /// Signatures of channels.
@@ -501,4 +503,15 @@ fn facade_items_run_with_std_semantics() {
     let start = Instant::now();
     thread::sleep(Duration::from_millis(1));
     assert!(start.elapsed() >= Duration::from_millis(1));
+
+    // A LazyLock whose initialiser is FnOnce only (it moves its String out), shared with a
+    // thread: initialised once, by whichever thread forces it first.
+    let owned = String::from("moved in");
+    let lazy = Arc::new(LazyLock::new(move || owned));
+    let reader = {
+        let lazy = lazy.clone();
+        thread::spawn(move || lazy.len())
+    };
+    assert_eq!(lazy.as_str(), "moved in");
+    assert_eq!(reader.join().unwrap(), 8);
 }

@@ -22,6 +22,9 @@ fn heisen_tokio_items_are_tokio_s_own() {
         h::sync::RwLock<u8> => tokio::sync::RwLock<u8>,
         h::sync::RwLockReadGuard<'static, u8> => tokio::sync::RwLockReadGuard<'static, u8>,
         h::sync::RwLockWriteGuard<'static, u8> => tokio::sync::RwLockWriteGuard<'static, u8>,
+        h::sync::OwnedRwLockReadGuard<u8> => tokio::sync::OwnedRwLockReadGuard<u8>,
+        h::sync::OwnedRwLockWriteGuard<u8> => tokio::sync::OwnedRwLockWriteGuard<u8>,
+        h::sync::MappedMutexGuard<'static, u8> => tokio::sync::MappedMutexGuard<'static, u8>,
         h::sync::Semaphore => tokio::sync::Semaphore,
         h::sync::SemaphorePermit<'static> => tokio::sync::SemaphorePermit<'static>,
         h::sync::OwnedSemaphorePermit => tokio::sync::OwnedSemaphorePermit,
@@ -56,6 +59,7 @@ fn heisen_tokio_items_are_tokio_s_own() {
         h::time::Duration => std::time::Duration,
         h::time::Sleep => tokio::time::Sleep,
         h::time::Interval => tokio::time::Interval,
+        h::time::MissedTickBehavior => tokio::time::MissedTickBehavior,
         h::time::Timeout<std::future::Ready<()>> => tokio::time::Timeout<std::future::Ready<()>>,
         h::time::error::Elapsed => tokio::time::error::Elapsed,
     }
@@ -75,6 +79,18 @@ fn heisen_tokio_items_are_tokio_s_own() {
     assert_eq!(
         type_id_of(h::task::yield_now),
         type_id_of(tokio::task::yield_now)
+    );
+    assert_eq!(
+        type_id_of(h::task::spawn_blocking::<fn() -> u8, u8>),
+        type_id_of(tokio::task::spawn_blocking::<fn() -> u8, u8>)
+    );
+    assert_eq!(
+        type_id_of(h::sync::Mutex::<u8>::blocking_lock),
+        type_id_of(tokio::sync::Mutex::<u8>::blocking_lock)
+    );
+    assert_eq!(
+        type_id_of(h::sync::RwLock::<u8>::blocking_write),
+        type_id_of(tokio::sync::RwLock::<u8>::blocking_write)
     );
 }
 

@@ -82,7 +82,10 @@ async fn timeout_elapses_when_its_future_cannot_complete() {
     assert!(t0.elapsed() >= Duration::from_millis(100));
 }
 
-#[heisen::model]
+/// Without early firings (`max_early_timers = 0`: timers fire only when no task can run) the
+/// 10 ms sleep fires before the 100 ms deadline. With them, the deadline may win while the
+/// sender can still run (`a_timeout_can_elapse_while_the_work_could_still_complete`).
+#[heisen::model(max_early_timers = 0)]
 async fn timeout_returns_the_output_when_its_future_completes_first() {
     let (tx, rx) = oneshot::channel();
     heisen::tokio::spawn(async move {
@@ -93,7 +96,12 @@ async fn timeout_returns_the_output_when_its_future_completes_first() {
     assert_eq!(r.expect("no timeout").expect("sent"), 7);
 }
 
-#[heisen::model]
+/// Timers fire in deadline order: with no early firing, three tasks that each sleep complete
+/// in the order of their sleeps' lengths. (With early firings a task's sleep may also start
+/// late: a task delayed 300 ms before its 100 ms sleep completes after the 300 ms one, as in a
+/// real runtime. `timers_fire_in_deadline_order_even_early` checks the order of deadlines
+/// fixed together.)
+#[heisen::model(max_early_timers = 0)]
 async fn timers_fire_in_deadline_order() {
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut set = JoinSet::new();
@@ -108,6 +116,179 @@ async fn timers_fire_in_deadline_order() {
         r.unwrap();
     }
     assert_eq!(*order.lock().await, vec![100, 200, 300]);
+}
+
+/// Timers fire in deadline order even when they fire early (up to three may here, while a
+/// busy task could still run): three sleeps to deadlines fixed at the start complete in
+/// deadline order (also when the clock moves while they are being registered, and although
+/// `join!` rotates the order it polls them in), each at or after its deadline, on a clock that
+/// never goes back; an hour of sleep still costs no wall time.
+#[heisen::model(max_early_timers = 3)]
+async fn timers_fire_in_deadline_order_even_early() {
+    let busy = heisen::tokio::spawn(async {
+        task::yield_now().await;
+    });
+    let t0 = Instant::now();
+    let order = Mutex::new(Vec::new());
+    let done_at = |ms: u64| {
+        let order = &order;
+        async move {
+            time::sleep_until(t0 + Duration::from_millis(ms)).await;
+            order.lock().await.push((ms, Instant::now()));
+        }
+    };
+    heisen::tokio::join!(done_at(200), done_at(100), done_at(3_600_000));
+    busy.await.unwrap();
+    let order = order.into_inner();
+    let ms: Vec<u64> = order.iter().map(|o| o.0).collect();
+    assert_eq!(ms, vec![100, 200, 3_600_000]);
+    for (i, &(ms, at)) in order.iter().enumerate() {
+        assert!(
+            at >= t0 + Duration::from_millis(ms),
+            "{ms}ms done early: {order:?}"
+        );
+        assert!(
+            i == 0 || at >= order[i - 1].1,
+            "the clock went back: {order:?}"
+        );
+    }
+}
+
+/// A job's lease, and the two writers a lease must keep apart: the holder works in steps,
+/// each appended to a journal; a watchdog waits for the lease to run out and hands the job to
+/// a successor. The journal must never show the holder after its successor.
+mod lease {
+    use super::*;
+
+    pub const TTL: Duration = Duration::from_secs(5);
+
+    /// Two steps under the lease of `owner`. Buggy: the lease is checked on the clock, then
+    /// the journal's `lock().await`, then the append: the lease can run out in between (a
+    /// real process can be delayed at that await for as long as the lease lasts) and the
+    /// successor may have written by then. Fixed: the check is made under the journal's lock,
+    /// right before the append, so the successor (which starts only after the lease ran out)
+    /// cannot write in between.
+    pub async fn work(journal: &Mutex<Vec<(u32, u32)>>, owner: u32, expires: Instant, fixed: bool) {
+        for step in 0..2 {
+            if fixed {
+                let mut j = journal.lock().await;
+                if Instant::now() >= expires {
+                    return;
+                }
+                j.push((owner, step));
+            } else {
+                if Instant::now() >= expires {
+                    return; // LEASE-CHECK
+                }
+                journal.lock().await.push((owner, step)); // LEASE-WRITE
+            }
+        }
+    }
+
+    /// The holder (owner 1) and the watchdog's successor (owner 2, once the lease ran out);
+    /// returns the journal.
+    pub async fn takeover(fixed: bool) -> Vec<(u32, u32)> {
+        let journal = Arc::new(Mutex::new(Vec::new()));
+        let expires = Instant::now() + TTL;
+        let holder = {
+            let j = journal.clone();
+            heisen::tokio::spawn(async move { work(&j, 1, expires, fixed).await })
+        };
+        let successor = {
+            let j = journal.clone();
+            heisen::tokio::spawn(async move {
+                time::sleep_until(expires).await; // LEASE-EXPIRY
+                work(&j, 2, Instant::now() + TTL, fixed).await
+            })
+        };
+        holder.await.unwrap();
+        successor.await.unwrap();
+        let j = journal.lock().await.clone();
+        j
+    }
+
+    /// Whether the holder wrote after its successor.
+    pub fn overlapped(j: &[(u32, u32)]) -> bool {
+        j.windows(2).any(|w| w[0].0 == 2 && w[1].0 == 1)
+    }
+}
+
+/// The lease runs out while its holder is still working between awaits: the holder never
+/// waits, so before timers could fire early (when they fired only with no task left to run)
+/// the successor always started after the holder finished and this bug was not found (checked
+/// on the code before early firings; `model::the_lease_bug_needs_an_early_timer` pins it with
+/// `max_early_timers = 0`). Found by loom and by shuttle (`model::the_lease_bug_*`).
+#[heisen::model]
+#[cfg_attr(
+    not(feature = "model"),
+    ignore = "the early expiry needs an explored timer firing (model build)"
+)]
+#[should_panic(expected = "the expired holder wrote after its successor")]
+async fn a_lease_can_run_out_while_its_holder_works_between_awaits() {
+    let j = lease::takeover(false).await;
+    assert!(
+        !lease::overlapped(&j),
+        "the expired holder wrote after its successor: {j:?}"
+    );
+}
+
+/// The fix (the lease checked under the journal's lock) passes every early firing.
+#[heisen::model]
+async fn a_lease_checked_under_the_journal_lock_keeps_its_successor_apart() {
+    let j = lease::takeover(true).await;
+    assert!(!lease::overlapped(&j), "{j:?}");
+    assert!(
+        j.iter().any(|e| e.0 == 1 || e.0 == 2),
+        "someone wrote: {j:?}"
+    );
+}
+
+/// A payment with a deadline: a worker task charges and sends the receipt; the client waits
+/// for it with `timeout` and, when the deadline wins, charges again itself. `keyed`: the
+/// charge carries an idempotency key the ledger checks. Returns the charges made.
+async fn pay_with_deadline(keyed: bool) -> usize {
+    async fn charge(ledger: &Mutex<Vec<u32>>, key: u32, keyed: bool) {
+        let mut l = ledger.lock().await;
+        if !(keyed && l.contains(&key)) {
+            l.push(key);
+        }
+    }
+    let ledger = Arc::new(Mutex::new(Vec::new()));
+    let (receipt, receipt_rx) = oneshot::channel();
+    let worker = {
+        let ledger = ledger.clone();
+        heisen::tokio::spawn(async move {
+            charge(&ledger, 7, keyed).await;
+            let _ = receipt.send(());
+        })
+    };
+    if timeout(Duration::from_secs(1), receipt_rx).await.is_err() {
+        charge(&ledger, 7, keyed).await;
+    }
+    worker.await.unwrap();
+    let n = ledger.lock().await.len();
+    n
+}
+
+/// The worker never waits for anything, so before timers could fire early the receipt always
+/// came first and this double charge was not found (checked on the code before early
+/// firings). With early firings the deadline wins while the worker could still run: the
+/// client retries, the worker's charge lands too. Found by loom and by shuttle
+/// (`model::the_deadline_race_*`).
+#[heisen::model]
+#[cfg_attr(
+    not(feature = "model"),
+    ignore = "the early deadline needs an explored timer firing (model build)"
+)]
+#[should_panic(expected = "charged twice")]
+async fn a_timeout_can_elapse_while_the_work_could_still_complete() {
+    assert_eq!(pay_with_deadline(false).await, 1, "charged twice");
+}
+
+/// The keyed retry charges once whichever wins.
+#[heisen::model]
+async fn a_keyed_retry_after_a_timeout_charges_once() {
+    assert_eq!(pay_with_deadline(true).await, 1);
 }
 
 #[heisen::model]
@@ -255,6 +436,104 @@ async fn interval_ticks_once_per_period() {
     let t2 = iv.tick().await;
     assert_eq!(t1 - t0, Duration::from_millis(10));
     assert_eq!(t2 - t0, Duration::from_millis(20));
+}
+
+/// Each missed-tick behaviour on a 10 ms interval whose second tick is 25 ms late (a tick is
+/// late when it completes more than 5 ms after its instant): the ticks' scheduled instants.
+#[heisen::model]
+async fn interval_missed_ticks_burst_delay_or_skip() {
+    use heisen::tokio::time::MissedTickBehavior;
+    assert_eq!(
+        time::interval(Duration::from_millis(10)).missed_tick_behavior(),
+        MissedTickBehavior::Burst
+    );
+    for (behavior, expected) in [
+        (MissedTickBehavior::Burst, [10, 20, 30]),
+        (MissedTickBehavior::Delay, [10, 45, 55]),
+        (MissedTickBehavior::Skip, [10, 40, 50]),
+    ] {
+        let mut iv = time::interval(Duration::from_millis(10));
+        iv.set_missed_tick_behavior(behavior);
+        let t0 = iv.tick().await;
+        sleep(Duration::from_millis(35)).await;
+        let mut ticks = Vec::new();
+        for _ in 0..3 {
+            ticks.push((iv.tick().await - t0).as_millis() as u64);
+        }
+        assert_eq!(ticks, expected, "{behavior:?}");
+        assert_eq!(iv.missed_tick_behavior(), behavior);
+    }
+}
+
+/// `spawn_blocking` runs a closure on a thread of its own, which may block on tokio's locks
+/// (`blocking_lock`, `blocking_read`, `blocking_write`) while tasks use them; its panic is the
+/// handle's `JoinError`; blocking inside a task panics, as tokio's.
+#[heisen::model]
+async fn spawn_blocking_closures_block_on_tokio_locks() {
+    let m = Arc::new(Mutex::new(0u32));
+    let l = Arc::new(RwLock::new(1u32));
+    let (m2, l2) = (m.clone(), l.clone());
+    let h = task::spawn_blocking(move || {
+        *m2.blocking_lock() += 1;
+        let r = *l2.blocking_read();
+        *l2.blocking_write() += r;
+        7u8
+    });
+    *m.lock().await += 10;
+    assert_eq!(h.await.unwrap(), 7);
+    assert_eq!(*m.lock().await, 11);
+    assert_eq!(*l.read().await, 2);
+    let e = task::spawn_blocking(|| panic!("in the closure"))
+        .await
+        .unwrap_err();
+    assert!(e.is_panic());
+    let e = heisen::tokio::spawn(async {
+        let m = Mutex::new(0);
+        let _g = m.blocking_lock();
+    })
+    .await
+    .unwrap_err();
+    let text = e.into_panic().downcast::<String>().map(|s| *s);
+    let text = text.or_else(|p| p.downcast::<&str>().map(|s| s.to_string()));
+    assert!(
+        text.as_deref()
+            .is_ok_and(|t| t.contains("Cannot block the current thread from within a runtime")),
+        "{text:?}"
+    );
+}
+
+/// Owned read and write guards of an `Arc`'d `RwLock` keep it held across tasks; a mapped
+/// `MutexGuard` keeps the mutex locked until it drops, and `try_map` hands the guard back.
+#[heisen::model]
+async fn owned_rwlock_guards_and_mapped_mutex_guards_hold_their_locks() {
+    use heisen::tokio::sync::{MappedMutexGuard, MutexGuard};
+    let l = Arc::new(RwLock::new(vec![1u8]));
+    let r = l.clone().read_owned().await;
+    // (Before a writer waits: a waiting writer stops new readers, as in tokio.)
+    assert!(l.try_write().is_err(), "a read guard keeps writers out");
+    assert_eq!(*l.try_read().expect("readers share"), vec![1]);
+    let writer = {
+        let l = l.clone();
+        heisen::tokio::spawn(async move {
+            let mut w = l.write_owned().await;
+            w.push(2);
+        })
+    };
+    assert_eq!(*r, vec![1], "no write while the owned read guard lives");
+    drop(r);
+    writer.await.unwrap();
+    assert_eq!(*l.read().await, vec![1, 2]);
+
+    let m = Arc::new(Mutex::new((0u8, String::from("a"))));
+    let mut name: MappedMutexGuard<'_, String> = MutexGuard::map(m.lock().await, |p| &mut p.1);
+    name.push('b');
+    assert!(m.try_lock().is_err(), "the mapped guard holds the mutex");
+    drop(name);
+    let g = MutexGuard::try_map(m.lock().await, |p| (p.0 > 0).then_some(&mut p.0));
+    let mut g = g.expect_err("no non-zero count: the guard comes back");
+    g.0 += 1;
+    drop(g);
+    assert_eq!(*m.lock().await, (1, String::from("ab")));
 }
 
 /// Model build only: the failure and its report, the clocks, and the loom thread limit.
@@ -426,6 +705,185 @@ mod model {
                 );
             }
         }
+    }
+
+    /// Runs `body` (an async body) under `cfg`.
+    fn run<F: std::future::Future<Output = ()> + 'static>(
+        cfg: &Config,
+        body: fn() -> F,
+    ) -> Result<heisen::runner::Summary, Box<Failure>> {
+        check(cfg, move || heisen::__private::block_on_body(body()))
+    }
+
+    async fn lease_buggy() {
+        let j = lease::takeover(false).await;
+        assert!(
+            !lease::overlapped(&j),
+            "the expired holder wrote after its successor: {j:?}"
+        );
+    }
+
+    async fn deadline_buggy() {
+        assert_eq!(pay_with_deadline(false).await, 1, "charged twice");
+    }
+
+    /// A failure whose timeline has the early firing as a row on `lane`, at `line`.
+    fn assert_early_row(f: &Failure, what: &str, lane: &str, line: &str) {
+        let row = f
+            .report
+            .lines()
+            .find(|l| l.contains(&format!("timer fired: {what}")) && l.contains(", early: "))
+            .unwrap_or_else(|| panic!("no early timer row:\n{}", f.report));
+        assert!(row.contains(&format!("{lane} │")), "{row}\n{}", f.report);
+        assert!(row.contains(line), "{row}");
+        assert!(row.contains("could still run"), "{row}");
+    }
+
+    /// The lease bug is found by loom and by shuttle, with the successor's early expiry a
+    /// timeline row on its lane, at the `sleep_until` line.
+    #[test]
+    fn the_lease_bug_is_found_by_loom_and_by_shuttle() {
+        for cfg in [
+            Config::new("tokio_model::lease").loom_only(),
+            Config::new("tokio_model::lease").shuttle_only(),
+        ] {
+            let f = run(&cfg, lease_buggy).expect_err("the holder writes after its successor");
+            assert!(
+                f.report
+                    .contains("the expired holder wrote after its successor"),
+                "{}",
+                f.report
+            );
+            assert_early_row(
+                &f,
+                "sleep_until +5s (virtual t=+5s",
+                "T2",
+                &line_of("// LEASE-EXPIRY"),
+            );
+            assert!(
+                f.report.contains(&line_of("// LEASE-WRITE")),
+                "{}",
+                f.report
+            );
+        }
+    }
+
+    /// Without early firings (as before they existed) neither backend finds it: the holder
+    /// never waits, so the successor's timer fired only after the holder finished.
+    #[test]
+    fn the_lease_bug_needs_an_early_timer() {
+        for cfg in [
+            Config::new("tokio_model::lease0").loom_only(),
+            Config::new("tokio_model::lease0").shuttle_only(),
+        ] {
+            let s = run(&cfg.max_early_timers(0), lease_buggy).expect("not found");
+            assert!(!s.to_string().contains("early timer"), "{s}");
+        }
+    }
+
+    /// The deadline race is found by loom and by shuttle: the client's timeout fires early
+    /// while the worker could still run.
+    #[test]
+    fn the_deadline_race_is_found_by_loom_and_by_shuttle() {
+        for cfg in [
+            Config::new("tokio_model::deadline").loom_only(),
+            Config::new("tokio_model::deadline").shuttle_only(),
+        ] {
+            let f = run(&cfg, deadline_buggy).expect_err("charged twice");
+            assert!(f.report.contains("charged twice"), "{}", f.report);
+            assert_early_row(
+                &f,
+                "timeout 1s (virtual t=+1s",
+                "T0",
+                "tests/tokio_model.rs",
+            );
+            for lane in ["T0 │", "T1 │"] {
+                assert!(
+                    f.report
+                        .lines()
+                        .any(|l| l.contains(lane) && l.contains("write ledger")),
+                    "both charge: {lane}\n{}",
+                    f.report
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_deadline_race_needs_an_early_timer() {
+        for cfg in [
+            Config::new("tokio_model::deadline0").loom_only(),
+            Config::new("tokio_model::deadline0").shuttle_only(),
+        ] {
+            run(&cfg.max_early_timers(0), deadline_buggy).expect("not found");
+        }
+    }
+
+    /// The summary says that timers could fire early, and how many per execution.
+    #[test]
+    fn the_summary_names_the_early_firings() {
+        let s = run(
+            &Config::new("tokio_model::note").max_early_timers(2),
+            || async {
+                let h = heisen::tokio::spawn(async {});
+                sleep(Duration::from_millis(1)).await;
+                h.await.unwrap();
+            },
+        )
+        .expect("passes");
+        let text = s.to_string();
+        assert_eq!(
+            text.matches("≤ 2 early timer firings per execution")
+                .count(),
+            2,
+            "{text}"
+        );
+    }
+
+    /// Under loom an early firing's oracle is one more thread: with four tasks besides the
+    /// body, no oracle fits and early firings are skipped (the summary says so); a task
+    /// spawned after the oracle started, beyond loom's limit, fails with heisen's message.
+    #[test]
+    fn early_firings_respect_loom_thread_limit() {
+        let four = || async {
+            let hs: Vec<_> = (0..4)
+                .map(|_| heisen::tokio::spawn(sleep(Duration::from_millis(10))))
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        };
+        let cfg = |name| Config::new(name).loom_only().preemption_bound(Some(0));
+        let s = run(&cfg("tokio_model::four_timers"), four).expect("four tasks with timers fit");
+        assert!(
+            s.to_string().contains("none where its oracle thread"),
+            "{s}"
+        );
+        let late = || async {
+            let first = heisen::tokio::spawn(async {});
+            let _ = timeout(Duration::from_secs(1), first).await; // the oracle starts here
+            let hs: Vec<_> = (0..3).map(|_| heisen::tokio::spawn(async {})).collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        };
+        let f = run(&cfg("tokio_model::late"), late).expect_err("the oracle took a thread");
+        assert!(f.report.contains("max_early_timers = 0"), "{}", f.report);
+        run(&cfg("tokio_model::late0").max_early_timers(0), late).expect("no oracle");
+    }
+
+    /// A `spawn_blocking` closure blocked on a lock does not hold timers back (it is no
+    /// task): the task holding the lock sleeps, its timer fires, it unlocks.
+    #[heisen::model]
+    async fn a_blocked_closure_does_not_hold_timers_back() {
+        let m = Arc::new(Mutex::new(0u32));
+        let g = m.lock().await;
+        let m2 = m.clone();
+        let h = task::spawn_blocking(move || *m2.blocking_lock() += 1);
+        sleep(Duration::from_secs(1)).await;
+        drop(g);
+        h.await.unwrap();
+        assert_eq!(*m.lock().await, 1);
     }
 
     /// loom 0.7 runs at most 5 threads: the body and four tasks.

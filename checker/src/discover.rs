@@ -263,8 +263,40 @@ fn manifest_package(dir: &Path) -> PackageMeta {
         manifest_path,
         targets: Vec::new(),
         name,
-        edition: field("edition").unwrap_or_else(|| "2015".to_string()),
+        edition: field("edition")
+            .or_else(|| inherited_edition(dir, package?))
+            .unwrap_or_else(|| "2015".to_string()),
     }
+}
+
+/// The edition a package with `edition.workspace = true` inherits: `[workspace.package]
+/// edition` of the nearest ancestor manifest (the package's own included) that has a
+/// `[workspace]` table, as cargo resolves it. `None` when the package does not inherit or no
+/// such workspace says (then the package is taken as 2015, cargo's default).
+fn inherited_edition(dir: &Path, package: &toml::Table) -> Option<String> {
+    let inherits = package
+        .get("edition")
+        .and_then(|e| e.as_table())
+        .and_then(|e| e.get("workspace"))
+        .and_then(|w| w.as_bool())
+        == Some(true);
+    if !inherits {
+        return None;
+    }
+    dir.ancestors().find_map(|d| {
+        let table = std::fs::read_to_string(d.join("Cargo.toml"))
+            .ok()?
+            .parse::<toml::Table>()
+            .ok()?;
+        let ws = table.get("workspace")?.as_table()?;
+        // The nearest workspace decides, also when it does not declare an edition.
+        Some(
+            ws.get("package")
+                .and_then(|p| p.get("edition"))
+                .and_then(|e| e.as_str())
+                .map(str::to_string),
+        )
+    })?
 }
 
 /// The nearest ancestor of `dir` (itself included) that holds a `Cargo.toml`.

@@ -40,6 +40,8 @@ pub struct FnEntry {
     pub owner: Option<String>,
     /// The return type as written, `Self` replaced by the owner (`()` when none is written).
     pub ret: String,
+    /// A method taking `&self` or `&mut self`: calling it borrows the receiver, never moves it.
+    pub self_by_ref: bool,
 }
 
 /// Cross-file declarations of one crate (package), by name.
@@ -113,6 +115,10 @@ impl<'f> CrateIndex<'f> {
                     key: FnKey { file: fi, func: i },
                     owner: func.owner().map(str::to_string),
                     ret: self_replaced(func.owner(), func.ret.as_deref().unwrap_or("()")),
+                    self_by_ref: func
+                        .params
+                        .first()
+                        .is_some_and(|(n, t)| n == "self" && t.starts_with('&')),
                 };
                 match ix.functions.get_mut(func.short_name()) {
                     Some(entries) => entries.push(entry),

@@ -210,3 +210,64 @@ fn a_file_that_vanishes_during_the_scan() {
     assert!(report.parse_failures[0].file.ends_with("gone.rs"));
     assert!(report.parse_failures[0].message.contains("could not read"));
 }
+
+/// An `if let` whose scrutinee temporary (a guard) is alive in the `else` block before Rust
+/// 2024 and gone from 2024 on: a relock there is a finding only under the older editions.
+const IF_LET_ELSE_RELOCK: &str = "use std::sync::Mutex;\n\
+pub struct Log { lines: Mutex<Vec<String>> }\n\
+impl Log {\n\
+    pub fn first_or_note(&self) {\n\
+        if let Some(l) = self.lines.lock().unwrap().first().cloned() {\n\
+            drop(l);\n\
+        } else {\n\
+            self.lines.lock().unwrap().push(String::new());\n\
+        }\n\
+    }\n\
+}\n";
+
+/// A workspace whose member inherits `edition.workspace = true` from `[workspace.package]`.
+fn inheriting_workspace(edition: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!(
+            "[workspace]\nmembers = [\"log\"]\nresolver = \"2\"\n\n\
+             [workspace.package]\nedition = \"{edition}\"\n"
+        ),
+    )
+    .unwrap();
+    let member = dir.path().join("log");
+    std::fs::create_dir_all(member.join("src")).unwrap();
+    std::fs::write(
+        member.join("Cargo.toml"),
+        "[package]\nname = \"log\"\nversion = \"0.1.0\"\nedition.workspace = true\n",
+    )
+    .unwrap();
+    std::fs::write(member.join("src/lib.rs"), IF_LET_ELSE_RELOCK).unwrap();
+    dir
+}
+
+#[test]
+fn inherited_edition_decides_if_let_temporaries_in_both_modes() {
+    use cargo_heisen::{config::Config, discover, engine};
+    for (edition, expected) in [("2024", 0), ("2021", 1)] {
+        let dir = inheriting_workspace(edition);
+        let member = dir.path().join("log");
+        let paths = discover::paths(std::slice::from_ref(&member)).unwrap();
+        let ws = discover::workspace(Some(&dir.path().join("Cargo.toml")), &[]).unwrap();
+        for (mode, found) in [("paths", paths), ("workspace", ws)] {
+            assert_eq!(
+                found.units[0].edition.as_deref(),
+                Some(edition),
+                "{mode} mode, workspace edition {edition}"
+            );
+            let report = engine::check(&found, &Config::default(), &engine::Options::default());
+            let relocks = report
+                .findings
+                .iter()
+                .filter(|f| f.rule == "relock-while-held")
+                .count();
+            assert_eq!(relocks, expected, "{mode} mode, edition {edition}");
+        }
+    }
+}

@@ -22,6 +22,7 @@ struct Args {
     /// `net_faults`: (drop, duplicate, reorder).
     net_faults: Option<((bool, bool, bool), Span)>,
     max_net_faults: Option<(u64, Span)>,
+    max_early_timers: Option<(u64, Span)>,
 }
 
 /// The fault kinds of `net_faults`.
@@ -171,8 +172,8 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
                 dup(a.net_faults.is_some())?;
                 a.net_faults = Some((net_faults_arg(&nv.value)?, span));
             }
-            (Meta::NameValue(nv), n @ ("preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed" | "max_net_faults")) => {
-                let min = if n == "preemption_bound" || n == "seed" { 0 } else { 1 };
+            (Meta::NameValue(nv), n @ ("preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed" | "max_net_faults" | "max_early_timers")) => {
+                let min = if matches!(n, "preemption_bound" | "seed" | "max_early_timers") { 0 } else { 1 };
                 let v = (int_arg(n, &nv.value, min)?, span);
                 let slot = match n {
                     "preemption_bound" => &mut a.preemption_bound,
@@ -180,6 +181,7 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
                     "iterations" => &mut a.iterations,
                     "pct_depth" => &mut a.pct_depth,
                     "max_net_faults" => &mut a.max_net_faults,
+                    "max_early_timers" => &mut a.max_early_timers,
                     _ => &mut a.seed,
                 };
                 dup(slot.is_some())?;
@@ -188,14 +190,14 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
             (_, "loom" | "shuttle") => {
                 return Err(err(span, format!("`{name}` takes no value: write `#[heisen::model({name})]`")))
             }
-            (_, "preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed" | "timeout" | "clock_skew" | "net_faults" | "max_net_faults") => {
+            (_, "preemption_bound" | "max_branches" | "iterations" | "pct_depth" | "seed" | "timeout" | "clock_skew" | "net_faults" | "max_net_faults" | "max_early_timers") => {
                 return Err(err(span, format!("`{name}` needs a value, e.g. `{name} = ...`")))
             }
             _ => {
                 return Err(err(
                     span,
                     format!(
-                        "unknown heisen::model argument `{}`; expected one of: loom, shuttle, preemption_bound, max_branches, iterations, pct_depth, seed, timeout, clock_skew, net_faults, max_net_faults",
+                        "unknown heisen::model argument `{}`; expected one of: loom, shuttle, preemption_bound, max_branches, iterations, pct_depth, seed, timeout, clock_skew, net_faults, max_net_faults, max_early_timers",
                         quote!(#m)
                     ),
                 ))
@@ -338,6 +340,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     set(&mut cfg, args.iterations, quote!(iterations));
     set(&mut cfg, args.pct_depth, quote!(pct_depth));
     set(&mut cfg, args.seed, quote!(seed));
+    set(&mut cfg, args.max_early_timers, quote!(max_early_timers));
     match expected_failure {
         Some(Some(text)) => cfg = quote! { #cfg.expect_failure_containing(#text) },
         Some(None) => cfg = quote! { #cfg.expect_failure() },

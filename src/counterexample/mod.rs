@@ -311,7 +311,7 @@ pub(crate) fn from_trace(
     let names = report::object_names(events);
     // Latest value stored to each object in timeline order, as the text report flags stale
     // loads.
-    let mut latest: HashMap<usize, String> = HashMap::new();
+    let mut latest: HashMap<usize, crate::model::rt::Val> = HashMap::new();
     let mut steps = Vec::with_capacity(events.len());
     for (i, ((e, (lane, text, _, snippet)), object)) in
         events.iter().zip(rows).zip(names).enumerate()
@@ -331,27 +331,27 @@ pub(crate) fn from_trace(
         };
         match &e.op {
             Op::Load(v) => {
-                s.value = Some(v.clone());
+                s.value = Some(v.to_string());
                 s.stale_latest = e
                     .object
                     .and_then(|o| latest.get(&o))
                     .filter(|w| *w != v)
-                    .cloned();
+                    .map(|w| w.to_string());
             }
-            Op::Store(v) => s.value = Some(v.clone()),
+            Op::Store(v) => s.value = Some(v.to_string()),
             Op::Rmw(_, old, new) => {
-                s.old = Some(old.clone());
-                s.value = Some(new.clone());
+                s.old = Some(old.to_string());
+                s.value = Some(new.to_string());
             }
             Op::Cas {
                 expected,
                 new,
                 result,
             } => {
-                s.old = Some(expected.clone());
+                s.old = Some(expected.to_string());
                 s.value = Some(match result {
-                    Ok(_) => new.clone(),
-                    Err(actual) => actual.clone(),
+                    Ok(_) => new.to_string(),
+                    Err(actual) => actual.to_string(),
                 });
             }
             Op::Lock { kind, acquired } => {

@@ -7,7 +7,7 @@
 //! `fence.rs`, `yield.rs` and `atomic_relaxed.rs` tests). Frees of the data, the facade
 //! `UnsafeCell`, stay accesses (`cell.rs`).
 
-use super::rt::{self, Backend, Op};
+use super::rt::{self, Backend, Op, Val};
 use super::statics::std_only;
 use std::panic::Location;
 pub use std::sync::atomic::Ordering;
@@ -228,8 +228,9 @@ macro_rules! rmw {
     };
 }
 
-fn fmt_display<T: std::fmt::Display>(v: &T) -> String {
-    v.to_string()
+/// The trace's (unformatted) value of `v`.
+fn fmt_display<T: Copy + Into<Val>>(v: &T) -> Val {
+    (*v).into()
 }
 
 /// The failure ordering std's deprecated `compare_and_swap` uses for `order`.
@@ -339,8 +340,8 @@ pub use bool_::AtomicBool;
 
 mod ptr_ {
     use super::*;
-    fn fmt_ptr<T>(p: &*mut T) -> String {
-        format!("{:p}", *p)
+    fn fmt_ptr<T>(p: &*mut T) -> Val {
+        Val::Ptr(*p as usize)
     }
     macro_rules! ptr_inner {
         () => {

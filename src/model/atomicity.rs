@@ -454,6 +454,7 @@ fn describe(e: &Event, name: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::rt::Val;
 
     /// `(thread, section, op, object)` rows → events.
     fn trace(rows: &[(usize, Option<u32>, Op, usize)]) -> Vec<Event> {
@@ -479,16 +480,20 @@ mod tests {
             .collect()
     }
     fn r() -> Op {
-        Op::Load("0".into())
+        Op::Load(Val::Int(0))
     }
     fn w() -> Op {
-        Op::Store("1".into())
+        Op::Store(Val::Int(1))
     }
     fn cas(ok: bool) -> Op {
         Op::Cas {
-            expected: "0".into(),
-            new: "1".into(),
-            result: if ok { Ok("0".into()) } else { Err("1".into()) },
+            expected: Val::Int(0),
+            new: Val::Int(1),
+            result: if ok {
+                Ok(Val::Int(0))
+            } else {
+                Err(Val::Int(1))
+            },
         }
     }
 

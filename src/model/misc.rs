@@ -65,6 +65,7 @@ pub(crate) fn loom_choose(n: usize) -> usize {
     }
     let a = Arc::new(AtomicUsize::new(0));
     let a2 = a.clone();
+    rt::helper_thread_started();
     let h = loom::thread::spawn(move || {
         for i in 1..n {
             a2.store(i, Ordering::Relaxed);

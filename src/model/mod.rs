@@ -4,6 +4,7 @@ pub mod arc;
 pub mod atomic;
 pub(crate) mod atomicity;
 pub mod cell;
+pub(crate) mod choice;
 pub mod misc;
 pub(crate) mod report;
 pub mod rt;

@@ -1,6 +1,6 @@
 //! Renders the trace of a failing execution as a per-thread timeline.
 
-use super::rt::{self, Event, Op, Trace};
+use super::rt::{self, Event, Op, Trace, Val};
 use crate::runner::group;
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -152,16 +152,16 @@ pub(crate) fn object_names(events: &[Event]) -> Vec<Option<String>> {
 
 /// Records in `latest` the value `e` stores to its object, if it stores one (a store, a
 /// read-modify-write, a successful CAS), so that a later load of another value is stale.
-pub(crate) fn track_latest(latest: &mut HashMap<usize, String>, e: &Event) {
+pub(crate) fn track_latest(latest: &mut HashMap<usize, Val>, e: &Event) {
     if let Some(o) = e.object {
         match &e.op {
             Op::Store(v) | Op::Rmw(_, _, v) => {
-                latest.insert(o, v.clone());
+                latest.insert(o, *v);
             }
             Op::Cas {
                 new, result: Ok(_), ..
             } => {
-                latest.insert(o, new.clone());
+                latest.insert(o, *new);
             }
             _ => {}
         }
@@ -174,7 +174,7 @@ pub(crate) fn rows(events: &[Event]) -> Vec<(usize, String, String, String)> {
     let names = names_with(events, &srcs);
     let mut rows = Vec::new();
     // Latest value written to each object in trace order, to flag weak-memory (stale) reads.
-    let mut latest: HashMap<usize, String> = HashMap::new();
+    let mut latest: HashMap<usize, Val> = HashMap::new();
     for ((e, src), name) in events.iter().zip(srcs).zip(names) {
         let obj_name = name.unwrap_or_default();
         let ord = short_ord(e.ordering);

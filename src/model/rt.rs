@@ -25,7 +25,8 @@ pub enum Backend {
 
 thread_local! {
     static BACKEND: Cell<Backend> = const { Cell::new(Backend::Std) };
-    static TRACE: RefCell<Trace> = RefCell::new(Trace::default());
+    // `const`: every access skips the lazy-initialisation check (one per recorded operation).
+    static TRACE: RefCell<Trace> = const { RefCell::new(Trace::EMPTY) };
     /// Lane of the model thread that ran the last facade operation. Model threads switch only
     /// inside backend operations, and every facade operation records (and so refreshes this)
     /// after its backend call returns, so this is the running thread: the panic hook uses it
@@ -54,6 +55,67 @@ pub(crate) fn last_panic_by_backend() -> bool {
 pub(crate) fn op_begin(location: &'static Location<'static>) {
     let lane = LAST_LANE.with(|l| l.get());
     IN_FLIGHT.with(|c| c.set(Some((location, lane))));
+}
+
+/// A blocking facade operation of the calling lane (a lock, a join), from before its backend
+/// call to its return. The backend may run other threads meanwhile (their operations move
+/// `LAST_LANE` and clear `IN_FLIGHT`) and then raise a panic in this lane when it resumes it
+/// (loom's `Mutex::lock` of a mutex whose holder panicked unwraps a `PoisonError`): the panic
+/// hook cannot ask the backend which thread runs, so it names the last lane that recorded. A
+/// panic that unwinds through this guard was raised on this lane's stack, so on unwinding the
+/// guard gives it back to this lane: its row, its thread and, when raised inside the backend,
+/// the operation's source line.
+pub(crate) struct Blocking {
+    lane: usize,
+    location: &'static Location<'static>,
+}
+
+/// Starts a [`Blocking`] operation of the calling lane at `location` (`None` outside a run).
+/// Cheap (no backend call): at the start of an operation the last lane that recorded is the
+/// calling one (see `op_begin`).
+#[inline]
+pub(crate) fn blocking(location: &'static Location<'static>) -> Option<Blocking> {
+    if !recording() {
+        return None;
+    }
+    Some(Blocking {
+        lane: LAST_LANE.with(|l| l.get()),
+        location,
+    })
+}
+
+impl Drop for Blocking {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let lane = self.lane;
+        LAST_LANE.with(|l| l.set(lane));
+        TRACE.with(|t| {
+            let Ok(mut t) = t.try_borrow_mut() else {
+                return;
+            };
+            let section = t.unit_of(lane);
+            // The panic unwinding through this frame is the last one noted (the hook noted it
+            // when it was raised; nothing records while it unwinds up to here).
+            let Some(mark) = t.panics.last_mut().filter(|m| !m.caught) else {
+                return;
+            };
+            if mark.lane == lane {
+                return;
+            }
+            mark.lane = lane;
+            let backend = mark.location.as_deref().is_some_and(raised_by_backend);
+            let at = mark.at;
+            if let Some(row) = t.events.get_mut(at) {
+                row.thread = lane;
+                row.section = section;
+                if backend {
+                    row.location = Some(self.location);
+                }
+            }
+        });
+    }
 }
 
 /// Whether a panic location is inside loom or shuttle (not the user's code).
@@ -120,6 +182,51 @@ pub struct Event {
     pub via: Option<&'static str>,
 }
 
+/// A value an atomic held, kept unformatted in the trace: an execution records every load and
+/// store, while only a failing execution's trace is ever rendered, so formatting happens when a
+/// report is (`Display`, the same text as the value's own `Display` / `{:p}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Val {
+    /// A signed integer type's value.
+    Int(i64),
+    /// An unsigned integer type's value.
+    Uint(u64),
+    /// An `AtomicBool`'s value.
+    Bool(bool),
+    /// An `AtomicPtr`'s address.
+    Ptr(usize),
+}
+
+impl std::fmt::Display for Val {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Val::Int(v) => v.fmt(f),
+            Val::Uint(v) => v.fmt(f),
+            Val::Bool(v) => v.fmt(f),
+            Val::Ptr(a) => std::fmt::Pointer::fmt(&(a as *const ()), f),
+        }
+    }
+}
+
+// 16 bytes (not `i128`'s 32), so an event stays small: every execution pushes one per operation.
+macro_rules! int_val {
+    ($variant:ident, $wide:ty, $($t:ty),*) => {$(
+        impl From<$t> for Val {
+            fn from(v: $t) -> Val {
+                Val::$variant(v as $wide)
+            }
+        }
+    )*};
+}
+int_val!(Int, i64, i8, i16, i32, i64, isize);
+int_val!(Uint, u64, u8, u16, u32, u64, usize);
+
+impl From<bool> for Val {
+    fn from(v: bool) -> Val {
+        Val::Bool(v)
+    }
+}
+
 /// Operation kinds recorded by the facade.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
@@ -128,19 +235,19 @@ pub enum Op {
     /// Joined the thread with this lane.
     Join(usize),
     /// Atomic load that returned the value.
-    Load(String),
+    Load(Val),
     /// Atomic store of the value.
-    Store(String),
+    Store(Val),
     /// Read-modify-write (`name`, value before, value after).
-    Rmw(&'static str, String, String),
+    Rmw(&'static str, Val, Val),
     /// compare_exchange: expected, new, Ok(prev) on success / Err(actual) on failure.
     Cas {
         /// Expected value.
-        expected: String,
+        expected: Val,
         /// Value to store.
-        new: String,
+        new: Val,
         /// Success and the value observed.
-        result: Result<String, String>,
+        result: Result<Val, Val>,
     },
     /// Memory fence.
     Fence,
@@ -263,6 +370,11 @@ pub(crate) struct Used {
     pub(crate) notify_one: bool,
     /// `heisen::future::block_on` (also under `future::spawn`).
     pub(crate) futures: bool,
+    /// A `heisen::tokio` timer could have fired early (an explored choice was offered).
+    pub(crate) early_timers: bool,
+    /// loom: an early timer firing was not offered because its oracle thread would have
+    /// exceeded loom's thread limit.
+    pub(crate) early_timers_capped: bool,
 }
 
 impl Used {
@@ -272,12 +384,13 @@ impl Used {
             weak_ordering: self.weak_ordering || o.weak_ordering,
             notify_one: self.notify_one || o.notify_one,
             futures: self.futures || o.futures,
+            early_timers: self.early_timers || o.early_timers,
+            early_timers_capped: self.early_timers_capped || o.early_timers_capped,
         }
     }
 }
 
 /// The trace of the current execution plus bookkeeping.
-#[derive(Default)]
 pub(crate) struct Trace {
     pub(crate) active: bool,
     pub(crate) events: Vec<Event>,
@@ -316,6 +429,12 @@ pub(crate) struct Trace {
     /// The state of each `heisen::net::Network` of the current execution (its in-flight
     /// messages and partitions), keyed by the network's id, as of its last operation.
     pub(crate) net_states: Vec<(usize, String)>,
+    /// How many `heisen::tokio` timers may fire early per execution
+    /// (`#[heisen::model(max_early_timers = N)]`).
+    pub(crate) early_timers: usize,
+    /// loom threads of the current execution that are no lane: the oracles and helpers of
+    /// the model's own choices.
+    helper_threads: usize,
 }
 
 /// Starts recording a run on this OS thread; `clock_bound` bounds the skew of every model
@@ -377,7 +496,10 @@ pub(crate) fn begin_execution() {
         let mut t = t.borrow_mut();
         t.events.clear();
         t.lanes.clear();
-        t.lane_names.clear();
+        // The main lane's name survives from the last execution (no allocation per execution).
+        let keep_main =
+            key.is_some() && matches!(t.lane_names.first(), Some(Some(n)) if n == "main");
+        t.lane_names.truncate(usize::from(keep_main));
         t.failure = None;
         t.panics.clear();
         t.pending.clear();
@@ -387,12 +509,15 @@ pub(crate) fn begin_execution() {
         t.clock_reads = 0;
         t.lane_skews.clear();
         t.net_states.clear();
+        t.helper_threads = 0;
         t.executions += 1;
         LAST_LANE.with(|l| l.set(0));
         IN_FLIGHT.with(|c| c.set(None));
         if let Some(k) = key {
             t.lanes.push(k);
-            t.lane_names.push(Some("main".into()));
+            if !keep_main {
+                t.lane_names.push(Some("main".into()));
+            }
         }
     });
 }
@@ -405,29 +530,35 @@ pub fn recording() -> bool {
 
 /// Lane of the calling model thread (registering it if unknown).
 pub(crate) fn current_lane() -> usize {
-    if std::thread::panicking() {
-        // Unwinding (maybe out of loom/shuttle internals): don't call into the backend.
-        return LAST_LANE.with(|l| l.get());
+    match lane_key() {
+        Some(key) => TRACE.with(|t| lane_of(&mut t.borrow_mut(), key)),
+        None => LAST_LANE.with(|l| l.get()),
     }
-    let Some(key) = current_key() else {
-        return LAST_LANE.with(|l| l.get());
+}
+
+/// The backend's key of the calling model thread, `None` while unwinding (maybe out of
+/// loom/shuttle internals: don't call into the backend) or outside a run.
+fn lane_key() -> Option<LaneKey> {
+    if std::thread::panicking() {
+        return None;
+    }
+    current_key()
+}
+
+/// The lane of `key` in `t` (registering it if unknown), which is now the running lane: it
+/// refreshes `LAST_LANE` and ends the lane's operation in flight (see `IN_FLIGHT`).
+fn lane_of(t: &mut Trace, key: LaneKey) -> usize {
+    let lane = match t.lanes.iter().position(|k| *k == key) {
+        Some(i) => i,
+        None => {
+            t.lanes.push(key);
+            t.lane_names.push(None);
+            t.lanes.len() - 1
+        }
     };
-    let lane = current_lane_of(key);
     LAST_LANE.with(|l| l.set(lane));
     IN_FLIGHT.with(|c| c.set(None));
     lane
-}
-
-fn current_lane_of(key: LaneKey) -> usize {
-    TRACE.with(|t| {
-        let mut t = t.borrow_mut();
-        if let Some(i) = t.lanes.iter().position(|k| *k == key) {
-            return i;
-        }
-        t.lanes.push(key);
-        t.lane_names.push(None);
-        t.lanes.len() - 1
-    })
 }
 
 /// Reserves the lane of a thread about to be spawned.
@@ -489,9 +620,36 @@ pub(crate) fn record_via(
     if !recording() {
         return None;
     }
-    let thread = current_lane();
+    record_at(None, op, object, ordering, location, via)
+}
+
+/// Records an event of lane `lane` that another lane caused (a timer the executor fired for
+/// a parked task): a row on `lane`, now.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn record_on_lane(lane: usize, op: Op, location: Option<&'static Location<'static>>) {
+    if recording() {
+        record_at(Some(lane), op, None, None, location, None);
+    }
+}
+
+/// Pushes an event on `lane`, or (`None`) on the calling thread's lane.
+fn record_at(
+    lane: Option<usize>,
+    op: Op,
+    object: Option<usize>,
+    ordering: Option<Ordering>,
+    location: Option<&'static Location<'static>>,
+    via: Option<&'static str>,
+) -> Option<usize> {
+    // One borrow of the trace for the lane lookup and the push (once per operation).
+    let key = if lane.is_none() { lane_key() } else { None };
     TRACE.with(|t| {
         let mut t = t.borrow_mut();
+        let thread = match (lane, key) {
+            (Some(lane), _) => lane,
+            (None, Some(key)) => lane_of(&mut t, key),
+            (None, None) => LAST_LANE.with(|l| l.get()),
+        };
         if !t.accepting() {
             return None;
         }
@@ -626,6 +784,50 @@ pub(crate) fn set_net_faults(f: crate::net::Faults) {
     TRACE.with(|t| t.borrow_mut().net_faults = f);
 }
 
+/// How many `heisen::tokio` timers may fire early per execution in the current run.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn early_timers() -> usize {
+    TRACE.with(|t| t.borrow().early_timers)
+}
+
+/// Sets the early timer firings of the run (called by the runner after [`start_run`]).
+pub(crate) fn set_early_timers(n: usize) {
+    TRACE.with(|t| t.borrow_mut().early_timers = n);
+}
+
+/// Notes what a run used or ran into (see [`Used`]).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn note_used(f: impl FnOnce(&mut Used)) {
+    TRACE.with(|t| {
+        if let Ok(mut t) = t.try_borrow_mut() {
+            f(&mut t.used);
+        }
+    });
+}
+
+/// loom 0.7's `MAX_THREADS` (not public): threads per execution, the body's included.
+pub(crate) const LOOM_MAX_THREADS: usize = 5;
+
+/// loom threads the current execution started so far, its main thread included: every lane
+/// (a spawned or reserved model thread) plus the model's helper threads.
+pub(crate) fn loom_threads() -> usize {
+    TRACE.with(|t| {
+        let t = t.borrow();
+        t.lanes.len().max(1) + t.helper_threads
+    })
+}
+
+/// The current execution's helper threads (see [`loom_threads`]).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn helper_threads() -> usize {
+    TRACE.with(|t| t.borrow().helper_threads)
+}
+
+/// A helper thread that is no lane (an oracle, `heisen::choose`'s helper) is starting.
+pub(crate) fn helper_thread_started() {
+    TRACE.with(|t| t.borrow_mut().helper_threads += 1);
+}
+
 /// Keeps `state` as the current state of network `id` (printed by the failure report).
 pub(crate) fn set_net_state(id: usize, state: String) {
     TRACE.with(|t| {
@@ -737,7 +939,44 @@ pub(crate) fn end_execution(
     })
 }
 
+impl Default for Trace {
+    fn default() -> Self {
+        Trace::EMPTY
+    }
+}
+
 impl Trace {
+    /// No run, no events (`const`, for the thread-local's initialiser).
+    const EMPTY: Trace = Trace {
+        active: false,
+        events: Vec::new(),
+        lanes: Vec::new(),
+        lane_names: Vec::new(),
+        executions: 0,
+        failure: None,
+        panics: Vec::new(),
+        used: Used {
+            weak_ordering: false,
+            notify_one: false,
+            futures: false,
+            early_timers: false,
+            early_timers_capped: false,
+        },
+        shuttle_schedule: None,
+        pending: Vec::new(),
+        next_token: 0,
+        sections: Vec::new(),
+        lane_sections: Vec::new(),
+        critical_checked: 0,
+        violation: None,
+        clock_bound: std::time::Duration::ZERO,
+        clock_reads: 0,
+        lane_skews: Vec::new(),
+        net_faults: crate::net::Faults::NONE,
+        net_states: Vec::new(),
+        early_timers: 0,
+        helper_threads: 0,
+    };
     /// The critical-section instance (unit of atomicity) lane `lane` is in now.
     fn unit_of(&self, lane: usize) -> Option<u32> {
         self.lane_sections
@@ -940,7 +1179,14 @@ pub(crate) fn next_clock_read() -> u64 {
 
 /// Shuttle schedule recording (called by heisen's scheduler wrapper).
 pub(crate) fn shuttle_schedule_start(seed: u64) {
-    TRACE.with(|t| t.borrow_mut().shuttle_schedule = Some((seed, Vec::new())));
+    // Reuses the last execution's buffer (no allocation per execution).
+    TRACE.with(|t| match &mut t.borrow_mut().shuttle_schedule {
+        Some((s, steps)) => {
+            *s = seed;
+            steps.clear();
+        }
+        slot => *slot = Some((seed, Vec::new())),
+    });
 }
 pub(crate) fn shuttle_schedule_push(step: Option<usize>) {
     TRACE.with(|t| {
@@ -994,4 +1240,26 @@ pub(crate) fn with_current_events<R>(
         let t = t.borrow();
         Some(f(&t.events, &t.lane_names))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Val;
+
+    /// A trace value prints as the value itself did (`Display`, `{:p}`), which is what the
+    /// reports showed when values were formatted at record time.
+    #[test]
+    fn values_render_as_their_own_display() {
+        assert_eq!(Val::from(u64::MAX).to_string(), u64::MAX.to_string());
+        assert_eq!(Val::from(i64::MIN).to_string(), i64::MIN.to_string());
+        assert_eq!(Val::from(-3i8).to_string(), "-3");
+        assert_eq!(Val::from(usize::MAX).to_string(), usize::MAX.to_string());
+        assert_eq!(Val::from(true).to_string(), "true");
+        let mut x = 5u32;
+        let p: *mut u32 = &mut x;
+        assert_eq!(Val::Ptr(p as usize).to_string(), format!("{p:p}"));
+        let null: *mut u32 = std::ptr::null_mut();
+        assert_eq!(Val::Ptr(null as usize).to_string(), format!("{null:p}"));
+        assert!(std::mem::size_of::<Val>() <= 16);
+    }
 }

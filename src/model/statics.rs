@@ -395,29 +395,82 @@ impl<T: fmt::Debug> fmt::Debug for OnceLock<T> {
     }
 }
 
-/// `std::sync::LazyLock`; inside a model run its value is initialised anew in every execution
-/// (see the module docs), so the initialiser must be callable more than once: `F: Fn() -> T`
-/// (every closure a `static` can hold is; a `move` closure owning data is not).
+/// `std::sync::LazyLock`, with std's bounds (`F: FnOnce() -> T`); inside a model run its value
+/// is initialised anew in every execution (see the module docs).
+///
+/// A `static` is the one place a `LazyLock` outlives an execution, and a `static`'s
+/// initialiser cannot own data (a `static` holds a `fn` pointer or a closure without
+/// captures): such an initialiser has no drop glue, and each initialisation calls a bitwise
+/// copy of it, so it can run once per execution. An initialiser that owns data (a `move`
+/// closure capturing a `String`, a `Box<dyn FnOnce>`) runs once, as std's: such a
+/// `LazyLock` lives in one execution (it is created inside the body), so one initialisation
+/// is all it gets; one that is shared into a later execution and forced again there panics
+/// with an explanation.
 pub struct LazyLock<T, F = fn() -> T> {
     cell: OnceLock<T>,
-    init: F,
+    init: std::cell::UnsafeCell<std::mem::ManuallyDrop<F>>,
+    /// The initialiser was moved out and called (only one with drop glue is).
+    taken: std::sync::atomic::AtomicBool,
 }
 
-impl<T, F: Fn() -> T> LazyLock<T, F> {
+// SAFETY: as std's `LazyLock`: the value is shared (`T: Sync + Send`), and the initialiser is
+// only moved out (by one thread: `taken` is swapped) or bitwise-copied by value (no drop glue)
+// into the one thread that runs it (`F: Send`).
+unsafe impl<T: Sync + Send, F: Send> Sync for LazyLock<T, F> {}
+impl<T: std::panic::RefUnwindSafe + std::panic::UnwindSafe, F: std::panic::UnwindSafe>
+    std::panic::RefUnwindSafe for LazyLock<T, F>
+{
+}
+
+impl<T, F: FnOnce() -> T> LazyLock<T, F> {
     /// A lazy value initialised by `f` on first access.
     pub const fn new(f: F) -> Self {
         LazyLock {
             cell: OnceLock::new(),
-            init: f,
+            init: std::cell::UnsafeCell::new(std::mem::ManuallyDrop::new(f)),
+            taken: std::sync::atomic::AtomicBool::new(false),
         }
     }
     /// Forces the initialisation and returns the value.
     pub fn force(this: &Self) -> &T {
-        this.cell.get_or_init(|| (this.init)())
+        this.cell.get_or_init(|| this.call_init())
+    }
+    /// Runs the initialiser: a copy of it when it has no drop glue (it stays for the next
+    /// execution), else the initialiser itself, once.
+    fn call_init(&self) -> T {
+        use std::sync::atomic::Ordering::SeqCst;
+        if !std::mem::needs_drop::<F>() {
+            // SAFETY: `F` has no drop glue, so a bitwise copy owns nothing the original does
+            // not; the original is never dropped (ManuallyDrop) nor moved out (`taken` stays
+            // false for such an `F`), so it stays valid for the next copy.
+            let f: F = unsafe { std::ptr::read(&**self.init.get()) };
+            return f();
+        }
+        if self.taken.swap(true, SeqCst) {
+            panic!(
+                "heisen: a LazyLock whose initialiser owns data (a `move` closure) was forced \
+                 again in a later execution; its initialiser ran in an earlier one and can run \
+                 only once. Create the LazyLock inside the model body (one per execution), or \
+                 give it an initialiser that owns nothing (a `fn` or a closure without captures)"
+            );
+        }
+        // SAFETY: `taken` was false and is now true: this is the one move out of `init`, and
+        // `Drop` will not drop it again.
+        let f: F = unsafe { std::mem::ManuallyDrop::take(&mut *self.init.get()) };
+        f()
     }
 }
 
-impl<T, F: Fn() -> T> std::ops::Deref for LazyLock<T, F> {
+impl<T, F> Drop for LazyLock<T, F> {
+    fn drop(&mut self) {
+        if !*self.taken.get_mut() {
+            // SAFETY: never moved out (`taken` is false) and never dropped before.
+            unsafe { std::mem::ManuallyDrop::drop(self.init.get_mut()) }
+        }
+    }
+}
+
+impl<T, F: FnOnce() -> T> std::ops::Deref for LazyLock<T, F> {
     type Target = T;
     fn deref(&self) -> &T {
         LazyLock::force(self)

@@ -125,6 +125,7 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         let obj = self.id();
+        let _blocking = rt::blocking(Location::caller());
         let ev = rt::lock_requested("lock", obj, Location::caller());
         let r = match &self.inner {
             MInner::Std(m, site) => {
@@ -273,6 +274,7 @@ impl Condvar {
     #[track_caller]
     pub fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
         let obj = guard.obj;
+        let _blocking = rt::blocking(Location::caller());
         rt::record(
             Op::Wait(obj),
             Some(self as *const Self as usize),
@@ -489,6 +491,7 @@ impl<T> RwLock<T> {
     /// Acquires shared access.
     #[track_caller]
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
+        let _blocking = rt::blocking(Location::caller());
         let ev = rt::lock_requested("read", self.id(), Location::caller());
         let r = match &self.0 {
             RInner::Std(l, site) => {
@@ -504,6 +507,7 @@ impl<T> RwLock<T> {
     /// Acquires exclusive access.
     #[track_caller]
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
+        let _blocking = rt::blocking(Location::caller());
         let ev = rt::lock_requested("write", self.id(), Location::caller());
         let r = match &self.0 {
             RInner::Std(l, site) => {

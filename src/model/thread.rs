@@ -313,6 +313,7 @@ impl<T> JoinHandle<T> {
     /// Waits for the thread (recorded).
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
+        let _blocking = rt::blocking(Location::caller());
         rt::op_begin(Location::caller());
         let r = match self.inner {
             JInner::Std(h) => h.join(),
@@ -426,6 +427,7 @@ impl<T> ScopedJoinHandle<'_, T> {
     /// Waits for the scoped thread (recorded).
     #[track_caller]
     pub fn join(self) -> std::thread::Result<T> {
+        let _blocking = rt::blocking(Location::caller());
         rt::op_begin(Location::caller());
         let r = match self.inner {
             SJInner::Std(h) => h.join(),

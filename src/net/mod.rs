@@ -77,7 +77,7 @@
 //! created (so user code gets three spawned threads besides it), whose relaxed stores loom's
 //! weak-memory exploration turns into binary choices. Each binary choice doubles what follows
 //! and explores nothing twice; the oracle's start is explored three ways, so a network
-//! multiplies a loom run's executions by at most 3 (`sys.rs` says why; `tests/net_model.rs`
+//! multiplies a loom run's executions by at most 3 (`model/choice.rs` says why; `tests/net_model.rs`
 //! pins both). Create the network before spawning the threads that use it.
 //!
 //! ## In the report

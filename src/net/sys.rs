@@ -1,7 +1,8 @@
 //! The primitives under `heisen::net`, per backend, none of them recorded (the network records
 //! its own rows): a lock, a condvar, a yield and the delivery choice. The backend is chosen
 //! when the network is created (as every facade object's): std outside model runs and in normal
-//! builds, loom or shuttle inside a model run.
+//! builds, loom or shuttle inside a model run; the choices are the model's shared ones
+//! (`model::choice`).
 
 use std::ops::{Deref, DerefMut};
 use std::sync::PoisonError;
@@ -173,16 +174,14 @@ pub(super) fn yield_now(kind: Kind) {
 }
 
 /// The network's choices: which pending message is delivered, whether a fault strikes,
-/// whether a timeout fires first.
+/// whether a timeout fires first. In model runs the model's shared explored choices
+/// (`model::choice`: loom explores every option from an oracle thread started with the
+/// network, shuttle samples); elsewhere always the first option.
 pub(super) enum Chooser {
     /// Always the first option: the oldest message, no fault, no early timeout.
     Std,
-    /// Loom explores every option (see [`loom_pool`]).
     #[cfg(feature = "model")]
-    Loom(loom_pool::Pool),
-    /// Shuttle samples one from the schedule's seeded randomness (replayable).
-    #[cfg(feature = "model")]
-    Shuttle,
+    Model(crate::model::choice::Chooser),
 }
 
 impl Chooser {
@@ -190,9 +189,13 @@ impl Chooser {
         match kind {
             Kind::Std => Chooser::Std,
             #[cfg(feature = "model")]
-            Kind::Loom => Chooser::Loom(loom_pool::Pool::start()),
+            Kind::Loom => Chooser::Model(crate::model::choice::Chooser::new(
+                crate::model::rt::Backend::Loom,
+            )),
             #[cfg(feature = "model")]
-            Kind::Shuttle => Chooser::Shuttle,
+            Kind::Shuttle => Chooser::Model(crate::model::choice::Chooser::new(
+                crate::model::rt::Backend::Shuttle,
+            )),
         }
     }
     /// One of `0..n` (`n > 1`).
@@ -201,119 +204,7 @@ impl Chooser {
         match self {
             Chooser::Std => 0,
             #[cfg(feature = "model")]
-            Chooser::Loom(pool) => {
-                // A chain of binary choices: option i is "i bits 1, then a 0"; every option is
-                // one path, so loom explores each exactly once.
-                for i in 0..n - 1 {
-                    if !pool.bit() {
-                        return i;
-                    }
-                }
-                n - 1
-            }
-            #[cfg(feature = "model")]
-            Chooser::Shuttle => {
-                use shuttle::rand::Rng;
-                shuttle::rand::thread_rng().gen_range(0..n)
-            }
+            Chooser::Model(c) => c.choose(n),
         }
-    }
-}
-
-/// Binary choices loom explores, without a thread per choice.
-///
-/// loom has no choice primitive, and its threads are never reused within an execution (at
-/// most 5, the test body included), so `heisen::choose`'s helper thread per call cannot serve
-/// a network that chooses at every delivery. Instead one **oracle** thread per network creates
-/// [`BITS`] atomics and stores `1` into each (all `Relaxed`) and ends. Nothing orders those
-/// stores before any other thread's loads in loom's memory model (no acquire ever reads them),
-/// so a load of a fresh atomic may return the initial `0` or the `1`: loom explores both. Each
-/// bit is read once.
-///
-/// Exploration cost. Every way for the creator to learn that the oracle is done would also
-/// order the oracle's stores before it (then it could only read the `1`s), except a race
-/// loom explores. So: the creator parks until the oracle created its atomics (an unpark orders
-/// the creation before the creator's loads, as loom requires, and is no access), the oracle
-/// stores its bits, and the creator waits for a std flag by yielding, then reads one loom
-/// atomic the oracle wrote last. That read orders the oracle before every later load in loom's
-/// *scheduling* analysis (its DPOR), without ordering it in the memory model, so reading a bit
-/// costs no redundant interleavings (without it, every bit read would race with its store).
-/// The one race left, on that last atomic, makes loom explore the oracle's start three ways
-/// (within the default preemption bound): a network multiplies a loom run's executions by at
-/// most 3 (exactly 3 for a body without other threads; less where the alternatives' smaller
-/// preemption budget prunes the rest). Threads that already ran before the network was
-/// created are not ordered after the oracle: create the network first. When the bits run out,
-/// another oracle (another loom thread) is started.
-#[cfg(feature = "model")]
-pub(super) mod loom_pool {
-    use loom::sync::atomic::AtomicUsize;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex, PoisonError};
-
-    /// Bits per oracle.
-    pub(crate) const BITS: usize = 24;
-
-    /// The current oracle's bits and the next one to read. (A std mutex: loom never sees it.)
-    pub(crate) struct Pool(Mutex<(Arc<Vec<AtomicUsize>>, usize)>);
-
-    impl Pool {
-        pub(crate) fn start() -> Pool {
-            Pool(Mutex::new((oracle(), 0)))
-        }
-        /// A fresh binary choice.
-        pub(crate) fn bit(&self) -> bool {
-            let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut p = lock();
-            if p.1 == p.0.len() {
-                // (not holding the std lock while the oracle runs: loom switches threads there)
-                drop(p);
-                let fresh = oracle();
-                p = lock();
-                *p = (fresh, 0);
-            }
-            let i = p.1;
-            p.1 += 1;
-            p.0[i].load(Ordering::Relaxed) == 1
-        }
-    }
-
-    /// Starts an oracle thread and returns its bits once it stored them.
-    fn oracle() -> Arc<Vec<AtomicUsize>> {
-        let slot: Arc<Mutex<Option<Arc<Vec<AtomicUsize>>>>> = Arc::default();
-        let created = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicBool::new(false));
-        let last = Arc::new(AtomicUsize::new(0));
-        let (slot2, created2, done2, last2) =
-            (slot.clone(), created.clone(), done.clone(), last.clone());
-        let me = loom::thread::current();
-        loom::thread::spawn(move || {
-            let bits: Arc<Vec<AtomicUsize>> =
-                Arc::new((0..BITS).map(|_| AtomicUsize::new(0)).collect());
-            *slot2.lock().unwrap_or_else(PoisonError::into_inner) = Some(bits.clone());
-            created2.store(true, Ordering::SeqCst);
-            // The creator must see the atomics created (loom checks that a load happens after
-            // the initialisation) but not the stores below: an unpark orders what came before
-            // it, and it is no access loom's scheduling analysis would explore a race on.
-            me.unpark();
-            for b in bits.iter() {
-                b.store(1, Ordering::Relaxed);
-            }
-            drop(bits);
-            last2.store(1, Ordering::Relaxed);
-            done2.store(true, Ordering::SeqCst);
-        });
-        // Parked (not yielding: loom would then never let this thread read an initial value
-        // it saw before a yield) until the oracle created its atomics.
-        while !created.load(Ordering::SeqCst) {
-            loom::thread::park();
-        }
-        while !done.load(Ordering::SeqCst) {
-            loom::thread::yield_now();
-        }
-        // Orders the oracle's stores before this thread's (and its later children's) loads in
-        // loom's scheduling analysis; `Relaxed`: no happens-before in the memory model.
-        let _ = last.load(Ordering::Relaxed);
-        let bits = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-        bits.expect("the oracle stored its bits")
     }
 }

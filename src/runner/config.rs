@@ -12,6 +12,10 @@ pub const DEFAULT_ITERATIONS: usize = 1_000;
 pub const DEFAULT_PCT_DEPTH: usize = 3;
 /// Default time budget per backend.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default number of `heisen::tokio` timers that may fire early (while a task can still run)
+/// per execution: one, so a timer racing running work is explored while loom's executions
+/// grow about linearly with the await points where it could fire.
+pub const DEFAULT_MAX_EARLY_TIMERS: usize = 1;
 
 /// How one model test is explored. Built by `#[heisen::model(..)]`.
 #[derive(Clone, Debug)]
@@ -50,6 +54,10 @@ pub struct Config {
     /// Network faults `heisen::net` may inject (`#[heisen::model(net_faults = "..",
     /// max_net_faults = N)]`); none by default.
     pub net_faults: crate::net::Faults,
+    /// How many `heisen::tokio` timers may fire early per execution, as an explored choice at
+    /// an await point where another task could still run (`#[heisen::model(max_early_timers
+    /// = N)]`); `0` = timers fire only when no task can run.
+    pub max_early_timers: usize,
 }
 
 impl Config {
@@ -71,6 +79,7 @@ impl Config {
             clock_skew: Duration::ZERO,
             shuttle_jobs: None,
             net_faults: crate::net::Faults::NONE,
+            max_early_timers: DEFAULT_MAX_EARLY_TIMERS,
         }
     }
     /// loom only.
@@ -155,6 +164,12 @@ impl Config {
     /// (`#[heisen::model(net_faults = "drop, duplicate, reorder", max_net_faults = 2)]`).
     pub fn net_faults(mut self, faults: crate::net::Faults) -> Self {
         self.net_faults = faults;
+        self
+    }
+    /// Sets how many `heisen::tokio` timers may fire early per execution
+    /// (`#[heisen::model(max_early_timers = N)]`; `0` = only when no task can run).
+    pub fn max_early_timers(mut self, n: usize) -> Self {
+        self.max_early_timers = n;
         self
     }
     /// Marks the test as expected to fail (`#[should_panic]`).

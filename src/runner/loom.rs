@@ -1,6 +1,6 @@
 //! The loom backend: bounded DPOR exploration of one model test.
 
-use super::imp::{critical_note, end_execution, limits_note, Ctx};
+use super::imp::{critical_note, early_timer_note, end_execution, limits_note, Ctx};
 use super::*;
 use crate::model::rt::{self, Backend, BackendGuard};
 use crate::model::time;
@@ -16,6 +16,7 @@ impl Ctx<'_> {
         self.started = start;
         rt::start_run(cfg.clock_skew);
         rt::set_net_faults(cfg.net_faults);
+        rt::set_early_timers(cfg.max_early_timers);
         let g = BackendGuard::enter(Backend::Loom);
         let body = f.clone();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -58,7 +59,7 @@ impl Ctx<'_> {
         };
         let threads = trace.lane_names.len();
         let description = format!(
-            "loom: {} execution{}, {bound}{}{}{}{}{}{} — {}",
+            "loom: {} execution{}, {bound}{}{}{}{}{}{}{} — {}",
             group(trace.executions),
             if trace.executions == 1 { "" } else { "s" },
             if only_schedule && cfg.preemption_bound.is_some() {
@@ -70,6 +71,7 @@ impl Ctx<'_> {
             crate::net::exploration_note(cfg.net_faults),
             critical_note(trace.critical_checked),
             limits_note(Backend::Loom, trace.used),
+            early_timer_note(Backend::Loom, trace.used, cfg.max_early_timers),
             if timed_out {
                 format!(", time limit {:?} reached", cfg.timeout)
             } else {

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 mod config;
 pub use config::{
-    Config, DEFAULT_ITERATIONS, DEFAULT_MAX_BRANCHES, DEFAULT_PCT_DEPTH, DEFAULT_PREEMPTION_BOUND,
-    DEFAULT_TIMEOUT,
+    Config, DEFAULT_ITERATIONS, DEFAULT_MAX_BRANCHES, DEFAULT_MAX_EARLY_TIMERS, DEFAULT_PCT_DEPTH,
+    DEFAULT_PREEMPTION_BOUND, DEFAULT_TIMEOUT,
 };
 #[cfg(feature = "model")]
 mod failure;
@@ -513,6 +513,22 @@ mod imp {
                 }
             }
             Backend::Std => {}
+        }
+        out
+    }
+
+    /// `, ≤ 1 early timer firing per execution` when a `heisen::tokio` timer could fire
+    /// early in the run (and, under loom, where the choice's oracle did not fit).
+    pub(super) fn early_timer_note(backend: Backend, used: rt::Used, max: usize) -> String {
+        if !used.early_timers {
+            return String::new();
+        }
+        let mut out = format!(
+            ", ≤ {max} early timer firing{} per execution",
+            if max == 1 { "" } else { "s" }
+        );
+        if backend == Backend::Loom && used.early_timers_capped {
+            out.push_str(" (none where its oracle thread would exceed loom's 5 threads)");
         }
         out
     }

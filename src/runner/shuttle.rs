@@ -1,6 +1,6 @@
 //! The shuttle backend: random and PCT schedules (over one or more OS threads), and replay.
 
-use super::imp::{critical_note, end_execution, limits_note, Ctx};
+use super::imp::{critical_note, early_timer_note, end_execution, limits_note, Ctx};
 use super::schedule::{decode, encode, stable_hash, Recording, Seen, Stop};
 use super::*;
 use crate::model::rt::{self, Backend, BackendGuard};
@@ -60,6 +60,7 @@ impl Ctx<'_> {
         let runner = ::shuttle::Runner::new(sched, self.shuttle_config(remaining));
         rt::start_run(self.cfg.clock_skew);
         rt::set_net_faults(self.cfg.net_faults);
+        rt::set_early_timers(self.cfg.max_early_timers);
         let g = BackendGuard::enter(Backend::Shuttle);
         let body = f.clone();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -145,11 +146,12 @@ impl Ctx<'_> {
         };
         let elapsed = start.elapsed();
         let mut notes = format!(
-            "{}{}{}{}",
+            "{}{}{}{}{}",
             time::exploration_note(cfg.clock_skew, false),
             crate::net::exploration_note(cfg.net_faults),
             critical_note(t.critical),
-            limits_note(Backend::Shuttle, t.used)
+            limits_note(Backend::Shuttle, t.used),
+            early_timer_note(Backend::Shuttle, t.used, cfg.max_early_timers)
         );
         if t.timed_out {
             notes.push_str(&format!(", time limit {:?} reached", cfg.timeout));

@@ -17,3 +17,9 @@ fn every_net_fault() {}
 
 #[heisen::model(shuttle, net_faults = " reorder ")]
 fn one_net_fault_default_max() {}
+
+#[heisen::model(max_early_timers = 0)]
+async fn timers_only_when_idle() {}
+
+#[heisen::model(shuttle, max_early_timers = 3)]
+fn three_early_timers() {}

@@ -16,6 +16,13 @@
 //! `f(m.lock())`) belongs to the callee from then on: [`Nesting`] does not count that call.
 //! Not followed yet: a guard moved into a struct or another binding (`let h = g;`, taken to
 //! live as long as `g`'s scope).
+//!
+//! Code that runs implicitly under a guard is followed where the crate shows it: a crate
+//! `Drop` impl run by `drop(x)`, an overwrite, a discarded removal or a binding's scope end
+//! ([`drop_impl_run`], [`scope_end_drops`]), and closures a function calls while it holds a
+//! lock ([`LockSummary::callbacks`], [`callback_relocks`]). [`Guards`] and the deadlock rules
+//! use the package's edition ([`CrateIndex::edition`]); [`held_at`] (the lost-update rules)
+//! still assumes [`DEFAULT_EDITION`].
 
 use crate::analysis::{
     Binding, Event, EventId, EventKind, FnFacts, Place, Root, Scrutinee, ScrutineeKind,
@@ -127,6 +134,8 @@ pub fn acquisitions<'f>(index: &CrateIndex, func: &'f FnFacts) -> Vec<Acq<'f>> {
 pub struct Guards<'f> {
     func: &'f FnFacts,
     guards: Vec<Acq<'f>>,
+    /// The package's edition ([`CrateIndex::edition`]): how long scrutinee temporaries live.
+    edition: Edition,
 }
 
 impl<'f> Guards<'f> {
@@ -148,13 +157,19 @@ impl<'f> Guards<'f> {
                 taken.then(|| acquisition(func, ev, lock.unwrap_or_default(), true))
             })
             .collect();
-        Guards { func, guards }
+        Guards {
+            func,
+            guards,
+            edition: index.edition,
+        }
     }
 
     /// Whether some guard is live when `ev` runs ([`held_at`]): the code at `ev` is serialized
     /// by a lock. The one answer every rule uses for "a lock is held here".
     pub fn live_at(&self, ev: &Event) -> bool {
-        self.guards.iter().any(|g| held_at(self.func, g, ev))
+        self.guards
+            .iter()
+            .any(|g| held_at_in(self.func, g, ev, self.edition))
     }
 }
 
@@ -524,6 +539,263 @@ pub struct LockSummary {
     /// self.state.lock().unwrap() }`). A call of one is an acquisition in the caller
     /// ([`Nesting`]), live as long as the value it returns.
     pub getters: HashMap<FnKey, Taken>,
+    /// Callbacks run under a lock: functions that call a callable parameter (`f(..)`), or
+    /// pass it on to another call, while a guard of a crate-named lock they acquire
+    /// themselves is live (`fn with_state(&self, f: impl FnOnce(&S)) { f(&self.state.lock()) }`).
+    /// A closure passed there runs with the lock held ([`callback_relocks`]).
+    pub callbacks: HashMap<FnKey, Vec<HeldCall>>,
+}
+
+/// A callable parameter that a function calls (or passes on) while it holds a lock.
+#[derive(Clone, Debug)]
+pub struct HeldCall {
+    /// The parameter's position in the signature (`self` counts), and whether the function
+    /// takes `self` (a method call's arguments then start at position 1).
+    pub param: usize,
+    pub has_self: bool,
+    /// The lock held, its mode, and where the function acquires it.
+    pub lock: LockId,
+    pub on_self: bool,
+    pub writable: bool,
+    pub held: Region,
+    /// Where the parameter is called or passed on, under the guard.
+    pub call: Region,
+}
+
+/// Whether a parameter's declared type can be called: an `impl Fn…`, `dyn Fn…`, `&mut F`
+/// where the type names `Fn`, or a bare generic parameter (`F`, `Handler`: one identifier
+/// that is no crate type; its bound is not recorded, the call site's closure decides).
+fn callable_param(index: &CrateIndex, ty: &str) -> bool {
+    let ty = ty.trim_start_matches('&').trim_start_matches("mut ").trim();
+    if ty.contains("Fn(") || ty.contains("FnMut") || ty.contains("FnOnce") || ty.contains("Fn (") {
+        return true;
+    }
+    let generic = ty.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && ty.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && ty != "Self";
+    generic && !index.structs.contains_key(ty) && !index.variant_fields.contains_key(ty)
+}
+
+/// The [`HeldCall`]s of one function: for every blocking acquisition of a crate-named lock
+/// in its own body, each callable parameter called, or passed as an argument, while the
+/// guard is live.
+fn held_calls(
+    index: &CrateIndex,
+    func: &FnFacts,
+    by_name: &HashMap<&str, Vec<(FnKey, &FnFacts)>>,
+) -> Vec<HeldCall> {
+    let params: Vec<(usize, &str)> = func
+        .params
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, t))| n != "self" && callable_param(index, t))
+        .map(|(i, (n, _))| (i, n.as_str()))
+        .collect();
+    let mut out = Vec::new();
+    if params.is_empty() || func.is_test {
+        return out;
+    }
+    for (a, lock, on_self) in summarized_acquisitions(index, func) {
+        let ev = a.event(func);
+        for e in &func.events[ev.id + 1..] {
+            if !matches!(e.kind, EventKind::Call | EventKind::MethodCall)
+                || !held_at_in(func, &a, e, index.edition)
+                || runs_elsewhere(func, e)
+            {
+                continue;
+            }
+            for (i, name) in &params {
+                let called = e.kind == EventKind::Call && e.name == *name;
+                // Handed on only to a crate function that takes a callable there (which may
+                // call it); `Box::new(f)`, `tx.send(f)` store it for later.
+                let passed = e.args.iter().enumerate().any(|(pos, x)| {
+                    let t = x.text.trim_start_matches('&').trim_start_matches("mut ");
+                    t == *name && takes_callable(index, by_name, func, e, pos)
+                });
+                if (called || passed) && !out.iter().any(|h: &HeldCall| h.param == *i) {
+                    out.push(HeldCall {
+                        param: *i,
+                        has_self: func.params.first().is_some_and(|(n, _)| n == "self"),
+                        lock: lock.clone(),
+                        on_self,
+                        writable: a.writable,
+                        held: ev.region,
+                        call: e.region,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The acquisitions of `func` that the [`LockSummary`] counts: blocking (not `try_*`), not
+/// in a spawned closure, of a non-reentrant lock with a crate-wide name, each with that
+/// [`LockId`] and whether it is a field of `self` (`self.state`).
+fn summarized_acquisitions<'f>(
+    index: &CrateIndex,
+    func: &'f FnFacts,
+) -> Vec<(Acq<'f>, LockId, bool)> {
+    acquisitions(index, func)
+        .into_iter()
+        .filter_map(|a| {
+            let ev = a.event(func);
+            if a.is_try(func) || runs_elsewhere(func, ev) {
+                return None;
+            }
+            let place = ev.receiver.as_ref()?;
+            if is_reentrant(index, func, place) {
+                return None;
+            }
+            let lock = lock_id(index, func, place)?;
+            let on_self = place.root == Root::SelfValue && place.text.matches('.').count() == 1;
+            Some((a, lock, on_self))
+        })
+        .collect()
+}
+
+/// Whether some crate function named like the call `ev` takes a callable parameter at its
+/// argument position `pos` (a method's `self` shifts the positions of a method call).
+fn takes_callable(
+    index: &CrateIndex,
+    by_name: &HashMap<&str, Vec<(FnKey, &FnFacts)>>,
+    func: &FnFacts,
+    ev: &Event,
+    pos: usize,
+) -> bool {
+    // The functions the call may be (`Box::new` is none of the crate's `new`s).
+    let keys = index.method_callees(func, ev);
+    let name = crate::analysis::last_segment(&ev.name);
+    let candidates = by_name.get(name).into_iter().flatten();
+    candidates.filter(|(k, _)| keys.contains(k)).any(|(_, f)| {
+        let has_self = f.params.first().is_some_and(|(n, _)| n == "self");
+        let at = if has_self && ev.kind == EventKind::MethodCall {
+            pos + 1
+        } else {
+            pos
+        };
+        f.params
+            .get(at)
+            .is_some_and(|(_, t)| callable_param(index, t))
+    })
+}
+
+/// A closure that relocks a lock its callee holds while calling it: `self.status.with(|s| {
+/// self.status.confirm() })` where `with` calls its parameter under `self.status`'s lock and
+/// `confirm` locks it again.
+#[derive(Clone, Debug)]
+pub struct CallbackRelock {
+    /// The call that passes the closure.
+    pub call: EventId,
+    pub callee: FnKey,
+    pub held: HeldCall,
+    /// The acquisition inside the closure: an event of the function (a lock call, or a call
+    /// whose callee takes the lock) and, for the latter, the callee's [`Taken`].
+    pub inner: EventId,
+    pub taken: Option<Taken>,
+    /// The lock as the caller names it (`self.status.0`; a static by name).
+    pub lock_text: String,
+}
+
+/// Every [`CallbackRelock`] in `func`: a closure literal passed to an in-crate function at
+/// the position of a parameter it calls under a lock ([`LockSummary::callbacks`]), whose body
+/// takes the same lock — the same static, or for a lock on the callee's `self`, the same
+/// field of the call's receiver (`self.status.set_len(.., |..| self.status.confirm())`).
+pub fn callback_relocks(
+    index: &CrateIndex,
+    summary: &LockSummary,
+    func: &FnFacts,
+) -> Vec<CallbackRelock> {
+    let mut out = Vec::new();
+    if summary.callbacks.is_empty() || func.is_test {
+        return out;
+    }
+    let acqs = acquisitions(index, func);
+    for ev in &func.events {
+        let Some((callee, _)) = crate_callee(index, func, ev) else {
+            continue;
+        };
+        let Some(held) = summary.callbacks.get(&callee) else {
+            continue;
+        };
+        let receiver = match ev.kind {
+            EventKind::MethodCall => ev.receiver.as_ref().map(|p| p.text.clone()),
+            _ => None,
+        };
+        for h in held {
+            let at = if h.has_self && ev.kind == EventKind::MethodCall {
+                h.param.checked_sub(1)
+            } else {
+                Some(h.param)
+            };
+            let Some(arg) = at.and_then(|i| ev.args.get(i)) else {
+                continue;
+            };
+            let text = arg.text.trim_start_matches("move ");
+            if !text.starts_with('|') {
+                continue;
+            }
+            let field = h.lock.0.rsplit('.').next().unwrap_or(&h.lock.0);
+            let lock_text = match (&receiver, h.on_self) {
+                (Some(r), true) => format!("{r}.{field}"),
+                _ => h.lock.0.clone(),
+            };
+            // The same lock object as the callee's: a static, or `R.field` for the receiver R.
+            let same_place = |lock_text: &str| match (&receiver, h.on_self) {
+                (Some(r), true) => lock_text == format!("{r}.{field}"),
+                (_, false) => !h.lock.0.contains('.'),
+                _ => false,
+            };
+            let inside = |e: &Event| {
+                arg.region.contains(&e.region)
+                    && e.closure_depth > ev.closure_depth
+                    && !runs_elsewhere(func, e)
+            };
+            for a in &acqs {
+                let e = a.event(func);
+                if !inside(e) || a.is_try(func) || !same_place(&a.lock) {
+                    continue;
+                }
+                let id = e.receiver.as_ref().and_then(|p| lock_id(index, func, p));
+                if id.as_ref() == Some(&h.lock) {
+                    out.push(CallbackRelock {
+                        call: ev.id,
+                        callee,
+                        held: h.clone(),
+                        inner: e.id,
+                        taken: None,
+                        lock_text: lock_text.clone(),
+                    });
+                }
+            }
+            for e in func.events.iter().filter(|e| inside(e)) {
+                let Some((c, _)) = crate_callee(index, func, e) else {
+                    continue;
+                };
+                let recv = e.receiver.as_ref().map(|p| p.text.as_str());
+                for t in summary.of(c) {
+                    let same = t.lock == h.lock
+                        && match (h.on_self, &receiver) {
+                            (true, Some(r)) => t.on_self && recv == Some(r.as_str()),
+                            (false, _) => !h.lock.0.contains('.'),
+                            _ => false,
+                        };
+                    if same {
+                        out.push(CallbackRelock {
+                            call: ev.id,
+                            callee,
+                            held: h.clone(),
+                            inner: e.id,
+                            taken: Some(t.clone()),
+                            lock_text: lock_text.clone(),
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A call of an in-crate function in `func`: the callee and whether it is a call on `self`.
@@ -545,19 +817,170 @@ pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(F
     }
 }
 
+/// Container methods that return the element they remove: when the caller discards the
+/// result, the element is dropped on the spot (`self.conns.remove(&id);`,
+/// `self.current.take();`).
+const REMOVING: &[&str] = &[
+    "remove",
+    "take",
+    "pop",
+    "pop_front",
+    "pop_back",
+    "swap_remove",
+];
+
+/// Whether the method call `ev` drops elements of its receiver: a [`REMOVING`] call whose
+/// result is discarded, or `clear()`/`truncate(n)`.
+fn discards_elements(ev: &Event) -> bool {
+    let name = ev.name.as_str();
+    (REMOVING.contains(&name) && !ev.value_used) || name == "clear" || name == "truncate"
+}
+
 /// The crate's `Drop::drop` that `ev` runs, if any: `drop(x)` (or `mem::drop`) of a value
-/// whose declared type is a crate type with a `Drop` impl, or an assignment `place = v` that
-/// drops the old value of a place of such a type. Drops at scope end are not followed.
+/// whose declared type is a crate type with a `Drop` impl, an assignment `place = v` that
+/// drops the old value of a place of such a type, or a discarded removal from a place that
+/// holds such values (`self.pending.remove(&id);`, `self.current.take();`, `clear()`). Drops
+/// of bindings at scope end are [`scope_end_drops`].
 pub fn drop_impl_run(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<FnKey> {
     let place = match &ev.kind {
         EventKind::Call if ev.name == "drop" || ev.name.ends_with("mem::drop") => {
             ev.args.first()?.place.as_ref()?
         }
         EventKind::Assign { op: None } => ev.receiver.as_ref()?,
+        EventKind::MethodCall if discards_elements(ev) => ev.receiver.as_ref()?,
         _ => return None,
     };
-    let drops = index.functions.get("drop")?;
     let ty = index.type_of(func, place)?;
+    if ev.kind == EventKind::MethodCall {
+        // `self.registry.remove(id)` on a crate struct is that struct's own method; only a
+        // container of values (`HashMap<Id, Conn>`, `Option<Ticket>`) drops an element.
+        let outer = ty.trim_start_matches('&').trim_start_matches("mut ");
+        let head = crate::analysis::last_segment(outer.split('<').next().unwrap_or(outer));
+        if !outer.contains('<') || index.structs.contains_key(head.trim()) {
+            return None;
+        }
+    }
+    drop_impl_of(index, &ty)
+}
+
+/// A binding whose value a crate `Drop` impl drops at the end of its scope.
+pub struct ScopeDrop<'f> {
+    pub binding: &'f Binding,
+    /// The crate's `Drop::drop` for its value.
+    pub drop: FnKey,
+    /// The last event of the binding's scope (after which it is dropped).
+    pub last: EventId,
+}
+
+/// Bindings dropped at the end of their scope by a crate `Drop` impl: the value's type (the
+/// annotation, or what the initializer returns: a crate function's return type, an element
+/// removed from a container, `take()` of an `Option`) has one, and the
+/// binding is not moved away first. Moved is judged conservatively: passed as an argument,
+/// flowing into any other call's arguments, returned, put in a struct literal, or the receiver
+/// of a method that is not a crate method taking `&self`/`&mut self`.
+pub fn scope_end_drops<'f>(index: &CrateIndex, func: &'f FnFacts) -> Vec<ScopeDrop<'f>> {
+    if !index.functions.contains_key("drop") {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for b in &func.bindings {
+        let Some(init) = b.init else {
+            continue;
+        };
+        if b.name == "_" || b.field_of.is_some() {
+            continue;
+        }
+        let ty = match &b.ty {
+            Some(t) => Some(t.clone()),
+            None => value_type(index, func, &func.events[init]),
+        };
+        let Some(drop) = ty.as_deref().and_then(|t| drop_impl_of(index, t)) else {
+            continue;
+        };
+        let last = func
+            .events
+            .iter()
+            .filter(|e| e.id > init && b.scope.contains(&e.region))
+            .map(|e| e.id)
+            .max()
+            .unwrap_or(init);
+        if func.returns.contains(&init)
+            || func.field_inits.iter().any(|f| f.deps.contains(&init))
+            || moved_after(index, func, b, init)
+        {
+            continue;
+        }
+        out.push(ScopeDrop {
+            binding: b,
+            drop,
+            last,
+        });
+    }
+    out
+}
+
+/// The type of the value `ev` produces, when the crate tells: a crate function's declared
+/// return type, or an element taken from a container place (`self.q.pop_front()` of a
+/// `VecDeque<Task>`), through `unwrap`/`expect`.
+fn value_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<String> {
+    let mut e = ev;
+    while PASS.contains(&e.name.as_str()) {
+        let r = e.receiver_region?;
+        e = func.events[..e.id].iter().rev().find(|x| x.region == r)?;
+    }
+    if e.kind == EventKind::MethodCall && REMOVING.contains(&e.name.as_str()) {
+        let t = index.type_of(func, e.receiver.as_ref()?)?;
+        let head = t.split('<').next().unwrap_or(&t).trim().to_string();
+        return (t.contains('<')
+            && !index
+                .structs
+                .contains_key(crate::analysis::last_segment(&head)))
+        .then(|| t.into_owned());
+    }
+    let (callee, _) = crate_callee(index, func, e)?;
+    let name = crate::analysis::last_segment(&e.name);
+    let entry = index
+        .functions
+        .get(name)?
+        .iter()
+        .find(|f| f.key == callee)?;
+    (entry.ret != "()").then(|| entry.ret.clone())
+}
+
+/// Whether binding `b` (initialized by event `init`) may be moved away in its scope.
+fn moved_after(index: &CrateIndex, func: &FnFacts, b: &Binding, init: EventId) -> bool {
+    func.events[init + 1..]
+        .iter()
+        .filter(|e| b.scope.contains(&e.region))
+        .any(|e| {
+            let named = |t: &str| t == b.name;
+            if e.args.iter().any(|a| named(&a.text)) || e.data_deps.contains(&init) {
+                return true;
+            }
+            let on_it = e
+                .receiver
+                .as_ref()
+                .is_some_and(|p| named(&p.text) && matches!(p.root, Root::Local { .. }));
+            if e.kind == EventKind::MethodCall && on_it {
+                // A crate method on `&self`/`&mut self` borrows; anything else may consume.
+                let borrows = crate_callee(index, func, e).is_some_and(|(k, _)| {
+                    index
+                        .functions
+                        .get(crate::analysis::last_segment(&e.name))
+                        .into_iter()
+                        .flatten()
+                        .any(|f| f.key == k && f.self_by_ref)
+                });
+                return !borrows;
+            }
+            matches!(e.kind, EventKind::Assign { .. }) && on_it
+        })
+}
+
+/// The crate `Drop::drop` that dropping a value of type `ty` (as written) runs: the one crate
+/// type with a `Drop` impl that `ty` names, when no `Arc`/`Rc`/reference stands in between.
+fn drop_impl_of(index: &CrateIndex, ty: &str) -> Option<FnKey> {
+    let drops = index.functions.get("drop")?;
     // The value's own type: its outermost crate type (`Handle`, `Option<Handle>`; not the
     // `T` of an `Arc<T>`, which drops only with the last reference).
     if ty.contains("Arc<") || ty.contains("Rc<") || ty.starts_with('&') {
@@ -688,31 +1111,33 @@ impl LockSummary {
         for (fi, facts) in files.iter().enumerate() {
             for (i, func) in facts.functions.iter().enumerate() {
                 let key = FnKey { file: fi, func: i };
-                for a in acquisitions(index, func) {
-                    let ev = a.event(func);
-                    if a.is_try(func) || runs_elsewhere(func, ev) {
-                        continue;
-                    }
-                    let Some(place) = ev.receiver.as_ref() else {
-                        continue;
-                    };
-                    if is_reentrant(index, func, place) {
-                        continue;
-                    }
-                    if let Some(lock) = lock_id(index, func, place) {
-                        let on_self =
-                            place.root == Root::SelfValue && place.text.matches('.').count() == 1;
-                        add(
-                            takes.entry(key).or_default(),
-                            Taken {
-                                lock,
-                                on_self,
-                                writable: a.writable,
-                                at: (key, ev.region),
-                                via: Vec::new(),
-                            },
-                        );
-                    }
+                for (a, lock, on_self) in summarized_acquisitions(index, func) {
+                    add(
+                        takes.entry(key).or_default(),
+                        Taken {
+                            lock,
+                            on_self,
+                            writable: a.writable,
+                            at: (key, a.event(func).region),
+                            via: Vec::new(),
+                        },
+                    );
+                }
+            }
+        }
+        let mut callbacks = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<(FnKey, &FnFacts)>> = HashMap::new();
+        for (fi, facts) in files.iter().enumerate() {
+            for (i, f) in facts.functions.iter().enumerate() {
+                let key = FnKey { file: fi, func: i };
+                by_name.entry(f.short_name()).or_default().push((key, f));
+            }
+        }
+        for (fi, facts) in files.iter().enumerate() {
+            for (i, func) in facts.functions.iter().enumerate() {
+                let held = held_calls(index, func, &by_name);
+                if !held.is_empty() {
+                    callbacks.insert(FnKey { file: fi, func: i }, held);
                 }
             }
         }
@@ -726,7 +1151,11 @@ impl LockSummary {
         }
         // A crate that locks nothing named has nothing to propagate.
         if takes.is_empty() {
-            return LockSummary { takes, getters };
+            return LockSummary {
+                takes,
+                getters,
+                callbacks,
+            };
         }
         for (fi, facts) in files.iter().enumerate() {
             for (i, func) in facts.functions.iter().enumerate() {
@@ -775,7 +1204,11 @@ impl LockSummary {
                 break;
             }
         }
-        LockSummary { takes, getters }
+        LockSummary {
+            takes,
+            getters,
+            callbacks,
+        }
     }
 
     /// What `key` acquires (directly or through calls).
@@ -816,6 +1249,37 @@ pub struct Nested {
     /// Both are the same lock object: the same place in the function, the same static, or the
     /// caller's `self.f` and a callee's `self.f` reached through calls on `self`.
     pub same: bool,
+    /// For a lock taken by the `Drop` impl of a binding dropped at the end of its scope
+    /// ([`scope_end_drops`]): the binding's name (`at` is its initializer).
+    pub scope_end: Option<String>,
+}
+
+impl Nested {
+    /// A lock taken through the call (or drop) at event `at`, whose callee takes `t`; `step`
+    /// is this function's part of the path.
+    fn through(
+        outer: usize,
+        at: EventId,
+        outer_id: &Option<LockId>,
+        t: &Taken,
+        step: (FnKey, Region),
+        same: bool,
+    ) -> Nested {
+        let mut t = t.clone();
+        t.via.insert(0, step);
+        Nested {
+            outer,
+            at,
+            inner: None,
+            outer_id: outer_id.clone(),
+            inner_id: Some(t.lock.clone()),
+            inner_writable: t.writable,
+            inner_blocks: true,
+            same,
+            taken: Some(t),
+            scope_end: None,
+        }
+    }
 }
 
 /// Every acquisition of a function and every lock taken while one of its guards is live.
@@ -877,6 +1341,7 @@ impl<'f> Nesting<'f> {
         if acqs.is_empty() || func.is_test {
             return Nesting { acqs, nested };
         }
+        let scope_drops = scope_end_drops(index, func);
         for (o, outer) in acqs.iter().enumerate() {
             if reentrant[o] {
                 continue;
@@ -910,6 +1375,7 @@ impl<'f> Nesting<'f> {
                     inner_writable: inner.writable,
                     inner_blocks: !inner.is_try(func) && !passed_as_argument(func, ev),
                     same: inner.lock == outer.lock,
+                    scope_end: None,
                 });
             }
             let outer_place = outer_ev.receiver.as_ref();
@@ -935,19 +1401,41 @@ impl<'f> Nesting<'f> {
                 for t in summary.of(callee) {
                     let same = ids[o].as_ref() == Some(&t.lock)
                         && (outer_static || (outer_self && on_self && t.on_self));
-                    let mut t = t.clone();
-                    t.via.insert(0, (key, ev.region));
-                    nested.push(Nested {
-                        outer: o,
-                        at: ev.id,
-                        inner: None,
-                        outer_id: ids[o].clone(),
-                        inner_id: Some(t.lock.clone()),
-                        inner_writable: t.writable,
-                        inner_blocks: true,
+                    nested.push(Nested::through(
+                        o,
+                        ev.id,
+                        &ids[o],
+                        t,
+                        (key, ev.region),
                         same,
-                        taken: Some(t),
-                    });
+                    ));
+                }
+            }
+            // Values dropped at the end of their scope while the guard is still live: the
+            // binding is made under the guard and its scope ends inside the guard's (a later
+            // `let` in the same block drops first), with no `drop(guard)` before that end.
+            for d in &scope_drops {
+                let init = d.binding.init.expect("scope drops have an initializer");
+                let init_ev = &func.events[init];
+                let guard_region = outer
+                    .temporary_scope(index.edition)
+                    .into_iter()
+                    .chain(outer.holders.iter().filter_map(|h| {
+                        (!dropped_between(func, &h.name, outer.id, d.last + 1)).then_some(h.scope)
+                    }))
+                    .find(|r| r.contains(&d.binding.scope));
+                if init <= outer.id
+                    || guard_region.is_none()
+                    || !held_at_in(func, outer, init_ev, index.edition)
+                    || elsewhere(init_ev)
+                {
+                    continue;
+                }
+                for t in summary.of(d.drop) {
+                    let same = ids[o].as_ref() == Some(&t.lock) && outer_static;
+                    let mut n = Nested::through(o, init, &ids[o], t, (key, d.binding.scope), same);
+                    n.scope_end = Some(d.binding.name.clone());
+                    nested.push(n);
                 }
             }
         }
@@ -1008,6 +1496,26 @@ mod tests {
         );
         // line numbers: HEAD has 3 lines, so `fn f` is on 4.
         assert_eq!(got, [(5, 6, true), (6, 8, true)]);
+    }
+
+    #[test]
+    fn discarded_guards_end_at_once_and_named_ones_at_scope_end() {
+        // `let _ = m.lock()` binds nothing: the guard is dropped at the end of the statement.
+        // `let _g = m.lock()` lives to the end of its block; a guard of an inner block ends
+        // with that block.
+        let got = nested(
+            "impl Bank { fn f(&self) {
+                let _ = self.state.lock().unwrap();
+                let n = *self.state.lock().unwrap();
+                {
+                    let _g = self.log.lock().unwrap();
+                }
+                let _h = self.log.lock().unwrap();
+                let m = self.log.lock().unwrap().len();
+            } }",
+            "Bank::f",
+        );
+        assert_eq!(got, [(10, 11, true)]);
     }
 
     #[test]

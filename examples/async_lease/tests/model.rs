@@ -3,7 +3,9 @@
 //! is granted token 34 and writes. Then the zombie's write lands. The storage must keep
 //! leader 34's value.
 
-use async_lease::{await_leader_silence, buggy, fixed, leader_write, LockService, Storage};
+use async_lease::{
+    await_leader_silence, buggy, fixed, leader_write, LockService, Rejected, Storage,
+};
 use heisen::tokio::sync::mpsc;
 use heisen::tokio::time::{Duration, Instant};
 use std::sync::Arc;
@@ -16,7 +18,8 @@ async fn zombie_write(storage: Arc<impl Storage>) {
     let zombie = {
         let storage = storage.clone();
         heisen::tokio::spawn(async move {
-            heartbeat.send(()).await.unwrap();
+            // (A follower that already gave up on the leader has dropped its receiver.)
+            let _ = heartbeat.send(()).await;
             leader_write(&*storage, &lease, "zombie", Duration::from_secs(40)).await
         })
     };
@@ -29,8 +32,12 @@ async fn zombie_write(storage: Arc<impl Storage>) {
         })
     };
     successor.await.unwrap();
-    let _ = zombie.await.unwrap();
-    assert!(start.elapsed() >= Duration::from_secs(40));
+    // Unless the leader found its lease run out when it checked (its heartbeat came late:
+    // the follower's timeout can fire while the leader could still run), its write stalled
+    // 40 s.
+    if zombie.await.unwrap() != Err(Rejected::Expired) {
+        assert!(start.elapsed() >= Duration::from_secs(40));
+    }
     assert_eq!(
         storage.value().await,
         Some((34, "leader")),

@@ -22,9 +22,23 @@
 //! progress) the earliest deadline fires — the model clock (`super::time`, the clock behind
 //! `heisen::time::{SystemTime, Instant}`) is moved to it and its task is woken. Timers fire one
 //! at a time, in deadline order (ties: registration order); a sleep of an hour costs nothing.
-//! Model threads that are not tasks (`heisen::thread::spawn`) do not hold timers back. A timer
-//! never fires *early* as an explored choice (a gap: races that need one task's timer to fire
-//! while another task could still run are found only if the program itself lets time pass).
+//! Model threads that are not tasks (`heisen::thread::spawn`) do not hold timers back.
+//!
+//! **Early firings.** A timer may also fire *early*, as an explored choice: at an await point
+//! (a task's poll returned `Pending`, or `yield_now`) where some task can still run and a timer
+//! is pending, the earliest timer fires now — a real system could have been delayed that long
+//! there (a GC pause, a slow disk, a preempted thread). So a lease can run out while its holder
+//! is between awaits, and a `timeout` can elapse while its work could still complete. Still in
+//! deadline order, and never while a task woken by an earlier firing has not finished the poll
+//! that sees it (so the poll that sees a timer fire never also sees a later one, even in a
+//! rotating `join!`). At most `max_early_timers` per execution (`#[heisen::model(
+//! max_early_timers = N)]`, default 1; 0 = only idle firings). loom explores both outcomes of
+//! each such choice — one bit from an oracle thread the executor starts at its first choice
+//! (`model::choice`): one loom thread (skipped, and said in the summary, when loom's five are
+//! taken), a ×3 for the oracle's start, then about one more execution per await point where the
+//! timer could fire; shuttle fires with probability 1/(runnable tasks + 1). Every firing is a
+//! row on the timer's task's lane at the moment the clock moves (`timer fired: sleep 100ms
+//! (virtual t=+100ms)`; an early one ends `, early: T1 could still run)`).
 //!
 //! **Shutdown.** When the body returns, the runtime shuts down as tokio's does: every other
 //! task is dropped at its next await point (its `JoinHandle` would say cancelled).
@@ -36,9 +50,11 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
+use super::choice::Chooser;
 use super::rt::{self, Backend};
 use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
+use std::panic::Location;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
@@ -183,7 +199,14 @@ pub(crate) fn exec() -> Arc<Exec> {
     let b = model_backend("runtime");
     let e = Arc::new(Exec {
         backend: b,
-        st: BMutex::new(ExecState::default(), "runtime"),
+        st: BMutex::new(
+            ExecState {
+                early_left: rt::early_timers(),
+                ..ExecState::default()
+            },
+            "runtime",
+        ),
+        chooser: Chooser::lazy(b),
     });
     EXEC.with(|x| *x.borrow_mut() = Some(e.clone()));
     e
@@ -193,6 +216,8 @@ pub(crate) fn exec() -> Arc<Exec> {
 pub(crate) struct Exec {
     backend: Backend,
     st: BMutex<ExecState>,
+    /// The early-firing choices (loom: an oracle thread started at the first one).
+    chooser: Chooser,
 }
 
 #[derive(Default)]
@@ -201,6 +226,10 @@ struct ExecState {
     timers: Vec<Timer>,
     next_timer: u64,
     shutdown: bool,
+    /// Early firings left in this execution (`max_early_timers`).
+    early_left: usize,
+    /// Timers the executor fired whose sleep has not seen it yet (the firing's row is made).
+    fired: Vec<u64>,
 }
 
 struct Slot {
@@ -213,6 +242,13 @@ struct Slot {
     done: bool,
     /// `JoinHandle::abort` was called: the task stops at its next wake-up.
     aborted: bool,
+    /// A timer of the task fired since its current poll began (see [`Exec::offer_early`]).
+    timer_fired: bool,
+    /// The current poll began after a timer of the task fired: it is the poll that sees it.
+    timer_seeing: bool,
+    /// A `spawn_blocking` closure on its own model thread: not a task that polls, so it
+    /// neither holds timers back nor can be parked (as any model thread that is no task).
+    blocking: bool,
     cv: Arc<BCondvar>,
 }
 
@@ -220,6 +256,9 @@ struct Timer {
     id: u64,
     deadline: super::time::Instant,
     task: usize,
+    /// For the firing's row: what the timer is (`sleep 100ms`) and where it was awaited.
+    what: String,
+    at: &'static Location<'static>,
 }
 
 impl ExecState {
@@ -235,21 +274,56 @@ impl ExecState {
             s.cv.notify();
         }
     }
-    /// When no live task can progress, fires the earliest timer: the model clock moves to its
-    /// deadline and its task is woken.
-    fn fire_if_idle(&mut self) {
+    /// When no live task can progress, fires the earliest timer; returns whether it did.
+    fn fire_if_idle(&mut self) -> bool {
         if self.shutdown || self.timers.is_empty() {
-            return;
+            return false;
         }
-        if self.tasks.iter().any(|t| !t.done && !t.parked) {
-            return;
+        if self
+            .tasks
+            .iter()
+            .any(|t| !t.done && !t.parked && !t.blocking)
+        {
+            return false;
         }
+        self.fire_earliest(None);
+        true
+    }
+    /// Fires the earliest timer (ties: registration order): the model clock moves to its
+    /// deadline (never back) and its task is woken. The firing is a row on the task's lane,
+    /// now (`timer fired: sleep 100ms (virtual t=+100ms)`); `early`: what could still run,
+    /// for a timer that fired early (`…, early: T1 could still run)`).
+    fn fire_earliest(&mut self, early: Option<String>) {
         let i = (0..self.timers.len())
             .min_by_key(|&i| (self.timers[i].deadline, self.timers[i].id))
             .expect("a timer");
         let t = self.timers.remove(i);
         super::time::advance_to(t.deadline);
+        let now = super::time::now_virtual();
+        let early = early.map(|e| format!(", {e}")).unwrap_or_default();
+        let row = format!(
+            "timer fired: {} (virtual t={}{early})",
+            t.what,
+            time::virtual_t(now)
+        );
+        if let Some(lane) = self.tasks[t.task].lane {
+            rt::record_on_lane(lane, rt::Op::Task(row, None), Some(t.at));
+        }
+        self.fired.push(t.id);
+        self.tasks[t.task].timer_fired = true;
         self.wake(t.task);
+    }
+    /// The live tasks that are not parked (they can run now), as their lanes say them.
+    fn runnable(&self) -> Vec<String> {
+        self.tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !t.done && !t.parked && !t.blocking)
+            .map(|(i, t)| match t.lane {
+                Some(l) => format!("T{l}"),
+                None => format!("task {i} (not started)"),
+            })
+            .collect()
     }
     fn task_of_lane(&self, lane: usize) -> Option<usize> {
         self.tasks
@@ -259,7 +333,7 @@ impl ExecState {
 }
 
 impl Exec {
-    fn add_slot(&self, lane: Option<usize>) -> usize {
+    fn add_slot(&self, lane: Option<usize>, blocking: bool) -> usize {
         let cv = Arc::new(BCondvar::new(self.backend));
         self.st.with(|st| {
             st.tasks.push(Slot {
@@ -268,6 +342,9 @@ impl Exec {
                 parked: false,
                 done: false,
                 aborted: false,
+                timer_fired: false,
+                timer_seeing: false,
+                blocking,
                 cv,
             });
             st.tasks.len() - 1
@@ -292,23 +369,69 @@ impl Exec {
     /// the runtime shut down.
     fn park(&self, id: usize) -> bool {
         let mut g = self.st.lock();
+        // Back at an await point: a poll that began after a firing has seen it.
+        g.tasks[id].timer_seeing = false;
         if g.tasks[id].notified {
-            g.tasks[id].notified = false;
+            self.offer_early(&mut g);
+            let s = &mut g.tasks[id];
+            s.notified = false;
+            s.timer_seeing = std::mem::take(&mut s.timer_fired);
             return g.shutdown || g.tasks[id].aborted;
         }
         g.tasks[id].parked = true;
-        g.fire_if_idle();
+        if !g.fire_if_idle() {
+            self.offer_early(&mut g);
+        }
         loop {
             if g.tasks[id].notified || g.shutdown {
                 let shutdown = g.shutdown;
                 let s = &mut g.tasks[id];
                 s.notified = false;
                 s.parked = false;
+                s.timer_seeing = std::mem::take(&mut s.timer_fired);
                 return shutdown || s.aborted;
             }
             let cv = g.tasks[id].cv.clone();
             g = cv.wait(g);
         }
+    }
+    /// At an await point where a task can still run and a timer is pending: fires the
+    /// earliest timer now, as an explored choice (while `max_early_timers` lasts): a real
+    /// system could have been delayed that long here. loom explores both outcomes (one bit of
+    /// the executor's oracle); shuttle fires with probability 1/(runnable tasks + 1), as if the
+    /// time driver were one more runnable task.
+    ///
+    /// Not while a task woken by an earlier firing has not finished a poll that began after
+    /// it: so the poll that sees a timer fire never sees a later one fire too, and sleeps
+    /// complete in deadline order even within one `join!` (whose branch order rotates). (An
+    /// idle firing needs every task parked, so the same holds for it.)
+    fn offer_early(&self, st: &mut ExecState) {
+        if st.shutdown || st.timers.is_empty() || st.early_left == 0 {
+            return;
+        }
+        if st
+            .tasks
+            .iter()
+            .any(|t| !t.done && (t.timer_fired || t.timer_seeing))
+        {
+            return;
+        }
+        let runnable = st.runnable();
+        if runnable.is_empty() {
+            return;
+        }
+        rt::note_used(|u| u.early_timers = true);
+        match self.chooser.coin(runnable.len() + 1) {
+            Some(true) => {}
+            Some(false) => return,
+            None => {
+                rt::note_used(|u| u.early_timers_capped = true);
+                return;
+            }
+        }
+        st.early_left -= 1;
+        let note = format!("early: {} could still run", runnable.join(", "));
+        st.fire_earliest(Some(note));
     }
     fn finish(&self, id: usize) {
         self.st.with(|st| {
@@ -344,9 +467,16 @@ impl Exec {
             }
         });
     }
-    /// Registers (or re-registers) timer `id` of the calling task; returns its id.
+    /// Registers (or re-registers) timer `id` of the calling task (`what` awaited at `at`);
+    /// returns its id.
     #[track_caller]
-    pub(crate) fn set_timer(&self, id: Option<u64>, deadline: super::time::Instant) -> u64 {
+    pub(crate) fn set_timer(
+        &self,
+        id: Option<u64>,
+        deadline: super::time::Instant,
+        what: &str,
+        at: &'static Location<'static>,
+    ) -> u64 {
         let lane = rt::current_lane();
         self.st.with(|st| {
             let Some(task) = st.task_of_lane(lane) else {
@@ -364,13 +494,33 @@ impl Exec {
             }
             st.next_timer += 1;
             let id = st.next_timer;
-            st.timers.push(Timer { id, deadline, task });
+            st.timers.push(Timer {
+                id,
+                deadline,
+                task,
+                what: what.to_string(),
+                at,
+            });
             id
         })
     }
     /// Removes timer `id`.
     pub(crate) fn cancel_timer(&self, id: u64) {
-        self.st.with(|st| st.timers.retain(|t| t.id != id));
+        self.retire_timer(id);
+    }
+    /// Removes timer `id` whose sleep completed; returns whether the executor fired it (and
+    /// so made its row).
+    pub(crate) fn retire_timer(&self, id: u64) -> bool {
+        self.st.with(|st| {
+            st.timers.retain(|t| t.id != id);
+            match st.fired.iter().position(|&f| f == id) {
+                Some(i) => {
+                    st.fired.swap_remove(i);
+                    true
+                }
+                None => false,
+            }
+        })
     }
 }
 
@@ -405,11 +555,26 @@ fn polling<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Blocks the calling model thread on `f` (`Mutex::blocking_lock` and the like): as tokio's,
+/// it panics inside a task (an asynchronous execution context), with tokio's message.
+#[track_caller]
+pub(crate) fn block_outside_tasks<F: std::future::Future>(f: F) -> F::Output {
+    let lane = rt::current_lane();
+    if exec().st.with(|st| st.task_of_lane(lane).is_some()) {
+        panic!(
+            "Cannot block the current thread from within a runtime. This happens because a \
+             function attempted to block the current thread while the thread is being used to \
+             drive asynchronous tasks."
+        );
+    }
+    crate::model::misc::block_on(f)
+}
+
 /// Runs the body of `#[heisen::model] async fn` as task 0 on the calling (main) lane; when it
 /// returns, the runtime shuts down (the other tasks are dropped at their next await point).
 pub fn block_on_body<F: std::future::Future>(f: F) -> F::Output {
     let exec = exec();
-    let id = exec.add_slot(Some(rt::current_lane()));
+    let id = exec.add_slot(Some(rt::current_lane()), false);
     let waker = exec.waker(id);
     let mut cx = std::task::Context::from_waker(&waker);
     let mut f = std::pin::pin!(f);

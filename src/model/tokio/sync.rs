@@ -334,6 +334,27 @@ impl<T> Mutex<T> {
             req: Request::new("lock().await", Location::caller()),
         }
     }
+    /// Locks the mutex, blocking the calling thread (as tokio's: for a `spawn_blocking`
+    /// closure or a thread that is no task; panics inside a task).
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        let at = Location::caller();
+        super::block_outside_tasks(LockFuture {
+            m: self,
+            acq: Acq::new(1),
+            req: Request::new("blocking_lock", at),
+        })
+    }
+    /// `blocking_lock` for an `Arc`'d mutex.
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        let at = Location::caller();
+        super::block_outside_tasks(OwnedLockFuture {
+            m: Some(self),
+            acq: Acq::new(1),
+            req: Request::new("blocking_lock_owned", at),
+        })
+    }
     /// Locks the mutex if it is free.
     #[track_caller]
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
@@ -495,41 +516,157 @@ pub struct OwnedMutexGuard<T> {
     access: Access,
 }
 
+/// The impls of a lock's guard `$g` whose lock is in field `$f`: `Deref` to the data (and with
+/// `mut`, `DerefMut`), recording the hold's first read and write; `Drop` calls `$unlock` on the
+/// lock; `Debug` shows the data (not a recorded access).
 macro_rules! guard_impls {
-    ($g:ident $(<$l:lifetime>)?) => {
+    ($g:ident $(<$l:lifetime>)?, $f:ident, $unlock:path) => {
         impl<$($l,)? T> Deref for $g<$($l,)? T> {
             type Target = T;
             #[track_caller]
             fn deref(&self) -> &T {
-                self.access.read(self.m.id());
-                // SAFETY: the guard holds the mutex's only permit.
-                unsafe { &*self.m.data.get() }
-            }
-        }
-        impl<$($l,)? T> DerefMut for $g<$($l,)? T> {
-            #[track_caller]
-            fn deref_mut(&mut self) -> &mut T {
-                let id = self.m.id();
-                self.access.write(id);
-                // SAFETY: as above, and `&mut self` is unique.
-                unsafe { &mut *self.m.data.get() }
+                self.access.read(self.$f.id());
+                // SAFETY: the guard holds the permits its kind of hold needs: no writer
+                // besides itself.
+                unsafe { &*self.$f.data.get() }
             }
         }
         impl<$($l,)? T> Drop for $g<$($l,)? T> {
             fn drop(&mut self) {
-                unlock(&self.m);
+                $unlock(&self.$f);
             }
         }
         impl<$($l,)? T: fmt::Debug> fmt::Debug for $g<$($l,)? T> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                // SAFETY: as in `deref`; formatting is not a recorded access.
-                fmt::Debug::fmt(unsafe { &*self.m.data.get() }, f)
+                // SAFETY: as in `deref`.
+                fmt::Debug::fmt(unsafe { &*self.$f.data.get() }, f)
+            }
+        }
+    };
+    ($g:ident $(<$l:lifetime>)?, $f:ident, $unlock:path, mut) => {
+        guard_impls!($g $(<$l>)?, $f, $unlock);
+        impl<$($l,)? T> DerefMut for $g<$($l,)? T> {
+            #[track_caller]
+            fn deref_mut(&mut self) -> &mut T {
+                let id = self.$f.id();
+                self.access.write(id);
+                // SAFETY: the guard holds every permit, and `&mut self` is unique.
+                unsafe { &mut *self.$f.data.get() }
             }
         }
     };
 }
-guard_impls!(MutexGuard<'a>);
-guard_impls!(OwnedMutexGuard);
+guard_impls!(MutexGuard<'a>, m, unlock, mut);
+guard_impls!(OwnedMutexGuard, m, unlock, mut);
+
+impl<'a, T> MutexGuard<'a, T> {
+    /// A guard of a part of the data (as `tokio::sync::MutexGuard::map`); the mutex stays
+    /// locked until the mapped guard drops. (The closure's borrow is not a recorded access.)
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let this = std::mem::ManuallyDrop::new(this);
+        let m = this.m;
+        // SAFETY: the guard (not dropped: its hold moves to the mapped guard) holds the
+        // mutex's only permit.
+        let data = f(unsafe { &mut *m.data.get() }) as *mut U;
+        MappedMutexGuard {
+            sem: &m.sem,
+            id: m.id(),
+            data,
+            access: Access::default(),
+        }
+    }
+    /// [`MutexGuard::map`] when `f` finds the part; else the guard back.
+    pub fn try_map<U: ?Sized, F>(this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let m = this.m;
+        // SAFETY: as in `map`; the borrow ends before `this` is used again.
+        let data = match f(unsafe { &mut *m.data.get() }) {
+            Some(d) => d as *mut U,
+            None => return Err(this),
+        };
+        std::mem::forget(this);
+        Ok(MappedMutexGuard {
+            sem: &m.sem,
+            id: m.id(),
+            data,
+            access: Access::default(),
+        })
+    }
+    /// The mutex this guard holds.
+    pub fn mutex(this: &Self) -> &'a Mutex<T> {
+        this.m
+    }
+}
+
+/// A held [`Mutex`] seen through a part of its data (as `tokio::sync::MappedMutexGuard`, from
+/// [`MutexGuard::map`]); unlocks when dropped.
+pub struct MappedMutexGuard<'a, T: ?Sized> {
+    sem: &'a Sem,
+    id: usize,
+    data: *mut T,
+    access: Access,
+}
+
+// SAFETY: as tokio's: the guard holds the mutex's permit; it is a `&mut T` in effect.
+unsafe impl<T: ?Sized + Send> Send for MappedMutexGuard<'_, T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Sync> Sync for MappedMutexGuard<'_, T> {}
+
+impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
+    /// A guard of a part of this part.
+    pub fn map<U: ?Sized, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let this = std::mem::ManuallyDrop::new(this);
+        let part = this.data;
+        // SAFETY: the hold moves to the new guard.
+        let data = f(unsafe { &mut *part }) as *mut U;
+        MappedMutexGuard {
+            sem: this.sem,
+            id: this.id,
+            data,
+            access: Access::default(),
+        }
+    }
+}
+
+impl<T: ?Sized> Deref for MappedMutexGuard<'_, T> {
+    type Target = T;
+    #[track_caller]
+    fn deref(&self) -> &T {
+        self.access.read(self.id);
+        // SAFETY: the guard holds the mutex's only permit.
+        unsafe { &*self.data }
+    }
+}
+impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
+    #[track_caller]
+    fn deref_mut(&mut self) -> &mut T {
+        self.access.write(self.id);
+        // SAFETY: as above, and `&mut self` is unique.
+        unsafe { &mut *self.data }
+    }
+}
+impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
+    fn drop(&mut self) {
+        if live() {
+            rt::record(Op::Unlock("unlock"), Some(self.id), None, None);
+            self.sem.release(1);
+        }
+    }
+}
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SAFETY: as in `deref`; formatting is not a recorded access.
+        fmt::Debug::fmt(unsafe { &*self.data }, f)
+    }
+}
 
 impl<T> OwnedMutexGuard<T> {
     /// The mutex this guard holds.
@@ -593,6 +730,79 @@ impl<T> RwLock<T> {
             },
         }
     }
+    /// Locks for reading if no writer holds or waits for the lock.
+    #[track_caller]
+    pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
+        self.try_hold(1, "try_read")?;
+        Ok(RwLockReadGuard {
+            l: self,
+            access: Access::default(),
+        })
+    }
+    /// Locks for writing if nobody holds or waits for the lock.
+    #[track_caller]
+    pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
+        self.try_hold(MAX_READS, "try_write")?;
+        Ok(RwLockWriteGuard {
+            l: self,
+            access: Access::default(),
+        })
+    }
+    /// `n` permits now, or `TryLockError`; a row either way.
+    #[track_caller]
+    fn try_hold(&self, n: usize, kind: &'static str) -> Result<(), TryLockError> {
+        let r = self.sem.try_acquire(n);
+        rt::record(
+            Op::Lock {
+                kind: if r.is_ok() { kind } else { "try (busy)" },
+                acquired: true,
+            },
+            Some(self.id()),
+            None,
+            Some(Location::caller()),
+        );
+        r.map_err(|_| TryLockError(()))
+    }
+    /// Locks an `Arc`'d lock for reading, for a guard that owns the `Arc`.
+    #[track_caller]
+    pub fn read_owned(self: Arc<Self>) -> OwnedRwLockFuture<T, OwnedRwLockReadGuard<T>> {
+        OwnedRwLockFuture {
+            l: Some(self),
+            acq: Acq::new(1),
+            req: Request::new("read_owned().await", Location::caller()),
+            make: |l| OwnedRwLockReadGuard {
+                l,
+                access: Access::default(),
+            },
+        }
+    }
+    /// Locks an `Arc`'d lock for writing, for a guard that owns the `Arc`.
+    #[track_caller]
+    pub fn write_owned(self: Arc<Self>) -> OwnedRwLockFuture<T, OwnedRwLockWriteGuard<T>> {
+        OwnedRwLockFuture {
+            l: Some(self),
+            acq: Acq::new(MAX_READS),
+            req: Request::new("write_owned().await", Location::caller()),
+            make: |l| OwnedRwLockWriteGuard {
+                l,
+                access: Access::default(),
+            },
+        }
+    }
+    /// Locks for reading, blocking the calling thread (panics inside a task, as tokio's).
+    #[track_caller]
+    pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
+        let mut f = self.read();
+        f.req = Request::new("blocking_read", Location::caller());
+        super::block_outside_tasks(f)
+    }
+    /// Locks for writing, blocking the calling thread (panics inside a task, as tokio's).
+    #[track_caller]
+    pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
+        let mut f = self.write();
+        f.req = Request::new("blocking_write", Location::caller());
+        super::block_outside_tasks(f)
+    }
     /// The data, through `&mut`.
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
@@ -637,6 +847,36 @@ impl<T, G> Drop for RwLockFuture<'_, T, G> {
     }
 }
 
+/// The future of [`RwLock::read_owned`] / [`RwLock::write_owned`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct OwnedRwLockFuture<T, G> {
+    l: Option<Arc<RwLock<T>>>,
+    acq: Acq,
+    req: Request,
+    make: fn(Arc<RwLock<T>>) -> G,
+}
+
+impl<T, G> Future for OwnedRwLockFuture<T, G> {
+    type Output = G;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<G> {
+        // SAFETY: no field is structurally pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        let l = this.l.as_ref().expect("polled after completion");
+        match this.req.poll(&mut this.acq, &l.sem, l.id(), cx) {
+            Poll::Ready(_) => Poll::Ready((this.make)(this.l.take().expect("lock"))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T, G> Drop for OwnedRwLockFuture<T, G> {
+    fn drop(&mut self) {
+        if let Some(l) = &self.l {
+            self.req.cancel(&mut self.acq, &l.sem);
+        }
+    }
+}
+
 /// A read hold of an [`RwLock`].
 pub struct RwLockReadGuard<'a, T> {
     l: &'a RwLock<T>,
@@ -649,47 +889,52 @@ pub struct RwLockWriteGuard<'a, T> {
     access: Access,
 }
 
-impl<T> Deref for RwLockReadGuard<'_, T> {
-    type Target = T;
-    #[track_caller]
-    fn deref(&self) -> &T {
-        self.access.read(self.l.id());
-        // SAFETY: a read permit is held: no writer.
-        unsafe { &*self.l.data.get() }
+/// A read hold of an `Arc`'d [`RwLock`] that owns the `Arc` (as
+/// `tokio::sync::OwnedRwLockReadGuard`).
+pub struct OwnedRwLockReadGuard<T> {
+    l: Arc<RwLock<T>>,
+    access: Access,
+}
+
+/// A write hold of an `Arc`'d [`RwLock`] that owns the `Arc` (as
+/// `tokio::sync::OwnedRwLockWriteGuard`).
+pub struct OwnedRwLockWriteGuard<T> {
+    l: Arc<RwLock<T>>,
+    access: Access,
+}
+
+/// Releases a read hold: the unlock row, then its permit.
+fn read_unlock<T>(l: &RwLock<T>) {
+    if live() {
+        rt::record(Op::Unlock("read unlock"), Some(l.id()), None, None);
+        l.sem.release(1);
     }
 }
-impl<T> Drop for RwLockReadGuard<'_, T> {
-    fn drop(&mut self) {
-        if live() {
-            rt::record(Op::Unlock("read unlock"), Some(self.l.id()), None, None);
-            self.l.sem.release(1);
-        }
+
+/// Releases a write hold: the unlock row, then every permit.
+fn write_unlock<T>(l: &RwLock<T>) {
+    if live() {
+        rt::record(Op::Unlock("write unlock"), Some(l.id()), None, None);
+        l.sem.release(MAX_READS);
     }
 }
-impl<T> Deref for RwLockWriteGuard<'_, T> {
-    type Target = T;
-    #[track_caller]
-    fn deref(&self) -> &T {
-        self.access.read(self.l.id());
-        // SAFETY: every permit is held.
-        unsafe { &*self.l.data.get() }
+
+guard_impls!(RwLockReadGuard<'a>, l, read_unlock);
+guard_impls!(RwLockWriteGuard<'a>, l, write_unlock, mut);
+guard_impls!(OwnedRwLockReadGuard, l, read_unlock);
+guard_impls!(OwnedRwLockWriteGuard, l, write_unlock, mut);
+
+impl<T> OwnedRwLockReadGuard<T> {
+    /// The lock this guard holds.
+    pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
+        &this.l
     }
 }
-impl<T> DerefMut for RwLockWriteGuard<'_, T> {
-    #[track_caller]
-    fn deref_mut(&mut self) -> &mut T {
-        let id = self.l.id();
-        self.access.write(id);
-        // SAFETY: every permit is held, and `&mut self` is unique.
-        unsafe { &mut *self.l.data.get() }
-    }
-}
-impl<T> Drop for RwLockWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        if live() {
-            rt::record(Op::Unlock("write unlock"), Some(self.l.id()), None, None);
-            self.l.sem.release(MAX_READS);
-        }
+
+impl<T> OwnedRwLockWriteGuard<T> {
+    /// The lock this guard holds.
+    pub fn rwlock(this: &Self) -> &Arc<RwLock<T>> {
+        &this.l
     }
 }
 

@@ -140,8 +140,68 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    start("spawn", false, move |exec, id, cell| {
+        run_task(exec, id, future, cell)
+    })
+}
+
+/// Runs `f` on a blocking thread (as `tokio::task::spawn_blocking`): its own model thread
+/// (lane `blocking N`), which is no task: it may block (`Mutex::blocking_lock`, a std lock),
+/// does not hold timers back, and `abort` does not stop it once started (as in tokio, where
+/// it always starts here). A panic in `f` is the handle's [`JoinError`].
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    start("task::spawn_blocking", true, move |exec, id, cell| {
+        let result = match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(v) => Ok(v),
+            Err(p) => {
+                if rt::backend() == Backend::Std || rt::last_panic_by_backend() {
+                    std::panic::resume_unwind(p);
+                }
+                Err(JoinError {
+                    repr: Repr::Panic(p),
+                })
+            }
+        };
+        finish_task(&exec, id, result, &cell);
+    })
+}
+
+/// The cell a task's output reaches its [`JoinHandle`] through.
+type Cell<T> = Arc<BMutex<JoinState<T>>>;
+
+/// Starts the model thread of a task (`blocking`: of a `spawn_blocking` closure) that runs
+/// `body` with the executor, its slot and its output's cell.
+#[track_caller]
+fn start<T, B>(what: &str, blocking: bool, body: B) -> JoinHandle<T>
+where
+    T: Send + 'static,
+    B: FnOnce(Arc<Exec>, usize, Cell<T>) + Send + 'static,
+{
     let exec = exec();
-    let id = exec.add_slot(None);
+    if rt::backend() == Backend::Loom && rt::loom_threads() >= rt::LOOM_MAX_THREADS {
+        let helpers = rt::helper_threads();
+        panic!(
+            "heisen::tokio::{what}: loom runs at most {} threads per execution, the body's \
+             included, and all are in use{}: spawn fewer tasks under loom{}",
+            rt::LOOM_MAX_THREADS,
+            if helpers == 0 {
+                String::new()
+            } else {
+                format!(" ({helpers} by the model's own choices: an early-timer or network oracle)")
+            },
+            if helpers == 0 {
+                ""
+            } else {
+                " (`max_early_timers = 0` keeps timers from starting an oracle)"
+            },
+        );
+    }
+    let id = exec.add_slot(None, blocking);
     let cell = Arc::new(BMutex::new(
         JoinState {
             result: None,
@@ -149,15 +209,40 @@ where
             waker: None,
             done: false,
         },
-        "spawn",
+        what,
     ));
     let (e2, c2) = (exec.clone(), cell.clone());
+    let lane = if blocking { "blocking" } else { "task" };
     let h = crate::model::thread::Builder::new()
-        .name(format!("task {id}"))
-        .spawn(move || run_task(e2, id, future, c2))
-        .expect("heisen::tokio::spawn: the model refused another thread (loom: at most 4 tasks besides the body)");
+        .name(format!("{lane} {id}"))
+        .spawn(move || body(e2, id, c2))
+        .unwrap_or_else(|e| panic!("heisen::tokio::{what}: the model refused another thread: {e}"));
     drop(h);
     JoinHandle { cell, exec, id }
+}
+
+/// A task's end: its row, its result for the `JoinHandle`, and its slot done.
+fn finish_task<T>(
+    exec: &Exec,
+    id: usize,
+    result: Result<T, JoinError>,
+    cell: &BMutex<JoinState<T>>,
+) {
+    let row = match &result {
+        Ok(_) => format!("task {id} finished"),
+        Err(e) if e.is_panic() => format!("task {id} panicked: JoinError::Panic"),
+        Err(_) => format!("task {id} cancelled"),
+    };
+    rt::record(Op::Task(row, None), None, None, None);
+    let waker = cell.with(|s| {
+        s.done = true;
+        s.result = Some(result);
+        s.waker.take()
+    });
+    if let Some(w) = waker {
+        w.wake();
+    }
+    exec.finish(id);
 }
 
 fn run_task<F: Future>(
@@ -196,21 +281,7 @@ fn run_task<F: Future>(
             }
         }
     };
-    let row = match &result {
-        Ok(_) => format!("task {id} finished"),
-        Err(e) if e.is_panic() => format!("task {id} panicked: JoinError::Panic"),
-        Err(_) => format!("task {id} cancelled"),
-    };
-    rt::record(Op::Task(row, None), None, None, None);
-    let waker = cell.with(|s| {
-        s.done = true;
-        s.result = Some(result);
-        s.waker.take()
-    });
-    if let Some(w) = waker {
-        w.wake();
-    }
-    exec.finish(id);
+    finish_task(&exec, id, result, &cell);
 }
 
 /// Yields to the scheduler once (as `tokio::task::yield_now`): a scheduling point, and the

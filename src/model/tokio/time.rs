@@ -1,7 +1,8 @@
 //! Model `heisen::tokio::time`: virtual time. `Instant::now()` reads the model clock without
 //! advancing it; `sleep`/`sleep_until`/`timeout`/`interval` register timers with the executor,
-//! which fires the earliest one when no task can progress (see the parent module). A firing is
-//! a timeline row on the sleeping task's lane: `timer fired: sleep 100ms (virtual t=+100ms)`.
+//! which fires the earliest one when no task can progress, or earlier as an explored choice
+//! (see the parent module). A firing is a timeline row on the sleeping task's lane:
+//! `timer fired: sleep 100ms (virtual t=+100ms)`.
 
 use super::{exec, may_clean_up, Exec};
 use crate::model::rt::{self, Backend, Op};
@@ -97,7 +98,7 @@ impl Sub<Instant> for Instant {
 }
 
 /// `+100ms`: virtual time since the execution started.
-fn virtual_t(t: clock::Instant) -> String {
+pub(super) fn virtual_t(t: clock::Instant) -> String {
     format!("+{}", clock::fmt_span(clock::since_start(t).as_nanos()))
 }
 
@@ -142,10 +143,13 @@ impl Sleep {
         let _ = cx;
         let now = clock::now_virtual();
         if now >= self.deadline.0 {
-            if let Some(id) = self.timer.take() {
-                self.exec.cancel_timer(id);
-            }
-            if !self.fired && row {
+            // The executor made the row of a firing; a deadline that passed otherwise (the
+            // clock moved for another timer, or it was already due) gets its row here.
+            let fired = self
+                .timer
+                .take()
+                .is_some_and(|id| self.exec.retire_timer(id));
+            if !self.fired && !fired && row {
                 rt::record(
                     Op::Task(
                         format!("timer fired: {} (virtual t={})", self.what, virtual_t(now)),
@@ -159,7 +163,10 @@ impl Sleep {
             self.fired = true;
             return Poll::Ready(());
         }
-        self.timer = Some(self.exec.set_timer(self.timer, self.deadline.0));
+        self.timer = Some(
+            self.exec
+                .set_timer(self.timer, self.deadline.0, &self.what, self.at),
+        );
         Poll::Pending
     }
 }
@@ -280,14 +287,44 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     }
 }
 
-/// Ticks every `period` (as `tokio::time::Interval`, with the default
-/// `MissedTickBehavior::Burst`); the first tick completes at once.
+/// What an [`Interval`] does when a tick is late (as `tokio::time::MissedTickBehavior`): a
+/// tick is late when it completes more than 5 ms after its scheduled instant, as in tokio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissedTickBehavior {
+    /// The missed ticks complete at once, one after another, until the interval caught up
+    /// (the schedule stays `start + k·period`).
+    #[default]
+    Burst,
+    /// The next tick is one period after the late one completed (the schedule shifts).
+    Delay,
+    /// The missed ticks are skipped: the next tick is the next instant of the original
+    /// schedule after now.
+    Skip,
+}
+
+impl MissedTickBehavior {
+    /// The instant of the tick after one scheduled at `timeout` that completed at `now`.
+    fn next_timeout(self, timeout: Instant, now: Instant, period: Duration) -> Instant {
+        match self {
+            MissedTickBehavior::Burst => timeout + period,
+            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Skip => {
+                let late = (now - timeout).as_nanos() % period.as_nanos();
+                now + period - Duration::from_nanos(u64::try_from(late).unwrap_or(u64::MAX))
+            }
+        }
+    }
+}
+
+/// Ticks every `period` (as `tokio::time::Interval`; by default `MissedTickBehavior::Burst`);
+/// the first tick completes at once.
 #[derive(Debug)]
 pub struct Interval {
     next: Instant,
     period: Duration,
     sleep: Option<Sleep>,
     at: &'static Location<'static>,
+    missed: MissedTickBehavior,
 }
 
 /// An [`Interval`] whose first tick is now.
@@ -305,6 +342,7 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
         period,
         sleep: None,
         at: Location::caller(),
+        missed: MissedTickBehavior::Burst,
     }
 }
 
@@ -316,6 +354,14 @@ impl Interval {
     /// The period.
     pub fn period(&self) -> Duration {
         self.period
+    }
+    /// What the interval does when a tick is late.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed
+    }
+    /// Sets what the interval does when a tick is late.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed = behavior;
     }
     /// Restarts the interval: the next tick is one period from now.
     pub fn reset(&mut self) {
@@ -342,8 +388,14 @@ impl Future for Tick<'_> {
         let s = iv.sleep.as_mut().expect("sleep present");
         match s.poll_at(cx, true) {
             Poll::Ready(()) => {
+                // As tokio's: a tick more than 5 ms late follows the missed-tick behaviour.
                 let t = iv.next;
-                iv.next = t + iv.period;
+                let now = Instant::now();
+                iv.next = if now > t + Duration::from_millis(5) {
+                    iv.missed.next_timeout(t, now, iv.period)
+                } else {
+                    t + iv.period
+                };
                 iv.sleep = None;
                 Poll::Ready(t)
             }

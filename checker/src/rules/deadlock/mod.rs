@@ -60,6 +60,23 @@ pub fn report(
              or `drop(guard)` first"
                 .to_string(),
         ),
+        Some(t) if n.scope_end.is_some() => {
+            let k = first_callee(t);
+            let dropped = &cx.files[k.file].facts.functions[k.func];
+            let name = n.scope_end.as_deref().unwrap_or_default();
+            (
+                format!(
+                    "`{name}` is dropped at the end of its scope (line {}) while this function's \
+                     {read}guard of `{lock}` from line {} is still live, and its `{}` locks \
+                     `{lock}` again: the thread waits for itself forever",
+                    t.via[0].1.end_line, outer_ev.region.line, dropped.name
+                ),
+                format!(
+                    "drop the guard before `{name}` goes out of scope, or move `{name}` out of \
+                     the guard's block and drop it after the guard"
+                ),
+            )
+        }
         Some(t) if is_drop_run(cx, t) => {
             let k = first_callee(t);
             let dropped = &cx.files[k.file].facts.functions[k.func];
