@@ -2,8 +2,8 @@
 //! every file's [`FileFacts`] and shared read-only.
 
 use crate::analysis::{
-    last_segment, Event, EventKind, FieldDecl, FileFacts, FnFacts, Place, Root, StaticDecl,
-    StructDecl,
+    last_segment, last_separator, Event, EventKind, FieldDecl, FileFacts, FnFacts, Place, Root,
+    StaticDecl, StructDecl,
 };
 use crate::finding::Region;
 use std::borrow::Cow;
@@ -292,12 +292,13 @@ impl<'f> CrateIndex<'f> {
         let Some(entries) = self.functions.get(name) else {
             return Vec::new();
         };
-        let segs: Vec<&str> = ev.name.split("::").collect();
+        // The segment before the last (`Type` of `m::Type::f`), if any.
+        let qualifier = last_separator(&ev.name).map(|i| last_segment(&ev.name[..i]));
         let wanted: Option<Option<&str>> = match ev.kind {
             // Any method: matched below.
             EventKind::MethodCall => None,
-            EventKind::Call if segs.len() >= 2 => {
-                let t = segs[segs.len() - 2];
+            EventKind::Call if qualifier.is_some() => {
+                let t = qualifier.unwrap_or_default();
                 let t = if t == "Self" {
                     func.owner().unwrap_or(t)
                 } else {
@@ -320,43 +321,72 @@ impl<'f> CrateIndex<'f> {
 }
 
 impl CrateIndex<'_> {
-    /// [`CrateIndex::callees`] narrowed by the receiver's declared type when the crate states
-    /// one ([`CrateIndex::declared_types`]): a method call on a value whose type names
-    /// `Retry` resolves only to `Retry`'s methods, and to none of the crate's when the type is
-    /// a library's (`backon::ExponentialBuilder::default`). Unknown receivers keep every
-    /// method of that name.
+    /// The crate functions a call `ev` in `func` may resolve to: [`CrateIndex::callees`], and
+    /// for a method call narrowed by what the crate tells of the receiver — the one receiver
+    /// resolver that the retry rules (every callee) and the lock summary
+    /// ([`crate::analysis::locks::crate_callee`], exactly one callee) share:
+    ///
+    /// * a call on `self` resolves to the methods of `func`'s own impl;
+    /// * a receiver of a known type ([`crate::analysis::locks::receiver_type`]: declared,
+    ///   a guard's lock, a crate method's return type) resolves to the methods of the types
+    ///   it names (`Retry` in `Result<Retry<'a>>`, not `PatientRetry`), and to none of the
+    ///   crate's when it names none (`backon::ExponentialBuilder::default`, `Vec<Unknown>`);
+    ///   a trait object or `impl Trait` that names none keeps every method of that name (any
+    ///   impl may run); a type parameter is not told from a library type (`Arc<T>`: none);
+    /// * the value of a call that is no crate function's (`xs.iter().position(..)`) calls
+    ///   none of the crate's methods;
+    /// * an unknown receiver (a pattern binding, a closure parameter) keeps every method of
+    ///   that name.
     pub fn method_callees(&self, func: &FnFacts, ev: &Event) -> Vec<FnKey> {
-        let all = self.callees(func, ev);
-        let Some(recv) = ev
-            .receiver
-            .as_ref()
-            .filter(|_| ev.kind == EventKind::MethodCall)
-        else {
-            return all;
-        };
-        let types: Vec<String> = self
-            .declared_types(func, recv)
-            .iter()
-            .map(|t| self_replaced(func.owner(), t))
-            .collect();
-        if types.is_empty() {
-            return all;
+        if ev.kind != EventKind::MethodCall {
+            return self.callees(func, ev);
         }
-        let owners: HashMap<FnKey, &str> = self
-            .functions
-            .get(last_segment(&ev.name))
-            .into_iter()
-            .flatten()
-            .filter_map(|e| Some((e.key, e.owner.as_deref()?)))
-            .collect();
-        all.into_iter()
-            .filter(|k| {
-                owners
-                    .get(k)
-                    .is_some_and(|o| types.iter().any(|t| names_word(t, o)))
-            })
+        self.method_entries(func, ev)
+            .iter()
+            .map(|e| e.key)
             .collect()
     }
+
+    /// [`CrateIndex::method_callees`] of a method call, as the index's entries (one pass over
+    /// the functions of that name: a name like `get` or `new` has hundreds).
+    pub fn method_entries(&self, func: &FnFacts, ev: &Event) -> Vec<&FnEntry> {
+        use crate::analysis::locks::{receiver_type, RecvType};
+        let Some(entries) = self.functions.get(last_segment(&ev.name)) else {
+            return Vec::new();
+        };
+        // By name, any method ([`CrateIndex::callees`]).
+        let methods = || entries.iter().filter(|e| e.owner.is_some());
+        if ev.receiver.as_ref().is_some_and(|p| p.text == "self") {
+            return methods()
+                .filter(|e| e.owner.as_deref() == func.owner())
+                .collect();
+        }
+        if methods().next().is_none() {
+            return Vec::new();
+        }
+        match receiver_type(self, func, ev) {
+            RecvType::Unknown => methods().collect(),
+            RecvType::Foreign => Vec::new(),
+            RecvType::Known(t) => {
+                let t = self_replaced(func.owner(), &t);
+                let typed: Vec<&FnEntry> = methods()
+                    .filter(|e| e.owner.as_deref().is_some_and(|o| names_word(&t, o)))
+                    .collect();
+                if typed.is_empty() && stands_for_any_type(&t) {
+                    methods().collect()
+                } else {
+                    typed
+                }
+            }
+        }
+    }
+}
+
+/// Whether a type as written may stand for a crate type it does not name: a trait object or
+/// `impl Trait` (`&dyn Store`). A type parameter (`Arc<T>`) is not recognized (the facts keep
+/// no generics lists): it names no crate type, so it calls none of the crate's methods.
+fn stands_for_any_type(ty: &str) -> bool {
+    type_words(ty).any(|w| w == "dyn" || w == "impl")
 }
 
 /// Whether `word` occurs in `text` as a whole identifier (`Retry` in `Result<Retry<'a>>`, not
@@ -796,6 +826,22 @@ mod tests {
         assert_eq!(self_replaced(None, "Self"), "Self");
     }
 
+    /// The names of the functions `method_callees` gives for `e`, sorted.
+    fn callee_names(
+        index: &CrateIndex,
+        facts: &FileFacts,
+        func: &FnFacts,
+        e: &Event,
+    ) -> Vec<String> {
+        let mut o: Vec<String> = index
+            .method_callees(func, e)
+            .iter()
+            .map(|k| facts.functions[k.func].name.clone())
+            .collect();
+        o.sort();
+        o
+    }
+
     #[test]
     fn method_callees_follow_the_receiver_type() {
         let src = "
@@ -817,15 +863,7 @@ mod tests {
             func.events
                 .iter()
                 .filter(|e| e.name == "attempt")
-                .map(|e| {
-                    let mut o: Vec<String> = index
-                        .method_callees(func, e)
-                        .iter()
-                        .map(|k| facts.functions[k.func].name.clone())
-                        .collect();
-                    o.sort();
-                    o
-                })
+                .map(|e| callee_names(&index, &facts, func, e))
                 .collect()
         };
         assert_eq!(
@@ -848,6 +886,83 @@ mod tests {
         assert_eq!(
             owners("PatientRetry::run"),
             vec![vec!["PatientRetry::attempt".to_string()]]
+        );
+    }
+
+    /// The receivers the deadlock rules meet: guards, a crate method's value, temporaries,
+    /// trait objects, library values; and `crate_callee`, which needs exactly one callee.
+    #[test]
+    fn method_callees_follow_guards_returns_and_chains() {
+        let src = "
+            struct Inner; struct Other; struct Shared { state: Mutex<Inner> }
+            impl Inner { fn touch(&mut self) {} }
+            impl Other { fn touch(&mut self) {} fn make() -> Other { Other } }
+            impl Shared {
+                fn inner(&self) -> MutexGuard<'_, Inner> { self.state.lock().unwrap() }
+                fn f(&self, d: &dyn Touch, xs: Vec<u8>, t: Arc<T>, a: Arc<Inner>) {
+                    self.state.lock().unwrap().touch();
+                    let g = self.state.lock().unwrap(); g.touch();
+                    let h = self.inner(); h.touch();
+                    Other::make().touch();
+                    d.touch();
+                    t.touch();
+                    a.touch();
+                    xs.iter().max().touch();
+                    |c| c.touch();
+                    let h = h.touch();
+                }
+            }
+        ";
+        let facts = analyze_file(&syn::parse_file(src).unwrap());
+        let index = CrateIndex::build(&[&facts]);
+        let func = facts
+            .functions
+            .iter()
+            .find(|f| f.name == "Shared::f")
+            .unwrap();
+        let touches: Vec<&Event> = func.events.iter().filter(|e| e.name == "touch").collect();
+        let owners: Vec<Vec<String>> = touches
+            .iter()
+            .map(|e| callee_names(&index, &facts, func, e))
+            .collect();
+        let inner = || vec!["Inner::touch".to_string()];
+        let both = || vec!["Inner::touch".to_string(), "Other::touch".to_string()];
+        assert_eq!(
+            owners,
+            vec![
+                // The acquisition chain itself: the lock's type names the guarded struct.
+                inner(),
+                // A binding holding the guard.
+                inner(),
+                // The value of a crate method: its return type.
+                inner(),
+                // A temporary from a crate constructor.
+                vec!["Other::touch".to_string()],
+                // A trait object: any impl.
+                both(),
+                // A type parameter names no crate type: none (a known loss, see above).
+                vec![],
+                // A library type naming a crate type: that type's.
+                inner(),
+                // The value of a library call (`Iterator::max`): none of the crate's.
+                vec![],
+                // A closure parameter of unknown type: every method of that name.
+                both(),
+                // Shadowing: `binding_at` finds the `h` being made (its pattern precedes the
+                // initializer), whose value is this call's own: unknown, every method (and
+                // no endless recursion through the initializer).
+                both(),
+            ]
+        );
+        // The lock summary's view: exactly one callee, or none.
+        let one: Vec<Option<FnKey>> = touches
+            .iter()
+            .map(|e| crate::analysis::locks::crate_callee(&index, func, e).map(|(k, _)| k))
+            .collect();
+        let resolved: Vec<bool> = one.iter().map(Option::is_some).collect();
+        assert_eq!(
+            resolved,
+            [true, true, true, true, false, false, true, false, false, false]
         );
     }
 }

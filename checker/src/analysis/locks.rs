@@ -806,48 +806,11 @@ pub fn crate_callee(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<(F
     if !matches!(ev.kind, EventKind::MethodCall | EventKind::Call) {
         return None;
     }
-    let mut keys = index.callees(func, ev);
+    let keys = index.method_callees(func, ev);
     let on_self = match ev.kind {
         EventKind::MethodCall => ev.receiver.as_ref().is_some_and(|p| p.text == "self"),
         _ => ev.name.starts_with("Self::") && ev.args.first().is_some_and(|a| a.text == "self"),
     };
-    if on_self && ev.kind == EventKind::MethodCall {
-        let own: Vec<FnKey> = index
-            .functions
-            .get(crate::analysis::last_segment(&ev.name))?
-            .iter()
-            .filter(|e| e.owner.as_deref() == func.owner() && keys.contains(&e.key))
-            .map(|e| e.key)
-            .collect();
-        keys = own;
-    }
-    if !keys.is_empty() && ev.kind == EventKind::MethodCall && !on_self {
-        let ty = match receiver_type(index, func, ev) {
-            RecvType::Known(t) => Some(t),
-            RecvType::Foreign => return None,
-            RecvType::Unknown => None,
-        };
-        if let Some(ty) = ty {
-            let words: Vec<&str> = ty
-                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-                .collect();
-            let typed: Vec<FnKey> = index
-                .functions
-                .get(crate::analysis::last_segment(&ev.name))
-                .into_iter()
-                .flatten()
-                .filter(|e| e.owner.as_deref().is_some_and(|o| words.contains(&o)))
-                .filter(|e| keys.contains(&e.key))
-                .map(|e| e.key)
-                .collect();
-            // A receiver of a known crate type (or a lock itself, `state.read()`) whose type
-            // has no method of that name calls none of the crate's functions of that name.
-            let known = is_lock_type(&ty) || words.iter().any(|w| index.structs.contains_key(*w));
-            if !typed.is_empty() || known {
-                keys = typed;
-            }
-        }
-    }
     match keys.as_slice() {
         [one] => Some((*one, on_self)),
         _ => None,
@@ -1072,9 +1035,12 @@ pub fn receiver_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> RecvType
             let Root::Local { .. } = p.root else {
                 return RecvType::Unknown;
             };
+            // Only an earlier event (`let x = x.step();` shadows: the new `x`'s own init is
+            // not its receiver), which also bounds the recursion through the producer's
+            // callees below.
             match func.binding_at(&p.text, &ev.region).and_then(|b| b.init) {
-                Some(i) => i,
-                None => return RecvType::Unknown,
+                Some(i) if i < ev.id => i,
+                _ => return RecvType::Unknown,
             }
         }
         None => {
@@ -1111,21 +1077,27 @@ pub fn receiver_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> RecvType
     if !matches!(e.kind, EventKind::MethodCall | EventKind::Call) {
         return RecvType::Unknown;
     }
-    let keys = index.callees(func, e);
-    if keys.is_empty() {
-        return RecvType::Foreign;
-    }
-    let on_self = e.receiver.as_ref().is_some_and(|p| p.text == "self");
-    let own: Vec<&crate::index::FnEntry> = index
-        .functions
-        .get(crate::analysis::last_segment(name))
-        .into_iter()
-        .flatten()
-        .filter(|f| keys.contains(&f.key))
-        .filter(|f| !on_self || f.owner.as_deref() == func.owner())
-        .collect();
-    match own.as_slice() {
-        [one] if one.ret != "()" => RecvType::Known(one.ret.clone()),
+    // The call that produced the value, resolved as every call is ([`CrateIndex::method_callees`]).
+    let rets: Vec<&str> = if e.kind == EventKind::MethodCall {
+        let entries = index.method_entries(func, e);
+        entries.into_iter().map(|f| f.ret.as_str()).collect()
+    } else {
+        let keys = index.callees(func, e);
+        let entries = index.functions.get(crate::analysis::last_segment(name));
+        // `callees` keeps the entries' order: one merge pass.
+        let mut keys = keys.iter().peekable();
+        let mut rets = Vec::new();
+        for f in entries.into_iter().flatten() {
+            if keys.peek() == Some(&&f.key) {
+                keys.next();
+                rets.push(f.ret.as_str());
+            }
+        }
+        rets
+    };
+    match rets.as_slice() {
+        [] => RecvType::Foreign,
+        [one] if *one != "()" => RecvType::Known(one.to_string()),
         _ => RecvType::Unknown,
     }
 }

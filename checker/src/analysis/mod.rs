@@ -33,7 +33,7 @@ use crate::finding::Region;
 use serde::{Deserialize, Serialize};
 
 pub use deps::Deps;
-pub use query::last_segment;
+pub use query::{last_segment, last_separator};
 pub use walk::analyze_file;
 
 // Every fact type derives `Serialize, Deserialize`: the result cache (`src/cache.rs`) stores

@@ -7,7 +7,21 @@ use crate::finding::Region;
 
 /// The last `::` segment of a path (`std::sync::atomic::fence` → `fence`, `now` → `now`).
 pub fn last_segment(path: &str) -> &str {
-    path.rsplit("::").next().unwrap_or(path)
+    match last_separator(path) {
+        Some(i) => &path[i + 2..],
+        None => path,
+    }
+}
+
+/// The byte offset of the last `::` in `path`. A byte scan: the rules ask for path segments
+/// millions of times per corpus, and `str::rsplit("::")` builds a substring searcher each
+/// time.
+pub fn last_separator(path: &str) -> Option<usize> {
+    let b = path.as_bytes();
+    (1..b.len())
+        .rev()
+        .find(|&i| b[i] == b':' && b[i - 1] == b':')
+        .map(|i| i - 1)
 }
 
 impl Place {
@@ -81,9 +95,7 @@ impl FnFacts {
     /// last path segment of the self type (`impl<T> store::Bank<T>` → `Bank`). `None` for free
     /// functions, including functions nested in a method's body.
     pub fn owner(&self) -> Option<&str> {
-        self.name
-            .rsplit_once("::")
-            .map(|(owner, _)| last_segment(owner))
+        last_separator(&self.name).map(|i| last_segment(&self.name[..i]))
     }
 
     /// The function's own name, without its owner (`Bank::deposit` → `deposit`).

@@ -35,19 +35,79 @@ fn region(span: Span) -> Region {
 }
 
 /// Renders tokens compactly: `self . balance` → `self.balance`, `Arc < T >` → `Arc<T>`.
+/// The arguments of a macro whose body is a comma-separated list of single literals and
+/// plain identifiers (`println!("{} {}", a, b)`, `vec![x, y,]`), built from the tokens: the
+/// expressions `FnWalker::macro_call`'s parser gives for such a body, without buffering and
+/// parsing the tokens (most macro bodies are of this shape). `None` for any other body.
+fn simple_macro_args(tokens: &TokenStream) -> Option<Vec<Expr>> {
+    use proc_macro2::TokenTree;
+    let mut out = Vec::new();
+    let mut want_arg = true;
+    for tt in tokens.clone() {
+        match tt {
+            TokenTree::Literal(l) if want_arg => out.push(Expr::Lit(syn::ExprLit {
+                attrs: Vec::new(),
+                lit: syn::Lit::new(l),
+            })),
+            TokenTree::Ident(i) if want_arg => {
+                let text = i.to_string();
+                let e = match text.as_str() {
+                    "true" | "false" => Expr::Lit(syn::ExprLit {
+                        attrs: Vec::new(),
+                        lit: syn::Lit::Bool(syn::LitBool::new(text == "true", i.span())),
+                    }),
+                    // `self` is a path expression; `_`, other keywords and raw identifiers
+                    // take the parser.
+                    t if t != "self" && (KEYWORDS.contains(&t) || t.starts_with("r#")) => {
+                        return None
+                    }
+                    _ => Expr::Path(syn::ExprPath {
+                        attrs: Vec::new(),
+                        qself: None,
+                        path: syn::Path::from(i),
+                    }),
+                };
+                out.push(e);
+            }
+            TokenTree::Punct(p) if !want_arg && p.as_char() == ',' => {
+                want_arg = true;
+                continue;
+            }
+            _ => return None,
+        }
+        want_arg = false;
+    }
+    Some(out)
+}
+
+/// Keywords (strict, reserved and `_`) that an identifier token may spell.
+const KEYWORDS: &[&str] = &[
+    "_", "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+    "extern", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "Self", "static", "struct", "super", "trait", "type", "unsafe", "use",
+    "where", "while", "abstract", "become", "box", "do", "final", "gen", "macro", "override",
+    "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
 pub(crate) fn tokens_text(tokens: TokenStream) -> String {
     compact(&tokens.to_string())
 }
 
 /// Drops the spaces of a token stream's display next to `. : ( ) < > [ ] & !`.
 fn compact(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    compact_into(raw, &mut out);
+    out
+}
+
+/// [`compact`], appended to `out`.
+fn compact_into(raw: &str, out: &mut String) {
     let tight = |ch: char| {
         matches!(
             ch,
             '.' | ':' | '(' | ')' | '<' | '>' | '[' | ']' | '&' | '!'
         )
     };
-    let mut out = String::with_capacity(raw.len());
     let mut prev = ' ';
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
@@ -61,12 +121,11 @@ fn compact(raw: &str) -> String {
         out.push(c);
         prev = c;
     }
-    out
 }
 
 /// [`tokens_text`] of an expression, without printing it for the common small shapes (paths,
-/// field chains, references to them) that most arguments and receivers are. Tested equal to
-/// `tokens_text(e.to_token_stream())` over our own sources.
+/// field chains, literals, references to them) that most arguments and receivers are. Tested
+/// equal to `tokens_text(e.to_token_stream())` over our own sources.
 pub(crate) fn expr_text(e: &Expr) -> String {
     let mut out = String::new();
     if push_text(e, &mut out) {
@@ -101,6 +160,28 @@ fn push_text(e: &Expr, out: &mut String) -> bool {
             }
             out.push('.');
             push_member(&f.member, out);
+            true
+        }
+        // A literal prints as its one token; its text starts and ends with no space (quotes,
+        // digits, a suffix), so compacting it alone is compacting it in context.
+        Expr::Lit(l) if l.attrs.is_empty() => {
+            use syn::Lit;
+            let token = match &l.lit {
+                Lit::Bool(b) => {
+                    out.push_str(if b.value { "true" } else { "false" });
+                    return true;
+                }
+                Lit::Str(t) => t.token(),
+                Lit::ByteStr(t) => t.token(),
+                Lit::CStr(t) => t.token(),
+                Lit::Byte(t) => t.token(),
+                Lit::Char(t) => t.token(),
+                Lit::Int(t) => t.token(),
+                Lit::Float(t) => t.token(),
+                Lit::Verbatim(t) => t.clone(),
+                _ => return false,
+            };
+            compact_into(&token.to_string(), out);
             true
         }
         Expr::Reference(r) if r.attrs.is_empty() => {
@@ -1331,8 +1412,8 @@ impl FnWalker {
         // Comma-separated expressions; when the tail is something else (`matches!(x, Pat)`,
         // `write!(f, ..)` with odd tails, DSLs) only the leading expression. One pass over the
         // tokens: the tail is tried on a fork.
-        let parsed: Option<Vec<Expr>> = mac
-            .parse_body_with(|input: syn::parse::ParseStream| {
+        let parsed: Option<Vec<Expr>> = simple_macro_args(&mac.tokens).or_else(|| {
+            mac.parse_body_with(|input: syn::parse::ParseStream| {
                 if input.is_empty() {
                     return Ok(Vec::new());
                 }
@@ -1360,7 +1441,8 @@ impl FnWalker {
                 }
                 Ok(out)
             })
-            .ok();
+            .ok()
+        });
         let args: Vec<Arg> = parsed
             .unwrap_or_default()
             .iter()
