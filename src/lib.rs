@@ -130,6 +130,13 @@
 //!   execution panics with an explanation.
 //! * `JoinHandle::is_finished` inside a model run is a check of whether the thread's closure
 //!   returned, not a scheduling point; join to synchronize with the thread.
+//! * loom 0.7 models `SeqCst` more weakly than Rust (C++20) does: it can run an execution that
+//!   is not sequentially consistent although every atomic operation in it is `SeqCst` (store
+//!   buffering with `SeqCst` stores and loads: both loads read 0), which no real run of a
+//!   program whose atomics are all `SeqCst` and that has no data race can produce. When loom
+//!   fails in such an execution, the report says so in a `note:` naming the load and the
+//!   store that make it not sequentially consistent, and whether shuttle (whose schedules are
+//!   all sequentially consistent) passed the body: the failure may be loom's alone.
 //! * What a backend cannot express is said in its summary line whenever the test used it:
 //!   loom's `Condvar::notify_one` always wakes the *first* waiter (shuttle explores which
 //!   waiter wakes): `…, Condvar::notify_one always wakes the first waiter under loom …`;

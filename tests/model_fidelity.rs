@@ -328,6 +328,88 @@ fn shuttle_says_weak_orderings_ran_as_seqcst() {
     assert!(!s.runs[0].description.contains(note), "{s}");
 }
 
+/// Store buffering with `SeqCst` everywhere: Rust's (C++20's) `SeqCst` forbids both threads
+/// reading 0, loom 0.7's weaker `SeqCst` explores it. `order` is the loads' ordering.
+fn store_buffering(order: Ordering) {
+    let x = Arc::new(AtomicUsize::new(0));
+    let y = Arc::new(AtomicUsize::new(0));
+    let (x2, y2) = (x.clone(), y.clone());
+    let h = thread::spawn(move || {
+        y2.store(1, SeqCst);
+        x2.load(order)
+    });
+    x.store(1, SeqCst);
+    let r1 = y.load(order);
+    let r2 = h.join().unwrap();
+    assert!(
+        r1 == 1 || r2 == 1,
+        "both threads read 0 (r1 = {r1}, r2 = {r2})"
+    );
+}
+
+#[test]
+fn loom_says_a_failure_in_a_non_sequentially_consistent_seqcst_execution_may_be_its_own() {
+    let note = "loom 0.7 models SeqCst more weakly than Rust does";
+    let f = fail(check(&Config::new("t::sb").iterations(200), || {
+        store_buffering(SeqCst)
+    }));
+    // shuttle (sequentially consistent) passes; loom reaches the outcome SeqCst forbids, and
+    // its report says which rows make the execution not sequentially consistent.
+    assert_eq!(f.backend, "loom", "{}", f.report);
+    assert!(
+        f.runs.iter().any(|r| r.backend == "shuttle" && !r.failed),
+        "{}",
+        f.report
+    );
+    let r = f.report.replace("\n            ", " ");
+    assert!(r.contains(note), "{}", f.report);
+    assert!(
+        r.contains("the execution is not sequentially consistent"),
+        "{r}"
+    );
+    assert!(
+        r.contains(
+            "shuttle, whose schedules are all sequentially consistent, passed 400 executions"
+        ),
+        "{r}"
+    );
+    let rows = rows(&f.report);
+    let load = r
+        .split("note:     row ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .expect("the note names the load's row");
+    assert!(
+        rows[load - 1].contains("load") && rows[load - 1].contains("= 0"),
+        "row {load} is the stale load: {r}"
+    );
+
+    // Near misses: the same outcome with Acquire loads is allowed by Rust too (no note), and
+    // a shuttle failure never carries it.
+    let f = fail(check(&Config::new("t::sb_acq").loom_only(), || {
+        store_buffering(Acquire)
+    }));
+    assert!(!f.report.contains(note), "{}", f.report);
+    let f = fail(check(
+        &Config::new("t::sb_shuttle").shuttle_only().iterations(2000),
+        || {
+            let n = Arc::new(AtomicUsize::new(0));
+            let n2 = n.clone();
+            let h = thread::spawn(move || {
+                let v = n2.load(SeqCst);
+                n2.store(v + 1, SeqCst);
+            });
+            let v = n.load(SeqCst);
+            n.store(v + 1, SeqCst);
+            h.join().unwrap();
+            assert_eq!(n.load(SeqCst), 2, "lost update");
+        },
+    ));
+    assert_eq!(f.backend, "shuttle", "{}", f.report);
+    assert!(!f.report.contains(note), "{}", f.report);
+}
+
 #[test]
 fn loom_says_notify_one_wakes_the_first_waiter() {
     let note = "Condvar::notify_one always wakes the first waiter under loom";

@@ -46,6 +46,11 @@ struct Bug {
     /// the conformance suite's `expected.toml`): the fixed version then runs on the other
     /// backend alone (`HEISEN_BACKEND`), and the table says so.
     fixed_not_under: Option<(&'static str, &'static str)>,
+    /// With `fixed_not_under` loom: the fixed version is also run under loom alone, and its
+    /// failure report must (`true`) or must not (`false`) carry heisen's note that the failing
+    /// execution is not sequentially consistent although all its atomics are `SeqCst` (loom
+    /// 0.7's weaker `SeqCst`: the failure is loom's alone, and heisen's output says so).
+    loom_says_so: bool,
 }
 
 const BUGS: &[Bug] = &[
@@ -63,6 +68,7 @@ const BUGS: &[Bug] = &[
         bug: "try_recv on a Receiver whose sender is unparking it after an async poll reaches \
               `unreachable!()` (the UNPARKING state is not handled)",
         fixed_not_under: None,
+        loom_says_so: false,
     },
     Bug {
         id: "spmc-disconnect-loses-message",
@@ -81,6 +87,7 @@ const BUGS: &[Bug] = &[
             "the fix relies on SeqCst loads reading the latest store; loom 0.7 models SeqCst \
              loads more weakly than the C++20 model and reports a deadlock no real run has",
         )),
+        loom_says_so: true,
     },
     Bug {
         id: "left-right-drop-frees-under-reader",
@@ -104,8 +111,12 @@ const BUGS: &[Bug] = &[
              pointer load no longer forbid the store-buffering outcome; loom explores it (with \
              the fences kept SeqCst, loom passes 0.11.8 and still fails 0.11.7)",
         )),
+        loom_says_so: false,
     },
 ];
+
+/// heisen's note on a loom failure in an execution that Rust's `SeqCst` forbids.
+const SEQCST_NOTE: &str = "loom 0.7 models SeqCst more weakly than Rust does";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -464,10 +475,39 @@ fn buggy_versions_fail_and_fixed_versions_pass() {
                 .map(|(bk, s)| format!("{bk} {s}"))
                 .collect::<Vec<_>>()
                 .join(", ");
+            // The fixed version under the backend that cannot judge it: loom fails, and its
+            // report says whether the failing execution is one Rust's SeqCst forbids.
+            let loom_note = match skip {
+                Some(("loom", _)) => {
+                    let l = run_version(b, &dir, Some("loom"))?;
+                    // (the report wraps its note: compare with the lines joined)
+                    let words = l.output.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let says = words.contains(SEQCST_NOTE);
+                    if l.passed || says != b.loom_says_so {
+                        return Err(format!(
+                            "{}@{version} under loom alone: expected a failure {} heisen's \
+                             SeqCst note, got libtest {}\n{}",
+                            b.krate,
+                            if b.loom_says_so { "with" } else { "without" },
+                            if l.passed { "ok" } else { "FAILED" },
+                            l.output
+                        ));
+                    }
+                    if says {
+                        "; under loom alone it fails and heisen's report says the failing \
+                         execution is not sequentially consistent: loom's alone"
+                    } else {
+                        "; under loom alone it fails"
+                    }
+                }
+                _ => "",
+            };
             match (want_fail, o.passed, failed, all_pass) {
                 (true, false, true, _) => Ok(format!("FAIL ({lines}): {}", failure_of(&o))),
                 (false, true, _, true) => Ok(match skip {
-                    Some((bk, why)) => format!("pass ({lines}; not under {bk}: {why})"),
+                    Some((bk, why)) => {
+                        format!("pass ({lines}; not under {bk}: {why}{loom_note})")
+                    }
                     None => format!("pass ({lines})"),
                 }),
                 _ => Err(format!(

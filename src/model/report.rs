@@ -150,22 +150,80 @@ pub(crate) fn object_names(events: &[Event]) -> Vec<Option<String>> {
     names_with(events, &sources(events))
 }
 
-/// Records in `latest` the value `e` stores to its object, if it stores one (a store, a
-/// read-modify-write, a successful CAS), so that a later load of another value is stale.
+/// The object `e` stores to and the value it stores, if it stores one (a store, a
+/// read-modify-write, a successful CAS).
+fn stored(e: &Event) -> Option<(usize, Val)> {
+    let o = e.object?;
+    match &e.op {
+        Op::Store(v) | Op::Rmw(_, _, v) => Some((o, *v)),
+        Op::Cas {
+            new, result: Ok(_), ..
+        } => Some((o, *new)),
+        _ => None,
+    }
+}
+
+/// Records in `latest` the value `e` stores to its object, if it stores one, so that a later
+/// load of another value is stale.
 pub(crate) fn track_latest(latest: &mut HashMap<usize, Val>, e: &Event) {
-    if let Some(o) = e.object {
-        match &e.op {
-            Op::Store(v) | Op::Rmw(_, _, v) => {
-                latest.insert(o, *v);
+    if let Some((o, v)) = stored(e) {
+        latest.insert(o, v);
+    }
+}
+
+/// In an execution whose atomic operations are all `SeqCst`, the first load that read another
+/// value than its object's latest store in trace order: (row of the load, row of that store),
+/// numbered as the timeline numbers them. Such an execution is not sequentially consistent.
+/// Rust's `SeqCst` (C++20's) never runs one for a program whose atomics are all `SeqCst` and
+/// that has no data race, but loom 0.7 models `SeqCst` more weakly and explores it: a loom
+/// failure in such an execution may be loom's alone (the guide's "Limits to know").
+pub(crate) fn non_sc_seqcst_load(events: &[Event]) -> Option<(usize, usize)> {
+    let atomic = |e: &&Event| {
+        matches!(
+            e.op,
+            Op::Load(_) | Op::Store(_) | Op::Rmw(..) | Op::Cas { .. } | Op::Fence
+        )
+    };
+    if !events
+        .iter()
+        .filter(atomic)
+        .all(|e| e.ordering == Some(std::sync::atomic::Ordering::SeqCst))
+    {
+        return None;
+    }
+    let mut latest: HashMap<usize, (Val, usize)> = HashMap::new();
+    for (i, e) in events.iter().enumerate() {
+        if let (Op::Load(v), Some(o)) = (&e.op, e.object) {
+            if let Some(&(w, at)) = latest.get(&o) {
+                if w != *v {
+                    return Some((i + 1, at + 1));
+                }
             }
-            Op::Cas {
-                new, result: Ok(_), ..
-            } => {
-                latest.insert(o, *new);
-            }
-            _ => {}
+        }
+        if let Some((o, v)) = stored(e) {
+            latest.insert(o, (v, i));
         }
     }
+    None
+}
+
+/// `text` in lines of at most `width` characters, broken between words.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// One described row per event: (lane, text, `file:line`, trimmed source line).
@@ -324,6 +382,8 @@ pub(crate) struct FailureText<'a> {
     pub(crate) location: Option<&'a str>,
     /// Replay command.
     pub(crate) replay: &'a str,
+    /// Executions of this body that an earlier shuttle run passed (`None`: no such run).
+    pub(crate) shuttle_passed: Option<u64>,
 }
 
 /// The counterexample report of a failed run: the failing execution's timeline, the failure
@@ -448,6 +508,38 @@ pub(crate) fn failure_report(f: &FailureText<'_>, trace: &Trace) -> String {
                     r.push_str(line);
                     r.push('\n');
                 }
+            }
+        }
+    }
+    if backend == "loom" {
+        if let Some((load, store)) = non_sc_seqcst_load(&trace.events) {
+            let shuttle = match f.shuttle_passed {
+                Some(n) => format!(
+                    "; shuttle, whose schedules are all sequentially consistent, passed {} \
+                     execution{} of this body",
+                    group(n),
+                    if n == 1 { "" } else { "s" }
+                ),
+                None => "; shuttle's schedules are all sequentially consistent: \
+                         HEISEN_BACKEND=shuttle checks this body without the limit"
+                    .to_string(),
+            };
+            let text = format!(
+                "row {load} read another value than row {store} stored last, though every \
+                 atomic operation of this execution is SeqCst: the execution is not \
+                 sequentially consistent. loom 0.7 models SeqCst more weakly than Rust does \
+                 (a program whose atomics are all SeqCst and that has no data race runs only \
+                 sequentially consistent executions), so this failure may be loom's alone\
+                 {shuttle} (the guide's \"Limits to know\")."
+            );
+            for (i, line) in wrap(&text, 84).iter().enumerate() {
+                r.push_str(if i == 0 {
+                    "  note:     "
+                } else {
+                    "            "
+                });
+                r.push_str(line);
+                r.push('\n');
             }
         }
     }

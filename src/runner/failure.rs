@@ -91,6 +91,11 @@ impl Ctx<'_> {
                 thread,
                 location: location.as_deref(),
                 replay: &replay,
+                shuttle_passed: self
+                    .runs
+                    .iter()
+                    .find(|r| r.backend == "shuttle" && !r.failed)
+                    .map(|r| r.executions),
             },
             &trace,
         );
