@@ -207,6 +207,19 @@ pub(crate) fn non_sc_seqcst_load(events: &[Event]) -> Option<(usize, usize)> {
     None
 }
 
+/// A report field: `label` in a column of its own, then `lines`, aligned under the first.
+fn push_field<S: AsRef<str>>(r: &mut String, label: &str, lines: impl IntoIterator<Item = S>) {
+    for (i, line) in lines.into_iter().enumerate() {
+        if i == 0 {
+            let _ = write!(r, "  {label:<10}");
+        } else {
+            r.push_str("            ");
+        }
+        r.push_str(line.as_ref());
+        r.push('\n');
+    }
+}
+
 /// `text` in lines of at most `width` characters, broken between words.
 fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
@@ -489,15 +502,7 @@ pub(crate) fn failure_report(f: &FailureText<'_>, trace: &Trace) -> String {
             r.push('\n');
         }
     } else {
-        for (i, line) in message.lines().enumerate() {
-            r.push_str(if i == 0 {
-                "  message:  "
-            } else {
-                "            "
-            });
-            r.push_str(line);
-            r.push('\n');
-        }
+        push_field(&mut r, "message:", message.lines());
         // The execution failed for another reason (an assertion, a deadlock): say if
         // its critical sections also interleaved non-serializably up to that point.
         if !trace.sections.is_empty() {
@@ -532,15 +537,7 @@ pub(crate) fn failure_report(f: &FailureText<'_>, trace: &Trace) -> String {
                  sequentially consistent executions), so this failure may be loom's alone\
                  {shuttle} (the guide's \"Limits to know\")."
             );
-            for (i, line) in wrap(&text, 84).iter().enumerate() {
-                r.push_str(if i == 0 {
-                    "  note:     "
-                } else {
-                    "            "
-                });
-                r.push_str(line);
-                r.push('\n');
-            }
+            push_field(&mut r, "note:", wrap(&text, 84));
         }
     }
     for (_, state) in &trace.net_states {
