@@ -73,6 +73,9 @@ pub struct CrateIndex<'f> {
     /// The crate's atomic getters and setters (`analysis::accessors`), computed on first use
     /// (`CrateContext::accessors`).
     pub accessors: std::sync::OnceLock<crate::analysis::accessors::AccessorSummary>,
+    /// Every function's lock nesting (`analysis::locks::Nesting`), by file and function index,
+    /// computed on first use (`CrateContext::nesting`): the deadlock rules share one.
+    pub nestings: std::sync::OnceLock<Vec<Vec<crate::analysis::locks::Nesting<'f>>>>,
     /// The package's edition, as far as temporary lifetimes go (set by the engine; 2021 when
     /// unknown).
     pub edition: crate::analysis::locks::Edition,

@@ -84,6 +84,7 @@ const PASS: &[&str] = &[
 ];
 
 /// One guard acquisition.
+#[derive(Debug)]
 pub struct Acq<'f> {
     pub id: EventId,
     /// The lock, normalized (`self.state`); empty for a lock reached through a temporary
@@ -1283,6 +1284,7 @@ impl Nested {
 }
 
 /// Every acquisition of a function and every lock taken while one of its guards is live.
+#[derive(Debug)]
 pub struct Nesting<'f> {
     pub acqs: Vec<Acq<'f>>,
     pub nested: Vec<Nested>,

@@ -155,6 +155,31 @@ impl<'a> CrateContext<'a> {
         })
     }
 
+    /// The lock nesting of the function `key` ([`Nesting`](crate::analysis::locks::Nesting)),
+    /// computed once per crate for every function on first use.
+    pub fn nesting(&self, key: FnKey) -> &'a crate::analysis::locks::Nesting<'a> {
+        let index: &'a CrateIndex<'a> = self.index;
+        let summary = self.lock_summary();
+        let all = index.nestings.get_or_init(|| {
+            self.files
+                .iter()
+                .enumerate()
+                .map(|(fi, f)| {
+                    f.facts
+                        .functions
+                        .iter()
+                        .enumerate()
+                        .map(|(i, func)| {
+                            let key = FnKey { file: fi, func: i };
+                            crate::analysis::locks::Nesting::of(index, summary, key, func)
+                        })
+                        .collect()
+                })
+                .collect()
+        });
+        &all[key.file][key.func]
+    }
+
     /// The crate's atomic getters and setters
     /// ([`AccessorSummary`](crate::analysis::accessors::AccessorSummary)), computed once.
     pub fn accessors(&self) -> &'a crate::analysis::accessors::AccessorSummary {

@@ -1,5 +1,5 @@
 use super::push_label;
-use crate::analysis::locks::{LockId, Nesting, Taken};
+use crate::analysis::locks::{LockId, Taken};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
 use crate::index::FnKey;
@@ -89,10 +89,9 @@ impl Rule for LockOrderInversion {
     }
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
-        let summary = cx.lock_summary();
         let mut edges: Vec<Edge> = Vec::new();
         for (_, f) in cx.keyed_functions() {
-            let nesting = Nesting::of(cx.index, summary, f.key, f.facts);
+            let nesting = cx.nesting(f.key);
             for n in &nesting.nested {
                 let outer = &nesting.acqs[n.outer];
                 let (Some(from), Some(to)) = (&n.outer_id, &n.inner_id) else {

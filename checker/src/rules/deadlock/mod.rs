@@ -196,12 +196,11 @@ pub fn report_same_lock(
     help: &str,
     out: &mut Vec<Finding>,
 ) {
-    let summary = cx.lock_summary();
     for (file, f) in cx.keyed_functions() {
-        let nesting = Nesting::of(cx.index, summary, f.key, f.facts);
+        let nesting = cx.nesting(f.key);
         for n in &nesting.nested {
             if n.same && n.inner_blocks && pick(&nesting.acqs[n.outer], n) {
-                out.push(report(meta, cx, file, f.facts, &nesting, n, help));
+                out.push(report(meta, cx, file, f.facts, nesting, n, help));
             }
         }
     }

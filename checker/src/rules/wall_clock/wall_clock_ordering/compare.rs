@@ -168,7 +168,7 @@ const PERSISTED: &[&str] = &[
     "BorshDeserialize",
 ];
 
-impl Ctx<'_, '_> {
+impl Ctx<'_, '_, '_> {
     /// A time from elsewhere that is not a field: a claim looked up by name
     /// (`claims.get("exp")`) or a crate method named for expiry that returns a wall-clock
     /// type on a token, message, session… (`self.expiry_date()` in `impl Token`).

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 /// Reports the derived orders of `file`'s structs (file index `fi`) whose first field is a
 /// wall-clock stamp; `seen` holds the positions already reported.
 pub(super) fn check(
-    c: &Crate<'_>,
+    c: &Crate<'_, '_>,
     cx: &CrateContext<'_>,
     fi: usize,
     file: &FileCx<'_>,

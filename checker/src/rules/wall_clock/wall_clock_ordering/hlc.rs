@@ -50,7 +50,7 @@ pub(super) struct FieldWrite<'a> {
     pub(super) op: Option<&'a str>,
 }
 
-impl Crate<'_> {
+impl Crate<'_, '_> {
     /// The field writes of `func` to the struct `strukt`: its struct literals (`Self { .. }` in
     /// its impl), `self.field = ..` in its impl, and assignments to a field name only `strukt`
     /// declares.

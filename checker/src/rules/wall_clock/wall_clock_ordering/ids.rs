@@ -68,7 +68,7 @@ pub(super) fn exempt_id(func: &FnFacts, deps: &Deps) -> bool {
     })
 }
 
-impl Ctx<'_, '_> {
+impl Ctx<'_, '_, '_> {
     pub(super) fn ids(&mut self) {
         let (c, func) = (self.c, self.func);
         let mut reported: HashSet<EventId> = HashSet::new();

@@ -10,7 +10,7 @@ use crate::finding::Label;
 use crate::index::FnRef;
 use crate::rules::event_region;
 
-impl Ctx<'_, '_> {
+impl Ctx<'_, '_, '_> {
     pub(super) fn recv_type_has(&self, p: &Place, pat: &str) -> bool {
         match &p.root {
             Root::Local { init, ty } => [init, ty]
@@ -178,7 +178,11 @@ impl Ctx<'_, '_> {
 }
 
 /// The taint of an ordered key: a tuple's first element, `Reverse(k)`'s `k`.
-pub(super) fn key_taint<'p>(c: &'p Crate<'_>, func: FnRef<'p>, a: &'p Arg) -> Option<Taint<'p>> {
+pub(super) fn key_taint<'p>(
+    c: &'p Crate<'_, '_>,
+    func: FnRef<'p>,
+    a: &'p Arg,
+) -> Option<Taint<'p>> {
     if let Some(first) = a.tuple_elems.first() {
         return c.taint(func, &side_of_operand(func.facts, first));
     }

@@ -201,8 +201,8 @@ const LOGICAL_CLOCK: &[&str] = &[
     "vector_clock",
 ];
 
-struct Ctx<'a, 'c> {
-    c: &'c Crate<'a>,
+struct Ctx<'a, 'c, 'x> {
+    c: &'c Crate<'a, 'x>,
     fi: usize,
     file: &'a FileCx<'a>,
     func: FnRef<'a>,
@@ -215,7 +215,7 @@ struct Ctx<'a, 'c> {
     out: &'c mut Vec<Finding>,
 }
 
-impl Ctx<'_, '_> {
+impl Ctx<'_, '_, '_> {
     fn quiet(&self, r: &Region) -> bool {
         self.quiet_regions.iter().any(|q| q.contains(r))
     }

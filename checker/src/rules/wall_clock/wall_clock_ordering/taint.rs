@@ -146,8 +146,8 @@ pub(super) struct Side<'a> {
     pub(super) fields: Vec<&'a Place>,
 }
 
-pub(super) struct Crate<'a> {
-    pub(super) cx: &'a CrateContext<'a>,
+pub(super) struct Crate<'a, 'c> {
+    pub(super) cx: &'a CrateContext<'c>,
     /// Functions whose return value is a wall-clock reading.
     pub(super) wall_fns: HashSet<FnKey>,
     /// Field name → where it is stamped from the wall clock.
@@ -216,11 +216,11 @@ pub(super) fn logical_clock_type(hlc: &HashSet<String>, ty: &str) -> bool {
         .any(|w| hlc.contains(w))
 }
 
-impl<'a> Crate<'a> {
+impl<'a, 'c> Crate<'a, 'c> {
     /// The crate's wall-clock functions and fields. A hybrid logical clock is recognized from
     /// where its physical part is stamped, which needs the wall-clock functions first: a first
     /// build treats no struct as one, and when it finds any, a second build leaves them out.
-    pub(super) fn new(cx: &'a CrateContext<'a>) -> Crate<'a> {
+    pub(super) fn new(cx: &'a CrateContext<'c>) -> Crate<'a, 'c> {
         let c = Crate::build(cx, HashSet::new());
         let hlc = c.hlc_structs();
         if hlc.is_empty() {
@@ -230,7 +230,7 @@ impl<'a> Crate<'a> {
         }
     }
 
-    pub(super) fn build(cx: &'a CrateContext<'a>, hlc: HashSet<String>) -> Crate<'a> {
+    pub(super) fn build(cx: &'a CrateContext<'c>, hlc: HashSet<String>) -> Crate<'a, 'c> {
         let mut c = Crate {
             cx,
             wall_fns: HashSet::new(),
@@ -371,7 +371,7 @@ impl<'a> Crate<'a> {
     }
 }
 
-impl Crate<'_> {
+impl Crate<'_, '_> {
     /// Whether the event's value is a wall-clock reading: [`Crate::reads_clock`], or a
     /// conversion of a parameter or local of a wall-clock type.
     pub(super) fn is_source(&self, func: &FnFacts, ev: &Event) -> bool {
