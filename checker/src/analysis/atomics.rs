@@ -203,6 +203,46 @@ pub fn any_release(evs: &[Event]) -> bool {
     })
 }
 
+/// The atomics (by field or static name, [`Place::last_name`](super::Place::last_name)) that
+/// some operation of `func` acquires: an atomic op with an acquiring ordering (a load, a
+/// read-modify-write, either ordering of a compare-exchange), an op followed by an acquire
+/// fence in the function (`Relaxed` load, then `fence(Acquire)`), or an op whose ordering is
+/// passed in (`self.next_all.load(ordering)`: its callers may pass `Acquire`).
+pub fn acquired_in(func: &FnFacts) -> std::collections::HashSet<&str> {
+    let last_fence = func
+        .events
+        .iter()
+        .rev()
+        .find(|e| is_acquire_fence(e))
+        .map(|e| e.id);
+    func.events
+        .iter()
+        .filter_map(|ev| {
+            let recv = ev.receiver.as_ref()?;
+            let acquires_here = has_passed_ordering(ev)
+                || (is_atomic_op(ev)
+                    && (ev.orderings().into_iter().any(acquires)
+                        || last_fence.is_some_and(|f| f > ev.id)));
+            acquires_here.then(|| recv.last_name())
+        })
+        .collect()
+}
+
+/// For every atomic name ([`acquired_in`]), the number of the crate's functions that acquire
+/// it. A `Release` store pairs with something only when this is non-zero outside the storing
+/// function.
+pub fn acquiring_functions<'f>(
+    funcs: impl IntoIterator<Item = &'f FnFacts>,
+) -> std::collections::HashMap<String, usize> {
+    let mut out = std::collections::HashMap::new();
+    for func in funcs {
+        for name in acquired_in(func) {
+            *out.entry(name.to_string()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
 // ---- Spin locks: a lock built from one atomic ----------------------------------------------
 
 fn lockish_name(s: &str) -> bool {
@@ -318,6 +358,26 @@ mod tests {
         let src = format!("fn f(a: &AtomicUsize) {{ {body} }}");
         let facts = analyze_file(&syn::parse_file(&src).expect("test source parses"));
         facts.functions.into_iter().next().expect("one function")
+    }
+
+    #[test]
+    fn acquired_names_count_acquiring_ops_fences_and_passed_orderings() {
+        let f = events(
+            "self.a.load(Acquire); self.d.compare_exchange(0, 1, Relaxed, Acquire); \
+             self.e.load(Relaxed); fence(Acquire); self.b.load(Relaxed); \
+             self.c.store(1, Release); self.g.load(ordering); self.h.load(Relaxed); \
+             compiler_fence(SeqCst);",
+        );
+        let mut got: Vec<&str> = acquired_in(&f).into_iter().collect();
+        got.sort_unstable();
+        // `e` is followed by `fence(Acquire)`; `b` and `h` are Relaxed with no acquire fence after
+        // them (`compiler_fence` is none), `c` only releases.
+        assert_eq!(got, ["a", "d", "e", "g"]);
+        let g = events("self.a.fetch_add(1, AcqRel); self.a.load(Acquire);");
+        let counts = acquiring_functions([&f, &g]);
+        assert_eq!(counts.get("a"), Some(&2));
+        assert_eq!(counts.get("d"), Some(&1));
+        assert_eq!(counts.get("c"), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 use crate::analysis::accessors::AtomicOp;
-use crate::analysis::atomics::{is_fence_call, is_rmw};
+use crate::analysis::atomics::{acquired_in, acquiring_functions, is_fence_call, is_rmw};
 use crate::analysis::locks::Guards;
-use crate::analysis::{Event, EventId, EventKind, FnFacts, MemOrdering};
+use crate::analysis::{Event, EventId, EventKind, FnFacts, MemOrdering, Place};
+use std::collections::HashMap;
 
 /// Read-modify-writes that succeed for one racer only: a successful one between the load and
 /// the store has claimed the right to write.
@@ -64,13 +65,17 @@ declare_rule! {
     /// (`let c = AtomicUsize::new(0)`) are assumed unshared; wrap them in `Arc` and they count.
     /// Not reported, because only one thread can be writing: functions taking `&mut self` or
     /// `self`, and `unsafe fn`s (whose callers guarantee exclusivity); pairs after a lock guard
-    /// was taken in the same function; a `Release` store or an explicit `fence` in the function
-    /// (the single-writer publication idiom of SPSC queues, seqlocks and deques) — except when
+    /// was taken in the same function; a `Release` store that pairs with an acquire of the
+    /// same atomic in another function of the crate, or an explicit `fence` in the function
+    /// (the single-writer publication idiom of SPSC queues, seqlocks and deques; a `Release`
+    /// store that nothing else acquires publishes nothing and is reported) — except when
     /// the read was a counting read-modify-write (`fetch_add`/`fetch_sub`, whose result counts
     /// as a load: `if c.fetch_add(1, ..) == 0 { c.store(0, Release) }` overwrites the
     /// increments made in between), which expects other writers; a
-    /// `bool` literal or a freshly computed value stored under a check (every racer writes the
-    /// same value: lazy initialization); a store that only runs after a successful
+    /// `bool` literal stored under a check as the last thing the check guards, or a freshly
+    /// computed value stored under a check (every racer writes the same value: lazy
+    /// initialization) — a flag stored *before* more guarded work is a claim that two racers
+    /// both make (`if !started.load(..) { started.store(true, ..); spawn(..) }`); a store that only runs after a successful
     /// compare-and-swap (the CAS already chose one writer); a pair inside a closure that is not
     /// passed straight to `spawn` (a callback may run under its caller's lock). A single-writer
     /// design enforced elsewhere (an owner thread, a lock taken by the caller) is not visible
@@ -144,19 +149,22 @@ fn rmw_between(func: &FnFacts, a: EventId, b: EventId, recv: &str) -> bool {
 /// * `&mut self` / `self`: exclusive access;
 /// * a lock guard live at the load (`analysis::locks::Guards`) serializes the writers;
 /// * `unsafe fn`: the caller guarantees the invariants (typically "the lock is held");
-/// * a `Release` store, or an explicit `fence` in the function: a hand-written memory protocol
-///   (SPSC queue indices, seqlock writers, work-stealing deques) whose writer owns the value
-///   and publishes it;
+/// * a `Release` store that another function of the crate acquires, or an explicit `fence`
+///   in the function: a hand-written memory protocol (SPSC queue indices, seqlock writers,
+///   work-stealing deques) whose writer owns the value and publishes it to its consumer;
 /// * a store of a `bool` literal guarded by the load (`if !done.load(..) { done.store(true) }`)
-///   writes the same value whichever thread wins.
+///   that completes the guarded code writes the same value whichever thread wins (when guarded
+///   work follows the store it is a claim, see [`claims`]).
 fn serialized(
     cx: &CrateContext<'_>,
     func: &FnFacts,
     load: &Event,
     store: &AtomicOp<'_>,
     data: bool,
+    acquirers: &HashMap<String, usize>,
 ) -> bool {
-    let (ordering, value, store) = (store.ordering, store.value, store.ev);
+    let (ordering, value, store_place, store) =
+        (store.ordering, store.value, &store.place, store.ev);
     if func.exclusive_self() || func.is_unsafe || Guards::of(cx.index, func).live_at(load) {
         return true;
     }
@@ -166,8 +174,13 @@ fn serialized(
     // Hand-written memory protocols (explicit fences, Release publication of an index the
     // writer owns) are single-writer by design; lost updates live in code that counts. A read
     // by a counting RMW is no single-writer read: it expects other writers.
+    // A `Release` store is that protocol only when the release pairs with an acquire of the
+    // same atomic in another function of the crate (the consumer's `Acquire` load); a
+    // `Release` that nothing else acquires orders nothing, and the load→store pair is an
+    // ordinary check-then-set that two writers can race through.
     if !is_counting_rmw(load)
-        && (ordering == MemOrdering::Release || func.events.iter().any(is_fence_call))
+        && ((ordering == MemOrdering::Release && acquired_elsewhere(func, &store_place, acquirers))
+            || func.events.iter().any(is_fence_call))
     {
         return true;
     }
@@ -184,15 +197,84 @@ fn serialized(
         return false;
     }
     // Guarded only: a bool, or a value freshly computed by a call (lazy initialization of a
-    // cache: every racer stores the same result).
+    // cache: every racer stores the same result), or a constant state stored after guarded
+    // initialisation work (`if state.load(..) == UNINIT { init(); state.store(READY, ..) }`).
     let Some(value) = value else {
         return false;
     };
-    matches!(value.text.as_str(), "true" | "false")
+    let is_bool = matches!(value.text.as_str(), "true" | "false");
+    (is_bool && !claims(func, load, store))
+        || (constant(value) && !claims(func, load, store) && initialises(func, load, store))
         || value.deps.iter().any(|&d| {
             matches!(func.events[d].kind, EventKind::Call | EventKind::MethodCall)
                 && !func.events[d].data_deps.contains(&load.id)
         })
+}
+
+/// A value every racer stores alike: an integer literal or a constant / enum variant path
+/// (`RUNNING`, `State::Initialized`).
+fn constant(value: &crate::analysis::Arg) -> bool {
+    value.deps.is_empty()
+        && (value.int_lit.is_some()
+            || crate::analysis::last_segment(&value.text)
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase()))
+}
+
+/// Whether guarded work runs before the store: a call decided by the same checks as the store
+/// (the initialisation the stored state announces). A bare check-then-set of a state word
+/// (`if s.load(..) == IDLE { s.store(RUNNING, ..) }`) does nothing but claim the state.
+fn initialises(func: &FnFacts, load: &Event, store: &Event) -> bool {
+    func.between(load.id, store.id).iter().any(|e| {
+        e.closure_depth == store.closure_depth && e.control_deps.contains(&load.id) && does_work(e)
+    })
+}
+
+/// Whether the event does something: a method call, an assignment, or a call of a function
+/// (not a constructor: `Ok(true)`, `Some(v)`, `State::Ready(x)` only build the result).
+fn does_work(e: &Event) -> bool {
+    match e.kind {
+        EventKind::MethodCall | EventKind::Assign { .. } => true,
+        EventKind::Call => !crate::analysis::last_segment(&e.name)
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase()),
+        EventKind::Macro => false,
+    }
+}
+
+/// Whether some function of the crate other than `func` acquires the atomic `place` (by
+/// field or static name, `analysis::atomics::acquiring_functions`).
+fn acquired_elsewhere(func: &FnFacts, place: &Place, acquirers: &HashMap<String, usize>) -> bool {
+    let name = place.last_name();
+    let here = usize::from(acquired_in(func).contains(name));
+    acquirers.get(name).is_some_and(|&n| n > here)
+}
+
+/// Whether the flag store under a check on `load` is a *claim*: code the check guards runs
+/// after the store (`if !started.load(..) { started.store(true, ..); spawn_worker() }`). Two
+/// threads that both read `false` both claim and both do the work. A store that comes last in
+/// the guarded code completes an initialisation (`if !ready.load(..) { init(); ready.store(true,
+/// ..) }`): racers repeat the same initialisation and store the same value.
+///
+/// The work must run whenever the store ran: it is decided by exactly the same checks, and no
+/// `return`/`break`/`continue` lies between the two (events of another branch — `else`, the
+/// code after a `break` in a retry loop — come later in the text but not after the store).
+fn claims(func: &FnFacts, load: &Event, store: &Event) -> bool {
+    let exit_between = |e: &Event| {
+        func.exits
+            .iter()
+            .chain(&func.continues)
+            .any(|x| store.region.precedes(&x.region) && x.region.precedes(&e.region))
+    };
+    func.events[store.id + 1..].iter().any(|e| {
+        e.closure_depth == store.closure_depth
+            && e.control_deps.contains(&load.id)
+            && e.control_deps == store.control_deps
+            && does_work(e)
+            && !exit_between(e)
+    })
 }
 
 /// Whether `ev` sits in a closure or async block passed directly to a thread/task spawn. Code
@@ -240,6 +322,7 @@ impl Rule for AtomicLoadStore {
     }
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
+        let mut acquirers = None;
         for (file, func) in cx.functions() {
             for store in func
                 .events
@@ -249,7 +332,9 @@ impl Rule for AtomicLoadStore {
                 let Some((load, data)) = matching_load(cx, func, &store) else {
                     continue;
                 };
-                if serialized(cx, func, load.ev, &store, data) {
+                let acquirers = acquirers
+                    .get_or_insert_with(|| acquiring_functions(cx.functions().map(|(_, f)| f)));
+                if serialized(cx, func, load.ev, &store, data, acquirers) {
                     continue;
                 }
                 let recv = &store.place.text;

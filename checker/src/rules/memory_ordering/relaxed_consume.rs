@@ -1,7 +1,6 @@
 use super::{exclusive, exclusive_place, is_unsafe_cell_get, ordering_fix, unsafe_cell_with};
 use crate::analysis::atomics::{
-    acquires, any_acquire, failure_value_used, has_passed_ordering, is_acquire_fence, is_atomic_op,
-    is_cas, is_spin_acquire,
+    acquired_in, any_acquire, failure_value_used, is_atomic_op, is_cas, is_spin_acquire,
 };
 use crate::analysis::locks::Guards;
 use crate::analysis::{Deps, Event, EventId, EventKind, FnFacts, MemOrdering, Place, Root};
@@ -229,33 +228,15 @@ fn unpaired_releases(cx: &CrateContext<'_>) -> HashMap<String, (usize, Region)> 
     let mut acquired: HashSet<String> = HashSet::new();
     for (fi, file) in cx.files.iter().enumerate() {
         for func in &file.facts.functions {
-            let fences: Vec<EventId> = func
-                .events
-                .iter()
-                .filter(|e| is_acquire_fence(e))
-                .map(|e| e.id)
-                .collect();
-            for ev in &func.events {
+            acquired.extend(acquired_in(func).into_iter().map(str::to_string));
+            for ev in func.events.iter().filter(|e| is_atomic_op(e)) {
                 let Some(recv) = &ev.receiver else {
                     continue;
                 };
-                if has_passed_ordering(ev) {
-                    // `spin_next_all(.., Acquire)` → `self.next_all.load(ordering)`.
-                    acquired.insert(recv.last_name().to_string());
-                    continue;
-                }
-                if !is_atomic_op(ev) {
-                    continue;
-                }
-                let name = recv.last_name().to_string();
-                let ords = ev.orderings();
-                let acquires_here =
-                    ords.iter().any(|&o| acquires(o)) || fences.iter().any(|&f| f > ev.id);
-                if acquires_here {
-                    acquired.insert(name);
-                } else if matches!(ev.name.as_str(), "store" | "swap")
-                    && ords.first() == Some(&MemOrdering::Release)
+                if matches!(ev.name.as_str(), "store" | "swap")
+                    && ev.orderings().first() == Some(&MemOrdering::Release)
                 {
+                    let name = recv.last_name().to_string();
                     published.entry(name).or_insert((fi, event_region(ev)));
                 }
             }
