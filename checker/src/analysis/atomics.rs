@@ -115,6 +115,19 @@ pub fn failure_value_used(func: &FnFacts, ev: &Event) -> bool {
         })
 }
 
+/// Whether `region` runs only when the compare-exchange `cas` failed: it lies in an `Err(..)`
+/// case of a `match` / `if let` on the CAS's result. What it reads there was ordered by the
+/// *failure* ordering; the success ordering governs the `Ok` path only.
+pub fn in_failure_path(func: &FnFacts, cas: &Event, region: &super::Region) -> bool {
+    is_cas(cas)
+        && func.cases.iter().any(|c| {
+            !c.negated
+                && c.pattern.starts_with("Err")
+                && c.scrutinee.contains(&cas.id)
+                && c.region.contains(region)
+        })
+}
+
 /// The ordering argument that governs the value `ev` reads from its atomic: a `load`'s; a
 /// `swap`'s or `fetch_*`'s (the old value, read with the success ordering); for a
 /// `compare_exchange`, its failure ordering when the value returned on failure flows on
@@ -378,6 +391,25 @@ mod tests {
         assert_eq!(counts.get("a"), Some(&2));
         assert_eq!(counts.get("d"), Some(&1));
         assert_eq!(counts.get("c"), None);
+    }
+
+    #[test]
+    fn failure_path_is_the_err_case_of_that_cas() {
+        let f = events(
+            "match a.compare_exchange(0, 1, Relaxed, Acquire) { \
+                 Ok(_) => ok_side(), \
+                 Err(cur) => err_side(cur), \
+             } \
+             if let Err(x) = a.compare_exchange(1, 2, Relaxed, Relaxed) { other(x); } \
+             after();",
+        );
+        let ev = |name: &str| f.events.iter().find(|e| e.name == name).unwrap();
+        let first = &f.events[0];
+        assert!(in_failure_path(&f, first, &ev("err_side").region));
+        assert!(!in_failure_path(&f, first, &ev("ok_side").region));
+        assert!(!in_failure_path(&f, first, &ev("after").region));
+        // The `Err` case of another CAS is not this one's failure path.
+        assert!(!in_failure_path(&f, first, &ev("other").region));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 use super::{exclusive, exclusive_place, is_unsafe_cell_get, ordering_fix, unsafe_cell_with};
 use crate::analysis::atomics::{
-    acquired_in, any_acquire, failure_value_used, is_atomic_op, is_cas, is_spin_acquire,
+    acquired_in, acquires, any_acquire, failure_value_used, in_failure_path, is_atomic_op, is_cas,
+    is_spin_acquire,
 };
 use crate::analysis::locks::Guards;
 use crate::analysis::{Deps, Event, EventId, EventKind, FnFacts, MemOrdering, Place, Root};
@@ -30,6 +31,8 @@ declare_rule! {
     /// `Relaxed` is reported when the value it returns in `Err` (matched with `Err(x)`, or
     /// `.unwrap_or_else(|x| x)`) is the pointer or index of the read: the loser of a race to
     /// install a global table uses the winner's table without acquiring its initialization.
+    /// Conversely the success ordering governs only the `Ok` path: with `Relaxed` success and
+    /// an acquiring failure ordering, what the `Err(cur)` arm reads through `cur` is ordered.
     /// The atomic may be reached through an alias (`let b = unsafe {
     /// table.buckets.get_unchecked(i) }`, `&*ptr`); a `&mut self` function owns only what it
     /// reaches through `self`, not a `&Table` parameter it walks.
@@ -358,12 +361,16 @@ impl Rule for RelaxedConsume {
                 // taken that way is `relaxed-lock`'s).
                 // `failed`: only the value a failed CAS returns is unordered (success orders,
                 // failure is `Relaxed`): then only what that value locates counts.
+                // `acquired_on_failure`: the success ordering is `Relaxed` but the failure
+                // ordering acquires: what the `Err` arm reads is ordered.
+                let mut acquired_on_failure = false;
                 let (arg, failed) = if l.is_method("load", 1) {
                     (&l.args[0], false)
                 } else if is_cas(l) && !is_spin_acquire(func, l) {
                     let relaxed =
                         |a: &crate::analysis::Arg| a.ordering == Some(MemOrdering::Relaxed);
                     if relaxed(&l.args[2]) {
+                        acquired_on_failure = l.args[3].ordering.is_some_and(acquires);
                         (&l.args[2], false)
                     } else if relaxed(&l.args[3]) && failure_value_used(func, l) {
                         (&l.args[3], true)
@@ -400,6 +407,9 @@ impl Rule for RelaxedConsume {
                         }
                     }
                     if failed && g != Gate::Data {
+                        return false;
+                    }
+                    if acquired_on_failure && in_failure_path(func, l, &a.region) {
                         return false;
                     }
                     let kind_ok = match g {
