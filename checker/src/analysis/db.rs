@@ -544,7 +544,8 @@ fn builder_cols(func: &FnFacts, text: &str, at: &Region) -> BTreeSet<String> {
         }
         let Some(&last) = segs.last() else { continue };
         if segs.len() == 1 {
-            let bound = func.binding_at(last, at).is_some();
+            let bound =
+                func.binding_at(last, at).is_some() || func.params.iter().any(|(n, _)| n == last);
             let keyword = matches!(last, "self" | "true" | "false" | "as" | "mut" | "move");
             if !bound && !keyword && last.starts_with(|c: char| c.is_ascii_lowercase()) {
                 out.insert(last.to_string());
@@ -605,13 +606,11 @@ fn diesel_select(func: &FnFacts, ev: &Event) -> Option<Statement> {
         return None;
     }
     let root = head.receiver.as_ref()?;
-    let table_path = root.text.ends_with("::table") || root.text.contains("::dsl::");
     if !matches!(root.root, Root::Static | Root::Local { .. })
         || func.binding_at(&root.text, &head.region).is_some()
-        || !(table_path
-            || links
-                .iter()
-                .any(|l| QUERY_METHODS.contains(&l.name.as_str())))
+        || !links[..links.len() - 1]
+            .iter()
+            .all(|l| QUERY_METHODS.contains(&l.name.as_str()))
     {
         return None;
     }
@@ -907,6 +906,119 @@ fn sea_active_update(func: &FnFacts, ev: &Event) -> Option<Statement> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::analyze_file;
+
+    fn queries(src: &str) -> Vec<Query> {
+        let facts = analyze_file(&syn::parse_file(src).expect("test source parses"));
+        let func = &facts.functions[0];
+        let index = CrateIndex::build(&[&facts]);
+        statements(&index, func)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.query)
+            .collect()
+    }
+
+    fn cols(v: &[&str]) -> BTreeSet<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn table_paths() {
+        assert_eq!(
+            table_of_path("accounts::table").as_deref(),
+            Some("accounts")
+        );
+        assert_eq!(
+            table_of_path("crate::schema::accounts::table").as_deref(),
+            Some("accounts")
+        );
+        assert_eq!(
+            table_of_path("accounts::dsl::accounts").as_deref(),
+            Some("accounts")
+        );
+        assert_eq!(table_of_path("account::Entity").as_deref(), Some("account"));
+        assert_eq!(
+            table_of_path("BankAccount").as_deref(),
+            Some("bank_account")
+        );
+        assert_eq!(table_of_path("Entity"), None);
+        assert_eq!(table_of_path(""), None);
+    }
+
+    #[test]
+    fn diesel_chains_are_selects_and_updates() {
+        let q = queries(
+            "fn f(conn: &mut C, id: i64, amount: i64) { \
+             let (b, v): (i64, i64) = accounts::table.find(id).select((accounts::balance, accounts::version)).for_update().first(conn)?; \
+             diesel::update(accounts::table.find(id)).filter(accounts::version.eq(v)).set((accounts::balance.eq(accounts::balance - amount), accounts::version.eq(v + 1))).execute(conn)?; }",
+        );
+        assert_eq!(
+            q,
+            vec![
+                Query::Select {
+                    tables: cols(&["accounts"]),
+                    columns: Some(cols(&["balance", "version"])),
+                    where_cols: cols(&["id"]),
+                    locked: true,
+                },
+                Query::Update {
+                    table: Some("accounts".into()),
+                    set: vec![
+                        ("balance".into(), cols(&["balance"])),
+                        ("version".into(), BTreeSet::new()),
+                    ],
+                    where_cols: cols(&["id", "version"]),
+                    returning: false,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn sea_orm_models_and_update_many() {
+        let q = queries(
+            "async fn f(db: &Db, id: i32) { \
+             let a = account::Entity::find_by_id(id).one(db).await?.unwrap(); \
+             let mut m: account::ActiveModel = a.into(); m.balance = Set(a.balance + 1); m.note = NotSet; m.update(db).await?; \
+             account::Entity::update_many().col_expr(account::Column::Balance, Expr::col(account::Column::Balance).add(1)).filter(account::Column::Id.eq(id)).exec(db).await?; }",
+        );
+        assert_eq!(
+            q,
+            vec![
+                Query::Select {
+                    tables: cols(&["account"]),
+                    columns: None,
+                    where_cols: cols(&["id"]),
+                    locked: false,
+                },
+                Query::Update {
+                    table: Some("account".into()),
+                    set: vec![("balance".into(), BTreeSet::new())],
+                    where_cols: BTreeSet::new(),
+                    returning: false,
+                },
+                Query::Update {
+                    table: Some("account".into()),
+                    set: vec![("balance".into(), cols(&["balance"]))],
+                    where_cols: cols(&["id"]),
+                    returning: false,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn look_alikes_are_no_statements() {
+        // Iterator and hasher methods with the same names; an `update` call without `.set`.
+        let q = queries(
+            "fn f(rows: &[R], h: &mut H, x: X) { \
+             let v: Vec<_> = rows.iter().filter(|r| r.ok).map(|r| r.id).collect(); \
+             let first = items.iter().filter(|r| r.ok).first(x); \
+             h.update(v.len().to_le_bytes()); update(x); self.cache.load(x); }",
+        );
+        assert_eq!(q, Vec::new());
+    }
 
     #[test]
     fn set_params_positional_and_numbered() {

@@ -8,8 +8,13 @@ declare_rule! {
     /// Finds a function that runs a SQL `SELECT` of table `T` (sqlx `query`/`query_as`/
     /// `query_scalar` and their macros, diesel `sql_query`, tokio-postgres/postgres, rusqlite,
     /// sea-orm `Statement::from_string`), then an `UPDATE T SET col = $n` whose bound value is
-    /// computed from the selected row, or that only runs because of a check on it, and whose
-    /// `WHERE` does not re-check what was read.
+    /// computed from the selected row, or that only runs because of a check on it (an `if`
+    /// with an early return, `ensure!`), and whose `WHERE` does not re-check what was read.
+    /// Query builders count as the same statements: diesel `t.find(id).select(col).first(conn)`
+    /// then `diesel::update(t.find(id)).set(col.eq(v))` (or `row.save_changes(conn)`), sea-orm
+    /// `Entity::find_by_id(id).one(db)` then an `ActiveModel` with `Set(v)` fields `.update(db)`;
+    /// `.filter(col.eq(read))`, a self-relative `col.eq(col - x)`, `.for_update()` /
+    /// `.lock_exclusive()` and `update_many().col_expr(..).filter(..)` are the guards.
     ///
     /// ### Why is this bad
     /// The database runs the two statements as two steps. Two requests withdrawing 50 from an
@@ -45,7 +50,10 @@ declare_rule! {
     ///
     /// ### Known limitations
     /// Only SQL written as a string literal at the call, in a `const`/`static` string or in a
-    /// `let` bound to a literal is read; SQL built with `format!` is not. Data flow is followed
+    /// `let` bound to a literal is read; SQL built with `format!` is not. A builder update of
+    /// a model value (`diesel::update(&row)`, an `ActiveModel`) names no table and is paired
+    /// with a select of any table it depends on; a changeset struct counts as a whole-row
+    /// write. Data flow is followed
     /// within one function. `INSERT … ON CONFLICT DO UPDATE` and `DELETE` are not checked.
     /// A `SERIALIZABLE` (or `REPEATABLE READ`, which PostgreSQL also enforces) isolation
     /// level named anywhere in the function (SQL text or an `IsolationLevel::Serializable`
