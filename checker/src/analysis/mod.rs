@@ -20,6 +20,7 @@
 
 pub mod accessors;
 pub mod atomics;
+pub mod db;
 mod deps;
 pub mod locks;
 pub mod outcome;

@@ -770,6 +770,11 @@ fn union_all<'a>(sets: impl IntoIterator<Item = &'a Deps>) -> Deps {
     out
 }
 
+/// `ensure!(cond, err)` (anyhow, eyre, snafu, and crates' own): `if !cond { return Err(err) }`.
+fn is_ensure_macro(m: &syn::Macro) -> bool {
+    m.path.segments.last().is_some_and(|s| s.ident == "ensure")
+}
+
 fn is_diverging_macro(m: &syn::Macro) -> bool {
     m.path.segments.last().is_some_and(|s| {
         matches!(
@@ -1112,6 +1117,9 @@ impl FnWalker {
                 }
                 // `if cond { return … }` guards the rest of the block.
                 self.early_exit_guard(e);
+                if let Expr::Macro(m) = e {
+                    self.ensure_exit(&m.mac, span::expr(e));
+                }
                 if semi.is_some() {
                     Deps::new()
                 } else {
@@ -1125,9 +1133,32 @@ impl FnWalker {
                         last.value_used = false;
                     }
                 }
+                self.ensure_exit(&m.mac, span::stmt_macro(m));
                 deps
             }
         }
+    }
+
+    /// A statement `ensure!(cond, err)` just walked (its event at `span`) is an early exit
+    /// like `if !cond { return Err(err) }`: a `return` under the condition, and the rest of
+    /// the block runs only when the condition held.
+    fn ensure_exit(&mut self, mac: &syn::Macro, span: Region) {
+        if !is_ensure_macro(mac) {
+            return;
+        }
+        let Some(cond) = self
+            .events
+            .iter()
+            .rev()
+            .find(|ev| ev.kind == EventKind::Macro && ev.region == span)
+            .and_then(|ev| ev.args.first())
+            .map(|a| a.deps.clone())
+        else {
+            return;
+        };
+        self.guards.push(cond);
+        self.push_exit(span, true, None);
+        self.count_exit();
     }
 
     fn early_exit_guard(&mut self, e: &Expr) {

@@ -255,6 +255,49 @@ fn early_exit_guards_the_rest_of_the_block() {
 }
 
 #[test]
+fn ensure_is_an_early_exit_for_the_rest_of_the_block() {
+    // `ensure!(cond, err)` is `if !cond { return Err(err) }`: the exit runs under the
+    // condition, and so does everything after it in the block, whatever path names the macro.
+    check(
+        r#"async fn f(db: &Db, id: i64, amount: i64) -> Result<()> { let balance = db.balance(id).await?; anyhow::ensure!(balance >= amount, "insufficient"); db.set_balance(id, balance - amount).await?; Ok(()) }"#,
+        expect![[r#"
+            fn f
+              e0 method balance recv=db (id) awaited
+              e1 macro anyhow::ensure (balance>= amount, "insufficient") data={e0} unused
+              e2 method set_balance recv=db (id, balance - amount) data={e0} ctrl={e0} awaited
+              e3 call Ok (()) ctrl={e0}
+              let balance deps={e0} init=e0
+              exit return ctrl={e0} loops=[]
+              cmp balance >= amount after=1
+              returns={e3}
+        "#]],
+    );
+}
+
+#[test]
+fn ensure_guards_only_its_own_block() {
+    // Inside a block the guard ends with the block; a value-less `ensure!` has nothing to
+    // guard with and is no exit; any other macro (`assert_ne!`-like, `debug_assert!`) is none.
+    check(
+        r#"fn f(s: &S) { { let v = s.get(); ensure!(v > 0, Error::Empty); s.put(v); } s.after(); ensure!(); debug_assert!(s.ok()); s.last(); }"#,
+        expect![[r#"
+            fn f
+              e0 method get recv=s
+              e1 macro ensure (v>0, Error::Empty) data={e0} unused
+              e2 method put recv=s (v) data={e0} ctrl={e0} unused
+              e3 method after recv=s unused
+              e4 macro ensure unused
+              e5 method ok recv=s
+              e6 macro debug_assert (s.ok()) data={e5} unused
+              e7 method last recv=s unused
+              let v deps={e0} init=e0
+              exit return ctrl={e0} loops=[]
+              cmp v > 0 after=1
+        "#]],
+    );
+}
+
+#[test]
 fn if_without_exit_guards_only_its_branch() {
     check(
         r#"fn f() { if ready() { work(); } after(); }"#,

@@ -1,20 +1,20 @@
-use crate::analysis::{last_segment, Deps, Event, EventId, EventKind, FnFacts, Root};
+use crate::analysis::db::{statements, Query};
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
-use sqlparser::ast::{Expr, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins};
-use sqlparser::dialect::{Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
-use sqlparser::parser::Parser;
-use sqlparser::tokenizer::{Token, Tokenizer};
-use std::collections::BTreeSet;
 
 declare_rule! {
     /// ### What it does
     /// Finds a function that runs a SQL `SELECT` of table `T` (sqlx `query`/`query_as`/
     /// `query_scalar` and their macros, diesel `sql_query`, tokio-postgres/postgres, rusqlite,
     /// sea-orm `Statement::from_string`), then an `UPDATE T SET col = $n` whose bound value is
-    /// computed from the selected row, or that only runs because of a check on it, and whose
-    /// `WHERE` does not re-check what was read.
+    /// computed from the selected row, or that only runs because of a check on it (an `if`
+    /// with an early return, `ensure!`), and whose `WHERE` does not re-check what was read.
+    /// Query builders count as the same statements: diesel `t.find(id).select(col).first(conn)`
+    /// then `diesel::update(t.find(id)).set(col.eq(v))` (or `row.save_changes(conn)`), sea-orm
+    /// `Entity::find_by_id(id).one(db)` then an `ActiveModel` with `Set(v)` fields `.update(db)`;
+    /// `.filter(col.eq(read))`, a self-relative `col.eq(col - x)`, `.for_update()` /
+    /// `.lock_exclusive()` and `update_many().col_expr(..).filter(..)` are the guards.
     ///
     /// ### Why is this bad
     /// The database runs the two statements as two steps. Two requests withdrawing 50 from an
@@ -50,7 +50,10 @@ declare_rule! {
     ///
     /// ### Known limitations
     /// Only SQL written as a string literal at the call, in a `const`/`static` string or in a
-    /// `let` bound to a literal is read; SQL built with `format!` is not. Data flow is followed
+    /// `let` bound to a literal is read; SQL built with `format!` is not. A builder update of
+    /// a model value (`diesel::update(&row)`, an `ActiveModel`) names no table and is paired
+    /// with a select of any table it depends on; a changeset struct counts as a whole-row
+    /// write. Data flow is followed
     /// within one function. `INSERT … ON CONFLICT DO UPDATE` and `DELETE` are not checked.
     /// A `SERIALIZABLE` (or `REPEATABLE READ`, which PostgreSQL also enforces) isolation
     /// level named anywhere in the function (SQL text or an `IsolationLevel::Serializable`
@@ -67,340 +70,9 @@ declare_rule! {
 
 pub struct SqlReadThenWrite;
 
-/// Calls, methods and macros that take SQL text.
-const SQL_APIS: &[&str] = &[
-    "query",
-    "query_as",
-    "query_scalar",
-    "query_with",
-    "query_as_with",
-    "query_scalar_with",
-    "query_unchecked",
-    "query_as_unchecked",
-    "query_scalar_unchecked",
-    "sql_query",
-    "from_string",
-    "from_sql_and_values",
-    "execute",
-    "query_one",
-    "query_opt",
-    "query_row",
-    "query_map",
-    "prepare",
-    "prepare_cached",
-    "fetch_one",
-    "fetch_optional",
-    "fetch_all",
-];
-
-/// Methods that add a bound value to (or run) a statement built earlier in the chain.
-const BINDS: &[&str] = &["bind", "bind_by_ref", "push_bind", "bind_unchecked"];
-
-/// Expression words that are not column names.
-const STOP: &[&str] = &[
-    "and",
-    "or",
-    "not",
-    "is",
-    "null",
-    "in",
-    "like",
-    "ilike",
-    "between",
-    "true",
-    "false",
-    "case",
-    "when",
-    "then",
-    "else",
-    "end",
-    "exists",
-    "any",
-    "all",
-    "some",
-    "select",
-    "from",
-    "where",
-    "as",
-    "coalesce",
-    "now",
-    "current_timestamp",
-    "interval",
-    "cast",
-    "lower",
-    "upper",
-];
-
-#[derive(Debug)]
-enum Sql {
-    Select {
-        tables: BTreeSet<String>,
-        /// `None` for `*`.
-        columns: Option<BTreeSet<String>>,
-        where_cols: BTreeSet<String>,
-        locked: bool,
-    },
-    Update {
-        table: String,
-        /// Column, and the columns its new value refers to.
-        set: Vec<(String, BTreeSet<String>)>,
-        where_cols: BTreeSet<String>,
-        returning: bool,
-        /// 1-based indices of the bound parameters used in the SET clause (`$2`, or the n-th
-        /// `?`).
-        set_params: BTreeSet<usize>,
-    },
-}
-
-/// The bound-parameter indices that appear between `SET` and the end of the SET clause.
-fn set_params(sql: &str) -> BTreeSet<usize> {
-    let dialect = GenericDialect {};
-    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize() else {
-        return BTreeSet::new();
-    };
-    let mut out = BTreeSet::new();
-    let mut positional = 0;
-    let mut in_set = false;
-    for t in tokens {
-        match t {
-            Token::Word(w) => {
-                let u = w.value.to_uppercase();
-                if w.quote_style.is_none() {
-                    if u == "SET" {
-                        in_set = true;
-                    } else if matches!(u.as_str(), "WHERE" | "RETURNING" | "FROM") {
-                        in_set = false;
-                    }
-                }
-            }
-            Token::Placeholder(p) => {
-                let idx = if p == "?" {
-                    positional += 1;
-                    Some(positional)
-                } else {
-                    p.trim_start_matches(['$', '?']).parse().ok()
-                };
-                if let (true, Some(i)) = (in_set, idx) {
-                    out.insert(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn words(text: &str) -> BTreeSet<String> {
-    let dialect = PostgreSqlDialect {};
-    let Ok(tokens) = Tokenizer::new(&dialect, text).tokenize() else {
-        return BTreeSet::new();
-    };
-    tokens
-        .into_iter()
-        .filter_map(|t| match t {
-            Token::Word(w) => Some(w.value.to_lowercase()),
-            _ => None,
-        })
-        .filter(|w| !STOP.contains(&w.as_str()))
-        .collect()
-}
-
-fn expr_cols(e: &Expr) -> BTreeSet<String> {
-    words(&e.to_string())
-}
-
-fn last_name(s: &str) -> String {
-    s.rsplit('.')
-        .next()
-        .unwrap_or(s)
-        .trim_matches(['"', '`', '[', ']'])
-        .to_lowercase()
-}
-
-fn tables_of(from: &[TableWithJoins], out: &mut BTreeSet<String>) {
-    for twj in from {
-        for rel in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
-            if let TableFactor::Table { name, .. } = rel {
-                out.insert(last_name(&name.to_string()));
-            }
-        }
-    }
-}
-
-fn parse(sql: &str) -> Option<Sql> {
-    let dialects: [&dyn Dialect; 4] = [
-        &PostgreSqlDialect {},
-        &MySqlDialect {},
-        &SQLiteDialect {},
-        &GenericDialect {},
-    ];
-    let stmt = dialects
-        .iter()
-        .find_map(|d| Parser::parse_sql(*d, sql).ok())?
-        .into_iter()
-        .next()?;
-    match stmt {
-        Statement::Query(q) => {
-            let SetExpr::Select(sel) = &*q.body else {
-                return None;
-            };
-            let mut tables = BTreeSet::new();
-            tables_of(&sel.from, &mut tables);
-            let mut columns = Some(BTreeSet::new());
-            for item in &sel.projection {
-                match item {
-                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                        if let Some(c) = columns.as_mut() {
-                            c.extend(expr_cols(e));
-                        }
-                    }
-                    SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => columns = None,
-                    _ => columns = None,
-                }
-            }
-            Some(Sql::Select {
-                tables,
-                columns,
-                where_cols: sel.selection.as_ref().map(expr_cols).unwrap_or_default(),
-                locked: !q.locks.is_empty() || sql.to_uppercase().contains(" FOR UPDATE"),
-            })
-        }
-        Statement::Update(u) => {
-            let mut tables = BTreeSet::new();
-            tables_of(std::slice::from_ref(&u.table), &mut tables);
-            let table = tables.into_iter().next()?;
-            let set = u
-                .assignments
-                .iter()
-                .map(|a| (last_name(&a.target.to_string()), expr_cols(&a.value)))
-                .collect();
-            Some(Sql::Update {
-                table,
-                set,
-                where_cols: u.selection.as_ref().map(expr_cols).unwrap_or_default(),
-                returning: u.returning.is_some(),
-                set_params: set_params(sql),
-            })
-        }
-        _ => None,
-    }
-}
-
-/// The SQL text an event passes, when it is one of the SQL APIs and the text is a literal or a
-/// string `const`/`static` of the crate.
-fn sql_text(cx: &CrateContext<'_>, func: &FnFacts, ev: &Event) -> Option<(usize, String)> {
-    let short = last_segment(&ev.name);
-    if !SQL_APIS.contains(&short) {
-        return None;
-    }
-    if matches!(ev.kind, EventKind::Assign { .. }) {
-        return None;
-    }
-    ev.args.iter().take(2).enumerate().find_map(|(i, a)| {
-        a.str_lit
-            .clone()
-            .or_else(|| {
-                let p = a.place.as_ref()?;
-                match p.root {
-                    Root::Static => {
-                        let last = last_segment(&p.text);
-                        cx.index.statics.get(last)?.str_value.clone()
-                    }
-                    // `let sql = "UPDATE …"; query(sql)`: the last such binding before the call.
-                    Root::Local { .. } => func
-                        .bindings
-                        .iter()
-                        .filter(|b| {
-                            b.name == p.text
-                                && (b.region.line, b.region.column)
-                                    < (ev.region.line, ev.region.column)
-                        })
-                        .max_by_key(|b| (b.region.line, b.region.column))?
-                        .str_value
-                        .clone(),
-                    _ => None,
-                }
-            })
-            .map(|s| (i, s))
-    })
-}
-
 /// Id-like columns: naming the row, not guarding its contents.
 fn is_key_col(c: &str) -> bool {
     c == "id" || c.ends_with("_id") || c == "uuid" || c == "key" || c.ends_with("_key")
-}
-
-/// Everything the update's values and execution depend on: its own arguments, the binds
-/// chained onto it, and the conditions it runs under.
-/// The values bound to the statement's parameters, in order, when they can be told apart:
-/// macro arguments after the SQL, `.bind(..)` calls chained on it, or a `params![..]` list.
-fn bound_values(func: &FnFacts, u: &Event, sql_arg: usize) -> Option<Vec<Deps>> {
-    if u.kind == EventKind::Macro {
-        return Some(
-            u.args[sql_arg + 1..]
-                .iter()
-                .map(|a| a.deps.clone())
-                .collect(),
-        );
-    }
-    let binds: Vec<Deps> = func.events[u.id + 1..]
-        .iter()
-        .filter(|e| e.receiver_deps.contains(&u.id) && BINDS.contains(&e.name.as_str()))
-        .map(|e| e.data_deps.clone())
-        .collect();
-    if !binds.is_empty() {
-        return Some(binds);
-    }
-    let rest = &u.args[sql_arg + 1..];
-    if let [one] = rest {
-        // `params![a, b]`
-        let m = func.events[..u.id].iter().rev().find(|e| {
-            e.kind == EventKind::Macro && e.name.ends_with("params") && one.deps.contains(&e.id)
-        })?;
-        return Some(m.args.iter().map(|a| a.deps.clone()).collect());
-    }
-    if rest.is_empty() {
-        return Some(Vec::new());
-    }
-    None
-}
-
-fn update_deps(func: &FnFacts, u: &Event) -> (Deps, Deps) {
-    let mut data: Deps = u.data_deps.clone();
-    for e in &func.events[u.id + 1..] {
-        if e.receiver_deps.contains(&u.id) && BINDS.contains(&e.name.as_str()) {
-            data.extend(e.data_deps.iter().copied());
-        }
-    }
-    (data, u.control_deps.clone())
-}
-
-/// The parsed SQL statements of `func` (event, index of the SQL argument, statement); `None`
-/// when the function sets a serializable isolation level, which makes the database abort a
-/// lost update.
-fn statements(cx: &CrateContext<'_>, func: &FnFacts) -> Option<Vec<(EventId, usize, Sql)>> {
-    let mut stmts: Vec<(EventId, usize, Sql)> = Vec::new();
-    let mut serializable = false;
-    for ev in &func.events {
-        // PostgreSQL aborts a lost update under REPEATABLE READ as well; MySQL does
-        // not, but the rule cannot tell the two apart and stays quiet.
-        if ev.args.iter().any(|a| {
-            a.text.contains("Serializable")
-                || a.text.contains("RepeatableRead")
-                || a.str_lit.as_ref().is_some_and(|s| {
-                    let u = s.to_uppercase();
-                    u.contains("SERIALIZABLE") || u.contains("REPEATABLE READ")
-                })
-        }) {
-            serializable = true;
-        }
-        if let Some((i, text)) = sql_text(cx, func, ev) {
-            if let Some(sql) = parse(&text) {
-                stmts.push((ev.id, i, sql));
-            }
-        }
-    }
-    (!serializable).then_some(stmts)
 }
 
 impl Rule for SqlReadThenWrite {
@@ -410,50 +82,45 @@ impl Rule for SqlReadThenWrite {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
-            let Some(stmts) = statements(cx, func) else {
+            let Some(stmts) = statements(cx.index, func) else {
                 continue;
             };
-            for (uid, sql_arg, usql) in &stmts {
-                let Sql::Update {
+            for ustmt in &stmts {
+                let Query::Update {
                     table,
                     set,
                     where_cols,
                     returning,
-                    set_params,
-                } = usql
+                } = &ustmt.query
                 else {
                     continue;
                 };
                 if *returning {
                     continue;
                 }
-                let u = &func.events[*uid];
-                let (data, ctrl) = update_deps(func, u);
-                let bound = bound_values(func, u, *sql_arg);
-                let found = stmts.iter().rev().find_map(|(sid, _, ssql)| {
-                    let Sql::Select {
+                let uid = ustmt.event;
+                let u = &func.events[uid];
+                let found = stmts.iter().rev().find_map(|sstmt| {
+                    let Query::Select {
                         tables,
                         columns,
                         where_cols: swhere,
                         locked,
-                    } = ssql
+                    } = &sstmt.query
                     else {
                         return None;
                     };
-                    if sid >= uid || *locked || !tables.contains(table) {
+                    let sid = sstmt.event;
+                    if sid >= uid || *locked || !Query::same_table(tables, table.as_ref()) {
                         return None;
                     }
-                    // The select's value must reach a parameter of the SET clause (not only the
-                    // row key in the WHERE) when the parameters can be told apart.
-                    let from_data = match &bound {
-                        Some(vals) => set_params.iter().any(|p| {
-                            p.checked_sub(1)
-                                .and_then(|i| vals.get(i))
-                                .is_some_and(|d| d.contains(sid))
-                        }),
-                        None => data.contains(sid),
+                    // The select's value must reach a value of the SET clause (not only the
+                    // row key in the WHERE) when the values can be told apart.
+                    let from_data = match &ustmt.set_deps {
+                        Some(d) => d.contains(&sid),
+                        None => ustmt.data.contains(&sid),
                     };
-                    let from_ctrl = ctrl.contains(sid);
+                    let from_ctrl = ustmt.ctrl.contains(&sid);
                     if !from_data && !from_ctrl {
                         return None;
                     }
@@ -488,9 +155,13 @@ impl Rule for SqlReadThenWrite {
                     if guarded {
                         return None;
                     }
-                    Some((*sid, overwritten[0].clone(), from_data, from_ctrl))
+                    let table = table
+                        .clone()
+                        .or_else(|| tables.iter().next().cloned())
+                        .unwrap_or_default();
+                    Some((sid, table, overwritten[0].clone(), from_data, from_ctrl))
                 });
-                let Some((sid, col, from_data, from_ctrl)) = found else {
+                let Some((sid, table, col, from_data, from_ctrl)) = found else {
                     continue;
                 };
                 let how = match (from_data, from_ctrl) {
@@ -503,38 +174,38 @@ impl Rule for SqlReadThenWrite {
                     &SQL_READ_THEN_WRITE,
                     file,
                     event_region(u),
-                    format!(
-                        "`{table}.{col}` is updated {how} an earlier SELECT, with no guard in the \
-                         WHERE; an update committed by another request in between is lost"
-                    ),
-                    format!(
+                    if col == "*" {
+                        format!(
+                            "a `{table}` row read by an earlier SELECT is written back whole, \
+                             with no guard in the WHERE; an update committed by another request \
+                             in between is lost"
+                        )
+                    } else {
+                        format!(
+                            "`{table}.{col}` is updated {how} an earlier SELECT, with no guard in \
+                             the WHERE; an update committed by another request in between is lost"
+                        )
+                    },
+                    if col == "*" {
                         "make the write conditional on what was read: add a version column and \
-                         `WHERE … AND version = $expected` (retry when 0 rows are affected), or \
-                         use one self-relative `UPDATE {table} SET {col} = {col} - $1 WHERE … AND \
-                         <condition>` and check the affected row count (or `SELECT … FOR UPDATE` \
-                         in the same transaction)"
-                    ),
+                         filter the update on the version read (retry when 0 rows are affected), \
+                         or write only the changed columns with self-relative values and the \
+                         condition in the filter (or lock the row with `FOR UPDATE` in the same \
+                         transaction)"
+                            .to_string()
+                    } else {
+                        format!(
+                            "make the write conditional on what was read: add a version column and \
+                             `WHERE … AND version = $expected` (retry when 0 rows are affected), or \
+                             use one self-relative `UPDATE {table} SET {col} = {col} - $1 WHERE … \
+                             AND <condition>` and check the affected row count (or `SELECT … FOR \
+                             UPDATE` in the same transaction)"
+                        )
+                    },
                 );
                 label(&mut f, event_region(s), format!("`{table}` is read here"));
                 out.push(f);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn set_params_positional_and_numbered() {
-        assert_eq!(
-            set_params("UPDATE items SET quantity = ? WHERE sku = ?"),
-            BTreeSet::from([1])
-        );
-        assert_eq!(
-            set_params("UPDATE t SET a = $2, b = b + $1 WHERE id = $3"),
-            BTreeSet::from([1, 2])
-        );
     }
 }
