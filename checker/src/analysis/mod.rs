@@ -22,6 +22,7 @@ pub mod accessors;
 pub mod atomics;
 mod deps;
 pub mod locks;
+mod macros;
 pub mod outcome;
 mod query;
 mod region;
@@ -322,13 +323,17 @@ pub enum ScrutineeKind {
     Match,
     IfLet,
     WhileLet,
+    /// The iterable of a `for` loop, evaluated once: its temporaries (a guard in
+    /// `for c in m.read().unwrap().iter()`) live until the loop ends.
+    ForIterable,
 }
 
 /// The matched expression of a `match`, `if let` or `while let`. Temporaries created in it
 /// (a lock guard in `match m.lock().unwrap().get(k)`) are not dropped at the end of the
 /// expression but live on: through every arm of a `match`, through the body of a `while let`
 /// (each iteration), and through the then-block of an `if let` — and, before Rust 2024, its
-/// `else` block too (the whole `if`).
+/// `else` block too (the whole `if`). A `for` loop's iterable is one too (`for` is a `match`
+/// on `IntoIterator::into_iter(iterable)`): its temporaries live through the whole loop.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Scrutinee {
     pub kind: ScrutineeKind,
