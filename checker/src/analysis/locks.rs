@@ -1822,4 +1822,27 @@ mod tests {
         let named = |s: &str| Some(s.to_string());
         assert_eq!(ids, [named("REG"), named("CELL"), named("L"), None]);
     }
+
+    #[test]
+    fn a_local_built_as_an_arc_of_a_lock_is_a_lock() {
+        // `Arc::new(RwLock::new(..))` without an annotation: the nested constructors name
+        // the type. `Arc::new(Handle::new())` is no lock, whatever its methods are called.
+        let src = format!(
+            "{HEAD}fn g() {{
+                let state = Arc::new(RwLock::new(Sessions::new()));
+                let n = std::sync::Arc::new(Mutex::new(0));
+                let h = Arc::new(Handle::new());
+                state.read().unwrap();
+                n.lock().unwrap();
+                h.lock();
+            }}"
+        );
+        let (facts, index) = crate_of(&src);
+        let (_, f) = func(&facts, "g");
+        let locks: Vec<String> = acquisitions(&index, f)
+            .iter()
+            .map(|a| a.lock.clone())
+            .collect();
+        assert_eq!(locks, ["state", "n"]);
+    }
 }

@@ -77,7 +77,9 @@ pub enum Root {
     /// A function parameter.
     Param,
     /// A local binding; `init` is the constructor path of its initializer when it was a call
-    /// (`AtomicUsize::new`, `Arc::new`), `ty` its annotated type, both as written.
+    /// (`AtomicUsize::new`, `Arc::new`), `ty` its annotated type, both as written — or, for an
+    /// unannotated `Arc::new(Mutex::new(..))`, the type the nested constructors build
+    /// (`Arc<Mutex<_>>`).
     Local {
         init: Option<String>,
         ty: Option<String>,

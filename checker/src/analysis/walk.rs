@@ -635,6 +635,46 @@ fn macro_statics(mac: &syn::Macro) -> Vec<StaticDecl> {
     out
 }
 
+/// Sharing wrappers whose constructor's argument names the shared value's type.
+const SHARING_WRAPPERS: &[&str] = &["Arc", "Rc"];
+
+/// The type an unannotated `let` gets from nested constructors around a shared value:
+/// `Arc::new(RwLock::new(State::new()))` builds an `Arc<RwLock<State>>`, `Arc::new(Mutex::
+/// new(0))` an `Arc<Mutex<_>>` (an argument that is no constructor call is `_`). Only for an `Arc`/`Rc` constructor (the outermost), so that
+/// a lock shared through it is known as one; `None` for anything else.
+fn shared_constructor_type(e: &Expr) -> Option<String> {
+    fn ctor(e: &Expr, depth: usize) -> Option<String> {
+        let Expr::Call(c) = e else { return None };
+        let Expr::Path(p) = &*c.func else { return None };
+        let segs = &p.path.segments;
+        let n = segs.len();
+        if n < 2 || segs[n - 1].ident != "new" {
+            return None;
+        }
+        let ty = segs[n - 2].ident.to_string();
+        if !ty.starts_with(|c: char| c.is_ascii_uppercase()) {
+            return None;
+        }
+        let Some(arg) = c.args.first() else {
+            return Some(ty);
+        };
+        let inner = (depth < 8).then(|| ctor(arg, depth + 1)).flatten();
+        Some(format!("{ty}<{}>", inner.as_deref().unwrap_or("_")))
+    }
+    let Expr::Call(c) = e else { return None };
+    let Expr::Path(p) = &*c.func else { return None };
+    let n = p.path.segments.len();
+    let outer = n
+        .checked_sub(2)
+        .map(|i| p.path.segments[i].ident.to_string())?;
+    if !SHARING_WRAPPERS.contains(&outer.as_str()) || c.args.len() != 1 {
+        return None;
+    }
+    // The shared value must itself be built by a constructor.
+    ctor(c.args.first()?, 1)?;
+    ctor(e, 0)
+}
+
 /// The value of a string-literal expression.
 fn str_lit_value(e: &Expr) -> Option<String> {
     match e {
@@ -1178,7 +1218,11 @@ impl FnWalker {
                 self.bind_init = l.init.as_ref().and_then(|i| self.event_of(&i.expr));
                 self.bind_str = l.init.as_ref().and_then(|i| str_lit_value(&i.expr));
                 self.bind_field = l.init.as_ref().and_then(|i| self.field_read(&i.expr));
-                self.bind(&l.pat, &deps, None, init_path, alias);
+                let built = l
+                    .init
+                    .as_ref()
+                    .and_then(|i| shared_constructor_type(&i.expr));
+                self.bind(&l.pat, &deps, built, init_path, alias);
                 self.bind_init = None;
                 self.bind_str = None;
                 self.bind_field = None;
