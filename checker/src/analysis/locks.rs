@@ -286,12 +286,17 @@ pub fn held_at_in(func: &FnFacts, acq: &Acq<'_>, ev: &Event, edition: Edition) -
     if ev.id <= acq.id || acq.chain.contains(&ev.id) {
         return false;
     }
+    // A guard whose scope is a whole local-macro expansion (a temporary or binding of the
+    // transcriber's own code) has no known end inside it: taken as not held, rather than held
+    // through the rest of the invocation.
     if let Some(r) = acq.temporary_scope(edition) {
-        return r.contains(&ev.region);
+        return !func.is_expansion(&r) && r.contains(&ev.region);
     }
-    acq.holders
-        .iter()
-        .any(|b| b.scope.contains(&ev.region) && !dropped_between(func, &b.name, acq.id, ev.id))
+    acq.holders.iter().any(|b| {
+        !func.is_expansion(&b.scope)
+            && b.scope.contains(&ev.region)
+            && !dropped_between(func, &b.name, acq.id, ev.id)
+    })
 }
 
 /// Whether `ev` acts on the guarded data of `acq`: its receiver/target is rooted at a binding
@@ -1844,5 +1849,24 @@ mod tests {
             .map(|a| a.lock.clone())
             .collect();
         assert_eq!(locks, ["state", "n"]);
+    }
+
+    #[test]
+    fn guards_of_a_macros_own_code_end_inside_its_expansion() {
+        // `let _ = m.lock()` in the transcriber's loop is not live at the next iteration's
+        // lock (its statement is the whole expansion, with no end of its own inside it); the
+        // outer guard `g` is live at the second invocation (line 9).
+        let got = nested(
+            "macro_rules! spin { ($m:expr, $n:expr) => {
+                for _ in 0..$n { let _ = $m.lock().unwrap(); let _ = $m.lock().unwrap(); }
+            } }
+            impl Bank { fn f(&self) {
+                spin!(self.state, 3);
+                let g = self.state.lock().unwrap();
+                spin!(self.state, 1);
+            } }",
+            "Bank::f",
+        );
+        assert_eq!(got, [(9, 10, true), (9, 10, true)]);
     }
 }

@@ -426,6 +426,11 @@ pub struct FnFacts {
     pub returns: Deps,
     /// Every ordering comparison (`<`, `>`, `<=`, `>=`), in evaluation order.
     pub comparisons: Vec<Comparison>,
+    /// The regions of local-macro invocations whose expansion was walked (see
+    /// `analysis::macros`): every transcriber token has exactly this region, so a scope or
+    /// statement the transcriber closes ends where the invocation ends.
+    #[serde(default)]
+    pub expansions: Vec<Region>,
     /// Every `*e` dereference, in evaluation order.
     pub derefs: Vec<Deref>,
     /// Pattern-matched regions (see [`Case`]), in source order.
@@ -506,6 +511,16 @@ pub struct FileFacts {
 }
 
 impl FnFacts {
+    /// Whether `r` is a region of a walked local-macro expansion's own code
+    /// ([`FnFacts::expansions`]): inside an invocation and ending where it ends, as every
+    /// node closed by a transcriber token does (a scope or statement of the macro's code,
+    /// whose real end inside the expansion is not known).
+    pub fn is_expansion(&self, r: &Region) -> bool {
+        self.expansions
+            .iter()
+            .any(|x| x.contains(r) && r.end() == x.end())
+    }
+
     /// Whether the function is test code: a `#[test]` function or inside a `#[cfg(test)]`
     /// item (see [`crate::analysis::test_code`] for files that are test code by path).
     pub fn in_test_code(&self) -> bool {

@@ -426,6 +426,7 @@ impl ItemVisitor<'_> {
             exits: w.exits,
             continues: w.continues,
             comparisons: w.comparisons,
+            expansions: w.expansion_regions,
         });
         if self.depth < 16 {
             self.depth += 1;
@@ -839,6 +840,8 @@ struct FnWalker {
     macro_depth: usize,
     /// How many local-macro expansions this function has walked.
     expansions: usize,
+    /// Their invocation regions ([`FnFacts::expansions`]).
+    expansion_regions: Vec<Region>,
 }
 
 /// Local macros expanded inside each other at most this deep.
@@ -1573,6 +1576,10 @@ impl FnWalker {
             return None;
         }
         let tokens = self.macros.expand(mac)?;
+        let site = span::macro_invocation(mac);
+        if !self.expansion_regions.contains(&site) {
+            self.expansion_regions.push(site);
+        }
         let parsed = match syn::parse2::<Expr>(tokens.clone()) {
             Ok(e) => Expansion::Expr(e),
             Err(_) => Expansion::Stmts(Block::parse_within.parse2(tokens).ok()?),
