@@ -163,7 +163,32 @@ impl<'f> CrateIndex<'f> {
     ///
     /// Types are as written, except that `Self` in a return type is its impl's type. Empty for
     /// temporaries, pattern bindings and other locals of unknown type.
+    ///
+    /// A lazily initialized cell (`Lazy<T>`, `LazyLock<T>`, `OnceLock<T>`, `OnceCell<T>`, see
+    /// [`lazy_inner`]) is seen through to `T`: `REGISTRY.lock()` on a `Lazy<Mutex<..>>` static
+    /// locks a `Mutex`.
     pub fn declared_types<'a>(&'a self, func: &'a FnFacts, place: &'a Place) -> Vec<Cow<'a, str>> {
+        let mut types = self.declared_types_as_written(func, place);
+        for t in &mut types {
+            match t {
+                Cow::Borrowed(b) => *b = lazy_inner(b),
+                Cow::Owned(o) => {
+                    let inner = lazy_inner(o);
+                    if inner.len() != o.len() {
+                        *o = inner.to_string();
+                    }
+                }
+            }
+        }
+        types
+    }
+
+    /// [`CrateIndex::declared_types`] before lazy cells are seen through.
+    fn declared_types_as_written<'a>(
+        &'a self,
+        func: &'a FnFacts,
+        place: &'a Place,
+    ) -> Vec<Cow<'a, str>> {
         let text = place.text.trim_end_matches("[]");
         if let Some((_, member)) = text.rsplit_once('.') {
             if place.root == Root::SelfValue && text.matches('.').count() == 1 {
@@ -681,6 +706,53 @@ pub fn functions<'a>(files: &'a [&'a FileFacts]) -> impl Iterator<Item = (usize,
 /// For tests: the index of a one-file crate with `facts`, built over a leaked copy (the index
 /// borrows from the facts it is built from), so a test can keep both by value. Keys and
 /// texts agree with `facts`.
+
+/// Lazily initialized cells whose value is reached through them (`Deref`, or `get()` /
+/// `get_or_init(..)`): the type of interest of a place declared with one is its value's.
+const LAZY_CELLS: &[&str] = &[
+    "Lazy",
+    "LazyLock",
+    "LazyCell",
+    "OnceLock",
+    "OnceCell",
+    "SyncLazy",
+    "SyncOnceCell",
+];
+
+/// The value type inside a lazily initialized cell type as written (`once_cell::sync::Lazy<
+/// Mutex<u32>>` → `Mutex<u32>`, `LazyLock<T, fn() -> T>` → `T`, nested cells too); any other
+/// type unchanged.
+pub fn lazy_inner(ty: &str) -> &str {
+    let mut ty = ty.trim();
+    for _ in 0..4 {
+        let Some(lt) = ty.find('<') else { break };
+        if !ty.ends_with('>') || !LAZY_CELLS.contains(&last_segment(ty[..lt].trim())) {
+            break;
+        }
+        let args = &ty[lt + 1..ty.len() - 1];
+        // The first generic argument: up to a comma outside any brackets.
+        let mut depth = 0i32;
+        let mut end = args.len();
+        for (i, c) in args.char_indices() {
+            match c {
+                '<' | '(' | '[' => depth += 1,
+                '>' | ')' | ']' => depth -= 1,
+                ',' if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let inner = args[..end].trim();
+        if inner.is_empty() {
+            break;
+        }
+        ty = inner;
+    }
+    ty
+}
+
 #[cfg(test)]
 pub(crate) fn leaked_index(facts: &FileFacts) -> CrateIndex<'static> {
     let leaked: &'static FileFacts = Box::leak(Box::new(facts.clone()));
@@ -743,6 +815,24 @@ mod tests {
             .filter_map(|e| e.receiver.as_ref())
             .collect();
         check(&index, func, &recvs);
+    }
+
+    #[test]
+    fn lazy_cells_are_seen_through() {
+        assert_eq!(
+            lazy_inner("once_cell::sync::Lazy<Mutex<u32>>"),
+            "Mutex<u32>"
+        );
+        assert_eq!(
+            lazy_inner("LazyLock<RwLock<Vec<u8>>, fn() -> RwLock<Vec<u8>>>"),
+            "RwLock<Vec<u8>>"
+        );
+        assert_eq!(lazy_inner("OnceLock<Lazy<Mutex<()>>>"), "Mutex<()>");
+        // Not a cell, or a cell without arguments: unchanged.
+        assert_eq!(lazy_inner("Arc<Mutex<u32>>"), "Arc<Mutex<u32>>");
+        assert_eq!(lazy_inner("MyLazy<u32>"), "MyLazy<u32>");
+        assert_eq!(lazy_inner("Lazy<>"), "Lazy<>");
+        assert_eq!(lazy_inner("Lazy"), "Lazy");
     }
 
     #[test]

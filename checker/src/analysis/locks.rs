@@ -286,12 +286,17 @@ pub fn held_at_in(func: &FnFacts, acq: &Acq<'_>, ev: &Event, edition: Edition) -
     if ev.id <= acq.id || acq.chain.contains(&ev.id) {
         return false;
     }
+    // A guard whose scope is a whole local-macro expansion (a temporary or binding of the
+    // transcriber's own code) has no known end inside it: taken as not held, rather than held
+    // through the rest of the invocation.
     if let Some(r) = acq.temporary_scope(edition) {
-        return r.contains(&ev.region);
+        return !func.is_expansion(&r) && r.contains(&ev.region);
     }
-    acq.holders
-        .iter()
-        .any(|b| b.scope.contains(&ev.region) && !dropped_between(func, &b.name, acq.id, ev.id))
+    acq.holders.iter().any(|b| {
+        !func.is_expansion(&b.scope)
+            && b.scope.contains(&ev.region)
+            && !dropped_between(func, &b.name, acq.id, ev.id)
+    })
 }
 
 /// Whether `ev` acts on the guarded data of `acq`: its receiver/target is rooted at a binding
@@ -358,7 +363,7 @@ fn field_lock_id(index: &CrateIndex, func: &FnFacts, place: &Place) -> Option<Lo
     if place.root == Root::Static && !text.contains('.') {
         let name = crate::analysis::last_segment(text);
         let s = index.statics.get(name)?;
-        return is_lock_type(&s.ty).then(|| LockId(name.to_string()));
+        return is_lock_type(crate::index::lazy_inner(&s.ty)).then(|| LockId(name.to_string()));
     }
     if matches!(place.root, Root::Local { .. }) && !text.contains('.') {
         // A pattern binding of a lock field: name it by its struct or enum.
@@ -1750,5 +1755,118 @@ mod tests {
         assert!(!acts_through(func, &acqs[1], push));
         assert!(held_at(func, &acqs[0], push));
         assert!(reads_of(func, &acqs[0]).contains(&push.id));
+    }
+
+    #[test]
+    fn a_for_loops_iterable_temporaries_live_through_the_loop() {
+        // The guard in the iterable lives through the body (line 6); collected into a `Vec`
+        // first (line 8), it ends with that statement and the loop on line 9 is free.
+        let got = nested(
+            "impl Bank { fn f(&self) {
+                for x in self.log.lock().unwrap().iter() {
+                    self.log.lock().unwrap().push(*x);
+                }
+                let xs: Vec<u32> = self.log.lock().unwrap().iter().copied().collect();
+                for x in xs { self.log.lock().unwrap().push(x); }
+                for i in 0..*self.state.lock().unwrap() { self.log.lock().unwrap().push(i); }
+            } }",
+            "Bank::f",
+        );
+        assert_eq!(got, [(5, 6, true), (10, 10, false)]);
+    }
+
+    #[test]
+    fn locks_inside_local_macros_are_taken_where_the_macro_is_invoked() {
+        // `send!` expands to `remove!`, which write-locks the map while the loop's read guard
+        // is live (line 8, the invocation); the invocation after the loop holds nothing.
+        let got = nested(
+            "macro_rules! remove { ($s:expr, $k:expr) => { $s.write().unwrap(); drop($k); } }
+            macro_rules! send { ($s:expr, $k:expr, $m:expr) => {
+                if let Err(_) = $m.send($k) { remove!($s, $k); }
+            } }
+            impl Bank { fn f(&self, out: Out) {
+                for k in self.limits.read().unwrap().iter() {
+                    send!(self.limits, *k, out);
+                }
+                send!(self.limits, 0, out);
+            } }",
+            "Bank::f",
+        );
+        assert_eq!(got, [(9, 10, true)]);
+    }
+
+    #[test]
+    fn statics_of_lazy_static_and_lazy_cells_are_locks() {
+        // `lazy_static!` statics and `Lazy<..>` / `LazyLock<..>` statics of a lock type are
+        // locks named by the static; the plain `Lazy<Vec<..>>` is not.
+        let src = format!(
+            "{HEAD}lazy_static! {{ pub static ref REG: Mutex<Vec<u32>> = Mutex::new(Vec::new()); }}
+            static CELL: once_cell::sync::Lazy<RwLock<u32>> = Lazy::new(|| RwLock::new(0));
+            static L: std::sync::LazyLock<Mutex<u8>, fn() -> Mutex<u8>> = LazyLock::new(f);
+            static V: Lazy<Vec<u32>> = Lazy::new(Vec::new);
+            fn h() {{
+                let g = REG.lock().unwrap();
+                let r = CELL.read().unwrap();
+                let l = L.lock().unwrap();
+                let v = V.lock().unwrap();
+            }}"
+        );
+        let (facts, index) = crate_of(&src);
+        let (_, f) = func(&facts, "h");
+        let locks: Vec<String> = acquisitions(&index, f)
+            .iter()
+            .map(|a| a.lock.clone())
+            .collect();
+        assert_eq!(locks, ["REG", "CELL", "L"]);
+        let ids: Vec<Option<String>> = f
+            .events
+            .iter()
+            .filter_map(|e| e.receiver.as_ref())
+            .map(|p| lock_id(&index, f, p).map(|l| l.0))
+            .collect();
+        let named = |s: &str| Some(s.to_string());
+        assert_eq!(ids, [named("REG"), named("CELL"), named("L"), None]);
+    }
+
+    #[test]
+    fn a_local_built_as_an_arc_of_a_lock_is_a_lock() {
+        // `Arc::new(RwLock::new(..))` without an annotation: the nested constructors name
+        // the type. `Arc::new(Handle::new())` is no lock, whatever its methods are called.
+        let src = format!(
+            "{HEAD}fn g() {{
+                let state = Arc::new(RwLock::new(Sessions::new()));
+                let n = std::sync::Arc::new(Mutex::new(0));
+                let h = Arc::new(Handle::new());
+                state.read().unwrap();
+                n.lock().unwrap();
+                h.lock();
+            }}"
+        );
+        let (facts, index) = crate_of(&src);
+        let (_, f) = func(&facts, "g");
+        let locks: Vec<String> = acquisitions(&index, f)
+            .iter()
+            .map(|a| a.lock.clone())
+            .collect();
+        assert_eq!(locks, ["state", "n"]);
+    }
+
+    #[test]
+    fn guards_of_a_macros_own_code_end_inside_its_expansion() {
+        // `let _ = m.lock()` in the transcriber's loop is not live at the next iteration's
+        // lock (its statement is the whole expansion, with no end of its own inside it); the
+        // outer guard `g` is live at the second invocation (line 9).
+        let got = nested(
+            "macro_rules! spin { ($m:expr, $n:expr) => {
+                for _ in 0..$n { let _ = $m.lock().unwrap(); let _ = $m.lock().unwrap(); }
+            } }
+            impl Bank { fn f(&self) {
+                spin!(self.state, 3);
+                let g = self.state.lock().unwrap();
+                spin!(self.state, 1);
+            } }",
+            "Bank::f",
+        );
+        assert_eq!(got, [(9, 10, true), (9, 10, true)]);
     }
 }

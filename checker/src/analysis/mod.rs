@@ -23,6 +23,7 @@ pub mod atomics;
 pub mod db;
 mod deps;
 pub mod locks;
+mod macros;
 pub mod outcome;
 mod query;
 mod region;
@@ -77,7 +78,9 @@ pub enum Root {
     /// A function parameter.
     Param,
     /// A local binding; `init` is the constructor path of its initializer when it was a call
-    /// (`AtomicUsize::new`, `Arc::new`), `ty` its annotated type, both as written.
+    /// (`AtomicUsize::new`, `Arc::new`), `ty` its annotated type, both as written — or, for an
+    /// unannotated `Arc::new(Mutex::new(..))`, the type the nested constructors build
+    /// (`Arc<Mutex<_>>`).
     Local {
         init: Option<String>,
         ty: Option<String>,
@@ -323,13 +326,17 @@ pub enum ScrutineeKind {
     Match,
     IfLet,
     WhileLet,
+    /// The iterable of a `for` loop, evaluated once: its temporaries (a guard in
+    /// `for c in m.read().unwrap().iter()`) live until the loop ends.
+    ForIterable,
 }
 
 /// The matched expression of a `match`, `if let` or `while let`. Temporaries created in it
 /// (a lock guard in `match m.lock().unwrap().get(k)`) are not dropped at the end of the
 /// expression but live on: through every arm of a `match`, through the body of a `while let`
 /// (each iteration), and through the then-block of an `if let` — and, before Rust 2024, its
-/// `else` block too (the whole `if`).
+/// `else` block too (the whole `if`). A `for` loop's iterable is one too (`for` is a `match`
+/// on `IntoIterator::into_iter(iterable)`): its temporaries live through the whole loop.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct Scrutinee {
     pub kind: ScrutineeKind,
@@ -420,6 +427,11 @@ pub struct FnFacts {
     pub returns: Deps,
     /// Every ordering comparison (`<`, `>`, `<=`, `>=`), in evaluation order.
     pub comparisons: Vec<Comparison>,
+    /// The regions of local-macro invocations whose expansion was walked (see
+    /// `analysis::macros`): every transcriber token has exactly this region, so a scope or
+    /// statement the transcriber closes ends where the invocation ends.
+    #[serde(default)]
+    pub expansions: Vec<Region>,
     /// Every `*e` dereference, in evaluation order.
     pub derefs: Vec<Deref>,
     /// Pattern-matched regions (see [`Case`]), in source order.
@@ -500,6 +512,16 @@ pub struct FileFacts {
 }
 
 impl FnFacts {
+    /// Whether `r` is a region of a walked local-macro expansion's own code
+    /// ([`FnFacts::expansions`]): inside an invocation and ending where it ends, as every
+    /// node closed by a transcriber token does (a scope or statement of the macro's code,
+    /// whose real end inside the expansion is not known).
+    pub fn is_expansion(&self, r: &Region) -> bool {
+        self.expansions
+            .iter()
+            .any(|x| x.contains(r) && r.end() == x.end())
+    }
+
     /// Whether the function is test code: a `#[test]` function or inside a `#[cfg(test)]`
     /// item (see [`crate::analysis::test_code`] for files that are test code by path).
     pub fn in_test_code(&self) -> bool {

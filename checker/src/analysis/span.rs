@@ -64,6 +64,11 @@ pub(crate) fn stmt_macro(m: &syn::StmtMacro) -> Region {
     between(path_first(&m.mac.path), last)
 }
 
+/// The region of a macro invocation `path!( … )` itself (attributes and `;` left out).
+pub(crate) fn macro_invocation(m: &syn::Macro) -> Region {
+    between(path_first(&m.path), delimiter_close(&m.delimiter))
+}
+
 /// The region of a match arm (a pattern's span is cheap: patterns are small).
 pub(crate) fn arm(a: &syn::Arm) -> Region {
     let last = match (&a.comma, last(&a.body)) {

@@ -7,6 +7,7 @@ use crate::finding::Region;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::parse::discouraged::Speculative;
+use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{Block, Expr, Pat, Stmt};
@@ -21,6 +22,7 @@ pub fn analyze_file(file: &syn::File) -> FileFacts {
     let mut facts = FileFacts::default();
     let mut items = ItemVisitor {
         facts: &mut facts,
+        macros: std::rc::Rc::new(super::macros::MacroTable::of_file(file)),
         self_ty: Vec::new(),
         depth: 0,
         cfg_test: usize::from(is_cfg_test(&file.attrs)),
@@ -345,6 +347,8 @@ fn is_handle_method(m: &proc_macro2::Ident) -> bool {
 
 struct ItemVisitor<'a> {
     facts: &'a mut FileFacts,
+    /// The file's `macro_rules!` macros, expanded at invocations in function bodies.
+    macros: std::rc::Rc<super::macros::MacroTable>,
     self_ty: Vec<String>,
     depth: usize,
     /// How many enclosing items are `#[cfg(test)]` (for [`FnFacts::cfg_test`]).
@@ -369,7 +373,10 @@ pub(crate) fn is_cfg_test(attrs: &[syn::Attribute]) -> bool {
 
 impl ItemVisitor<'_> {
     fn function(&mut self, name: String, sig: &syn::Signature, block: &Block, item_region: Region) {
-        let mut w = FnWalker::default();
+        let mut w = FnWalker {
+            macros: self.macros.clone(),
+            ..FnWalker::default()
+        };
         let mut params = Vec::new();
         for input in &sig.inputs {
             match input {
@@ -419,6 +426,7 @@ impl ItemVisitor<'_> {
             exits: w.exits,
             continues: w.continues,
             comparisons: w.comparisons,
+            expansions: w.expansion_regions,
         });
         if self.depth < 16 {
             self.depth += 1;
@@ -571,6 +579,14 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
         });
     }
 
+    /// `lazy_static! { … }` and `thread_local! { … }` declare statics: each is a
+    /// [`StaticDecl`] of its written type, as an item `static` is.
+    fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
+        if m.ident.is_none() {
+            self.facts.statics.extend(macro_statics(&m.mac));
+        }
+    }
+
     fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
         self.facts.statics.push(StaticDecl {
             name: c.ident.to_string(),
@@ -579,6 +595,85 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
             str_value: str_lit_value(&c.expr),
         });
     }
+}
+
+/// The statics a `lazy_static!` (`[pub] static ref NAME: Ty = expr;`) or `thread_local!`
+/// (`[pub] static NAME: Ty = const { … } | expr;`) invocation declares, in order; empty for
+/// any other macro, and the ones before the first declaration that does not parse.
+fn macro_statics(mac: &syn::Macro) -> Vec<StaticDecl> {
+    let name = mac.path.segments.last().map(|s| s.ident.to_string());
+    if !matches!(name.as_deref(), Some("lazy_static" | "thread_local")) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let _ = mac.parse_body_with(|input: syn::parse::ParseStream| {
+        while !input.is_empty() {
+            syn::Attribute::parse_outer(input)?;
+            input.parse::<syn::Visibility>()?;
+            input.parse::<syn::Token![static]>()?;
+            if input.peek(syn::Token![ref]) {
+                input.parse::<syn::Token![ref]>()?;
+            }
+            let ident: syn::Ident = input.parse()?;
+            input.parse::<syn::Token![:]>()?;
+            let ty: syn::Type = input.parse()?;
+            input.parse::<syn::Token![=]>()?;
+            let value: Expr = input.parse()?;
+            out.push(StaticDecl {
+                name: ident.to_string(),
+                ty: type_text(&ty),
+                region: region(ident.span()),
+                str_value: str_lit_value(&value),
+            });
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<syn::Token![;]>()?;
+        }
+        let _: TokenStream = input.parse()?;
+        Ok(())
+    });
+    out
+}
+
+/// Sharing wrappers whose constructor's argument names the shared value's type.
+const SHARING_WRAPPERS: &[&str] = &["Arc", "Rc"];
+
+/// The type an unannotated `let` gets from nested constructors around a shared value:
+/// `Arc::new(RwLock::new(State::new()))` builds an `Arc<RwLock<State>>`, `Arc::new(Mutex::
+/// new(0))` an `Arc<Mutex<_>>` (an argument that is no constructor call is `_`). Only for an `Arc`/`Rc` constructor (the outermost), so that
+/// a lock shared through it is known as one; `None` for anything else.
+fn shared_constructor_type(e: &Expr) -> Option<String> {
+    fn ctor(e: &Expr, depth: usize) -> Option<String> {
+        let Expr::Call(c) = e else { return None };
+        let Expr::Path(p) = &*c.func else { return None };
+        let segs = &p.path.segments;
+        let n = segs.len();
+        if n < 2 || segs[n - 1].ident != "new" {
+            return None;
+        }
+        let ty = segs[n - 2].ident.to_string();
+        if !ty.starts_with(|c: char| c.is_ascii_uppercase()) {
+            return None;
+        }
+        let Some(arg) = c.args.first() else {
+            return Some(ty);
+        };
+        let inner = (depth < 8).then(|| ctor(arg, depth + 1)).flatten();
+        Some(format!("{ty}<{}>", inner.as_deref().unwrap_or("_")))
+    }
+    let Expr::Call(c) = e else { return None };
+    let Expr::Path(p) = &*c.func else { return None };
+    let n = p.path.segments.len();
+    let outer = n
+        .checked_sub(2)
+        .map(|i| p.path.segments[i].ident.to_string())?;
+    if !SHARING_WRAPPERS.contains(&outer.as_str()) || c.args.len() != 1 {
+        return None;
+    }
+    // The shared value must itself be built by a constructor.
+    ctor(c.args.first()?, 1)?;
+    ctor(e, 0)
 }
 
 /// The value of a string-literal expression.
@@ -739,6 +834,40 @@ struct FnWalker {
     /// ..)` → `self.shards[]`), taken by [`FnWalker::expr_closure`].
     closure_elem: Option<Place>,
     continues: Vec<Exit>,
+    /// The file's local macros ([`super::macros`]).
+    macros: std::rc::Rc<super::macros::MacroTable>,
+    /// How many local-macro expansions are being walked inside each other.
+    macro_depth: usize,
+    /// How many local-macro expansions this function has walked.
+    expansions: usize,
+    /// Their invocation regions ([`FnFacts::expansions`]).
+    expansion_regions: Vec<Region>,
+}
+
+/// Local macros expanded inside each other at most this deep.
+const MAX_MACRO_DEPTH: usize = 4;
+/// Local-macro expansions walked per function at most.
+const MAX_EXPANSIONS: usize = 256;
+
+/// A local macro's expansion, parsed: one expression, or statements.
+enum Expansion {
+    Expr(Expr),
+    Stmts(Vec<Stmt>),
+}
+
+impl Expansion {
+    /// The expansion as statements (an expression is one tail statement). Items are left
+    /// out: the walk sees the code of the invocation, not the items a macro defines.
+    fn into_stmts(self) -> Vec<Stmt> {
+        let stmts = match self {
+            Expansion::Expr(e) => vec![Stmt::Expr(e, None)],
+            Expansion::Stmts(s) => s,
+        };
+        stmts
+            .into_iter()
+            .filter(|s| !matches!(s, Stmt::Item(_)))
+            .collect()
+    }
 }
 
 /// Iterator adapters whose closure's first parameter is the current element.
@@ -1097,7 +1226,11 @@ impl FnWalker {
                 self.bind_init = l.init.as_ref().and_then(|i| self.event_of(&i.expr));
                 self.bind_str = l.init.as_ref().and_then(|i| str_lit_value(&i.expr));
                 self.bind_field = l.init.as_ref().and_then(|i| self.field_read(&i.expr));
-                self.bind(&l.pat, &deps, None, init_path, alias);
+                let built = l
+                    .init
+                    .as_ref()
+                    .and_then(|i| shared_constructor_type(&i.expr));
+                self.bind(&l.pat, &deps, built, init_path, alias);
                 self.bind_init = None;
                 self.bind_str = None;
                 self.bind_field = None;
@@ -1127,6 +1260,32 @@ impl FnWalker {
                 }
             }
             Stmt::Macro(m) => {
+                if m.mac.path.is_ident("lazy_static") || m.mac.path.is_ident("thread_local") {
+                    // Statics declared in the body: item-level declarations.
+                    self.nested_items.push(syn::Item::Macro(syn::ItemMacro {
+                        attrs: Vec::new(),
+                        ident: None,
+                        mac: m.mac.clone(),
+                        semi_token: m.semi_token,
+                    }));
+                    return Deps::new();
+                }
+                if let Some(stmts) = self.expansion(&m.mac).map(|t| t.into_stmts()) {
+                    // Statement position: the expansion's statements run in the enclosing
+                    // block (their bindings and guards live to its end).
+                    self.macro_depth += 1;
+                    let n = stmts.len();
+                    let mut last = Deps::new();
+                    for (i, s) in stmts.iter().enumerate() {
+                        last = self.stmt(s, is_last && m.semi_token.is_none() && i + 1 == n);
+                    }
+                    self.macro_depth -= 1;
+                    return if is_last && m.semi_token.is_none() {
+                        last
+                    } else {
+                        Deps::new()
+                    };
+                }
                 let deps = self.macro_call(&m.mac, span::stmt_macro(m));
                 if let Some(last) = self.events.last_mut() {
                     if last.kind == EventKind::Macro && last.region == span::stmt_macro(m) {
@@ -1438,7 +1597,57 @@ impl FnWalker {
         }
     }
 
+    /// The parsed expansion of a local macro invocation ([`super::macros`]), within the
+    /// depth and count limits; `None` for any other macro or an expansion that does not parse.
+    fn expansion(&mut self, mac: &syn::Macro) -> Option<Expansion> {
+        if self.macros.is_empty()
+            || self.macro_depth >= MAX_MACRO_DEPTH
+            || self.expansions >= MAX_EXPANSIONS
+        {
+            return None;
+        }
+        let tokens = self.macros.expand(mac)?;
+        let site = span::macro_invocation(mac);
+        if !self.expansion_regions.contains(&site) {
+            self.expansion_regions.push(site);
+        }
+        let parsed = match syn::parse2::<Expr>(tokens.clone()) {
+            Ok(e) => Expansion::Expr(e),
+            Err(_) => Expansion::Stmts(Block::parse_within.parse2(tokens).ok()?),
+        };
+        self.expansions += 1;
+        Some(parsed)
+    }
+
+    /// A macro call in expression position: a local macro's expansion walked in its place
+    /// (statements as a block), else a [`EventKind::Macro`] event with the arguments it parses.
     fn macro_call(&mut self, mac: &syn::Macro, span: Region) -> Deps {
+        if let Some(expansion) = self.expansion(mac) {
+            self.macro_depth += 1;
+            let out = match expansion {
+                Expansion::Expr(e) => self.expr(&e),
+                Expansion::Stmts(stmts) => {
+                    let block = Block {
+                        brace_token: syn::token::Brace::default(),
+                        stmts,
+                    };
+                    self.with_scope(span, |w| {
+                        let n = block.stmts.len();
+                        let mut last = Deps::new();
+                        for (i, s) in block.stmts.iter().enumerate() {
+                            last = w.stmt(s, i + 1 == n);
+                        }
+                        last
+                    })
+                }
+            };
+            self.macro_depth -= 1;
+            return out;
+        }
+        self.macro_call_event(mac, span)
+    }
+
+    fn macro_call_event(&mut self, mac: &syn::Macro, span: Region) -> Deps {
         let name = path_text(&mac.path);
         // Comma-separated expressions; when the tail is something else (`matches!(x, Pat)`,
         // `write!(f, ..)` with odd tails, DSLs) only the leading expression. One pass over the
@@ -1878,6 +2087,12 @@ impl FnWalker {
     }
 
     fn expr_for(&mut self, e: &Expr, f: &syn::ExprForLoop) -> Deps {
+        self.scrutinees.push(Scrutinee {
+            kind: ScrutineeKind::ForIterable,
+            expr: span::expr(&f.expr),
+            whole: span::expr(e),
+            then: span::block(&f.body),
+        });
         let it = self.expr(&f.expr);
         let elem = self.element_place(&f.expr);
         self.with_scope(span::expr(e), |this| {

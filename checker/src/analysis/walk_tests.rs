@@ -633,3 +633,87 @@ fn iteration_variables_stand_for_an_element() {
         "#]],
     );
 }
+
+#[test]
+fn local_macro_in_expression_position_is_walked_as_its_expansion() {
+    // `$m:expr` is spliced; the transcriber's `.lock()` runs on it; `bump!` is walked where
+    // it is invoked (between `a` and `b`), in order.
+    check(
+        r#"
+        macro_rules! bump {
+            ($m:expr, $by:expr) => {{ let mut g = $m.lock().unwrap(); *g += $by; }};
+        }
+        fn f(&self) { self.a(); bump!(self.total, 2); self.b(); }
+        "#,
+        expect![[r#"
+            fn f
+              e0 method a recv=self unused
+              e1 method lock recv=self.total
+              e2 method unwrap recv_deps={e1}
+              e3 assign += recv=g (2) recv_deps={e1,e2}
+              e4 method b recv=self unused
+              let g deps={e1,e2} init=e2
+              deref deps={e1,e2} after=3 write
+        "#]],
+    );
+}
+
+#[test]
+fn local_macro_in_statement_position_binds_in_the_enclosing_block() {
+    // Statement position: the expansion's statements (two of them, no braces) run in the
+    // enclosing block; repetitions expand once per argument; a nested local macro expands.
+    check(
+        r#"
+        macro_rules! each { ($($x:ident),*) => { $( $x.touch(); )* } }
+        macro_rules! both { ($a:ident, $b:ident) => { let n = $a.get(); each!($a, $b); } }
+        fn f(x: &X, y: &Y) { both!(x, y); y.set(n); }
+        "#,
+        expect![[r#"
+            fn f
+              e0 method get recv=x
+              e1 method touch recv=x unused
+              e2 method touch recv=y unused
+              e3 method set recv=y (n) data={e0} unused
+              let n deps={e0} init=e0
+        "#]],
+    );
+}
+
+#[test]
+fn unmatched_unknown_and_recursive_macros_stay_macro_events() {
+    // No rule matches `one!(a b)`; `vec!` is not local; `down!` recurses without end and
+    // stops at the depth limit; nothing panics.
+    check(
+        r#"
+        macro_rules! one { ($x:expr) => { $x.go() } }
+        macro_rules! down { ($($t:tt)*) => { down!($($t)* x) } }
+        fn f(a: A) { one!(a b); let v = vec![a]; down!(a); one!(a); }
+        "#,
+        expect![[r#"
+            fn f
+              e0 macro one (a) unused
+              e1 macro vec (a)
+              e2 macro down (a) unused
+              e3 method go recv=a unused
+              let v deps={e1} init=e1
+        "#]],
+    );
+}
+
+#[test]
+fn operator_arguments_keep_their_grouping() {
+    // `$e:expr` bound to `a + b` stays one operand: `scale((a + b) * c)`, as the compiler
+    // groups it, not `a + b * c`; a field chain is spliced as written.
+    check(
+        r#"
+        macro_rules! top { ($e:expr, $c:expr) => { scale($e * $c) } }
+        fn f(&self, a: u32, b: u32, c: u32) -> u32 { top!(a + b, c) + top!(self.k, c) }
+        "#,
+        expect![[r#"
+            fn f
+              e0 call scale ((a + b)* c)
+              e1 call scale (self.k * c)
+              returns={e0,e1}
+        "#]],
+    );
+}

@@ -59,8 +59,11 @@ declare_rule! {
     /// parameters of a lock type, fields two structs declare) are not in the graph. Two
     /// owners that each hold their own lock of the same protected struct (not a shared `Arc`)
     /// are merged anyway. Calls
-    /// resolve as for `relock-while-held`. `try_*` acquisitions add no edge, and neither does
-    /// a read guard taken while another read guard is held.
+    /// resolve as for `relock-while-held`. `try_*` acquisitions add no edge. Read guards count
+    /// where a thread waits: a read guard taken while another read guard is held waits only
+    /// for a thread that holds the second lock's write guard (A read then B read, against B
+    /// write then A write, deadlocks; two readers' paths in opposite orders do not). The
+    /// shortest cycle through an edge is the one judged.
     pub static LOCK_ORDER_INVERSION = {
         name: "lock-order-inversion",
         group: Deadlock,
@@ -81,6 +84,21 @@ struct Edge {
     /// The acquisition of `to`, or the call that reaches it.
     at: Region,
     taken: Option<Taken>,
+    /// Whether `from` is held exclusively (a write guard or a mutex).
+    held_write: bool,
+    /// Whether `to` is taken exclusively.
+    taken_write: bool,
+}
+
+/// Whether the threads on `cycle` (edge `k`: holds `from`, takes `to`) all wait: thread `k`
+/// waits for `to` when it takes it exclusively or thread `k + 1` holds it exclusively. Two
+/// read guards never wait for each other, but a read guard waits for a writer: holding A's
+/// read guard while taking B's, against holding B's write guard while taking A's, deadlocks.
+fn all_wait(edges: &[Edge], cycle: &[usize]) -> bool {
+    (0..cycle.len()).all(|k| {
+        let (this, next) = (&edges[cycle[k]], &edges[cycle[(k + 1) % cycle.len()]]);
+        this.taken_write || next.held_write
+    })
 }
 
 impl Rule for LockOrderInversion {
@@ -97,14 +115,16 @@ impl Rule for LockOrderInversion {
                 let (Some(from), Some(to)) = (&n.outer_id, &n.inner_id) else {
                     continue;
                 };
-                if from == to || !n.inner_blocks || (!outer.writable && !n.inner_writable) {
+                if from == to || !n.inner_blocks {
                     continue;
                 }
-                // One edge per (from, to, function).
-                if edges
-                    .iter()
-                    .any(|e| e.from == *from && e.to == *to && e.func == f.key)
+                // One edge per (from, to, function), exclusive where any of them is.
+                if let Some(e) = edges
+                    .iter_mut()
+                    .find(|e| e.from == *from && e.to == *to && e.func == f.key)
                 {
+                    e.held_write |= outer.writable;
+                    e.taken_write |= n.inner_writable;
                     continue;
                 }
                 edges.push(Edge {
@@ -114,6 +134,8 @@ impl Rule for LockOrderInversion {
                     held: outer.event(f.facts).region,
                     at: f.facts.events[n.at].region,
                     taken: n.taken.clone(),
+                    held_write: outer.writable,
+                    taken_write: n.inner_writable,
                 });
             }
         }
@@ -128,6 +150,9 @@ impl Rule for LockOrderInversion {
             };
             let mut cycle = vec![i];
             cycle.extend(path);
+            if !all_wait(&edges, &cycle) {
+                continue;
+            }
             let nodes: BTreeSet<&LockId> = cycle.iter().map(|&j| &edges[j].from).collect();
             if !reported.insert(nodes) {
                 continue;
