@@ -22,6 +22,7 @@ use crate::finding::{Finding, Label};
 use crate::rules::{event_region, finding, label, CrateContext, FileCx, RuleMeta};
 
 pub mod condvar_wait_without_loop;
+pub mod foreign_call_under_lock;
 pub mod lock_order_inversion;
 pub mod relock_while_held;
 pub mod rwlock_upgrade;
