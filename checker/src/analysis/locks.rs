@@ -546,8 +546,8 @@ pub struct LockSummary {
     /// A closure passed there runs with the lock held ([`callback_relocks`]).
     pub callbacks: HashMap<FnKey, Vec<HeldCall>>,
     /// Foreign code run by a function, itself or through in-crate calls ([`foreign_call`]):
-    /// the first such call found, for the functions that have one.
-    pub foreign: HashMap<FnKey, Foreign>,
+    /// the first such call found of each [`ForeignKind`], for the functions that have one.
+    pub foreign: HashMap<FnKey, Vec<Foreign>>,
 }
 
 /// What kind of code the crate does not show a call runs ([`foreign_call`]).
@@ -616,19 +616,42 @@ pub fn foreign_call(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<Fo
         EventKind::Call if ev.name.starts_with('(') && !ev.name.contains('|') => {
             Some(ForeignKind::StoredCallable)
         }
-        EventKind::Call => {
-            let (_, ty) = func.params.iter().find(|(n, _)| *n == ev.name)?;
-            let dyn_fn = ty.contains("dyn Fn") || ty.contains("dyn FnMut") || ty.contains("dyn FnOnce");
-            dyn_fn.then_some(ForeignKind::DynCallback)
+        // `f(..)` of a `dyn Fn…` parameter, or of a local that a pattern binds to a `dyn Fn…`
+        // field (`Behavior::Function { call, .. } => call(x)`: a closure stored earlier).
+        EventKind::Call if !ev.name.contains("::") => {
+            if let Some((_, ty)) = func.params.iter().find(|(n, _)| *n == ev.name) {
+                return is_dyn_fn(ty).then_some(ForeignKind::DynCallback);
+            }
+            let local = Place {
+                text: ev.name.clone(),
+                root: Root::Local {
+                    init: None,
+                    ty: None,
+                },
+            };
+            let types = index.declared_types(func, &local);
+            (!types.is_empty() && types.iter().all(|t| is_dyn_fn(t)))
+                .then_some(ForeignKind::StoredCallable)
         }
         _ => None,
     }
 }
 
+/// Whether a declared type is a trait object of a closure trait (`&dyn Fn(u32)`,
+/// `Box<dyn FnMut() + Send>`, `Arc<dyn Fn(&T)>`).
+fn is_dyn_fn(ty: &str) -> bool {
+    ["dyn Fn", "dyn FnMut", "dyn FnOnce"]
+        .iter()
+        .any(|d| ty.contains(d))
+}
+
 /// Whether a declared type is a waker (`Waker`, `Option<Waker>`, `std::task::Waker`), not an
 /// `AtomicWaker` or a list of them (whose overwrite the declaring crate implements).
 fn is_waker_type(ty: &str) -> bool {
-    let inner = ty.trim().trim_start_matches("Option<").trim_end_matches('>');
+    let inner = ty
+        .trim()
+        .trim_start_matches("Option<")
+        .trim_end_matches('>');
     crate::analysis::last_segment(inner.trim()) == "Waker"
 }
 
@@ -644,15 +667,17 @@ pub struct ForeignUnderLock {
     pub foreign: Foreign,
 }
 
-/// Every [`ForeignUnderLock`] of `func`, at most one per event (the first live guard). A guard
-/// handed to the call (`self.notify(guard)`: the callee decides when it ends), code in spawned
-/// closures and `#[test]` functions do not count; a `try_*` guard does.
+/// Every [`ForeignUnderLock`] of `func` whose kind `pick` accepts, at most one per event (the
+/// first live guard). A guard handed to the call (`self.notify(guard)`: the callee decides
+/// when it ends), `try_*` guards (in a scrutinee, the arm where the lock was busy has none),
+/// reentrant locks, code in spawned closures and `#[test]` functions do not count.
 pub fn foreign_under_lock(
     index: &CrateIndex,
     summary: &LockSummary,
     key: FnKey,
     func: &FnFacts,
     nesting: &Nesting<'_>,
+    pick: impl Fn(ForeignKind) -> bool,
 ) -> Vec<ForeignUnderLock> {
     let mut out = Vec::new();
     if func.is_test || nesting.acqs.is_empty() {
@@ -666,13 +691,14 @@ pub fn foreign_under_lock(
         {
             continue;
         }
-        let direct = foreign_call(index, func, ev);
+        let direct = foreign_call(index, func, ev).filter(|k| pick(*k));
         let through = || {
             let (callee, _) = crate_callee(index, func, ev)?;
             if callee == key {
                 return None;
             }
-            summary.foreign.get(&callee).filter(|f| f.via.len() < 8)
+            let found = summary.foreign.get(&callee)?;
+            found.iter().find(|f| pick(f.kind) && f.via.len() < 8)
         };
         let foreign = match direct {
             Some(kind) => Foreign {
@@ -697,6 +723,7 @@ pub fn foreign_under_lock(
                 .as_ref()
                 .is_some_and(|p| is_reentrant(index, func, p));
             !reentrant
+                && !a.is_try(func)
                 && held_at_in(func, a, ev, index.edition)
                 && !moved_into(func, a, ev)
                 && !(runs_elsewhere(func, ev) && !runs_elsewhere(func, a.event(func)))
@@ -1327,26 +1354,33 @@ impl LockSummary {
         }
         // Direct foreign calls; a `dyn` callback parameter is the caller's own closure, so
         // only the function that calls it counts it (not its callers).
-        let mut foreign: HashMap<FnKey, Foreign> = HashMap::new();
+        let mut foreign: HashMap<FnKey, Vec<Foreign>> = HashMap::new();
         for (fi, facts) in files.iter().enumerate() {
             for (i, func) in facts.functions.iter().enumerate() {
                 let key = FnKey { file: fi, func: i };
                 if func.is_test {
                     continue;
                 }
-                let first = func.events.iter().find_map(|ev| {
-                    let kind = foreign_call(index, func, ev)?;
-                    (kind != ForeignKind::DynCallback && !runs_elsewhere(func, ev)).then(|| {
-                        Foreign {
-                            kind,
-                            text: foreign_text(ev),
-                            at: (key, ev.region),
-                            via: Vec::new(),
-                        }
-                    })
-                });
-                if let Some(f) = first {
-                    foreign.insert(key, f);
+                let mut mine: Vec<Foreign> = Vec::new();
+                for ev in &func.events {
+                    let Some(kind) = foreign_call(index, func, ev) else {
+                        continue;
+                    };
+                    if kind == ForeignKind::DynCallback
+                        || runs_elsewhere(func, ev)
+                        || mine.iter().any(|f| f.kind == kind)
+                    {
+                        continue;
+                    }
+                    mine.push(Foreign {
+                        kind,
+                        text: foreign_text(ev),
+                        at: (key, ev.region),
+                        via: Vec::new(),
+                    });
+                }
+                if !mine.is_empty() {
+                    foreign.insert(key, mine);
                 }
             }
         }
@@ -1411,18 +1445,20 @@ impl LockSummary {
         for _ in 0..32 {
             let mut changed = false;
             for (caller, cs) in &calls {
-                if foreign.contains_key(caller) {
-                    continue;
-                }
-                let found = cs.iter().find_map(|(callee, _, region)| {
-                    let f = foreign.get(callee).filter(|f| f.via.len() < 8)?;
-                    let mut f = f.clone();
-                    f.via.insert(0, (*caller, *region));
-                    Some(f)
-                });
-                if let Some(f) = found {
-                    foreign.insert(*caller, f);
-                    changed = true;
+                for (callee, _, region) in cs {
+                    let Some(inner) = foreign.get(callee).cloned() else {
+                        continue;
+                    };
+                    let mine = foreign.entry(*caller).or_default();
+                    for f in inner {
+                        if f.via.len() >= 8 || mine.iter().any(|m| m.kind == f.kind) {
+                            continue;
+                        }
+                        let mut f = f;
+                        f.via.insert(0, (*caller, *region));
+                        mine.push(f);
+                        changed = true;
+                    }
                 }
             }
             if !changed {

@@ -99,6 +99,7 @@ pub static RULES: &[&dyn Rule] = &[
     &deadlock::lock_order_inversion::LockOrderInversion,
     &deadlock::condvar_wait_without_loop::CondvarWaitWithoutLoop,
     &deadlock::foreign_call_under_lock::ForeignCallUnderLock,
+    &deadlock::wake_under_lock::WakeUnderLock,
 ];
 
 /// Rules reported by the filter stage rather than by a query over facts.
