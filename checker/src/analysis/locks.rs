@@ -726,7 +726,7 @@ pub fn foreign_under_lock(
                 && !a.is_try(func)
                 && held_at_in(func, a, ev, index.edition)
                 && !moved_into(func, a, ev)
-                && !(runs_elsewhere(func, ev) && !runs_elsewhere(func, a.event(func)))
+                && (!runs_elsewhere(func, ev) || runs_elsewhere(func, a.event(func)))
         });
         if let Some(outer) = outer {
             out.push(ForeignUnderLock {
