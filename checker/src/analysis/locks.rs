@@ -550,6 +550,208 @@ pub struct LockSummary {
     /// themselves is live (`fn with_state(&self, f: impl FnOnce(&S)) { f(&self.state.lock()) }`).
     /// A closure passed there runs with the lock held ([`callback_relocks`]).
     pub callbacks: HashMap<FnKey, Vec<HeldCall>>,
+    /// Foreign code run by a function, itself or through in-crate calls ([`foreign_call`]):
+    /// the first such call found of each [`ForeignKind`], for the functions that have one.
+    pub foreign: HashMap<FnKey, Vec<Foreign>>,
+}
+
+/// What kind of code the crate does not show a call runs ([`foreign_call`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForeignKind {
+    /// `waker.wake()` / `wake_by_ref()`: a function of whoever built the waker.
+    Wake,
+    /// An overwrite that drops the previous `Waker` (`*slot = Some(cx.waker().clone())`): its
+    /// drop runs the waker's vtable too.
+    WakerDrop,
+    /// A call of a function value read from a place (`(self.hook)(..)`,
+    /// `(vtable.cancel)(ptr)`): a stored callback or a hand-made vtable.
+    StoredCallable,
+    /// A call of a `dyn Fn…` parameter (`f: &dyn Fn(..)`, `Box<dyn FnMut(..)>`): whatever the
+    /// caller passed.
+    DynCallback,
+}
+
+/// A foreign call a function makes (or reaches through in-crate calls).
+#[derive(Clone, Debug)]
+pub struct Foreign {
+    pub kind: ForeignKind,
+    /// The code called, as written (`waker.wake`, `(vtable.cancel)`, `f`).
+    pub text: String,
+    /// Where: the function and the call's region.
+    pub at: (FnKey, Region),
+    /// The calls from the summarized function down to `at`, outermost first.
+    pub via: Vec<(FnKey, Region)>,
+}
+
+/// Whether `ev` runs code the crate does not show, which may do anything — lock again what the
+/// caller holds included ([`ForeignKind`]). A `wake` that resolves to exactly one crate
+/// function is that function (followed by the summary), not foreign; a `wake` on a receiver
+/// of unknown or foreign type is a `Waker`'s. The waker overwrite is an assignment (not `let`,
+/// not `mem::replace`) whose value is built from `cx.waker()` (the task's new waker), or of a
+/// place declared as a `Waker`.
+pub fn foreign_call(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<ForeignKind> {
+    match &ev.kind {
+        EventKind::MethodCall
+            if (ev.name == "wake" || ev.name == "wake_by_ref") && ev.args.is_empty() =>
+        {
+            (crate_callee(index, func, ev).is_none()).then_some(ForeignKind::Wake)
+        }
+        EventKind::Assign { op: None } => {
+            let value = ev.args.first()?;
+            // The value's events come right before the assignment, inside its region.
+            let new_waker = func.events[..ev.id]
+                .iter()
+                .rev()
+                .take_while(|e| ev.region.contains(&e.region))
+                .any(|e| {
+                    e.kind == EventKind::MethodCall
+                        && e.name == "waker"
+                        && e.args.is_empty()
+                        && value.region.contains(&e.region)
+                });
+            let declared = ev
+                .receiver
+                .as_ref()
+                .and_then(|p| index.type_of(func, p))
+                .is_some_and(|t| is_waker_type(&t));
+            (new_waker || declared).then_some(ForeignKind::WakerDrop)
+        }
+        // `(self.hook)(..)`, `(vtable.cancel)(..)`, `(*f)(..)`; an immediately called closure
+        // literal `(|| ..)()` is code written here.
+        EventKind::Call if ev.name.starts_with('(') && !ev.name.contains('|') => {
+            Some(ForeignKind::StoredCallable)
+        }
+        // `f(..)` of a `dyn Fn…` parameter, or of a local that a pattern binds to a `dyn Fn…`
+        // field (`Behavior::Function { call, .. } => call(x)`: a closure stored earlier).
+        EventKind::Call if !ev.name.contains("::") => {
+            if let Some((_, ty)) = func.params.iter().find(|(n, _)| *n == ev.name) {
+                return is_dyn_fn(ty).then_some(ForeignKind::DynCallback);
+            }
+            let local = Place {
+                text: ev.name.clone(),
+                root: Root::Local {
+                    init: None,
+                    ty: None,
+                },
+            };
+            let types = index.declared_types(func, &local);
+            (!types.is_empty() && types.iter().all(|t| is_dyn_fn(t)))
+                .then_some(ForeignKind::StoredCallable)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a declared type is a trait object of a closure trait (`&dyn Fn(u32)`,
+/// `Box<dyn FnMut() + Send>`, `Arc<dyn Fn(&T)>`).
+fn is_dyn_fn(ty: &str) -> bool {
+    ["dyn Fn", "dyn FnMut", "dyn FnOnce"]
+        .iter()
+        .any(|d| ty.contains(d))
+}
+
+/// Whether a declared type is a waker (`Waker`, `Option<Waker>`, `std::task::Waker`), not an
+/// `AtomicWaker` or a list of them (whose overwrite the declaring crate implements).
+fn is_waker_type(ty: &str) -> bool {
+    let inner = ty
+        .trim()
+        .trim_start_matches("Option<")
+        .trim_end_matches('>');
+    crate::analysis::last_segment(inner.trim()) == "Waker"
+}
+
+/// A call of foreign code ([`foreign_call`]) while a guard of a lock is live, in one function:
+/// directly, or through a call of an in-crate function that makes one ([`LockSummary::foreign`]).
+#[derive(Clone, Debug)]
+pub struct ForeignUnderLock {
+    /// Index of the live guard's acquisition in [`Nesting::acqs`].
+    pub outer: usize,
+    /// The foreign call, or the in-crate call that reaches it.
+    pub at: EventId,
+    /// What is called in the end; `via` is empty for a direct call.
+    pub foreign: Foreign,
+}
+
+/// Every [`ForeignUnderLock`] of `func` whose kind `pick` accepts, at most one per event (the
+/// first live guard). A guard handed to the call (`self.notify(guard)`: the callee decides
+/// when it ends), `try_*` guards (in a scrutinee, the arm where the lock was busy has none),
+/// reentrant locks, code in spawned closures and `#[test]` functions do not count.
+pub fn foreign_under_lock(
+    index: &CrateIndex,
+    summary: &LockSummary,
+    key: FnKey,
+    func: &FnFacts,
+    nesting: &Nesting<'_>,
+    pick: impl Fn(ForeignKind) -> bool,
+) -> Vec<ForeignUnderLock> {
+    let mut out = Vec::new();
+    if func.is_test || nesting.acqs.is_empty() {
+        return out;
+    }
+    for ev in &func.events {
+        if !matches!(
+            ev.kind,
+            EventKind::MethodCall | EventKind::Call | EventKind::Assign { .. }
+        ) || nesting.acqs.iter().any(|a| a.id == ev.id)
+        {
+            continue;
+        }
+        let direct = foreign_call(index, func, ev).filter(|k| pick(*k));
+        let through = || {
+            let (callee, _) = crate_callee(index, func, ev)?;
+            if callee == key {
+                return None;
+            }
+            let found = summary.foreign.get(&callee)?;
+            found.iter().find(|f| pick(f.kind) && f.via.len() < 8)
+        };
+        let foreign = match direct {
+            Some(kind) => Foreign {
+                kind,
+                text: foreign_text(ev),
+                at: (key, ev.region),
+                via: Vec::new(),
+            },
+            None => match through() {
+                Some(f) => {
+                    let mut f = f.clone();
+                    f.via.insert(0, (key, ev.region));
+                    f
+                }
+                None => continue,
+            },
+        };
+        let outer = nesting.acqs.iter().position(|a| {
+            let reentrant = a
+                .event(func)
+                .receiver
+                .as_ref()
+                .is_some_and(|p| is_reentrant(index, func, p));
+            !reentrant
+                && !a.is_try(func)
+                && held_at_in(func, a, ev, index.edition)
+                && !moved_into(func, a, ev)
+                && (!runs_elsewhere(func, ev) || runs_elsewhere(func, a.event(func)))
+        });
+        if let Some(outer) = outer {
+            out.push(ForeignUnderLock {
+                outer,
+                at: ev.id,
+                foreign,
+            });
+        }
+    }
+    out
+}
+
+/// How a foreign call reads in a message: the receiver and method (`waker.wake`), the target
+/// of an overwrite, or the called expression.
+fn foreign_text(ev: &Event) -> String {
+    match (&ev.kind, &ev.receiver) {
+        (EventKind::MethodCall, Some(r)) => format!("{}.{}", r.text, ev.name),
+        (EventKind::Assign { .. }, Some(r)) => r.text.clone(),
+        _ => ev.name.clone(),
+    }
 }
 
 /// A callable parameter that a function calls (or passes on) while it holds a lock.
@@ -1155,12 +1357,45 @@ impl LockSummary {
                 getters.insert(*key, t.clone());
             }
         }
+        // Direct foreign calls; a `dyn` callback parameter is the caller's own closure, so
+        // only the function that calls it counts it (not its callers).
+        let mut foreign: HashMap<FnKey, Vec<Foreign>> = HashMap::new();
+        for (fi, facts) in files.iter().enumerate() {
+            for (i, func) in facts.functions.iter().enumerate() {
+                let key = FnKey { file: fi, func: i };
+                if func.is_test {
+                    continue;
+                }
+                let mut mine: Vec<Foreign> = Vec::new();
+                for ev in &func.events {
+                    let Some(kind) = foreign_call(index, func, ev) else {
+                        continue;
+                    };
+                    if kind == ForeignKind::DynCallback
+                        || runs_elsewhere(func, ev)
+                        || mine.iter().any(|f| f.kind == kind)
+                    {
+                        continue;
+                    }
+                    mine.push(Foreign {
+                        kind,
+                        text: foreign_text(ev),
+                        at: (key, ev.region),
+                        via: Vec::new(),
+                    });
+                }
+                if !mine.is_empty() {
+                    foreign.insert(key, mine);
+                }
+            }
+        }
         // A crate that locks nothing named has nothing to propagate.
-        if takes.is_empty() {
+        if takes.is_empty() && foreign.is_empty() {
             return LockSummary {
                 takes,
                 getters,
                 callbacks,
+                foreign,
             };
         }
         for (fi, facts) in files.iter().enumerate() {
@@ -1210,10 +1445,36 @@ impl LockSummary {
                 break;
             }
         }
+        // The same for foreign calls: a function reaches one when a callee does (the first
+        // found, bounded like the takes).
+        for _ in 0..32 {
+            let mut changed = false;
+            for (caller, cs) in &calls {
+                for (callee, _, region) in cs {
+                    let Some(inner) = foreign.get(callee).cloned() else {
+                        continue;
+                    };
+                    let mine = foreign.entry(*caller).or_default();
+                    for f in inner {
+                        if f.via.len() >= 8 || mine.iter().any(|m| m.kind == f.kind) {
+                            continue;
+                        }
+                        let mut f = f;
+                        f.via.insert(0, (*caller, *region));
+                        mine.push(f);
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
         LockSummary {
             takes,
             getters,
             callbacks,
+            foreign,
         }
     }
 

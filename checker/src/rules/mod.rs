@@ -98,6 +98,8 @@ pub static RULES: &[&dyn Rule] = &[
     &deadlock::rwlock_upgrade::RwlockUpgrade,
     &deadlock::lock_order_inversion::LockOrderInversion,
     &deadlock::condvar_wait_without_loop::CondvarWaitWithoutLoop,
+    &deadlock::foreign_call_under_lock::ForeignCallUnderLock,
+    &deadlock::wake_under_lock::WakeUnderLock,
 ];
 
 /// Rules reported by the filter stage rather than by a query over facts.

@@ -16,15 +16,17 @@
 //! [`Nesting`]: crate::analysis::locks::Nesting
 //! [`LockSummary`]: crate::analysis::locks::LockSummary
 
-use crate::analysis::locks::{Acq, Nested, Nesting};
+use crate::analysis::locks::{foreign_under_lock, Acq, ForeignKind, Nested, Nesting};
 use crate::analysis::FnFacts;
 use crate::finding::{Finding, Label};
 use crate::rules::{event_region, finding, label, CrateContext, FileCx, RuleMeta};
 
 pub mod condvar_wait_without_loop;
+pub mod foreign_call_under_lock;
 pub mod lock_order_inversion;
 pub mod relock_while_held;
 pub mod rwlock_upgrade;
+pub mod wake_under_lock;
 
 /// The finding of a nested acquisition of the same lock: at the second acquisition (or the
 /// call that reaches it), labelled with where the live guard was taken and, through a call,
@@ -202,6 +204,102 @@ pub fn report_same_lock(
             if n.same && n.inner_blocks && pick(&nesting.acqs[n.outer], n) {
                 out.push(report(meta, cx, file, f.facts, nesting, n, help));
             }
+        }
+    }
+}
+
+/// The findings of a foreign call made while a guard is live
+/// ([`foreign_under_lock`](crate::analysis::locks::foreign_under_lock)) of the kinds `pick`
+/// accepts: at the call (or the in-crate call that reaches it), labelled with the guard's
+/// acquisition and the path to the foreign call. Shared by `foreign-call-under-lock` and
+/// `wake-under-lock`.
+pub fn report_foreign(
+    meta: &'static RuleMeta,
+    cx: &CrateContext<'_>,
+    pick: impl Fn(ForeignKind) -> bool + Copy,
+    out: &mut Vec<Finding>,
+) {
+    let summary = cx.lock_summary();
+    for (file, f) in cx.keyed_functions() {
+        let nesting = cx.nesting(f.key);
+        for u in foreign_under_lock(cx.index, summary, f.key, f.facts, nesting, pick) {
+            let func = f.facts;
+            let outer = &nesting.acqs[u.outer];
+            let outer_ev = outer.event(func);
+            let at = &func.events[u.at];
+            let lock = if outer.lock.is_empty() {
+                "the lock".to_string()
+            } else {
+                format!("`{}`", outer.lock)
+            };
+            let what = u.foreign.text.as_str();
+            let code = match u.foreign.kind {
+                ForeignKind::Wake => format!("`{what}()` runs the waker's own code"),
+                ForeignKind::WakerDrop => {
+                    format!("overwriting `{what}` drops the old waker, which runs its own code")
+                }
+                ForeignKind::StoredCallable => {
+                    format!("`{what}` calls a function value stored in a field")
+                }
+                ForeignKind::DynCallback => format!("`{what}` calls a `dyn` callback"),
+            };
+            let help = match u.foreign.kind {
+                ForeignKind::Wake | ForeignKind::WakerDrop => {
+                    "collect the wakers under the lock, end the guard, then wake them (move an \
+                     old waker out with `mem::replace` and drop it after the guard)"
+                }
+                ForeignKind::StoredCallable | ForeignKind::DynCallback => {
+                    "end the guard before calling: copy what the callback needs out of the \
+                     guarded state first, or take one item under the lock and call after the \
+                     guard"
+                }
+            };
+            let message = if u.foreign.via.is_empty() {
+                format!(
+                    "{code} while the guard of {lock} from line {} is live: if that code \
+                     calls back into this type, it locks {lock} again and the thread waits \
+                     for itself",
+                    outer_ev.region.line
+                )
+            } else {
+                format!(
+                    "`{}` reaches foreign code ({code}) while the guard of {lock} from line \
+                     {} is live: if that code calls back into this type, it locks {lock} \
+                     again and the thread waits for itself",
+                    crate::analysis::last_segment(&at.name),
+                    outer_ev.region.line
+                )
+            };
+            let mut out_f = finding(meta, file, event_region(at), message, help.to_string());
+            label(
+                &mut out_f,
+                event_region(outer_ev),
+                format!("{lock} is locked here"),
+            );
+            for (i, (k, region)) in u.foreign.via.iter().enumerate().skip(1) {
+                let caller = &cx.files[k.file].facts.functions[k.func];
+                push_label(
+                    &mut out_f,
+                    cx,
+                    file,
+                    k.file,
+                    *region,
+                    format!("`{}` calls on here (step {i})", caller.short_name()),
+                );
+            }
+            if !u.foreign.via.is_empty() {
+                let (k, region) = u.foreign.at;
+                let callee = &cx.files[k.file].facts.functions[k.func];
+                push_label(
+                    &mut out_f,
+                    cx,
+                    file,
+                    k.file,
+                    region,
+                    format!("`{}` calls `{what}` here", callee.short_name()),
+                );
+            }
+            out.push(out_f);
         }
     }
 }
