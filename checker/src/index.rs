@@ -703,10 +703,6 @@ pub fn functions<'a>(files: &'a [&'a FileFacts]) -> impl Iterator<Item = (usize,
         .flat_map(|(i, f)| f.functions.iter().map(move |func| (i, func)))
 }
 
-/// For tests: the index of a one-file crate with `facts`, built over a leaked copy (the index
-/// borrows from the facts it is built from), so a test can keep both by value. Keys and
-/// texts agree with `facts`.
-
 /// Lazily initialized cells whose value is reached through them (`Deref`, or `get()` /
 /// `get_or_init(..)`): the type of interest of a place declared with one is its value's.
 const LAZY_CELLS: &[&str] = &[
@@ -753,6 +749,9 @@ pub fn lazy_inner(ty: &str) -> &str {
     ty
 }
 
+/// For tests: the index of a one-file crate with `facts`, built over a leaked copy (the index
+/// borrows from the facts it is built from), so a test can keep both by value. Keys and
+/// texts agree with `facts`.
 #[cfg(test)]
 pub(crate) fn leaked_index(facts: &FileFacts) -> CrateIndex<'static> {
     let leaked: &'static FileFacts = Box::leak(Box::new(facts.clone()));

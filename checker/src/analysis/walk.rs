@@ -851,7 +851,7 @@ const MAX_EXPANSIONS: usize = 256;
 
 /// A local macro's expansion, parsed: one expression, or statements.
 enum Expansion {
-    Expr(Expr),
+    Expr(Box<Expr>),
     Stmts(Vec<Stmt>),
 }
 
@@ -860,7 +860,7 @@ impl Expansion {
     /// out: the walk sees the code of the invocation, not the items a macro defines.
     fn into_stmts(self) -> Vec<Stmt> {
         let stmts = match self {
-            Expansion::Expr(e) => vec![Stmt::Expr(e, None)],
+            Expansion::Expr(e) => vec![Stmt::Expr(*e, None)],
             Expansion::Stmts(s) => s,
         };
         stmts
@@ -1612,7 +1612,7 @@ impl FnWalker {
             self.expansion_regions.push(site);
         }
         let parsed = match syn::parse2::<Expr>(tokens.clone()) {
-            Ok(e) => Expansion::Expr(e),
+            Ok(e) => Expansion::Expr(Box::new(e)),
             Err(_) => Expansion::Stmts(Block::parse_within.parse2(tokens).ok()?),
         };
         self.expansions += 1;

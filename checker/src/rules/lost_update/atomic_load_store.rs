@@ -179,7 +179,7 @@ fn serialized(
     // `Release` that nothing else acquires orders nothing, and the load→store pair is an
     // ordinary check-then-set that two writers can race through.
     if !is_counting_rmw(load)
-        && ((ordering == MemOrdering::Release && acquired_elsewhere(func, &store_place, acquirers))
+        && ((ordering == MemOrdering::Release && acquired_elsewhere(func, store_place, acquirers))
             || func.events.iter().any(is_fence_call))
     {
         return true;
