@@ -238,3 +238,104 @@ fn rule_import_check_sees_sibling_imports() {
         ]
     );
 }
+
+/// Functions longer than this many lines in `analysis/`, `rules/` and the model runner must
+/// say why they are one piece: a `//` or doc comment among the lines right above or at the
+/// top of the body containing "one piece" (issue 18). Long functions are where a second
+/// meaning of a fact hides; splitting them names the steps.
+const MAX_FN_LINES: usize = 120;
+
+/// Every `fn` (free, inherent, trait method, nested) of `file` with its name, first line and
+/// length in lines.
+fn fn_lengths(src: &str) -> Vec<(String, usize, usize)> {
+    struct V(Vec<(String, usize, usize)>);
+    impl V {
+        fn push(&mut self, name: &syn::Ident, span: proc_macro2::Span) {
+            let (start, end) = (span.start().line, span.end().line);
+            self.0.push((name.to_string(), start, end + 1 - start));
+        }
+    }
+    impl<'a> syn::visit::Visit<'a> for V {
+        fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
+            self.push(&f.sig.ident, syn::spanned::Spanned::span(&f.block));
+            syn::visit::visit_item_fn(self, f);
+        }
+        fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
+            self.push(&f.sig.ident, syn::spanned::Spanned::span(&f.block));
+            syn::visit::visit_impl_item_fn(self, f);
+        }
+        fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
+            if let Some(b) = &f.default {
+                self.push(&f.sig.ident, syn::spanned::Spanned::span(b));
+            }
+            syn::visit::visit_trait_item_fn(self, f);
+        }
+    }
+    let Ok(file) = syn::parse_file(src) else {
+        return Vec::new();
+    };
+    let mut v = V(Vec::new());
+    syn::visit::Visit::visit_file(&mut v, &file);
+    v.0
+}
+
+/// Whether the function starting at `line` (1-based, the body's `{`) carries a "one piece"
+/// comment in the 12 lines above it or the first 3 lines of its body.
+fn says_one_piece(lines: &[&str], line: usize) -> bool {
+    let from = line.saturating_sub(13);
+    let to = (line + 3).min(lines.len());
+    lines[from..to]
+        .iter()
+        .any(|l| l.trim_start().starts_with("//") && l.to_lowercase().contains("one piece"))
+}
+
+fn rs_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rs_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn long_functions_say_why_they_are_one_piece() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src/analysis", "src/rules", "../src/runner"] {
+        rs_files(&root.join(dir), &mut files);
+    }
+    assert!(files.len() > 20, "the walk found the sources");
+    let mut long = Vec::new();
+    for path in &files {
+        let src = std::fs::read_to_string(path).unwrap();
+        let lines: Vec<&str> = src.lines().collect();
+        for (name, line, len) in fn_lengths(&src) {
+            if len > MAX_FN_LINES && !says_one_piece(&lines, line) {
+                long.push(format!("{}:{line} `{name}` ({len} lines)", path.display()));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines without a \"one piece\" comment:\n{}",
+        long.join("\n")
+    );
+}
+
+/// The length check measures what it says: a 130-line body is long, a commented one is not.
+#[test]
+fn function_length_check_sees_long_bodies() {
+    let body = "    let x = 1;\n".repeat(130);
+    let src = format!("fn long() {{\n{body}}}\nfn short() {{}}\n");
+    let lens = fn_lengths(&src);
+    assert_eq!(lens[0], ("long".to_string(), 1, 132));
+    assert_eq!(lens[1].2, 1);
+    let commented = format!("// one piece: a state machine\n{src}");
+    let lines: Vec<&str> = commented.lines().collect();
+    assert!(says_one_piece(&lines, 2));
+    let lines: Vec<&str> = src.lines().collect();
+    assert!(!says_one_piece(&lines, 1));
+}

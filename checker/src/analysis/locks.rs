@@ -1313,162 +1313,15 @@ pub fn receiver_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> RecvType
 impl LockSummary {
     /// Builds the summary of one crate; `files` in the order the index was built from.
     pub fn build(index: &CrateIndex, files: &[&crate::analysis::FileFacts]) -> LockSummary {
-        let mut takes: HashMap<FnKey, Vec<Taken>> = HashMap::new();
-        // Direct acquisitions, and the in-crate calls of each function.
-        let mut calls: BTreeMap<FnKey, Vec<(FnKey, bool, Region)>> = BTreeMap::new();
-        for (fi, facts) in files.iter().enumerate() {
-            for (i, func) in facts.functions.iter().enumerate() {
-                let key = FnKey { file: fi, func: i };
-                for (a, lock, on_self) in summarized_acquisitions(index, func) {
-                    add(
-                        takes.entry(key).or_default(),
-                        Taken {
-                            lock,
-                            on_self,
-                            writable: a.writable,
-                            at: (key, a.event(func).region),
-                            via: Vec::new(),
-                        },
-                    );
-                }
-            }
-        }
-        let mut callbacks = HashMap::new();
-        let mut by_name: HashMap<&str, Vec<(FnKey, &FnFacts)>> = HashMap::new();
-        for (fi, facts) in files.iter().enumerate() {
-            for (i, f) in facts.functions.iter().enumerate() {
-                let key = FnKey { file: fi, func: i };
-                by_name.entry(f.short_name()).or_default().push((key, f));
-            }
-        }
-        for (fi, facts) in files.iter().enumerate() {
-            for (i, func) in facts.functions.iter().enumerate() {
-                let held = held_calls(index, func, &by_name);
-                if !held.is_empty() {
-                    callbacks.insert(FnKey { file: fi, func: i }, held);
-                }
-            }
-        }
-        let mut getters = HashMap::new();
-        for (key, ts) in &takes {
-            let func = &files[key.file].functions[key.func];
-            let returns_guard = func.ret.as_deref().is_some_and(|r| r.contains("Guard"));
-            if let ([t], true) = (ts.as_slice(), returns_guard) {
-                getters.insert(*key, t.clone());
-            }
-        }
-        // Direct foreign calls; a `dyn` callback parameter is the caller's own closure, so
-        // only the function that calls it counts it (not its callers).
-        let mut foreign: HashMap<FnKey, Vec<Foreign>> = HashMap::new();
-        for (fi, facts) in files.iter().enumerate() {
-            for (i, func) in facts.functions.iter().enumerate() {
-                let key = FnKey { file: fi, func: i };
-                if func.is_test {
-                    continue;
-                }
-                let mut mine: Vec<Foreign> = Vec::new();
-                for ev in &func.events {
-                    let Some(kind) = foreign_call(index, func, ev) else {
-                        continue;
-                    };
-                    if kind == ForeignKind::DynCallback
-                        || runs_elsewhere(func, ev)
-                        || mine.iter().any(|f| f.kind == kind)
-                    {
-                        continue;
-                    }
-                    mine.push(Foreign {
-                        kind,
-                        text: foreign_text(ev),
-                        at: (key, ev.region),
-                        via: Vec::new(),
-                    });
-                }
-                if !mine.is_empty() {
-                    foreign.insert(key, mine);
-                }
-            }
-        }
+        let mut takes = direct_takes(index, files);
+        let callbacks = held_callbacks(index, files);
+        let getters = guard_getters(files, &takes);
+        let mut foreign = direct_foreign(index, files);
         // A crate that locks nothing named has nothing to propagate.
-        if takes.is_empty() && foreign.is_empty() {
-            return LockSummary {
-                takes,
-                getters,
-                callbacks,
-                foreign,
-            };
-        }
-        for (fi, facts) in files.iter().enumerate() {
-            for (i, func) in facts.functions.iter().enumerate() {
-                let key = FnKey { file: fi, func: i };
-                for ev in &func.events {
-                    if let Some((callee, on_self)) = crate_callee(index, func, ev) {
-                        if callee != key && !runs_elsewhere(func, ev) {
-                            calls
-                                .entry(key)
-                                .or_default()
-                                .push((callee, on_self, ev.region));
-                        }
-                    }
-                }
-            }
-        }
-        // Propagate to a fixed point (bounded: every round adds at least one new take).
-        for _ in 0..32 {
-            let mut changed = false;
-            for (caller, cs) in &calls {
-                for (callee, on_self, region) in cs {
-                    let Some(inner) = takes.get(callee).cloned() else {
-                        continue;
-                    };
-                    let mine = takes.entry(*caller).or_default();
-                    for t in inner {
-                        if t.via.len() >= 8 {
-                            continue;
-                        }
-                        let mut via = vec![(*caller, *region)];
-                        via.extend(t.via);
-                        changed |= add(
-                            mine,
-                            Taken {
-                                lock: t.lock,
-                                on_self: t.on_self && *on_self,
-                                writable: t.writable,
-                                at: t.at,
-                                via,
-                            },
-                        );
-                    }
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-        // The same for foreign calls: a function reaches one when a callee does (the first
-        // found, bounded like the takes).
-        for _ in 0..32 {
-            let mut changed = false;
-            for (caller, cs) in &calls {
-                for (callee, _, region) in cs {
-                    let Some(inner) = foreign.get(callee).cloned() else {
-                        continue;
-                    };
-                    let mine = foreign.entry(*caller).or_default();
-                    for f in inner {
-                        if f.via.len() >= 8 || mine.iter().any(|m| m.kind == f.kind) {
-                            continue;
-                        }
-                        let mut f = f;
-                        f.via.insert(0, (*caller, *region));
-                        mine.push(f);
-                        changed = true;
-                    }
-                }
-            }
-            if !changed {
-                break;
-            }
+        if !(takes.is_empty() && foreign.is_empty()) {
+            let calls = crate_calls(index, files);
+            propagate_takes(&calls, &mut takes);
+            propagate_foreign(&calls, &mut foreign);
         }
         LockSummary {
             takes,
@@ -1481,6 +1334,206 @@ impl LockSummary {
     /// What `key` acquires (directly or through calls).
     pub fn of(&self, key: FnKey) -> &[Taken] {
         self.takes.get(&key).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Each function's direct acquisitions ([`summarized_acquisitions`]).
+fn direct_takes(
+    index: &CrateIndex,
+    files: &[&crate::analysis::FileFacts],
+) -> HashMap<FnKey, Vec<Taken>> {
+    let mut takes: HashMap<FnKey, Vec<Taken>> = HashMap::new();
+    for (fi, facts) in files.iter().enumerate() {
+        for (i, func) in facts.functions.iter().enumerate() {
+            let key = FnKey { file: fi, func: i };
+            for (a, lock, on_self) in summarized_acquisitions(index, func) {
+                add(
+                    takes.entry(key).or_default(),
+                    Taken {
+                        lock,
+                        on_self,
+                        writable: a.writable,
+                        at: (key, a.event(func).region),
+                        via: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
+    takes
+}
+
+/// The callables each function runs while a guard is live ([`held_calls`]).
+fn held_callbacks(
+    index: &CrateIndex,
+    files: &[&crate::analysis::FileFacts],
+) -> HashMap<FnKey, Vec<HeldCall>> {
+    let mut callbacks = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<(FnKey, &FnFacts)>> = HashMap::new();
+    for (fi, facts) in files.iter().enumerate() {
+        for (i, f) in facts.functions.iter().enumerate() {
+            let key = FnKey { file: fi, func: i };
+            by_name.entry(f.short_name()).or_default().push((key, f));
+        }
+    }
+    for (fi, facts) in files.iter().enumerate() {
+        for (i, func) in facts.functions.iter().enumerate() {
+            let held = held_calls(index, func, &by_name);
+            if !held.is_empty() {
+                callbacks.insert(FnKey { file: fi, func: i }, held);
+            }
+        }
+    }
+    callbacks
+}
+
+/// Functions that return a guard of the one lock they take.
+fn guard_getters(
+    files: &[&crate::analysis::FileFacts],
+    takes: &HashMap<FnKey, Vec<Taken>>,
+) -> HashMap<FnKey, Taken> {
+    let mut getters = HashMap::new();
+    for (key, ts) in takes {
+        let func = &files[key.file].functions[key.func];
+        let returns_guard = func.ret.as_deref().is_some_and(|r| r.contains("Guard"));
+        if let ([t], true) = (ts.as_slice(), returns_guard) {
+            getters.insert(*key, t.clone());
+        }
+    }
+    getters
+}
+
+/// Each function's direct foreign calls; a `dyn` callback parameter is the caller's own
+/// closure, so only the function that calls it counts it (not its callers).
+fn direct_foreign(
+    index: &CrateIndex,
+    files: &[&crate::analysis::FileFacts],
+) -> HashMap<FnKey, Vec<Foreign>> {
+    let mut foreign: HashMap<FnKey, Vec<Foreign>> = HashMap::new();
+    for (fi, facts) in files.iter().enumerate() {
+        for (i, func) in facts.functions.iter().enumerate() {
+            let key = FnKey { file: fi, func: i };
+            if func.is_test {
+                continue;
+            }
+            let mut mine: Vec<Foreign> = Vec::new();
+            for ev in &func.events {
+                let Some(kind) = foreign_call(index, func, ev) else {
+                    continue;
+                };
+                if kind == ForeignKind::DynCallback
+                    || runs_elsewhere(func, ev)
+                    || mine.iter().any(|f| f.kind == kind)
+                {
+                    continue;
+                }
+                mine.push(Foreign {
+                    kind,
+                    text: foreign_text(ev),
+                    at: (key, ev.region),
+                    via: Vec::new(),
+                });
+            }
+            if !mine.is_empty() {
+                foreign.insert(key, mine);
+            }
+        }
+    }
+    foreign
+}
+
+/// The in-crate calls of each function: callee, whether on `self`, and the call's region
+/// (calls that run elsewhere, such as spawned closures, left out).
+fn crate_calls(
+    index: &CrateIndex,
+    files: &[&crate::analysis::FileFacts],
+) -> BTreeMap<FnKey, Vec<(FnKey, bool, Region)>> {
+    let mut calls: BTreeMap<FnKey, Vec<(FnKey, bool, Region)>> = BTreeMap::new();
+    for (fi, facts) in files.iter().enumerate() {
+        for (i, func) in facts.functions.iter().enumerate() {
+            let key = FnKey { file: fi, func: i };
+            for ev in &func.events {
+                if let Some((callee, on_self)) = crate_callee(index, func, ev) {
+                    if callee != key && !runs_elsewhere(func, ev) {
+                        calls
+                            .entry(key)
+                            .or_default()
+                            .push((callee, on_self, ev.region));
+                    }
+                }
+            }
+        }
+    }
+    calls
+}
+
+/// Propagates acquisitions from callees to callers to a fixed point (bounded: every round
+/// adds at least one new take, paths are at most 8 calls deep).
+fn propagate_takes(
+    calls: &BTreeMap<FnKey, Vec<(FnKey, bool, Region)>>,
+    takes: &mut HashMap<FnKey, Vec<Taken>>,
+) {
+    for _ in 0..32 {
+        let mut changed = false;
+        for (caller, cs) in calls {
+            for (callee, on_self, region) in cs {
+                let Some(inner) = takes.get(callee).cloned() else {
+                    continue;
+                };
+                let mine = takes.entry(*caller).or_default();
+                for t in inner {
+                    if t.via.len() >= 8 {
+                        continue;
+                    }
+                    let mut via = vec![(*caller, *region)];
+                    via.extend(t.via);
+                    changed |= add(
+                        mine,
+                        Taken {
+                            lock: t.lock,
+                            on_self: t.on_self && *on_self,
+                            writable: t.writable,
+                            at: t.at,
+                            via,
+                        },
+                    );
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// The same for foreign calls: a function reaches one when a callee does (the first found of
+/// each kind, bounded like the takes).
+fn propagate_foreign(
+    calls: &BTreeMap<FnKey, Vec<(FnKey, bool, Region)>>,
+    foreign: &mut HashMap<FnKey, Vec<Foreign>>,
+) {
+    for _ in 0..32 {
+        let mut changed = false;
+        for (caller, cs) in calls {
+            for (callee, _, region) in cs {
+                let Some(inner) = foreign.get(callee).cloned() else {
+                    continue;
+                };
+                let mine = foreign.entry(*caller).or_default();
+                for f in inner {
+                    if f.via.len() >= 8 || mine.iter().any(|m| m.kind == f.kind) {
+                        continue;
+                    }
+                    let mut f = f;
+                    f.via.insert(0, (*caller, *region));
+                    mine.push(f);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
     }
 }
 
@@ -1585,24 +1638,10 @@ impl<'f> Nesting<'f> {
             .collect();
         // Calls of guard getters acquire too: `self.state()` locks `self.state`,
         // `pb.state()` locks `pb.state`.
-        if !summary.getters.is_empty() {
-            for ev in &func.events {
-                let Some(t) = crate_callee(index, func, ev)
-                    .and_then(|(callee, _)| summary.getters.get(&callee))
-                else {
-                    continue;
-                };
-                let field = t.lock.0.rsplit('.').next().unwrap_or(&t.lock.0);
-                let lock = match &ev.receiver {
-                    Some(r) if t.on_self && ev.kind == EventKind::MethodCall => {
-                        format!("{}.{field}", r.text)
-                    }
-                    _ => t.lock.0.clone(),
-                };
-                acqs.push(acquisition(func, ev, lock, t.writable));
-                ids.push(Some(t.lock.clone()));
-                reentrant.push(false);
-            }
+        for (a, id) in getter_acquisitions(index, summary, func) {
+            acqs.push(a);
+            ids.push(Some(id));
+            reentrant.push(false);
         }
         // A deadlock in a test hangs the suite (which finds it), and tests of lock
         // implementations deadlock on purpose.
@@ -1679,35 +1718,95 @@ impl<'f> Nesting<'f> {
                     ));
                 }
             }
-            // Values dropped at the end of their scope while the guard is still live: the
-            // binding is made under the guard and its scope ends inside the guard's (a later
-            // `let` in the same block drops first), with no `drop(guard)` before that end.
-            for d in &scope_drops {
-                let init = d.binding.init.expect("scope drops have an initializer");
-                let init_ev = &func.events[init];
-                let guard_region = outer
-                    .temporary_scope(index.edition)
-                    .into_iter()
-                    .chain(outer.holders.iter().filter_map(|h| {
-                        (!dropped_between(func, &h.name, outer.id, d.last + 1)).then_some(h.scope)
-                    }))
-                    .find(|r| r.contains(&d.binding.scope));
-                if init <= outer.id
-                    || guard_region.is_none()
-                    || !held_at_in(func, outer, init_ev, index.edition)
-                    || elsewhere(init_ev)
-                {
-                    continue;
-                }
-                for t in summary.of(d.drop) {
-                    let same = ids[o].as_ref() == Some(&t.lock) && outer_static;
-                    let mut n = Nested::through(o, init, &ids[o], t, (key, d.binding.scope), same);
-                    n.scope_end = Some(d.binding.name.clone());
-                    nested.push(n);
-                }
-            }
+            // Values dropped at the end of their scope while the guard is still live.
+            let (ids, drops) = (&ids, &scope_drops);
+            scope_end_nestings(
+                index,
+                summary,
+                key,
+                func,
+                (o, outer),
+                ids,
+                drops,
+                &mut nested,
+            );
         }
         Nesting { acqs, nested }
+    }
+}
+
+/// The acquisitions made by calls of guard getters ([`LockSummary::getters`]) in `func`, each
+/// with the lock it takes: `self.state()` locks `self.state`, `pb.state()` locks `pb.state`.
+fn getter_acquisitions<'f>(
+    index: &CrateIndex,
+    summary: &LockSummary,
+    func: &'f FnFacts,
+) -> Vec<(Acq<'f>, LockId)> {
+    let mut out = Vec::new();
+    if !summary.getters.is_empty() {
+        for ev in &func.events {
+            let Some(t) =
+                crate_callee(index, func, ev).and_then(|(callee, _)| summary.getters.get(&callee))
+            else {
+                continue;
+            };
+            let field = t.lock.0.rsplit('.').next().unwrap_or(&t.lock.0);
+            let lock = match &ev.receiver {
+                Some(r) if t.on_self && ev.kind == EventKind::MethodCall => {
+                    format!("{}.{field}", r.text)
+                }
+                _ => t.lock.0.clone(),
+            };
+            out.push((acquisition(func, ev, lock, t.writable), t.lock.clone()));
+        }
+    }
+    out
+}
+
+/// The nestings of the guard `outer` (acquisition number `o`) with the values dropped at the
+/// end of their scope while it is live: the binding is made under the guard and its scope ends
+/// inside the guard's (a later `let` in the same block drops first), with no `drop(guard)`
+/// before that end.
+#[allow(clippy::too_many_arguments)]
+fn scope_end_nestings(
+    index: &CrateIndex,
+    summary: &LockSummary,
+    key: FnKey,
+    func: &FnFacts,
+    (o, outer): (usize, &Acq<'_>),
+    ids: &[Option<LockId>],
+    scope_drops: &[ScopeDrop],
+    nested: &mut Vec<Nested>,
+) {
+    let outer_ev = outer.event(func);
+    let outer_static = outer_ev
+        .receiver
+        .as_ref()
+        .is_some_and(|p| p.root == Root::Static);
+    let elsewhere = |ev: &Event| runs_elsewhere(func, ev) && !runs_elsewhere(func, outer_ev);
+    for d in scope_drops {
+        let init = d.binding.init.expect("scope drops have an initializer");
+        let init_ev = &func.events[init];
+        let guard_region = outer
+            .temporary_scope(index.edition)
+            .into_iter()
+            .chain(outer.holders.iter().filter_map(|h| {
+                (!dropped_between(func, &h.name, outer.id, d.last + 1)).then_some(h.scope)
+            }))
+            .find(|r| r.contains(&d.binding.scope));
+        if init <= outer.id
+            || guard_region.is_none()
+            || !held_at_in(func, outer, init_ev, index.edition)
+            || elsewhere(init_ev)
+        {
+            continue;
+        }
+        for t in summary.of(d.drop) {
+            let same = ids[o].as_ref() == Some(&t.lock) && outer_static;
+            let mut n = Nested::through(o, init, &ids[o], t, (key, d.binding.scope), same);
+            n.scope_end = Some(d.binding.name.clone());
+            nested.push(n);
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-use super::push_label;
+use super::{path_labels, push_label};
 use crate::analysis::locks::{LockId, Taken};
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
@@ -257,24 +257,7 @@ fn report(cx: &CrateContext<'_>, edges: &[Edge], cycle: &[usize]) -> Finding {
             format!("then {how} `{}` while `{}` is held", e.to, e.from),
         );
         if let Some(t) = &e.taken {
-            for (i, (k, region)) in t.via.iter().enumerate().skip(1) {
-                push_label(
-                    &mut f,
-                    cx,
-                    file,
-                    k.file,
-                    *region,
-                    format!("`{}` calls on here (step {i})", func_of(*k).short_name()),
-                );
-            }
-            push_label(
-                &mut f,
-                cx,
-                file,
-                t.at.0.file,
-                t.at.1,
-                format!("`{}` locks `{}` here", func_of(t.at.0).short_name(), t.lock),
-            );
+            path_labels(&mut f, cx, file, t);
         }
     }
     f

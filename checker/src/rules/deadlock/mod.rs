@@ -45,13 +45,44 @@ pub fn report(
     let outer_ev = outer.event(func);
     let at = &func.events[n.at];
     let lock = &outer.lock;
+    let (message, default_help) = wording(cx, func, nesting, n);
+    let help = if help.is_empty() {
+        default_help
+    } else {
+        help.to_string()
+    };
+    let mut f = finding(meta, file, event_region(at), message, help);
+    label(
+        &mut f,
+        event_region(outer_ev),
+        format!("`{lock}` is locked here"),
+    );
+    if let Some(t) = &n.taken {
+        path_labels(&mut f, cx, file, t);
+    }
+    f
+}
+
+/// The message and default help of [`report`]'s finding, by how the lock is reached again:
+/// directly, by a value dropped at its scope's end, by a dropped value's `Drop`, or through a
+/// call.
+fn wording(
+    cx: &CrateContext<'_>,
+    func: &FnFacts,
+    nesting: &Nesting<'_>,
+    n: &Nested,
+) -> (String, String) {
+    let outer = &nesting.acqs[n.outer];
+    let outer_ev = outer.event(func);
+    let at = &func.events[n.at];
+    let lock = &outer.lock;
     let read = if outer.writable { "" } else { "read " };
     let mode = if n.inner_writable {
         "locked"
     } else {
         "read-locked"
     };
-    let (message, default_help) = match &n.taken {
+    match &n.taken {
         None => (
             format!(
                 "`{lock}` is {mode} again while its {read}guard from line {} is still live: \
@@ -121,41 +152,37 @@ pub fn report(
                 ),
             )
         }
-    };
-    let help = if help.is_empty() {
-        default_help
-    } else {
-        help.to_string()
-    };
-    let mut f = finding(meta, file, event_region(at), message, help);
-    label(
-        &mut f,
-        event_region(outer_ev),
-        format!("`{lock}` is locked here"),
-    );
-    if let Some(t) = &n.taken {
-        for (i, (k, region)) in t.via.iter().enumerate().skip(1) {
-            let caller = &cx.files[k.file].facts.functions[k.func];
-            push_label(
-                &mut f,
-                cx,
-                file,
-                k.file,
-                *region,
-                format!("`{}` calls on here (step {i})", caller.short_name()),
-            );
-        }
-        let callee = &cx.files[t.at.0.file].facts.functions[t.at.0.func];
+    }
+}
+
+/// Labels for the call path of `t` down to its acquisition: each intermediate call (step by
+/// step) and where the last callee locks. Shared by the deadlock rules that report a lock
+/// reached through calls.
+pub fn path_labels(
+    f: &mut Finding,
+    cx: &CrateContext<'_>,
+    file: &FileCx<'_>,
+    t: &crate::analysis::locks::Taken,
+) {
+    let func_of = |k: crate::index::FnKey| &cx.files[k.file].facts.functions[k.func];
+    for (i, (k, region)) in t.via.iter().enumerate().skip(1) {
         push_label(
-            &mut f,
+            f,
             cx,
             file,
-            t.at.0.file,
-            t.at.1,
-            format!("`{}` locks `{}` here", callee.short_name(), t.lock),
+            k.file,
+            *region,
+            format!("`{}` calls on here (step {i})", func_of(*k).short_name()),
         );
     }
-    f
+    push_label(
+        f,
+        cx,
+        file,
+        t.at.0.file,
+        t.at.1,
+        format!("`{}` locks `{}` here", func_of(t.at.0).short_name(), t.lock),
+    );
 }
 
 /// The function the nesting function calls first on `t`'s path.

@@ -3,7 +3,7 @@ use crate::analysis::locks::{acquisitions, acts_through, held_at, reads_of, Acq,
 use crate::analysis::{Event, EventId, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::Finding;
-use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
+use crate::rules::{event_region, finding, label, CrateContext, FileCx, Rule, RuleMeta};
 
 declare_rule! {
     /// ### What it does
@@ -176,129 +176,146 @@ impl Rule for SplitLockUpdate {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
-            let mut pairs = Vec::new();
-            through_accessors(cx, func, &mut pairs);
-            for (r, w) in pairs
-                .iter()
-                .map(|&(r, w)| (&func.events[r], &func.events[w]))
-            {
-                let data = w.data_deps.contains(&r.id);
-                let ctrl = w.control_deps.contains(&r.id);
-                let how = match (data, ctrl) {
-                    (true, true) => "with a value computed from, and under a check on,",
-                    (true, false) => "with a value computed from",
-                    _ => "under a check on",
-                };
-                let lock = LockedOp::of(cx.accessors(), cx.index, func, w)
-                    .map(|o| o.lock.text)
-                    .unwrap_or_default();
-                let mut f = finding(
-                    &SPLIT_LOCK_UPDATE,
-                    file,
-                    event_region(w),
-                    format!(
-                        "`{lock}` is written (through `{}()`, which locks it) {how} a read made \
-                         by `{}()` under an earlier guard that was already released; an update \
-                         made by another thread in between is lost",
-                        w.name, r.name
-                    ),
-                    format!(
-                        "do the read, the check and the write under one guard of `{lock}`: add \
-                         a method that locks it once and updates the value through the guard"
-                    ),
-                );
-                label(
-                    &mut f,
-                    event_region(r),
-                    format!(
-                        "`{lock}` is read here (`{}()` locks and unlocks it)",
-                        r.name
-                    ),
-                );
-                out.push(f);
+            accessor_pairs(cx, file, func, out);
+            split_guards(cx, file, func, out);
+        }
+    }
+}
+
+/// A read through one locking accessor and a write through another (`set_x(get_x() + 1)`),
+/// from the accessor summaries.
+fn accessor_pairs(
+    cx: &CrateContext<'_>,
+    file: &FileCx<'_>,
+    func: &FnFacts,
+    out: &mut Vec<Finding>,
+) {
+    let mut pairs = Vec::new();
+    through_accessors(cx, func, &mut pairs);
+    for (r, w) in pairs
+        .iter()
+        .map(|&(r, w)| (&func.events[r], &func.events[w]))
+    {
+        let data = w.data_deps.contains(&r.id);
+        let ctrl = w.control_deps.contains(&r.id);
+        let how = match (data, ctrl) {
+            (true, true) => "with a value computed from, and under a check on,",
+            (true, false) => "with a value computed from",
+            _ => "under a check on",
+        };
+        let lock = LockedOp::of(cx.accessors(), cx.index, func, w)
+            .map(|o| o.lock.text)
+            .unwrap_or_default();
+        let mut f = finding(
+            &SPLIT_LOCK_UPDATE,
+            file,
+            event_region(w),
+            format!(
+                "`{lock}` is written (through `{}()`, which locks it) {how} a read made \
+                 by `{}()` under an earlier guard that was already released; an update \
+                 made by another thread in between is lost",
+                w.name, r.name
+            ),
+            format!(
+                "do the read, the check and the write under one guard of `{lock}`: add \
+                 a method that locks it once and updates the value through the guard"
+            ),
+        );
+        label(
+            &mut f,
+            event_region(r),
+            format!(
+                "`{lock}` is read here (`{}()` locks and unlocks it)",
+                r.name
+            ),
+        );
+        out.push(f);
+    }
+}
+
+/// A write under a guard that depends on a read made under an earlier, released guard of the
+/// same lock, with no re-read under the second guard.
+fn split_guards(cx: &CrateContext<'_>, file: &FileCx<'_>, func: &FnFacts, out: &mut Vec<Finding>) {
+    let acqs = acquisitions(cx.index, func);
+    for a2 in acqs.iter().filter(|a| a.writable) {
+        let revalidation = reads_of(func, a2);
+        for w in func.events[a2.id + 1..]
+            .iter()
+            .filter(|e| is_write(e) && acts_through(func, a2, e))
+        {
+            if w.control_deps.iter().any(|d| revalidation.contains(d)) {
+                continue;
             }
-            let acqs = acquisitions(cx.index, func);
-            for a2 in acqs.iter().filter(|a| a.writable) {
-                let revalidation = reads_of(func, a2);
-                for w in func.events[a2.id + 1..]
-                    .iter()
-                    .filter(|e| is_write(e) && acts_through(func, a2, e))
-                {
-                    if w.control_deps.iter().any(|d| revalidation.contains(d)) {
-                        continue;
-                    }
-                    let a2ev = a2.event(func);
-                    let found = acqs.iter().rev().find_map(|a1| {
-                        if a1.id >= a2.id || a1.lock != a2.lock || held_at(func, a1, a2ev) {
-                            return None;
-                        }
-                        let reads = reads_of(func, a1);
-                        let data = w.data_deps.iter().find(|d| reads.contains(d));
-                        let ctrl = w.control_deps.iter().find(|d| reads.contains(d));
-                        let read = *data.or(ctrl)?;
-                        if section_writes(func, a1) {
-                            return None;
-                        }
-                        let map_pair = matches!(w.name.as_str(), "insert" | "remove")
-                            && reads.iter().any(|r| {
-                                MAP_READS.contains(&func.events[*r].name.as_str())
-                                    && w.depends_on(*r)
-                                    && func.events[*r].same_key(w)
-                            });
-                        if map_pair {
-                            return None;
-                        }
-                        Some((a1, read, data.is_some(), ctrl.is_some()))
-                    });
-                    let Some((a1, _read, data, ctrl)) = found else {
-                        continue;
-                    };
-                    let lock = &a2.lock;
-                    let how = match (data, ctrl) {
-                        (true, true) => "with a value computed from, and under a check on,",
-                        (true, false) => "with a value computed from",
-                        _ => "under a check on",
-                    };
-                    let a1ev = a1.event(func);
-                    let help = if a1.writable {
-                        format!(
-                            "hold one guard of `{lock}` across the read and the write: take \
-                             `{lock}.{}()` once, bind the guard, and do the check and the update \
-                             through it",
-                            a2ev.name
-                        )
-                    } else {
-                        format!(
-                            "take `{lock}.{}()` once for both the read and the write (or an \
-                             upgradable read that is upgraded for the write), so no other \
-                             writer can run between them",
-                            a2ev.name
-                        )
-                    };
-                    let mut f = finding(
-                        &SPLIT_LOCK_UPDATE,
-                        file,
-                        event_region(w),
-                        format!(
-                            "`{lock}` is written {how} a read made under an earlier guard that \
-                             was already released; an update made by another thread in between \
-                             is lost"
-                        ),
-                        help,
-                    );
-                    label(
-                        &mut f,
-                        event_region(a1ev),
-                        format!("`{lock}` is read here, under a guard released before the write"),
-                    );
-                    label(
-                        &mut f,
-                        event_region(a2ev),
-                        format!("`{lock}` is locked again here"),
-                    );
-                    out.push(f);
+            let a2ev = a2.event(func);
+            let found = acqs.iter().rev().find_map(|a1| {
+                if a1.id >= a2.id || a1.lock != a2.lock || held_at(func, a1, a2ev) {
+                    return None;
                 }
-            }
+                let reads = reads_of(func, a1);
+                let data = w.data_deps.iter().find(|d| reads.contains(d));
+                let ctrl = w.control_deps.iter().find(|d| reads.contains(d));
+                let read = *data.or(ctrl)?;
+                if section_writes(func, a1) {
+                    return None;
+                }
+                let map_pair = matches!(w.name.as_str(), "insert" | "remove")
+                    && reads.iter().any(|r| {
+                        MAP_READS.contains(&func.events[*r].name.as_str())
+                            && w.depends_on(*r)
+                            && func.events[*r].same_key(w)
+                    });
+                if map_pair {
+                    return None;
+                }
+                Some((a1, read, data.is_some(), ctrl.is_some()))
+            });
+            let Some((a1, _read, data, ctrl)) = found else {
+                continue;
+            };
+            let lock = &a2.lock;
+            let how = match (data, ctrl) {
+                (true, true) => "with a value computed from, and under a check on,",
+                (true, false) => "with a value computed from",
+                _ => "under a check on",
+            };
+            let a1ev = a1.event(func);
+            let help = if a1.writable {
+                format!(
+                    "hold one guard of `{lock}` across the read and the write: take \
+                     `{lock}.{}()` once, bind the guard, and do the check and the update \
+                     through it",
+                    a2ev.name
+                )
+            } else {
+                format!(
+                    "take `{lock}.{}()` once for both the read and the write (or an \
+                     upgradable read that is upgraded for the write), so no other \
+                     writer can run between them",
+                    a2ev.name
+                )
+            };
+            let mut f = finding(
+                &SPLIT_LOCK_UPDATE,
+                file,
+                event_region(w),
+                format!(
+                    "`{lock}` is written {how} a read made under an earlier guard that \
+                     was already released; an update made by another thread in between \
+                     is lost"
+                ),
+                help,
+            );
+            label(
+                &mut f,
+                event_region(a1ev),
+                format!("`{lock}` is read here, under a guard released before the write"),
+            );
+            label(
+                &mut f,
+                event_region(a2ev),
+                format!("`{lock}` is locked again here"),
+            );
+            out.push(f);
         }
     }
 }

@@ -1,4 +1,5 @@
-use crate::analysis::db::{statements, Query};
+use crate::analysis::db::{statements, Query, Statement};
+use crate::analysis::EventId;
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
@@ -86,13 +87,7 @@ impl Rule for SqlReadThenWrite {
                 continue;
             };
             for ustmt in &stmts {
-                let Query::Update {
-                    table,
-                    set,
-                    where_cols,
-                    returning,
-                } = &ustmt.query
-                else {
+                let Query::Update { returning, .. } = &ustmt.query else {
                     continue;
                 };
                 if *returning {
@@ -100,67 +95,10 @@ impl Rule for SqlReadThenWrite {
                 }
                 let uid = ustmt.event;
                 let u = &func.events[uid];
-                let found = stmts.iter().rev().find_map(|sstmt| {
-                    let Query::Select {
-                        tables,
-                        columns,
-                        where_cols: swhere,
-                        locked,
-                    } = &sstmt.query
-                    else {
-                        return None;
-                    };
-                    let sid = sstmt.event;
-                    if sid >= uid || *locked || !Query::same_table(tables, table.as_ref()) {
-                        return None;
-                    }
-                    // The select's value must reach a value of the SET clause (not only the
-                    // row key in the WHERE) when the values can be told apart.
-                    let from_data = match &ustmt.set_deps {
-                        Some(d) => d.contains(&sid),
-                        None => ustmt.data.contains(&sid),
-                    };
-                    let from_ctrl = ustmt.ctrl.contains(&sid);
-                    if !from_data && !from_ctrl {
-                        return None;
-                    }
-                    // Overwritten columns that were read (or selected on), and set to a value
-                    // that does not refer to the column itself.
-                    // Under a check only: the overwritten column must be named by the select.
-                    let explicit = |c: &String| {
-                        columns.as_ref().is_some_and(|cols| cols.contains(c)) || swhere.contains(c)
-                    };
-                    let read = |c: &String| {
-                        columns.as_ref().map_or(true, |cols| cols.contains(c)) || swhere.contains(c)
-                    };
-                    let overwritten: Vec<&String> = set
-                        .iter()
-                        .filter(|(c, value)| {
-                            (if from_data { read(c) } else { explicit(c) })
-                                && !value.contains(c)
-                                && !is_key_col(c)
-                        })
-                        .map(|(c, _)| c)
-                        .collect();
-                    if overwritten.is_empty() {
-                        return None;
-                    }
-                    // A WHERE predicate on a column read by the select (other than the row's
-                    // key) or on a set column re-checks the row.
-                    let guarded = where_cols.iter().any(|c| {
-                        !is_key_col(c)
-                            && (set.iter().any(|(s, _)| s == c)
-                                || columns.as_ref().map_or(true, |cols| cols.contains(c)))
-                    });
-                    if guarded {
-                        return None;
-                    }
-                    let table = table
-                        .clone()
-                        .or_else(|| tables.iter().next().cloned())
-                        .unwrap_or_default();
-                    Some((sid, table, overwritten[0].clone(), from_data, from_ctrl))
-                });
+                let found = stmts
+                    .iter()
+                    .rev()
+                    .find_map(|sstmt| racing_select(ustmt, sstmt));
                 let Some((sid, table, col, from_data, from_ctrl)) = found else {
                     continue;
                 };
@@ -208,4 +146,78 @@ impl Rule for SqlReadThenWrite {
             }
         }
     }
+}
+
+/// The earlier SELECT `sstmt` that the UPDATE `ustmt` writes back from without re-checking it
+/// in its WHERE: its event, the table, the first overwritten column (`*` for a whole row) and
+/// whether the select reaches the update as data and as a condition.
+fn racing_select(
+    ustmt: &Statement,
+    sstmt: &Statement,
+) -> Option<(EventId, String, String, bool, bool)> {
+    let Query::Update {
+        table,
+        set,
+        where_cols,
+        ..
+    } = &ustmt.query
+    else {
+        return None;
+    };
+    let uid = ustmt.event;
+    let Query::Select {
+        tables,
+        columns,
+        where_cols: swhere,
+        locked,
+    } = &sstmt.query
+    else {
+        return None;
+    };
+    let sid = sstmt.event;
+    if sid >= uid || *locked || !Query::same_table(tables, table.as_ref()) {
+        return None;
+    }
+    // The select's value must reach a value of the SET clause (not only the
+    // row key in the WHERE) when the values can be told apart.
+    let from_data = match &ustmt.set_deps {
+        Some(d) => d.contains(&sid),
+        None => ustmt.data.contains(&sid),
+    };
+    let from_ctrl = ustmt.ctrl.contains(&sid);
+    if !from_data && !from_ctrl {
+        return None;
+    }
+    // Overwritten columns that were read (or selected on), and set to a value
+    // that does not refer to the column itself.
+    // Under a check only: the overwritten column must be named by the select.
+    let explicit =
+        |c: &String| columns.as_ref().is_some_and(|cols| cols.contains(c)) || swhere.contains(c);
+    let read =
+        |c: &String| columns.as_ref().map_or(true, |cols| cols.contains(c)) || swhere.contains(c);
+    let overwritten: Vec<&String> = set
+        .iter()
+        .filter(|(c, value)| {
+            (if from_data { read(c) } else { explicit(c) }) && !value.contains(c) && !is_key_col(c)
+        })
+        .map(|(c, _)| c)
+        .collect();
+    if overwritten.is_empty() {
+        return None;
+    }
+    // A WHERE predicate on a column read by the select (other than the row's
+    // key) or on a set column re-checks the row.
+    let guarded = where_cols.iter().any(|c| {
+        !is_key_col(c)
+            && (set.iter().any(|(s, _)| s == c)
+                || columns.as_ref().map_or(true, |cols| cols.contains(c)))
+    });
+    if guarded {
+        return None;
+    }
+    let table = table
+        .clone()
+        .or_else(|| tables.iter().next().cloned())
+        .unwrap_or_default();
+    Some((sid, table, overwritten[0].clone(), from_data, from_ctrl))
 }

@@ -8,7 +8,7 @@ use crate::analysis::{Deps, Event, EventId, EventKind, FnFacts, MemOrdering, Pla
 use crate::declare_rule;
 use crate::finding::{Finding, Region};
 use crate::index::CrateIndex;
-use crate::rules::{event_region, finding, label, CrateContext, Rule, RuleMeta};
+use crate::rules::{event_region, finding, label, CrateContext, FileCx, Rule, RuleMeta};
 use std::collections::{HashMap, HashSet};
 
 declare_rule! {
@@ -425,49 +425,7 @@ impl Rule for RelaxedConsume {
                 let Some(a) = hit else {
                     continue;
                 };
-                let name = recv.last_name();
-                let message = if failed {
-                    format!(
-                        "`{}.{}` has `Relaxed` failure ordering and the value it returns on \
-                         failure (another thread's store) is used to read shared data; that \
-                         thread's writes before the store may not be visible yet",
-                        recv.text, l.name
-                    )
-                } else if is_ptr && !a.through_cell {
-                    format!(
-                        "the pointer loaded from `{}` with `Relaxed` is dereferenced; the \
-                         pointee's initialization may not be visible to this thread",
-                        recv.text
-                    )
-                } else {
-                    format!(
-                        "`{}` is loaded with `Relaxed` and decides a read of shared data; the \
-                         data written before `{name}` was set may not be visible yet",
-                        recv.text
-                    )
-                };
-                let mut f = finding(
-                    &RELAXED_CONSUME,
-                    file,
-                    event_region(l),
-                    message,
-                    if failed {
-                        format!(
-                            "give `{}.{}` the failure ordering `Ordering::Acquire` (Rust before \
-                             1.64 also needs `AcqRel` or `SeqCst` on success)",
-                            recv.text, l.name
-                        )
-                    } else {
-                        format!(
-                            "load `{}` with `Ordering::Acquire` (paired with `Release` on the \
-                             store), or put `std::sync::atomic::fence(Ordering::Acquire)` before \
-                             the access",
-                            recv.text
-                        )
-                    },
-                );
-                f.fix = ordering_fix(arg, "Acquire");
-                label(&mut f, a.region, "the data is read here");
+                let f = consume_finding(file, l, recv, a, arg, failed, is_ptr);
                 reported.insert((f.file.clone(), f.region.line, f.region.column));
                 out.push(f);
             }
@@ -479,4 +437,62 @@ impl Rule for RelaxedConsume {
                 .filter(|f| !reported.contains(&(f.file.clone(), f.region.line, f.region.column))),
         );
     }
+}
+
+/// The finding for the `Relaxed` read `l` of `recv` (its ordering argument `arg`) that gates
+/// the access `a`: `failed` when it is a CAS's failure value, `is_ptr` when `recv` is an
+/// `AtomicPtr`.
+fn consume_finding(
+    file: &FileCx<'_>,
+    l: &Event,
+    recv: &Place,
+    a: &Access,
+    arg: &crate::analysis::Arg,
+    failed: bool,
+    is_ptr: bool,
+) -> Finding {
+    let name = recv.last_name();
+    let message = if failed {
+        format!(
+            "`{}.{}` has `Relaxed` failure ordering and the value it returns on \
+             failure (another thread's store) is used to read shared data; that \
+             thread's writes before the store may not be visible yet",
+            recv.text, l.name
+        )
+    } else if is_ptr && !a.through_cell {
+        format!(
+            "the pointer loaded from `{}` with `Relaxed` is dereferenced; the \
+             pointee's initialization may not be visible to this thread",
+            recv.text
+        )
+    } else {
+        format!(
+            "`{}` is loaded with `Relaxed` and decides a read of shared data; the \
+             data written before `{name}` was set may not be visible yet",
+            recv.text
+        )
+    };
+    let mut f = finding(
+        &RELAXED_CONSUME,
+        file,
+        event_region(l),
+        message,
+        if failed {
+            format!(
+                "give `{}.{}` the failure ordering `Ordering::Acquire` (Rust before \
+                 1.64 also needs `AcqRel` or `SeqCst` on success)",
+                recv.text, l.name
+            )
+        } else {
+            format!(
+                "load `{}` with `Ordering::Acquire` (paired with `Release` on the \
+                 store), or put `std::sync::atomic::fence(Ordering::Acquire)` before \
+                 the access",
+                recv.text
+            )
+        },
+    );
+    f.fix = ordering_fix(arg, "Acquire");
+    label(&mut f, a.region, "the data is read here");
+    f
 }

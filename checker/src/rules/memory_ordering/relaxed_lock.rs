@@ -214,143 +214,161 @@ impl Rule for RelaxedLock {
     }
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
-        // Atomics the crate uses as locks: some function acquires them.
-        let mut locks: HashSet<String> = HashSet::new();
-        for (_, func) in cx.functions() {
-            for ev in func.events.iter().filter(|e| is_spin_acquire(func, e)) {
-                if let Some(r) = &ev.receiver {
-                    locks.insert(r.last_name().to_string());
-                }
+        let locks = spin_locks(cx);
+        relaxed_waits_on_lock_paths(cx, out);
+        relaxed_lock_ops(cx, &locks, out);
+    }
+}
+
+/// Atomics the crate uses as locks: some function acquires them (by last name).
+fn spin_locks(cx: &CrateContext<'_>) -> HashSet<String> {
+    // Atomics the crate uses as locks: some function acquires them.
+    let mut locks: HashSet<String> = HashSet::new();
+    for (_, func) in cx.functions() {
+        for ev in func.events.iter().filter(|e| is_spin_acquire(func, e)) {
+            if let Some(r) = &ev.receiver {
+                locks.insert(r.last_name().to_string());
             }
         }
-        // Lock words by behaviour: the functions that take a lock and their slow paths.
-        let mut path = None;
-        for (fi, file) in cx.files.iter().enumerate() {
-            for (i, func) in file.facts.functions.iter().enumerate() {
-                if !func.events.iter().any(is_atomic_op) {
-                    continue;
-                }
-                let path = path.get_or_insert_with(|| lock_path(cx));
-                if !path.contains(&FnKey { file: fi, func: i }) {
-                    continue;
-                }
-                for (read, header) in relaxed_waits(func) {
-                    let Some(arg) = relaxed_read(func, read) else {
-                        continue;
-                    };
-                    let recv = read
-                        .receiver
-                        .as_ref()
-                        .map_or("the lock", |r| r.text.as_str());
-                    let what = if read.name.starts_with("compare_exchange") {
-                        "the value a failed compare-exchange returns (`Relaxed` failure \
-                         ordering)"
-                    } else {
-                        "a `Relaxed` read"
-                    };
-                    let mut f = finding(
-                        &RELAXED_LOCK,
-                        file,
-                        event_region(read),
-                        format!(
-                            "`{}` waits for the lock `{recv}` to be free on {what}, and nothing \
-                             acquires after the wait; the previous owners' writes to the \
-                             protected data may not be visible to the new owner",
-                            func.short_name()
-                        ),
-                        format!(
-                            "read `{recv}` with `Ordering::Acquire` here (or put \
-                             `std::sync::atomic::fence(Ordering::Acquire)` after the loop)"
-                        ),
-                    );
-                    f.fix = ordering_fix(arg, "Acquire");
-                    label(&mut f, header, "leaving this loop takes the lock");
-                    out.push(f);
-                }
+    }
+    locks
+}
+
+/// Waits for a lock word to be free, decided by `Relaxed` reads, in the functions that take a
+/// lock and their slow paths.
+fn relaxed_waits_on_lock_paths(cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
+    // Lock words by behaviour: the functions that take a lock and their slow paths.
+    let mut path = None;
+    for (fi, file) in cx.files.iter().enumerate() {
+        for (i, func) in file.facts.functions.iter().enumerate() {
+            if !func.events.iter().any(is_atomic_op) {
+                continue;
             }
-        }
-        for (file, func) in cx.functions() {
-            // A function that takes a lock and acquires nothing at all. One that calls a
-            // closure it was given (`lock_common(.., try_lock: impl FnMut(..) -> bool)`) may
-            // acquire through it.
-            let acquires = || any_acquire(&func.events) || calls_param(func);
-            for ev in &func.events {
-                let Some(arg) = success_ordering(ev) else {
+            let path = path.get_or_insert_with(|| lock_path(cx));
+            if !path.contains(&FnKey { file: fi, func: i }) {
+                continue;
+            }
+            for (read, header) in relaxed_waits(func) {
+                let Some(arg) = relaxed_read(func, read) else {
                     continue;
                 };
-                if arg.ordering != Some(MemOrdering::Relaxed) {
-                    continue;
-                }
-                let Some(recv) = ev.receiver.as_ref() else {
-                    continue;
-                };
-                // The fence forms are correct: a Relaxed lock followed by `fence(Acquire)`, a
-                // `fence(Release)` followed by a Relaxed unlock.
-                let fenced_after = func.events[ev.id + 1..].iter().any(is_acquire_fence);
-                let fenced_before = func.events[..ev.id].iter().any(is_release_fence);
-                let (message, help, to) = if is_spin_acquire(func, ev) && !fenced_after {
-                    (
-                        format!(
-                            "the lock `{}` is taken with `Relaxed`; the previous owner's writes \
-                             to the protected data may not be visible to this one",
-                            recv.text
-                        ),
-                        format!(
-                            "take the lock with `Ordering::Acquire` in `{}.{}` (and release it \
-                             with `Ordering::Release`)",
-                            recv.text, ev.name
-                        ),
-                        "Acquire",
-                    )
-                } else if locks.contains(recv.last_name())
-                    && is_spin_release(func, ev)
-                    && !fenced_before
-                {
-                    (
-                        format!(
-                            "the lock `{}` is released with `Relaxed`; the critical section's \
-                             writes may become visible after the next owner takes the lock",
-                            recv.text
-                        ),
-                        format!(
-                            "release the lock with `Ordering::Release` in `{}.{}` (and take it \
-                             with `Ordering::Acquire`)",
-                            recv.text, ev.name
-                        ),
-                        "Release",
-                    )
-                } else if takes_lock(func)
-                    && is_atomic_op(ev)
-                    && ev.name != "load"
-                    && ev.name != "store"
-                    && ev.value_used
-                    && ev.closure_depth == 0
-                    && matches!(recv.root, Root::SelfValue | Root::Static)
-                    && !acquires()
-                {
-                    (
-                        format!(
-                            "`{}` takes the lock `{}` with a `Relaxed` `{}` and acquires nothing; \
-                             the previous owner's writes to the protected data may not be \
-                             visible to this one",
-                            func.short_name(),
-                            recv.text,
-                            ev.name
-                        ),
-                        format!(
-                            "use `Ordering::Acquire` in `{}.{}` (the operation whose result \
-                             decides that the lock is taken)",
-                            recv.text, ev.name
-                        ),
-                        "Acquire",
-                    )
+                let recv = read
+                    .receiver
+                    .as_ref()
+                    .map_or("the lock", |r| r.text.as_str());
+                let what = if read.name.starts_with("compare_exchange") {
+                    "the value a failed compare-exchange returns (`Relaxed` failure \
+                     ordering)"
                 } else {
-                    continue;
+                    "a `Relaxed` read"
                 };
-                let mut f = finding(&RELAXED_LOCK, file, event_region(ev), message, help);
-                f.fix = ordering_fix(arg, to);
+                let mut f = finding(
+                    &RELAXED_LOCK,
+                    file,
+                    event_region(read),
+                    format!(
+                        "`{}` waits for the lock `{recv}` to be free on {what}, and nothing \
+                         acquires after the wait; the previous owners' writes to the \
+                         protected data may not be visible to the new owner",
+                        func.short_name()
+                    ),
+                    format!(
+                        "read `{recv}` with `Ordering::Acquire` here (or put \
+                         `std::sync::atomic::fence(Ordering::Acquire)` after the loop)"
+                    ),
+                );
+                f.fix = ordering_fix(arg, "Acquire");
+                label(&mut f, header, "leaving this loop takes the lock");
                 out.push(f);
             }
+        }
+    }
+}
+
+/// A lock taken or released with `Relaxed` (spin acquire/release, a lock-taking RMW with
+/// nothing acquiring), fence forms excepted.
+fn relaxed_lock_ops(cx: &CrateContext<'_>, locks: &HashSet<String>, out: &mut Vec<Finding>) {
+    for (file, func) in cx.functions() {
+        // A function that takes a lock and acquires nothing at all. One that calls a
+        // closure it was given (`lock_common(.., try_lock: impl FnMut(..) -> bool)`) may
+        // acquire through it.
+        let acquires = || any_acquire(&func.events) || calls_param(func);
+        for ev in &func.events {
+            let Some(arg) = success_ordering(ev) else {
+                continue;
+            };
+            if arg.ordering != Some(MemOrdering::Relaxed) {
+                continue;
+            }
+            let Some(recv) = ev.receiver.as_ref() else {
+                continue;
+            };
+            // The fence forms are correct: a Relaxed lock followed by `fence(Acquire)`, a
+            // `fence(Release)` followed by a Relaxed unlock.
+            let fenced_after = func.events[ev.id + 1..].iter().any(is_acquire_fence);
+            let fenced_before = func.events[..ev.id].iter().any(is_release_fence);
+            let (message, help, to) = if is_spin_acquire(func, ev) && !fenced_after {
+                (
+                    format!(
+                        "the lock `{}` is taken with `Relaxed`; the previous owner's writes \
+                         to the protected data may not be visible to this one",
+                        recv.text
+                    ),
+                    format!(
+                        "take the lock with `Ordering::Acquire` in `{}.{}` (and release it \
+                         with `Ordering::Release`)",
+                        recv.text, ev.name
+                    ),
+                    "Acquire",
+                )
+            } else if locks.contains(recv.last_name())
+                && is_spin_release(func, ev)
+                && !fenced_before
+            {
+                (
+                    format!(
+                        "the lock `{}` is released with `Relaxed`; the critical section's \
+                         writes may become visible after the next owner takes the lock",
+                        recv.text
+                    ),
+                    format!(
+                        "release the lock with `Ordering::Release` in `{}.{}` (and take it \
+                         with `Ordering::Acquire`)",
+                        recv.text, ev.name
+                    ),
+                    "Release",
+                )
+            } else if takes_lock(func)
+                && is_atomic_op(ev)
+                && ev.name != "load"
+                && ev.name != "store"
+                && ev.value_used
+                && ev.closure_depth == 0
+                && matches!(recv.root, Root::SelfValue | Root::Static)
+                && !acquires()
+            {
+                (
+                    format!(
+                        "`{}` takes the lock `{}` with a `Relaxed` `{}` and acquires nothing; \
+                         the previous owner's writes to the protected data may not be \
+                         visible to this one",
+                        func.short_name(),
+                        recv.text,
+                        ev.name
+                    ),
+                    format!(
+                        "use `Ordering::Acquire` in `{}.{}` (the operation whose result \
+                         decides that the lock is taken)",
+                        recv.text, ev.name
+                    ),
+                    "Acquire",
+                )
+            } else {
+                continue;
+            };
+            let mut f = finding(&RELAXED_LOCK, file, event_region(ev), message, help);
+            f.fix = ordering_fix(arg, to);
+            out.push(f);
         }
     }
 }

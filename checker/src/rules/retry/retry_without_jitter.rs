@@ -197,151 +197,172 @@ impl Rule for RetryWithoutJitter {
 
     fn check(&self, cx: &CrateContext<'_>, out: &mut Vec<Finding>) {
         for (file, func) in cx.functions() {
-            for r in retry_loops(func) {
-                let Delay::Growing(grows) = classify_delay(func, r.lp, r.sleep) else {
-                    continue;
-                };
-                let delay = &r.sleep.args[0].text;
-                let call = &r.attempt.name;
-                let mut f = finding(
-                    &RETRY_WITHOUT_JITTER,
-                    file,
-                    event_region(r.sleep),
-                    format!(
-                        "retry of `{call}` backs off to `{delay}` with no randomness; clients \
-                         that failed together retry together"
-                    ),
-                    format!(
-                        "randomize the delay (full jitter): sleep a random duration between 0 \
-                         and `{delay}`, i.e. `random_between(0, min(cap, base * 2^attempt))`, \
-                         e.g. `{delay}.mul_f64(rand::random::<f64>())`"
-                    ),
-                );
-                label(&mut f, grows, "the delay grows here, deterministically");
-                label(
-                    &mut f,
-                    event_region(r.attempt),
-                    format!("`{call}` is retried when it fails"),
-                );
-                out.push(f);
-            }
+            grown_delays(file, func, out);
+            backoff_policies(cx, file, func, out);
+        }
+    }
+}
 
-            // backoff::ExponentialBackoff { randomization_factor: 0.0, .. }
-            for fi in &func.field_inits {
-                if fi.strukt == "ExponentialBackoff"
-                    && fi.field == "randomization_factor"
-                    && is_zero(&fi.text)
-                {
-                    out.push(crate_finding(
-                        file,
-                        fi.region,
-                        "`ExponentialBackoff` with `randomization_factor: 0.0` retries on a \
-                         fixed schedule shared by every client"
-                            .into(),
-                        "keep a randomization factor (the default 0.5 is a good start), or \
-                         remove the field to use `..Default::default()`'s",
-                    ));
-                }
-            }
-            for (scale, add) in fixed_jitter(func) {
-                let fixed = scale.receiver.as_ref().map_or("", |p| p.text.as_str());
-                let grown = add.receiver.as_ref().map_or("", |p| p.text.as_str());
-                let mut f = crate_finding(
-                    file,
-                    event_region(scale),
-                    format!(
-                        "the jitter added to the growing delay `{grown}` is a random fraction of \
-                         `{fixed}`, which does not grow: once the delay has grown the jitter is \
-                         negligible and clients retry in waves"
-                    ),
-                    &format!(
-                        "scale the jitter by the current delay: `{grown}.{}(..)`",
-                        scale.name
-                    ),
-                );
-                label(
-                    &mut f,
-                    event_region(add),
-                    format!("added to `{grown}`, which grows"),
-                );
-                out.push(f);
-            }
-            let jitter = mentions_jitter(func);
-            for ev in &func.events {
-                if adds_jitter(ev) && !ev.value_used && !mutates_in_place(cx, func, ev) {
-                    let call = &ev.name;
-                    let mut f = crate_finding(
-                        file,
-                        event_region(ev),
-                        format!(
-                            "the policy returned by `{call}` is discarded, so the retries run \
-                             without the jitter it adds"
-                        ),
-                        &format!(
-                            "keep the jittered policy: assign the result (`builder = \
-                             builder.{call}(..)`) or chain `.{call}(..)` into the expression \
-                             that builds it"
-                        ),
-                    );
-                    label(
-                        &mut f,
-                        ev.name_region,
-                        "builder methods take the policy by value and return the new one",
-                    );
-                    out.push(f);
-                    continue;
-                }
-                let name = ev.name.as_str();
-                let last = last_segment(name);
-                // `.with_randomization_factor(0.0)` / `b.randomization_factor = 0.0`
-                let zero_factor = (ev.is_method("with_randomization_factor", 1)
-                    && is_zero(&ev.args[0].text))
-                    || (matches!(ev.kind, EventKind::Assign { op: None })
-                        && ev
-                            .receiver
-                            .as_ref()
-                            .is_some_and(|p| p.text.ends_with(".randomization_factor"))
-                        && ev.args.first().is_some_and(|a| is_zero(&a.text)));
-                if zero_factor {
-                    out.push(crate_finding(
-                        file,
-                        event_region(ev),
-                        "exponential backoff with a randomization factor of 0 retries on a fixed \
-                         schedule shared by every client"
-                            .into(),
-                        "keep a randomization factor (backoff's default 0.5 is a good start)",
-                    ));
-                    continue;
-                }
-                if ev.kind != EventKind::Call || jitter || escapes(func, ev.id) {
-                    continue;
-                }
-                let backon = name.ends_with("ExponentialBuilder::default")
-                    || name.ends_with("ExponentialBuilder::new");
-                let tokio_retry = (name.ends_with("ExponentialBackoff::from_millis")
-                    || name.ends_with("ExponentialBackoff::from_secs"))
-                    && last.starts_with("from_");
-                if backon {
-                    out.push(crate_finding(
-                        file,
-                        event_region(ev),
-                        "`ExponentialBuilder` without `.with_jitter()` retries on a fixed \
-                         schedule shared by every client"
-                            .into(),
-                        "add `.with_jitter()` to the builder",
-                    ));
-                } else if tokio_retry {
-                    out.push(crate_finding(
-                        file,
-                        event_region(ev),
-                        "`ExponentialBackoff` strategy without jitter retries on a fixed \
-                         schedule shared by every client"
-                            .into(),
-                        "map the strategy through jitter: \
-                         `ExponentialBackoff::from_millis(..).map(tokio_retry::strategy::jitter)`",
-                    ));
-                }
-            }
+/// Hand-written retry loops whose delay grows deterministically.
+fn grown_delays(file: &FileCx<'_>, func: &FnFacts, out: &mut Vec<Finding>) {
+    for r in retry_loops(func) {
+        let Delay::Growing(grows) = classify_delay(func, r.lp, r.sleep) else {
+            continue;
+        };
+        let delay = &r.sleep.args[0].text;
+        let call = &r.attempt.name;
+        let mut f = finding(
+            &RETRY_WITHOUT_JITTER,
+            file,
+            event_region(r.sleep),
+            format!(
+                "retry of `{call}` backs off to `{delay}` with no randomness; clients \
+                 that failed together retry together"
+            ),
+            format!(
+                "randomize the delay (full jitter): sleep a random duration between 0 \
+                 and `{delay}`, i.e. `random_between(0, min(cap, base * 2^attempt))`, \
+                 e.g. `{delay}.mul_f64(rand::random::<f64>())`"
+            ),
+        );
+        label(&mut f, grows, "the delay grows here, deterministically");
+        label(
+            &mut f,
+            event_region(r.attempt),
+            format!("`{call}` is retried when it fails"),
+        );
+        out.push(f);
+    }
+}
+
+/// Backoff policies built without jitter, with a zero randomization factor, with jitter that
+/// does not grow, or whose jittered value is discarded.
+fn backoff_policies(
+    cx: &CrateContext<'_>,
+    file: &FileCx<'_>,
+    func: &FnFacts,
+    out: &mut Vec<Finding>,
+) {
+    // backoff::ExponentialBackoff { randomization_factor: 0.0, .. }
+    for fi in &func.field_inits {
+        if fi.strukt == "ExponentialBackoff"
+            && fi.field == "randomization_factor"
+            && is_zero(&fi.text)
+        {
+            out.push(crate_finding(
+                file,
+                fi.region,
+                "`ExponentialBackoff` with `randomization_factor: 0.0` retries on a \
+                 fixed schedule shared by every client"
+                    .into(),
+                "keep a randomization factor (the default 0.5 is a good start), or \
+                 remove the field to use `..Default::default()`'s",
+            ));
+        }
+    }
+    for (scale, add) in fixed_jitter(func) {
+        let fixed = scale.receiver.as_ref().map_or("", |p| p.text.as_str());
+        let grown = add.receiver.as_ref().map_or("", |p| p.text.as_str());
+        let mut f = crate_finding(
+            file,
+            event_region(scale),
+            format!(
+                "the jitter added to the growing delay `{grown}` is a random fraction of \
+                 `{fixed}`, which does not grow: once the delay has grown the jitter is \
+                 negligible and clients retry in waves"
+            ),
+            &format!(
+                "scale the jitter by the current delay: `{grown}.{}(..)`",
+                scale.name
+            ),
+        );
+        label(
+            &mut f,
+            event_region(add),
+            format!("added to `{grown}`, which grows"),
+        );
+        out.push(f);
+    }
+    policy_calls(cx, file, func, out);
+}
+
+/// Calls that build a policy: a jittered one whose result is discarded, a zero
+/// randomization factor, an exponential builder with no jitter anywhere in the function.
+fn policy_calls(cx: &CrateContext<'_>, file: &FileCx<'_>, func: &FnFacts, out: &mut Vec<Finding>) {
+    let jitter = mentions_jitter(func);
+    for ev in &func.events {
+        if adds_jitter(ev) && !ev.value_used && !mutates_in_place(cx, func, ev) {
+            let call = &ev.name;
+            let mut f = crate_finding(
+                file,
+                event_region(ev),
+                format!(
+                    "the policy returned by `{call}` is discarded, so the retries run \
+                     without the jitter it adds"
+                ),
+                &format!(
+                    "keep the jittered policy: assign the result (`builder = \
+                     builder.{call}(..)`) or chain `.{call}(..)` into the expression \
+                     that builds it"
+                ),
+            );
+            label(
+                &mut f,
+                ev.name_region,
+                "builder methods take the policy by value and return the new one",
+            );
+            out.push(f);
+            continue;
+        }
+        let name = ev.name.as_str();
+        let last = last_segment(name);
+        // `.with_randomization_factor(0.0)` / `b.randomization_factor = 0.0`
+        let zero_factor = (ev.is_method("with_randomization_factor", 1)
+            && is_zero(&ev.args[0].text))
+            || (matches!(ev.kind, EventKind::Assign { op: None })
+                && ev
+                    .receiver
+                    .as_ref()
+                    .is_some_and(|p| p.text.ends_with(".randomization_factor"))
+                && ev.args.first().is_some_and(|a| is_zero(&a.text)));
+        if zero_factor {
+            out.push(crate_finding(
+                file,
+                event_region(ev),
+                "exponential backoff with a randomization factor of 0 retries on a fixed \
+                 schedule shared by every client"
+                    .into(),
+                "keep a randomization factor (backoff's default 0.5 is a good start)",
+            ));
+            continue;
+        }
+        if ev.kind != EventKind::Call || jitter || escapes(func, ev.id) {
+            continue;
+        }
+        let backon = name.ends_with("ExponentialBuilder::default")
+            || name.ends_with("ExponentialBuilder::new");
+        let tokio_retry = (name.ends_with("ExponentialBackoff::from_millis")
+            || name.ends_with("ExponentialBackoff::from_secs"))
+            && last.starts_with("from_");
+        if backon {
+            out.push(crate_finding(
+                file,
+                event_region(ev),
+                "`ExponentialBuilder` without `.with_jitter()` retries on a fixed \
+                 schedule shared by every client"
+                    .into(),
+                "add `.with_jitter()` to the builder",
+            ));
+        } else if tokio_retry {
+            out.push(crate_finding(
+                file,
+                event_region(ev),
+                "`ExponentialBackoff` strategy without jitter retries on a fixed \
+                 schedule shared by every client"
+                    .into(),
+                "map the strategy through jitter: \
+                 `ExponentialBackoff::from_millis(..).map(tokio_retry::strategy::jitter)`",
+            ));
         }
     }
 }
