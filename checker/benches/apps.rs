@@ -17,6 +17,10 @@
 //! * **precision** = true / reviewed findings present (intended findings count against it:
 //!   they are not bugs, even if not wrong).
 //!
+//! A review may carry `gone = "why"`: its finding went away on purpose (a policy or an
+//! analysis change); such reviews are counted, not listed, while gone, and listed if the
+//! finding comes back.
+//!
 //! `--stubs` prints a TOML entry for each unreviewed finding, to paste and classify.
 //! Nothing is written into the repository.
 
@@ -60,6 +64,12 @@ struct Review {
     verdict: String,
     #[allow(dead_code)]
     reason: String,
+    /// Set when the finding went away on purpose: the change that removed it and why
+    /// (`gone = "test code: the wall-clock group no longer checks tests/ by default"`). The
+    /// review stays, so the finding is classified again if it ever comes back, but it is not
+    /// listed among the reviewed findings that are gone.
+    #[serde(default)]
+    gone: Option<String>,
 }
 
 type Key = (String, String, String, String, String);
@@ -124,6 +134,7 @@ fn main() {
     println!("| application | version | files | findings | in test code | true | intended | false | unreviewed |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut new: Vec<Seen> = Vec::new();
+    let mut back: Vec<&Review> = Vec::new();
     let (mut t_files, mut t_all, mut t_test) = (0, 0, 0);
     let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
     let mut per_rule: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
@@ -156,10 +167,11 @@ fn main() {
                 f.function.clone().unwrap_or_default(),
                 s.line_text(f, f.region.line),
             );
-            let verdict = pending
-                .get_mut(&key)
-                .and_then(|v| v.pop())
-                .map(|r| r.verdict.as_str());
+            let review = pending.get_mut(&key).and_then(|v| v.pop());
+            if let Some(r) = review.filter(|r| r.gone.is_some()) {
+                back.push(r);
+            }
+            let verdict = review.map(|r| r.verdict.as_str());
             let v = verdict.unwrap_or("unreviewed");
             *counts.entry(v).or_default() += 1;
             *per_rule
@@ -226,12 +238,12 @@ fn main() {
             g("unreviewed")
         );
     }
-    let gone: Vec<&Review> = pending
+    let (retired, gone): (Vec<&Review>, Vec<&Review>) = pending
         .values()
         .flatten()
         .copied()
         .filter(|r| filter.as_deref().map_or(true, |f| r.app.contains(f)))
-        .collect();
+        .partition(|r| r.gone.is_some());
     if !new.is_empty() {
         println!();
         println!("new (unreviewed) findings: {}", new.len());
@@ -245,6 +257,23 @@ fn main() {
         println!();
         println!("reviewed findings now gone: {}", gone.len());
         for r in &gone {
+            println!(
+                "  {} {} {} in `{}` ({}): {}",
+                r.app, r.file, r.rule, r.function, r.verdict, r.text
+            );
+        }
+    }
+    if !retired.is_empty() {
+        println!();
+        println!(
+            "reviewed findings gone on purpose (`gone` in findings.toml): {}",
+            retired.len()
+        );
+    }
+    if !back.is_empty() {
+        println!();
+        println!("findings marked `gone` that are back: {}", back.len());
+        for r in &back {
             println!(
                 "  {} {} {} in `{}` ({}): {}",
                 r.app, r.file, r.rule, r.function, r.verdict, r.text
