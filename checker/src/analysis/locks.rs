@@ -29,7 +29,7 @@ use crate::analysis::{
 };
 use crate::finding::Region;
 use crate::index::{CrateIndex, FnKey};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Lock types whose guards these rules follow (std, parking_lot, tokio, async-std, spin).
 pub fn is_lock_type(ty: &str) -> bool {
@@ -553,6 +553,9 @@ pub struct LockSummary {
     /// Foreign code run by a function, itself or through in-crate calls ([`foreign_call`]):
     /// the first such call found of each [`ForeignKind`], for the functions that have one.
     pub foreign: HashMap<FnKey, Vec<Foreign>>,
+    /// Plain `fn`-pointer fields whose every value the crate shows ([`fn_pointer_fields`]):
+    /// field name → the crate functions stored in it.
+    pub fn_fields: HashMap<String, Vec<FnKey>>,
 }
 
 /// What kind of code the crate does not show a call runs ([`foreign_call`]).
@@ -589,7 +592,12 @@ pub struct Foreign {
 /// of unknown or foreign type is a `Waker`'s. The waker overwrite is an assignment (not `let`,
 /// not `mem::replace`) whose value is built from `cx.waker()` (the task's new waker), or of a
 /// place declared as a `Waker`.
-pub fn foreign_call(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<ForeignKind> {
+pub fn foreign_call(
+    index: &CrateIndex,
+    fn_fields: &HashMap<String, Vec<FnKey>>,
+    func: &FnFacts,
+    ev: &Event,
+) -> Option<ForeignKind> {
     match &ev.kind {
         EventKind::MethodCall
             if (ev.name == "wake" || ev.name == "wake_by_ref") && ev.args.is_empty() =>
@@ -618,8 +626,12 @@ pub fn foreign_call(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<Fo
         }
         // `(self.hook)(..)`, `(vtable.cancel)(..)`, `(*f)(..)`; an immediately called closure
         // literal `(|| ..)()` is code written here.
+        // A plain `fn` pointer that only ever holds crate functions is not foreign: the call
+        // is one of those functions (followed through the summary, [`stored_fn_targets`]).
         EventKind::Call if ev.name.starts_with('(') && !ev.name.contains('|') => {
-            Some(ForeignKind::StoredCallable)
+            stored_fn_targets(fn_fields, ev)
+                .is_none()
+                .then_some(ForeignKind::StoredCallable)
         }
         // `f(..)` of a `dyn Fn…` parameter, or of a local that a pattern binds to a `dyn Fn…`
         // field (`Behavior::Function { call, .. } => call(x)`: a closure stored earlier).
@@ -696,14 +708,19 @@ pub fn foreign_under_lock(
         {
             continue;
         }
-        let direct = foreign_call(index, func, ev).filter(|k| pick(*k));
+        let direct = foreign_call(index, &summary.fn_fields, func, ev).filter(|k| pick(*k));
         let through = || {
-            let (callee, _) = crate_callee(index, func, ev)?;
-            if callee == key {
-                return None;
-            }
-            let found = summary.foreign.get(&callee)?;
-            found.iter().find(|f| pick(f.kind) && f.via.len() < 8)
+            let callees = match crate_callee(index, func, ev) {
+                Some((callee, _)) => vec![callee],
+                None => stored_fn_targets(&summary.fn_fields, ev)?.to_vec(),
+            };
+            callees
+                .into_iter()
+                .filter(|c| *c != key)
+                .find_map(|callee| {
+                    let found = summary.foreign.get(&callee)?;
+                    found.iter().find(|f| pick(f.kind) && f.via.len() < 8)
+                })
         };
         let foreign = match direct {
             Some(kind) => Foreign {
@@ -1316,10 +1333,11 @@ impl LockSummary {
         let mut takes = direct_takes(index, files);
         let callbacks = held_callbacks(index, files);
         let getters = guard_getters(files, &takes);
-        let mut foreign = direct_foreign(index, files);
+        let fn_fields = fn_pointer_fields(index, files);
+        let mut foreign = direct_foreign(index, &fn_fields, files);
         // A crate that locks nothing named has nothing to propagate.
         if !(takes.is_empty() && foreign.is_empty()) {
-            let calls = crate_calls(index, files);
+            let calls = crate_calls(index, &fn_fields, files);
             propagate_takes(&calls, &mut takes);
             propagate_foreign(&calls, &mut foreign);
         }
@@ -1328,6 +1346,7 @@ impl LockSummary {
             getters,
             callbacks,
             foreign,
+            fn_fields,
         }
     }
 
@@ -1407,6 +1426,7 @@ fn guard_getters(
 /// closure, so only the function that calls it counts it (not its callers).
 fn direct_foreign(
     index: &CrateIndex,
+    fn_fields: &HashMap<String, Vec<FnKey>>,
     files: &[&crate::analysis::FileFacts],
 ) -> HashMap<FnKey, Vec<Foreign>> {
     let mut foreign: HashMap<FnKey, Vec<Foreign>> = HashMap::new();
@@ -1418,7 +1438,7 @@ fn direct_foreign(
             }
             let mut mine: Vec<Foreign> = Vec::new();
             for ev in &func.events {
-                let Some(kind) = foreign_call(index, func, ev) else {
+                let Some(kind) = foreign_call(index, fn_fields, func, ev) else {
                     continue;
                 };
                 if kind == ForeignKind::DynCallback
@@ -1446,6 +1466,7 @@ fn direct_foreign(
 /// (calls that run elsewhere, such as spawned closures, left out).
 fn crate_calls(
     index: &CrateIndex,
+    fn_fields: &HashMap<String, Vec<FnKey>>,
     files: &[&crate::analysis::FileFacts],
 ) -> BTreeMap<FnKey, Vec<(FnKey, bool, Region)>> {
     let mut calls: BTreeMap<FnKey, Vec<(FnKey, bool, Region)>> = BTreeMap::new();
@@ -1453,8 +1474,17 @@ fn crate_calls(
         for (i, func) in facts.functions.iter().enumerate() {
             let key = FnKey { file: fi, func: i };
             for ev in &func.events {
-                if let Some((callee, on_self)) = crate_callee(index, func, ev) {
-                    if callee != key && !runs_elsewhere(func, ev) {
+                if runs_elsewhere(func, ev) {
+                    continue;
+                }
+                let callees: Vec<(FnKey, bool)> = match crate_callee(index, func, ev) {
+                    Some(c) => vec![c],
+                    None => stored_fn_targets(fn_fields, ev)
+                        .map(|ks| ks.iter().map(|k| (*k, false)).collect())
+                        .unwrap_or_default(),
+                };
+                for (callee, on_self) in callees {
+                    if callee != key {
                         calls
                             .entry(key)
                             .or_default()
@@ -1465,6 +1495,79 @@ fn crate_calls(
         }
     }
     calls
+}
+
+/// Plain `fn`-pointer fields whose every value the crate shows: every declaration of a field
+/// of that name is a `fn(..)` / `unsafe fn(..)` pointer type (not a closure trait object,
+/// which may capture anything), the crate's struct literals set it at least once, and each of
+/// them stores a path naming crate functions (`expand: expand_with::<DB>`). Field name → those
+/// functions. A call through such a field (`(driver.expand)(..)`) runs one of them, so it is
+/// followed like a call of them, not counted as foreign code; a field set from anything else
+/// (a parameter, a closure, a foreign function) stays foreign.
+pub fn fn_pointer_fields(
+    index: &CrateIndex,
+    files: &[&crate::analysis::FileFacts],
+) -> HashMap<String, Vec<FnKey>> {
+    let is_fn_ptr = |ty: &str| {
+        let t = ty.trim();
+        let t = t.strip_prefix("unsafe ").unwrap_or(t).trim_start();
+        t.starts_with("fn(") || t.starts_with("fn (")
+    };
+    let mut out: HashMap<String, Vec<FnKey>> = HashMap::new();
+    let mut unknown: HashSet<String> = HashSet::new();
+    for facts in files {
+        for func in &facts.functions {
+            for fi in &func.field_inits {
+                if unknown.contains(&fi.field) {
+                    continue;
+                }
+                let decls = index.fields.get(fi.field.as_str());
+                if !decls.is_some_and(|ds| ds.iter().all(|d| is_fn_ptr(&d.ty))) {
+                    continue;
+                }
+                let path = fi.text.split("::<").next().unwrap_or("").replace(' ', "");
+                let plain = !path.is_empty()
+                    && path
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == ':');
+                let targets: Vec<FnKey> = if plain {
+                    index
+                        .functions
+                        .get(crate::analysis::last_segment(&path))
+                        .map(|es| es.iter().map(|e| e.key).collect())
+                        .unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                if targets.is_empty() {
+                    unknown.insert(fi.field.clone());
+                    out.remove(&fi.field);
+                    continue;
+                }
+                let mine = out.entry(fi.field.clone()).or_default();
+                for t in targets {
+                    if !mine.contains(&t) {
+                        mine.push(t);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The crate functions a call through a stored `fn` pointer (`(driver.expand)(..)`) may run,
+/// when its field is one of `fn_fields` ([`fn_pointer_fields`]).
+pub fn stored_fn_targets<'a>(
+    fn_fields: &'a HashMap<String, Vec<FnKey>>,
+    ev: &Event,
+) -> Option<&'a [FnKey]> {
+    if ev.kind != EventKind::Call {
+        return None;
+    }
+    let inner = ev.name.strip_prefix('(')?.strip_suffix(')')?;
+    let (_, field) = inner.rsplit_once('.')?;
+    fn_fields.get(field.trim()).map(Vec::as_slice)
 }
 
 /// Propagates acquisitions from callees to callers to a fixed point (bounded: every round
