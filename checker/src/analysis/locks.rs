@@ -2068,6 +2068,31 @@ mod tests {
     }
 
     #[test]
+    fn fn_pointer_fields_hold_only_crate_functions() {
+        let src = "use std::sync::Mutex;
+            pub struct Driver { expand: fn(&str) -> String }
+            pub struct Plugin { run: fn(u32) -> u32 }
+            pub struct Hook { call: Box<dyn Fn()> }
+            static M: Mutex<u32> = Mutex::new(0);
+            fn expand_with<const N: usize>(s: &str) -> String { *M.lock().unwrap() += 1; s.into() }
+            fn make() -> Driver { Driver { expand: expand_with::<1> } }
+            fn plugin(run: fn(u32) -> u32) -> Plugin { Plugin { run } }
+            fn hook() -> Hook { Hook { call: Box::new(|| ()) } }
+            fn go(d: &Driver) -> String { (d.expand)(\"x\") }";
+        let (facts, index) = crate_of(src);
+        let fields = fn_pointer_fields(&index, &[&facts]);
+        let (target, _) = func(&facts, "expand_with");
+        // `expand` is a dispatch table; `run` is set from a parameter; `call` is a closure.
+        assert_eq!(fields.get("expand"), Some(&vec![target]));
+        assert!(!fields.contains_key("run") && !fields.contains_key("call"));
+        // A call through it is a crate call: `go` takes `M` through `expand_with`.
+        let summary = LockSummary::build(&index, &[&facts]);
+        let (go, _) = func(&facts, "go");
+        let taken: Vec<&str> = summary.of(go).iter().map(|t| t.lock.0.as_str()).collect();
+        assert_eq!(taken, ["M"]);
+    }
+
+    #[test]
     fn summary_follows_self_calls_and_keeps_instances_apart() {
         let src = format!(
             "{HEAD}impl Bank {{
