@@ -87,6 +87,16 @@ fn read(path: &PathBuf) -> String {
     })
 }
 
+/// One line per review: app, file, rule, function, verdict and the keyed line's text.
+fn print_reviews(reviews: &[&Review]) {
+    for r in reviews {
+        println!(
+            "  {} {} {} in `{}` ({}): {}",
+            r.app, r.file, r.rule, r.function, r.verdict, r.text
+        );
+    }
+}
+
 fn toml_str(s: &str) -> String {
     format!("{s:?}")
 }
@@ -256,12 +266,7 @@ fn main() {
     if !gone.is_empty() {
         println!();
         println!("reviewed findings now gone: {}", gone.len());
-        for r in &gone {
-            println!(
-                "  {} {} {} in `{}` ({}): {}",
-                r.app, r.file, r.rule, r.function, r.verdict, r.text
-            );
-        }
+        print_reviews(&gone);
     }
     if !retired.is_empty() {
         println!();
@@ -273,12 +278,7 @@ fn main() {
     if !back.is_empty() {
         println!();
         println!("findings marked `gone` that are back: {}", back.len());
-        for r in &back {
-            println!(
-                "  {} {} {} in `{}` ({}): {}",
-                r.app, r.file, r.rule, r.function, r.verdict, r.text
-            );
-        }
+        print_reviews(&back);
     }
     if stubs && !new.is_empty() {
         println!();
