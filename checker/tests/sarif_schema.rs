@@ -1,6 +1,6 @@
 //! SARIF from `cargo heisen check` and `cargo heisen model` against the official SARIF 2.1.0
 //! JSON schema, taken at test time from a registry package that ships it (serde-sarif's
-//! `src/schema.json`, the OASIS schema, found through `cargo metadata`) and checked with the
+//! `src/schema.json`, the OASIS schema, found at the version `Cargo.lock` pins) and checked with the
 //! `jsonschema` validator (formats included), plus a typed round trip through serde-sarif.
 //! Nothing of the schema is copied into this repository.
 
@@ -8,40 +8,37 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn host() -> String {
-    let out = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
-        .arg("-vV")
-        .output()
-        .expect("rustc -vV");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("host: "))
-        .expect("a host line")
-        .to_string()
+/// The registry source of `serde-sarif` at the version `Cargo.lock` pins. It is a
+/// dev-dependency of this package, so building this test unpacked it under
+/// `$CARGO_HOME/registry/src/<index>/`. (Not `cargo metadata --offline`: that resolves the
+/// whole workspace and fails on a machine that has fetched only this package's dependencies.)
+fn serde_sarif_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).expect("Cargo.lock");
+    let version = lock
+        .split("[[package]]")
+        .find_map(|p| {
+            let mut lines = p.lines().map(str::trim);
+            lines.find(|l| *l == "name = \"serde-sarif\"")?;
+            let v = lines.find_map(|l| l.strip_prefix("version = \""))?;
+            Some(v.trim_end_matches('"').to_string())
+        })
+        .expect("serde-sarif is a dev-dependency, pinned in Cargo.lock");
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let src = home.join("registry/src");
+    std::fs::read_dir(&src)
+        .unwrap_or_else(|e| panic!("{}: {e}", src.display()))
+        .filter_map(Result::ok)
+        .map(|index| index.path().join(format!("serde-sarif-{version}")))
+        .find(|d| d.join("src/schema.json").is_file())
+        .unwrap_or_else(|| panic!("serde-sarif {version} not unpacked under {}", src.display()))
 }
 
 fn schema() -> (PathBuf, Value) {
-    // Offline, and only this platform's packages (the others are never downloaded).
-    let meta = cargo_metadata::MetadataCommand::new()
-        .manifest_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .other_options(vec![
-            "--offline".to_string(),
-            "--filter-platform".to_string(),
-            host(),
-        ])
-        .exec()
-        .expect("cargo metadata");
-    let pkg = meta
-        .packages
-        .iter()
-        .find(|p| p.name.as_str() == "serde-sarif")
-        .expect("serde-sarif is a dev-dependency");
-    let path: PathBuf = pkg
-        .manifest_path
-        .parent()
-        .unwrap()
-        .join("src/schema.json")
-        .into();
+    let path = serde_sarif_dir().join("src/schema.json");
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(
         schema["$id"],
