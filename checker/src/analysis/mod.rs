@@ -452,7 +452,7 @@ impl FnFacts {
     pub fn exclusive_self(&self) -> bool {
         self.params
             .first()
-            .is_some_and(|(n, t)| n == "self" && (t == "&mut Self" || t == "Self"))
+            .is_some_and(|(n, t)| n == "self" && exclusive_receiver(t))
     }
 
     /// Events strictly between `a` and `b` (by evaluation order).
@@ -460,6 +460,17 @@ impl FnFacts {
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };
         &self.events[(lo + 1).min(hi)..hi]
     }
+}
+
+/// Whether a receiver of this type has the value to itself: `self`, `&mut self`, and the
+/// written-out `self: Box<Self>`, `self: Pin<&mut Self>`, `self: &mut Self`; not
+/// `self: &Self`, `self: Arc<Self>` / `&Arc<Self>` / `Rc<Self>` (shared by other handles).
+pub fn exclusive_receiver(ty: &str) -> bool {
+    let t: String = ty.chars().filter(|c| !c.is_whitespace()).collect();
+    matches!(
+        t.as_str(),
+        "Self" | "&mutSelf" | "Box<Self>" | "Pin<&mutSelf>"
+    )
 }
 
 /// A struct field's declared type: `Bank { balance: AtomicI64 }`.

@@ -170,6 +170,34 @@ mod tests {
     }
 
     #[test]
+    fn written_out_receivers_keep_their_type() {
+        let f = facts(
+            "impl P { fn a(&self) {} fn b(&mut self) {} fn c(self) {} fn d(self: &Arc<Self>) {} \
+             fn e(self: Arc<Self>) {} fn f(self: Pin<&mut Self>) {} fn g(self: Box<Self>) {} \
+             fn h(self: &Self) {} fn i(&'a mut self) {} }",
+        );
+        let got: Vec<(&str, &str, bool)> = f
+            .functions
+            .iter()
+            .map(|f| (f.short_name(), f.params[0].1.as_str(), f.exclusive_self()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", "&Self", false),
+                ("b", "&mut Self", true),
+                ("c", "Self", true),
+                ("d", "&Arc<Self>", false),
+                ("e", "Arc<Self>", false),
+                ("f", "Pin<&mut Self>", true),
+                ("g", "Box<Self>", true),
+                ("h", "&Self", false),
+                ("i", "&mut Self", true),
+            ]
+        );
+    }
+
+    #[test]
     fn keys_ignore_borrows_and_conversions() {
         let f = facts(
             "fn f(&self, k: String) { m.get(&k); m.insert(k.clone(), 1); m.remove(k.to_string()); \

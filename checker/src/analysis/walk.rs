@@ -381,12 +381,15 @@ impl ItemVisitor<'_> {
         for input in &sig.inputs {
             match input {
                 syn::FnArg::Receiver(r) => {
-                    let ty = match (&r.reference, &r.mutability) {
-                        (Some(_), Some(_)) => "&mut Self",
-                        (Some(_), None) => "&Self",
-                        (None, _) => "Self",
+                    // An explicitly typed receiver (`self: &Arc<Self>`, `self: Pin<&mut Self>`)
+                    // is that type, not an owned `Self`: `Arc<Self>` is shared.
+                    let ty = match (&r.colon_token, &r.reference, &r.mutability) {
+                        (Some(_), ..) => type_text(&r.ty),
+                        (None, Some(_), Some(_)) => "&mut Self".to_string(),
+                        (None, Some(_), None) => "&Self".to_string(),
+                        (None, None, _) => "Self".to_string(),
                     };
-                    params.push(("self".to_string(), ty.to_string()));
+                    params.push(("self".to_string(), ty));
                 }
                 syn::FnArg::Typed(pt) => {
                     let ty = type_text(&pt.ty);
