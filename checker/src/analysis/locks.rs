@@ -74,9 +74,13 @@ const GUARD_ANY_TYPE: &[&str] = &[
     "blocking_write",
 ];
 
-/// Methods that pass a guard through unchanged (`m.lock().unwrap()`).
+/// Methods that pass a guard through unchanged (`m.lock().unwrap()`), also inside the
+/// `Result`/`Option` that `?` then opens (`m.lock().map_err(|_| Error::Poisoned)?`,
+/// `m.lock().ok()?`).
 const PASS: &[&str] = &[
     "unwrap",
+    "map_err",
+    "ok",
     "expect",
     "unwrap_or_else",
     "unwrap_or_default",
@@ -172,6 +176,15 @@ impl<'f> Guards<'f> {
             .iter()
             .any(|g| held_at_in(self.func, g, ev, self.edition))
     }
+
+    /// Whether one guard is live both when `a` and when `b` run: the two are in one critical
+    /// section. A guard dropped between them (`drop(guard)` before the write) serializes
+    /// neither with the other thread's pair.
+    pub fn live_across(&self, a: &Event, b: &Event) -> bool {
+        self.guards.iter().any(|g| {
+            held_at_in(self.func, g, a, self.edition) && held_at_in(self.func, g, b, self.edition)
+        })
+    }
 }
 
 /// The acquisition `ev` of `lock`, with its pass-through chain and holders.
@@ -265,12 +278,29 @@ impl Acq<'_> {
     }
 }
 
-/// Whether `name` is passed to `drop` by an event with id in `(after, before)`.
+/// Whether `name` is passed to `drop` by an event with id in `(after, before)` on a path that
+/// goes on to `before`: a `drop(guard)` in a branch that then returns (`if let Some(r) =
+/// q.pop() { drop(guard); return Ok(r); }`) leaves the guard held for the code after the
+/// branch. The branch is known by its decisions: a `return` after the drop and before
+/// `before`, under exactly the drop's checks, at the same closure depth.
 fn dropped_between(func: &FnFacts, name: &str, after: EventId, before: EventId) -> bool {
+    let target = func.events.get(before).map(|e| e.region);
     func.between(after, before).iter().any(|e| {
         e.kind == EventKind::Call
             && (e.name == "drop" || e.name.ends_with("::drop"))
             && e.args.first().is_some_and(|a| a.text == name)
+            && !target.is_some_and(|t| returns_after(func, e, &t))
+    })
+}
+
+/// Whether the branch of `ev` returns after it and before the code at `target`.
+fn returns_after(func: &FnFacts, ev: &Event, target: &Region) -> bool {
+    func.exits.iter().any(|x| {
+        x.is_return
+            && x.closure_depth == ev.closure_depth
+            && x.control_deps == ev.control_deps
+            && ev.region.precedes(&x.region)
+            && x.region.precedes(target)
     })
 }
 
@@ -2198,6 +2228,32 @@ mod tests {
              drop(g); mark(); *self.state.lock().unwrap() += 1; mark(); }} }}"
         );
         assert_eq!(held_at_marks(&src, "Bank::f"), [true, false, false]);
+    }
+
+    #[test]
+    fn a_drop_in_a_branch_that_returns_leaves_the_guard_held_after_it() {
+        // `map_err(..)?` and `ok()?` pass the guard on; the `drop` in the returning branch ends
+        // it only there (mark 1), the code after the branch still holds it (mark 2), and a
+        // `drop` in a branch that falls through ends it for what follows (mark 4).
+        let src = format!(
+            "{BANK}impl Bank {{ fn f(&self, q: &mut Vec<u8>) -> Result<(), E> {{ \
+             let g = self.state.lock().map_err(|_| E)?; \
+             if q.is_empty() {{ drop(g); mark(); return Ok(()); }} mark(); \
+             if q.len() > 2 {{ drop(g); mark(); }} mark(); Ok(()) }} \
+             fn h(&self) -> Option<()> {{ let g = self.state.lock().ok()?; mark(); None }} }}"
+        );
+        assert_eq!(held_at_marks(&src, "Bank::f"), [false, true, false, false]);
+        assert_eq!(held_at_marks(&src, "Bank::h"), [true]);
+        let (facts, index) = crate_of(&src);
+        let f = facts
+            .functions
+            .iter()
+            .find(|f| f.name == "Bank::f")
+            .unwrap();
+        let guards = Guards::of(&index, f);
+        let marks: Vec<&Event> = f.events.iter().filter(|e| e.name == "mark").collect();
+        assert!(guards.live_across(marks[1], marks[1]));
+        assert!(!guards.live_across(marks[1], marks[3]));
     }
 
     #[test]
