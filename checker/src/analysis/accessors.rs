@@ -45,6 +45,14 @@ pub enum Accessor {
         arg: usize,
         ordering: MemOrdering,
     },
+    /// `self.<field>.fetch_add(..)` / `fetch_sub(..)`, unconditionally, as the method's one
+    /// atomic access (`fn acquire_slot(&self) -> usize { self.in_use.fetch_add(1, AcqRel) }`):
+    /// a counting write of the caller's place.
+    Count {
+        field: String,
+        op: String,
+        ordering: MemOrdering,
+    },
     /// Locks `self.<field>` (a declared `Mutex`/`RwLock`), reads through the guard and returns
     /// what it read (`fn balance(&self) -> i64 { *self.balance.lock().unwrap() }`); writes
     /// nothing through it.
@@ -129,6 +137,24 @@ fn locked_accessor_of(index: &CrateIndex, func: &FnFacts) -> Option<Accessor> {
     }
 }
 
+/// [`Accessor::Count`]: `rmw` is the method's only read-modify-write; it must be a
+/// `fetch_add`/`fetch_sub` of `self.<field>` that always runs (outside closures, under no
+/// check), with no `load`/`store` in the method.
+fn counting_accessor_of(func: &FnFacts, rmw: &Event) -> Option<Accessor> {
+    if !matches!(rmw.name.as_str(), "fetch_add" | "fetch_sub")
+        || rmw.closure_depth > 0
+        || !rmw.control_deps.is_empty()
+        || func.events.iter().any(|e| is_load(e) || is_store(e))
+    {
+        return None;
+    }
+    Some(Accessor::Count {
+        field: self_field(rmw)?.to_string(),
+        op: rmw.name.clone(),
+        ordering: rmw.args.iter().find_map(|a| a.ordering)?,
+    })
+}
+
 fn accessor_of(index: &CrateIndex, func: &FnFacts) -> Option<Accessor> {
     if !func
         .params
@@ -137,7 +163,11 @@ fn accessor_of(index: &CrateIndex, func: &FnFacts) -> Option<Accessor> {
     {
         return None;
     }
-    if func.events.iter().any(is_rmw) {
+    let rmws: Vec<&Event> = func.events.iter().filter(|e| is_rmw(e)).collect();
+    if let [rmw] = rmws.as_slice() {
+        return counting_accessor_of(func, rmw);
+    }
+    if !rmws.is_empty() {
         return None;
     }
     if let Some(a) = locked_accessor_of(index, func) {
@@ -235,13 +265,7 @@ impl<'f> AtomicOp<'f> {
             });
         }
         match summary.of_call(index, func, ev)? {
-            Accessor::Load { field, ordering } => Some(AtomicOp {
-                ev,
-                place: extended(ev.receiver.as_ref()?, field),
-                ordering: *ordering,
-                value: None,
-                via: Some(&ev.name),
-            }),
+            Accessor::Load { field, ordering } => Self::through(ev, field, *ordering, None),
             _ => None,
         }
     }
@@ -267,15 +291,52 @@ impl<'f> AtomicOp<'f> {
                 field,
                 arg,
                 ordering,
-            } => Some(AtomicOp {
-                ev,
-                place: extended(ev.receiver.as_ref()?, field),
-                ordering: *ordering,
-                value: Some(ev.args.get(*arg)?),
-                via: Some(&ev.name),
-            }),
+            } => Self::through(ev, field, *ordering, Some(ev.args.get(*arg)?)),
             _ => None,
         }
+    }
+
+    /// `ev` as a counting read-modify-write (`fetch_add`/`fetch_sub`), directly or through a
+    /// crate method that does one ([`Accessor::Count`]); `value` is the operand of a direct
+    /// call.
+    pub fn count(
+        summary: &AccessorSummary,
+        index: &CrateIndex,
+        func: &FnFacts,
+        ev: &'f Event,
+    ) -> Option<AtomicOp<'f>> {
+        if is_rmw(ev) && matches!(ev.name.as_str(), "fetch_add" | "fetch_sub") {
+            return Some(AtomicOp {
+                ev,
+                place: ev.receiver.clone()?,
+                ordering: ev.args.iter().find_map(|a| a.ordering)?,
+                value: ev.args.first(),
+                via: None,
+            });
+        }
+        match summary.of_call(index, func, ev)? {
+            Accessor::Count {
+                field, ordering, ..
+            } => Self::through(ev, field, *ordering, None),
+            _ => None,
+        }
+    }
+
+    /// The access an accessor call `ev` makes: the call's receiver extended by the accessor's
+    /// field.
+    fn through(
+        ev: &'f Event,
+        field: &str,
+        ordering: MemOrdering,
+        value: Option<&'f Arg>,
+    ) -> Option<AtomicOp<'f>> {
+        Some(AtomicOp {
+            ev,
+            place: extended(ev.receiver.as_ref()?, field),
+            ordering,
+            value,
+            via: Some(&ev.name),
+        })
     }
 }
 
@@ -352,9 +413,13 @@ mod tests {
                 fn set_limit(&self, _unit: u8, l: u32) { self.limits.max.store(l as u64, Relaxed); }
                 // A store that a parameter decides is still a store of a parameter.
                 fn set_if(&self, v: i64, on: bool) { if on { self.balance.store(v, Relaxed) } }
-                // Not accessors: a RMW, exclusive self, a load not returned, a store of no
-                // parameter, a load and a store, an indexed slot.
-                fn bump(&self) -> i64 { self.balance.fetch_add(1, Relaxed) }
+                // A counting write, also with more code around it, or decided by a parameter.
+                fn bump(&self) -> i64 { let n = self.balance.fetch_add(1, Relaxed); log(n); n }
+                fn bump_if(&self, on: bool) { if on { self.balance.fetch_sub(1, Relaxed); } }
+                // Not accessors: a swap, a count under a check of the field, exclusive self, a
+                // load not returned, a store of no parameter, a load and a store, an indexed slot.
+                fn take(&self) -> i64 { self.balance.swap(0, Relaxed) }
+                fn bump_low(&self) { if self.limits.max.load(Relaxed) > 0 { self.balance.fetch_add(1, Relaxed); } }
                 fn reset(&mut self, v: i64) { self.balance.store(v, Relaxed) }
                 fn log(&self) { println!("{}", self.balance.load(Relaxed)); }
                 fn clear(&self) { self.balance.store(0, Relaxed) }
@@ -368,13 +433,23 @@ mod tests {
             names,
             [
                 "Account::balance",
+                "Account::bump",
+                "Account::bump_if",
                 "Account::set_balance",
                 "Account::set_if",
                 "Account::set_limit"
             ]
         );
         assert_eq!(
-            v[3].1,
+            v[1].1,
+            Accessor::Count {
+                field: "balance".into(),
+                op: "fetch_add".into(),
+                ordering: MemOrdering::Relaxed
+            }
+        );
+        assert_eq!(
+            v[5].1,
             Accessor::Store {
                 field: "limits.max".into(),
                 arg: 1,

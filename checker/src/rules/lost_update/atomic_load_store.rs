@@ -20,7 +20,10 @@ declare_rule! {
     /// ### What it does
     /// Finds an atomic that is read with `load` and later written with `store`, where the stored
     /// value is computed from the loaded one (`x.store(x.load(..) - amount, ..)`) or the store
-    /// only happens because of a check on the loaded value (`if x.load(..) >= amount { .. }`).
+    /// only happens because of a check on the loaded value (`if x.load(..) >= amount { .. }`);
+    /// and a check-then-count, a `fetch_add`/`fetch_sub` (direct, or through a crate method
+    /// that does one: `self.count_connection()`) that only runs because of a check on an
+    /// earlier load (`if in_use.load(..) < max { in_use.fetch_add(1, ..) }`).
     ///
     /// ### Why is this bad
     /// A `load` followed by a `store` is two atomic steps, not one. Two threads withdrawing 50
@@ -63,8 +66,15 @@ declare_rule! {
     /// `pool.available`), when every crate method the call may be agrees; deeper helpers are
     /// not followed. Atomics that are local variables built in the function
     /// (`let c = AtomicUsize::new(0)`) are assumed unshared; wrap them in `Arc` and they count.
+    /// A check-then-count is not reported when one lock guard is live at both the check and
+    /// the count (a `drop(guard)` in a branch that returns does not end it for the code after
+    /// the branch), when the count's own result is tested (`if c.fetch_add(1, ..) >= max {
+    /// c.fetch_sub(1, ..) }`, the optimistic increment), or when the load is the exit test of a
+    /// work loop and a call in the loop decides the count (`while left.load(..) > 0 { if let
+    /// Some(x) = q.pop() { left.fetch_sub(1, ..) } }`: each racer counts what it claimed).
     /// Not reported, because only one thread can be writing: functions taking `&mut self` or
-    /// `self`, and `unsafe fn`s (whose callers guarantee exclusivity); pairs after a lock guard
+    /// `self` (also written out: `self: &mut Self`, `self: Box<Self>`; `self: &Arc<Self>` is
+    /// shared), and `unsafe fn`s (whose callers guarantee exclusivity); pairs after a lock guard
     /// was taken in the same function; a `Release` store that pairs with an acquire of the
     /// same atomic in another function of the crate, or an explicit `fence` in the function
     /// (the single-writer publication idiom of SPSC queues, seqlocks and deques; a `Release`
@@ -184,13 +194,7 @@ fn serialized(
     {
         return true;
     }
-    // A successful compare-and-swap (on any atomic) between the two that the store depends on
-    // has claimed the right to write: the losers of the CAS never reach the store.
-    let claimed = func
-        .between(load.id, store.id)
-        .iter()
-        .any(|e| CAS.contains(&e.name.as_str()) && store.control_deps.contains(&e.id));
-    if claimed {
+    if claimed(func, load, store) {
         return true;
     }
     if data {
@@ -209,6 +213,70 @@ fn serialized(
             matches!(func.events[d].kind, EventKind::Call | EventKind::MethodCall)
                 && !func.events[d].data_deps.contains(&load.id)
         })
+}
+
+/// A successful compare-and-swap (on any atomic) between the two that the write depends on
+/// has claimed the right to write: the losers of the CAS never reach the write.
+fn claimed(func: &FnFacts, load: &Event, write: &Event) -> bool {
+    func.between(load.id, write.id)
+        .iter()
+        .any(|e| CAS.contains(&e.name.as_str()) && write.control_deps.contains(&e.id))
+}
+
+/// The last load of the same shared atomic (direct or through a getter) whose value decides
+/// whether the counting write runs: `if in_use.load(..) < max { in_use.fetch_add(1, ..) }`.
+/// A count whose own result is tested (`if c.fetch_add(1, ..) >= max { c.fetch_sub(1, ..) }`,
+/// the optimistic increment) is the atomic check itself, and nothing is paired with it.
+fn checked_count<'f>(
+    cx: &CrateContext<'_>,
+    func: &'f FnFacts,
+    count: &AtomicOp<'f>,
+) -> Option<AtomicOp<'f>> {
+    let ev = count.ev;
+    if !count.place.maybe_shared()
+        || func.events[ev.id + 1..]
+            .iter()
+            .any(|e| e.data_deps.contains(&ev.id) || e.control_deps.contains(&ev.id))
+    {
+        return None;
+    }
+    func.events[..ev.id]
+        .iter()
+        .rev()
+        .filter_map(|l| AtomicOp::load(cx.accessors(), cx.index, func, l))
+        .filter(|l| l.place.text == count.place.text)
+        .find(|l| ev.control_deps.contains(&l.ev.id))
+        .filter(|l| !rmw_between(func, l.ev.id, ev.id, &count.place.text))
+        .filter(|l| !counts_claims(func, l.ev, ev))
+}
+
+/// A work loop's exit test with a count of what each pass claimed: `while remaining.load(..) >
+/// 0 { if let Some(x) = q.steal() { remaining.fetch_sub(1, ..) } }`. The load is the condition
+/// of a loop around the count, and a call inside the loop (the claim) decides the count too:
+/// each racer counts only what it took, so passing the same exit test loses nothing.
+fn counts_claims(func: &FnFacts, load: &Event, count: &Event) -> bool {
+    count.loops.iter().any(|&l| {
+        let lp = &func.loops[l];
+        lp.header_deps.contains(&load.id)
+            && count.control_deps.iter().any(|&d| {
+                let e = &func.events[d];
+                d > load.id
+                    && lp.region.contains(&e.region)
+                    && matches!(e.kind, EventKind::Call | EventKind::MethodCall)
+            })
+    })
+}
+
+/// Check-then-count pairs that one writer at a time runs: exclusive access, an `unsafe fn`,
+/// one lock guard live at both the check and the count, a closure not spawned, or a CAS
+/// between them that chose the writer. The single-writer protocols and same-value stores that
+/// excuse a load→store pair do not apply: every racer that passes the check adds its own count.
+fn count_serialized(cx: &CrateContext<'_>, func: &FnFacts, load: &Event, count: &Event) -> bool {
+    func.exclusive_self()
+        || func.is_unsafe
+        || Guards::of(cx.index, func).live_across(load, count)
+        || (count.closure_depth > 0 && !spawned(func, count))
+        || claimed(func, load, count)
 }
 
 /// A value every racer stores alike: an integer literal or a constant / enum variant path
@@ -368,6 +436,76 @@ impl Rule for AtomicLoadStore {
                 );
                 out.push(f);
             }
+            check_then_count(cx, file, func, out);
         }
+    }
+}
+
+/// `if x.load(..) < max { x.fetch_add(1, ..) }`: two threads both pass the check before either
+/// counts (one connection, permit or slot too many; a counter below zero).
+fn check_then_count(
+    cx: &CrateContext<'_>,
+    file: &crate::rules::FileCx<'_>,
+    func: &FnFacts,
+    out: &mut Vec<Finding>,
+) {
+    for count in func
+        .events
+        .iter()
+        .filter_map(|e| AtomicOp::count(cx.accessors(), cx.index, func, e))
+    {
+        let Some(load) = checked_count(cx, func, &count) else {
+            continue;
+        };
+        if count_serialized(cx, func, load.ev, count.ev) {
+            continue;
+        }
+        let recv = &count.place.text;
+        let through = |op: &AtomicOp<'_>| {
+            op.via
+                .map(|m| format!(" (through `{m}()`)"))
+                .unwrap_or_default()
+        };
+        let (verb, step) = if count_op(cx, func, &count) == "fetch_sub" {
+            ("decremented", "v - 1")
+        } else {
+            ("incremented", "v + 1")
+        };
+        let mut f = finding(
+            &ATOMIC_LOAD_STORE,
+            file,
+            event_region(count.ev),
+            format!(
+                "`{recv}` is {verb}{} under a check on an earlier load; two threads can both \
+                 pass the check before either counts",
+                through(&count)
+            ),
+            format!(
+                "do the check and the count as one atomic step: `{recv}.fetch_update(.., |v| \
+                 (/* check on v */).then(|| {step}))` or a `compare_exchange` loop{}",
+                if Guards::of(cx.index, func).live_at(load.ev) {
+                    "; or count before the lock guard the check runs under is released"
+                } else {
+                    ""
+                }
+            ),
+        );
+        label(
+            &mut f,
+            event_region(load.ev),
+            format!("`{recv}` is read here{}", through(&load)),
+        );
+        out.push(f);
+    }
+}
+
+/// The counting operation of a direct call or of the accessor it goes through.
+fn count_op<'a>(cx: &'a CrateContext<'_>, func: &FnFacts, count: &'a AtomicOp<'_>) -> &'a str {
+    if count.via.is_none() {
+        return &count.ev.name;
+    }
+    match cx.accessors().of_call(cx.index, func, count.ev) {
+        Some(crate::analysis::accessors::Accessor::Count { op, .. }) => op,
+        _ => &count.ev.name,
     }
 }
