@@ -516,6 +516,22 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
+        let sealed = t.supertraits.iter().any(|b| match b {
+            syn::TypeParamBound::Trait(b) => {
+                b.path.segments.last().is_some_and(|s| s.ident == "Sealed")
+            }
+            _ => false,
+        });
+        let methods = t.items.iter().filter_map(|i| match i {
+            syn::TraitItem::Fn(f) => Some(f.sig.ident.to_string()),
+            _ => None,
+        });
+        self.facts.traits.push(TraitDecl {
+            name: t.ident.to_string(),
+            open: matches!(t.vis, syn::Visibility::Public(_)) && !sealed,
+            methods: methods.collect(),
+            region: region(t.ident.span()),
+        });
         self.self_ty.push(t.ident.to_string());
         syn::visit::visit_item_trait(self, t);
         self.self_ty.pop();
