@@ -668,8 +668,8 @@ pub fn foreign_call(
 /// method is one of `T`'s own. In-crate implementations do not make it safe: the object may
 /// hold any. A std or other crate's trait (`dyn Error`, `dyn Write`) does not count, nor a
 /// private or `pub(crate)` one (every implementation is the crate's), nor a method of the
-/// wrapper (`Arc::clone`), nor an object called through a lock's guard (its type is the
-/// lock's, `Mutex<Box<dyn T>>`: the lock serializes it).
+/// wrapper (`Arc::clone`); a call on the guard of a `Mutex<Box<dyn T>>` is not seen (the
+/// type found is the lock's).
 fn open_trait_object_call(index: &CrateIndex, func: &FnFacts, ev: &Event) -> bool {
     if ev.receiver.as_ref().is_some_and(|p| p.text == "self") || index.traits.is_empty() {
         return false;
@@ -677,12 +677,47 @@ fn open_trait_object_call(index: &CrateIndex, func: &FnFacts, ev: &Event) -> boo
     let RecvType::Known(ty) = receiver_type(index, func, ev) else {
         return false;
     };
-    let Some(name) = object_trait(&ty) else {
+    // An element of a place (`for l in &self.listeners`, the closure parameter of
+    // `self.0.upgrade().map(|s| ..)`): the type names its container.
+    let element = ev.receiver.as_ref().is_some_and(|p| p.text.ends_with("[]"));
+    let ty = if element { element_type(&ty) } else { &ty };
+    let Some(name) = object_trait(ty) else {
         return false;
     };
     index.traits.get(name).is_some_and(|decls| {
         decls.iter().all(|d| d.open) && decls.iter().any(|d| d.methods.contains(&ev.name))
     })
+}
+
+/// The element type of a container type as written: its last type argument (`Vec<Box<dyn
+/// L>>` → `Box<dyn L>`, `HashMap<u64, Arc<dyn L>>` → `Arc<dyn L>`, `Weak<dyn S>` → `dyn S`)
+/// or a slice's or array's element (`&[Box<dyn L>]`); the type itself when it is neither.
+fn element_type(ty: &str) -> &str {
+    let ty = ty.trim();
+    if let Some(inner) = ty
+        .trim_start_matches('&')
+        .trim_start_matches("mut ")
+        .trim_start()
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+    {
+        return inner.split(';').next().unwrap_or(inner).trim();
+    }
+    let (Some(open), true) = (ty.find('<'), ty.ends_with('>')) else {
+        return ty;
+    };
+    let args = &ty[open + 1..ty.len() - 1];
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in args.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => start = i + 1,
+            _ => {}
+        }
+    }
+    args[start..].trim()
 }
 
 /// The trait of a trait-object type as written, if the type is one alone or behind a
@@ -1506,7 +1541,8 @@ fn guard_getters(
 }
 
 /// Each function's direct foreign calls; a `dyn` callback parameter is the caller's own
-/// closure, so only the function that calls it counts it (not its callers).
+/// closure, and a `dyn` trait parameter the caller's own object, so only the function that
+/// calls it counts it (not its callers).
 fn direct_foreign(
     index: &CrateIndex,
     fn_fields: &HashMap<String, Vec<FnKey>>,
@@ -1524,7 +1560,12 @@ fn direct_foreign(
                 let Some(kind) = foreign_call(index, fn_fields, func, ev) else {
                     continue;
                 };
+                // A `dyn` parameter's object is the caller's too (`register(callsite: &dyn
+                // Callsite)`): counted where it is called, not in callers.
+                let param_object = kind == ForeignKind::DynMethod
+                    && ev.receiver.as_ref().is_some_and(|p| p.root == Root::Param);
                 if kind == ForeignKind::DynCallback
+                    || param_object
                     || runs_elsewhere(func, ev)
                     || mine.iter().any(|f| f.kind == kind)
                 {
@@ -2189,6 +2230,12 @@ mod tests {
                 fn handle(&self) -> Arc<dyn Subscriber + Send + Sync> { self.subscriber.clone() }
             }
             fn outer(d: &Dispatch) -> bool { d.register_callsite(1) }
+            pub struct Registrar(Weak<dyn Subscriber + Send + Sync>);
+            impl Registrar {
+                fn try_register(&self) -> Option<bool> {
+                    self.0.upgrade().map(|s| s.register_callsite(3))
+                }
+            }
             fn param(s: &'static dyn Subscriber) -> bool { s.register_callsite(2) }
             fn sealed(s: &dyn Closed) { s.go(); }
             fn private(c: Box<dyn Codec>) -> u32 { c.encode() }
@@ -2208,15 +2255,20 @@ mod tests {
         let wrapped = "self.subscriber.register_callsite";
         assert_eq!(found("Dispatch::register_callsite"), call(wrapped, 0));
         assert_eq!(found("outer"), call(wrapped, 1));
-        assert_eq!(found("param"), call("s.register_callsite", 0));
+        // Through a `Weak`'s pointee, as tracing-core's `Registrar` calls its subscriber.
+        let pointee = "self.0[].register_callsite";
+        assert_eq!(found("Registrar::try_register"), call(pointee, 0));
+        // A `dyn` parameter is the caller's object (counted only under a guard in `param`);
         // `Arc::clone`, a sealed or crate-private trait, std's `Error`, a `Weak`: none.
-        for name in [
+        let none = [
+            "param",
             "Dispatch::handle",
             "sealed",
             "private",
             "std_object",
             "weak",
-        ] {
+        ];
+        for name in none {
             assert_eq!(found(name), [], "{name}");
         }
         assert_eq!(object_trait("&'static dyn Callsite"), Some("Callsite"));
@@ -2227,6 +2279,13 @@ mod tests {
         );
         assert_eq!(object_trait("Option<Box<dyn Hook>>"), None);
         assert_eq!(object_trait("Vec<Arc<dyn Hook>>"), None);
+        assert_eq!(element_type("Vec<Box<dyn L + Send>>"), "Box<dyn L + Send>");
+        assert_eq!(element_type("HashMap<u64, Arc<dyn L>>"), "Arc<dyn L>");
+        assert_eq!(
+            element_type("std::sync::Weak<dyn S + Send + Sync>"),
+            "dyn S + Send + Sync"
+        );
+        assert_eq!(element_type("&[Box<dyn L>]"), "Box<dyn L>");
     }
 
     #[test]

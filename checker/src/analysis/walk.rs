@@ -2081,12 +2081,13 @@ impl FnWalker {
 
     /// The element place of an iteration over a place: `X.iter()`, `X.iter_mut()`,
     /// `X.values()`, `&X`, `&mut X` or `X` itself → `X[]` (a loop variable or an iterator
-    /// closure's parameter stands for one element of `X`).
+    /// closure's parameter stands for one element of `X`); `X.upgrade()` too, a `Weak`'s
+    /// pointee (`self.0.upgrade().map(|s| ..)`: `s` is what `X` points to).
     fn element_place(&self, e: &Expr) -> Option<Place> {
         let base = match strip_place_wrappers(e) {
             Expr::MethodCall(m)
                 if m.args.is_empty()
-                    && ["iter", "iter_mut", "values", "values_mut"]
+                    && ["iter", "iter_mut", "values", "values_mut", "upgrade"]
                         .iter()
                         .any(|n| m.method == n) =>
             {

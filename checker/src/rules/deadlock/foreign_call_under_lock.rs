@@ -52,15 +52,17 @@ declare_rule! {
     /// by `relock-while-held` when the closure literal relocks. A trait object counts only for
     /// a trait the crate declares `pub` and does not seal (a supertrait named `Sealed`), called
     /// with one of that trait's methods on a place whose declared type is the object (`dyn T`,
-    /// `&dyn T`, `Box<dyn T>`, `Arc<dyn T>`, `Rc<dyn T>`): std and other crates' traits
-    /// (`dyn Error`, `dyn Write`) and private traits do not, nor an object a lock guards
-    /// (called through its guard: the lock serializes it), nor a receiver whose type is
-    /// not declared (a closure parameter). And the held lock must be a `static`: any code
+    /// `&dyn T`, `Box<dyn T>`, `Arc<dyn T>`, `Rc<dyn T>`), an element of a container of them
+    /// (`for l in &self.listeners`) or a `Weak`'s pointee (`self.0.upgrade().map(|s| ..)`):
+    /// std and other crates' traits (`dyn Error`, `dyn Write`) and private traits do not, nor
+    /// a receiver whose type is not declared, nor the guard of a `Mutex<Box<dyn T>>` itself
+    /// (its type is the lock's). And the held lock must be a `static`: any code
     /// reaches a global registry through the crate's API, while an instance's lock is reached
     /// only with a handle to that instance, which the implementors of such traits (clocks,
     /// timers, runtimes, sockets, connections) are rarely given — on instance locks the fact
-    /// found 17 calls in the mature-crate corpus and none that could call back. A `dyn` callback parameter
-    /// counts only in the function that calls it, not in its callers. A guard handed to the
+    /// found 17 calls in the mature-crate corpus and none that could call back. A `dyn`
+    /// callback or trait-object parameter counts only in the function that calls it, not in
+    /// its callers. A guard handed to the
     /// callee (`self.notify(guard)`) is the callee's, and that call does not count; `try_*`
     /// guards, reentrant locks, code in spawned closures and `#[test]` functions are skipped.
     /// Wakers are `wake-under-lock`'s (off by default).
