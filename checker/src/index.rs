@@ -3,7 +3,7 @@
 
 use crate::analysis::{
     last_segment, last_separator, Event, EventKind, FieldDecl, FileFacts, FnFacts, Place, Root,
-    StaticDecl, StructDecl,
+    StaticDecl, StructDecl, TraitDecl,
 };
 use crate::finding::Region;
 use std::borrow::Cow;
@@ -56,6 +56,8 @@ pub struct CrateIndex<'f> {
     pub fields: HashMap<String, Vec<&'f FieldDecl>>,
     pub statics: HashMap<String, &'f StaticDecl>,
     pub structs: HashMap<String, &'f StructDecl>,
+    /// Trait name → the crate's declarations of a trait of that name.
+    pub traits: HashMap<String, Vec<&'f TraitDecl>>,
     /// Variant name (`Multi` of `TargetKind::Multi`) → the fields of every enum variant of
     /// that name (`FieldDecl::strukt` is `Enum::Variant`).
     pub variant_fields: HashMap<String, Vec<&'f FieldDecl>>,
@@ -111,6 +113,9 @@ impl<'f> CrateIndex<'f> {
             }
             for s in &facts.structs {
                 ix.structs.insert(s.name.clone(), s);
+            }
+            for t in &facts.traits {
+                ix.traits.entry(t.name.clone()).or_default().push(t);
             }
             for f in &facts.variant_fields {
                 let variant = last_segment(&f.strukt).to_string();

@@ -602,6 +602,10 @@ pub enum ForeignKind {
     /// A call of a `dyn Fn…` parameter (`f: &dyn Fn(..)`, `Box<dyn FnMut(..)>`): whatever the
     /// caller passed.
     DynCallback,
+    /// A method of an open crate trait called through a trait object (`self.subscriber
+    /// .register_callsite(..)` on an `Arc<dyn Subscriber + Send + Sync>`,
+    /// [`open_trait_object_call`]): any implementation, other crates' included.
+    DynMethod,
 }
 
 /// A foreign call a function makes (or reaches through in-crate calls).
@@ -633,6 +637,9 @@ pub fn foreign_call(
             if (ev.name == "wake" || ev.name == "wake_by_ref") && ev.args.is_empty() =>
         {
             (crate_callee(index, func, ev).is_none()).then_some(ForeignKind::Wake)
+        }
+        EventKind::MethodCall => {
+            open_trait_object_call(index, func, ev).then_some(ForeignKind::DynMethod)
         }
         EventKind::Assign { op: None } => {
             let value = ev.args.first()?;
@@ -682,6 +689,104 @@ pub fn foreign_call(
         }
         _ => None,
     }
+}
+
+/// Whether the method call `ev` runs an implementation the crate may not show: its receiver's
+/// type ([`receiver_type`]) is a trait object (`dyn T`, alone or behind `&`, `&mut`, `Box`,
+/// `Arc`, `Rc`), `T` is a trait the crate declares `pub` and does not seal
+/// ([`crate::analysis::TraitDecl::open`]: an extension point other crates implement), and the
+/// method is one of `T`'s own. In-crate implementations do not make it safe: the object may
+/// hold any. A std or other crate's trait (`dyn Error`, `dyn Write`) does not count, nor a
+/// private or `pub(crate)` one (every implementation is the crate's), nor a method of the
+/// wrapper (`Arc::clone`); a call on the guard of a `Mutex<Box<dyn T>>` is not seen (the
+/// type found is the lock's).
+fn open_trait_object_call(index: &CrateIndex, func: &FnFacts, ev: &Event) -> bool {
+    if ev.receiver.as_ref().is_some_and(|p| p.text == "self") || index.traits.is_empty() {
+        return false;
+    }
+    let RecvType::Known(ty) = receiver_type(index, func, ev) else {
+        return false;
+    };
+    // An element of a place (`for l in &self.listeners`, the closure parameter of
+    // `self.0.upgrade().map(|s| ..)`): the type names its container.
+    let element = ev.receiver.as_ref().is_some_and(|p| p.text.ends_with("[]"));
+    let ty = if element { element_type(&ty) } else { &ty };
+    let Some(name) = object_trait(ty) else {
+        return false;
+    };
+    index.traits.get(name).is_some_and(|decls| {
+        decls.iter().all(|d| d.open) && decls.iter().any(|d| d.methods.contains(&ev.name))
+    })
+}
+
+/// The element type of a container type as written: its last type argument (`Vec<Box<dyn
+/// L>>` → `Box<dyn L>`, `HashMap<u64, Arc<dyn L>>` → `Arc<dyn L>`, `Weak<dyn S>` → `dyn S`)
+/// or a slice's or array's element (`&[Box<dyn L>]`); the type itself when it is neither.
+fn element_type(ty: &str) -> &str {
+    let ty = ty.trim();
+    if let Some(inner) = ty
+        .trim_start_matches('&')
+        .trim_start_matches("mut ")
+        .trim_start()
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+    {
+        return inner.split(';').next().unwrap_or(inner).trim();
+    }
+    let (Some(open), true) = (ty.find('<'), ty.ends_with('>')) else {
+        return ty;
+    };
+    let args = &ty[open + 1..ty.len() - 1];
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in args.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => start = i + 1,
+            _ => {}
+        }
+    }
+    args[start..].trim()
+}
+
+/// The trait of a trait-object type as written, if the type is one alone or behind a
+/// reference or an owning pointer: `&'static dyn Callsite` → `Callsite`,
+/// `Arc<dyn Subscriber + Send + Sync>` → `Subscriber`, `Box<dyn a::Hook>` → `Hook`; `None` for
+/// `Weak<dyn T>`, `Option<Box<dyn T>>`, `Vec<Box<dyn T>>` (whose methods are the wrapper's).
+fn object_trait(ty: &str) -> Option<&str> {
+    let at = ty.find("dyn ")?;
+    let mut prefix: String = ty[..at].chars().filter(|c| !c.is_whitespace()).collect();
+    loop {
+        let before = prefix.len();
+        for wrapper in ["&", "mut", "Box<", "Arc<", "Rc<"] {
+            if let Some(rest) = prefix.strip_prefix(wrapper) {
+                prefix = rest.to_string();
+            }
+        }
+        // A lifetime (`'static`) or a path segment (`std::sync::`).
+        let ident_end = |s: &str| {
+            s.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(s.len())
+        };
+        if let Some(rest) = prefix.strip_prefix('\'') {
+            prefix = rest[ident_end(rest)..].to_string();
+        } else if let Some(i) = prefix.find("::").filter(|i| *i == ident_end(&prefix)) {
+            prefix = prefix[i + 2..].to_string();
+        }
+        if prefix.is_empty() {
+            break;
+        }
+        if prefix.len() == before {
+            return None;
+        }
+    }
+    let path = ty[at + 4..].trim_start();
+    let end = path
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(path.len());
+    let name = crate::analysis::last_segment(&path[..end]);
+    (!name.is_empty()).then_some(name)
 }
 
 /// Whether a declared type is a trait object of a closure trait (`&dyn Fn(u32)`,
@@ -768,6 +873,11 @@ pub fn foreign_under_lock(
                 None => continue,
             },
         };
+        // A trait object's implementation reaches a `static` lock through the crate's API
+        // alone (logging an event registers its callsite); an instance's lock only with a
+        // handle to that instance, which the implementors of an open trait (clocks, timers,
+        // runtimes, sockets) are not given.
+        let object = foreign.kind == ForeignKind::DynMethod;
         let outer = nesting.acqs.iter().position(|a| {
             let reentrant = a
                 .event(func)
@@ -778,6 +888,7 @@ pub fn foreign_under_lock(
                 && !a.is_try(func)
                 && held_at_in(func, a, ev, index.edition)
                 && !moved_into(func, a, ev)
+                && (!object || on_static(a.event(func)))
                 && (!runs_elsewhere(func, ev) || runs_elsewhere(func, a.event(func)))
         });
         if let Some(outer) = outer {
@@ -789,6 +900,13 @@ pub fn foreign_under_lock(
         }
     }
     out
+}
+
+/// Whether an acquisition locks a `static` (`REGISTRY.lock()`), which any code can reach.
+fn on_static(acq: &Event) -> bool {
+    acq.receiver
+        .as_ref()
+        .is_some_and(|p| p.root == Root::Static)
 }
 
 /// How a foreign call reads in a message: the receiver and method (`waker.wake`), the target
@@ -1453,7 +1571,8 @@ fn guard_getters(
 }
 
 /// Each function's direct foreign calls; a `dyn` callback parameter is the caller's own
-/// closure, so only the function that calls it counts it (not its callers).
+/// closure, and a `dyn` trait parameter the caller's own object, so only the function that
+/// calls it counts it (not its callers).
 fn direct_foreign(
     index: &CrateIndex,
     fn_fields: &HashMap<String, Vec<FnKey>>,
@@ -1471,7 +1590,12 @@ fn direct_foreign(
                 let Some(kind) = foreign_call(index, fn_fields, func, ev) else {
                     continue;
                 };
+                // A `dyn` parameter's object is the caller's too (`register(callsite: &dyn
+                // Callsite)`): counted where it is called, not in callers.
+                let param_object = kind == ForeignKind::DynMethod
+                    && ev.receiver.as_ref().is_some_and(|p| p.root == Root::Param);
                 if kind == ForeignKind::DynCallback
+                    || param_object
                     || runs_elsewhere(func, ev)
                     || mine.iter().any(|f| f.kind == kind)
                 {
@@ -2120,6 +2244,78 @@ mod tests {
         let (go, _) = func(&facts, "go");
         let taken: Vec<&str> = summary.of(go).iter().map(|t| t.lock.0.as_str()).collect();
         assert_eq!(taken, ["M"]);
+    }
+
+    #[test]
+    fn open_trait_objects_are_foreign_through_their_wrappers() {
+        let src = "use std::sync::{Arc, Weak};
+            pub trait Subscriber { fn register_callsite(&self, n: u32) -> bool; }
+            pub trait Closed: private::Sealed { fn go(&self); }
+            pub(crate) trait Codec { fn encode(&self) -> u32; }
+            pub struct NoSubscriber;
+            impl Subscriber for NoSubscriber { fn register_callsite(&self, _: u32) -> bool { false } }
+            pub struct Dispatch { subscriber: Arc<dyn Subscriber + Send + Sync> }
+            impl Dispatch {
+                fn register_callsite(&self, n: u32) -> bool { self.subscriber.register_callsite(n) }
+                fn handle(&self) -> Arc<dyn Subscriber + Send + Sync> { self.subscriber.clone() }
+            }
+            fn outer(d: &Dispatch) -> bool { d.register_callsite(1) }
+            pub struct Registrar(Weak<dyn Subscriber + Send + Sync>);
+            impl Registrar {
+                fn try_register(&self) -> Option<bool> {
+                    self.0.upgrade().map(|s| s.register_callsite(3))
+                }
+            }
+            fn param(s: &'static dyn Subscriber) -> bool { s.register_callsite(2) }
+            fn sealed(s: &dyn Closed) { s.go(); }
+            fn private(c: Box<dyn Codec>) -> u32 { c.encode() }
+            fn std_object(e: &dyn std::error::Error) -> String { e.to_string() }
+            fn weak(w: Weak<dyn Subscriber>) { w.upgrade(); }";
+        let (facts, index) = crate_of(src);
+        let summary = LockSummary::build(&index, &[&facts]);
+        let found = |name: &str| -> Vec<(ForeignKind, String, usize)> {
+            let (key, _) = func(&facts, name);
+            let found = summary.foreign.get(&key).into_iter().flatten();
+            found
+                .map(|f| (f.kind, f.text.clone(), f.via.len()))
+                .collect()
+        };
+        let call = |text: &str, via| vec![(ForeignKind::DynMethod, text.to_string(), via)];
+        // The wrapper's field holds any subscriber, `NoSubscriber` or another crate's.
+        let wrapped = "self.subscriber.register_callsite";
+        assert_eq!(found("Dispatch::register_callsite"), call(wrapped, 0));
+        assert_eq!(found("outer"), call(wrapped, 1));
+        // Through a `Weak`'s pointee, as tracing-core's `Registrar` calls its subscriber.
+        let pointee = "self.0[].register_callsite";
+        assert_eq!(found("Registrar::try_register"), call(pointee, 0));
+        // A `dyn` parameter is the caller's object (counted only under a guard in `param`);
+        // `Arc::clone`, a sealed or crate-private trait, std's `Error`, a `Weak`: none.
+        let none = [
+            "param",
+            "Dispatch::handle",
+            "sealed",
+            "private",
+            "std_object",
+            "weak",
+        ];
+        for name in none {
+            assert_eq!(found(name), [], "{name}");
+        }
+        assert_eq!(object_trait("&'static dyn Callsite"), Some("Callsite"));
+        assert_eq!(object_trait("&mut dyn a::Visit<'_>"), Some("Visit"));
+        assert_eq!(
+            object_trait("std::boxed::Box<dyn Hook + Send>"),
+            Some("Hook")
+        );
+        assert_eq!(object_trait("Option<Box<dyn Hook>>"), None);
+        assert_eq!(object_trait("Vec<Arc<dyn Hook>>"), None);
+        assert_eq!(element_type("Vec<Box<dyn L + Send>>"), "Box<dyn L + Send>");
+        assert_eq!(element_type("HashMap<u64, Arc<dyn L>>"), "Arc<dyn L>");
+        assert_eq!(
+            element_type("std::sync::Weak<dyn S + Send + Sync>"),
+            "dyn S + Send + Sync"
+        );
+        assert_eq!(element_type("&[Box<dyn L>]"), "Box<dyn L>");
     }
 
     #[test]

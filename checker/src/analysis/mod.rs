@@ -520,6 +520,21 @@ pub struct FileFacts {
     /// apart from struct fields: only pattern bindings ([`Binding::field_of`]) look them up.
     #[serde(default)]
     pub variant_fields: Vec<FieldDecl>,
+    /// The traits the file declares.
+    #[serde(default)]
+    pub traits: Vec<TraitDecl>,
+}
+
+/// A trait item: whether code outside the crate can implement it, and its methods.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct TraitDecl {
+    pub name: String,
+    /// Declared `pub` (not `pub(crate)`) and not sealed (no supertrait named `Sealed`): other
+    /// crates may implement it.
+    pub open: bool,
+    /// The names of its methods (with or without a default body).
+    pub methods: Vec<String>,
+    pub region: Region,
 }
 
 impl FnFacts {

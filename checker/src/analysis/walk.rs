@@ -519,6 +519,22 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
     }
 
     fn visit_item_trait(&mut self, t: &'ast syn::ItemTrait) {
+        let sealed = t.supertraits.iter().any(|b| match b {
+            syn::TypeParamBound::Trait(b) => {
+                b.path.segments.last().is_some_and(|s| s.ident == "Sealed")
+            }
+            _ => false,
+        });
+        let methods = t.items.iter().filter_map(|i| match i {
+            syn::TraitItem::Fn(f) => Some(f.sig.ident.to_string()),
+            _ => None,
+        });
+        self.facts.traits.push(TraitDecl {
+            name: t.ident.to_string(),
+            open: matches!(t.vis, syn::Visibility::Public(_)) && !sealed,
+            methods: methods.collect(),
+            region: region(t.ident.span()),
+        });
         self.self_ty.push(t.ident.to_string());
         syn::visit::visit_item_trait(self, t);
         self.self_ty.pop();
@@ -2068,12 +2084,13 @@ impl FnWalker {
 
     /// The element place of an iteration over a place: `X.iter()`, `X.iter_mut()`,
     /// `X.values()`, `&X`, `&mut X` or `X` itself → `X[]` (a loop variable or an iterator
-    /// closure's parameter stands for one element of `X`).
+    /// closure's parameter stands for one element of `X`); `X.upgrade()` too, a `Weak`'s
+    /// pointee (`self.0.upgrade().map(|s| ..)`: `s` is what `X` points to).
     fn element_place(&self, e: &Expr) -> Option<Place> {
         let base = match strip_place_wrappers(e) {
             Expr::MethodCall(m)
                 if m.args.is_empty()
-                    && ["iter", "iter_mut", "values", "values_mut"]
+                    && ["iter", "iter_mut", "values", "values_mut", "upgrade"]
                         .iter()
                         .any(|n| m.method == n) =>
             {

@@ -269,13 +269,16 @@ pub fn report_foreign(
                     format!("`{what}` calls a function value stored in a field")
                 }
                 ForeignKind::DynCallback => format!("`{what}` calls a `dyn` callback"),
+                ForeignKind::DynMethod => {
+                    format!("`{what}` calls an open trait's method through a trait object")
+                }
             };
             let help = match u.foreign.kind {
                 ForeignKind::Wake | ForeignKind::WakerDrop => {
                     "collect the wakers under the lock, end the guard, then wake them (move an \
                      old waker out with `mem::replace` and drop it after the guard)"
                 }
-                ForeignKind::StoredCallable | ForeignKind::DynCallback => {
+                ForeignKind::StoredCallable | ForeignKind::DynCallback | ForeignKind::DynMethod => {
                     "end the guard before calling: copy what the callback needs out of the \
                      guarded state first, or take one item under the lock and call after the \
                      guard"
