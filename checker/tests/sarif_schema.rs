@@ -188,6 +188,7 @@ fn check_sarif_of_every_fixture_is_valid_and_lost_updates_have_code_flows() {
             "free-of-loaded-pointer",
             "kv-read-then-write",
             "map-check-then-act",
+            "read-before-lock",
             "split-lock-update",
             "sql-read-then-write",
         ]

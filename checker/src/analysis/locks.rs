@@ -177,6 +177,20 @@ impl<'f> Guards<'f> {
             .any(|g| held_at_in(self.func, g, ev, self.edition))
     }
 
+    /// The acquisition of a guard taken after `a`, not live at `a`, and live at `b`: `b` is in
+    /// a critical section that `a` is not.
+    pub fn taken_between(&self, a: &Event, b: &Event) -> Option<EventId> {
+        self.guards
+            .iter()
+            .find(|g| {
+                g.id > a.id
+                    && g.id < b.id
+                    && !held_at_in(self.func, g, a, self.edition)
+                    && held_at_in(self.func, g, b, self.edition)
+            })
+            .map(|g| g.id)
+    }
+
     /// Whether one guard is live both when `a` and when `b` run: the two are in one critical
     /// section. A guard dropped between them (`drop(guard)` before the write) serializes
     /// neither with the other thread's pair.

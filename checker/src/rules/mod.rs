@@ -85,6 +85,7 @@ pub static RULES: &[&dyn Rule] = &[
     &lost_update::map_check_then_act::MapCheckThenAct,
     &lost_update::kv_read_then_write::KvReadThenWrite,
     &lost_update::free_of_loaded_pointer::FreeOfLoadedPointer,
+    &lost_update::read_before_lock::ReadBeforeLock,
     &memory_ordering::relaxed_publication::RelaxedPublication,
     &memory_ordering::relaxed_consume::RelaxedConsume,
     &memory_ordering::relaxed_refcount_drop::RelaxedRefcountDrop,
