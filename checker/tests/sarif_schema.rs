@@ -187,6 +187,7 @@ fn check_sarif_of_every_fixture_is_valid_and_lost_updates_have_code_flows() {
             "atomic-load-store",
             "free-of-loaded-pointer",
             "kv-read-then-write",
+            "load-then-save",
             "map-check-then-act",
             "read-before-lock",
             "split-lock-update",

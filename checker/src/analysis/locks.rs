@@ -177,6 +177,22 @@ impl<'f> Guards<'f> {
             .any(|g| held_at_in(self.func, g, ev, self.edition))
     }
 
+    /// Whether `ev` acts on a guard's data ([`acts_through`]): a call on the guard itself
+    /// (`db.get(k)` where `let db = self.db.lock().await`), serialized by that lock.
+    /// Inside a local macro's expansion, where every region is the invocation's and a
+    /// binding cannot be told apart by position, a receiver named like a holder of the guard
+    /// whose value comes from the acquisition counts too.
+    pub fn through(&self, ev: &Event) -> bool {
+        self.guards.iter().any(|g| {
+            acts_through(self.func, g, ev)
+                || ev.receiver.as_ref().is_some_and(|p| {
+                    self.func.is_expansion(&ev.region)
+                        && ev.receiver_deps.contains(&g.id)
+                        && g.holders.iter().any(|h| h.name == p.text)
+                })
+        })
+    }
+
     /// The acquisition of a guard taken after `a`, not live at `a`, and live at `b`: `b` is in
     /// a critical section that `a` is not.
     pub fn taken_between(&self, a: &Event, b: &Event) -> Option<EventId> {

@@ -455,6 +455,22 @@ impl FnFacts {
             .is_some_and(|(n, t)| n == "self" && exclusive_receiver(t))
     }
 
+    /// Whether `place` is this function's alone while it runs: a place of an exclusive `self`
+    /// ([`FnFacts::exclusive_self`]), or of a parameter declared `&mut T` (`T` not an
+    /// `Arc`/`Rc`, whose pointee other handles share).
+    pub fn exclusive_place(&self, place: &Place) -> bool {
+        match place.root {
+            Root::SelfValue => self.exclusive_self(),
+            Root::Param => {
+                let root = place.text.split(['.', '[']).next().unwrap_or(&place.text);
+                self.params.iter().any(|(n, t)| {
+                    n == root && t.starts_with("&mut") && !t.contains("Arc<") && !t.contains("Rc<")
+                })
+            }
+            _ => false,
+        }
+    }
+
     /// Events strictly between `a` and `b` (by evaluation order).
     pub fn between(&self, a: EventId, b: EventId) -> &[Event] {
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };

@@ -198,6 +198,35 @@ mod tests {
     }
 
     #[test]
+    fn exclusive_places_are_of_exclusive_self_or_mut_parameters() {
+        let f = facts(
+            "impl P { fn a(&mut self, s: &mut Store, t: &Store, u: &mut Arc<Store>) { \
+             self.x.get(); s.inner.get(); t.get(); u.get(); } fn b(&self) { self.x.get(); } }",
+        );
+        let got: Vec<(String, bool)> = f
+            .functions
+            .iter()
+            .flat_map(|func| {
+                func.events.iter().filter_map(move |e| {
+                    let p = e.receiver.as_ref()?;
+                    Some((p.text.clone(), func.exclusive_place(p)))
+                })
+            })
+            .collect();
+        let want: Vec<(String, bool)> = [
+            ("self.x", true),
+            ("s.inner", true),
+            ("t", false),
+            ("u", false),
+            ("self.x", false),
+        ]
+        .iter()
+        .map(|(t, b)| (t.to_string(), *b))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn keys_ignore_borrows_and_conversions() {
         let f = facts(
             "fn f(&self, k: String) { m.get(&k); m.insert(k.clone(), 1); m.remove(k.to_string()); \

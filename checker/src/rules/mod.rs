@@ -86,6 +86,7 @@ pub static RULES: &[&dyn Rule] = &[
     &lost_update::kv_read_then_write::KvReadThenWrite,
     &lost_update::free_of_loaded_pointer::FreeOfLoadedPointer,
     &lost_update::read_before_lock::ReadBeforeLock,
+    &lost_update::load_then_save::LoadThenSave,
     &memory_ordering::relaxed_publication::RelaxedPublication,
     &memory_ordering::relaxed_consume::RelaxedConsume,
     &memory_ordering::relaxed_refcount_drop::RelaxedRefcountDrop,
