@@ -2483,6 +2483,22 @@ mod tests {
     }
 
     #[test]
+    fn a_match_that_only_unwraps_the_lock_result_binds_the_guard() {
+        // `match m.lock() { Ok(g) => g, Err(_) => return }` is `?` written out: the guard
+        // lives in `lock` (mark 1); a match that computes from the guard binds no guard
+        // (mark 2 after it is free).
+        let src = format!(
+            "{BANK}impl Bank {{ fn f(&self) {{ let mut lock = match self.state.lock() {{ \
+             Err(_) if std::thread::panicking() => return, Err(_) => panic!(\"poisoned\"), \
+             Ok(lock) => lock }}; mark(); }} \
+             fn g(&self) {{ let n = match self.state.lock() {{ Ok(g) => *g + 1, Err(_) => return }}; \
+             mark(); }} }}"
+        );
+        assert_eq!(held_at_marks(&src, "Bank::f"), [true]);
+        assert_eq!(held_at_marks(&src, "Bank::g"), [false]);
+    }
+
+    #[test]
     fn if_let_guards_and_guards_of_locks_of_unknown_type() {
         // `if let Ok(g) = ..`: the guard lives in the branch. `self.inner().lock()` has no
         // declared type, but `lock()` takes a guard whatever the receiver.

@@ -351,7 +351,7 @@ fn match_with_diverging_arm_guards_the_rest() {
               e1 call sleep (d) ctrl={e0} unused
               let v deps={e0} init=e0
               let e deps={e0} init=e0
-              let e deps={e0}
+              let e deps={e0} init=e0
               case Ok scrutinee={e0}
               case Err scrutinee={e0}
               case Err scrutinee={e0}
