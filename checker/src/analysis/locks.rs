@@ -177,6 +177,11 @@ impl<'f> Guards<'f> {
             .any(|g| held_at_in(self.func, g, ev, self.edition))
     }
 
+    /// Whether the function takes no guard at all.
+    pub fn is_empty(&self) -> bool {
+        self.guards.is_empty()
+    }
+
     /// Whether `ev` acts on a guard's data ([`acts_through`]): a call on the guard itself
     /// (`db.get(k)` where `let db = self.db.lock().await`), serialized by that lock.
     /// Inside a local macro's expansion, where every region is the invocation's and a

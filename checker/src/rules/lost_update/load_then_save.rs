@@ -110,14 +110,17 @@ fn cloned_handle(func: &FnFacts, ev: &Event) -> bool {
 }
 
 fn check_fn(cx: &CrateContext<'_>, file: &FileCx<'_>, func: &FnFacts, out: &mut Vec<Finding>) {
-    let guards = Guards::of(cx.index, func);
+    // Built on the first candidate pair: most functions have none.
+    let mut guards = None;
     for w in func.events.iter().filter(|e| {
         e.kind == EventKind::MethodCall
             && is_save_name(&e.name)
             && !is_atomic_op(e)
             && shared(func, e)
     }) {
-        let place = w.receiver.as_ref().unwrap();
+        let Some(place) = w.receiver.as_ref() else {
+            continue;
+        };
         let Some(r) = func.events[..w.id].iter().rev().find(|r| {
             r.kind == EventKind::MethodCall
                 && is_load_name(&r.name)
@@ -127,11 +130,11 @@ fn check_fn(cx: &CrateContext<'_>, file: &FileCx<'_>, func: &FnFacts, out: &mut 
         }) else {
             continue;
         };
-        if versioned(w)
-            || guards.live_across(r, w)
-            || guards.taken_between(r, w).is_some()
-            || guards.through(w)
-        {
+        if versioned(w) {
+            continue;
+        }
+        let g = guards.get_or_insert_with(|| Guards::of(cx.index, func));
+        if g.live_across(r, w) || g.taken_between(r, w).is_some() || g.through(w) {
             continue;
         }
         let mut f = finding(

@@ -107,6 +107,10 @@ fn copy_of(func: &FnFacts, a: &crate::analysis::Arg, w: &Event, r: &Event) -> bo
 
 fn check_fn(cx: &CrateContext<'_>, file: &FileCx<'_>, func: &FnFacts, out: &mut Vec<Finding>) {
     let guards = Guards::of(cx.index, func);
+    // No guard, nothing taken between a read and a write.
+    if guards.is_empty() {
+        return;
+    }
     for w in func.events.iter().filter(|e| {
         e.kind == EventKind::MethodCall
             && e.closure_depth == 0
