@@ -92,6 +92,7 @@ pub static RULES: &[&dyn Rule] = &[
     &memory_ordering::relaxed_refcount_drop::RelaxedRefcountDrop,
     &memory_ordering::relaxed_lock::RelaxedLock,
     &memory_ordering::relaxed_any::RelaxedAny,
+    &memory_ordering::local_atomic_fence::LocalAtomicFence,
     &wall_clock::wall_clock_ordering::WallClockOrdering,
     &retry::retry_without_backoff::RetryWithoutBackoff,
     &retry::retry_without_jitter::RetryWithoutJitter,

@@ -6,6 +6,7 @@
 //! `UnsafeCell`, pointer dereferences). Atomic operations, orderings, fences and spin locks
 //! are the shared analysis's (`analysis::atomics`).
 
+pub mod local_atomic_fence;
 pub mod relaxed_any;
 pub mod relaxed_consume;
 pub mod relaxed_lock;
