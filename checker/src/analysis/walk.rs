@@ -959,33 +959,11 @@ fn block_diverges(b: &Block) -> bool {
 }
 
 /// Whether a `match` only unwraps its scrutinee, the `?`/`unwrap()` written out: every arm
-/// either diverges (`return`, `break`, `continue`, `panic!`-like macros) or yields the one
+/// either diverges ([`expr_diverges`]: `return`, `break`, `continue`, `panic!`-like macros) or yields the one
 /// identifier its pattern binds (`Ok(guard) => guard`), and at least one yields. The value of
 /// `let g = match m.lock() { Ok(g) => g, Err(_) => return }` is then what the scrutinee's
 /// call produced.
 fn unwraps_by_hand(m: &syn::ExprMatch) -> bool {
-    fn diverges(e: &Expr) -> bool {
-        match e {
-            Expr::Return(_) | Expr::Break(_) | Expr::Continue(_) => true,
-            Expr::Macro(m) => m.mac.path.segments.last().is_some_and(|s| {
-                matches!(
-                    s.ident.to_string().as_str(),
-                    "panic" | "unreachable" | "todo" | "unimplemented"
-                )
-            }),
-            Expr::Block(b) => match b.block.stmts.last() {
-                Some(syn::Stmt::Expr(e, _)) => diverges(e),
-                Some(syn::Stmt::Macro(m)) => m.mac.path.segments.last().is_some_and(|s| {
-                    matches!(
-                        s.ident.to_string().as_str(),
-                        "panic" | "unreachable" | "todo" | "unimplemented"
-                    )
-                }),
-                _ => false,
-            },
-            _ => false,
-        }
-    }
     fn yields_binding(arm: &syn::Arm) -> bool {
         let Expr::Path(p) = &*arm.body else {
             return false;
@@ -1001,7 +979,7 @@ fn unwraps_by_hand(m: &syn::ExprMatch) -> bool {
     for arm in &m.arms {
         if yields_binding(arm) {
             yields += 1;
-        } else if !diverges(&arm.body) {
+        } else if !expr_diverges(&arm.body) {
             return false;
         }
     }
