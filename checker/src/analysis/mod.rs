@@ -471,6 +471,24 @@ impl FnFacts {
         }
     }
 
+    /// Whether the receiver of `ev` may be reached by other threads while the function runs:
+    /// a place that may be shared ([`Place::maybe_shared`]) and is not the function's alone
+    /// ([`FnFacts::exclusive_place`]) — except a clone of it (`let store = self.store.clone();`,
+    /// which the walk follows as `self.store`): a second handle to what the field points to,
+    /// shared with every other clone whatever `&mut self` says about the field itself.
+    pub fn shared_receiver(&self, ev: &Event) -> bool {
+        let Some(p) = &ev.receiver else {
+            return false;
+        };
+        let cloned = || {
+            ev.receiver_deps.iter().any(|&d| {
+                let c = &self.events[d];
+                c.name == "clone" && c.receiver.as_ref().is_some_and(|r| r.text == p.text)
+            })
+        };
+        p.maybe_shared() && (!self.exclusive_place(p) || cloned())
+    }
+
     /// Events strictly between `a` and `b` (by evaluation order).
     pub fn between(&self, a: EventId, b: EventId) -> &[Event] {
         let (lo, hi) = if a < b { (a, b) } else { (b, a) };

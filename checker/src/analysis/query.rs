@@ -224,6 +224,18 @@ mod tests {
         .map(|(t, b)| (t.to_string(), *b))
         .collect();
         assert_eq!(got, want);
+        // A clone of an exclusive field is a shared handle; a temporary is nobody's.
+        let f = facts(
+            "impl P { fn c(&mut self) { let s = self.store.clone(); s.save(1); \
+             self.store.save(2); make().save(3); } }",
+        );
+        let shared: Vec<bool> = f.functions[0]
+            .events
+            .iter()
+            .filter(|e| e.name == "save")
+            .map(|e| f.functions[0].shared_receiver(e))
+            .collect();
+        assert_eq!(shared, [true, false, false]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use crate::analysis::atomics::is_atomic_op;
 use crate::analysis::locks::Guards;
-use crate::analysis::{Event, EventKind, FnFacts, Root};
+use crate::analysis::{Event, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, FileCx, Rule, RuleMeta};
@@ -77,14 +77,6 @@ fn is_save_name(name: &str) -> bool {
     matches!(name, "save" | "put" | "upsert" | "update" | "persist")
 }
 
-fn shared(func: &FnFacts, ev: &Event) -> bool {
-    ev.receiver.as_ref().is_some_and(|p| {
-        p.maybe_shared()
-            && !matches!(p.root, Root::Temporary)
-            && (!func.exclusive_place(p) || cloned_handle(func, ev))
-    })
-}
-
 /// Whether an argument of the save names a version the store can check.
 fn versioned(w: &Event) -> bool {
     w.args.iter().any(|a| {
@@ -95,20 +87,6 @@ fn versioned(w: &Event) -> bool {
     })
 }
 
-/// Whether the receiver of `ev` is a clone of a field (`let store = self.store.clone();`,
-/// followed by the walk as `self.store`): a second handle to what the field points to, shared
-/// with every other clone, whatever `&mut self` says about the field itself.
-fn cloned_handle(func: &FnFacts, ev: &Event) -> bool {
-    ev.receiver_deps.iter().any(|&d| {
-        let c = &func.events[d];
-        c.name == "clone"
-            && c.receiver
-                .as_ref()
-                .zip(ev.receiver.as_ref())
-                .is_some_and(|(a, b)| a.text == b.text)
-    })
-}
-
 fn check_fn(cx: &CrateContext<'_>, file: &FileCx<'_>, func: &FnFacts, out: &mut Vec<Finding>) {
     // Built on the first candidate pair: most functions have none.
     let mut guards = None;
@@ -116,7 +94,7 @@ fn check_fn(cx: &CrateContext<'_>, file: &FileCx<'_>, func: &FnFacts, out: &mut 
         e.kind == EventKind::MethodCall
             && is_save_name(&e.name)
             && !is_atomic_op(e)
-            && shared(func, e)
+            && func.shared_receiver(e)
     }) {
         let Some(place) = w.receiver.as_ref() else {
             continue;

@@ -1,6 +1,6 @@
 use crate::analysis::atomics::is_atomic_op;
 use crate::analysis::locks::Guards;
-use crate::analysis::{Event, EventKind, FnFacts, Root};
+use crate::analysis::{Event, EventKind, FnFacts};
 use crate::declare_rule;
 use crate::finding::Finding;
 use crate::rules::{event_region, finding, label, CrateContext, FileCx, Rule, RuleMeta};
@@ -79,11 +79,7 @@ fn read_of(func: &FnFacts, ev: &Event) -> bool {
         && ev.closure_depth == 0
         && !is_write_name(&ev.name)
         && !is_atomic_op(ev)
-        && ev.receiver.as_ref().is_some_and(|p| {
-            p.maybe_shared()
-                && !matches!(p.root, Root::Temporary)
-                && !(p.root == Root::SelfValue && func.exclusive_self())
-        })
+        && func.shared_receiver(ev)
 }
 
 /// Whether the argument `a` of the write `w` is the copy `r` returned: a binding initialised
