@@ -1902,11 +1902,14 @@ impl FnWalker {
 
     fn expr_method_call(&mut self, e: &Expr, m: &syn::ExprMethodCall) -> Deps {
         let recv_deps = self.expr(&m.receiver);
-        let elem = (m.args.len() == 1
-            && matches!(m.args[0], Expr::Closure(_))
-            && ELEMENT_ADAPTERS.iter().any(|a| m.method == a))
-        .then(|| self.element_place(&m.receiver))
-        .flatten();
+        let one_closure = m.args.len() == 1 && matches!(m.args[0], Expr::Closure(_));
+        let elem = if one_closure && ELEMENT_ADAPTERS.iter().any(|a| m.method == a) {
+            self.element_place(&m.receiver)
+        } else if one_closure && m.method == "with" {
+            self.thread_local_place(&m.receiver)
+        } else {
+            None
+        };
         let args: Vec<Arg> = m
             .args
             .iter()
@@ -2132,6 +2135,16 @@ impl FnWalker {
         let mut p = self.place_of(base)?;
         p.text.push_str("[]");
         Some(p)
+    }
+
+    /// The place a `thread_local!` key's `with` closure parameter stands for: the static
+    /// itself (`STATE.with(|s| s.lock())` locks `STATE`'s value, the same one on every call
+    /// from this thread). Only a path that names a static (`STATE`, `self::STATE`).
+    fn thread_local_place(&self, e: &Expr) -> Option<Place> {
+        if !matches!(strip_place_wrappers(e), Expr::Path(_)) {
+            return None;
+        }
+        self.place_of(e).filter(|p| p.root == Root::Static)
     }
 
     fn expr_for(&mut self, e: &Expr, f: &syn::ExprForLoop) -> Deps {

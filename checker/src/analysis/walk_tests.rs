@@ -717,3 +717,32 @@ fn operator_arguments_keep_their_grouping() {
         "#]],
     );
 }
+
+#[test]
+fn thread_local_with_parameter_is_the_static() {
+    // `STATE.with(|s| ..)`: `s` is the static's value (place `STATE`); `with` on anything
+    // but a static path (a local, a field) gives its closure parameter no place.
+    check(
+        r#"fn f(&self, cell: &Cell) {
+            STATE.with(|s| s.lock().unwrap().push(1));
+            cell.with(|c| c.lock().unwrap().push(2));
+            self.slot.with(|p| p.lock());
+        }"#,
+        expect![[r#"
+            fn f
+              e0 method lock recv=STATE closure=1
+              e1 method unwrap recv_deps={e0} closure=1
+              e2 method push (1) recv_deps={e0,e1} closure=1
+              e3 method with recv=STATE (| s | s.lock().unwrap().push(1)) data={e0,e1,e2} unused
+              e4 method lock recv=c closure=1
+              e5 method unwrap recv_deps={e4} closure=1
+              e6 method push (2) recv_deps={e4,e5} closure=1
+              e7 method with recv=cell (| c | c.lock().unwrap().push(2)) data={e4,e5,e6} unused
+              e8 method lock recv=p closure=1
+              e9 method with recv=self.slot (| p | p.lock()) data={e8} unused
+              let s deps={}
+              let c deps={}
+              let p deps={}
+        "#]],
+    );
+}
