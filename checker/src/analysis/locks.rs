@@ -701,8 +701,7 @@ pub fn foreign_call(
         // A plain `fn` pointer that only ever holds crate functions is not foreign: the call
         // is one of those functions (followed through the summary, [`stored_fn_targets`]).
         EventKind::Call if ev.name.starts_with('(') && !ev.name.contains('|') => {
-            stored_fn_targets(fn_fields, ev)
-                .is_none()
+            (stored_fn_targets(fn_fields, ev).is_none() && !generic_field_call(index, ev))
                 .then_some(ForeignKind::StoredCallable)
         }
         // `f(..)` of a `dyn Fn…` parameter, or of a local that a pattern binds to a `dyn Fn…`
@@ -1757,6 +1756,31 @@ pub fn stored_fn_targets<'a>(
     let inner = ev.name.strip_prefix('(')?.strip_suffix(')')?;
     let (_, field) = inner.rsplit_once('.')?;
     fn_fields.get(field.trim()).map(Vec::as_slice)
+}
+
+/// Whether the call through a field (`(self.filter)(item)`) calls a value of a type
+/// parameter of the field's struct (`struct DrainFilter<T, F> { filter: F }`), in every
+/// declaration of a field of that name: the closure the code that built the value passed in,
+/// as a generic `F: FnMut` parameter is the caller's closure — code at the construction site,
+/// not a callback stored for anyone to set.
+fn generic_field_call(index: &CrateIndex, ev: &Event) -> bool {
+    let Some(inner) = ev.name.strip_prefix('(').and_then(|n| n.strip_suffix(')')) else {
+        return false;
+    };
+    let Some((_, field)) = inner.rsplit_once('.') else {
+        return false;
+    };
+    let decls = index
+        .fields
+        .get(field.trim())
+        .map_or(&[][..], Vec::as_slice);
+    !decls.is_empty()
+        && decls.iter().all(|d| {
+            index
+                .structs
+                .get(d.strukt.as_str())
+                .is_some_and(|s| s.generics.iter().any(|g| *g == d.ty.trim()))
+        })
 }
 
 /// Propagates acquisitions from callees to callers to a fixed point (bounded: every round

@@ -533,6 +533,9 @@ pub struct StructDecl {
     pub derives: Vec<String>,
     /// Field names in declaration order (tuple structs: "0", "1", …).
     pub fields: Vec<String>,
+    /// The type parameters' names (`F` of `struct DrainFilter<'a, T, F>`), in order.
+    #[serde(default)]
+    pub generics: Vec<String>,
     pub region: Region,
 }
 

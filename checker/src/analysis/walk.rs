@@ -585,6 +585,11 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
             name: strukt,
             derives,
             fields: names,
+            generics: s
+                .generics
+                .type_params()
+                .map(|p| p.ident.to_string())
+                .collect(),
             region: region(s.ident.span()),
         });
     }
@@ -599,11 +604,34 @@ impl<'ast> Visit<'ast> for ItemVisitor<'_> {
     }
 
     /// `lazy_static! { … }` and `thread_local! { … }` declare statics: each is a
-    /// [`StaticDecl`] of its written type, as an item `static` is.
+    /// [`StaticDecl`] of its written type, as an item `static` is. Any other item-position
+    /// invocation with a braced body that parses as items (`cfg_rt! { impl Task { … } }`, the
+    /// feature gates tokio and others wrap whole modules in) is taken for a wrapper that emits
+    /// them: its items are visited as if written here (best effort: a macro that rewrites its
+    /// items is analysed as the items it was given). Their tokens keep their source spans, so
+    /// findings land on the real lines. `macro_rules!` definitions are not invocations.
     fn visit_item_macro(&mut self, m: &'ast syn::ItemMacro) {
-        if m.ident.is_none() {
-            self.facts.statics.extend(macro_statics(&m.mac));
+        if m.ident.is_some() {
+            return;
         }
+        let name = m.mac.path.segments.last().map(|s| s.ident.to_string());
+        if matches!(name.as_deref(), Some("lazy_static" | "thread_local")) {
+            self.facts.statics.extend(macro_statics(&m.mac));
+            return;
+        }
+        if self.depth >= 16 || !matches!(m.mac.delimiter, syn::MacroDelimiter::Brace(_)) {
+            return;
+        }
+        let Ok(body) = m.mac.parse_body::<syn::File>() else {
+            return;
+        };
+        self.in_cfg(&m.attrs, |v| {
+            v.depth += 1;
+            for item in &body.items {
+                v.visit_item(item);
+            }
+            v.depth -= 1;
+        });
     }
 
     fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {

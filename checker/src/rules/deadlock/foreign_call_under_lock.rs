@@ -49,7 +49,9 @@ declare_rule! {
     /// Whether the stored code really calls back is not known: this is a hazard, not a proven
     /// deadlock. Function values are recognised by the call's shape (`(place)(..)`) and by
     /// declared `dyn Fn…` types; a generic `F: Fn` parameter is the caller's closure, followed
-    /// by `relock-while-held` when the closure literal relocks. A trait object counts only for
+    /// by `relock-while-held` when the closure literal relocks, and so is a field whose type is
+    /// a type parameter of its struct (`struct DrainFilter<T, F> { filter: F }`: the closure
+    /// of the code that built the value). A trait object counts only for
     /// a trait the crate declares `pub` and does not seal (a supertrait named `Sealed`), called
     /// with one of that trait's methods on a place whose declared type is the object (`dyn T`,
     /// `&dyn T`, `Box<dyn T>`, `Arc<dyn T>`, `Rc<dyn T>`), an element of a container of them
