@@ -1753,9 +1753,14 @@ pub fn stored_fn_targets<'a>(
     if ev.kind != EventKind::Call {
         return None;
     }
+    fn_fields.get(called_field(ev)?).map(Vec::as_slice)
+}
+
+/// The field a call through a field names (`f` of `(self.hooks.f)(..)`), if it is one.
+fn called_field(ev: &Event) -> Option<&str> {
     let inner = ev.name.strip_prefix('(')?.strip_suffix(')')?;
     let (_, field) = inner.rsplit_once('.')?;
-    fn_fields.get(field.trim()).map(Vec::as_slice)
+    Some(field.trim())
 }
 
 /// Whether the call through a field (`(self.filter)(item)`) calls a value of a type
@@ -1764,16 +1769,10 @@ pub fn stored_fn_targets<'a>(
 /// as a generic `F: FnMut` parameter is the caller's closure — code at the construction site,
 /// not a callback stored for anyone to set.
 fn generic_field_call(index: &CrateIndex, ev: &Event) -> bool {
-    let Some(inner) = ev.name.strip_prefix('(').and_then(|n| n.strip_suffix(')')) else {
+    let Some(field) = called_field(ev) else {
         return false;
     };
-    let Some((_, field)) = inner.rsplit_once('.') else {
-        return false;
-    };
-    let decls = index
-        .fields
-        .get(field.trim())
-        .map_or(&[][..], Vec::as_slice);
+    let decls = index.fields.get(field).map_or(&[][..], Vec::as_slice);
     !decls.is_empty()
         && decls.iter().all(|d| {
             index
