@@ -207,6 +207,16 @@ impl<'f> CrateIndex<'f> {
                     return vec![Cow::Borrowed(d.ty.as_str())];
                 }
             }
+            if let (Root::Local { .. }, Some((base, _))) = (&place.root, text.split_once('.')) {
+                let guarded = self.guarded_struct(func, base);
+                let field = guarded.and_then(|s| {
+                    let decls = self.fields.get(member).into_iter().flatten();
+                    decls.clone().find(|d| d.strukt == s)
+                });
+                if let (Some(d), false) = (field, text[base.len() + 1..].contains('.')) {
+                    return vec![Cow::Borrowed(d.ty.as_str())];
+                }
+            }
             return self.field_types(member).map(Cow::Borrowed).collect();
         }
         let one = |t: &'a str| vec![Cow::Borrowed(t)];
@@ -235,6 +245,37 @@ impl<'f> CrateIndex<'f> {
             Root::Local { .. } => self.pattern_field_types(func, text),
             Root::Temporary => Vec::new(),
         }
+    }
+
+    /// The crate struct that the guards bound to the local `name` in `func` protect: every
+    /// binding of that name is initialized by an acquisition chain (`let mut lock =
+    /// self.remote_queue.lock().unwrap();`, or through `match … { Ok(lock) => lock, … }`) of a
+    /// lock reached from `self`, a parameter or a static whose declared type guards a crate
+    /// struct (`Mutex<RemoteQueue<S>>` → `RemoteQueue`), the same one for all. So
+    /// `lock.queue` is `RemoteQueue`'s `queue`, not any struct's. (A lock reached from another
+    /// local is not followed: the base resolution would recurse.)
+    fn guarded_struct(&self, func: &FnFacts, name: &str) -> Option<&'f str> {
+        let mut found: Option<&'f str> = None;
+        for b in func.bindings.iter().filter(|b| b.name == name) {
+            let wrapper = b.field_of.as_ref().map(|(p, _)| p.as_str());
+            if !matches!(wrapper, None | Some("Ok" | "Some")) {
+                return None;
+            }
+            let ev = func.events.get(b.init?)?;
+            let lock = crate::analysis::locks::guard_source(func, ev)?;
+            if !matches!(lock.root, Root::SelfValue | Root::Param | Root::Static) {
+                return None;
+            }
+            let ty = self.type_of(func, lock)?;
+            let inner = crate::analysis::locks::guarded_type(&ty)?;
+            let head = last_segment(inner.split('<').next().unwrap_or(inner).trim());
+            let decl = self.structs.get(head)?;
+            match found {
+                Some(s) if s != decl.name => return None,
+                _ => found = Some(decl.name.as_str()),
+            }
+        }
+        found
     }
 
     /// The declared types of the field a pattern binds to the local `name` in `func`
@@ -727,31 +768,42 @@ pub fn lazy_inner(ty: &str) -> &str {
     let mut ty = ty.trim();
     for _ in 0..4 {
         let Some(lt) = ty.find('<') else { break };
-        if !ty.ends_with('>') || !LAZY_CELLS.contains(&last_segment(ty[..lt].trim())) {
+        if !LAZY_CELLS.contains(&last_segment(ty[..lt].trim())) {
             break;
         }
-        let args = &ty[lt + 1..ty.len() - 1];
-        // The first generic argument: up to a comma outside any brackets.
-        let mut depth = 0i32;
-        let mut end = args.len();
-        for (i, c) in args.char_indices() {
-            match c {
-                '<' | '(' | '[' => depth += 1,
-                '>' | ')' | ']' => depth -= 1,
-                ',' if depth == 0 => {
-                    end = i;
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let inner = args[..end].trim();
-        if inner.is_empty() {
+        let Some(inner) = first_generic_arg(ty) else {
             break;
-        }
+        };
         ty = inner;
     }
     ty
+}
+
+/// The first generic argument of a type as written (`LazyLock<T, fn() -> T>` → `T`,
+/// `Mutex<Queue<S>>` → `Queue<S>`): up to a comma outside any brackets. `None` when the type
+/// has no (non-empty) argument list at its end.
+pub fn first_generic_arg(ty: &str) -> Option<&str> {
+    let ty = ty.trim();
+    let lt = ty.find('<')?;
+    if !ty.ends_with('>') {
+        return None;
+    }
+    let args = &ty[lt + 1..ty.len() - 1];
+    let mut depth = 0i32;
+    let mut end = args.len();
+    for (i, c) in args.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let inner = args[..end].trim();
+    (!inner.is_empty()).then_some(inner)
 }
 
 /// For tests: the index of a one-file crate with `facts`, built over a leaked copy (the index
@@ -988,6 +1040,102 @@ mod tests {
 
     /// The receivers the deadlock rules meet: guards, a crate method's value, temporaries,
     /// trait objects, library values; and `crate_callee`, which needs exactly one callee.
+    #[test]
+    fn guard_fields_and_container_elements_resolve_calls() {
+        // tokio 0.2.6's close_remote: two structs declare `queue`, two types `shutdown`.
+        let src = "
+            struct Task; struct Job;
+            impl Task { fn shutdown(self) {} }
+            impl Job { fn shutdown(self) {} }
+            struct Remote { queue: VecDeque<Task>, open: bool }
+            struct Local { queue: Vec<Job> }
+            struct Queues { remote: Mutex<Remote>, local: Arc<Mutex<Local>>, tasks: Mutex<Vec<Task>> }
+            impl Queues {
+                fn f(&self, other: Remote) {
+                    let mut lock = match self.remote.lock() { Ok(lock) => lock, Err(_) => return };
+                    while let Some(task) = lock.queue.pop_front() { task.shutdown(); }
+                    let mut local = self.local.lock().unwrap();
+                    if let Some(job) = local.queue.pop() { job.shutdown(); }
+                    let mut tasks = self.tasks.lock().unwrap();
+                    while let Some(t) = tasks.pop() { t.shutdown(); }
+                    if let Some(x) = other.queue.pop_front() { x.shutdown(); }
+                    if let Some(y) = local.queue.first() { y.shutdown(); }
+                }
+            }
+        ";
+        let facts = analyze_file(&syn::parse_file(src).unwrap());
+        let index = CrateIndex::build(&[&facts]);
+        let func = &facts
+            .functions
+            .iter()
+            .find(|f| f.name == "Queues::f")
+            .unwrap();
+        let queue_types: Vec<Option<String>> = func
+            .events
+            .iter()
+            .filter_map(|e| e.receiver.as_ref().filter(|p| p.text.ends_with(".queue")))
+            .map(|p| index.type_of(func, p).map(Cow::into_owned))
+            .collect();
+        assert_eq!(
+            queue_types,
+            [
+                // A guard's field: the guarded struct's, through a `match` on the lock result.
+                Some("VecDeque<Task>".to_string()),
+                // Through an `Arc<Mutex<..>>`.
+                Some("Vec<Job>".to_string()),
+                // A parameter's field: every declaration of `queue`, which disagree.
+                None,
+                // The `Arc<Mutex<Local>>` guard again.
+                Some("Vec<Job>".to_string()),
+            ]
+        );
+        let shutdowns: Vec<Vec<String>> = func
+            .events
+            .iter()
+            .filter(|e| e.name == "shutdown")
+            .map(|e| callee_names(&index, &facts, func, e))
+            .collect();
+        let task = || vec!["Task::shutdown".to_string()];
+        let both = || vec!["Job::shutdown".to_string(), "Task::shutdown".to_string()];
+        assert_eq!(
+            shutdowns,
+            [
+                // `Some(task)` of an element removed from a guard's `VecDeque<Task>`.
+                task(),
+                vec!["Job::shutdown".to_string()],
+                // The guard itself is the container (`Mutex<Vec<Task>>`).
+                task(),
+                // A parameter's field: `queue` is ambiguous, so is the element.
+                both(),
+                // `first()` is a library call of no crate type: unknown, any `shutdown`.
+                both(),
+            ]
+        );
+    }
+
+    #[test]
+    fn guarded_types_through_pointers() {
+        use crate::analysis::locks::guarded_type;
+        assert_eq!(
+            guarded_type("Mutex<RemoteQueue<S>>"),
+            Some("RemoteQueue<S>")
+        );
+        assert_eq!(
+            guarded_type("Arc<parking_lot::RwLock<State>>"),
+            Some("State")
+        );
+        assert_eq!(guarded_type("&'a Mutex<Vec<u8>>"), Some("Vec<u8>"));
+        assert_eq!(
+            guarded_type("&mut tokio::sync::Mutex<(u8, u16)>"),
+            Some("(u8, u16)")
+        );
+        assert_eq!(guarded_type("Arc<State>"), None);
+        assert_eq!(guarded_type("Vec<Mutex<u8>>"), None);
+        assert_eq!(guarded_type("Mutex"), None);
+        assert_eq!(first_generic_arg("HashMap<K, Vec<(A, B)>>"), Some("K"));
+        assert_eq!(first_generic_arg("Lazy<>"), None);
+    }
+
     #[test]
     fn method_callees_follow_guards_returns_and_chains() {
         let src = "

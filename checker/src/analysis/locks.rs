@@ -40,6 +40,53 @@ pub fn is_lock_type(ty: &str) -> bool {
         || ty.ends_with("RwLock")
 }
 
+/// The type a lock type as written guards, through the pointers around the lock
+/// (`Arc<Mutex<RemoteQueue<S>>>` → `RemoteQueue<S>`, `&RwLock<State>` → `State`); `None` when
+/// no lock of the kinds above is reached.
+pub fn guarded_type(ty: &str) -> Option<&str> {
+    let mut ty = ty.trim();
+    for _ in 0..6 {
+        ty = ty.trim_start_matches('&').trim_start();
+        if let Some(rest) = ty.strip_prefix('\'') {
+            // A lifetime: `&'a Mutex<T>`.
+            ty = rest.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_');
+            ty = ty.trim_start();
+        }
+        ty = ty.strip_prefix("mut ").unwrap_or(ty).trim_start();
+        let lt = ty.find('<')?;
+        let head = crate::analysis::last_segment(ty[..lt].trim());
+        let inner = crate::index::first_generic_arg(ty)?;
+        if head.ends_with("Mutex") || head.ends_with("RwLock") {
+            return Some(inner);
+        }
+        if !["Arc", "Rc", "Box", "CachePadded"].contains(&head) {
+            return None;
+        }
+        ty = inner;
+    }
+    None
+}
+
+/// The lock whose guard the value of `ev` is: `ev` takes one (`lock()`, `read()`, `write()`,
+/// … with no arguments) or passes one through ([`PASS`]: `m.lock().unwrap()`); the lock's
+/// place as written.
+pub fn guard_source<'a>(func: &'a FnFacts, ev: &'a Event) -> Option<&'a Place> {
+    let mut e = ev;
+    while PASS.contains(&e.name.as_str()) {
+        let r = e.receiver_region?;
+        e = func.events[..e.id].iter().rev().find(|x| x.region == r)?;
+    }
+    let name = e.name.as_str();
+    let takes = e.kind == EventKind::MethodCall
+        && e.args.is_empty()
+        && (ACQUIRE_WRITE.contains(&name) || ACQUIRE_READ.contains(&name));
+    if takes {
+        e.receiver.as_ref()
+    } else {
+        None
+    }
+}
+
 /// Whether the place is declared as a lock of the kinds above: every declaration the crate
 /// has for it is one ([`CrateIndex::type_is`]; `Mutex<u32>` and `Mutex<u8>` fields of one
 /// name are both locks).
@@ -1336,13 +1383,7 @@ fn value_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<String> 
         e = func.events[..e.id].iter().rev().find(|x| x.region == r)?;
     }
     if e.kind == EventKind::MethodCall && REMOVING.contains(&e.name.as_str()) {
-        let t = index.type_of(func, e.receiver.as_ref()?)?;
-        let head = t.split('<').next().unwrap_or(&t).trim().to_string();
-        return (t.contains('<')
-            && !index
-                .structs
-                .contains_key(crate::analysis::last_segment(&head)))
-        .then(|| t.into_owned());
+        return container_of(index, func, e);
     }
     let (callee, _) = crate_callee(index, func, e)?;
     let name = crate::analysis::last_segment(&e.name);
@@ -1352,6 +1393,57 @@ fn value_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> Option<String> 
         .iter()
         .find(|f| f.key == callee)?;
     (entry.ret != "()").then(|| entry.ret.clone())
+}
+
+/// For a [`REMOVING`] call that takes an element out of a container place
+/// (`lock.queue.pop_front()` of a `VecDeque<Task<S>>`): the container's declared type, which
+/// names the element's type — a library container (generic, not a crate struct: a crate's own
+/// `queue.pop()` is a crate method, resolved as calls are).
+fn container_of(index: &CrateIndex, func: &FnFacts, e: &Event) -> Option<String> {
+    if e.kind != EventKind::MethodCall || !REMOVING.contains(&e.name.as_str()) {
+        return None;
+    }
+    let place = e.receiver.as_ref()?;
+    let t = match index.type_of(func, place) {
+        Some(t) => t,
+        None => guard_local_type(index, func, place, e)?.into(),
+    };
+    let head = t.split('<').next().unwrap_or(&t).trim();
+    let crate_type = index
+        .structs
+        .contains_key(crate::analysis::last_segment(head));
+    (t.contains('<') && !crate_type).then(|| t.into_owned())
+}
+
+/// For a local holding a lock guard at `at` (`let mut lock = self.queue.lock().unwrap();`):
+/// the type the lock guards (`Mutex<VecDeque<Task>>` → `VecDeque<Task>`).
+fn guard_local_type<'a>(
+    index: &'a CrateIndex,
+    func: &'a FnFacts,
+    place: &Place,
+    at: &Event,
+) -> Option<String> {
+    if !matches!(place.root, Root::Local { .. }) || place.text.contains('.') {
+        return None;
+    }
+    let b = func.binding_at(&place.text, &at.region)?;
+    let init = b.init.filter(|i| *i < at.id)?;
+    let lock = guard_source(func, &func.events[init])?;
+    let ty = index.type_of(func, lock)?;
+    guarded_type(&ty).map(str::to_string)
+}
+
+/// Whether the pattern binding `b` takes the value out of a std `Some(..)`/`Ok(..)` (`while
+/// let Some(task) = queue.pop_front()`): its type is that of the value inside, which the
+/// initializer tells, not a crate variant's field. A crate enum with a variant of that name
+/// keeps the field's type.
+fn unwraps_std_wrapper(index: &CrateIndex, b: &Binding) -> bool {
+    let Some((path, field)) = &b.field_of else {
+        return false;
+    };
+    matches!(path.as_str(), "Some" | "Ok")
+        && field == "0"
+        && !index.variant_fields.contains_key(path.as_str())
 }
 
 /// Whether binding `b` (initialized by event `init`) may be moved away in its scope.
@@ -1427,6 +1519,17 @@ pub fn receiver_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> RecvType
         Some(p) => {
             if let Root::Local { .. } = p.root {
                 if let Some(b) = func.binding_at(&p.text, &ev.region) {
+                    if unwraps_std_wrapper(index, b) {
+                        // The value inside the initializer's `Option`/`Result`; a library
+                        // call's value may hold a crate type (`v.first_mut()`): unknown.
+                        return match b.init.filter(|i| *i < ev.id) {
+                            Some(i) => match produced_type(index, func, i) {
+                                RecvType::Foreign => RecvType::Unknown,
+                                t => t,
+                            },
+                            None => RecvType::Unknown,
+                        };
+                    }
                     if b.field_of.is_some() {
                         let types = index.binding_field_types(b);
                         return match types.as_slice() {
@@ -1460,6 +1563,12 @@ pub fn receiver_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> RecvType
             }
         }
     };
+    produced_type(index, func, source)
+}
+
+/// The type of the value that event `source` produces, as far as the crate tells
+/// ([`receiver_type`]).
+fn produced_type(index: &CrateIndex, func: &FnFacts, source: EventId) -> RecvType {
     // Back through `unwrap`/`expect`/`.await` to the call that produced the value.
     let mut e = &func.events[source];
     while PASS.contains(&e.name.as_str()) {
@@ -1480,6 +1589,9 @@ pub fn receiver_type(index: &CrateIndex, func: &FnFacts, ev: &Event) -> RecvType
             Some(t) => RecvType::Known(t.into_owned()),
             None => RecvType::Unknown,
         };
+    }
+    if let Some(t) = container_of(index, func, e) {
+        return RecvType::Known(t);
     }
     if !matches!(e.kind, EventKind::MethodCall | EventKind::Call) {
         return RecvType::Unknown;
