@@ -76,15 +76,20 @@ pub fn guard_source<'a>(func: &'a FnFacts, ev: &'a Event) -> Option<&'a Place> {
         let r = e.receiver_region?;
         e = func.events[..e.id].iter().rev().find(|x| x.region == r)?;
     }
-    let name = e.name.as_str();
-    let takes = e.kind == EventKind::MethodCall
-        && e.args.is_empty()
-        && (ACQUIRE_WRITE.contains(&name) || ACQUIRE_READ.contains(&name));
-    if takes {
+    if takes_guard(e) {
         e.receiver.as_ref()
     } else {
         None
     }
+}
+
+/// Whether `e` is an acquisition by name: a method call with no arguments of one of
+/// [`ACQUIRE_WRITE`] or [`ACQUIRE_READ`].
+fn takes_guard(e: &Event) -> bool {
+    let name = e.name.as_str();
+    e.kind == EventKind::MethodCall
+        && e.args.is_empty()
+        && (ACQUIRE_WRITE.contains(&name) || ACQUIRE_READ.contains(&name))
 }
 
 /// Whether the place is declared as a lock of the kinds above: every declaration the crate
@@ -1581,10 +1586,7 @@ fn produced_type(index: &CrateIndex, func: &FnFacts, source: EventId) -> RecvTyp
         }
     }
     let name = e.name.as_str();
-    if e.kind == EventKind::MethodCall
-        && e.args.is_empty()
-        && (ACQUIRE_WRITE.contains(&name) || ACQUIRE_READ.contains(&name))
-    {
+    if takes_guard(e) {
         return match e.receiver.as_ref().and_then(|p| index.type_of(func, p)) {
             Some(t) => RecvType::Known(t.into_owned()),
             None => RecvType::Unknown,
